@@ -1,0 +1,1 @@
+"""The JSON v1.0 API: thin controllers over app/services."""

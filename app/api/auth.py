@@ -1,0 +1,55 @@
+"""Sign-in, and the `principal` dependency that authenticates every API request.
+
+A caller presents one credential, looked for in this order: the `Authorization` header
+(`Bearer <jwt>` or `AccessKey <key>`), the `token` or `accesskey` query parameter, then
+the `token` cookie.
+"""
+
+from __future__ import annotations
+
+from litestar import Request, post
+from litestar.di import Provide
+
+from app.domain.errors import Unauthenticated
+from app.domain.principal import Principal
+from app.domain.resources import LoginInput, LoginResult
+from app.services import auth
+from app.settings import Settings
+
+
+async def provide_principal(request: Request, settings: Settings) -> Principal:
+    secret = settings.require_secret_key()
+    header = request.headers.get("authorization", "").strip()
+    if header:
+        scheme, _, value = header.partition(" ")
+        scheme, value = scheme.lower(), value.strip()
+        if scheme == "bearer" and value:
+            return await auth.authenticate_token(value, secret)
+        if scheme == "accesskey" and value:
+            return await auth.authenticate_access_key(value)
+        raise Unauthenticated(
+            "invalid_authorization_header",
+            "Use 'Authorization: Bearer <token>' or 'Authorization: AccessKey <key>'.",
+        )
+    if token := request.query_params.get("token"):
+        return await auth.authenticate_token(token, secret)
+    if key := request.query_params.get("accesskey"):
+        return await auth.authenticate_access_key(key)
+    if token := request.cookies.get("token"):
+        return await auth.authenticate_token(token, secret)
+    raise Unauthenticated(
+        "unauthenticated", "Sign in first: send a token or an access key with the request."
+    )
+
+
+PRINCIPAL = {"principal": Provide(provide_principal)}
+
+
+@post("/auth/login", tags=["auth"], summary="Sign in and get a JWT")
+async def login(data: LoginInput, settings: Settings) -> LoginResult:
+    return await auth.login(
+        data.username,
+        data.password,
+        secret_key=settings.require_secret_key(),
+        ttl_seconds=settings.token_ttl_seconds,
+    )

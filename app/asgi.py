@@ -1,0 +1,124 @@
+"""`create_app(settings)`: wiring only — doors, dependencies, error handling, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from app.api import accesskeys, agents, customer
+from app.api.auth import PRINCIPAL, login
+from app.api.errors import EXCEPTION_HANDLERS, RequestIdMiddleware, require_json_body
+from app.api.health import healthz
+from app.db.piccolo_conf import DB
+from app.realtime import bus
+from app.settings import Settings
+from app.web import home
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The project directory, holding templates/ and static/ beside the app package."""
+
+log = logging.getLogger("convodesk")
+
+
+def _channels(settings: Settings) -> ChannelsPlugin:
+    if settings.event_bus == "postgres":
+        backend: Any = AsyncPgChannelsBackend(dsn=settings.database_url)
+    else:
+        backend = MemoryChannelsBackend()
+    return ChannelsPlugin(backend=backend, channels=[bus.CHANNEL])
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Convodesk API",
+        version="1.0",
+        path="/schema",
+        render_plugins=[
+            JsonRenderPlugin(),
+            RedocRenderPlugin(js_url="/static/vendor/redoc/redoc.standalone.js", path="/"),
+        ],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                "AccessKey": SecurityScheme(
+                    type="apiKey", name="accesskey", security_scheme_in="query"
+                ),
+            }
+        ),
+        security=[{"BearerToken": []}, {"AccessKey": []}],
+    )
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The web application for already-resolved settings (database URL and secret key)."""
+    settings.require_secret_key()
+    DB.config = {"dsn": settings.database_url}
+    channels = _channels(settings)
+
+    async def publish(notice: dict[str, Any]) -> None:
+        await channels.wait_published(notice, bus.CHANNEL)
+
+    @asynccontextmanager
+    async def database(_: Litestar) -> AsyncIterator[None]:
+        await DB.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        bus.attach(publish)
+        try:
+            yield
+        finally:
+            bus.attach(None)
+            await DB.close_connection_pool()
+
+    api = Router(
+        path="/",
+        route_handlers=[
+            agents.AgentController,
+            accesskeys.AccessKeyController,
+            customer.CustomerController,
+        ],
+        dependencies=PRINCIPAL,
+        before_request=require_json_body,
+    )
+    auth = Router(path="/", route_handlers=[login], before_request=require_json_body)
+    return Litestar(
+        route_handlers=[
+            api,
+            auth,
+            healthz,
+            home.index,
+            create_static_files_router(path="/static", directories=[ROOT / "static"]),
+        ],
+        dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
+        plugins=[channels],
+        lifespan=[database],
+        middleware=[RequestIdMiddleware],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=_openapi(),
+        template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Factory for uvicorn (`--workers N` imports it in each worker process)."""
+    from app.db import engine
+    from app.logs import configure_logging
+
+    settings = engine.resolve(Settings.from_env())
+    configure_logging(settings.log_level)
+    return create_app(settings)

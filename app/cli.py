@@ -1,0 +1,205 @@
+"""The `convodesk` command (also `python -m app`).
+
+Each command reads the settings, finds or starts the database, applies migrations, then
+does its one job. Errors a user can fix (a bad setting, a taken username) print one line
+and exit non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+
+from app.settings import Settings, SettingsError
+
+
+class _Exit(Exception):
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _prepare(*, migrate: bool = True, quiet: bool = False) -> Settings:
+    """Settings with the database resolved (embedded started if needed) and migrated."""
+    from app.db import engine
+    from app.db.migrate import MigrationError
+    from app.db.migrate import migrate as run_migrations
+
+    settings = Settings.from_env()
+    if settings.database_url is None and not quiet:
+        say(f"Starting the embedded PostgreSQL in {settings.data_dir / 'pg'} ...")
+    settings = engine.resolve(settings)
+    if migrate:
+        if not quiet:
+            say("Applying database migrations ...")
+        try:
+            asyncio.run(run_migrations(settings.database_url, quiet=quiet))
+        except MigrationError as exc:
+            raise _Exit(str(exc)) from None
+    return settings
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import os
+
+    import uvicorn
+
+    if workers > 1 and settings.event_bus == "memory":
+        # Several processes can only hear each other through PostgreSQL.
+        os.environ["CONVODESK_EVENT_BUS"] = "postgres"
+    say(f"Convodesk is listening on http://{host}:{port} ({workers} worker process(es))")
+    uvicorn.run(
+        "app.asgi:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    settings = _prepare()
+    _serve(settings, args.host, args.port, args.workers)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    _prepare()
+    say("Database is up to date.")
+
+
+def _service_call(coro):
+    from app.domain.errors import ServiceError
+
+    try:
+        return asyncio.run(coro)
+    except ServiceError as exc:
+        raise _Exit(exc.message) from None
+
+
+def cmd_customer_create(args: argparse.Namespace) -> None:
+    _prepare(quiet=True)
+    from app.services import customers
+
+    customer, agent_id = _service_call(
+        customers.create_customer(name=args.name, username=args.username, password=args.password)
+    )
+    print(json.dumps({"customer_id": customer.id, "agent_id": agent_id}))
+
+
+def cmd_agent_create(args: argparse.Namespace) -> None:
+    _prepare(quiet=True)
+    from app.services import agents
+    from app.services.ids import parse_id
+
+    async def create() -> str:
+        from app.db.tables import Customer
+        from app.domain.errors import NotFound
+        from app.services.events import transaction
+
+        customer_id = parse_id(args.customer_id, "customer_not_found", "customer")
+        if not await Customer.exists().where(
+            Customer.id == customer_id, Customer.tm_delete.is_null()
+        ):
+            raise NotFound("customer_not_found", f"There is no customer {args.customer_id}.")
+        data = agents.validated_create(
+            username=args.username,
+            password=args.password,
+            name=args.name or "",
+            permission=args.permission,
+        )
+        async with transaction():
+            agent = await agents.insert_agent(customer_id, data)
+        return agent.id
+
+    print(json.dumps({"agent_id": _service_call(create())}))
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    settings = _prepare()
+    from app.services.demo import seed_demo
+
+    say("Seeding demo data ...")
+    info = asyncio.run(seed_demo())
+    say("Demo data " + ("created." if info.created else "already present; reusing it."))
+    url = f"http://{args.host}:{args.port}"
+    say("")
+    say(f"  Convodesk demo:  {url}")
+    say(f"  API reference:   {url}/schema/")
+    for username, password, permission in info.logins:
+        say(f"  Log in as {username!r} / {password!r} ({permission})")
+    say(
+        f"  Try: curl -s -X POST {url}/auth/login -H 'Content-Type: application/json' "
+        f'-d \'{{"username":"admin","password":"{info.logins[0][1]}"}}\''
+    )
+    say("")
+    _serve(settings, args.host, args.port, args.workers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convodesk", description="Convodesk: a real-time agent desk and conversation hub."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def server_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        p.add_argument("--port", type=int, default=8000, help="port to listen on")
+        p.add_argument("--workers", type=int, default=1, help="web worker processes")
+
+    p = sub.add_parser("serve", help="run migrations and the web server")
+    server_options(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="serve, with a demo customer and logins")
+    server_options(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("migrate", help="apply database migrations and exit")
+    p.set_defaults(func=cmd_migrate)
+
+    customer = sub.add_parser("customer", help="manage customers (tenants)")
+    csub = customer.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = csub.add_parser("create", help="create a customer with an admin agent")
+    p.add_argument("--name", required=True)
+    p.add_argument("--username", required=True, help="the admin agent's username")
+    p.add_argument("--password", required=True, help="the admin agent's password")
+    p.set_defaults(func=cmd_customer_create)
+
+    agent = sub.add_parser("agent", help="manage agents")
+    asub = agent.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = asub.add_parser("create", help="create an agent for a customer")
+    p.add_argument("--customer-id", required=True)
+    p.add_argument("--username", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--name", default="")
+    p.add_argument("--permission", choices=["admin", "manager", "agent"], default="agent")
+    p.set_defaults(func=cmd_agent_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "workers", 1) < 1:
+        print("convodesk: --workers must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        args.func(args)
+    except SettingsError as exc:
+        print(f"convodesk: {exc}", file=sys.stderr)
+        return 2
+    except _Exit as exc:
+        print(f"convodesk: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,1 @@
+"""Database: engine resolution (external or embedded), tables, migrations."""

@@ -1,0 +1,1 @@
+"""Pure domain: enums, resource shapes, errors and rules. No I/O, no framework imports."""

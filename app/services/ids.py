@@ -1,0 +1,16 @@
+"""Ids in paths and bodies are UUIDs; anything else simply matches nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+from app.domain.errors import NotFound
+
+
+def parse_id(value: str, reason: str, what: str) -> str:
+    """The canonical form of a UUID, or NotFound(reason) — a malformed id and a foreign
+    id get the same answer, so ids cannot be probed."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise NotFound(reason, f"There is no such {what}.") from None

@@ -1,0 +1,129 @@
+"""Every setting Convodesk reads, in one object, from the environment.
+
+`Settings.from_env()` validates everything it reads and raises `SettingsError` with a
+one-line message naming the variable, which the CLI prints before it exits; nothing else
+in the code base looks at `os.environ` for configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+def _int(env: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _choice(env: dict[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).strip().lower()
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _bool(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "0").strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def _database_url(env: dict[str, str]) -> str | None:
+    raw = (env.get("DATABASE_URL") or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise SettingsError(f"DATABASE_URL must start with postgresql://, got {parts.scheme!r}")
+    return raw
+
+
+def _public_url(env: dict[str, str]) -> str:
+    raw = (env.get("CONVODESK_PUBLIC_URL") or "http://127.0.0.1:8000").strip().rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            "CONVODESK_PUBLIC_URL must be an http(s) URL like https://desk.example.com,"
+            f" got {raw!r}"
+        )
+    return raw
+
+
+def _secret_key(env: dict[str, str]) -> str | None:
+    raw = env.get("CONVODESK_SECRET_KEY")
+    if raw is None or raw == "":
+        return None
+    if len(raw) < 32:
+        raise SettingsError("CONVODESK_SECRET_KEY must be at least 32 characters long")
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str | None
+    """None means: start the embedded PostgreSQL under `data_dir`."""
+    data_dir: Path
+    secret_key: str | None
+    """None is only allowed with the embedded database (a key is kept in `data_dir`)."""
+    public_url: str
+    smtp_port: int
+    token_ttl_seconds: int
+    max_body_bytes: int
+    event_bus: str
+    """`memory` (one process) or `postgres` (LISTEN/NOTIFY, for several processes)."""
+    db_pool_min: int
+    db_pool_max: int
+    log_level: str
+    allow_private_webhooks: bool
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(
+            env.get("CONVODESK_DATA_DIR") or Path.home() / ".local" / "share" / "convodesk"
+        ).expanduser()
+        pool_max = _int(env, "CONVODESK_DB_POOL_SIZE", 10, 2, 500)
+        return cls(
+            database_url=_database_url(env),
+            data_dir=data_dir.resolve(),
+            secret_key=_secret_key(env),
+            public_url=_public_url(env),
+            smtp_port=_int(env, "CONVODESK_SMTP_PORT", 2525, 1, 65535),
+            token_ttl_seconds=_int(env, "CONVODESK_TOKEN_TTL", 86400, 60, 90 * 86400),
+            max_body_bytes=_int(env, "CONVODESK_MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30),
+            event_bus=_choice(env, "CONVODESK_EVENT_BUS", "memory", ("memory", "postgres")),
+            db_pool_min=min(2, pool_max),
+            db_pool_max=pool_max,
+            log_level=_choice(
+                env, "CONVODESK_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
+            ),
+            allow_private_webhooks=_bool(env, "CONVODESK_ALLOW_PRIVATE_WEBHOOKS"),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def require_secret_key(self) -> str:
+        if self.secret_key is None:
+            raise SettingsError(
+                "CONVODESK_SECRET_KEY is not set (it is required when DATABASE_URL is set)"
+            )
+        return self.secret_key

@@ -1,0 +1,1 @@
+"""The browser doors: desk and admin pages (server-rendered, htmx)."""
