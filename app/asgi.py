@@ -22,7 +22,7 @@ from litestar.template import TemplateConfig
 
 from app.api import accesskeys, agents, customer
 from app.api.auth import PRINCIPAL, login
-from app.api.errors import EXCEPTION_HANDLERS, RequestIdMiddleware, require_json_body
+from app.api.errors import EXCEPTION_HANDLERS, RequestTimer, require_json_body, stamp_response
 from app.api.health import healthz
 from app.db.piccolo_conf import DB
 from app.realtime import bus
@@ -105,7 +105,8 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
         plugins=[channels],
         lifespan=[database],
-        middleware=[RequestIdMiddleware],
+        middleware=[RequestTimer],
+        before_send=[stamp_response],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=_openapi(),

@@ -10,8 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Sequence
+from urllib.parse import parse_qsl, urlsplit
+
+import asyncpg
 
 from app.settings import Settings, SettingsError
 
@@ -43,7 +47,18 @@ def _prepare(*, migrate: bool = True, quiet: bool = False) -> Settings:
             asyncio.run(run_migrations(settings.database_url, quiet=quiet))
         except MigrationError as exc:
             raise _Exit(str(exc)) from None
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            where = _safe_location(settings.database_url)
+            raise _Exit(f"cannot reach the database at {where}: {exc}") from None
     return settings
+
+
+def _safe_location(url: str) -> str:
+    """host:port/database of a URL, without the password."""
+    parts = urlsplit(url)
+    host = parts.hostname or dict(parse_qsl(parts.query)).get("host", "local socket")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path}"
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -54,6 +69,10 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     if workers > 1 and settings.event_bus == "memory":
         # Several processes can only hear each other through PostgreSQL.
         os.environ["CONVODESK_EVENT_BUS"] = "postgres"
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; with Python's
+    # default handler that kills the process before `atexit` runs, and an embedded
+    # PostgreSQL started by this process would be left behind. Exit normally instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     say(f"Convodesk is listening on http://{host}:{port} ({workers} worker process(es))")
     uvicorn.run(
         "app.asgi:app_from_env",

@@ -45,7 +45,7 @@ async def provide_principal(request: Request, settings: Settings) -> Principal:
 PRINCIPAL = {"principal": Provide(provide_principal)}
 
 
-@post("/auth/login", tags=["auth"], summary="Sign in and get a JWT")
+@post("/auth/login", tags=["auth"], summary="Sign in and get a JWT", status_code=200)
 async def login(data: LoginInput, settings: Settings) -> LoginResult:
     return await auth.login(
         data.username,

@@ -149,42 +149,36 @@ EXCEPTION_HANDLERS = {
 }
 
 
-class RequestIdMiddleware:
-    """Gives each HTTP request an id, returns it as `X-Request-Id`, and logs one line per
-    request with the id, method, path, status and duration."""
+class RequestTimer:
+    """Notes when a request started, for the log line `stamp_response` writes."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            request_id_of(scope)
-            await self.app(scope, receive, send)
-            return
-        rid = request_id_of(scope)
-        started = time.perf_counter()
-        status = 500
+        scope.setdefault("state", {})["started"] = time.perf_counter()
+        request_id_of(scope)
+        await self.app(scope, receive, send)
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", rid.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            log.info(
-                "%s %s %s %.1fms request_id=%s",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
-                rid,
-            )
+async def stamp_response(message: Message, scope: Scope) -> None:
+    """Every HTTP response (404s for unknown routes included, which no middleware sees)
+    carries `X-Request-Id`, and is logged once with that id, its status and duration."""
+    if message["type"] != "http.response.start":
+        return
+    rid = request_id_of(scope)
+    message.setdefault("headers", [])
+    message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+    started = scope.get("state", {}).get("started")
+    took = f"{(time.perf_counter() - started) * 1000:.1f}ms" if started else "-"
+    log.info(
+        "%s %s %s %s request_id=%s",
+        scope.get("method"),
+        scope.get("path"),
+        message["status"],
+        took,
+        rid,
+    )
 
 
 class UnsupportedMediaType(HTTPException):

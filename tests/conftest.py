@@ -1,0 +1,285 @@
+"""Test harness: a real PostgreSQL, a real server process, real HTTP.
+
+Which PostgreSQL: DATABASE_URL when given; else the server on 127.0.0.1:5432 when it
+answers; else an embedded one (pgserver) in a temporary directory. Each test session gets
+its own fresh database on it, migrated by the real `convodesk migrate` command, and every
+test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY = "test-secret-key-" + "k" * 32
+_state: dict[str, object] = {}
+
+
+# --- where PostgreSQL is ------------------------------------------------------------
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _base_url() -> str:
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    if _port_open("127.0.0.1", 5432):
+        return "postgresql://postgres@127.0.0.1:5432/postgres"
+    import pgserver
+
+    tmp = tempfile.mkdtemp(prefix="convodesk-test-pg-")
+    _state["pg_dir"] = tmp
+    _state["pgserver"] = pgserver.get_server(tmp, cleanup_mode="delete")
+    return _state["pgserver"].get_uri("postgres")
+
+
+def admin_sql(sql: str) -> None:
+    asyncio.run(_admin(sql, _state["admin_url"]))
+
+
+async def _admin(sql: str, admin_url: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def create_database(prefix: str = "convodesk_test") -> str:
+    """A new empty database on the test server; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"', _state["admin_url"]))
+    _state.setdefault("databases", []).append(name)
+    return with_database(_state["admin_url"], name)
+
+
+def cli_env(**overrides: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVODESK_")}
+    env.update(
+        {
+            "DATABASE_URL": _state["db_url"],
+            "CONVODESK_SECRET_KEY": SECRET_KEY,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120):
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env or cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    admin = with_database(_base_url(), "postgres")
+    _state["admin_url"] = admin
+    url = create_database()
+    _state["db_url"] = url
+    # In-process service tests import app modules, which read these.
+    os.environ["DATABASE_URL"] = url
+    os.environ["CONVODESK_SECRET_KEY"] = SECRET_KEY
+    done = run_cli("migrate")
+    if done.returncode != 0:
+        raise pytest.UsageError(f"migrations failed:\n{done.stdout}\n{done.stderr}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name in _state.get("databases", []):
+        try:
+            asyncio.run(
+                _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', _state["admin_url"])
+            )
+        except Exception:  # noqa: BLE001 - cleanup must not hide test results
+            pass
+    if "pg_dir" in _state:
+        _state["pgserver"].cleanup()
+        shutil.rmtree(_state["pg_dir"], ignore_errors=True)
+
+
+# --- fixtures -----------------------------------------------------------------------
+
+
+TABLES = ["events", "login_failures", "access_keys", "agents", "customers"]
+
+
+async def _truncate() -> None:
+    conn = await asyncpg.connect(_state["db_url"])
+    try:
+        await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(autouse=True)
+def clean_tables():
+    asyncio.run(_truncate())
+
+
+@pytest.fixture
+def db_url() -> str:
+    return _state["db_url"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """`convodesk serve` in a child process, on a free port."""
+
+    def __init__(self, env: dict[str, str], args: tuple[str, ...] = (), command: str = "serve"):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(tempfile.mkstemp(prefix="convodesk-server-", suffix=".log")[1])
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app", command, "--port", str(self.port), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> ServerProcess:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.output()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not ready in {timeout}s:\n{self.output()}")
+
+    def output(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def server():
+    srv = ServerProcess(cli_env()).wait_ready()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def client(server) -> httpx.Client:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c
+
+
+# --- tenants --------------------------------------------------------------------------
+
+
+class Tenant:
+    """A customer with an admin, a manager and an agent, each signed in."""
+
+    def __init__(self, client: httpx.Client, label: str):
+        from app.services import customers
+
+        self.client = client
+        self.password = "pass-" + label + "-123"
+        admin_username = f"{label}-admin"
+        customer, admin_id = asyncio.run(
+            customers.create_customer(
+                name=f"Customer {label}", username=admin_username, password=self.password
+            )
+        )
+        self.customer_id = customer.id
+        self.admin_id = admin_id
+        self.admin = self.login(admin_username)
+        self.manager_id = self.add_agent(f"{label}-manager", "manager")
+        self.manager = self.login(f"{label}-manager")
+        self.agent_id = self.add_agent(f"{label}-agent", "agent")
+        self.agent = self.login(f"{label}-agent")
+
+    def login(self, username: str, password: str | None = None) -> dict[str, str]:
+        r = self.client.post(
+            "/auth/login", json={"username": username, "password": password or self.password}
+        )
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+    def add_agent(self, username: str, permission: str) -> str:
+        r = self.client.post(
+            "/v1.0/agents",
+            headers=self.admin,
+            json={"username": username, "password": self.password, "permission": permission},
+        )
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+
+@pytest.fixture
+def tenant(client) -> Tenant:
+    return Tenant(client, "acme")
+
+
+@pytest.fixture
+def other_tenant(client) -> Tenant:
+    return Tenant(client, "globex")
+
+
+def assert_error(response: httpx.Response, status: int, reason: str | None = None) -> dict:
+    """The CONTRACT error envelope, with the request id that the response header carries."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    error = body["error"]
+    assert set(error) >= {"status", "reason", "message", "request_id"}
+    assert error["request_id"] == response.headers["x-request-id"]
+    assert error["message"]
+    if reason is not None:
+        assert error["reason"] == reason, error
+    return error

@@ -1,0 +1,129 @@
+"""The `convodesk` command: settings errors, customers, agents, and the demo."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+from conftest import ServerProcess, cli_env, run_cli
+
+
+def test_bad_settings_stop_start_up_with_one_line_naming_them():
+    cases = {
+        "CONVODESK_SMTP_PORT": "twenty-five",
+        "DATABASE_URL": "mysql://root@localhost/db",
+        "CONVODESK_PUBLIC_URL": "desk.example.com",
+        "CONVODESK_SECRET_KEY": "too-short",
+        "CONVODESK_EVENT_BUS": "carrier-pigeon",
+        "CONVODESK_TOKEN_TTL": "-5",
+    }
+    for name, value in cases.items():
+        done = run_cli("serve", env=cli_env(**{name: value}))
+        assert done.returncode == 2, (name, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith("convodesk: ") and name in lines[0]
+
+
+def test_secret_key_is_required_with_an_external_database():
+    done = run_cli("serve", env=cli_env(CONVODESK_SECRET_KEY=None))
+    assert done.returncode == 2
+    assert "CONVODESK_SECRET_KEY" in done.stderr.strip().splitlines()[-1]
+
+
+def test_customer_and_agent_create_print_json(client):
+    done = run_cli(
+        "customer",
+        "create",
+        "--name",
+        "Initech",
+        "--username",
+        "lumbergh",
+        "--password",
+        "tps-reports",
+    )
+    assert done.returncode == 0, done.stderr
+    created = json.loads(done.stdout)
+    assert set(created) == {"customer_id", "agent_id"}
+
+    done = run_cli(
+        "agent",
+        "create",
+        "--customer-id",
+        created["customer_id"],
+        "--username",
+        "milton",
+        "--password",
+        "red-stapler",
+        "--permission",
+        "manager",
+    )
+    assert done.returncode == 0, done.stderr
+    agent_id = json.loads(done.stdout)["agent_id"]
+
+    token = client.post(
+        "/auth/login", json={"username": "lumbergh", "password": "tps-reports"}
+    ).json()["token"]
+    agents = client.get("/v1.0/agents", params={"token": token}).json()["result"]
+    assert {(a["id"], a["username"], a["permission"]) for a in agents} == {
+        (created["agent_id"], "lumbergh", "admin"),
+        (agent_id, "milton", "manager"),
+    }
+
+
+def test_cli_errors_are_one_line():
+    ok = run_cli(
+        "customer", "create", "--name", "A", "--username", "dupe", "--password", "pw-12345"
+    )
+    assert ok.returncode == 0
+    for args in (
+        ("customer", "create", "--name", "B", "--username", "dupe", "--password", "pw-12345"),
+        ("customer", "create", "--name", "B", "--username", "new-one", "--password", "short"),
+        ("agent", "create", "--customer-id", "nope", "--username", "x2", "--password", "pw-12345"),
+        (
+            "agent",
+            "create",
+            "--customer-id",
+            "00000000-0000-0000-0000-000000000000",
+            "--username",
+            "x2",
+            "--password",
+            "pw-12345",
+        ),
+    ):
+        done = run_cli(*args)
+        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert done.stderr.startswith("convodesk: ")
+        assert done.stdout == ""
+
+
+def test_demo_prints_logins_that_work_and_is_reusable():
+    def run_demo() -> tuple[str, list[tuple[str, str]]]:
+        srv = ServerProcess(cli_env(), command="demo").wait_ready()
+        try:
+            out = srv.output()
+            logins = re.findall(r"Log in as '([^']+)' / '([^']+)'", out)
+            assert logins, out
+            assert f"http://127.0.0.1:{srv.port}" in out
+            for username, password in logins:
+                r = httpx.post(
+                    srv.url + "/auth/login", json={"username": username, "password": password}
+                )
+                assert r.status_code == 200, r.text
+            token = httpx.post(
+                srv.url + "/auth/login",
+                json={"username": logins[0][0], "password": logins[0][1]},
+            ).json()["token"]
+            agents = httpx.get(srv.url + "/v1.0/agents", params={"token": token}).json()
+            return out, sorted((a["username"], a["permission"]) for a in agents["result"])
+        finally:
+            srv.stop()
+
+    out, agents = run_demo()
+    assert "Demo data created" in out
+    assert agents == [("admin", "admin"), ("agent", "agent")]
+    out, again = run_demo()
+    assert "already present" in out
+    assert again == agents
