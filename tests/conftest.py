@@ -125,8 +125,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             asyncio.run(
                 _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', _state["admin_url"])
             )
-        except Exception:  # noqa: BLE001 - cleanup must not hide test results
-            pass
+        except Exception as exc:  # noqa: BLE001 - cleanup must not hide test results
+            print(f"could not drop test database {name}: {exc}", file=sys.stderr)
     if "pg_dir" in _state:
         _state["pgserver"].cleanup()
         shutil.rmtree(_state["pg_dir"], ignore_errors=True)
@@ -187,8 +187,7 @@ class ServerProcess:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+                time.sleep(0.1)
         raise RuntimeError(f"server not ready in {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
