@@ -111,6 +111,7 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         openapi_config=_openapi(),
         template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
+        logging_config=None,  # app.logs configures logging, for the CLI and workers too
         debug=False,
     )
 

@@ -9,5 +9,5 @@ def configure_logging(level: str = "info") -> None:
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
     )
-    logging.getLogger().setLevel(level.upper())

@@ -22,6 +22,11 @@ EMBEDDED_DB = "convodesk"
 def start_embedded(data_dir: Path) -> str:
     """Start or reuse the embedded PostgreSQL and return a URI for its `convodesk` database."""
     global _embedded
+    import warnings
+
+    # pgserver keeps a lock file in the user's runtime dir; without XDG_RUNTIME_DIR set
+    # (containers, CI) platformdirs warns and falls back to /tmp, which is fine.
+    warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
     import pgserver  # imported here: only the embedded mode needs it
 
     pgdata = data_dir / "pg"
