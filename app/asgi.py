@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
@@ -20,14 +23,17 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from app.api import accesskeys, agents, customer
+from app.api import accesskeys, agents, conversations, customer
 from app.api.auth import PRINCIPAL, login
 from app.api.errors import EXCEPTION_HANDLERS, RequestTimer, require_json_body, stamp_response
 from app.api.health import healthz
 from app.db.piccolo_conf import DB
 from app.realtime import bus
+from app.realtime.api_ws import api_websocket
+from app.realtime.hub import Hub
 from app.settings import Settings
 from app.web import home
+from app.workers.runner import Workers
 
 ROOT = Path(__file__).resolve().parent.parent
 """The project directory, holding templates/ and static/ beside the app package."""
@@ -69,19 +75,43 @@ def create_app(settings: Settings) -> Litestar:
     settings.require_secret_key()
     DB.config = {"dsn": settings.database_url}
     channels = _channels(settings)
+    hub = Hub()
 
     async def publish(notice: dict[str, Any]) -> None:
         await channels.wait_published(notice, bus.CHANNEL)
+
+    async def listen() -> None:
+        """Every notice this process hears, from itself or (PostgreSQL bus) from others."""
+        subscriber = await channels.subscribe(bus.CHANNEL)
+        async for raw in subscriber.iter_events():
+            try:
+                hub.notify(msgspec.json.decode(raw))
+            except msgspec.DecodeError:
+                log.warning("ignored a malformed bus notice")
 
     @asynccontextmanager
     async def database(_: Litestar) -> AsyncIterator[None]:
         await DB.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
         bus.attach(publish)
-        try:
+        yield
+        bus.attach(None)
+        await DB.close_connection_pool()
+
+    @asynccontextmanager
+    async def realtime(_: Litestar) -> AsyncIterator[None]:
+        # The channels plugin is started here rather than registered as a plugin, so that
+        # it is up before the listener subscribes and down only after the workers stop.
+        async with channels:
+            listener = asyncio.create_task(listen(), name="bus-listener")
+            workers = Workers(settings, hub)
+            if settings.run_workers:
+                workers.start()
             yield
-        finally:
-            bus.attach(None)
-            await DB.close_connection_pool()
+            await workers.stop()
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            await hub.close()
 
     api = Router(
         path="/",
@@ -89,6 +119,7 @@ def create_app(settings: Settings) -> Litestar:
             agents.AgentController,
             accesskeys.AccessKeyController,
             customer.CustomerController,
+            conversations.ConversationController,
         ],
         dependencies=PRINCIPAL,
         before_request=require_json_body,
@@ -99,12 +130,15 @@ def create_app(settings: Settings) -> Litestar:
             api,
             auth,
             healthz,
+            api_websocket,
             home.index,
             create_static_files_router(path="/static", directories=[ROOT / "static"]),
         ],
-        dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
-        plugins=[channels],
-        lifespan=[database],
+        dependencies={
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "hub": Provide(lambda: hub, use_cache=True, sync_to_thread=False),
+        },
+        lifespan=[database, realtime],
         middleware=[RequestTimer],
         before_send=[stamp_response],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -91,6 +91,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     _serve(settings, args.host, args.port, args.workers)
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    settings = _prepare()
+    from app.workers.runner import run_standalone
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    say("Convodesk workers are running (sender, lifecycle); Ctrl+C stops them.")
+    asyncio.run(run_standalone(settings))
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     _prepare()
     say("Database is up to date.")
@@ -182,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="serve, with a demo customer and logins")
     server_options(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("worker", help="run only the background workers (to scale out)")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("migrate", help="apply database migrations and exit")
     p.set_defaults(func=cmd_migrate)

@@ -46,6 +46,28 @@ def _bool(env: dict[str, str], name: str) -> bool:
     raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
 
 
+def _float(env: dict[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _region(env: dict[str, str]) -> str:
+    raw = (env.get("CONVODESK_DEFAULT_REGION") or "US").strip().upper()
+    if len(raw) != 2 or not raw.isalpha():
+        raise SettingsError(
+            f"CONVODESK_DEFAULT_REGION must be a two-letter country code, got {raw!r}"
+        )
+    return raw
+
+
 def _database_url(env: dict[str, str]) -> str | None:
     raw = (env.get("DATABASE_URL") or "").strip()
     if not raw:
@@ -93,6 +115,16 @@ class Settings:
     db_pool_max: int
     log_level: str
     allow_private_webhooks: bool
+    idle_after_seconds: int
+    """A room with no message for this long goes from active to idle."""
+    close_after_seconds: int
+    """A room with no message for this long is closed."""
+    lifecycle_interval_seconds: float
+    """How often the lifecycle worker looks for rooms to idle or close."""
+    default_region: str
+    """Country assumed for phone numbers written without +country code (ISO 3166, "US")."""
+    run_workers: bool
+    """Whether `serve` runs the background workers in its own process(es)."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -116,6 +148,13 @@ class Settings:
                 env, "CONVODESK_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
             ),
             allow_private_webhooks=_bool(env, "CONVODESK_ALLOW_PRIVATE_WEBHOOKS"),
+            idle_after_seconds=_int(env, "CONVODESK_IDLE_AFTER", 30 * 60, 1, 365 * 86400),
+            close_after_seconds=_int(env, "CONVODESK_CLOSE_AFTER", 7 * 86400, 1, 3650 * 86400),
+            lifecycle_interval_seconds=_float(
+                env, "CONVODESK_LIFECYCLE_INTERVAL", 30.0, 0.05, 3600
+            ),
+            default_region=_region(env),
+            run_workers=not _bool(env, "CONVODESK_NO_WORKERS"),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -84,6 +84,7 @@ def cli_env(**overrides: str | None) -> dict[str, str]:
         {
             "DATABASE_URL": _state["db_url"],
             "CONVODESK_SECRET_KEY": SECRET_KEY,
+            "CONVODESK_EVENT_BUS": "postgres",
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -135,7 +136,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # --- fixtures -----------------------------------------------------------------------
 
 
-TABLES = ["events", "login_failures", "access_keys", "agents", "customers"]
+TABLES = [
+    "events",
+    "login_failures",
+    "access_keys",
+    "agents",
+    "customers",
+    "channel_accounts",
+    "conversations",
+    "participants",
+    "messages",
+    "outbound_messages",
+    "idempotency_keys",
+]
 
 
 async def _truncate() -> None:
@@ -251,6 +264,27 @@ class Tenant:
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['token']}"}
 
+    def channel(self, reference_type: str = "message", address: str = "", **settings) -> dict:
+        """A loopback channel account standing in for `reference_type`."""
+        from app.services import accounts
+
+        defaults = {
+            "message": "+15550001111",
+            "email": "support@acme.example",
+            "line": "Ubot0000000000000000000000000000",
+            "webchat": "widget",
+            "whatsapp": "15550001111",
+        }
+        return asyncio.run(
+            accounts.create_account(
+                self.customer_id,
+                type="loopback",
+                address=address or defaults[reference_type],
+                name=f"{reference_type} (loopback)",
+                settings={"reference_type": reference_type, **settings},
+            )
+        )
+
     def add_agent(self, username: str, permission: str) -> str:
         r = self.client.post(
             "/v1.0/agents",
@@ -282,3 +316,34 @@ def assert_error(response: httpx.Response, status: int, reason: str | None = Non
     if reason is not None:
         assert error["reason"] == reason, error
     return error
+
+
+def inbound(account: dict, peer: str, text: str = "hello", **fields):
+    """A message arriving on `account` from `peer`, through the one inbound entry point;
+    then a notice on the PostgreSQL bus, as a worker process would send, so servers'
+    websockets pick it up at once (they read the events themselves from the table)."""
+    from app.domain.inbound import InboundMessage
+    from app.realtime import bus
+    from app.services import messages
+
+    async def go():
+        received = await messages.receive(account, InboundMessage(peer=peer, text=text, **fields))
+        publisher = bus.PostgresPublisher(_state["db_url"])
+        notice = {"id": 0, "customer_id": str(account["customer_id"]), "type": "inbound"}
+        await publisher(notice)
+        await publisher.close()
+        return received
+
+    return asyncio.run(go())
+
+
+def wait_for(check, timeout: float = 10.0, interval: float = 0.05):
+    """Poll `check()` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
+        time.sleep(interval)

@@ -8,6 +8,7 @@ the `token` cookie.
 from __future__ import annotations
 
 from litestar import Request, post
+from litestar.connection import ASGIConnection
 from litestar.di import Provide
 
 from app.domain.errors import Unauthenticated
@@ -18,25 +19,36 @@ from app.settings import Settings
 
 
 async def provide_principal(request: Request, settings: Settings) -> Principal:
-    secret = settings.require_secret_key()
+    principal, _ = await authenticate(request, settings)
+    return principal
+
+
+async def authenticate(connection: ASGIConnection, settings: Settings) -> tuple[Principal, bool]:
+    """The caller of an HTTP request or websocket, and whether it came by the cookie (which
+    a browser sends by itself, so websockets must then check the Origin)."""
+    principal, by_cookie = await _credential(connection, settings.require_secret_key())
+    return principal, by_cookie
+
+
+async def _credential(request: ASGIConnection, secret: str) -> tuple[Principal, bool]:
     header = request.headers.get("authorization", "").strip()
     if header:
         scheme, _, value = header.partition(" ")
         scheme, value = scheme.lower(), value.strip()
         if scheme == "bearer" and value:
-            return await auth.authenticate_token(value, secret)
+            return await auth.authenticate_token(value, secret), False
         if scheme == "accesskey" and value:
-            return await auth.authenticate_access_key(value)
+            return await auth.authenticate_access_key(value), False
         raise Unauthenticated(
             "invalid_authorization_header",
             "Use 'Authorization: Bearer <token>' or 'Authorization: AccessKey <key>'.",
         )
     if token := request.query_params.get("token"):
-        return await auth.authenticate_token(token, secret)
+        return await auth.authenticate_token(token, secret), False
     if key := request.query_params.get("accesskey"):
-        return await auth.authenticate_access_key(key)
+        return await auth.authenticate_access_key(key), False
     if token := request.cookies.get("token"):
-        return await auth.authenticate_token(token, secret)
+        return await auth.authenticate_token(token, secret), True
     raise Unauthenticated(
         "unauthenticated", "Sign in first: send a token or an access key with the request."
     )

@@ -13,6 +13,7 @@ from piccolo.columns import (
     Array,
     BigSerial,
     ForeignKey,
+    Integer,
     Text,
     Timestamptz,
     Varchar,
@@ -84,7 +85,131 @@ class Event(Table, tablename="events"):
     type = Varchar(length=64)
     topics = Array(base_column=Text())
     payload = JSONB()
+    audience = Array(base_column=UUID(), default=list)
+    """Empty: everyone of the customer may see it. Otherwise admins and managers, and
+    these agents (a room assigned to an agent is hidden from the other agents)."""
     tm_create = Timestamptz(default=TimestamptzNow())
 
 
-ALL_TABLES = [Customer, Agent, AccessKey, LoginFailure, Event]
+class ChannelAccount(Table, tablename="channel_accounts"):
+    """A connected channel: a Twilio number, a mailbox, a LINE channel, a web chat widget.
+    `type` names its driver in app/channels; `address` is the customer's own address on it."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    type = Varchar(length=16)
+    name = Varchar(length=255, default="")
+    detail = Text(default="")
+    address = Text(default="")
+    settings = JSONB(default={})
+    secrets = JSONB(default={})
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class Conversation(Table, tablename="conversations"):
+    """A room: every message with one person, whatever channel it came by."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    account_id = UUID(null=True, default=None)
+    name = Varchar(length=255, default="")
+    detail = Text(default="")
+    status = Varchar(length=16, default="active")
+    reference_type = Varchar(length=16)
+    reference_id = Text(default="")
+    owner_type = Varchar(length=16, default="")
+    owner_id = UUID(null=True, default=None)
+    tags = Array(base_column=Text(), default=list)
+    last_message = Text(null=True, default=None)
+    tm_last_message = Timestamptz(null=True, default=None)
+    tm_activity = Timestamptz(default=TimestamptzNow())
+    """The last message's time, or the creation time: inbox order and the idle timers."""
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class Participant(Table, tablename="participants"):
+    """An address in a room: the customer's own ("me"), a peer's, or an agent."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    type = Varchar(length=16)
+    target = Text()
+    target_name = Varchar(length=255, default="")
+    name = Varchar(length=255, default="")
+    detail = Text(default="")
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class Message(Table, tablename="messages"):
+    """One message in a room, in or out, on one channel."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    participant_id = UUID(null=True, default=None)
+    account_id = UUID(null=True, default=None)
+    direction = Varchar(length=16)
+    status = Varchar(length=16)
+    reference_type = Varchar(length=16)
+    reference_id = Text(default="")
+    source = JSONB(default={})
+    destination = JSONB(default={})
+    text = Text(default="")
+    medias = JSONB(default=[])
+    error = Text(null=True, default=None)
+    provider_message_id = Varchar(length=255, default="")
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class OutboundMessage(Table, tablename="outbound_messages"):
+    """The send queue: one row per outbound message until a provider took it or it failed.
+    Workers claim rows with FOR UPDATE SKIP LOCKED; a claim is a lease, so a worker that
+    dies mid-send leaves the row to be picked up again when the lease runs out."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    message_id = UUID(unique=True)
+    account_id = UUID()
+    status = Varchar(length=16, default="queued")
+    attempts = Integer(default=0)
+    next_try_at = Timestamptz(default=TimestamptzNow())
+    lease_until = Timestamptz(null=True, default=None)
+    last_error = Text(default="")
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+
+
+class IdempotencyKey(Table, tablename="idempotency_keys"):
+    """The first response to a create request that carried an `Idempotency-Key`."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    key = Varchar(length=255)
+    fingerprint = Varchar(length=64)
+    status_code = Integer(null=True, default=None)
+    response = JSONB(null=True, default=None)
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES = [
+    Customer,
+    Agent,
+    AccessKey,
+    LoginFailure,
+    Event,
+    ChannelAccount,
+    Conversation,
+    Participant,
+    Message,
+    OutboundMessage,
+    IdempotencyKey,
+]

@@ -19,3 +19,39 @@ class AgentStatus(StrEnum):
 class WebhookMethod(StrEnum):
     POST = "POST"
     PUT = "PUT"
+
+
+class ConversationStatus(StrEnum):
+    ACTIVE = "active"
+    IDLE = "idle"
+    CLOSED = "closed"
+
+
+class ReferenceType(StrEnum):
+    """The channel a conversation or message travels on (the seed's `reference_type`)."""
+
+    MESSAGE = "message"  # SMS/MMS
+    EMAIL = "email"
+    LINE = "line"
+    WEBCHAT = "webchat"
+    WHATSAPP = "whatsapp"
+
+
+class ParticipantType(StrEnum):
+    TEL = "tel"
+    EMAIL = "email"
+    LINE = "line"
+    WEBCHAT = "webchat"
+    WHATSAPP = "whatsapp"
+    AGENT = "agent"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class MessageStatus(StrEnum):
+    PROGRESSING = "progressing"
+    DONE = "done"
+    FAILED = "failed"

@@ -11,7 +11,13 @@ from typing import Annotated
 
 import msgspec
 
-from app.domain.enums import AgentStatus, Permission, WebhookMethod
+from app.domain.enums import (
+    AgentStatus,
+    ConversationStatus,
+    ParticipantType,
+    Permission,
+    WebhookMethod,
+)
 
 Name = Annotated[str, msgspec.Meta(max_length=255)]
 Detail = Annotated[str, msgspec.Meta(max_length=4000)]
@@ -142,3 +148,121 @@ class AgentPage(msgspec.Struct, kw_only=True):
 class AccessKeyPage(msgspec.Struct, kw_only=True):
     result: list[AccessKeyOut]
     next_page_token: str
+
+
+# --- conversations --------------------------------------------------------------------
+
+Text_ = Annotated[str, msgspec.Meta(max_length=20000)]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\s,][^,]*$")]
+
+
+class ParticipantOut(msgspec.Struct, kw_only=True):
+    id: str
+    type: str
+    target: str
+    target_name: str
+    name: str
+    detail: str
+
+
+class ConversationOut(msgspec.Struct, kw_only=True):
+    id: str
+    customer_id: str
+    name: str
+    detail: str
+    status: str
+    reference_type: str
+    reference_id: str
+    account_id: str | None
+    owner_type: str
+    owner_id: str | None
+    tags: list[str]
+    participants: list[ParticipantOut]
+    last_message: str | None
+    tm_last_message: str | None
+    tm_create: str
+    tm_update: str
+    tm_delete: str
+
+
+class ConversationPage(msgspec.Struct, kw_only=True):
+    result: list[ConversationOut]
+    next_page_token: str
+
+
+class ParticipantIn(Input):
+    type: ParticipantType
+    target: Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+    target_name: Name = ""
+    name: Name = ""
+    detail: Detail = ""
+
+
+class ConversationCreate(Input, kw_only=True):
+    name: Name = ""
+    detail: Detail = ""
+    participants: Annotated[list[ParticipantIn], msgspec.Meta(min_length=1, max_length=20)]
+    account_id: str | None = None
+    """The channel account to reach the first participant by; defaults to the customer's
+    first account of that channel."""
+
+
+class ConversationUpdate(Input):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    detail: Detail | msgspec.UnsetType = msgspec.UNSET
+    owner_id: str | None | msgspec.UnsetType = msgspec.UNSET
+    """An agent's id to assign, null to unassign."""
+    status: ConversationStatus | msgspec.UnsetType = msgspec.UNSET
+    """`closed` closes the room, `active` reopens it."""
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+
+
+# --- messages -------------------------------------------------------------------------
+
+
+class Address(msgspec.Struct, kw_only=True):
+    type: str
+    target: str
+    target_name: str
+    name: str
+
+
+class Media(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")]
+    """A MIME type, `image/png`."""
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^https?://")]
+    name: Annotated[str, msgspec.Meta(max_length=255)] = ""
+
+
+class MessageOut(msgspec.Struct, kw_only=True):
+    id: str
+    conversation_id: str
+    customer_id: str
+    direction: str
+    status: str
+    reference_type: str
+    reference_id: str
+    source_target: str
+    source: Address
+    destination: Address
+    participant_id: str | None
+    account_id: str | None
+    text: str
+    medias: list[Media]
+    error: str | None
+    provider_message_id: str
+    tm_create: str
+    tm_update: str
+    tm_delete: str
+
+
+class MessagePage(msgspec.Struct, kw_only=True):
+    result: list[MessageOut]
+    next_page_token: str
+
+
+class MessageCreate(Input):
+    text: Text_ = ""
+    medias: Annotated[list[Media], msgspec.Meta(max_length=10)] = []
+    participant_id: str | None = None
+    """Send to this participant (and so by its channel) instead of the one who wrote last."""

@@ -42,3 +42,35 @@ async def announce(notices: Iterable[dict[str, Any]]) -> None:
             await _publisher(notice)
         except Exception:  # noqa: BLE001 - see docstring
             log.exception("could not publish event %s on the live bus", notice.get("id"))
+
+
+class PostgresPublisher:
+    """Publishes notices with NOTIFY on one reused connection (reopened after a failure):
+    for processes without the web app (`convodesk worker`), which must still tell the web
+    processes about the events they commit. The payload is what Litestar's asyncpg
+    channels backend delivers to its subscribers."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._conn = None
+
+    async def __call__(self, notice: dict[str, Any]) -> None:
+        import asyncpg
+        import msgspec
+
+        payload = msgspec.json.encode(notice).decode()
+        for attempt in (1, 2):
+            try:
+                if self._conn is None or self._conn.is_closed():
+                    self._conn = await asyncpg.connect(self.dsn)
+                await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                self._conn = None
+                if attempt == 2:
+                    raise
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None

@@ -59,8 +59,12 @@ async def record_event(
     type: str,
     payload: dict[str, Any] | msgspec.Struct,
     topics: Iterable[str] = (),
+    audience: Iterable[str] = (),
 ) -> int:
-    """Insert an event in the current service transaction and return its id."""
+    """Insert an event in the current service transaction and return its id.
+
+    `audience`: empty when every agent of the customer may see the event; otherwise the
+    agents who may (admins and managers always may)."""
     pending = _pending.get()
     if pending is None:
         raise RuntimeError("record_event() must be called inside services.events.transaction()")
@@ -70,14 +74,77 @@ async def record_event(
     )
     tm_create: datetime = now()
     rows = await Event.raw(
-        "INSERT INTO events (customer_id, type, topics, payload, tm_create) "
-        "VALUES ({}, {}, {}, {}::jsonb, {}) RETURNING id",
+        "INSERT INTO events (customer_id, type, topics, payload, audience, tm_create) "
+        "VALUES ({}, {}, {}, {}::jsonb, {}::uuid[], {}) RETURNING id",
         customer_id,
         type,
         list(topics),
         body,
+        sorted({str(a) for a in audience}),
         tm_create,
     )
     event_id = rows[0]["id"]
     pending.append({"id": event_id, "customer_id": str(customer_id), "type": type})
     return event_id
+
+
+class StoredEvent(msgspec.Struct, kw_only=True, frozen=True):
+    """An event as readers see it."""
+
+    id: int
+    customer_id: str
+    type: str
+    topics: list[str]
+    audience: list[str]
+    tm_create: datetime
+    payload: msgspec.Raw
+    """The resource exactly as the API returns it, still encoded: readers forward it."""
+
+
+async def events_after(customer_id: str, after_id: int, limit: int = 500) -> list[StoredEvent]:
+    """Committed events of one customer with id > after_id, oldest first."""
+    rows = await Event.raw(
+        "SELECT id, customer_id, type, topics, audience, tm_create, payload::text AS payload"
+        " FROM events WHERE customer_id = {} AND id > {} ORDER BY id LIMIT {}",
+        customer_id,
+        after_id,
+        limit,
+    )
+    return [
+        StoredEvent(
+            id=r["id"],
+            customer_id=str(r["customer_id"]),
+            type=r["type"],
+            topics=list(r["topics"]),
+            audience=[str(a) for a in r["audience"]],
+            tm_create=r["tm_create"],
+            payload=msgspec.Raw(r["payload"].encode()),
+        )
+        for r in rows
+    ]
+
+
+async def last_event_id(customer_id: str) -> int:
+    rows = await Event.raw(
+        "SELECT coalesce(max(id), 0) AS id FROM events WHERE customer_id = {}", customer_id
+    )
+    return rows[0]["id"]
+
+
+class EventBody(msgspec.Struct, kw_only=True):
+    """The webhook body, and the API websocket frame: the resource rides along as stored."""
+
+    id: str
+    type: str
+    tm_create: str
+    data: msgspec.Raw
+
+
+def event_body(event: StoredEvent) -> bytes:
+    from app.domain.timefmt import fmt
+
+    return msgspec.json.encode(
+        EventBody(
+            id=str(event.id), type=event.type, tm_create=fmt(event.tm_create), data=event.payload
+        )
+    )

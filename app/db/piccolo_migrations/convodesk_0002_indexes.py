@@ -1,4 +1,4 @@
-"""Indexes for the hot paths, which Piccolo's column options cannot express.
+"""Indexes for the hot paths of agents, access keys, sign-in and events.
 
 - agents: a username is unique among live agents (case-insensitive: stored lower-case);
   lists per customer are newest first.
@@ -7,32 +7,21 @@
 - events: readers resume per customer by id.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.table import Table
+from app.db.raw_migration import sql_migration
 
 ID = "2026-11-21T01:50:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "indexes for the hot paths"
 
-STATEMENTS = [
-    "CREATE UNIQUE INDEX agents_username_live ON agents (username) WHERE tm_delete IS NULL",
-    "CREATE INDEX agents_customer_created ON agents (customer_id, tm_create DESC, id DESC)",
-    "CREATE INDEX access_keys_customer_created"
-    " ON access_keys (customer_id, tm_create DESC, id DESC)",
-    "CREATE INDEX login_failures_username ON login_failures (username, tm_create)",
-    "CREATE INDEX events_customer_id ON events (customer_id, id)",
-]
-
-
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="convodesk", description=DESCRIPTION)
-
-    class RawTable(Table):
-        """Only a handle for raw SQL, which runs in the migration's transaction."""
-
-    async def create_indexes():
-        for statement in STATEMENTS:
-            await RawTable.raw(statement)
-
-    manager.add_raw(create_indexes)
-    return manager
+forwards = sql_migration(
+    ID,
+    DESCRIPTION,
+    [
+        "CREATE UNIQUE INDEX agents_username_live ON agents (username) WHERE tm_delete IS NULL",
+        "CREATE INDEX agents_customer_created ON agents (customer_id, tm_create DESC, id DESC)",
+        "CREATE INDEX access_keys_customer_created"
+        " ON access_keys (customer_id, tm_create DESC, id DESC)",
+        "CREATE INDEX login_failures_username ON login_failures (username, tm_create)",
+        "CREATE INDEX events_customer_id ON events (customer_id, id)",
+    ],
+)

@@ -1,0 +1,44 @@
+"""The loopback channel: a channel account that talks to no provider.
+
+It stands in for any channel (its `settings.reference_type` says which: `message`,
+`email`, `line`, `webchat`, `whatsapp`), accepts every message at once, and is what the
+demo and the tests use where no provider can be reached — a driver like any other, found
+through the registry. Like a provider's test credentials, it can be told to refuse:
+`settings.simulate` = `"fail"` (a permanent refusal) or `"unavailable"` (a transient
+error, retried with backoff).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app.channels.base import (
+    OutboundRequest,
+    PermanentSendError,
+    SendResult,
+    TransientSendError,
+    register,
+)
+from app.domain.enums import ReferenceType
+
+
+class LoopbackDriver:
+    type = "loopback"
+
+    def reference_type(self, account: dict[str, Any]) -> ReferenceType:
+        return ReferenceType(account["settings"].get("reference_type", "message"))
+
+    def carries_media(self, account: dict[str, Any]) -> bool:
+        return bool(account["settings"].get("media", True))
+
+    async def send(self, account: dict[str, Any], request: OutboundRequest) -> SendResult:
+        simulate = account["settings"].get("simulate", "")
+        if simulate == "fail":
+            raise PermanentSendError("loopback: the account is set to refuse messages")
+        if simulate == "unavailable":
+            raise TransientSendError("loopback: the account is set to be unavailable")
+        return SendResult(provider_message_id=f"loopback-{uuid.uuid4()}")
+
+
+register(LoopbackDriver())

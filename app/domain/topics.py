@@ -1,0 +1,27 @@
+"""Event topics, VoIPBIN's form: `customer_id:<cid>:conversation:<id>`,
+`agent_id:<aid>:talk:<id>`. A subscription is a prefix that matches whole segments:
+`customer_id:C:conversation` matches every conversation topic of customer C."""
+
+from __future__ import annotations
+
+import re
+
+_TOPIC = re.compile(r"^(customer_id|agent_id):[0-9a-f-]{36}(:[A-Za-z0-9_-]+)*$")
+
+
+def conversation_topic(customer_id: str, conversation_id: str) -> str:
+    return f"customer_id:{customer_id}:conversation:{conversation_id}"
+
+
+def matches(subscription: str, topic: str) -> bool:
+    return topic == subscription or topic.startswith(subscription + ":")
+
+
+def is_well_formed(topic: str) -> bool:
+    return bool(_TOPIC.match(topic))
+
+
+def owner_of(topic: str) -> tuple[str, str]:
+    """("customer_id" | "agent_id", id) of a well-formed topic."""
+    kind, ident = topic.split(":", 2)[:2]
+    return kind, ident

@@ -1,0 +1,536 @@
+"""Conversations (rooms): create, read, list, update (rename, assign, tag, close, reopen),
+delete, participants, and the idle/close lifecycle. Messages live in services.messages.
+
+Visibility: admins and managers see every room of their customer; an `agent` sees the
+rooms assigned to it and the unassigned ones. A room a principal may not see is "not
+found", exactly like another customer's room.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from piccolo.columns.combination import WhereRaw
+
+from app.db.tables import Agent, Conversation, Participant
+from app.domain.channels import (
+    PARTICIPANT_FOR_REFERENCE,
+    REFERENCE_FOR_PARTICIPANT,
+    normalize_address,
+)
+from app.domain.enums import ConversationStatus, ParticipantType, Permission, ReferenceType
+from app.domain.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
+from app.domain.principal import Principal
+from app.domain.resources import (
+    ConversationCreate,
+    ConversationOut,
+    ConversationUpdate,
+    ParticipantIn,
+    ParticipantOut,
+)
+from app.domain.timefmt import fmt, now
+from app.domain.topics import conversation_topic
+from app.services import accounts
+from app.services.events import record_event, transaction
+from app.services.ids import parse_id
+from app.services.pagination import keyset_page
+
+ME = "me"
+UNKNOWN = "Unknown"
+
+
+# --- shapes -------------------------------------------------------------------------
+
+
+def participant_out(row: dict[str, Any]) -> ParticipantOut:
+    return ParticipantOut(
+        id=str(row["id"]),
+        type=row["type"],
+        target=row["target"],
+        target_name=row["target_name"],
+        name=row["name"],
+        detail=row["detail"],
+    )
+
+
+def conversation_out(row: dict[str, Any], participants: list[dict[str, Any]]) -> ConversationOut:
+    return ConversationOut(
+        id=str(row["id"]),
+        customer_id=str(row["customer_id"]),
+        name=row["name"],
+        detail=row["detail"],
+        status=row["status"],
+        reference_type=row["reference_type"],
+        reference_id=row["reference_id"],
+        account_id=str(row["account_id"]) if row["account_id"] else None,
+        owner_type=row["owner_type"],
+        owner_id=str(row["owner_id"]) if row["owner_id"] else None,
+        tags=list(row["tags"] or []),
+        participants=[participant_out(p) for p in participants],
+        last_message=row["last_message"],
+        tm_last_message=fmt(row["tm_last_message"]) if row["tm_last_message"] else None,
+        tm_create=fmt(row["tm_create"]),
+        tm_update=fmt(row["tm_update"]),
+        tm_delete=fmt(row["tm_delete"]),
+    )
+
+
+async def live_participants(conversation_ids: list[Any]) -> dict[str, list[dict[str, Any]]]:
+    by_room: dict[str, list[dict[str, Any]]] = {str(c): [] for c in conversation_ids}
+    if not conversation_ids:
+        return by_room
+    rows = await (
+        Participant.select()
+        .where(
+            Participant.conversation_id.is_in(list(conversation_ids)),
+            Participant.tm_delete.is_null(),
+        )
+        .order_by(Participant.tm_create)
+    )
+    for row in rows:
+        by_room[str(row["conversation_id"])].append(row)
+    return by_room
+
+
+async def room_out(row: dict[str, Any]) -> ConversationOut:
+    return conversation_out(row, (await live_participants([row["id"]]))[str(row["id"])])
+
+
+def audience(*owner_ids: Any) -> list[str]:
+    """Who besides admins and managers may see an event about a room with these owners:
+    everyone when the room is (or becomes) unassigned."""
+    if any(o is None for o in owner_ids):
+        return []
+    return [str(o) for o in owner_ids]
+
+
+async def room_event(type: str, room: ConversationOut, *previous_owners: Any) -> None:
+    await record_event(
+        room.customer_id,
+        type,
+        room,
+        [conversation_topic(room.customer_id, room.id)],
+        audience(room.owner_id, *previous_owners),
+    )
+
+
+# --- finding rooms ------------------------------------------------------------------
+
+
+def visible(principal: Principal) -> list[Any]:
+    conditions: list[Any] = [
+        Conversation.customer_id == principal.customer_id,
+        Conversation.tm_delete.is_null(),
+    ]
+    if not principal.sees_all_conversations:
+        conditions.append(
+            (Conversation.owner_id.is_null()) | (Conversation.owner_id == principal.agent_id)
+        )
+    return conditions
+
+
+async def get_room(principal: Principal, conversation_id: str, *, lock: bool = False) -> dict:
+    conversation_id = parse_id(conversation_id, "conversation_not_found", "conversation")
+    query = Conversation.select().where(Conversation.id == conversation_id, *visible(principal))
+    if lock:
+        query = query.lock_rows("UPDATE")
+    rows = await query.limit(1)
+    if not rows:
+        raise NotFound("conversation_not_found", "There is no such conversation.")
+    return rows[0]
+
+
+async def get_conversation(principal: Principal, conversation_id: str) -> ConversationOut:
+    return await room_out(await get_room(principal, conversation_id))
+
+
+async def list_conversations(
+    principal: Principal,
+    *,
+    status: ConversationStatus | None = None,
+    reference_type: ReferenceType | None = None,
+    owner_id: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+    page_size: int = 100,
+    page_token: str | None = None,
+) -> tuple[list[ConversationOut], str]:
+    where = visible(principal)
+    if status:
+        where.append(Conversation.status == status.value)
+    if reference_type:
+        where.append(Conversation.reference_type == reference_type.value)
+    if owner_id is not None:
+        if owner_id in ("", "none"):
+            where.append(Conversation.owner_id.is_null())
+        else:
+            where.append(Conversation.owner_id == parse_owner_filter(owner_id))
+    if tag:
+        where.append(WhereRaw("tags @> {}::text[]", [tag]))
+    if q and q.strip():
+        where.append(search_condition(q.strip()))
+    rows, token = await keyset_page(Conversation, where, page_size, page_token)
+    people = await live_participants([r["id"] for r in rows])
+    return [conversation_out(r, people[str(r["id"])]) for r in rows], token
+
+
+def parse_owner_filter(owner_id: str) -> str:
+    try:
+        return parse_id(owner_id, "", "")
+    except NotFound:
+        raise BadRequest("invalid_owner_id", "owner_id must be an agent id or 'none'.") from None
+
+
+def search_condition(q: str) -> WhereRaw:
+    """A room matches when its name, a participant's address or name, or the text of one
+    of its messages (whole words) matches."""
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    sql = (
+        "(conversations.name ILIKE {} OR conversations.reference_id ILIKE {}"
+        " OR EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = conversations.id"
+        " AND p.tm_delete IS NULL"
+        " AND (p.target ILIKE {} OR p.name ILIKE {} OR p.target_name ILIKE {}))"
+        " OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id"
+        " AND to_tsvector('simple', m.text) @@ plainto_tsquery('simple', {})))"
+    )
+    return WhereRaw(sql, like, like, like, like, like, q)
+
+
+# --- creating rooms -----------------------------------------------------------------
+
+
+async def _insert_participant(
+    customer_id: str,
+    conversation_id: Any,
+    type: str,
+    target: str,
+    target_name: str = "",
+    name: str = "",
+    detail: str = "",
+) -> dict[str, Any]:
+    rows = await Participant.insert(
+        Participant(
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            type=type,
+            target=target,
+            target_name=target_name,
+            name=name,
+            detail=detail,
+        )
+    ).returning(*Participant.all_columns())
+    return rows[0]
+
+
+async def open_room(
+    customer_id: str,
+    *,
+    reference_type: ReferenceType,
+    peer: str,
+    peer_name: str,
+    account: dict[str, Any] | None,
+    name: str = "",
+    detail: str = "",
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new room with the customer's own address ("me") and the peer; returns the room
+    row and the peer's participant row. The caller records `conversation_created`."""
+    stamp = now()
+    room = (
+        await Conversation.insert(
+            Conversation(
+                customer_id=customer_id,
+                account_id=account["id"] if account else None,
+                name=name or peer_name or peer,
+                detail=detail,
+                status=ConversationStatus.ACTIVE.value,
+                reference_type=reference_type.value,
+                reference_id=peer,
+                tm_activity=stamp,
+                tm_create=stamp,
+                tm_update=stamp,
+            )
+        ).returning(*Conversation.all_columns())
+    )[0]
+    ptype = PARTICIPANT_FOR_REFERENCE[reference_type].value
+    if account is not None:
+        await _insert_participant(customer_id, room["id"], ptype, account["address"], ME)
+    peer_row = await _insert_participant(customer_id, room["id"], ptype, peer, peer_name or UNKNOWN)
+    return room, peer_row
+
+
+def _normalized(participant: ParticipantIn, default_region: str) -> tuple[ParticipantType, str]:
+    if participant.type is ParticipantType.AGENT:
+        raise InvalidInput(
+            "invalid_participant_type", "Agents take part through assignment, not as peers."
+        )
+    return participant.type, normalize_address(participant.type, participant.target, default_region)
+
+
+async def _account_for(
+    customer_id: str, reference_type: ReferenceType, account_id: str | None
+) -> dict[str, Any] | None:
+    if account_id:
+        account = await accounts.get_account(customer_id, account_id)
+        if accounts.reference_of(account) is not reference_type:
+            raise InvalidInput(
+                "account_channel_mismatch",
+                f"That channel account does not carry {reference_type.value} messages.",
+            )
+        return account
+    for account in await accounts.live_accounts(customer_id):
+        if accounts.reference_of(account) is reference_type:
+            return account
+    return None
+
+
+async def create_conversation(
+    principal: Principal, data: ConversationCreate, *, default_region: str = "US"
+) -> ConversationOut:
+    peers = [_normalized(p, default_region) for p in data.participants]
+    if len(set(peers)) != len(peers):
+        raise InvalidInput("duplicate_participant", "A participant is listed twice.")
+    first_type, first_target = peers[0]
+    reference_type = REFERENCE_FOR_PARTICIPANT[first_type]
+    async with transaction():
+        account = await _account_for(principal.customer_id, reference_type, data.account_id)
+        first = data.participants[0]
+        room, _ = await open_room(
+            principal.customer_id,
+            reference_type=reference_type,
+            peer=first_target,
+            peer_name=first.target_name,
+            account=account,
+            name=data.name,
+            detail=data.detail,
+        )
+        for (ptype, target), given in list(zip(peers, data.participants, strict=True))[1:]:
+            await _insert_participant(
+                principal.customer_id,
+                room["id"],
+                ptype.value,
+                target,
+                given.target_name or UNKNOWN,
+                given.name,
+                given.detail,
+            )
+        if first.name or first.detail:
+            await Participant.update(
+                {Participant.name: first.name, Participant.detail: first.detail}
+            ).where(Participant.conversation_id == room["id"], Participant.target == first_target)
+        out = await room_out(room)
+        await room_event("conversation_created", out)
+    return out
+
+
+# --- changing rooms -----------------------------------------------------------------
+
+
+async def _check_owner(principal: Principal, room: dict[str, Any], owner_id: str | None) -> Any:
+    current = str(room["owner_id"]) if room["owner_id"] else None
+    if principal.permission is Permission.AGENT:
+        # An agent takes a room or lets it go; handing rooms to others is a lead's job.
+        allowed = owner_id in (None, principal.agent_id) and current in (None, principal.agent_id)
+        if not allowed:
+            raise Forbidden(
+                "assignment_not_allowed",
+                "Agents may assign a room to themselves or unassign it; ask a manager.",
+            )
+    if owner_id is None:
+        return None
+    owner_id = parse_id(owner_id, "invalid_owner", "agent")
+    exists = await Agent.exists().where(
+        Agent.id == owner_id,
+        Agent.customer_id == principal.customer_id,
+        Agent.tm_delete.is_null(),
+    )
+    if not exists:
+        raise InvalidInput("invalid_owner", "owner_id must be an agent of this customer.")
+    return owner_id
+
+
+async def update_conversation(
+    principal: Principal, conversation_id: str, data: ConversationUpdate
+) -> ConversationOut:
+    async with transaction():
+        room = await get_room(principal, conversation_id, lock=True)
+        changes: dict[Any, Any] = {}
+        if data.name is not msgspec.UNSET:
+            changes[Conversation.name] = data.name
+        if data.detail is not msgspec.UNSET:
+            changes[Conversation.detail] = data.detail
+        if data.tags is not msgspec.UNSET:
+            changes[Conversation.tags] = list(dict.fromkeys(t.strip() for t in data.tags))
+        previous_owner = room["owner_id"]
+        if data.owner_id is not msgspec.UNSET:
+            owner = await _check_owner(principal, room, data.owner_id)
+            changes[Conversation.owner_id] = owner
+            changes[Conversation.owner_type] = "agent" if owner else ""
+        closing = False
+        if data.status is not msgspec.UNSET and data.status.value != room["status"]:
+            if data.status is ConversationStatus.IDLE:
+                raise InvalidInput(
+                    "invalid_status", "A room becomes idle by itself; set active or closed."
+                )
+            changes[Conversation.status] = data.status.value
+            closing = data.status is ConversationStatus.CLOSED
+            if not closing:  # reopening counts as activity, or the idle timer would fire
+                changes[Conversation.tm_activity] = now()
+        if not changes:
+            return await room_out(room)
+        changes[Conversation.tm_update] = now()
+        room = (
+            await Conversation.update(changes)
+            .where(Conversation.id == room["id"])
+            .returning(*Conversation.all_columns())
+        )[0]
+        out = await room_out(room)
+        await room_event(
+            "conversation_closed" if closing else "conversation_updated", out, previous_owner
+        )
+    return out
+
+
+async def delete_conversation(principal: Principal, conversation_id: str) -> ConversationOut:
+    if not principal.sees_all_conversations:
+        raise Forbidden("manager_required", "Only admins and managers may delete conversations.")
+    async with transaction():
+        room = await get_room(principal, conversation_id, lock=True)
+        stamp = now()
+        room = (
+            await Conversation.update(
+                {Conversation.tm_delete: stamp, Conversation.tm_update: stamp}
+            )
+            .where(Conversation.id == room["id"])
+            .returning(*Conversation.all_columns())
+        )[0]
+        out = await room_out(room)
+        await room_event("conversation_deleted", out)
+    return out
+
+
+async def add_participant(
+    principal: Principal, conversation_id: str, data: ParticipantIn, *, default_region: str = "US"
+) -> ParticipantOut:
+    ptype, target = _normalized(data, default_region)
+    async with transaction():
+        room = await get_room(principal, conversation_id, lock=True)
+        taken = await Participant.exists().where(
+            Participant.conversation_id == room["id"],
+            Participant.type == ptype.value,
+            Participant.target == target,
+            Participant.tm_delete.is_null(),
+        )
+        if taken:
+            raise Conflict("participant_exists", "That address is already in this conversation.")
+        row = await _insert_participant(
+            principal.customer_id,
+            room["id"],
+            ptype.value,
+            target,
+            data.target_name or UNKNOWN,
+            data.name,
+            data.detail,
+        )
+        await _touch(room["id"])
+        await room_event("conversation_participant_added", await room_out(room))
+    return participant_out(row)
+
+
+async def remove_participant(
+    principal: Principal, conversation_id: str, participant_id: str
+) -> ParticipantOut:
+    participant_id = parse_id(participant_id, "participant_not_found", "participant")
+    async with transaction():
+        room = await get_room(principal, conversation_id, lock=True)
+        row = (
+            await Participant.select()
+            .where(
+                Participant.id == participant_id,
+                Participant.conversation_id == room["id"],
+                Participant.tm_delete.is_null(),
+            )
+            .first()
+        )
+        if row is None:
+            raise NotFound("participant_not_found", "There is no such participant here.")
+        if row["target_name"] == ME:
+            raise Conflict(
+                "cannot_remove_me", "The customer's own address cannot leave its conversation."
+            )
+        stamp = now()
+        row = (
+            await Participant.update({Participant.tm_delete: stamp, Participant.tm_update: stamp})
+            .where(Participant.id == row["id"])
+            .returning(*Participant.all_columns())
+        )[0]
+        await _touch(room["id"])
+        await room_event("conversation_participant_removed", await room_out(room))
+    return participant_out(row)
+
+
+async def _touch(conversation_id: Any) -> None:
+    await Conversation.update({Conversation.tm_update: now()}).where(
+        Conversation.id == conversation_id
+    )
+
+
+# --- lifecycle ----------------------------------------------------------------------
+
+
+async def sweep_lifecycle(
+    *, idle_after: timedelta, close_after: timedelta, at: datetime | None = None, batch: int = 200
+) -> tuple[int, int]:
+    """Idle the active rooms quiet for `idle_after`, close the open ones quiet for
+    `close_after`; one event per room. Returns (idled, closed). `at` is the clock."""
+    at = at or now()
+    closed = await _sweep(
+        "status <> 'closed' AND tm_activity <= {}",
+        at - close_after,
+        ConversationStatus.CLOSED,
+        at,
+        batch,
+    )
+    idled = await _sweep(
+        "status = 'active' AND tm_activity <= {}",
+        at - idle_after,
+        ConversationStatus.IDLE,
+        at,
+        batch,
+    )
+    return idled, closed
+
+
+async def _sweep(
+    condition: str, cutoff: datetime, to: ConversationStatus, at: datetime, batch: int
+) -> int:
+    done = 0
+    while True:
+        async with transaction():
+            # SKIP LOCKED: several workers can sweep at once without doing a room twice,
+            # and a room locked by a message arriving right now is left for next time.
+            rows = await (
+                Conversation.select()
+                .where(Conversation.tm_delete.is_null(), WhereRaw(condition, cutoff))
+                .order_by(Conversation.tm_activity)
+                .limit(batch)
+                .lock_rows("UPDATE", skip_locked=True)
+            )
+            for row in rows:
+                row = (
+                    await Conversation.update(
+                        {Conversation.status: to.value, Conversation.tm_update: at}
+                    )
+                    .where(Conversation.id == row["id"])
+                    .returning(*Conversation.all_columns())
+                )[0]
+                kind = (
+                    "conversation_closed"
+                    if to is ConversationStatus.CLOSED
+                    else "conversation_updated"
+                )
+                await room_event(kind, await room_out(row))
+        done += len(rows)
+        if len(rows) < batch:
+            return done

@@ -1,0 +1,440 @@
+"""Messages: the one inbound entry point every channel uses, outbound sending, history,
+and what the sender worker reports back.
+
+Inbound room matching (CONTRACT §5): a message from (channel, address) joins the most
+recently active open room of the customer that has that address as a participant; else a
+new room is opened with the customer's address and the peer. Outbound channel choice: the
+participant given; else the peer who wrote last; media only over a channel that carries it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import msgspec
+
+from app.db.tables import Conversation, Message, OutboundMessage, Participant
+from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, preview
+from app.domain.enums import ConversationStatus, Direction, MessageStatus, ParticipantType
+from app.domain.errors import InvalidInput, NotFound
+from app.domain.inbound import InboundMessage
+from app.domain.principal import Principal
+from app.domain.resources import Address, Media, MessageCreate, MessageOut
+from app.domain.timefmt import fmt, now
+from app.domain.topics import conversation_topic
+from app.services import accounts, conversations
+from app.services.events import record_event, transaction
+from app.services.ids import parse_id
+from app.services.pagination import keyset_page
+
+_ADDRESS_LOCK = 0x0C0DE6  # namespace of pg_advisory_xact_lock(int, int); fits int4
+
+
+def decoded(value: Any) -> Any:
+    """JSONB as Piccolo returns it (text) → Python."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def message_out(row: dict[str, Any]) -> MessageOut:
+    source, destination = decoded(row["source"]), decoded(row["destination"])
+    return MessageOut(
+        id=str(row["id"]),
+        conversation_id=str(row["conversation_id"]),
+        customer_id=str(row["customer_id"]),
+        direction=row["direction"],
+        status=row["status"],
+        reference_type=row["reference_type"],
+        reference_id=row["reference_id"],
+        source_target=source.get("target", ""),
+        source=msgspec.convert(source, Address),
+        destination=msgspec.convert(destination, Address),
+        participant_id=str(row["participant_id"]) if row["participant_id"] else None,
+        account_id=str(row["account_id"]) if row["account_id"] else None,
+        text=row["text"],
+        medias=msgspec.convert(decoded(row["medias"]), list[Media]),
+        error=row["error"],
+        provider_message_id=row["provider_message_id"],
+        tm_create=fmt(row["tm_create"]),
+        tm_update=fmt(row["tm_update"]),
+        tm_delete=fmt(row["tm_delete"]),
+    )
+
+
+def _address(participant: dict[str, Any]) -> dict[str, str]:
+    return {
+        "type": participant["type"],
+        "target": participant["target"],
+        "target_name": participant["target_name"],
+        "name": participant["name"],
+    }
+
+
+async def _message_event(type: str, message: MessageOut, room: dict[str, Any]) -> None:
+    await record_event(
+        message.customer_id,
+        type,
+        message,
+        [conversation_topic(message.customer_id, message.conversation_id)],
+        conversations.audience(room["owner_id"]),
+    )
+
+
+async def _lock_address(customer_id: str, ptype: str, target: str) -> None:
+    """Serialize everything that arrives from one address: two first messages from a new
+    person must not open two rooms, and a provider's retry must see the first delivery."""
+    key = int.from_bytes(hashlib.sha256(f"{customer_id}|{ptype}|{target}".encode()).digest()[:4])
+    await Message.raw("SELECT pg_advisory_xact_lock({}, {})", _ADDRESS_LOCK, key - (1 << 31))
+
+
+async def _after_message(room: dict[str, Any], text: str, medias: list, stamp) -> dict[str, Any]:
+    """Record the message on its room: preview, activity time, and idle → active."""
+    changes = {
+        Conversation.last_message: preview(text, medias),
+        Conversation.tm_last_message: stamp,
+        Conversation.tm_activity: stamp,
+        Conversation.tm_update: stamp,
+    }
+    reopened = room["status"] != ConversationStatus.ACTIVE.value
+    if reopened:
+        changes[Conversation.status] = ConversationStatus.ACTIVE.value
+    updated = (
+        await Conversation.update(changes)
+        .where(Conversation.id == room["id"])
+        .returning(*Conversation.all_columns())
+    )[0]
+    if reopened:
+        await conversations.room_event(
+            "conversation_updated", await conversations.room_out(updated)
+        )
+    return updated
+
+
+# --- inbound ------------------------------------------------------------------------
+
+
+class Received(msgspec.Struct, kw_only=True):
+    message: MessageOut
+    conversation_id: str
+    new_room: bool
+    duplicate: bool
+
+
+async def receive(
+    account: dict[str, Any], inbound: InboundMessage, *, default_region: str = "US"
+) -> Received:
+    """Store one inbound message in the right room, once. The single entry point for every
+    channel; `account` is the channel account it arrived on."""
+    customer_id = str(account["customer_id"])
+    reference_type = accounts.reference_of(account)
+    ptype = PARTICIPANT_FOR_REFERENCE[reference_type]
+    peer = normalize_address(ptype, inbound.peer, default_region)
+    medias = [msgspec.to_builtins(msgspec.convert(m, Media)) for m in inbound.medias]
+    async with transaction():
+        await _lock_address(customer_id, ptype.value, peer)
+        if inbound.provider_message_id:
+            seen = await (
+                Message.select()
+                .where(
+                    Message.account_id == account["id"],
+                    Message.provider_message_id == inbound.provider_message_id,
+                )
+                .first()
+            )
+            if seen is not None:
+                return Received(
+                    message=message_out(seen),
+                    conversation_id=str(seen["conversation_id"]),
+                    new_room=False,
+                    duplicate=True,
+                )
+        room, participant = await _matching_room(customer_id, ptype, peer, inbound)
+        new_room = room is None
+        if room is None:
+            room, participant = await conversations.open_room(
+                customer_id,
+                reference_type=reference_type,
+                peer=peer,
+                peer_name=inbound.peer_name,
+                account=account,
+            )
+            await conversations.room_event(
+                "conversation_created", await conversations.room_out(room)
+            )
+        elif inbound.peer_name and participant["target_name"] in ("", conversations.UNKNOWN):
+            await Participant.update({Participant.target_name: inbound.peer_name}).where(
+                Participant.id == participant["id"]
+            )
+            participant["target_name"] = inbound.peer_name
+        stamp = now()
+        me = {"type": ptype.value, "target": account["address"], "target_name": "me", "name": ""}
+        row = (
+            await Message.insert(
+                Message(
+                    customer_id=customer_id,
+                    conversation_id=room["id"],
+                    participant_id=participant["id"],
+                    account_id=account["id"],
+                    direction=Direction.INBOUND.value,
+                    status=MessageStatus.DONE.value,
+                    reference_type=reference_type.value,
+                    reference_id=peer,
+                    source=_address(participant),
+                    destination=me,
+                    text=inbound.text,
+                    medias=medias,
+                    provider_message_id=inbound.provider_message_id,
+                    tm_create=stamp,
+                    tm_update=stamp,
+                )
+            ).returning(*Message.all_columns())
+        )[0]
+        room = await _after_message(room, inbound.text, medias, stamp)
+        out = message_out(row)
+        await _message_event("conversation_message_created", out, room)
+        await _message_event("conversation_message_received", out, room)
+    return Received(
+        message=out, conversation_id=str(room["id"]), new_room=new_room, duplicate=False
+    )
+
+
+async def _matching_room(
+    customer_id: str, ptype: ParticipantType, peer: str, inbound: InboundMessage
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The open room this address belongs to, and its participant row there."""
+    hint = None
+    if inbound.conversation_hint:
+        try:
+            hint = parse_id(inbound.conversation_hint, "", "")
+        except NotFound:
+            hint = None
+    candidates = await (
+        Participant.select()
+        .where(
+            Participant.customer_id == customer_id,
+            Participant.type == ptype.value,
+            Participant.target == peer,
+            Participant.tm_delete.is_null(),
+            Participant.conversation_id.tm_delete.is_null(),
+            Participant.conversation_id.status != ConversationStatus.CLOSED.value,
+        )
+        .order_by(Participant.conversation_id.tm_activity, ascending=False)
+        .limit(20)
+    )
+    if hint:
+        candidates.sort(key=lambda p: str(p["conversation_id"]) != hint)
+    if not candidates:
+        return None, None
+    chosen = candidates[0]
+    room = await (
+        Conversation.select()
+        .where(Conversation.id == chosen["conversation_id"])
+        .lock_rows("UPDATE")
+        .first()
+    )
+    return room, chosen
+
+
+# --- outbound -----------------------------------------------------------------------
+
+
+async def send_message(
+    principal: Principal, conversation_id: str, data: MessageCreate
+) -> MessageOut:
+    if not data.text.strip() and not data.medias:
+        raise InvalidInput("empty_message", "A message needs text or at least one media.")
+    medias = [msgspec.to_builtins(m) for m in data.medias]
+    async with transaction():
+        room = await conversations.get_room(principal, conversation_id, lock=True)
+        participant, account = await _route(principal.customer_id, room, data)
+        reference_type = accounts.reference_of(account)
+        stamp = now()
+        me = {
+            "type": participant["type"],
+            "target": account["address"],
+            "target_name": "me",
+            "name": "",
+        }
+        row = (
+            await Message.insert(
+                Message(
+                    customer_id=principal.customer_id,
+                    conversation_id=room["id"],
+                    participant_id=participant["id"],
+                    account_id=account["id"],
+                    direction=Direction.OUTBOUND.value,
+                    status=MessageStatus.PROGRESSING.value,
+                    reference_type=reference_type.value,
+                    reference_id=participant["target"],
+                    source=me,
+                    destination=_address(participant),
+                    text=data.text,
+                    medias=medias,
+                    tm_create=stamp,
+                    tm_update=stamp,
+                )
+            ).returning(*Message.all_columns())
+        )[0]
+        await OutboundMessage.insert(
+            OutboundMessage(
+                customer_id=principal.customer_id,
+                message_id=row["id"],
+                account_id=account["id"],
+                next_try_at=stamp,
+            )
+        )
+        room = await _after_message(room, data.text, medias, stamp)
+        out = message_out(row)
+        await _message_event("conversation_message_created", out, room)
+    return out
+
+
+async def _route(
+    customer_id: str, room: dict[str, Any], data: MessageCreate
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Which participant, on which channel account, a reply goes to."""
+    people = (await conversations.live_participants([room["id"]]))[str(room["id"])]
+    peers = [
+        p
+        for p in people
+        if p["target_name"] != conversations.ME and p["type"] != ParticipantType.AGENT.value
+    ]
+    if data.participant_id:
+        wanted = parse_id(data.participant_id, "participant_not_found", "participant")
+        chosen = [p for p in peers if str(p["id"]) == wanted]
+        if not chosen:
+            raise NotFound("participant_not_found", "There is no such participant here.")
+        account = await _account_for(customer_id, room, chosen[0], need_media=bool(data.medias))
+        if account is None:
+            raise InvalidInput(
+                "no_channel_account" if not data.medias else "channel_cannot_carry_media",
+                "No connected channel account can deliver this message to that participant.",
+            )
+        return chosen[0], account
+    if not peers:
+        raise InvalidInput("no_participant", "This conversation has nobody to send to.")
+    for participant in await _by_recent_activity(room, peers):
+        account = await _account_for(customer_id, room, participant, need_media=bool(data.medias))
+        if account is not None:
+            return participant, account
+    raise InvalidInput(
+        "channel_cannot_carry_media" if data.medias else "no_channel_account",
+        "No connected channel account can deliver this message to anyone in this conversation"
+        + (" with media." if data.medias else "."),
+    )
+
+
+async def _by_recent_activity(
+    room: dict[str, Any], peers: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Peers ordered: the one who wrote last first, then the room's original peer, then
+    the others in the order they joined."""
+    last = await (
+        Message.select(Message.participant_id)
+        .where(Message.conversation_id == room["id"], Message.direction == Direction.INBOUND.value)
+        .order_by(Message.tm_create, ascending=False)
+        .first()
+    )
+    last_id = str(last["participant_id"]) if last and last["participant_id"] else None
+
+    def rank(p: dict[str, Any]) -> tuple[int, int]:
+        if str(p["id"]) == last_id:
+            return (0, 0)
+        if p["target"] == room["reference_id"]:
+            return (1, 0)
+        return (2, peers.index(p))
+
+    return sorted(peers, key=rank)
+
+
+async def _account_for(
+    customer_id: str, room: dict[str, Any], participant: dict[str, Any], *, need_media: bool
+) -> dict[str, Any] | None:
+    """The account to reach `participant` on: the one it last used, else the room's, else
+    the customer's first account of that channel; None if none fits."""
+    options = await accounts.live_accounts(customer_id)
+    wanted = ParticipantType(participant["type"])
+    fitting = [
+        a
+        for a in options
+        if PARTICIPANT_FOR_REFERENCE[accounts.reference_of(a)] is wanted
+        and (not need_media or accounts.carries_media(a))
+    ]
+    if not fitting:
+        return None
+    used = await (
+        Message.select(Message.account_id)
+        .where(Message.participant_id == participant["id"], Message.account_id.is_not_null())
+        .order_by(Message.tm_create, ascending=False)
+        .first()
+    )
+    prefer = [str(used["account_id"])] if used else []
+    if room["account_id"]:
+        prefer.append(str(room["account_id"]))
+    for account_id in prefer:
+        for account in fitting:
+            if str(account["id"]) == account_id:
+                return account
+    return fitting[0]
+
+
+# --- history ------------------------------------------------------------------------
+
+
+async def list_messages(
+    principal: Principal, conversation_id: str, page_size: int = 100, page_token: str | None = None
+) -> tuple[list[MessageOut], str]:
+    room = await conversations.get_room(principal, conversation_id)
+    rows, token = await keyset_page(
+        Message,
+        [Message.conversation_id == room["id"], Message.tm_delete.is_null()],
+        page_size,
+        page_token,
+    )
+    return [message_out(r) for r in rows], token
+
+
+# --- results from the sender ---------------------------------------------------------
+
+
+async def record_outcome(
+    message_id: str,
+    *,
+    status: MessageStatus,
+    provider_message_id: str = "",
+    error: str | None = None,
+) -> MessageOut | None:
+    """Move an outbound message's status forward (never back: progressing → done or
+    failed) and announce it. Returns None when the status was already past that point."""
+    async with transaction():
+        row = await Message.select().where(Message.id == message_id).lock_rows("UPDATE").first()
+        if row is None or not _moves_forward(row["status"], status):
+            return None
+        changes: dict[Any, Any] = {Message.status: status.value, Message.tm_update: now()}
+        if provider_message_id:
+            changes[Message.provider_message_id] = provider_message_id
+        if error is not None:
+            changes[Message.error] = error
+        row = (
+            await Message.update(changes)
+            .where(Message.id == row["id"])
+            .returning(*Message.all_columns())
+        )[0]
+        room = await Conversation.select().where(Conversation.id == row["conversation_id"]).first()
+        out = message_out(row)
+        await _message_event("conversation_message_updated", out, room)
+        if status is MessageStatus.DONE:
+            await _message_event("conversation_message_sent", out, room)
+    return out
+
+
+_RANK = {
+    MessageStatus.PROGRESSING.value: 0,
+    MessageStatus.DONE.value: 1,
+    MessageStatus.FAILED.value: 2,
+}
+
+
+def _moves_forward(current: str, new: MessageStatus) -> bool:
+    return _RANK[new.value] > _RANK[current]

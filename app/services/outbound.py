@@ -1,0 +1,108 @@
+"""The send queue: claiming due outbound messages, and recording what the provider said.
+
+A claim is a lease (`lease_until`): a worker that dies mid-send leaves its rows to be
+claimed again once the lease runs out, so a restart loses nothing. Transient failures are
+retried with backoff; permanent ones (and exhausted retries) fail the message with the
+provider's reason.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+
+from app.db.tables import Message, OutboundMessage
+from app.domain.enums import MessageStatus
+from app.domain.timefmt import now
+from app.services import messages
+from app.services.events import transaction
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+# Seconds before the 2nd, 3rd, ... attempt; the last repeats. About 40 minutes in all.
+BACKOFF = [2, 10, 30, 60, 120, 300, 600, 1200]
+
+
+class Claimed(msgspec.Struct, kw_only=True):
+    queue_id: int
+    message_id: str
+    account_id: str
+    attempts: int
+
+
+async def claim_due(limit: int = 20) -> list[Claimed]:
+    at = now()
+    rows = await OutboundMessage.raw(
+        "UPDATE outbound_messages SET status = 'sending', attempts = attempts + 1,"
+        " lease_until = {}, tm_update = {}"
+        " WHERE id IN (SELECT id FROM outbound_messages"
+        "   WHERE (status = 'queued' AND next_try_at <= {})"
+        "      OR (status = 'sending' AND lease_until < {})"
+        "   ORDER BY next_try_at LIMIT {} FOR UPDATE SKIP LOCKED)"
+        " RETURNING id, message_id, account_id, attempts",
+        at + LEASE,
+        at,
+        at,
+        at,
+        limit,
+    )
+    return [
+        Claimed(
+            queue_id=r["id"],
+            message_id=str(r["message_id"]),
+            account_id=str(r["account_id"]),
+            attempts=r["attempts"],
+        )
+        for r in rows
+    ]
+
+
+async def load(claim: Claimed) -> dict[str, Any] | None:
+    return await Message.select().where(Message.id == claim.message_id).first()
+
+
+async def succeeded(claim: Claimed, provider_message_id: str, delivered: bool) -> None:
+    async with transaction():
+        await OutboundMessage.update(
+            {OutboundMessage.status: "done", OutboundMessage.tm_update: now()}
+        ).where(OutboundMessage.id == claim.queue_id)
+        if delivered:
+            await messages.record_outcome(
+                claim.message_id, status=MessageStatus.DONE, provider_message_id=provider_message_id
+            )
+        else:  # the provider's status callback will decide; remember its id to match it
+            await Message.update(
+                {Message.provider_message_id: provider_message_id, Message.tm_update: now()}
+            ).where(Message.id == claim.message_id)
+
+
+async def failed(claim: Claimed, reason: str) -> None:
+    async with transaction():
+        await OutboundMessage.update(
+            {
+                OutboundMessage.status: "failed",
+                OutboundMessage.last_error: reason,
+                OutboundMessage.tm_update: now(),
+            }
+        ).where(OutboundMessage.id == claim.queue_id)
+        await messages.record_outcome(claim.message_id, status=MessageStatus.FAILED, error=reason)
+
+
+async def retry_later(claim: Claimed, reason: str, retry_after: float | None = None) -> None:
+    if claim.attempts >= MAX_ATTEMPTS:
+        await failed(claim, f"{reason} (gave up after {claim.attempts} attempts)")
+        return
+    delay = BACKOFF[min(claim.attempts - 1, len(BACKOFF) - 1)]
+    delay = max(delay * random.uniform(0.8, 1.2), retry_after or 0)
+    await OutboundMessage.update(
+        {
+            OutboundMessage.status: "queued",
+            OutboundMessage.last_error: reason,
+            OutboundMessage.next_try_at: now() + timedelta(seconds=delay),
+            OutboundMessage.lease_until: None,
+            OutboundMessage.tm_update: now(),
+        }
+    ).where(OutboundMessage.id == claim.queue_id)
