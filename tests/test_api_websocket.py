@@ -1,0 +1,292 @@
+"""`/v1.0/ws` against a real server: subscribe, receive, refusal, resume with `since`, and
+delivery across two server processes sharing one database (CONTRACT §6)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from conftest import ServerProcess, cli_env, inbound
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+
+class Ws:
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None, query: str = ""):
+        url = base_url.replace("http://", "ws://") + "/v1.0/ws" + query
+        self._opened = connect(url, additional_headers=headers or {}, open_timeout=10)
+        self.conn = self._opened.__enter__()
+
+    def send(self, message: dict) -> None:
+        self.conn.send(json.dumps(message))
+
+    def recv(self, timeout: float = 5.0) -> dict:
+        return json.loads(self.conn.recv(timeout=timeout))
+
+    def subscribe(self, *topics: str, since: str | None = None) -> dict:
+        message = {"type": "subscribe", "topics": list(topics)}
+        if since is not None:
+            message["since"] = since
+        self.send(message)
+        ack = self.recv()
+        assert ack["type"] == "subscribed", ack
+        return ack
+
+    def events(self, count: int, timeout: float = 10.0) -> list[dict]:
+        got: list[dict] = []
+        deadline = time.monotonic() + timeout
+        while len(got) < count:
+            frame = self.recv(timeout=max(0.05, deadline - time.monotonic()))
+            if "data" in frame:
+                got.append(frame)
+        return got
+
+    def nothing(self, wait: float = 1.5) -> None:
+        try:
+            frame = self.recv(timeout=wait)
+        except TimeoutError:
+            return
+        raise AssertionError(f"expected no frame, got {frame}")
+
+    def close(self) -> None:
+        self._opened.__exit__(None, None, None)
+
+
+@pytest.fixture
+def ws_factory(server):
+    opened: list[Ws] = []
+
+    def make(headers=None, query="", base=None) -> Ws:
+        ws = Ws(base or server.url, headers, query)
+        opened.append(ws)
+        return ws
+
+    yield make
+    for ws in opened:
+        ws.close()
+
+
+def test_subscribe_and_receive_frames_shaped_like_webhooks(client, tenant, ws_factory):
+    sms = tenant.channel("message")
+    ws = ws_factory(tenant.admin)
+    ack = ws.subscribe(f"customer_id:{tenant.customer_id}:conversation")
+    assert ack["topics"] == [f"customer_id:{tenant.customer_id}:conversation"]
+    got = inbound(sms, "+15559876543", "hello live")
+    frames = ws.events(3)
+    assert [f["type"] for f in frames] == [
+        "conversation_created",
+        "conversation_message_created",
+        "conversation_message_received",
+    ]
+    for frame in frames:
+        assert set(frame) == {"id", "type", "tm_create", "data"}
+    ids = [int(f["id"]) for f in frames]
+    assert ids == sorted(ids)
+    # `data` is the resource exactly as the API returns it
+    api_message = client.get(
+        f"/v1.0/conversations/{got.conversation_id}/messages", headers=tenant.admin
+    ).json()["result"][0]
+    assert frames[1]["data"] == api_message
+    assert frames[0]["data"]["id"] == got.conversation_id
+    assert frames[0]["data"]["participants"][1]["target"] == "+15559876543"
+
+
+def test_a_room_topic_gets_only_that_room(client, tenant, ws_factory):
+    sms = tenant.channel("message")
+    room = inbound(sms, "+15550000001", "one").conversation_id
+    other = inbound(sms, "+15550000002", "two").conversation_id
+    ws = ws_factory(tenant.admin)
+    ws.subscribe(f"customer_id:{tenant.customer_id}:conversation:{room}")
+    inbound(sms, "+15550000002", "to the other room")
+    inbound(sms, "+15550000001", "to my room")
+    frames = ws.events(2)
+    assert {f["data"]["conversation_id"] for f in frames} == {room}
+    assert frames[0]["data"]["text"] == "to my room"
+    ws.nothing()
+    assert other != room
+
+
+def test_topics_outside_the_callers_rights_are_refused(tenant, other_tenant, ws_factory):
+    ws = ws_factory(tenant.admin)
+    theirs = f"customer_id:{other_tenant.customer_id}:conversation"
+    bogus = "customer_id:*:conversation"
+    ws.send({"type": "subscribe", "topics": [theirs, bogus,
+                                             f"agent_id:{other_tenant.agent_id}:talk"]})
+    ack = ws.recv()
+    assert ack == {"type": "subscribed", "topics": []}
+    refusal = ws.recv()
+    assert refusal["type"] == "error" and refusal["reason"] == "topic_forbidden"
+    assert set(refusal["topics"]) == {theirs, bogus, f"agent_id:{other_tenant.agent_id}:talk"}
+    inbound(other_tenant.channel("message"), "+15559876543", "not for you")
+    ws.nothing()
+    # bad messages get an error frame; the connection stays usable
+    ws.conn.send("not json")
+    assert ws.recv()["reason"] == "invalid_message"
+    ws.send({"type": "dance"})
+    assert ws.recv()["reason"] == "invalid_message"
+    ws.subscribe(f"customer_id:{tenant.customer_id}:conversation")
+
+
+def test_agents_get_no_events_of_rooms_assigned_to_others(client, tenant, ws_factory):
+    sms = tenant.channel("message")
+    theirs = inbound(sms, "+15550000003", "c").conversation_id
+    other_agent = tenant.add_agent("acme-agent2", "agent")
+    client.put(f"/v1.0/conversations/{theirs}", headers=tenant.admin,
+               json={"owner_id": other_agent})
+    agent_ws = ws_factory(tenant.agent)
+    agent_ws.subscribe(f"customer_id:{tenant.customer_id}:conversation")
+    manager_ws = ws_factory(tenant.manager)
+    manager_ws.subscribe(f"customer_id:{tenant.customer_id}:conversation")
+    inbound(sms, "+15550000003", "secret for agent2")
+    inbound(sms, "+15550000004", "for everyone")
+    agent_frames = agent_ws.events(3)
+    assert {f["data"].get("reference_id") for f in agent_frames} == {"+15550000004"}
+    agent_ws.nothing()
+    manager_frames = manager_ws.events(5)
+    assert "secret for agent2" in [f["data"].get("text") for f in manager_frames]
+
+
+def test_bad_credentials_close_the_socket(server):
+    for query in ("", "?token=garbage", "?accesskey=cdk_nope"):
+        ws = Ws(server.url, query=query)
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+        assert closed.value.rcvd.code == 4401
+
+
+def test_a_cookie_from_another_site_is_refused(server, tenant):
+    token = tenant.admin["Authorization"].removeprefix("Bearer ")
+    ws = Ws(server.url, headers={"Cookie": f"token={token}", "Origin": "https://evil.example"})
+    with pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=5)
+    assert closed.value.rcvd.code == 4403
+    ok = Ws(server.url, headers={"Cookie": f"token={token}", "Origin": server.url})
+    ok.subscribe(f"customer_id:{tenant.customer_id}:conversation")
+    ok.close()
+
+
+def test_resume_with_since_delivers_what_was_missed_in_order_once(client, tenant, ws_factory):
+    sms = tenant.channel("message")
+    topic = f"customer_id:{tenant.customer_id}:conversation"
+    ws = ws_factory(tenant.admin)
+    ws.subscribe(topic)
+    inbound(sms, "+15559876543", "before the drop")
+    seen = ws.events(3)
+    last = seen[-1]["id"]
+    ws.close()
+
+    # while the client is away: four events (a message, then an update by the API)
+    inbound(sms, "+15559876543", "missed 1")
+    client.put(f"/v1.0/conversations/{seen[0]['data']['id']}", headers=tenant.admin,
+               json={"name": "renamed while away"})
+
+    back = ws_factory(tenant.admin)
+    back.subscribe(topic, since=last)
+    missed = back.events(3)
+    assert [f["type"] for f in missed] == [
+        "conversation_message_created",
+        "conversation_message_received",
+        "conversation_updated",
+    ]
+    assert missed[0]["data"]["text"] == "missed 1"
+    assert missed[2]["data"]["name"] == "renamed while away"
+    ids = [int(f["id"]) for f in missed]
+    assert ids == sorted(ids) and ids[0] > int(last)
+    # then live, with nothing repeated
+    inbound(sms, "+15559876543", "live again")
+    live = back.events(2)
+    assert live[0]["data"]["text"] == "live again"
+    assert int(live[0]["id"]) > ids[-1]
+    back.nothing(1.0)
+
+
+def test_resume_under_a_steady_stream_loses_nothing(client, tenant, server):
+    """Messages keep arriving while the client drops and comes back: every message
+    event is delivered exactly once across the two connections."""
+    import threading
+
+    sms = tenant.channel("message")
+    topic = f"customer_id:{tenant.customer_id}:conversation"
+    stop = threading.Event()
+    sent: list[str] = []
+
+    def stream():
+        i = 0
+        while not stop.is_set() and i < 40:
+            inbound(sms, "+15559876543", f"n{i}")
+            sent.append(f"n{i}")
+            i += 1
+
+    first = Ws(server.url, tenant.admin)
+    first.subscribe(topic)
+    writer = threading.Thread(target=stream)
+    writer.start()
+    got: list[dict] = []
+    try:
+        while len([f for f in got if f["type"] == "conversation_message_received"]) < 10:
+            got.append(first.events(1)[0])
+    finally:
+        first.close()
+    time.sleep(0.3)
+    second = Ws(server.url, tenant.admin)
+    second.subscribe(topic, since=got[-1]["id"])
+    writer.join()
+    stop.set()
+    while len([f for f in got if f["type"] == "conversation_message_received"]) < len(sent):
+        got.append(second.events(1)[0])
+    second.close()
+    texts = [f["data"]["text"] for f in got if f["type"] == "conversation_message_received"]
+    assert texts == sent
+    ids = [int(f["id"]) for f in got]
+    assert ids == sorted(set(ids))
+
+
+def test_unsubscribe_stops_delivery(tenant, ws_factory):
+    sms = tenant.channel("message")
+    topic = f"customer_id:{tenant.customer_id}:conversation"
+    ws = ws_factory(tenant.admin)
+    ws.subscribe(topic)
+    ws.send({"type": "unsubscribe", "topics": [topic]})
+    assert ws.recv() == {"type": "unsubscribed", "topics": [topic]}
+    inbound(sms, "+15559876543", "nobody listens")
+    ws.nothing()
+
+
+def test_a_message_sent_through_one_process_reaches_a_socket_on_another(tenant):
+    """Two `convodesk serve` processes on one database: the API call goes to A, the
+    websocket listens on B."""
+    tenant.channel("message")
+    a = ServerProcess(cli_env()).wait_ready()
+    b = ServerProcess(cli_env()).wait_ready()
+    try:
+        room = httpx.post(
+            f"{a.url}/v1.0/conversations",
+            headers=tenant.admin,
+            json={"participants": [{"type": "tel", "target": "+15559876543"}]},
+        ).json()["id"]
+        ws = Ws(b.url, tenant.admin)
+        ws.subscribe(f"customer_id:{tenant.customer_id}:conversation:{room}")
+        started = time.monotonic()
+        sent = httpx.post(
+            f"{a.url}/v1.0/conversations/{room}/messages",
+            headers=tenant.admin,
+            json={"text": "across processes"},
+        ).json()
+        frames = ws.events(1)
+        took = time.monotonic() - started
+        assert frames[0]["type"] == "conversation_message_created"
+        assert frames[0]["data"]["id"] == sent["id"]
+        # and the sender worker (in whichever process claimed it) reports back, also live
+        updates = ws.events(2)
+        assert {f["type"] for f in updates} == {
+            "conversation_message_updated",
+            "conversation_message_sent",
+        }
+        assert all(f["data"]["status"] == "done" for f in updates)
+        ws.close()
+        assert took < 5
+    finally:
+        a.stop()
+        b.stop()
