@@ -106,3 +106,71 @@ def summary(label: str, millis: list[float]) -> str:
         f"{label:<44} n={len(millis):<5} median={statistics.median(millis):7.2f} ms"
         f"  p95={percentile(millis, 95):7.2f} ms  p99={percentile(millis, 99):7.2f} ms"
     )
+
+
+# --- where the CPU goes ---------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process so far; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / _TICK, sum(values) / _TICK
+
+
+class CpuMeter:
+    """CPU seconds spent during a phase by: the machine, PostgreSQL (its processes alive
+    at both ends of the phase, which covers pooled connections), and the given pids.
+
+        meter = CpuMeter(server=server.proc.pid, bench=os.getpid()); ...; meter.stop()
+    """
+
+    def __init__(self, **pids: int) -> None:
+        self.pids = pids
+        self.wall = time.perf_counter()
+        self.machine = _machine_busy()
+        self.pg = {pid: _proc_cpu(pid) for pid in _postgres_pids()}
+        self.own = {name: _proc_cpu(pid) for name, pid in pids.items()}
+
+    def stop(self) -> dict[str, float]:
+        wall = time.perf_counter() - self.wall
+        busy, total = _machine_busy()
+        pg_now = {pid: _proc_cpu(pid) for pid in _postgres_pids()}
+        pg = sum(pg_now[p] - self.pg[p] for p in pg_now if p in self.pg)
+        out = {"wall": wall, "machine": busy - self.machine[0], "postgres": pg}
+        out["cores_busy"] = out["machine"] / wall
+        for name, pid in self.pids.items():
+            out[name] = _proc_cpu(pid) - self.own[name]
+        return out
+
+
+def cpu_line(usage: dict[str, float]) -> str:
+    """One line: how many of the 2 cores each party kept busy during the phase."""
+    wall = usage["wall"]
+    parts = [f"machine {usage['cores_busy']:.2f} cores"]
+    parts += [f"{k} {v / wall:.2f}" for k, v in usage.items()
+              if k not in ("wall", "machine", "cores_busy")]
+    return "  cpu: " + ", ".join(parts) + " (cores, averaged over the phase)"

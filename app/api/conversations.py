@@ -55,7 +55,7 @@ class ConversationController(Controller):
         )
         return ConversationPage(result=result, next_page_token=token)
 
-    @post("/", responses={201: {"model": ConversationOut}})  # type: ignore[dict-item]
+    @post("/")
     async def create_conversation(
         self, request: Request, principal: Principal, settings: Settings, data: ConversationCreate
     ) -> Response[ConversationOut]:

@@ -1,0 +1,286 @@
+"""How many messages per second go in (inbound ingest) and out (send through the API),
+against what this PostgreSQL can do at all (single-row INSERTs, each its own commit).
+
+    .venv/bin/python bench/message_throughput.py [--messages 5000] [--sends 5000]
+        [--concurrency 50] [--peers 500] [--ceiling-rows 20000] [--client-processes 1]
+
+(a) ingest: `messages.receive()` in this process, `--concurrency` asyncio tasks on a pool
+    of as many connections, messages spread round-robin over `--peers` phone numbers (the
+    first message from each opens its room, the rest join it).
+(b) send: POST /v1.0/conversations/{id}/messages against a real `convodesk serve` (one
+    worker process, its default pool, its sender worker marking messages sent), from
+    `--client-processes` separate load processes with `--concurrency` requests in flight
+    in all, spread over the rooms of (a).
+(c) ceiling: `INSERT INTO scratch ... VALUES (...)` in autocommit on `--concurrency`
+    asyncpg connections, on the same database.
+Each phase also says how busy the 2 cores were and who kept them busy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+from harness import (  # noqa: E402
+    SECRET,
+    CpuMeter,
+    Server,
+    cli,
+    cpu_line,
+    drop_database,
+    env_for,
+    fresh_database,
+    summary,
+)
+
+
+def peer_number(i: int) -> str:
+    return f"+1202555{i:04d}"
+
+
+# --- (a) inbound ingest through the service layer ---------------------------------------
+
+
+async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: int) -> dict:
+    from app.db.piccolo_conf import DB
+    from app.domain.inbound import InboundMessage
+    from app.services import accounts, messages
+
+    DB.config = {"dsn": url}
+    await DB.start_connection_pool(min_size=concurrency, max_size=concurrency)
+    try:
+        account = await accounts.create_account(
+            customer_id, type="loopback", address="+15550001111", name="sms (loopback)",
+            settings={"reference_type": "message"},
+        )
+        latencies: list[float] = []
+        rooms: dict[str, str] = {}
+        counter = iter(range(n))
+
+        async def worker() -> None:
+            for i in counter:
+                inbound = InboundMessage(
+                    peer=peer_number(i % peers), text=f"inbound message {i}",
+                    provider_message_id=f"bench-in-{i}",
+                )
+                t = time.perf_counter()
+                got = await messages.receive(account, inbound)
+                latencies.append((time.perf_counter() - t) * 1000)
+                assert not got.duplicate
+                rooms[inbound.peer] = got.conversation_id
+
+        meter = CpuMeter(bench=os.getpid())
+        started = time.perf_counter()
+        await asyncio.gather(*[worker() for _ in range(concurrency)])
+        elapsed = time.perf_counter() - started
+        usage = meter.stop()
+        return {"rate": n / elapsed, "elapsed": elapsed, "latencies": latencies,
+                "rooms": sorted(set(rooms.values())), "cpu": usage}
+    finally:
+        await DB.close_connection_pool()
+
+
+# --- (b) send through the HTTP API, from separate load processes --------------------------
+
+
+async def client_load(base: str, token: str, rooms: list[str], n: int, concurrency: int,
+                      offset: int) -> dict:
+    """One load process: `n` sends with `concurrency` in flight, rooms round-robin."""
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60,
+                                 limits=limits) as c:
+        counter = iter(range(n))
+
+        async def worker() -> None:
+            for i in counter:
+                room = rooms[(offset + i) % len(rooms)]
+                t = time.perf_counter()
+                r = await c.post(f"/v1.0/conversations/{room}/messages",
+                                 json={"text": f"reply {offset + i}"})
+                latencies.append((time.perf_counter() - t) * 1000)
+                assert r.status_code == 201, r.text
+
+        # a short warm-up: connections opened, code paths hot
+        warm = iter(range(min(100, n)))
+        for _ in warm:
+            await c.post(f"/v1.0/conversations/{rooms[0]}/messages", json={"text": "warm-up"})
+        cpu0 = time.process_time()
+        started = time.perf_counter()
+        await asyncio.gather(*[worker() for _ in range(concurrency)])
+        elapsed = time.perf_counter() - started
+        return {"elapsed": elapsed, "latencies": latencies,
+                "client_cpu": time.process_time() - cpu0, "started": started}
+
+
+def client_main(spec: str) -> None:
+    """Entry point of a load process: its job as JSON in argv, its results as JSON out."""
+    job = json.loads(spec)
+    result = asyncio.run(client_load(**job))
+    print(json.dumps(result))
+
+
+def send_load(server: Server, token: str, rooms: list[str], n: int, concurrency: int,
+              processes: int) -> dict:
+    per = [n // processes + (1 if k < n % processes else 0) for k in range(processes)]
+    conc = [concurrency // processes + (1 if k < concurrency % processes else 0)
+            for k in range(processes)]
+    procs = []
+    for k in range(processes):
+        job = {"base": server.url, "token": token, "rooms": rooms, "n": per[k],
+               "concurrency": conc[k], "offset": sum(per[:k])}
+        procs.append(subprocess.Popen(
+            [sys.executable, __file__, "--client", json.dumps(job)],
+            stdout=subprocess.PIPE, text=True,
+        ))
+    # the warm-up takes well under a second; meter the whole run of the load processes
+    meter = CpuMeter(server=server.proc.pid, **{f"client{k}": p.pid for k, p in
+                                                  enumerate(procs)})
+    started = time.perf_counter()
+    outputs = [p.communicate()[0] for p in procs]
+    usage = meter.stop()
+    wall = time.perf_counter() - started
+    if any(p.returncode != 0 for p in procs):
+        raise RuntimeError("a load process failed")
+    results = [json.loads(o) for o in outputs]
+    latencies = [ms for r in results for ms in r["latencies"]]
+    # the sends ran in parallel: the rate is all of them over the longest run
+    elapsed = max(r["elapsed"] for r in results)
+    return {"rate": n / elapsed, "latencies": latencies, "cpu": usage, "wall": wall,
+            "client_cpu": sum(r["client_cpu"] for r in results), "elapsed": elapsed}
+
+
+async def sender_backlog(url: str) -> tuple[int, int]:
+    conn = await asyncpg.connect(url)
+    try:
+        queued = await conn.fetchval(
+            "SELECT count(*) FROM outbound_messages WHERE status IN ('queued', 'sending')")
+        sent = await conn.fetchval(
+            "SELECT count(*) FROM messages WHERE direction = 'outbound' AND status = 'done'")
+        return queued, sent
+    finally:
+        await conn.close()
+
+
+# --- (c) the ceiling: one-row INSERTs, each its own commit -------------------------------
+
+
+async def ceiling(url: str, rows: int, concurrency: int) -> dict:
+    setup = await asyncpg.connect(url)
+    await setup.execute(
+        "CREATE TABLE bench_scratch (id bigserial PRIMARY KEY, k text NOT NULL,"
+        " body text NOT NULL, tm_create timestamptz NOT NULL DEFAULT now())")
+    conns = [await asyncpg.connect(url) for _ in range(concurrency)]
+    try:
+        for c in conns:  # prepare once per connection, like a pool would
+            await c.execute("INSERT INTO bench_scratch (k, body) VALUES ($1, $2)", "warm", "x")
+        counter = iter(range(rows))
+
+        async def worker(conn: asyncpg.Connection) -> None:
+            for i in counter:
+                await conn.execute("INSERT INTO bench_scratch (k, body) VALUES ($1, $2)",
+                                   f"row-{i}", f"inbound message {i}")
+
+        meter = CpuMeter(bench=os.getpid())
+        started = time.perf_counter()
+        await asyncio.gather(*[worker(c) for c in conns])
+        elapsed = time.perf_counter() - started
+        usage = meter.stop()
+        return {"rate": rows / elapsed, "elapsed": elapsed, "cpu": usage}
+    finally:
+        for c in conns:
+            await c.close()
+        await setup.execute("DROP TABLE bench_scratch")
+        await setup.close()
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--sends", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--peers", type=int, default=500)
+    parser.add_argument("--ceiling-rows", type=int, default=20000)
+    parser.add_argument("--client-processes", type=int, default=1)
+    parser.add_argument("--client", help=argparse.SUPPRESS)  # a load process's job
+    args = parser.parse_args()
+    if args.client:
+        client_main(args.client)
+        return
+
+    url = fresh_database()
+    env = env_for(url)
+    admin = os.environ.get("DATABASE_URL")
+    # app modules bind their engine at import: point them at the bench database first
+    os.environ["DATABASE_URL"] = url
+    os.environ["CONVODESK_SECRET_KEY"] = SECRET
+    try:
+        cli(env, "migrate")
+        customer_id = json.loads(cli(env, "customer", "create", "--name", "Bench",
+                                     "--username", "bench-admin",
+                                     "--password", "bench-password"))["customer_id"]
+        print(f"2 cores; PostgreSQL on 127.0.0.1; concurrency {args.concurrency}")
+
+        a = asyncio.run(ingest(url, customer_id, args.messages, args.concurrency, args.peers))
+        print(f"(a) ingest: {args.messages} messages via messages.receive(), "
+              f"{len(a['rooms'])} rooms, {args.concurrency} tasks in-process")
+        print(f"    {a['rate']:,.0f} messages/s ({a['elapsed']:.1f} s)")
+        print("    " + summary("receive() latency", a["latencies"]))
+        print("  " + cpu_line(a["cpu"]))
+
+        server = Server(env)
+        try:
+            login = {"username": "bench-admin", "password": "bench-password"}
+            token = httpx.post(server.url + "/auth/login", json=login).json()["token"]
+            b = send_load(server, token, a["rooms"], args.sends, args.concurrency,
+                          args.client_processes)
+            drained_at = time.perf_counter()
+            while asyncio.run(sender_backlog(url))[0] and time.perf_counter() - drained_at < 60:
+                time.sleep(0.2)
+            queued, sent = asyncio.run(sender_backlog(url))
+            drain = time.perf_counter() - drained_at
+        finally:
+            server.stop()
+        print(f"(b) send: {args.sends} POST /v1.0/conversations/{{id}}/messages over "
+              f"{len(a['rooms'])} rooms, {args.concurrency} in flight from "
+              f"{args.client_processes} load process(es)")
+        print(f"    {b['rate']:,.0f} messages/s ({b['elapsed']:.1f} s); "
+              f"median {statistics.median(b['latencies']):.1f} ms")
+        print("    " + summary("request latency", b["latencies"]))
+        print("  " + cpu_line(b["cpu"]))
+        print(f"    sender worker: {sent} outbound messages marked done; backlog {queued} "
+              f"left {drain:.1f} s after the last send returned")
+
+        c = asyncio.run(ceiling(url, args.ceiling_rows, args.concurrency))
+        print(f"(c) ceiling: {args.ceiling_rows} single-row INSERTs, autocommit, "
+              f"{args.concurrency} connections")
+        print(f"    {c['rate']:,.0f} rows/s ({c['elapsed']:.1f} s)")
+        print("  " + cpu_line(c["cpu"]))
+
+        print(f"ingest/ceiling = {a['rate'] / c['rate']:.2f}   "
+              f"send/ceiling = {b['rate'] / c['rate']:.2f}   "
+              f"(targets: >= 1,000 messages/s and >= 0.33)")
+    finally:
+        if admin is None:
+            os.environ.pop("DATABASE_URL")
+        else:
+            os.environ["DATABASE_URL"] = admin
+        drop_database(url)
+
+
+if __name__ == "__main__":
+    main()
