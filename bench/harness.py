@@ -174,3 +174,75 @@ def cpu_line(usage: dict[str, float]) -> str:
     parts += [f"{k} {v / wall:.2f}" for k, v in usage.items()
               if k not in ("wall", "machine", "cores_busy")]
     return "  cpu: " + ", ".join(parts) + " (cores, averaged over the phase)"
+
+
+def wait_for_quiet(limit: float = 120.0, busy: float = 0.3) -> float:
+    """Wait (up to `limit` s) until the machine has been quieter than `busy` cores for 2 s
+    in a row, so that another job's load does not end up in the figures. Returns the
+    cores busy in the last second sampled."""
+    deadline = time.monotonic() + limit
+    quiet = 0
+    while True:
+        b0, t0 = _machine_busy()
+        time.sleep(1)
+        b1, t1 = _machine_busy()
+        cores = (b1 - b0) / max(1e-9, (t1 - t0)) * (os.cpu_count() or 1)
+        quiet = quiet + 1 if cores < busy else 0
+        if quiet >= 2 or time.monotonic() > deadline:
+            return cores
+
+
+class ActivitySampler:
+    """Samples pg_stat_activity of one database every `interval` s while running: what its
+    backends are doing (running a query, waiting on a lock, idle in a transaction waiting
+    for the client ...). `shares()` gives each state's share of the backend-samples that
+    were not plain idle."""
+
+    def __init__(self, url: str, interval: float = 0.02) -> None:
+        self.url = url
+        self.interval = interval
+        self.counts: dict[str, int] = {}
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> ActivitySampler:
+        self._conn = await asyncpg.connect(self.url)
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        await self._conn.close()
+
+    async def _run(self) -> None:
+        mine = await self._conn.fetchval("SELECT pg_backend_pid()")
+        while True:
+            rows = await self._conn.fetch(
+                "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> $1"
+                " AND backend_type = 'client backend'", mine)
+            for r in rows:
+                if r["state"] == "idle":
+                    key = "idle (no transaction)"
+                elif r["state"] == "idle in transaction":
+                    key = "idle in transaction (waiting for the client)"
+                elif r["wait_event_type"] in ("Lock", "LWLock", "IO", "IPC"):
+                    key = f"waiting: {r['wait_event_type']}/{r['wait_event']}"
+                elif r["wait_event_type"] == "Client":
+                    key = f"active, {r['wait_event']}"
+                else:
+                    key = "running a statement"
+                self.counts[key] = self.counts.get(key, 0) + 1
+            await asyncio.sleep(self.interval)
+
+    def shares(self) -> list[tuple[str, float]]:
+        busy = {k: v for k, v in self.counts.items() if not k.startswith("idle (no")}
+        total = sum(busy.values()) or 1
+        return sorted(((k, v / total) for k, v in busy.items()), key=lambda kv: -kv[1])
+
+    def lines(self, top: int = 4) -> list[str]:
+        return [f"    {share:5.0%}  {key}" for key, share in self.shares()[:top]]

@@ -33,6 +33,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from harness import (  # noqa: E402
     SECRET,
+    ActivitySampler,
     CpuMeter,
     Server,
     cli,
@@ -41,6 +42,7 @@ from harness import (  # noqa: E402
     env_for,
     fresh_database,
     summary,
+    wait_for_quiet,
 )
 
 
@@ -80,12 +82,13 @@ async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: in
                 rooms[inbound.peer] = got.conversation_id
 
         meter = CpuMeter(bench=os.getpid())
-        started = time.perf_counter()
-        await asyncio.gather(*[worker() for _ in range(concurrency)])
-        elapsed = time.perf_counter() - started
+        async with ActivitySampler(url) as activity:
+            started = time.perf_counter()
+            await asyncio.gather(*[worker() for _ in range(concurrency)])
+            elapsed = time.perf_counter() - started
         usage = meter.stop()
         return {"rate": n / elapsed, "elapsed": elapsed, "latencies": latencies,
-                "rooms": sorted(set(rooms.values())), "cpu": usage}
+                "rooms": sorted(set(rooms.values())), "cpu": usage, "activity": activity}
     finally:
         await DB.close_connection_pool()
 
@@ -131,8 +134,8 @@ def client_main(spec: str) -> None:
     print(json.dumps(result))
 
 
-def send_load(server: Server, token: str, rooms: list[str], n: int, concurrency: int,
-              processes: int) -> dict:
+async def send_load(server: Server, url: str, token: str, rooms: list[str], n: int,
+                    concurrency: int, processes: int) -> dict:
     per = [n // processes + (1 if k < n % processes else 0) for k in range(processes)]
     conc = [concurrency // processes + (1 if k < concurrency % processes else 0)
             for k in range(processes)]
@@ -140,15 +143,15 @@ def send_load(server: Server, token: str, rooms: list[str], n: int, concurrency:
     for k in range(processes):
         job = {"base": server.url, "token": token, "rooms": rooms, "n": per[k],
                "concurrency": conc[k], "offset": sum(per[:k])}
-        procs.append(subprocess.Popen(
-            [sys.executable, __file__, "--client", json.dumps(job)],
-            stdout=subprocess.PIPE, text=True,
+        procs.append(await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--client", json.dumps(job),
+            stdout=subprocess.PIPE,
         ))
     # the warm-up takes well under a second; meter the whole run of the load processes
-    meter = CpuMeter(server=server.proc.pid, **{f"client{k}": p.pid for k, p in
-                                                  enumerate(procs)})
+    meter = CpuMeter(server=server.proc.pid)
     started = time.perf_counter()
-    outputs = [p.communicate()[0] for p in procs]
+    async with ActivitySampler(url) as activity:
+        outputs = [(await p.communicate())[0] for p in procs]
     usage = meter.stop()
     wall = time.perf_counter() - started
     if any(p.returncode != 0 for p in procs):
@@ -157,7 +160,9 @@ def send_load(server: Server, token: str, rooms: list[str], n: int, concurrency:
     latencies = [ms for r in results for ms in r["latencies"]]
     # the sends ran in parallel: the rate is all of them over the longest run
     elapsed = max(r["elapsed"] for r in results)
+    usage["clients"] = sum(r["client_cpu"] for r in results) * wall / elapsed
     return {"rate": n / elapsed, "latencies": latencies, "cpu": usage, "wall": wall,
+            "activity": activity,
             "client_cpu": sum(r["client_cpu"] for r in results), "elapsed": elapsed}
 
 
@@ -193,11 +198,12 @@ async def ceiling(url: str, rows: int, concurrency: int) -> dict:
                                    f"row-{i}", f"inbound message {i}")
 
         meter = CpuMeter(bench=os.getpid())
-        started = time.perf_counter()
-        await asyncio.gather(*[worker(c) for c in conns])
-        elapsed = time.perf_counter() - started
+        async with ActivitySampler(url) as activity:
+            started = time.perf_counter()
+            await asyncio.gather(*[worker(c) for c in conns])
+            elapsed = time.perf_counter() - started
         usage = meter.stop()
-        return {"rate": rows / elapsed, "elapsed": elapsed, "cpu": usage}
+        return {"rate": rows / elapsed, "elapsed": elapsed, "cpu": usage, "activity": activity}
     finally:
         for c in conns:
             await c.close()
@@ -233,7 +239,9 @@ def main() -> None:
         customer_id = json.loads(cli(env, "customer", "create", "--name", "Bench",
                                      "--username", "bench-admin",
                                      "--password", "bench-password"))["customer_id"]
-        print(f"2 cores; PostgreSQL on 127.0.0.1; concurrency {args.concurrency}")
+        cores = wait_for_quiet()
+        print(f"2 cores ({cores:.2f} busy before start); PostgreSQL on 127.0.0.1; "
+              f"concurrency {args.concurrency}")
 
         a = asyncio.run(ingest(url, customer_id, args.messages, args.concurrency, args.peers))
         print(f"(a) ingest: {args.messages} messages via messages.receive(), "
@@ -241,13 +249,15 @@ def main() -> None:
         print(f"    {a['rate']:,.0f} messages/s ({a['elapsed']:.1f} s)")
         print("    " + summary("receive() latency", a["latencies"]))
         print("  " + cpu_line(a["cpu"]))
+        print("    what the bench database's backends were doing (non-idle samples):")
+        print("\n".join(a["activity"].lines()))
 
         server = Server(env)
         try:
             login = {"username": "bench-admin", "password": "bench-password"}
             token = httpx.post(server.url + "/auth/login", json=login).json()["token"]
-            b = send_load(server, token, a["rooms"], args.sends, args.concurrency,
-                          args.client_processes)
+            b = asyncio.run(send_load(server, url, token, a["rooms"], args.sends,
+                                      args.concurrency, args.client_processes))
             drained_at = time.perf_counter()
             while asyncio.run(sender_backlog(url))[0] and time.perf_counter() - drained_at < 60:
                 time.sleep(0.2)
@@ -262,6 +272,8 @@ def main() -> None:
               f"median {statistics.median(b['latencies']):.1f} ms")
         print("    " + summary("request latency", b["latencies"]))
         print("  " + cpu_line(b["cpu"]))
+        print("    what the bench database's backends were doing (non-idle samples):")
+        print("\n".join(b["activity"].lines()))
         print(f"    sender worker: {sent} outbound messages marked done; backlog {queued} "
               f"left {drain:.1f} s after the last send returned")
 
@@ -270,6 +282,8 @@ def main() -> None:
               f"{args.concurrency} connections")
         print(f"    {c['rate']:,.0f} rows/s ({c['elapsed']:.1f} s)")
         print("  " + cpu_line(c["cpu"]))
+        print("    what the bench database's backends were doing (non-idle samples):")
+        print("\n".join(c["activity"].lines()))
 
         print(f"ingest/ceiling = {a['rate'] / c['rate']:.2f}   "
               f"send/ceiling = {b['rate'] / c['rate']:.2f}   "

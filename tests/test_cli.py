@@ -6,7 +6,7 @@ import json
 import re
 
 import httpx
-from conftest import ServerProcess, cli_env, run_cli
+from conftest import ServerProcess, cli_env, run_cli, wait_for
 
 
 def test_bad_settings_stop_start_up_with_one_line_naming_them():
@@ -117,6 +117,7 @@ def test_demo_prints_logins_that_work_and_is_reusable():
                 json={"username": logins[0][0], "password": logins[0][1]},
             ).json()["token"]
             agents = httpx.get(srv.url + "/v1.0/agents", params={"token": token}).json()
+            check_demo_rooms(srv.url, token)
             return out, sorted((a["username"], a["permission"]) for a in agents["result"])
         finally:
             srv.stop()
@@ -143,3 +144,26 @@ def test_serve_with_several_worker_processes(client, tenant):
     finally:
         srv.stop()
     assert srv.proc.returncode == 0
+
+
+def check_demo_rooms(url: str, token: str) -> None:
+    """Rooms across SMS, email, LINE and web chat; one person on two channels in one room,
+    whose replies the sender worker delivers."""
+    rooms = httpx.get(url + "/v1.0/conversations", params={"token": token}).json()["result"]
+    assert {r["reference_type"] for r in rooms} == {"message", "email", "line", "webchat"}
+    assert {r["status"] for r in rooms} == {"active", "closed"}
+    order = next(r for r in rooms if r["name"] == "Order Support #5678")
+    assert {p["type"] for p in order["participants"]} == {"tel", "email"}
+
+    def history():
+        return httpx.get(
+            f"{url}/v1.0/conversations/{order['id']}/messages", params={"token": token}
+        ).json()["result"]
+
+    assert {(m["direction"], m["reference_type"]) for m in history()} == {
+        ("inbound", "message"),
+        ("inbound", "email"),
+        ("outbound", "message"),
+        ("outbound", "email"),
+    }
+    wait_for(lambda: all(m["status"] == "done" for m in history()))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import msgspec
 
-from app.domain.enums import Permission
-from app.services import agents, customers
+from app.domain.enums import ConversationStatus, ParticipantType, Permission
+from app.domain.inbound import InboundMessage
+from app.domain.principal import Principal
+from app.domain.resources import ConversationUpdate, MessageCreate, ParticipantIn
+from app.services import accounts, agents, conversations, customers, messages
 from app.services.events import transaction
 
 DEMO_CUSTOMER = "Demo Company"
@@ -29,7 +32,7 @@ async def seed_demo() -> DemoInfo:
     existing = await customers.find_by_admin_username(admin_username)
     if existing:
         return DemoInfo(customer_id=existing, created=False, logins=logins)
-    customer, _ = await customers.create_customer(
+    customer, admin_id = await customers.create_customer(
         name=DEMO_CUSTOMER,
         username=admin_username,
         password=DEMO_PASSWORD,
@@ -42,5 +45,84 @@ async def seed_demo() -> DemoInfo:
         permission=agent_perm.value,
     )
     async with transaction():
-        await agents.insert_agent(customer.id, data)
+        agent = await agents.insert_agent(customer.id, data)
+    admin = Principal(
+        customer_id=customer.id,
+        agent_id=admin_id,
+        username=admin_username,
+        permission=Permission.ADMIN,
+        via="demo",
+    )
+    await seed_conversations(admin, agent.id)
     return DemoInfo(customer_id=customer.id, created=True, logins=logins)
+
+
+DEMO_CHANNELS = {
+    # reference_type: (address, name)
+    "message": ("+15550001111", "SMS · +1 555 000 1111"),
+    "email": ("support@demo.convodesk.example", "Email · support@"),
+    "line": ("U0demo0bot0000000000000000000000", "LINE · Demo Shop"),
+    "webchat": ("widget-demo", "Web chat · demo.example"),
+}
+
+
+async def seed_conversations(admin: Principal, agent_id: str) -> None:
+    """Rooms across channels, through the same entry points real traffic uses; one person
+    reaches the desk by SMS and by email and both land in one room (seed 000)."""
+    channel = {}
+    for reference_type, (address, name) in DEMO_CHANNELS.items():
+        channel[reference_type] = await accounts.create_account(
+            admin.customer_id,
+            type="loopback",
+            address=address,
+            name=name,
+            settings={"reference_type": reference_type},
+        )
+
+    async def arrive(reference_type: str, peer: str, text: str, name: str = "") -> str:
+        got = await messages.receive(
+            channel[reference_type], InboundMessage(peer=peer, peer_name=name, text=text)
+        )
+        return got.conversation_id
+
+    async def reply(room: str, text: str) -> None:
+        await messages.send_message(admin, room, MessageCreate(text=text))
+
+    # One person, two channels, one room.
+    order = await arrive("message", "+15559876543", "When will my order arrive?", "Dana Park")
+    await conversations.update_conversation(
+        admin, order, ConversationUpdate(name="Order Support #5678", tags=["shipping"])
+    )
+    await reply(order, "Your order is scheduled for Friday delivery. Tracking is on its way.")
+    await conversations.add_participant(
+        admin,
+        order,
+        ParticipantIn(
+            type=ParticipantType.EMAIL, target="dana.park@example.com", target_name="Dana Park"
+        ),
+    )
+    await arrive(
+        "email", "dana.park@example.com", "Can I change the delivery address?", "Dana Park"
+    )
+    await reply(order, "Yes, I've updated it. Sending confirmation by email.")
+
+    line = await arrive(
+        "line", "Ud871bcaf7c3ad13d2a0b0d78a42a287f", "Hi! Do you ship to Osaka?", "Mina K."
+    )
+    await conversations.update_conversation(admin, line, ConversationUpdate(owner_id=agent_id))
+
+    refund = await arrive(
+        "email",
+        "bob@example.com",
+        "Refund status for order #991? It has been two weeks.",
+        "Bob Builder",
+    )
+    await conversations.update_conversation(admin, refund, ConversationUpdate(tags=["billing"]))
+
+    await arrive("webchat", "visitor-7f3a", "Is anyone there? The checkout button does nothing.")
+
+    done = await arrive("message", "+15557770000", "Thanks, all sorted!")
+    await reply(done, "Glad to hear it. Have a great day!")
+    await conversations.update_conversation(
+        admin, done, ConversationUpdate(status=ConversationStatus.CLOSED)
+    )
