@@ -256,6 +256,7 @@ def main() -> None:
         try:
             login = {"username": "bench-admin", "password": "bench-password"}
             token = httpx.post(server.url + "/auth/login", json=login).json()["token"]
+            wait_for_quiet()
             b = asyncio.run(send_load(server, url, token, a["rooms"], args.sends,
                                       args.concurrency, args.client_processes))
             drained_at = time.perf_counter()
@@ -277,6 +278,7 @@ def main() -> None:
         print(f"    sender worker: {sent} outbound messages marked done; backlog {queued} "
               f"left {drain:.1f} s after the last send returned")
 
+        wait_for_quiet()
         c = asyncio.run(ceiling(url, args.ceiling_rows, args.concurrency))
         print(f"(c) ceiling: {args.ceiling_rows} single-row INSERTs, autocommit, "
               f"{args.concurrency} connections")

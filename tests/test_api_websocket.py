@@ -112,8 +112,9 @@ def test_topics_outside_the_callers_rights_are_refused(tenant, other_tenant, ws_
     ws = ws_factory(tenant.admin)
     theirs = f"customer_id:{other_tenant.customer_id}:conversation"
     bogus = "customer_id:*:conversation"
-    ws.send({"type": "subscribe", "topics": [theirs, bogus,
-                                             f"agent_id:{other_tenant.agent_id}:talk"]})
+    ws.send(
+        {"type": "subscribe", "topics": [theirs, bogus, f"agent_id:{other_tenant.agent_id}:talk"]}
+    )
     ack = ws.recv()
     assert ack == {"type": "subscribed", "topics": []}
     refusal = ws.recv()
@@ -133,8 +134,9 @@ def test_agents_get_no_events_of_rooms_assigned_to_others(client, tenant, ws_fac
     sms = tenant.channel("message")
     theirs = inbound(sms, "+15550000003", "c").conversation_id
     other_agent = tenant.add_agent("acme-agent2", "agent")
-    client.put(f"/v1.0/conversations/{theirs}", headers=tenant.admin,
-               json={"owner_id": other_agent})
+    client.put(
+        f"/v1.0/conversations/{theirs}", headers=tenant.admin, json={"owner_id": other_agent}
+    )
     agent_ws = ws_factory(tenant.agent)
     agent_ws.subscribe(f"customer_id:{tenant.customer_id}:conversation")
     manager_ws = ws_factory(tenant.manager)
@@ -179,8 +181,11 @@ def test_resume_with_since_delivers_what_was_missed_in_order_once(client, tenant
 
     # while the client is away: four events (a message, then an update by the API)
     inbound(sms, "+15559876543", "missed 1")
-    client.put(f"/v1.0/conversations/{seen[0]['data']['id']}", headers=tenant.admin,
-               json={"name": "renamed while away"})
+    client.put(
+        f"/v1.0/conversations/{seen[0]['data']['id']}",
+        headers=tenant.admin,
+        json={"name": "renamed while away"},
+    )
 
     back = ws_factory(tenant.admin)
     back.subscribe(topic, since=last)
@@ -290,3 +295,86 @@ def test_a_message_sent_through_one_process_reaches_a_socket_on_another(tenant):
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_separate_worker_process_sends_and_the_desk_hears_it():
+    """`serve` without workers plus `convodesk worker`: the worker process sends the queued
+    message and announces the result over PostgreSQL to the server's websockets. (Its own
+    database: the session server's workers must not take the message first.)"""
+    import asyncio
+    import subprocess
+    import sys
+
+    import asyncpg
+    from conftest import ROOT, create_database, run_cli
+
+    url = create_database("convodesk_worker")
+    env = cli_env(DATABASE_URL=url)
+    made = json.loads(
+        run_cli(
+            "customer",
+            "create",
+            "--name",
+            "W",
+            "--username",
+            "w-admin",
+            "--password",
+            "w-password",
+            env=env,
+        ).stdout
+    )
+
+    async def loopback_account():
+        conn = await asyncpg.connect(url)
+        await conn.execute(
+            "INSERT INTO channel_accounts (id, customer_id, type, name, detail, address,"
+            " settings, secrets, tm_create, tm_update)"
+            " VALUES (gen_random_uuid(), $1, 'loopback', 'sms', '', '+15550001111',"
+            " '{\"reference_type\": \"message\"}', '{}', now(), now())",
+            made["customer_id"],
+        )
+        await conn.close()
+
+    asyncio.run(loopback_account())
+    web = ServerProcess(cli_env(DATABASE_URL=url, CONVODESK_NO_WORKERS="1")).wait_ready()
+    worker = None
+    try:
+        token = httpx.post(
+            f"{web.url}/auth/login", json={"username": "w-admin", "password": "w-password"}
+        ).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        room = httpx.post(
+            f"{web.url}/v1.0/conversations",
+            headers=auth,
+            json={"participants": [{"type": "tel", "target": "+15559876543"}]},
+        ).json()["id"]
+        ws = Ws(web.url, auth)
+        ws.subscribe(f"customer_id:{made['customer_id']}:conversation:{room}")
+        sent = httpx.post(
+            f"{web.url}/v1.0/conversations/{room}/messages",
+            headers=auth,
+            json={"text": "queued until a worker runs"},
+        ).json()
+        assert ws.events(1)[0]["type"] == "conversation_message_created"
+        ws.nothing(1.0)  # no worker yet: it stays progressing
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        updates = ws.events(2, timeout=20)
+        assert {f["type"] for f in updates} == {
+            "conversation_message_updated",
+            "conversation_message_sent",
+        }
+        assert updates[0]["data"]["id"] == sent["id"]
+        assert updates[0]["data"]["status"] == "done"
+        ws.close()
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(20)
+        web.stop()
+    assert worker.returncode == 0

@@ -8,6 +8,7 @@ Indexes that Piccolo cannot express (partial, multi-column) are created in the m
 """
 
 from piccolo.columns import (
+    JSON,
     JSONB,
     UUID,
     Array,
@@ -84,7 +85,9 @@ class Event(Table, tablename="events"):
     customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
     type = Varchar(length=64)
     topics = Array(base_column=Text())
-    payload = JSONB()
+    payload = JSON()
+    """`json`, not `jsonb`: the resource's bytes exactly as the API wrote them, field
+    order included, for frames and webhook bodies."""
     audience = Array(base_column=UUID(), default=list)
     """Empty: everyone of the customer may see it. Otherwise admins and managers, and
     these agents (a room assigned to an agent is hidden from the other agents)."""

@@ -75,7 +75,7 @@ async def record_event(
     tm_create: datetime = now()
     rows = await Event.raw(
         "INSERT INTO events (customer_id, type, topics, payload, audience, tm_create) "
-        "VALUES ({}, {}, {}, {}::jsonb, {}::uuid[], {}) RETURNING id",
+        "VALUES ({}, {}, {}, {}::json, {}::uuid[], {}) RETURNING id",
         customer_id,
         type,
         list(topics),

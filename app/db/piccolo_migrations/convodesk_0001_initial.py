@@ -4,6 +4,7 @@ from piccolo.columns.base import OnUpdate
 from piccolo.columns.column_types import Array
 from piccolo.columns.column_types import BigSerial
 from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import JSON
 from piccolo.columns.column_types import JSONB
 from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Timestamptz
@@ -848,8 +849,8 @@ async def forwards():
         tablename="events",
         column_name="payload",
         db_column_name="payload",
-        column_class_name="JSONB",
-        column_class=JSONB,
+        column_class_name="JSON",
+        column_class=JSON,
         params={
             "default": "{}",
             "null": False,
