@@ -198,8 +198,12 @@ class ActivitySampler:
     for the client ...). `shares()` gives each state's share of the backend-samples that
     were not plain idle."""
 
-    def __init__(self, url: str, interval: float = 0.02) -> None:
+    def __init__(self, url: str, interval: float = 0.02,
+                 advisory: dict[int, str] | None = None) -> None:
         self.url = url
+        self.advisory = advisory or {}
+        """Names of advisory lock classes (the first int of pg_advisory_xact_lock(int,
+        int)), to say which lock backends wait on."""
         self.interval = interval
         self.counts: dict[str, int] = {}
         self._task: asyncio.Task | None = None
@@ -222,9 +226,12 @@ class ActivitySampler:
         mine = await self._conn.fetchval("SELECT pg_backend_pid()")
         while True:
             rows = await self._conn.fetch(
-                "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> $1"
-                " AND backend_type = 'client backend'", mine)
+                "SELECT a.state, a.wait_event_type, a.wait_event,"
+                " (SELECT l.classid::int FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted"
+                "   AND l.locktype = 'advisory' LIMIT 1) AS advisory"
+                " FROM pg_stat_activity a"
+                " WHERE a.datname = current_database() AND a.pid <> $1"
+                " AND a.backend_type = 'client backend'", mine)
             for r in rows:
                 if r["state"] == "idle":
                     key = "idle (no transaction)"
@@ -232,6 +239,8 @@ class ActivitySampler:
                     key = "idle in transaction (waiting for the client)"
                 elif r["wait_event_type"] in ("Lock", "LWLock", "IO", "IPC"):
                     key = f"waiting: {r['wait_event_type']}/{r['wait_event']}"
+                    if r["advisory"] is not None:
+                        key += f" ({self.advisory.get(r['advisory'], r['advisory'])})"
                 elif r["wait_event_type"] == "Client":
                     key = f"active, {r['wait_event']}"
                 else:

@@ -46,6 +46,10 @@ from harness import (  # noqa: E402
 )
 
 
+ADVISORY = {0x0C0DE5: "per-customer event-order lock", 0x0C0DE6: "per-address lock"}
+"""The advisory lock classes of app/services/events.py and app/services/messages.py."""
+
+
 def peer_number(i: int) -> str:
     return f"+1202555{i:04d}"
 
@@ -82,7 +86,7 @@ async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: in
                 rooms[inbound.peer] = got.conversation_id
 
         meter = CpuMeter(bench=os.getpid())
-        async with ActivitySampler(url) as activity:
+        async with ActivitySampler(url, advisory=ADVISORY) as activity:
             started = time.perf_counter()
             await asyncio.gather(*[worker() for _ in range(concurrency)])
             elapsed = time.perf_counter() - started
@@ -150,7 +154,7 @@ async def send_load(server: Server, url: str, token: str, rooms: list[str], n: i
     # the warm-up takes well under a second; meter the whole run of the load processes
     meter = CpuMeter(server=server.proc.pid)
     started = time.perf_counter()
-    async with ActivitySampler(url) as activity:
+    async with ActivitySampler(url, advisory=ADVISORY) as activity:
         outputs = [(await p.communicate())[0] for p in procs]
     usage = meter.stop()
     wall = time.perf_counter() - started
@@ -198,7 +202,7 @@ async def ceiling(url: str, rows: int, concurrency: int) -> dict:
                                    f"row-{i}", f"inbound message {i}")
 
         meter = CpuMeter(bench=os.getpid())
-        async with ActivitySampler(url) as activity:
+        async with ActivitySampler(url, advisory=ADVISORY) as activity:
             started = time.perf_counter()
             await asyncio.gather(*[worker(c) for c in conns])
             elapsed = time.perf_counter() - started

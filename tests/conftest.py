@@ -154,7 +154,14 @@ TABLES = [
 async def _truncate() -> None:
     conn = await asyncpg.connect(_state["db_url"])
     try:
-        await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        for attempt in range(5):
+            try:
+                await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+                return
+            except asyncpg.DeadlockDetectedError:
+                # the session server's workers were mid-query; PostgreSQL chose us: again
+                await asyncio.sleep(0.1 * (attempt + 1))
+        raise RuntimeError("could not empty the tables between tests")
     finally:
         await conn.close()
 
