@@ -122,6 +122,23 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                pass
+    return kids
+
+
+def _tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of a process and its children (uvicorn's worker processes), by pid."""
+    return {p: _proc_cpu(p) for p in [pid, *_children(pid)]}
+
+
 def _postgres_pids() -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
@@ -143,7 +160,8 @@ def _machine_busy() -> tuple[float, float]:
 
 class CpuMeter:
     """CPU seconds spent during a phase by: the machine, PostgreSQL (its processes alive
-    at both ends of the phase, which covers pooled connections), and the given pids.
+    at both ends of the phase, which covers pooled connections), and the given pids (with
+    their child processes).
 
         meter = CpuMeter(server=server.proc.pid, bench=os.getpid()); ...; meter.stop()
     """
@@ -153,7 +171,7 @@ class CpuMeter:
         self.wall = time.perf_counter()
         self.machine = _machine_busy()
         self.pg = {pid: _proc_cpu(pid) for pid in _postgres_pids()}
-        self.own = {name: _proc_cpu(pid) for name, pid in pids.items()}
+        self.own = {name: _tree_cpu(pid) for name, pid in pids.items()}
 
     def stop(self) -> dict[str, float]:
         wall = time.perf_counter() - self.wall
@@ -163,7 +181,8 @@ class CpuMeter:
         out = {"wall": wall, "machine": busy - self.machine[0], "postgres": pg}
         out["cores_busy"] = out["machine"] / wall
         for name, pid in self.pids.items():
-            out[name] = _proc_cpu(pid) - self.own[name]
+            now = _tree_cpu(pid)
+            out[name] = sum(v - self.own[name].get(p, 0.0) for p, v in now.items())
         return out
 
 

@@ -45,7 +45,6 @@ from harness import (  # noqa: E402
     wait_for_quiet,
 )
 
-
 ADVISORY = {0x0C0DE5: "per-customer event-order lock", 0x0C0DE6: "per-address lock"}
 """The advisory lock classes of app/services/events.py and app/services/messages.py."""
 
@@ -57,42 +56,54 @@ def peer_number(i: int) -> str:
 # --- (a) inbound ingest through the service layer ---------------------------------------
 
 
-async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: int) -> dict:
+async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: int,
+                 sweep: list[int]) -> dict:
     from app.db.piccolo_conf import DB
     from app.domain.inbound import InboundMessage
     from app.services import accounts, messages
 
     DB.config = {"dsn": url}
-    await DB.start_connection_pool(min_size=concurrency, max_size=concurrency)
+    size = max([concurrency, *sweep])
+    await DB.start_connection_pool(min_size=size, max_size=size)
     try:
         account = await accounts.create_account(
             customer_id, type="loopback", address="+15550001111", name="sms (loopback)",
             settings={"reference_type": "message"},
         )
-        latencies: list[float] = []
         rooms: dict[str, str] = {}
-        counter = iter(range(n))
+        next_id = 0
 
-        async def worker() -> None:
-            for i in counter:
-                inbound = InboundMessage(
-                    peer=peer_number(i % peers), text=f"inbound message {i}",
-                    provider_message_id=f"bench-in-{i}",
-                )
-                t = time.perf_counter()
-                got = await messages.receive(account, inbound)
-                latencies.append((time.perf_counter() - t) * 1000)
-                assert not got.duplicate
-                rooms[inbound.peer] = got.conversation_id
+        async def run(count: int, tasks: int) -> dict:
+            nonlocal next_id
+            latencies: list[float] = []
+            counter = iter(range(next_id, next_id + count))
+            next_id += count
 
-        meter = CpuMeter(bench=os.getpid())
-        async with ActivitySampler(url, advisory=ADVISORY) as activity:
-            started = time.perf_counter()
-            await asyncio.gather(*[worker() for _ in range(concurrency)])
-            elapsed = time.perf_counter() - started
-        usage = meter.stop()
-        return {"rate": n / elapsed, "elapsed": elapsed, "latencies": latencies,
-                "rooms": sorted(set(rooms.values())), "cpu": usage, "activity": activity}
+            async def worker() -> None:
+                for i in counter:
+                    inbound = InboundMessage(
+                        peer=peer_number(i % peers), text=f"inbound message {i}",
+                        provider_message_id=f"bench-in-{i}",
+                    )
+                    t = time.perf_counter()
+                    got = await messages.receive(account, inbound)
+                    latencies.append((time.perf_counter() - t) * 1000)
+                    assert not got.duplicate
+                    rooms[inbound.peer] = got.conversation_id
+
+            meter = CpuMeter(bench=os.getpid())
+            async with ActivitySampler(url, advisory=ADVISORY) as activity:
+                started = time.perf_counter()
+                await asyncio.gather(*[worker() for _ in range(tasks)])
+                elapsed = time.perf_counter() - started
+            usage = meter.stop()
+            return {"rate": count / elapsed, "elapsed": elapsed, "latencies": latencies,
+                    "cpu": usage, "activity": activity}
+
+        main = await run(n, concurrency)
+        main["rooms"] = sorted(set(rooms.values()))
+        main["sweep"] = [(tasks, await run(min(n, 2000), tasks)) for tasks in sweep]
+        return main
     finally:
         await DB.close_connection_pool()
 
@@ -152,7 +163,7 @@ async def send_load(server: Server, url: str, token: str, rooms: list[str], n: i
             stdout=subprocess.PIPE,
         ))
     # the warm-up takes well under a second; meter the whole run of the load processes
-    meter = CpuMeter(server=server.proc.pid)
+    meter = CpuMeter(server=server.proc.pid)  # with --server-workers > 1: the supervisor
     started = time.perf_counter()
     async with ActivitySampler(url, advisory=ADVISORY) as activity:
         outputs = [(await p.communicate())[0] for p in procs]
@@ -226,6 +237,11 @@ def main() -> None:
     parser.add_argument("--peers", type=int, default=500)
     parser.add_argument("--ceiling-rows", type=int, default=20000)
     parser.add_argument("--client-processes", type=int, default=1)
+    parser.add_argument("--server-workers", type=int, default=1)
+    parser.add_argument("--server-pool", type=int, default=None,
+                        help="CONVODESK_DB_POOL_SIZE of the server (default: its own, 10)")
+    parser.add_argument("--ingest-sweep", default="",
+                        help="after (a), ingest again with these task counts, e.g. 1,10,50")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # a load process's job
     args = parser.parse_args()
     if args.client:
@@ -247,7 +263,9 @@ def main() -> None:
         print(f"2 cores ({cores:.2f} busy before start); PostgreSQL on 127.0.0.1; "
               f"concurrency {args.concurrency}")
 
-        a = asyncio.run(ingest(url, customer_id, args.messages, args.concurrency, args.peers))
+        sweep = [int(x) for x in args.ingest_sweep.split(",") if x]
+        a = asyncio.run(ingest(url, customer_id, args.messages, args.concurrency, args.peers,
+                               sweep))
         print(f"(a) ingest: {args.messages} messages via messages.receive(), "
               f"{len(a['rooms'])} rooms, {args.concurrency} tasks in-process")
         print(f"    {a['rate']:,.0f} messages/s ({a['elapsed']:.1f} s)")
@@ -255,8 +273,18 @@ def main() -> None:
         print("  " + cpu_line(a["cpu"]))
         print("    what the bench database's backends were doing (non-idle samples):")
         print("\n".join(a["activity"].lines()))
+        for tasks, run in a["sweep"]:
+            top, share = run["activity"].shares()[0]
+            print(f"    sweep: {tasks:3d} tasks {run['rate']:6,.0f} messages/s, median "
+                  f"{statistics.median(run['latencies']):6.1f} ms, this process "
+                  f"{run['cpu']['bench'] / len(run['latencies']) * 1000:.2f} ms CPU/message,"
+                  f" PostgreSQL {run['cpu']['postgres'] / len(run['latencies']) * 1000:.2f}"
+                  f" ms; top wait {share:.0%} {top}")
 
-        server = Server(env)
+        extra = {}
+        if args.server_pool:
+            extra["CONVODESK_DB_POOL_SIZE"] = str(args.server_pool)
+        server = Server(env_for(url, **extra), workers=args.server_workers)
         try:
             login = {"username": "bench-admin", "password": "bench-password"}
             token = httpx.post(server.url + "/auth/login", json=login).json()["token"]
@@ -272,7 +300,8 @@ def main() -> None:
             server.stop()
         print(f"(b) send: {args.sends} POST /v1.0/conversations/{{id}}/messages over "
               f"{len(a['rooms'])} rooms, {args.concurrency} in flight from "
-              f"{args.client_processes} load process(es)")
+              f"{args.client_processes} load process(es); server: {args.server_workers} "
+              f"worker process(es), pool {args.server_pool or 'default (10)'}")
         print(f"    {b['rate']:,.0f} messages/s ({b['elapsed']:.1f} s); "
               f"median {statistics.median(b['latencies']):.1f} ms")
         print("    " + summary("request latency", b["latencies"]))

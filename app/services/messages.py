@@ -71,6 +71,49 @@ def _address(participant: dict[str, Any]) -> dict[str, str]:
     }
 
 
+async def _insert_message(
+    room: dict[str, Any],
+    participant: dict[str, Any],
+    account: dict[str, Any],
+    direction: Direction,
+    text: str,
+    medias: list[dict[str, Any]],
+    stamp: Any,
+    *,
+    provider_message_id: str = "",
+) -> dict[str, Any]:
+    """A message between the peer `participant` and the customer's own address on
+    `account`: inbound ones are done when stored, outbound ones start progressing."""
+    me = {
+        "type": participant["type"],
+        "target": account["address"],
+        "target_name": "me",
+        "name": "",
+    }
+    peer = _address(participant)
+    inbound = direction is Direction.INBOUND
+    rows = await Message.insert(
+        Message(
+            customer_id=room["customer_id"],
+            conversation_id=room["id"],
+            participant_id=participant["id"],
+            account_id=account["id"],
+            direction=direction.value,
+            status=(MessageStatus.DONE if inbound else MessageStatus.PROGRESSING).value,
+            reference_type=accounts.reference_of(account).value,
+            reference_id=participant["target"],
+            source=peer if inbound else me,
+            destination=me if inbound else peer,
+            text=text,
+            medias=medias,
+            provider_message_id=provider_message_id,
+            tm_create=stamp,
+            tm_update=stamp,
+        )
+    ).returning(*Message.all_columns())
+    return rows[0]
+
+
 async def _message_event(type: str, message: MessageOut, room: dict[str, Any]) -> None:
     await record_event(
         message.customer_id,
@@ -168,28 +211,16 @@ async def receive(
             )
             participant["target_name"] = inbound.peer_name
         stamp = now()
-        me = {"type": ptype.value, "target": account["address"], "target_name": "me", "name": ""}
-        row = (
-            await Message.insert(
-                Message(
-                    customer_id=customer_id,
-                    conversation_id=room["id"],
-                    participant_id=participant["id"],
-                    account_id=account["id"],
-                    direction=Direction.INBOUND.value,
-                    status=MessageStatus.DONE.value,
-                    reference_type=reference_type.value,
-                    reference_id=peer,
-                    source=_address(participant),
-                    destination=me,
-                    text=inbound.text,
-                    medias=medias,
-                    provider_message_id=inbound.provider_message_id,
-                    tm_create=stamp,
-                    tm_update=stamp,
-                )
-            ).returning(*Message.all_columns())
-        )[0]
+        row = await _insert_message(
+            room,
+            participant,
+            account,
+            Direction.INBOUND,
+            inbound.text,
+            medias,
+            stamp,
+            provider_message_id=inbound.provider_message_id,
+        )
         room = await _after_message(room, inbound.text, medias, stamp)
         out = message_out(row)
         await _message_event("conversation_message_created", out, room)
@@ -248,34 +279,10 @@ async def send_message(
     async with transaction():
         room = await conversations.get_room(principal, conversation_id, lock=True)
         participant, account = await _route(principal.customer_id, room, data)
-        reference_type = accounts.reference_of(account)
         stamp = now()
-        me = {
-            "type": participant["type"],
-            "target": account["address"],
-            "target_name": "me",
-            "name": "",
-        }
-        row = (
-            await Message.insert(
-                Message(
-                    customer_id=principal.customer_id,
-                    conversation_id=room["id"],
-                    participant_id=participant["id"],
-                    account_id=account["id"],
-                    direction=Direction.OUTBOUND.value,
-                    status=MessageStatus.PROGRESSING.value,
-                    reference_type=reference_type.value,
-                    reference_id=participant["target"],
-                    source=me,
-                    destination=_address(participant),
-                    text=data.text,
-                    medias=medias,
-                    tm_create=stamp,
-                    tm_update=stamp,
-                )
-            ).returning(*Message.all_columns())
-        )[0]
+        row = await _insert_message(
+            room, participant, account, Direction.OUTBOUND, data.text, medias, stamp
+        )
         await OutboundMessage.insert(
             OutboundMessage(
                 customer_id=principal.customer_id,
