@@ -15,11 +15,11 @@ from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -28,11 +28,14 @@ from app.api.auth import PRINCIPAL, login
 from app.api.errors import EXCEPTION_HANDLERS, RequestTimer, require_json_body, stamp_response
 from app.api.health import healthz
 from app.db.piccolo_conf import DB
+from app.domain.errors import ServiceError
 from app.realtime import bus
 from app.realtime.api_ws import api_websocket
+from app.realtime.desk_ws import desk_websocket
 from app.realtime.hub import Hub
+from app.realtime.presence import Presence
 from app.settings import Settings
-from app.web import home
+from app.web import desk, render, session
 from app.workers.runner import Workers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +83,9 @@ def create_app(settings: Settings) -> Litestar:
     async def publish(notice: dict[str, Any]) -> None:
         await channels.wait_published(notice, bus.CHANNEL)
 
+    presence = Presence(publish)
+    hub.watch(presence.on_notice)
+
     async def listen() -> None:
         """Every notice this process hears, from itself or (PostgreSQL bus) from others."""
         subscriber = await channels.subscribe(bus.CHANNEL)
@@ -103,11 +109,13 @@ def create_app(settings: Settings) -> Litestar:
         # it is up before the listener subscribes and down only after the workers stop.
         async with channels:
             listener = asyncio.create_task(listen(), name="bus-listener")
+            presence.start()
             workers = Workers(settings, hub)
             if settings.run_workers:
                 workers.start()
             yield
             await workers.stop()
+            await presence.close()
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
@@ -125,26 +133,48 @@ def create_app(settings: Settings) -> Litestar:
         before_request=require_json_body,
     )
     auth = Router(path="/", route_handlers=[login], before_request=require_json_body)
+    # The desk: its own errors become pages or alerts, not JSON envelopes.
+    web = Router(
+        path="/",
+        route_handlers=[desk.DeskController],
+        exception_handlers={ServiceError: desk.desk_error},
+    )
     return Litestar(
         route_handlers=[
             api,
             auth,
+            web,
+            session.login_page,
+            session.login_submit,
+            session.logout,
+            desk.media_file,
             healthz,
             api_websocket,
-            home.index,
+            desk_websocket,
             create_static_files_router(path="/static", directories=[ROOT / "static"]),
         ],
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "hub": Provide(lambda: hub, use_cache=True, sync_to_thread=False),
+            "presence": Provide(lambda: presence, use_cache=True, sync_to_thread=False),
         },
         lifespan=[database, realtime],
         middleware=[RequestTimer],
         before_send=[stamp_response],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={  # type: ignore[arg-type]
+            **EXCEPTION_HANDLERS,
+            session.NotSignedIn: session.to_sign_in,
+        },
+        csrf_config=CSRFConfig(
+            secret=settings.require_secret_key(),
+            cookie_secure=settings.public_url.startswith("https://"),
+            # JSON doors authenticate by token and take only application/json, which a
+            # cross-site form cannot send; provider hooks are signed by the provider.
+            exclude=["/v1.0/", "/auth/", "/hooks/", "/widget/", "/schema", "/healthz"],
+        ),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=_openapi(),
-        template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(instance=render.engine),
         logging_config=None,  # app.logs configures logging, for the CLI and workers too
         debug=False,
     )

@@ -2,7 +2,8 @@
 against what this PostgreSQL can do at all (single-row INSERTs, each its own commit).
 
     .venv/bin/python bench/message_throughput.py [--messages 5000] [--sends 5000]
-        [--concurrency 50] [--peers 500] [--ceiling-rows 20000] [--client-processes 1]
+        [--concurrency 50] [--peers 500] [--ceiling-rows 50000] [--client-processes 1]
+        [--server-workers 1] [--server-pool N] [--ingest-sweep 1,5,10,20]
 
 (a) ingest: `messages.receive()` in this process, `--concurrency` asyncio tasks on a pool
     of as many connections, messages spread round-robin over `--peers` phone numbers (the
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -103,9 +105,48 @@ async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: in
         main = await run(n, concurrency)
         main["rooms"] = sorted(set(rooms.values()))
         main["sweep"] = [(tasks, await run(min(n, 2000), tasks)) for tasks in sweep]
+        main["statements"] = await statements_of(
+            messages.receive(account, InboundMessage(peer=peer_number(0), text="counted",
+                                                     provider_message_id="bench-counted")))
         return main
     finally:
         await DB.close_connection_pool()
+
+
+def _short(query: str) -> str:
+    """`SELECT conversations`, `INSERT events`, `advisory lock`, `COMMIT` ..."""
+    q = query.replace('"', "")
+    if "pg_advisory_xact_lock" in q:
+        return "advisory lock"
+    if "pg_advisory_unlock_all" in q:
+        return "pool reset"
+    verb = q.split()[0].rstrip(";").upper()
+    table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", q, re.IGNORECASE)
+    lock = " FOR UPDATE" if "FOR UPDATE" in q.upper() else ""
+    return f"{verb} {table.group(1)}{lock}" if table else verb
+
+
+async def statements_of(call) -> list[str]:
+    """The statements one call sends to PostgreSQL (asyncpg's calls, counted while the
+    call runs; the pool's reset of a released connection included)."""
+    import asyncpg.connection
+
+    sent: list[str] = []
+    originals = {}
+    for name in ("execute", "fetch", "fetchrow", "fetchval"):
+        originals[name] = original = getattr(asyncpg.connection.Connection, name)
+
+        def counting(self, query, *args, _original=original, **kwargs):
+            sent.append(_short(query))
+            return _original(self, query, *args, **kwargs)
+
+        setattr(asyncpg.connection.Connection, name, counting)
+    try:
+        await call
+    finally:
+        for name, original in originals.items():
+            setattr(asyncpg.connection.Connection, name, original)
+    return sent
 
 
 # --- (b) send through the HTTP API, from separate load processes --------------------------
@@ -130,10 +171,6 @@ async def client_load(base: str, token: str, rooms: list[str], n: int, concurren
                 latencies.append((time.perf_counter() - t) * 1000)
                 assert r.status_code == 201, r.text
 
-        # a short warm-up: connections opened, code paths hot
-        warm = iter(range(min(100, n)))
-        for _ in warm:
-            await c.post(f"/v1.0/conversations/{rooms[0]}/messages", json={"text": "warm-up"})
         cpu0 = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*[worker() for _ in range(concurrency)])
@@ -151,6 +188,19 @@ def client_main(spec: str) -> None:
 
 async def send_load(server: Server, url: str, token: str, rooms: list[str], n: int,
                     concurrency: int, processes: int) -> dict:
+    # warm-up from here, before metering: the server's pool grows to its size, code paths
+    # get hot (these 200 sends are not counted)
+    async with httpx.AsyncClient(base_url=server.url, timeout=60,
+                                 headers={"Authorization": f"Bearer {token}"}) as c:
+        sem = asyncio.Semaphore(concurrency)
+
+        async def warm(i: int) -> None:
+            async with sem:
+                r = await c.post(f"/v1.0/conversations/{rooms[i % len(rooms)]}/messages",
+                                 json={"text": "warm-up"})
+                assert r.status_code == 201, r.text
+
+        await asyncio.gather(*[warm(i) for i in range(200)])
     per = [n // processes + (1 if k < n % processes else 0) for k in range(processes)]
     conc = [concurrency // processes + (1 if k < concurrency % processes else 0)
             for k in range(processes)]
@@ -235,7 +285,7 @@ def main() -> None:
     parser.add_argument("--sends", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--peers", type=int, default=500)
-    parser.add_argument("--ceiling-rows", type=int, default=20000)
+    parser.add_argument("--ceiling-rows", type=int, default=50000)
     parser.add_argument("--client-processes", type=int, default=1)
     parser.add_argument("--server-workers", type=int, default=1)
     parser.add_argument("--server-pool", type=int, default=None,
@@ -273,6 +323,8 @@ def main() -> None:
         print("  " + cpu_line(a["cpu"]))
         print("    what the bench database's backends were doing (non-idle samples):")
         print("\n".join(a["activity"].lines()))
+        print(f"    one receive() into an existing room = {len(a['statements'])} statements: "
+              + ", ".join(a["statements"]))
         for tasks, run in a["sweep"]:
             top, share = run["activity"].shares()[0]
             print(f"    sweep: {tasks:3d} tasks {run['rate']:6,.0f} messages/s, median "

@@ -136,27 +136,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # --- fixtures -----------------------------------------------------------------------
 
 
-TABLES = [
-    "events",
-    "login_failures",
-    "access_keys",
-    "agents",
-    "customers",
-    "channel_accounts",
-    "conversations",
-    "participants",
-    "messages",
-    "outbound_messages",
-    "idempotency_keys",
-]
 
 
 async def _truncate() -> None:
+    from app.db.tables import ALL_TABLES  # only now: importing it needs DATABASE_URL set
+
+    tables = ", ".join(t._meta.tablename for t in ALL_TABLES)
     conn = await asyncpg.connect(_state["db_url"])
     try:
         for attempt in range(5):
             try:
-                await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+                await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
                 return
             except asyncpg.DeadlockDetectedError:
                 # the session server's workers were mid-query; PostgreSQL chose us: again

@@ -203,6 +203,30 @@ class IdempotencyKey(Table, tablename="idempotency_keys"):
     tm_create = Timestamptz(default=TimestamptzNow())
 
 
+class Activity(Table, tablename="conversation_activities"):
+    """What happens in a room besides messages: agents' internal notes (customers never
+    receive them) and system lines (assigned, closed, participant added...)."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    kind = Varchar(length=16)
+    agent_id = UUID(null=True, default=None)
+    text = Text(default="")
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
+class ReadMark(Table, tablename="conversation_reads"):
+    """Up to when an agent has read a room: its unread count is the inbound messages
+    after this."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    agent_id = UUID()
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    tm_read = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES = [
     Customer,
     Agent,
@@ -215,4 +239,6 @@ ALL_TABLES = [
     Message,
     OutboundMessage,
     IdempotencyKey,
+    Activity,
+    ReadMark,
 ]

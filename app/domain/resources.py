@@ -266,3 +266,19 @@ class MessageCreate(Input):
     medias: Annotated[list[Media], msgspec.Meta(max_length=10)] = []
     participant_id: str | None = None
     """Send to this participant (and so by its channel) instead of the one who wrote last."""
+
+
+# --- desk: notes and system lines -----------------------------------------------------
+
+
+class ActivityOut(msgspec.Struct, kw_only=True):
+    """A line in a room's timeline that is not a message: `note` (internal, agents only)
+    or `system` (assigned, closed, participant added...)."""
+
+    id: str
+    conversation_id: str
+    customer_id: str
+    kind: str
+    agent_id: str | None
+    text: str
+    tm_create: str

@@ -14,8 +14,6 @@ Server control frames: {"type": "subscribed" | "unsubscribed", "topics": [...]},
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,15 +26,12 @@ from app.api.auth import authenticate
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal
 from app.domain.topics import is_well_formed, matches, owner_of
+from app.realtime.connection import EventConnection
 from app.realtime.hub import Hub
-from app.services.events import StoredEvent, event_body, events_after
+from app.services.events import StoredEvent, event_body
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
-
-MAX_BACKLOG = 10_000
-"""Batches queued for a client that does not read; past it the client is dropped (close
-code 1013) and may resume with `since`."""
 
 
 class _ClientMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -45,25 +40,17 @@ class _ClientMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     since: str | None = None
 
 
-class ApiConnection:
+class ApiConnection(EventConnection):
     def __init__(self, socket: WebSocket, principal: Principal, hub: Hub) -> None:
+        super().__init__(principal, hub)
         self.socket = socket
-        self.principal = principal
-        self.customer_id = principal.customer_id
-        self.hub = hub
         self.subscriptions: set[str] = set()
-        self.cursor = 0
-        self.outbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        self.registered = False
-
-    # the hub calls this with every new batch of this customer's events
-    def deliver(self, events: list[StoredEvent]) -> None:
-        if self.outbox.qsize() > MAX_BACKLOG:
-            return
-        self.outbox.put_nowait(("events", events))
 
     def control(self, frame: dict[str, Any]) -> None:
-        self.outbox.put_nowait(("send", msgspec.json.encode(frame)))
+        self.queue_text(msgspec.json.encode(frame).decode())
+
+    async def send_text(self, text: str) -> None:
+        await self.socket.send_data(text, mode="text")
 
     def allowed(self, topic: str) -> bool:
         if not is_well_formed(topic):
@@ -74,21 +61,20 @@ class ApiConnection:
         return ident == self.principal.agent_id
 
     def wants(self, event: StoredEvent) -> bool:
-        if event.audience and not self.principal.sees_all_conversations:
-            if self.principal.agent_id not in event.audience:
-                return False
-        return any(matches(s, t) for s in self.subscriptions for t in event.topics)
+        return self.may_see(event) and any(
+            matches(s, t) for s in self.subscriptions for t in event.topics
+        )
+
+    async def emit(self, events: list[StoredEvent]) -> None:
+        for event in events:
+            if self.wants(event):
+                await self.socket.send_data(event_body(event).decode(), mode="text")
 
     async def run(self) -> None:
-        writer = asyncio.create_task(self._write())
         try:
             await self._read()
         finally:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
-            if self.registered:
-                self.hub.unregister(self)
+            await self.stop()
 
     async def _read(self) -> None:
         while True:
@@ -115,7 +101,7 @@ class ApiConnection:
                         "message": "type must be subscribe or unsubscribe",
                     }
                 )
-            if self.outbox.qsize() > MAX_BACKLOG:
+            if self.overloaded:
                 await self.socket.close(code=1013, reason="client too slow; resume with since")
                 return
 
@@ -142,44 +128,11 @@ class ApiConnection:
                     "topics": refused,
                 }
             )
-        if not self.registered:
-            # Register first, then catch up from the table: whatever commits meanwhile
-            # comes from the hub too, and the cursor drops the copies.
-            self.registered = True
-            start = await self.hub.register(self)
-            self.outbox.put_nowait(("catchup", since if since is not None else start))
-
-    async def _write(self) -> None:
-        held: list[list[StoredEvent]] = []  # live batches that arrive before the catch-up
-        caught_up = False
-        while True:
-            kind, item = await self.outbox.get()
-            if kind == "send":
-                await self.socket.send_data(item.decode(), mode="text")
-            elif kind == "events":
-                if caught_up:
-                    await self._send_events(item)
-                else:
-                    held.append(item)
-            elif kind == "catchup":
-                self.cursor = item
-                while batch := await events_after(self.customer_id, self.cursor):
-                    await self._send_events(batch)
-                for batch in held:
-                    await self._send_events(batch)
-                held.clear()
-                caught_up = True
-
-    async def _send_events(self, events: list[StoredEvent]) -> None:
-        for event in events:
-            if event.id <= self.cursor:
-                continue
-            self.cursor = event.id
-            if self.wants(event):
-                await self.socket.send_data(event_body(event).decode(), mode="text")
+        await self.start(since)
 
 
-def _origin_ok(socket: WebSocket, settings: Settings) -> bool:
+def origin_ok(socket: WebSocket, settings: Settings) -> bool:
+    """Is the page that opened this socket one of ours?"""
     origin = socket.headers.get("origin")
     if not origin:
         return False
@@ -198,7 +151,7 @@ async def api_websocket(socket: WebSocket, settings: Settings, hub: Hub) -> None
         await socket.close(code=4401, reason=exc.reason)
         return
     await socket.accept()
-    if by_cookie and not _origin_ok(socket, settings):
+    if by_cookie and not origin_ok(socket, settings):
         # A browser sends cookies to any site's websocket; only our own pages may use them.
         await socket.close(code=4403, reason="origin_not_allowed")
         return

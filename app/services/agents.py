@@ -168,3 +168,23 @@ async def delete_agent(principal: Principal, agent_id: str) -> AgentOut:
             .returning(*Agent.all_columns())
         )[0]
         return agent_out(row)
+
+
+async def directory(principal: Principal) -> list[dict[str, str]]:
+    """Colleagues' ids and display names (for assigning rooms); any agent may see them."""
+    rows = await (
+        Agent.select(Agent.id, Agent.name, Agent.username, Agent.permission)
+        .where(Agent.customer_id == principal.customer_id, Agent.tm_delete.is_null())
+        .order_by(Agent.name)
+    )
+    return [
+        {"id": str(r["id"]), "name": r["name"] or r["username"], "permission": r["permission"]}
+        for r in rows
+    ]
+
+
+async def display_name(principal: Principal) -> str:
+    row = (
+        await Agent.select(Agent.name, Agent.username).where(Agent.id == principal.agent_id).first()
+    )
+    return (row["name"] or row["username"]) if row else principal.username

@@ -32,7 +32,7 @@ from app.domain.resources import (
 )
 from app.domain.timefmt import fmt, now
 from app.domain.topics import conversation_topic
-from app.services import accounts
+from app.services import accounts, activities
 from app.services.events import record_event, transaction
 from app.services.ids import parse_id
 from app.services.pagination import keyset_page
@@ -140,6 +140,16 @@ async def get_room(principal: Principal, conversation_id: str, *, lock: bool = F
     if not rows:
         raise NotFound("conversation_not_found", "There is no such conversation.")
     return rows[0]
+
+
+async def room_by_id(customer_id: str, conversation_id: str) -> dict[str, Any] | None:
+    """A room as it is now, whoever may see it (for rendering pushes already filtered by
+    the event's audience)."""
+    return (
+        await Conversation.select()
+        .where(Conversation.id == conversation_id, Conversation.customer_id == customer_id)
+        .first()
+    )
 
 
 async def get_conversation(principal: Principal, conversation_id: str) -> ConversationOut:
@@ -367,7 +377,7 @@ async def update_conversation(
             owner = await _check_owner(principal, room, data.owner_id)
             changes[Conversation.owner_id] = owner
             changes[Conversation.owner_type] = "agent" if owner else ""
-        closing = False
+        closing = reopening = False
         if data.status is not msgspec.UNSET and data.status.value != room["status"]:
             if data.status is ConversationStatus.IDLE:
                 raise InvalidInput(
@@ -375,6 +385,7 @@ async def update_conversation(
                 )
             changes[Conversation.status] = data.status.value
             closing = data.status is ConversationStatus.CLOSED
+            reopening = not closing and room["status"] == ConversationStatus.CLOSED.value
             if not closing:  # reopening counts as activity, or the idle timer would fire
                 changes[Conversation.tm_activity] = now()
         if not changes:
@@ -389,7 +400,35 @@ async def update_conversation(
         await room_event(
             "conversation_closed" if closing else "conversation_updated", out, previous_owner
         )
+        await _system_lines(principal, room, data, previous_owner, closing, reopening)
     return out
+
+
+async def _system_lines(
+    principal: Principal,
+    room: dict[str, Any],
+    data: ConversationUpdate,
+    previous_owner: Any,
+    closing: bool,
+    reopening: bool,
+) -> None:
+    """The timeline's record of who assigned, closed or reopened the room."""
+    names = await activities.agent_names([principal.agent_id, room["owner_id"]])
+    actor = names.get(principal.agent_id, principal.username)
+    lines = []
+    if data.owner_id is not msgspec.UNSET and room["owner_id"] != previous_owner:
+        if room["owner_id"] is None:
+            lines.append(f"{actor} unassigned the conversation")
+        elif str(room["owner_id"]) == principal.agent_id:
+            lines.append(f"{actor} took the conversation")
+        else:
+            lines.append(f"{actor} assigned the conversation to {names[str(room['owner_id'])]}")
+    if closing:
+        lines.append(f"{actor} closed the conversation")
+    if reopening:
+        lines.append(f"{actor} reopened the conversation")
+    for line in lines:
+        await activities.record(room, activities.SYSTEM, line, principal.agent_id)
 
 
 async def delete_conversation(principal: Principal, conversation_id: str) -> ConversationOut:
@@ -435,6 +474,12 @@ async def add_participant(
         )
         await _touch(room["id"])
         await room_event("conversation_participant_added", await room_out(room))
+        await activities.record(
+            room,
+            activities.SYSTEM,
+            f"{principal.username} added {target} ({ptype.value})",
+            principal.agent_id,
+        )
     return participant_out(row)
 
 
@@ -467,6 +512,12 @@ async def remove_participant(
         )[0]
         await _touch(room["id"])
         await room_event("conversation_participant_removed", await room_out(room))
+        await activities.record(
+            room,
+            activities.SYSTEM,
+            f"{principal.username} removed {row['target']} ({row['type']})",
+            principal.agent_id,
+        )
     return participant_out(row)
 
 

@@ -18,7 +18,7 @@ import msgspec
 from app.db.tables import Conversation, Message, OutboundMessage, Participant
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, preview
 from app.domain.enums import ConversationStatus, Direction, MessageStatus, ParticipantType
-from app.domain.errors import InvalidInput, NotFound
+from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
 from app.domain.resources import Address, Media, MessageCreate, MessageOut
@@ -332,6 +332,41 @@ async def _route(
     )
 
 
+class ReplyTarget(msgspec.Struct, kw_only=True):
+    participant_id: str
+    type: str
+    target: str
+    target_name: str
+    reference_type: str
+    carries_media: bool
+
+
+async def reply_targets(room: dict[str, Any]) -> list[ReplyTarget]:
+    """Where a reply can go, the default (who wrote last) first: the desk's channel picker."""
+    people = (await conversations.live_participants([room["id"]]))[str(room["id"])]
+    peers = [
+        p
+        for p in people
+        if p["target_name"] != conversations.ME and p["type"] != ParticipantType.AGENT.value
+    ]
+    targets = []
+    for participant in await _by_recent_activity(room, peers):
+        account = await _account_for(str(room["customer_id"]), room, participant, need_media=False)
+        if account is None:
+            continue
+        targets.append(
+            ReplyTarget(
+                participant_id=str(participant["id"]),
+                type=participant["type"],
+                target=participant["target"],
+                target_name=participant["target_name"],
+                reference_type=accounts.reference_of(account).value,
+                carries_media=accounts.carries_media(account),
+            )
+        )
+    return targets
+
+
 async def _by_recent_activity(
     room: dict[str, Any], peers: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -400,6 +435,52 @@ async def list_messages(
         page_token,
     )
     return [message_out(r) for r in rows], token
+
+
+async def retry(principal: Principal, message_id: str) -> MessageOut:
+    """Send a failed outbound message again (an agent's explicit retry): it goes back to
+    progressing and into the queue."""
+    message_id = parse_id(message_id, "message_not_found", "message")
+    async with transaction():
+        row = (
+            await Message.select()
+            .where(Message.id == message_id, Message.customer_id == principal.customer_id)
+            .lock_rows("UPDATE")
+            .first()
+        )
+        if row is None:
+            raise NotFound("message_not_found", "There is no such message.")
+        room = await conversations.get_room(principal, str(row["conversation_id"]))
+        if (
+            row["direction"] != Direction.OUTBOUND.value
+            or row["status"] != MessageStatus.FAILED.value
+        ):
+            raise Conflict("not_retryable", "Only a failed outbound message can be sent again.")
+        stamp = now()
+        row = (
+            await Message.update(
+                {
+                    Message.status: MessageStatus.PROGRESSING.value,
+                    Message.error: None,
+                    Message.tm_update: stamp,
+                }
+            )
+            .where(Message.id == row["id"])
+            .returning(*Message.all_columns())
+        )[0]
+        await OutboundMessage.update(
+            {
+                OutboundMessage.status: "queued",
+                OutboundMessage.attempts: 0,
+                OutboundMessage.next_try_at: stamp,
+                OutboundMessage.lease_until: None,
+                OutboundMessage.last_error: "",
+                OutboundMessage.tm_update: stamp,
+            }
+        ).where(OutboundMessage.message_id == row["id"])
+        out = message_out(row)
+        await _message_event("conversation_message_updated", out, room)
+    return out
 
 
 # --- results from the sender ---------------------------------------------------------

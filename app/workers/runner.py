@@ -19,7 +19,8 @@ class Workers:
             hub.watch(self._on_notice)
 
     def _on_notice(self, notice: dict) -> None:
-        if notice.get("type") == "conversation_message_created":
+        # a new message, or a failed one sent again, may be waiting in the queue
+        if notice.get("type") in ("conversation_message_created", "conversation_message_updated"):
             self.wake_sender.set()
 
     def start(self) -> None:

@@ -1,0 +1,297 @@
+"""`/desk/ws`: the desk's live connection (htmx ws extension).
+
+The server pushes HTML fragments; every top-level element is swapped out-of-band by id:
+inbox rows move to the top (or leave a filtered view), unread badges change, messages and
+notes append to the open room, delivery states tick, the room's header and side panel
+follow assignments and closes, and "also viewing" shows who else is in the room.
+
+The page says up to which event it was rendered (`since`); the socket replays from there,
+and every push carries the new cursor (`#desk-cursor`), which the page's script puts into
+the URL when the extension reconnects — so after a dropped connection the page catches
+up on exactly what it missed. Work that is the same for every agent (loading a room,
+rendering its row or a message) is done once per event per process and shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from types import SimpleNamespace
+from typing import Any
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from app.domain.errors import ServiceError
+from app.domain.principal import Principal
+from app.domain.resources import ConversationOut
+from app.realtime.api_ws import origin_ok
+from app.realtime.connection import EventConnection
+from app.realtime.hub import Hub
+from app.realtime.presence import Presence
+from app.services import activities, agents, conversations, inbox, timeline
+from app.services.auth import authenticate_token
+from app.services.events import StoredEvent
+from app.settings import Settings
+from app.web.render import render
+
+log = logging.getLogger(__name__)
+
+ROOM_EVENTS = {
+    "conversation_created",
+    "conversation_updated",
+    "conversation_closed",
+    "conversation_deleted",
+    "conversation_participant_added",
+    "conversation_participant_removed",
+}
+ITEM_EVENTS = {
+    "conversation_message_created",
+    "conversation_message_updated",
+    "conversation_activity_created",
+}
+MOVES_TO_TOP = {"conversation_created", "conversation_message_created"}
+_NO_CSRF = {"csrf_token": lambda: ""}  # pushed forms use htmx's x-csrftoken header
+
+
+class _Shared:
+    """Per-process cache of what one event renders to, computed once for all sockets."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.tasks: OrderedDict[tuple, asyncio.Task] = OrderedDict()
+
+    def get(self, key: tuple, make) -> asyncio.Task:
+        task = self.tasks.get(key)
+        if task is None:
+            task = asyncio.ensure_future(make())
+            self.tasks[key] = task
+            while len(self.tasks) > self.size:
+                self.tasks.popitem(last=False)
+        return task
+
+
+SHARED = _Shared()
+DESKS: dict[str, set[DeskConnection]] = {}
+
+
+def _room_id(event: StoredEvent, data: dict[str, Any]) -> str | None:
+    if event.type in ROOM_EVENTS:
+        return data.get("id")
+    return data.get("conversation_id")
+
+
+async def _row_parts(event: StoredEvent, room_id: str) -> tuple[ConversationOut, Any, str] | None:
+    room_row = await conversations.room_by_id(event.customer_id, room_id)
+    if room_row is None:
+        return None
+    room = await conversations.room_out(room_row)
+    names = await activities.agent_names([room.owner_id])
+    row = inbox.InboxRow(
+        room=room, unread=0, owner_name=names.get(room.owner_id or ""),
+        tm_activity=room_row["tm_activity"],
+    )
+    return room, row, room_row
+
+
+async def _unread(event: StoredEvent, room_id: str) -> dict[str, int]:
+    agent_ids = sorted({c.principal.agent_id for c in DESKS.get(event.customer_id, ())})
+    return await inbox.unread_for_agents(room_id, agent_ids)
+
+
+async def _item_html(event: StoredEvent, data: dict[str, Any]) -> str:
+    item = await timeline.item_for(event.type, data)
+    return render("partials/timeline_item.html", item=item, **_NO_CSRF) if item else ""
+
+
+class DeskConnection(EventConnection):
+    def __init__(
+        self,
+        socket: WebSocket,
+        principal: Principal,
+        hub: Hub,
+        presence: Presence,
+        room_id: str | None,
+        view: inbox.InboxFilter,
+        agent_name: str,
+    ) -> None:
+        super().__init__(principal, hub)
+        self.socket = socket
+        self.presence = presence
+        self.room_id = room_id
+        self.view = view
+        self.agent_id = principal.agent_id
+        self.agent_name = agent_name
+
+    async def send_text(self, text: str) -> None:
+        await self.socket.send_data(text, mode="text")
+
+    async def caught_up(self) -> None:
+        await self.send_text(
+            '<div id="conn" class="conn" data-state="live" hx-swap-oob="outerHTML" '
+            'role="status" aria-live="polite"><span class="conn-text">Live</span></div>'
+        )
+
+    def viewers_changed(self, names: dict[str, str]) -> None:
+        others = sorted(n for a, n in names.items() if a != self.agent_id)
+        text = render(
+            "partials/viewers.html", others=others, **_NO_CSRF
+        )
+        self.queue_text(text)
+
+    async def emit(self, events: list[StoredEvent]) -> None:
+        parts: list[str] = []
+        for event in events:
+            if not event.type.startswith("conversation_") or not self.may_see(event):
+                continue
+            try:
+                parts += await self._fragments(event)
+            except Exception:  # noqa: BLE001 - one bad event must not kill the socket
+                log.exception("could not render event %s for the desk", event.id)
+        parts.append(
+            f'<div id="desk-cursor" data-event-id="{self.cursor}" hidden '
+            'hx-swap-oob="outerHTML"></div>'
+        )
+        await self.send_text("\n".join(parts))
+
+    async def _fragments(self, event: StoredEvent) -> list[str]:
+        data = msgspec.json.decode(event.payload)
+        room_id = _room_id(event, data)
+        if not room_id:
+            return []
+        out: list[str] = []
+        parts = await SHARED.get(("row", event.id), lambda: _row_parts(event, room_id))
+        viewing = self.room_id == room_id
+        if parts is not None:
+            room, row, _ = parts
+            placed, shown = self._inbox_fragments(event, room, row)
+            out += placed
+            if shown:  # the shared row says 0 unread; this agent's count goes on top of it
+                out.append(await self.unread_fragment(event, room_id, viewing))
+        if viewing:
+            if event.type in ITEM_EVENTS:
+                html = await SHARED.get(("item", event.id), lambda: _item_html(event, data))
+                out += self._timeline_fragments(event, data, html)
+                if event.type == "conversation_message_created":
+                    await inbox.mark_read(self.principal, room_id)
+            if event.type in ROOM_EVENTS and parts is not None:
+                out.append(await self._chrome(parts[0]))
+        return out
+
+    def _inbox_fragments(
+        self, event: StoredEvent, room: ConversationOut, row: Any
+    ) -> tuple[list[str], bool]:
+        """The swaps that put the room's row where it belongs in this socket's inbox view,
+        and whether it is shown there."""
+        fits = inbox.matches(self.principal, self.view, room)
+        row_id = f"row-{room.id}"
+        if fits is False:
+            return [f'<li id="{row_id}" hx-swap-oob="delete"></li>'], False
+        html = render(
+            "partials/inbox_row.html", row=row, current_id=self.room_id,
+            fresh=event.type in MOVES_TO_TOP, **_NO_CSRF,
+        )
+        in_place = html.replace(f'id="{row_id}"', f'id="{row_id}" hx-swap-oob="outerHTML"', 1)
+        if fits is None:  # a search view: only refresh a row that is already shown
+            return [in_place.replace("<li ", '<li data-no-insert="1" ', 1)], True
+        if event.type in MOVES_TO_TOP:  # new activity: to the top
+            return [
+                f'<li id="{row_id}" hx-swap-oob="delete"></li>',
+                f'<div hx-swap-oob="afterbegin:#inbox-list">{html}</div>',
+                '<li id="inbox-empty" hx-swap-oob="delete"></li>',
+            ], True
+        # a change: in place; a row the page lacks (just assigned to me) the page's script
+        # puts on top
+        return [in_place], True
+
+    def _timeline_fragments(self, event: StoredEvent, data: dict[str, Any], html: str) -> list[str]:
+        if not html:
+            return []
+        item_id = f"item-{data['id']}"
+        if event.type == "conversation_message_updated":
+            return [html.replace(f'id="{item_id}"', f'id="{item_id}" hx-swap-oob="outerHTML"', 1)]
+        # new: drop a copy the page may already show (rendered while this event committed)
+        return [
+            f'<li id="{item_id}" hx-swap-oob="delete"></li>',
+            f'<div hx-swap-oob="beforeend:#timeline">{html}</div>',
+        ]
+
+    async def _chrome(self, room: ConversationOut) -> str:
+        if room.tm_delete != "9999-01-01 00:00:00.000000":
+            return render("partials/room_gone.html", **_NO_CSRF)
+        names = await activities.agent_names([room.owner_id])
+        return render(
+            "partials/room_chrome.html",
+            room=room,
+            principal=self.principal,
+            owner_name=names.get(room.owner_id or ""),
+            directory=await agents.directory(self.principal),
+            oob=True,
+            **_NO_CSRF,
+        )
+
+    async def unread_fragment(self, event: StoredEvent, room_id: str, viewing: bool) -> str:
+        counts = await SHARED.get(("unread", event.id), lambda: _unread(event, room_id))
+        count = 0 if viewing else counts.get(self.agent_id, 0)
+        row = SimpleNamespace(room=SimpleNamespace(id=room_id), unread=count)
+        html = render("partials/unread.html", row=row)
+        return html.replace('id="unread-', 'hx-swap-oob="outerHTML" id="unread-', 1)
+
+    async def run(self, since: int | None) -> None:
+        DESKS.setdefault(self.customer_id, set()).add(self)
+        try:
+            await self.start(since)
+            if self.room_id:
+                await self.presence.join(self, self.agent_id, self.agent_name)
+            while True:
+                try:
+                    await self.socket.receive_data(mode="text")  # the page sends nothing we need
+                except WebSocketDisconnect:
+                    return
+                if self.overloaded:
+                    await self.socket.close(code=1013, reason="too far behind; reconnect")
+                    return
+        finally:
+            DESKS.get(self.customer_id, set()).discard(self)
+            if self.room_id:
+                await self.presence.leave(self, self.agent_id)
+            await self.stop()
+
+
+@websocket("/desk/ws")
+async def desk_websocket(
+    socket: WebSocket, settings: Settings, hub: Hub, presence: Presence
+) -> None:
+    await socket.accept()
+    if not origin_ok(socket, settings):
+        await socket.close(code=4403, reason="origin_not_allowed")
+        return
+    try:
+        principal = await authenticate_token(
+            socket.cookies.get("token", ""), settings.require_secret_key()
+        )
+    except ServiceError as exc:
+        await socket.close(code=4401, reason=exc.reason)
+        return
+    q = socket.query_params
+    room_id = q.get("room") or None
+    if room_id:
+        try:
+            await conversations.get_room(principal, room_id)
+        except ServiceError:
+            room_id = None
+    view = inbox.InboxFilter(
+        view=q.get("view") if q.get("view") in inbox.VIEWS else inbox.default_view(principal),
+        status=q.get("status") or None,
+        channel=q.get("channel") or None,
+        tag=q.get("tag") or None,
+        q=q.get("q") or None,
+    )
+    try:
+        since = int(q["since"]) if q.get("since") else None
+    except ValueError:
+        since = None
+    name = await agents.display_name(principal)
+    await DeskConnection(socket, principal, hub, presence, room_id, view, name).run(since)

@@ -1,0 +1,111 @@
+"""Who is looking at which room, across every process: the "also viewing" line.
+
+Presence is not history, so it is not stored: each desk connection on a room announces
+itself on the live bus (join, a heartbeat every 15 s, leave), and every process keeps a
+map of room → agents that expires entries after 40 s without a heartbeat (a process that
+died cannot say leave)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+HEARTBEAT = 15.0
+EXPIRY = 40.0
+
+
+class Viewer(Protocol):
+    customer_id: str
+    room_id: str | None
+
+    def viewers_changed(self, names: dict[str, str]) -> None: ...
+
+
+class Presence:
+    def __init__(self, publish: Callable[[dict[str, Any]], Awaitable[None]] | None = None):
+        self.publish = publish
+        # (customer, room) -> agent_id -> (name, expires_at, local connection count)
+        self.rooms: dict[tuple[str, str], dict[str, tuple[str, float]]] = {}
+        self.local: dict[tuple[str, str], set[Viewer]] = {}
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._beat())
+
+    async def close(self) -> None:
+        if self.task:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def join(self, viewer: Viewer, agent_id: str, name: str) -> None:
+        key = (viewer.customer_id, viewer.room_id or "")
+        self.local.setdefault(key, set()).add(viewer)
+        await self._announce(key, agent_id, name, "join")
+        self._seen(key, agent_id, name)
+        viewer.viewers_changed(self.names(key))
+
+    async def leave(self, viewer: Viewer, agent_id: str) -> None:
+        key = (viewer.customer_id, viewer.room_id or "")
+        viewers = self.local.get(key, set())
+        viewers.discard(viewer)
+        if not viewers:
+            self.local.pop(key, None)
+        if not any(getattr(v, "agent_id", None) == agent_id for v in viewers):
+            await self._announce(key, agent_id, "", "leave")
+            self._gone(key, agent_id)
+
+    def names(self, key: tuple[str, str]) -> dict[str, str]:
+        now = time.monotonic()
+        return {a: n for a, (n, until) in self.rooms.get(key, {}).items() if until > now}
+
+    def on_notice(self, notice: dict[str, Any]) -> None:
+        if notice.get("type") != "presence":
+            return
+        key = (str(notice.get("customer_id")), str(notice.get("room")))
+        if notice.get("state") == "leave":
+            self._gone(key, str(notice.get("agent_id")))
+        else:
+            self._seen(key, str(notice.get("agent_id")), str(notice.get("name", "")))
+
+    def _seen(self, key, agent_id: str, name: str) -> None:
+        before = self.names(key)
+        self.rooms.setdefault(key, {})[agent_id] = (name, time.monotonic() + EXPIRY)
+        if self.names(key) != before:
+            self._tell(key)
+
+    def _gone(self, key, agent_id: str) -> None:
+        if self.rooms.get(key, {}).pop(agent_id, None) is not None:
+            self._tell(key)
+
+    def _tell(self, key) -> None:
+        names = self.names(key)
+        for viewer in list(self.local.get(key, ())):
+            viewer.viewers_changed(names)
+
+    async def _announce(self, key, agent_id: str, name: str, state: str) -> None:
+        if self.publish is None:
+            return
+        customer_id, room = key
+        with contextlib.suppress(Exception):  # presence is best effort
+            await self.publish(
+                {"type": "presence", "customer_id": customer_id, "room": room,
+                 "agent_id": agent_id, "name": name, "state": state}
+            )
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            for key, viewers in list(self.local.items()):
+                for viewer in {getattr(v, "agent_id", ""): v for v in viewers}.values():
+                    await self._announce(key, viewer.agent_id, viewer.agent_name, "beat")
+                    self._seen(key, viewer.agent_id, viewer.agent_name)
+            # expire the silent ones
+            for key in list(self.rooms):
+                if self.names(key) != {a: n for a, (n, _) in self.rooms[key].items()}:
+                    now = time.monotonic()
+                    self.rooms[key] = {a: v for a, v in self.rooms[key].items() if v[1] > now}
+                    self._tell(key)

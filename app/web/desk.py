@@ -1,0 +1,349 @@
+"""The agent desk: the inbox, a room, and the actions an agent takes in it.
+
+Every page works without JavaScript (links and forms that redirect back); with htmx the
+same forms answer with the fragments to swap. Live changes arrive over the desk websocket
+(app/realtime/desk_ws.py), rendered by the same templates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.response import File, Redirect, Template
+
+from app.domain.enums import ConversationStatus, ParticipantType
+from app.domain.errors import InvalidInput, ServiceError
+from app.domain.principal import Principal
+from app.domain.resources import ConversationUpdate, MessageCreate, ParticipantIn
+from app.domain.timefmt import parse
+from app.services import activities, agents, conversations, inbox, media, messages, timeline
+from app.services.events import last_event_id
+from app.settings import Settings
+from app.web.session import DESK_PRINCIPAL
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+STATUSES = [s.value for s in ConversationStatus]
+CHANNEL_FILTERS = ["tel", "email", "line", "webchat", "whatsapp"]
+
+
+def _filter(principal: Principal, view, status, channel, tag, q) -> inbox.InboxFilter:
+    if view not in inbox.VIEWS:
+        view = inbox.default_view(principal)
+    return inbox.InboxFilter(
+        view=view,
+        status=status if status in STATUSES else None,
+        channel=channel if channel in CHANNEL_FILTERS else None,
+        tag=(tag or "").strip() or None,
+        q=(q or "").strip()[:200] or None,
+    )
+
+
+def _is_htmx(request: Request) -> bool:
+    return bool(request.headers.get("hx-request"))
+
+
+async def room_context(principal: Principal, conversation_id: str) -> dict[str, Any]:
+    """Everything the room column and the context panel show."""
+    room_row = await conversations.get_room(principal, conversation_id)
+    room = await conversations.room_out(room_row)
+    items, older = await timeline.timeline(principal, conversation_id)
+    targets = await messages.reply_targets(room_row)
+    names = await activities.agent_names([room.owner_id])
+    return {
+        "room": room,
+        "items": items,
+        "older": older,
+        "targets": targets,
+        "owner_name": names.get(room.owner_id or ""),
+    }
+
+
+async def page_context(
+    principal: Principal, f: inbox.InboxFilter, conversation_id: str | None = None
+) -> dict[str, Any]:
+    # The event cursor is read first: anything that commits while the page is built is
+    # then replayed by the websocket (and swapped in place, so nothing shows twice).
+    since = await last_event_id(principal.customer_id)
+    rows, more = await inbox.inbox(principal, f)
+    context: dict[str, Any] = {
+        "principal": principal,
+        "me_name": await agents.display_name(principal),
+        "filter": f,
+        "rows": rows,
+        "more": more,
+        "since": since,
+        "room": None,
+        "directory": await agents.directory(principal),
+        "statuses": STATUSES,
+        "channels": CHANNEL_FILTERS,
+    }
+    if conversation_id:
+        context.update(await room_context(principal, conversation_id))
+        await inbox.mark_read(principal, context["room"].id)
+        for row in rows:
+            if row.room.id == context["room"].id:
+                row.unread = 0
+    return context
+
+
+@dataclass
+class ReplyForm:
+    text: str = ""
+    participant_id: str = ""
+    mode: str = "reply"
+    files: list[UploadFile] = field(default_factory=list)
+
+
+class AssignForm(msgspec.Struct, kw_only=True):
+    owner_id: str = ""
+
+
+class StatusForm(msgspec.Struct, kw_only=True):
+    status: str = ""
+
+
+class TagsForm(msgspec.Struct, kw_only=True):
+    tags: str = ""
+
+
+class ParticipantForm(msgspec.Struct, kw_only=True):
+    type: str = ""
+    target: str = ""
+    target_name: str = ""
+
+
+class DeskController(Controller):
+    dependencies = DESK_PRINCIPAL
+    include_in_schema = False
+
+    @get("/")
+    async def inbox_page(
+        self,
+        principal: Principal,
+        view: str | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+    ) -> Template:
+        f = _filter(principal, view, status, channel, tag, q)
+        return Template("desk.html", context=await page_context(principal, f))
+
+    @get("/inbox/more")
+    async def inbox_more(
+        self,
+        principal: Principal,
+        after: str,
+        view: str | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+    ) -> Template:
+        f = _filter(principal, view, status, channel, tag, q)
+        rows, more = await inbox.inbox(principal, f, after=after)
+        return Template(
+            "partials/inbox_page.html",
+            context={"rows": rows, "more": more, "filter": f, "principal": principal},
+        )
+
+    @get("/conversations/{conversation_id:str}")
+    async def room_page(
+        self,
+        principal: Principal,
+        conversation_id: str,
+        view: str | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+    ) -> Template:
+        f = _filter(principal, view, status, channel, tag, q)
+        return Template("desk.html", context=await page_context(principal, f, conversation_id))
+
+    @get("/conversations/{conversation_id:str}/older")
+    async def older(self, principal: Principal, conversation_id: str, before: str) -> Template:
+        items, older = await timeline.timeline(principal, conversation_id, before=before)
+        room = await conversations.get_conversation(principal, conversation_id)
+        return Template(
+            "partials/timeline_page.html",
+            context={"items": items, "older": older, "room": room, "principal": principal},
+        )
+
+    @post("/conversations/{conversation_id:str}/reply", request_max_body_size=60 * 1024 * 1024)
+    async def reply(
+        self,
+        request: Request,
+        principal: Principal,
+        settings: Settings,
+        conversation_id: str,
+        data: Annotated[ReplyForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Response:
+        files = [f for f in (data.files or []) if getattr(f, "filename", "")]
+        if data.mode == "note":
+            item_source = await activities.add_note(principal, conversation_id, data.text)
+            item = timeline.Item(
+                kind="note",
+                tm=parse(item_source.tm_create),
+                activity=item_source,
+                author=await agents.display_name(principal),
+            )
+        else:
+            medias = []
+            for upload in files[:10]:
+                content = await upload.read()
+                medias.append(
+                    media.store(
+                        settings.data_dir,
+                        settings.public_url,
+                        upload.filename,
+                        upload.content_type,
+                        content,
+                    )
+                )
+            message = await messages.send_message(
+                principal,
+                conversation_id,
+                msgspec.convert(
+                    {
+                        "text": data.text,
+                        "medias": medias,
+                        "participant_id": data.participant_id or None,
+                    },
+                    MessageCreate,
+                ),
+            )
+            item = timeline.Item(kind="message", tm=parse(message.tm_create), message=message)
+        if not _is_htmx(request):
+            return Redirect(f"/conversations/{conversation_id}", status_code=303)
+        return Template(
+            "partials/reply_result.html", context={"item": item, "principal": principal}
+        )
+
+    async def _room_changed(self, request: Request, principal: Principal, room_id: str):
+        if not _is_htmx(request):
+            return Redirect(f"/conversations/{room_id}", status_code=303)
+        context = await room_context(principal, room_id)
+        context.update(
+            principal=principal,
+            directory=await agents.directory(principal),
+            oob=True,
+        )
+        return Template("partials/room_chrome.html", context=context)
+
+    @post("/conversations/{conversation_id:str}/assign")
+    async def assign(
+        self,
+        request: Request,
+        principal: Principal,
+        conversation_id: str,
+        data: Annotated[AssignForm, FORM],
+    ) -> Response:
+        owner = principal.agent_id if data.owner_id == "me" else (data.owner_id or None)
+        await conversations.update_conversation(
+            principal, conversation_id, ConversationUpdate(owner_id=owner)
+        )
+        return await self._room_changed(request, principal, conversation_id)
+
+    @post("/conversations/{conversation_id:str}/status")
+    async def set_status(
+        self,
+        request: Request,
+        principal: Principal,
+        conversation_id: str,
+        data: Annotated[StatusForm, FORM],
+    ) -> Response:
+        if data.status not in ("active", "closed"):
+            raise InvalidInput("invalid_status", "Close or reopen.")
+        await conversations.update_conversation(
+            principal, conversation_id, ConversationUpdate(status=ConversationStatus(data.status))
+        )
+        return await self._room_changed(request, principal, conversation_id)
+
+    @post("/conversations/{conversation_id:str}/tags")
+    async def set_tags(
+        self,
+        request: Request,
+        principal: Principal,
+        conversation_id: str,
+        data: Annotated[TagsForm, FORM],
+    ) -> Response:
+        tags = [t.strip() for t in data.tags.split(",") if t.strip()]
+        try:
+            update = msgspec.convert({"tags": tags}, ConversationUpdate)
+        except msgspec.ValidationError as exc:
+            raise InvalidInput("invalid_tags", f"Tags: {exc}") from None
+        await conversations.update_conversation(principal, conversation_id, update)
+        return await self._room_changed(request, principal, conversation_id)
+
+    @post("/conversations/{conversation_id:str}/participants")
+    async def add_participant(
+        self,
+        request: Request,
+        principal: Principal,
+        settings: Settings,
+        conversation_id: str,
+        data: Annotated[ParticipantForm, FORM],
+    ) -> Response:
+        if data.type not in {t.value for t in ParticipantType} - {"agent"}:
+            raise InvalidInput("invalid_participant_type", "Choose a channel.")
+        await conversations.add_participant(
+            principal,
+            conversation_id,
+            ParticipantIn(
+                type=ParticipantType(data.type),
+                target=data.target,
+                target_name=data.target_name[:255],
+            ),
+            default_region=settings.default_region,
+        )
+        return await self._room_changed(request, principal, conversation_id)
+
+    @post("/conversations/{conversation_id:str}/participants/{participant_id:str}/remove")
+    async def remove_participant(
+        self, request: Request, principal: Principal, conversation_id: str, participant_id: str
+    ) -> Response:
+        await conversations.remove_participant(principal, conversation_id, participant_id)
+        return await self._room_changed(request, principal, conversation_id)
+
+    @post("/conversations/{conversation_id:str}/read", status_code=204)
+    async def mark_read(self, principal: Principal, conversation_id: str) -> None:
+        room = await conversations.get_room(principal, conversation_id)
+        await inbox.mark_read(principal, str(room["id"]))
+
+    @post("/messages/{message_id:str}/retry")
+    async def retry(self, request: Request, principal: Principal, message_id: str) -> Response:
+        message = await messages.retry(principal, message_id)
+        if not _is_htmx(request):
+            return Redirect(f"/conversations/{message.conversation_id}", status_code=303)
+        item = timeline.Item(kind="message", tm=parse(message.tm_create), message=message)
+        return Template("partials/timeline_item.html", context={"item": item})
+
+
+@get("/media/{key:str}/{name:str}", include_in_schema=False)
+async def media_file(settings: Settings, key: str, name: str) -> File:
+    path = media.path_of(settings.data_dir, key, name)
+    if path is None:
+        raise NotFoundException()
+    return File(path=path, filename=name, content_disposition_type="inline")
+
+
+def desk_error(request: Request, exc: ServiceError) -> Response:
+    """A refused desk action: htmx shows the message in the page's alert area; without
+    JavaScript, a small error page."""
+    context = {"error": exc.message, "status": exc.status_code}
+    if _is_htmx(request):
+        return Template(
+            "partials/alert.html",
+            context=context,
+            status_code=200,
+            headers={"HX-Reswap": "none"},
+        )
+    return Template("error.html", context=context, status_code=exc.status_code)

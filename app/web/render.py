@@ -1,0 +1,108 @@
+"""One Jinja environment for the desk: pages, htmx partials, and the HTML fragments the
+desk websocket pushes — so a pushed row is byte-for-byte what a page load renders.
+Autoescaping is on for every template: user text is always shown as text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+
+from app.domain.timefmt import parse
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+
+CHANNELS = {
+    # participant type / reference type: (short label, icon)
+    "tel": ("SMS", "💬"),
+    "message": ("SMS", "💬"),
+    "email": ("Email", "✉"),
+    "line": ("LINE", "🟩"),
+    "webchat": ("Web chat", "🌐"),
+    "whatsapp": ("WhatsApp", "🟢"),
+    "agent": ("Agent", "👤"),
+}
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return parse(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def reltime(value: Any, at: datetime | None = None) -> str:
+    """ "now", "5m", "3h", "2d", or a date: how inbox lists show times."""
+    when = _when(value)
+    if when is None:
+        return ""
+    seconds = ((at or datetime.now(UTC)) - when).total_seconds()
+    if seconds < 45:
+        return "now"
+    if seconds < 3600:
+        return f"{round(seconds / 60)}m"
+    if seconds < 86400:
+        return f"{round(seconds / 3600)}h"
+    if seconds < 7 * 86400:
+        return f"{round(seconds / 86400)}d"
+    return when.strftime("%b %d")
+
+
+def isotime(value: Any) -> str:
+    when = _when(value)
+    return when.isoformat() if when else ""
+
+
+def clock(value: Any) -> str:
+    when = _when(value)
+    return when.strftime("%H:%M") if when else ""
+
+
+def fulltime(value: Any) -> str:
+    when = _when(value)
+    return when.strftime("%Y-%m-%d %H:%M UTC") if when else ""
+
+
+def day(value: Any) -> str:
+    when = _when(value)
+    return when.strftime("%A, %B %d, %Y") if when else ""
+
+
+def channel_label(kind: str) -> str:
+    return CHANNELS.get(kind, (kind, ""))[0]
+
+
+def channel_icon(kind: str) -> str:
+    return CHANNELS.get(kind, ("", "•"))[1]
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        reltime=reltime,
+        isotime=isotime,
+        clock=clock,
+        fulltime=fulltime,
+        day=day,
+        channel_label=channel_label,
+        channel_icon=channel_icon,
+    )
+    return env
+
+
+environment = build_environment()
+engine = JinjaTemplateEngine.from_environment(environment)
+
+
+def render(template: str, **context: Any) -> str:
+    """Render outside a request (websocket pushes)."""
+    return environment.get_template(template).render(**context)
