@@ -54,6 +54,10 @@ def drop_database(url: str) -> None:
     asyncio.run(drop())
 
 
+def db_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
 def env_for(url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVODESK_")}
     env.update({"DATABASE_URL": url, "CONVODESK_SECRET_KEY": SECRET, "CONVODESK_LOG_LEVEL":
@@ -139,16 +143,33 @@ def _tree_cpu(pid: int) -> dict[int, float]:
     return {p: _proc_cpu(p) for p in [pid, *_children(pid)]}
 
 
-def _postgres_pids() -> list[int]:
-    pids = []
+def _postgres_pids(database: str | None = None) -> list[int]:
+    """PostgreSQL's processes; with `database`, only the postmaster serving it, its
+    auxiliary processes (WAL writer, checkpointer ...) and the backends connected to that
+    database (not other databases' backends, nor other PostgreSQL servers)."""
+    procs = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
-            except OSError:
-                pass
-    return pids
+                if (entry / "comm").read_text().strip() != "postgres":
+                    continue
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+            procs[int(entry.name)] = (ppid, title)
+    if database is None:
+        return list(procs)
+    mine = {pid for pid, (_, title) in procs.items() if f" {database} " in title}
+    masters = {procs[pid][0] for pid in mine}
+    if not masters:
+        return list(procs)
+
+    def backend(title: str) -> bool:
+        return "(" in title.split(":")[-1] or "[local]" in title
+
+    return [pid for pid, (ppid, title) in procs.items()
+            if pid in masters or pid in mine or (ppid in masters and not backend(title))]
 
 
 def _machine_busy() -> tuple[float, float]:
@@ -160,23 +181,27 @@ def _machine_busy() -> tuple[float, float]:
 
 class CpuMeter:
     """CPU seconds spent during a phase by: the machine, PostgreSQL (its processes alive
-    at both ends of the phase, which covers pooled connections), and the given pids (with
+    at both ends of the phase, which covers pooled connections; with `database`, only the
+    backends of that database and the auxiliary processes), and the given pids (with
     their child processes).
 
-        meter = CpuMeter(server=server.proc.pid, bench=os.getpid()); ...; meter.stop()
+        meter = CpuMeter(db_name(url), server=server.proc.pid, bench=os.getpid())
+        ...
+        usage = meter.stop()
     """
 
-    def __init__(self, **pids: int) -> None:
+    def __init__(self, database: str | None = None, **pids: int) -> None:
         self.pids = pids
+        self.database = database
         self.wall = time.perf_counter()
         self.machine = _machine_busy()
-        self.pg = {pid: _proc_cpu(pid) for pid in _postgres_pids()}
+        self.pg = {pid: _proc_cpu(pid) for pid in _postgres_pids(database)}
         self.own = {name: _tree_cpu(pid) for name, pid in pids.items()}
 
     def stop(self) -> dict[str, float]:
         wall = time.perf_counter() - self.wall
         busy, total = _machine_busy()
-        pg_now = {pid: _proc_cpu(pid) for pid in _postgres_pids()}
+        pg_now = {pid: _proc_cpu(pid) for pid in _postgres_pids(self.database)}
         pg = sum(pg_now[p] - self.pg[p] for p in pg_now if p in self.pg)
         out = {"wall": wall, "machine": busy - self.machine[0], "postgres": pg}
         out["cores_busy"] = out["machine"] / wall
@@ -186,12 +211,21 @@ class CpuMeter:
         return out
 
 
+def others(usage: dict[str, float], *extra: str) -> float:
+    """Cores kept busy during the phase by processes this benchmark did not account for
+    (another job on the machine, or the kernel): a large figure means disturbed numbers."""
+    known = sum(v for k, v in usage.items() if k not in ("wall", "machine", "cores_busy"))
+    known += sum(usage.get(k, 0.0) for k in extra)
+    return max(0.0, usage["machine"] - known) / usage["wall"]
+
+
 def cpu_line(usage: dict[str, float]) -> str:
     """One line: how many of the 2 cores each party kept busy during the phase."""
     wall = usage["wall"]
     parts = [f"machine {usage['cores_busy']:.2f} cores"]
     parts += [f"{k} {v / wall:.2f}" for k, v in usage.items()
               if k not in ("wall", "machine", "cores_busy")]
+    parts.append(f"unaccounted {others(usage):.2f}")
     return "  cpu: " + ", ".join(parts) + " (cores, averaged over the phase)"
 
 

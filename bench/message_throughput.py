@@ -14,6 +14,11 @@ against what this PostgreSQL can do at all (single-row INSERTs, each its own com
     in all, spread over the rooms of (a).
 (c) ceiling: `INSERT INTO scratch ... VALUES (...)` in autocommit on `--concurrency`
     asyncpg connections, on the same database.
+(d) the same work as (a) without the service layer: receive()'s 13 statements for a
+    message into an existing room (locks, lookups, writes, two events, pool reset) in
+    plain asyncpg, `--concurrency` pooled connections: what the database and a lean
+    client can do for that transaction shape; then two what-ifs of the event-order lock
+    (see same_work_raw).
 Each phase also says how busy the 2 cores were and who kept them busy.
 """
 
@@ -40,9 +45,11 @@ from harness import (  # noqa: E402
     Server,
     cli,
     cpu_line,
+    db_name,
     drop_database,
     env_for,
     fresh_database,
+    others,
     summary,
     wait_for_quiet,
 )
@@ -93,7 +100,7 @@ async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: in
                     assert not got.duplicate
                     rooms[inbound.peer] = got.conversation_id
 
-            meter = CpuMeter(bench=os.getpid())
+            meter = CpuMeter(db_name(url), bench=os.getpid())
             async with ActivitySampler(url, advisory=ADVISORY) as activity:
                 started = time.perf_counter()
                 await asyncio.gather(*[worker() for _ in range(tasks)])
@@ -104,6 +111,7 @@ async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: in
 
         main = await run(n, concurrency)
         main["rooms"] = sorted(set(rooms.values()))
+        main["account_id"] = str(account["id"])
         main["sweep"] = [(tasks, await run(min(n, 2000), tasks)) for tasks in sweep]
         main["statements"] = await statements_of(
             messages.receive(account, InboundMessage(peer=peer_number(0), text="counted",
@@ -213,7 +221,7 @@ async def send_load(server: Server, url: str, token: str, rooms: list[str], n: i
             stdout=subprocess.PIPE,
         ))
     # the warm-up takes well under a second; meter the whole run of the load processes
-    meter = CpuMeter(server=server.proc.pid)  # with --server-workers > 1: the supervisor
+    meter = CpuMeter(db_name(url), server=server.proc.pid)  # with its worker processes
     started = time.perf_counter()
     async with ActivitySampler(url, advisory=ADVISORY) as activity:
         outputs = [(await p.communicate())[0] for p in procs]
@@ -262,7 +270,7 @@ async def ceiling(url: str, rows: int, concurrency: int) -> dict:
                 await conn.execute("INSERT INTO bench_scratch (k, body) VALUES ($1, $2)",
                                    f"row-{i}", f"inbound message {i}")
 
-        meter = CpuMeter(bench=os.getpid())
+        meter = CpuMeter(db_name(url), bench=os.getpid())
         async with ActivitySampler(url, advisory=ADVISORY) as activity:
             started = time.perf_counter()
             await asyncio.gather(*[worker(c) for c in conns])
@@ -274,6 +282,98 @@ async def ceiling(url: str, rows: int, concurrency: int) -> dict:
             await c.close()
         await setup.execute("DROP TABLE bench_scratch")
         await setup.close()
+
+
+# --- (d) the same work as receive(), in plain asyncpg --------------------------------------
+
+
+async def same_work_raw(url: str, customer_id: str, account_id: str, n: int,
+                        concurrency: int, peers: int, shape: str = "as-is",
+                        first: int = 0) -> dict:
+    """receive() of a message into its existing room, statement for statement (the same
+    locks, lookups, writes and two events, one transaction, a pool that resets released
+    connections), without the service layer and ORM: what PostgreSQL and a lean client
+    can do for that transaction shape.
+
+    `shape`: "as-is"; "events-last" (the two events in one INSERT after one event-order
+    lock, as the last statement before COMMIT: the lock is held for one round trip and
+    the commit instead of four and the commit); "no-event-lock" (the events without
+    the lock: what the per-customer serialization costs)."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
+    me = json.dumps({"type": "tel", "target": "+15550001111", "target_name": "me",
+                     "name": ""})
+    counter = iter(range(first, first + n))
+
+    async def worker() -> None:
+        for i in counter:
+            peer = peer_number(i % peers)
+            key = int.from_bytes(hashlib.sha256(
+                f"{customer_id}|tel|{peer}".encode()).digest()[:4]) - (1 << 31)
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", 0x0C0DE6, key)
+                dup = await conn.fetchrow(
+                    "SELECT * FROM messages WHERE account_id = $1 AND provider_message_id = $2"
+                    " LIMIT 1", account_id, f"bench-raw-{i}")
+                assert dup is None
+                participant = await conn.fetchrow(
+                    "SELECT p.* FROM participants p JOIN conversations c"
+                    " ON c.id = p.conversation_id WHERE p.customer_id = $1 AND p.type = 'tel'"
+                    " AND p.target = $2 AND p.tm_delete IS NULL AND c.tm_delete IS NULL"
+                    " AND c.status <> 'closed' ORDER BY c.tm_activity DESC LIMIT 20",
+                    customer_id, peer)
+                room = await conn.fetchrow(
+                    "SELECT * FROM conversations WHERE id = $1 LIMIT 1 FOR UPDATE",
+                    participant["conversation_id"])
+                stamp = datetime.now(UTC)
+                source = json.dumps({"type": "tel", "target": peer,
+                                     "target_name": participant["target_name"], "name": ""})
+                text = f"raw message {i}"
+                row = await conn.fetchrow(
+                    "INSERT INTO messages (customer_id, conversation_id, participant_id,"
+                    " account_id, direction, status, reference_type, reference_id, source,"
+                    " destination, text, medias, provider_message_id, tm_create, tm_update)"
+                    " VALUES ($1, $2, $3, $4, 'inbound', 'done', 'message', $5, $6::jsonb,"
+                    " $7::jsonb, $8, '[]', $9, $10, $10) RETURNING *",
+                    customer_id, room["id"], participant["id"], account_id, peer, source, me,
+                    text, f"bench-raw-{i}", stamp)
+                await conn.fetchrow(
+                    "UPDATE conversations SET last_message = $1, tm_last_message = $2,"
+                    " tm_activity = $2, tm_update = $2 WHERE id = $3 RETURNING *",
+                    text, stamp, room["id"])
+                payload = json.dumps({k: str(v) for k, v in dict(row).items()})
+                topic = f"customer_id:{customer_id}:conversation:{room['id']}"
+                kinds = ("conversation_message_created", "conversation_message_received")
+                if shape == "events-last":  # lock and both events: one statement
+                    await conn.fetch(
+                        "WITH l AS (SELECT pg_advisory_xact_lock($7, hashtext($8)))"
+                        " INSERT INTO events (customer_id, type, topics, payload, audience,"
+                        " tm_create) SELECT $1, k, $3, $4::jsonb, $5::uuid[], $6"
+                        " FROM l, unnest($2::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n"
+                        " RETURNING id", customer_id, list(kinds), [topic], payload, [], stamp,
+                        0x0C0DE5, customer_id)
+                    continue
+                for kind in kinds:
+                    if shape == "as-is":
+                        await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                                           0x0C0DE5, customer_id)
+                    await conn.fetchval(
+                        "INSERT INTO events (customer_id, type, topics, payload, audience,"
+                        " tm_create) VALUES ($1, $2, $3, $4::jsonb, $5::uuid[], $6)"
+                        " RETURNING id", customer_id, kind, [topic], payload, [], stamp)
+
+    try:
+        meter = CpuMeter(db_name(url), bench=os.getpid())
+        async with ActivitySampler(url, advisory=ADVISORY) as activity:
+            started = time.perf_counter()
+            await asyncio.gather(*[worker() for _ in range(concurrency)])
+            elapsed = time.perf_counter() - started
+        usage = meter.stop()
+        return {"rate": n / elapsed, "elapsed": elapsed, "cpu": usage, "activity": activity}
+    finally:
+        await pool.close()
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -331,7 +431,7 @@ def main() -> None:
                   f"{statistics.median(run['latencies']):6.1f} ms, this process "
                   f"{run['cpu']['bench'] / len(run['latencies']) * 1000:.2f} ms CPU/message,"
                   f" PostgreSQL {run['cpu']['postgres'] / len(run['latencies']) * 1000:.2f}"
-                  f" ms; top wait {share:.0%} {top}")
+                  f" ms; top wait {share:.0%} {top}; unaccounted cpu {others(run['cpu']):.2f}")
 
         extra = {}
         if args.server_pool:
@@ -372,9 +472,29 @@ def main() -> None:
         print("    what the bench database's backends were doing (non-idle samples):")
         print("\n".join(c["activity"].lines()))
 
-        print(f"ingest/ceiling = {a['rate'] / c['rate']:.2f}   "
-              f"send/ceiling = {b['rate'] / c['rate']:.2f}   "
-              f"(targets: >= 1,000 messages/s and >= 0.33)")
+        shapes = {}
+        for k, shape in enumerate(("as-is", "events-last", "no-event-lock")):
+            wait_for_quiet()
+            shapes[shape] = d = asyncio.run(same_work_raw(
+                url, customer_id, a["account_id"], args.messages, args.concurrency,
+                args.peers, shape, first=k * args.messages))
+            if shape == "as-is":
+                print(f"(d) the same work as (a) in plain asyncpg: receive()'s 13 statements "
+                      f"for a message into its room, {args.concurrency} pooled connections")
+            label = {"as-is": "as receive() does it",
+                     "events-last": "what-if: event lock + both events in 1 statement",
+                     "no-event-lock": "what-if: no event-order lock"}[shape]
+            top, share = d["activity"].shares()[0]
+            print(f"    {label:<50} {d['rate']:6,.0f} messages/s; client "
+                  f"{d['cpu']['bench'] / args.messages * 1000:.2f} ms CPU/message, PostgreSQL "
+                  f"{d['cpu']['postgres'] / args.messages * 1000:.2f} ms; "
+                  f"top wait {share:.0%} {top}; unaccounted cpu {others(d['cpu']):.2f}")
+        d = shapes["as-is"]
+
+        print(f"ingest/ceiling = {a['rate'] / c['rate']:.3f}   "
+              f"send/ceiling = {b['rate'] / c['rate']:.3f}   "
+              f"ingest/same-work-in-asyncpg = {a['rate'] / d['rate']:.2f}")
+        print("targets: >= 1,000 messages/s, and >= 0.33 of the ceiling")
     finally:
         if admin is None:
             os.environ.pop("DATABASE_URL")

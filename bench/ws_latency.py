@@ -34,6 +34,7 @@ from harness import (  # noqa: E402
     Server,
     cli,
     cpu_line,
+    db_name,
     drop_database,
     env_for,
     fresh_database,
@@ -138,7 +139,7 @@ async def produce(url: str, customer_id: str, ws_url: str, token: str, rate: flo
             committed[got.message.id] = stamps[0]
             receive_ms.append(done / 1e6 - t * 1000)
 
-        meter = CpuMeter(server=server_pid, bench=os.getpid(), client=proc.pid)
+        meter = CpuMeter(db_name(url), server=server_pid, bench=os.getpid(), client=proc.pid)
         start = time.monotonic()
         tasks = []
         for i in range(n):

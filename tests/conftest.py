@@ -32,6 +32,19 @@ _state: dict[str, object] = {}
 # --- where PostgreSQL is ------------------------------------------------------------
 
 
+def run_async(coro):
+    """asyncio.run, also from inside a running loop (Playwright's sync API keeps one in
+    the main thread): then it runs in a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -59,7 +72,7 @@ def _base_url() -> str:
 
 
 def admin_sql(sql: str) -> None:
-    asyncio.run(_admin(sql, _state["admin_url"]))
+    run_async(_admin(sql, _state["admin_url"]))
 
 
 async def _admin(sql: str, admin_url: str) -> None:
@@ -73,7 +86,7 @@ async def _admin(sql: str, admin_url: str) -> None:
 def create_database(prefix: str = "convodesk_test") -> str:
     """A new empty database on the test server; returns its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"', _state["admin_url"]))
+    run_async(_admin(f'CREATE DATABASE "{name}"', _state["admin_url"]))
     _state.setdefault("databases", []).append(name)
     return with_database(_state["admin_url"], name)
 
@@ -123,9 +136,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     for name in _state.get("databases", []):
         try:
-            asyncio.run(
-                _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', _state["admin_url"])
-            )
+            run_async(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', _state["admin_url"]))
         except Exception as exc:  # noqa: BLE001 - cleanup must not hide test results
             print(f"could not drop test database {name}: {exc}", file=sys.stderr)
     if "pg_dir" in _state:
@@ -134,8 +145,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 # --- fixtures -----------------------------------------------------------------------
-
-
 
 
 async def _truncate() -> None:
@@ -158,7 +167,7 @@ async def _truncate() -> None:
 
 @pytest.fixture(autouse=True)
 def clean_tables():
-    asyncio.run(_truncate())
+    run_async(_truncate())
 
 
 @pytest.fixture
@@ -175,8 +184,14 @@ def free_port() -> int:
 class ServerProcess:
     """`convodesk serve` in a child process, on a free port."""
 
-    def __init__(self, env: dict[str, str], args: tuple[str, ...] = (), command: str = "serve"):
-        self.port = free_port()
+    def __init__(
+        self,
+        env: dict[str, str],
+        args: tuple[str, ...] = (),
+        command: str = "serve",
+        port: int | None = None,
+    ):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(tempfile.mkstemp(prefix="convodesk-server-", suffix=".log")[1])
         self._log = self.log_path.open("w")
@@ -241,7 +256,7 @@ class Tenant:
         self.client = client
         self.password = "pass-" + label + "-123"
         admin_username = f"{label}-admin"
-        customer, admin_id = asyncio.run(
+        customer, admin_id = run_async(
             customers.create_customer(
                 name=f"Customer {label}", username=admin_username, password=self.password
             )
@@ -272,7 +287,7 @@ class Tenant:
             "webchat": "widget",
             "whatsapp": "15550001111",
         }
-        return asyncio.run(
+        return run_async(
             accounts.create_account(
                 self.customer_id,
                 type="loopback",
@@ -331,7 +346,7 @@ def inbound(account: dict, peer: str, text: str = "hello", **fields):
         await publisher.close()
         return received
 
-    return asyncio.run(go())
+    return run_async(go())
 
 
 def wait_for(check, timeout: float = 10.0, interval: float = 0.05):

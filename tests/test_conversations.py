@@ -4,6 +4,7 @@ pagination, idempotency, visibility and tenant isolation (CONTRACT §2–5)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -368,11 +369,25 @@ def test_each_change_is_one_event(client, tenant, db_url):
 
     async def types():
         conn = await asyncpg.connect(db_url)
-        rows = await conn.fetch("SELECT type FROM events ORDER BY id")
+        rows = await conn.fetch("SELECT type, payload FROM events ORDER BY id")
         await conn.close()
-        return [r["type"] for r in rows]
+        return rows
 
-    assert asyncio.run(types()) == [
+    rows = asyncio.run(types())
+    # the desk's timeline lines are events of their own
+    lines = [
+        json.loads(r["payload"])["text"]
+        for r in rows
+        if r["type"] == "conversation_activity_created"
+    ]
+    assert lines == [
+        "Administrator assigned the conversation to acme-agent",
+        "Administrator closed the conversation",
+        "Administrator reopened the conversation",
+        "Administrator added c@example.com (email)",
+        "Administrator removed c@example.com (email)",
+    ]
+    assert [r["type"] for r in rows if r["type"] != "conversation_activity_created"] == [
         "conversation_created",
         "conversation_message_created",
         "conversation_message_received",

@@ -14,6 +14,7 @@ Server control frames: {"type": "subscribed" | "unsubscribed", "topics": [...]},
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,6 +52,10 @@ class ApiConnection(EventConnection):
 
     async def send_text(self, text: str) -> None:
         await self.socket.send_data(text, mode="text")
+
+    async def close_broken(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.socket.close(code=1011, reason="internal error; reconnect")
 
     def allowed(self, topic: str) -> bool:
         if not is_well_formed(topic):

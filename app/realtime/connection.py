@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from app.domain.principal import Principal
 from app.realtime.hub import Hub
 from app.services.events import StoredEvent, events_after
+
+log = logging.getLogger(__name__)
 
 MAX_BACKLOG = 10_000
 """Batches queued for a client that does not read; past it the client is dropped (close
@@ -74,6 +77,18 @@ class EventConnection:
             self.hub.unregister(self)
 
     async def _write(self) -> None:
+        try:
+            await self._write_loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a dead writer would leave a silent socket: say so, and close
+            log.exception("live connection of %s stopped", self.principal.username)
+            await self.close_broken()
+
+    async def close_broken(self) -> None:
+        """Close after an internal error; the client reconnects and catches up."""
+
+    async def _write_loop(self) -> None:
         held: list[list[StoredEvent]] = []  # live batches that arrive before the catch-up
         caught_up = False
         while True:

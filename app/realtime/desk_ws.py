@@ -15,6 +15,7 @@ rendering its row or a message) is done once per event per process and shared.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
 from types import SimpleNamespace
@@ -63,14 +64,16 @@ class _Shared:
         self.size = size
         self.tasks: OrderedDict[tuple, asyncio.Task] = OrderedDict()
 
-    def get(self, key: tuple, make) -> asyncio.Task:
+    def get(self, key: tuple, make) -> asyncio.Future:
         task = self.tasks.get(key)
-        if task is None:
+        if task is None or task.cancelled():
             task = asyncio.ensure_future(make())
             self.tasks[key] = task
             while len(self.tasks) > self.size:
                 self.tasks.popitem(last=False)
-        return task
+        # Shielded: one socket closing while it waits must not cancel the work that the
+        # other sockets are waiting for too.
+        return asyncio.shield(task)
 
 
 SHARED = _Shared()
@@ -90,7 +93,9 @@ async def _row_parts(event: StoredEvent, room_id: str) -> tuple[ConversationOut,
     room = await conversations.room_out(room_row)
     names = await activities.agent_names([room.owner_id])
     row = inbox.InboxRow(
-        room=room, unread=0, owner_name=names.get(room.owner_id or ""),
+        room=room,
+        unread=0,
+        owner_name=names.get(room.owner_id or ""),
         tm_activity=room_row["tm_activity"],
     )
     return room, row, room_row
@@ -128,6 +133,10 @@ class DeskConnection(EventConnection):
     async def send_text(self, text: str) -> None:
         await self.socket.send_data(text, mode="text")
 
+    async def close_broken(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.socket.close(code=1011, reason="internal error; reconnect")
+
     async def caught_up(self) -> None:
         await self.send_text(
             '<div id="conn" class="conn" data-state="live" hx-swap-oob="outerHTML" '
@@ -136,9 +145,7 @@ class DeskConnection(EventConnection):
 
     def viewers_changed(self, names: dict[str, str]) -> None:
         others = sorted(n for a, n in names.items() if a != self.agent_id)
-        text = render(
-            "partials/viewers.html", others=others, **_NO_CSRF
-        )
+        text = render("partials/viewers.html", others=others, **_NO_CSRF)
         self.queue_text(text)
 
     async def emit(self, events: list[StoredEvent]) -> None:
@@ -162,7 +169,9 @@ class DeskConnection(EventConnection):
         if not room_id:
             return []
         out: list[str] = []
-        parts = await SHARED.get(("row", event.id), lambda: _row_parts(event, room_id))
+        parts = await SHARED.get(
+            ("row", event.customer_id, event.id), lambda: _row_parts(event, room_id)
+        )
         viewing = self.room_id == room_id
         if parts is not None:
             room, row, _ = parts
@@ -172,7 +181,9 @@ class DeskConnection(EventConnection):
                 out.append(await self.unread_fragment(event, room_id, viewing))
         if viewing:
             if event.type in ITEM_EVENTS:
-                html = await SHARED.get(("item", event.id), lambda: _item_html(event, data))
+                html = await SHARED.get(
+                    ("item", event.customer_id, event.id), lambda: _item_html(event, data)
+                )
                 out += self._timeline_fragments(event, data, html)
                 if event.type == "conversation_message_created":
                     await inbox.mark_read(self.principal, room_id)
@@ -190,8 +201,11 @@ class DeskConnection(EventConnection):
         if fits is False:
             return [f'<li id="{row_id}" hx-swap-oob="delete"></li>'], False
         html = render(
-            "partials/inbox_row.html", row=row, current_id=self.room_id,
-            fresh=event.type in MOVES_TO_TOP, **_NO_CSRF,
+            "partials/inbox_row.html",
+            row=row,
+            current_id=self.room_id,
+            fresh=event.type in MOVES_TO_TOP,
+            **_NO_CSRF,
         )
         in_place = html.replace(f'id="{row_id}"', f'id="{row_id}" hx-swap-oob="outerHTML"', 1)
         if fits is None:  # a search view: only refresh a row that is already shown
@@ -233,7 +247,9 @@ class DeskConnection(EventConnection):
         )
 
     async def unread_fragment(self, event: StoredEvent, room_id: str, viewing: bool) -> str:
-        counts = await SHARED.get(("unread", event.id), lambda: _unread(event, room_id))
+        counts = await SHARED.get(
+            ("unread", event.customer_id, event.id), lambda: _unread(event, room_id)
+        )
         count = 0 if viewing else counts.get(self.agent_id, 0)
         row = SimpleNamespace(room=SimpleNamespace(id=room_id), unread=count)
         html = render("partials/unread.html", row=row)

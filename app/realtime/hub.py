@@ -34,6 +34,7 @@ class _Pump:
         self.cursor = 0
         self.dirty = asyncio.Event()
         self.lock = asyncio.Lock()
+        self.ready = asyncio.Event()
         self.task: asyncio.Task | None = None
 
 
@@ -64,23 +65,33 @@ class Hub:
 
     async def register(self, connection: Connection) -> int:
         """Start delivering to `connection`; returns the id after which it will get
-        everything (events up to it are the connection's own catch-up)."""
-        pump = self._pumps.get(connection.customer_id)
-        if pump is None:
-            pump = self._pumps[connection.customer_id] = _Pump()
-            pump.cursor = await last_event_id(connection.customer_id)
-            pump.task = asyncio.create_task(self._run(connection.customer_id, pump))
-        async with pump.lock:
+        everything (events up to it are the connection's own catch-up).
+
+        The connection joins its customer's pump before anything is awaited, so a pump
+        whose last other connection leaves meanwhile is never torn down under it."""
+        customer_id = connection.customer_id
+        pump = self._pumps.get(customer_id)
+        if pump is not None:
             pump.connections.add(connection)
-            return pump.cursor
+            await pump.ready.wait()
+            async with pump.lock:  # not in the middle of handing out a batch
+                return pump.cursor
+        pump = self._pumps[customer_id] = _Pump()
+        pump.connections.add(connection)
+        pump.cursor = await last_event_id(customer_id)
+        if self._pumps.get(customer_id) is pump:  # still wanted (not unregistered meanwhile)
+            pump.task = asyncio.create_task(self._run(customer_id, pump))
+        pump.ready.set()
+        return pump.cursor
 
     def unregister(self, connection: Connection) -> None:
         pump = self._pumps.get(connection.customer_id)
         if pump is None:
             return
         pump.connections.discard(connection)
-        if not pump.connections and pump.task is not None:
-            pump.task.cancel()
+        if not pump.connections:
+            if pump.task is not None:
+                pump.task.cancel()
             del self._pumps[connection.customer_id]
 
     async def _run(self, customer_id: str, pump: _Pump) -> None:

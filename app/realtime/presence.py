@@ -92,8 +92,14 @@ class Presence:
         customer_id, room = key
         with contextlib.suppress(Exception):  # presence is best effort
             await self.publish(
-                {"type": "presence", "customer_id": customer_id, "room": room,
-                 "agent_id": agent_id, "name": name, "state": state}
+                {
+                    "type": "presence",
+                    "customer_id": customer_id,
+                    "room": room,
+                    "agent_id": agent_id,
+                    "name": name,
+                    "state": state,
+                }
             )
 
     async def _beat(self) -> None:

@@ -38,6 +38,11 @@ async def agent_names(agent_ids: list[Any]) -> dict[str, str]:
     return {str(r["id"]): r["name"] or r["username"] for r in rows}
 
 
+async def actor_name(principal: Principal) -> str:
+    names = await agent_names([principal.agent_id])
+    return names.get(principal.agent_id, principal.username)
+
+
 async def record(room: dict[str, Any], kind: str, text: str, agent_id: Any = None) -> ActivityOut:
     """Write a timeline line for `room` inside the caller's transaction."""
     row = (
