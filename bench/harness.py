@@ -308,3 +308,39 @@ class ActivitySampler:
 
     def lines(self, top: int = 4) -> list[str]:
         return [f"    {share:5.0%}  {key}" for key, share in self.shares()[:top]]
+
+
+DISTURBED = 0.35
+"""Cores of other load during a phase past which its figures are measured again."""
+
+
+def _disturbance(result: dict) -> float:
+    return others(result["cpu"]) if "cpu" in result else 0.0
+
+
+def undisturbed(measure, retries: int = 3, label: str = "") -> dict:
+    """Run `measure()` (which returns a dict with a CpuMeter usage under "cpu") once the
+    machine is quiet; again, up to `retries` times, while another job kept more than
+    DISTURBED cores busy meanwhile. The result says how much under "disturbed"."""
+    for attempt in range(retries + 1):
+        wait_for_quiet(limit=300)
+        result = measure()
+        result["disturbed"] = extra = _disturbance(result)
+        if extra <= DISTURBED or attempt == retries:
+            return result
+        print(f"    ({label or 'phase'}: other load kept {extra:.2f} cores busy; "
+              f"measuring again)", flush=True)
+    raise AssertionError("unreachable")
+
+
+async def undisturbed_async(measure, retries: int = 3, label: str = "") -> dict:
+    """undisturbed() for a coroutine factory, inside a running event loop."""
+    for attempt in range(retries + 1):
+        await asyncio.to_thread(wait_for_quiet, 300)
+        result = await measure()
+        result["disturbed"] = extra = _disturbance(result)
+        if extra <= DISTURBED or attempt == retries:
+            return result
+        print(f"    ({label or 'phase'}: other load kept {extra:.2f} cores busy; "
+              f"measuring again)", flush=True)
+    raise AssertionError("unreachable")

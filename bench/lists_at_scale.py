@@ -40,14 +40,17 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from harness import (  # noqa: E402
     SECRET,
+    CpuMeter,
     Server,
     cli,
+    cpu_line,
+    db_name,
     drop_database,
     env_for,
     fresh_database,
     percentile,
     summary,
-    wait_for_quiet,
+    undisturbed,
 )
 
 TARGET_P95_MS = 20.0
@@ -357,14 +360,21 @@ def serve_and_measure(url: str, big_rooms: list[str], args: argparse.Namespace):
     try:
         login = {"username": "bench-admin", "password": "bench-password"}
         token = httpx.post(server.url + "/auth/login", json=login).json()["token"]
-        cores = wait_for_quiet()
-        results, context = asyncio.run(measure(
-            server.url, token, big_rooms, args.requests, args.deep_page, args.later_page,
-            active_pages=args.rooms // 100 // 100 + 1))
+
+        def one() -> dict:
+            meter = CpuMeter(db_name(url), server=server.proc.pid, bench=os.getpid())
+            results, context = asyncio.run(measure(
+                server.url, token, big_rooms, args.requests, args.deep_page, args.later_page,
+                active_pages=args.rooms // 100 // 100 + 1))
+            return {"results": results, "context": context, "cpu": meter.stop()}
+
+        run = undisturbed(one, label="lists")
+        results, context = run["results"], run["context"]
     finally:
         server.stop()
-    print(f"one server process, sequential GETs, page_size 100 ({cores:.2f} cores busy "
-          f"before start); target p95 < {TARGET_P95_MS:.0f} ms")
+    print(f"one server process, sequential GETs, page_size 100; target p95 < "
+          f"{TARGET_P95_MS:.0f} ms")
+    print(cpu_line(run["cpu"]))
     flagged = []
     for label, latencies in results:
         p95 = percentile(latencies, 95)

@@ -38,8 +38,9 @@ from harness import (  # noqa: E402
     drop_database,
     env_for,
     fresh_database,
+    DISTURBED,
     percentile,
-    wait_for_quiet,
+    undisturbed,
 )
 
 # --- the websocket client (its own process) ------------------------------------------------
@@ -193,14 +194,15 @@ def main() -> None:
             login = {"username": "bench-admin", "password": "bench-password"}
             token = httpx.post(server.url + "/auth/login", json=login).json()["token"]
             ws_url = server.url.replace("http://", "ws://") + "/v1.0/ws"
-            cores = wait_for_quiet()
-            r = asyncio.run(produce(url, customer_id, ws_url, token, args.rate, args.seconds,
-                                    args.peers, server.proc.pid))
+            r = undisturbed(lambda: asyncio.run(produce(
+                url, customer_id, ws_url, token, args.rate, args.seconds, args.peers,
+                server.proc.pid)), label="ws latency")
         finally:
             server.stop()
         lat = r["latencies"]
-        print(f"2 cores ({cores:.2f} busy before start); one server (PostgreSQL bus), one "
-              f"API websocket client process, producer in-process")
+        print("2 cores; one server (PostgreSQL bus), one API websocket client process, "
+              "producer in-process (started on a quiet machine; measured again when other "
+              f"load kept > {DISTURBED} cores busy)")
         print(f"produced {r['n']} messages at {args.rate:.0f}/s over {args.peers} rooms in "
               f"{r['produced_for']:.1f} s; {len(lat)} matching frames arrived, "
               f"{r['missing']} missing ({r['frames']} frames in all)")

@@ -24,7 +24,7 @@ ARGS = [
 LIVE_MS = 3000  # "within a second" on a quiet machine; the shared 2-core CI gets slack
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's loop must be gone before other modules run
 def browser():
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -477,7 +477,7 @@ async def add_participant(
         await activities.record(
             room,
             activities.SYSTEM,
-            f"{principal.username} added {target} ({ptype.value})",
+            f"{await activities.actor_name(principal)} added {target} ({ptype.value})",
             principal.agent_id,
         )
     return participant_out(row)
@@ -515,7 +515,7 @@ async def remove_participant(
         await activities.record(
             room,
             activities.SYSTEM,
-            f"{principal.username} removed {row['target']} ({row['type']})",
+            f"{await activities.actor_name(principal)} removed {row['target']} ({row['type']})",
             principal.agent_id,
         )
     return participant_out(row)

@@ -1,0 +1,77 @@
+"""Takes the README's screenshots of the desk: a demo server on a fresh embedded
+database, signed in as the demo admin, in Debian's Chromium.
+
+    .venv/bin/python scripts/screenshots.py        # writes docs/screenshots/*.png
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+
+
+def main() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    data = tempfile.mkdtemp(prefix="convodesk-shots-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVODESK_", "DATABASE_URL"))}
+    env["CONVODESK_DATA_DIR"] = data
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app", "demo", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        OUT.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            page = browser.new_page(viewport={"width": 1280, "height": 760})
+            page.goto(base + "/login")
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", "convodesk")
+            page.click("form.card button[type=submit]")
+            page.wait_for_selector("#inbox-list .row")
+            page.wait_for_timeout(1500)  # the demo's replies tick to sent
+            page.screenshot(path=str(OUT / "inbox.png"))
+            page.click("text=Order Support #5678")
+            page.wait_for_selector("#timeline .item")
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(OUT / "room.png"))
+            phone = browser.new_page(viewport={"width": 390, "height": 760})
+            phone.context.add_cookies(page.context.cookies())
+            phone.goto(page.url)
+            phone.wait_for_selector("#timeline .item")
+            phone.screenshot(path=str(OUT / "phone.png"))
+            browser.close()
+        print("wrote", ", ".join(str(p.relative_to(ROOT)) for p in sorted(OUT.glob("*.png"))))
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+if __name__ == "__main__":
+    main()
