@@ -17,6 +17,7 @@ from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
+from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -137,7 +138,7 @@ def create_app(settings: Settings) -> Litestar:
     web = Router(
         path="/",
         route_handlers=[desk.DeskController],
-        exception_handlers={ServiceError: desk.desk_error},
+        exception_handlers={ServiceError: desk.desk_error, ValidationException: desk.desk_error},
     )
     return Litestar(
         route_handlers=[

@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import httpx  # noqa: E402
 from harness import (  # noqa: E402
+    DISTURBED,
     SECRET,
     CpuMeter,
     Server,
@@ -38,7 +39,6 @@ from harness import (  # noqa: E402
     drop_database,
     env_for,
     fresh_database,
-    DISTURBED,
     percentile,
     undisturbed,
 )

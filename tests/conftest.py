@@ -193,6 +193,7 @@ class ServerProcess:
     ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        env = {"CONVODESK_PUBLIC_URL": self.url, **env}
         self.log_path = Path(tempfile.mkstemp(prefix="convodesk-server-", suffix=".log")[1])
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(

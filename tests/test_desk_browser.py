@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from conftest import ServerProcess, cli_env, inbound, wait_for
+from conftest import ServerProcess, cli_env, inbound, run_async, wait_for
 from playwright.sync_api import Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -396,3 +396,115 @@ def test_usable_on_a_phone(server, tenant, new_page):
     expect(page.locator(".inbox-col")).to_be_visible()
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390
+
+
+def test_works_without_javascript(server, tenant, browser):
+    sms = tenant.channel("message")
+    room = inbound(sms, "+15559876543", "plain html please").conversation_id
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/")
+        page.fill("input[name=username]", "acme-admin")
+        page.fill("input[name=password]", tenant.password)
+        page.click("form.card button[type=submit]")
+        row(page, room).locator("a").click()
+        expect(page.locator("#timeline")).to_contain_text("plain html please")
+        page.fill("#reply-text", "answered without scripts")
+        page.click("#send")
+        expect(page).to_have_url(re.compile(f"/conversations/{room}$"))
+        expect(page.locator("#timeline")).to_contain_text("answered without scripts")
+        page.click("#close-room")
+        expect(page.locator("#room-header .pill")).to_contain_text("closed")
+        page.click("a.view:has-text('Unassigned')")
+        expect(page).to_have_url(re.compile("view=unassigned"))
+    finally:
+        context.close()
+
+
+def test_load_more_rooms_and_older_messages(server, tenant, new_page):
+    sms = tenant.channel("message")
+    rooms = [inbound(sms, f"+1555000{i:04d}", f"room {i}").conversation_id for i in range(55)]
+    for i in range(59):
+        inbound(sms, "+15550000000", f"old message {i}")
+
+    page = new_page()
+    sign_in(page, server.url, "acme-admin", tenant.password)
+    expect(page.locator("#inbox-list .row")).to_have_count(50)
+    page.click("#inbox-more a")
+    expect(page.locator("#inbox-list .row")).to_have_count(55)
+    expect(page.locator("#inbox-more")).to_have_count(0)
+    shown = set(page.locator("#inbox-list .row").evaluate_all("e => e.map(x => x.dataset.id)"))
+    assert shown == set(rooms)
+
+    page.goto(f"{server.url}/conversations/{rooms[0]}")
+    expect(page.locator("#timeline .item.msg")).to_have_count(50)
+    page.click("#older a")
+    expect(page.locator("#timeline .item.msg")).to_have_count(60)
+    texts = page.locator("#timeline .item.msg .text").all_inner_texts()
+    assert texts[0] == "room 0" and texts[-1] == "old message 58"
+
+
+def test_attachments_are_uploaded_sent_and_shown(server, tenant, new_page, tmp_path):
+    sms = tenant.channel("message")
+    room = inbound(sms, "+15559876543", "send me the label").conversation_id
+    png = tmp_path / "label.png"
+    png.write_bytes(
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4"
+            "890000000d4944415478da63f8cfc0f01f0005000201a3b9d4a40000000049454e44ae426082"
+        )
+    )
+    page = new_page()
+    sign_in(page, server.url, "acme-admin", tenant.password)
+    page.goto(f"{server.url}/conversations/{room}")
+    page.set_input_files("input[name=files]", str(png))
+    page.fill("#reply-text", "here it is")
+    page.click("#send")
+    item = page.locator("#timeline .item.outbound", has_text="here it is")
+    expect(item.locator(".thumb img")).to_be_visible()
+    src = item.locator(".thumb img").get_attribute("src")
+    assert "/media/" in src and src.endswith("/label.png")
+    assert page.request.get(src).body() == png.read_bytes()
+    api = page.request.get(f"{server.url}/v1.0/conversations/{room}/messages").json()
+    assert api["result"][0]["medias"][0]["type"] == "image/png"
+
+
+def test_a_failed_message_can_be_retried(server, tenant, new_page, db_url):
+    import asyncpg
+
+    failing = tenant.channel("message", simulate="fail")
+    room = inbound(failing, "+15559876543", "hi").conversation_id
+    page = new_page()
+    sign_in(page, server.url, "acme-admin", tenant.password)
+    page.goto(f"{server.url}/conversations/{room}")
+    page.fill("#reply-text", "try again later")
+    page.click("#send")
+    item = page.locator("#timeline .item.outbound", has_text="try again later")
+    expect(item.locator(".failed")).to_be_visible(timeout=LIVE_MS)
+
+    async def fix_channel():  # the provider works again
+        conn = await asyncpg.connect(db_url)
+        await conn.execute("UPDATE channel_accounts SET settings = settings - 'simulate'")
+        await conn.close()
+
+    run_async(fix_channel())
+    item.locator("button.retry").click()
+    expect(item.locator(".delivery")).to_contain_text("sent", timeout=LIVE_MS)
+
+
+def test_the_desk_socket_wants_our_origin_and_a_session(server, tenant):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    token = tenant.admin["Authorization"].removeprefix("Bearer ")
+    url = server.url.replace("http://", "ws://") + "/desk/ws"
+    for headers, code in (
+        ({"Cookie": f"token={token}", "Origin": "https://evil.example"}, 4403),
+        ({"Origin": server.url}, 4401),
+        ({"Cookie": "token=forged", "Origin": server.url}, 4401),
+    ):
+        with connect(url, additional_headers=headers) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+            assert closed.value.rcvd.code == code

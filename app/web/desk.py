@@ -14,7 +14,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Body
 from litestar.response import File, Redirect, Template
 
@@ -98,7 +98,8 @@ class ReplyForm:
     text: str = ""
     participant_id: str = ""
     mode: str = "reply"
-    files: list[UploadFile] = field(default_factory=list)
+    files: list[Any] = field(default_factory=list)
+    """Uploads; a browser sends an empty part (a str here) when no file was chosen."""
 
 
 class AssignForm(msgspec.Struct, kw_only=True):
@@ -186,7 +187,7 @@ class DeskController(Controller):
         conversation_id: str,
         data: Annotated[ReplyForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> Response:
-        files = [f for f in (data.files or []) if getattr(f, "filename", "")]
+        files = [f for f in data.files or [] if isinstance(f, UploadFile) and f.filename]
         if data.mode == "note":
             item_source = await activities.add_note(principal, conversation_id, data.text)
             item = timeline.Item(
@@ -335,9 +336,11 @@ async def media_file(settings: Settings, key: str, name: str) -> File:
     return File(path=path, filename=name, content_disposition_type="inline")
 
 
-def desk_error(request: Request, exc: ServiceError) -> Response:
+def desk_error(request: Request, exc: ServiceError | ValidationException) -> Response:
     """A refused desk action: htmx shows the message in the page's alert area; without
     JavaScript, a small error page."""
+    if isinstance(exc, ValidationException):
+        exc = InvalidInput("invalid_form", "Some of the form could not be read; try again.")
     context = {"error": exc.message, "status": exc.status_code}
     if _is_htmx(request):
         return Template(
