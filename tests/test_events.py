@@ -40,13 +40,14 @@ def announced():
 
 async def test_an_event_is_a_row_announced_after_commit(customer_id, announced):
     async with transaction():
-        first = await record_event(
+        await record_event(
             customer_id, "conversation_created", {"id": "c1"}, [f"customer_id:{customer_id}"]
         )
-        second = await record_event(customer_id, "conversation_updated", {"id": "c1", "n": 2})
+        await record_event(customer_id, "conversation_updated", {"id": "c1", "n": 2})
         assert announced == []  # nothing leaves before the commit
+        assert await Event.count() == 0  # written at the very end, with the order lock
+    first, second = (n["id"] for n in announced)
     assert second > first
-    assert [n["id"] for n in announced] == [first, second]
     assert announced[0] == {"id": first, "customer_id": customer_id, "type": "conversation_created"}
     rows = await Event.select().where(Event.customer_id == customer_id).order_by(Event.id)
     assert [(r["type"], json.loads(r["payload"]), r["topics"]) for r in rows] == [
@@ -85,27 +86,49 @@ async def test_a_failing_publisher_never_undoes_a_commit(customer_id):
 
 
 async def test_events_of_one_customer_commit_in_id_order(customer_id):
-    """A transaction that drew an event id and is still open makes later writers of the
-    same customer wait, so a reader that resumes after id N can never miss an id < N
-    that commits later."""
-    order: list[str] = []
-    slow_has_event = asyncio.Event()
+    """While a transaction holds drawn-but-uncommitted event ids, another writer of the
+    same customer waits: ids become visible in id order, so a reader that resumes after
+    id N can never miss an id < N that commits later. Watched from a third connection."""
+    from app.db.piccolo_conf import DB
+    from app.services.events import _write_events, connection
+
+    holding = asyncio.Event()
+    release = asyncio.Event()
+    seen_by_reader: list[list[int]] = []
 
     async def slow():
-        async with transaction():
-            await record_event(customer_id, "conversation_created", {"who": "slow"})
-            slow_has_event.set()
-            await asyncio.sleep(0.5)
-            order.append("slow committed")
+        # draws its id, then (as if its COMMIT were slow) keeps the transaction open
+        async with DB.transaction():
+            await record_event_raw("slow")
+            holding.set()
+            await release.wait()
+
+    async def record_event_raw(who: str):
+        from app.domain.timefmt import now
+        from app.services.events import _Pending
+
+        await _write_events(
+            [_Pending(customer_id=customer_id, type="t", payload=json.dumps({"who": who}),
+                      topics=[], audience=[], tm_create=now())]
+        )
+        assert connection() is not None
 
     async def fast():
-        await slow_has_event.wait()
-        async with transaction():
-            await record_event(customer_id, "conversation_created", {"who": "fast"})
-        order.append("fast committed")
+        await holding.wait()
+        async with DB.transaction():
+            await record_event_raw("fast")
 
-    await asyncio.gather(slow(), fast())
-    assert order == ["slow committed", "fast committed"]
+    async def reader():
+        await holding.wait()
+        for _ in range(5):
+            rows = await Event.select(Event.id).order_by(Event.id)
+            seen_by_reader.append([r["id"] for r in rows])
+            await asyncio.sleep(0.05)
+        release.set()
+
+    await asyncio.gather(slow(), fast(), reader())
+    # while "slow" was open, "fast" could not commit an id after it
+    assert all(ids == [] for ids in seen_by_reader)
     rows = await Event.select(Event.id, Event.payload).order_by(Event.id)
     assert [json.loads(r["payload"]) for r in rows] == [{"who": "slow"}, {"who": "fast"}]
 
@@ -158,9 +181,11 @@ async def test_notices_reach_subscribers_through_litestar_channels(customer_id, 
         async def publish(notice):
             await publisher_side.wait_published(notice, bus.CHANNEL)
 
-        bus.attach(publish)
+        announced: list[int] = []
+        bus.attach(lambda n: (announced.append(n["id"]), publish(n))[1])
         async with transaction():
-            event_id = await record_event(customer_id, "conversation_created", {"id": "x"})
+            await record_event(customer_id, "conversation_created", {"id": "x"})
+        (event_id,) = announced
         received = []
         async with asyncio.timeout(10):
             async for raw in subscriber.iter_events():

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from app.channels import get_driver
+from app.db import sql
 from app.db.tables import ChannelAccount
 from app.domain.enums import ReferenceType
 from app.domain.errors import InvalidInput, NotFound
@@ -38,12 +39,12 @@ async def get_account(customer_id: str, account_id: str) -> dict[str, Any]:
 
 
 async def live_accounts(customer_id: str) -> list[dict[str, Any]]:
-    rows = await (
-        ChannelAccount.select()
-        .where(ChannelAccount.customer_id == customer_id, ChannelAccount.tm_delete.is_null())
-        .order_by(ChannelAccount.tm_create)
+    rows = await sql.fetch(
+        "SELECT * FROM channel_accounts WHERE customer_id = $1 AND tm_delete IS NULL"
+        " ORDER BY tm_create",
+        customer_id,
     )
-    return [_loaded(r) for r in rows]
+    return [_loaded(dict(r)) for r in rows]
 
 
 def reference_of(account: dict[str, Any]) -> ReferenceType:

@@ -8,9 +8,11 @@ import math
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import jwt
 
-from app.db.tables import AccessKey, Agent, LoginFailure
+from app.db import sql
+from app.db.tables import Agent, LoginFailure
 from app.domain.enums import Permission
 from app.domain.errors import TooManyRequests, Unauthenticated
 from app.domain.principal import Principal
@@ -86,15 +88,13 @@ async def login(username: str, password: str, *, secret_key: str, ttl_seconds: i
     return LoginResult(username=row["username"], token=issue_token(row, secret_key, ttl_seconds))
 
 
-async def _live_agent(agent_id: str, customer_id: str) -> dict[str, Any] | None:
-    return (
-        await Agent.select()
-        .where(
-            Agent.id == agent_id,
-            Agent.customer_id == customer_id,
-            Agent.tm_delete.is_null(),
-        )
-        .first()
+async def _live_agent(agent_id: str, customer_id: str) -> Any:
+    # every API request comes through here: plain SQL, not the query builder
+    return await sql.fetchrow(
+        "SELECT id, customer_id, username, permission FROM agents"
+        " WHERE id = $1::uuid AND customer_id = $2::uuid AND tm_delete IS NULL",
+        agent_id,
+        customer_id,
     )
 
 
@@ -110,7 +110,7 @@ async def authenticate_token(token: str, secret_key: str) -> Principal:
         raise Unauthenticated("invalid_token", "The token is not valid.") from None
     try:
         row = await _live_agent(agent_id, customer_id)
-    except ValueError:  # a signed token whose ids are not UUIDs
+    except (ValueError, asyncpg.DataError):  # a signed token whose ids are not UUIDs
         row = None
     if row is None:
         raise Unauthenticated("invalid_token", "The token's agent no longer exists.")
@@ -118,10 +118,10 @@ async def authenticate_token(token: str, secret_key: str) -> Principal:
 
 
 async def authenticate_access_key(key: str) -> Principal:
-    found = await (
-        AccessKey.select(AccessKey.agent_id, AccessKey.customer_id, AccessKey.tm_expire)
-        .where(AccessKey.token_hash == hash_key(key), AccessKey.tm_delete.is_null())
-        .first()
+    found = await sql.fetchrow(
+        "SELECT agent_id, customer_id, tm_expire FROM access_keys"
+        " WHERE token_hash = $1 AND tm_delete IS NULL",
+        hash_key(key),
     )
     if found is None:
         raise Unauthenticated("invalid_accesskey", "The access key is not valid or was revoked.")

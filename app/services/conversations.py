@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 from piccolo.columns.combination import WhereRaw
 
+from app.db import sql
 from app.db.tables import Agent, Conversation, Participant
 from app.domain.channels import (
     PARTICIPANT_FOR_REFERENCE,
@@ -77,17 +78,14 @@ def conversation_out(row: dict[str, Any], participants: list[dict[str, Any]]) ->
     )
 
 
-async def live_participants(conversation_ids: list[Any]) -> dict[str, list[dict[str, Any]]]:
-    by_room: dict[str, list[dict[str, Any]]] = {str(c): [] for c in conversation_ids}
+async def live_participants(conversation_ids: list[Any]) -> dict[str, list[Any]]:
+    by_room: dict[str, list[Any]] = {str(c): [] for c in conversation_ids}
     if not conversation_ids:
         return by_room
-    rows = await (
-        Participant.select()
-        .where(
-            Participant.conversation_id.is_in(list(conversation_ids)),
-            Participant.tm_delete.is_null(),
-        )
-        .order_by(Participant.tm_create)
+    rows = await sql.fetch(
+        "SELECT * FROM participants WHERE conversation_id = ANY($1::uuid[])"
+        " AND tm_delete IS NULL ORDER BY tm_create",
+        [str(c) for c in conversation_ids],
     )
     for row in rows:
         by_room[str(row["conversation_id"])].append(row)
@@ -131,15 +129,18 @@ def visible(principal: Principal) -> list[Any]:
     return conditions
 
 
-async def get_room(principal: Principal, conversation_id: str, *, lock: bool = False) -> dict:
+async def get_room(principal: Principal, conversation_id: str, *, lock: bool = False) -> Any:
+    """A live room the principal may see (locked for update when asked), else NotFound."""
     conversation_id = parse_id(conversation_id, "conversation_not_found", "conversation")
-    query = Conversation.select().where(Conversation.id == conversation_id, *visible(principal))
-    if lock:
-        query = query.lock_rows("UPDATE")
-    rows = await query.limit(1)
-    if not rows:
+    query = "SELECT * FROM conversations WHERE id = $1 AND customer_id = $2 AND tm_delete IS NULL"
+    args: list[Any] = [conversation_id, principal.customer_id]
+    if not principal.sees_all_conversations:
+        query += " AND (owner_id IS NULL OR owner_id = $3)"
+        args.append(principal.agent_id)
+    row = await sql.fetchrow(query + (" FOR UPDATE" if lock else ""), *args)
+    if row is None:
         raise NotFound("conversation_not_found", "There is no such conversation.")
-    return rows[0]
+    return row
 
 
 async def room_by_id(customer_id: str, conversation_id: str) -> dict[str, Any] | None:

@@ -9,13 +9,14 @@ participant given; else the peer who wrote last; media only over a channel that 
 
 from __future__ import annotations
 
-import hashlib
 import json
+import uuid
 from typing import Any
 
 import msgspec
 
-from app.db.tables import Conversation, Message, OutboundMessage, Participant
+from app.db import sql
+from app.db.tables import Message, OutboundMessage
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, preview
 from app.domain.enums import ConversationStatus, Direction, MessageStatus, ParticipantType
 from app.domain.errors import Conflict, InvalidInput, NotFound
@@ -25,11 +26,15 @@ from app.domain.resources import Address, Media, MessageCreate, MessageOut
 from app.domain.timefmt import fmt, now
 from app.domain.topics import conversation_topic
 from app.services import accounts, conversations
-from app.services.events import record_event, transaction
+from app.services.events import connection, record_event, transaction
 from app.services.ids import parse_id
 from app.services.pagination import keyset_page
 
 _ADDRESS_LOCK = 0x0C0DE6  # namespace of pg_advisory_xact_lock(int, int); fits int4
+
+
+def _dumps(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 def decoded(value: Any) -> Any:
@@ -92,26 +97,28 @@ async def _insert_message(
     }
     peer = _address(participant)
     inbound = direction is Direction.INBOUND
-    rows = await Message.insert(
-        Message(
-            customer_id=room["customer_id"],
-            conversation_id=room["id"],
-            participant_id=participant["id"],
-            account_id=account["id"],
-            direction=direction.value,
-            status=(MessageStatus.DONE if inbound else MessageStatus.PROGRESSING).value,
-            reference_type=accounts.reference_of(account).value,
-            reference_id=participant["target"],
-            source=peer if inbound else me,
-            destination=me if inbound else peer,
-            text=text,
-            medias=medias,
-            provider_message_id=provider_message_id,
-            tm_create=stamp,
-            tm_update=stamp,
-        )
-    ).returning(*Message.all_columns())
-    return rows[0]
+    return await connection().fetchrow(
+        "INSERT INTO messages (id, customer_id, conversation_id, participant_id, account_id,"
+        " direction, status, reference_type, reference_id, source, destination, text, medias,"
+        " provider_message_id, tm_create, tm_update)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13::jsonb,"
+        " $14, $15, $15) RETURNING *",
+        uuid.uuid4(),
+        room["customer_id"],
+        room["id"],
+        participant["id"],
+        account["id"],
+        direction.value,
+        (MessageStatus.DONE if inbound else MessageStatus.PROGRESSING).value,
+        accounts.reference_of(account).value,
+        participant["target"],
+        _dumps(peer if inbound else me),
+        _dumps(me if inbound else peer),
+        text,
+        _dumps(medias),
+        provider_message_id,
+        stamp,
+    )
 
 
 async def _message_event(type: str, message: MessageOut, room: dict[str, Any]) -> None:
@@ -127,27 +134,23 @@ async def _message_event(type: str, message: MessageOut, room: dict[str, Any]) -
 async def _lock_address(customer_id: str, ptype: str, target: str) -> None:
     """Serialize everything that arrives from one address: two first messages from a new
     person must not open two rooms, and a provider's retry must see the first delivery."""
-    key = int.from_bytes(hashlib.sha256(f"{customer_id}|{ptype}|{target}".encode()).digest()[:4])
-    await Message.raw("SELECT pg_advisory_xact_lock({}, {})", _ADDRESS_LOCK, key - (1 << 31))
+    await connection().execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        _ADDRESS_LOCK,
+        f"{customer_id}|{ptype}|{target}",
+    )
 
 
-async def _after_message(room: dict[str, Any], text: str, medias: list, stamp) -> dict[str, Any]:
+async def _after_message(room: Any, text: str, medias: list, stamp) -> Any:
     """Record the message on its room: preview, activity time, and idle → active."""
-    changes = {
-        Conversation.last_message: preview(text, medias),
-        Conversation.tm_last_message: stamp,
-        Conversation.tm_activity: stamp,
-        Conversation.tm_update: stamp,
-    }
-    reopened = room["status"] != ConversationStatus.ACTIVE.value
-    if reopened:
-        changes[Conversation.status] = ConversationStatus.ACTIVE.value
-    updated = (
-        await Conversation.update(changes)
-        .where(Conversation.id == room["id"])
-        .returning(*Conversation.all_columns())
-    )[0]
-    if reopened:
+    updated = await connection().fetchrow(
+        "UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
+        " tm_update = $3, status = 'active' WHERE id = $1 RETURNING *",
+        room["id"],
+        preview(text, medias),
+        stamp,
+    )
+    if room["status"] != ConversationStatus.ACTIVE.value:
         await conversations.room_event(
             "conversation_updated", await conversations.room_out(updated)
         )
@@ -177,13 +180,10 @@ async def receive(
     async with transaction():
         await _lock_address(customer_id, ptype.value, peer)
         if inbound.provider_message_id:
-            seen = await (
-                Message.select()
-                .where(
-                    Message.account_id == account["id"],
-                    Message.provider_message_id == inbound.provider_message_id,
-                )
-                .first()
+            seen = await connection().fetchrow(
+                "SELECT * FROM messages WHERE account_id = $1 AND provider_message_id = $2",
+                account["id"],
+                inbound.provider_message_id,
             )
             if seen is not None:
                 return Received(
@@ -206,8 +206,10 @@ async def receive(
                 "conversation_created", await conversations.room_out(room)
             )
         elif inbound.peer_name and participant["target_name"] in ("", conversations.UNKNOWN):
-            await Participant.update({Participant.target_name: inbound.peer_name}).where(
-                Participant.id == participant["id"]
+            await connection().execute(
+                "UPDATE participants SET target_name = $2 WHERE id = $1",
+                participant["id"],
+                inbound.peer_name,
             )
             participant["target_name"] = inbound.peer_name
         stamp = now()
@@ -230,41 +232,38 @@ async def receive(
     )
 
 
+_MATCH = (
+    "SELECT c.*, p.id AS p_id, p.type AS p_type, p.target AS p_target,"
+    " p.target_name AS p_target_name, p.name AS p_name"
+    " FROM participants p JOIN conversations c ON c.id = p.conversation_id"
+    " WHERE p.customer_id = $1 AND p.type = $2 AND p.target = $3 AND p.tm_delete IS NULL"
+    " AND c.tm_delete IS NULL AND c.status <> 'closed'"
+    " ORDER BY (c.id = $4::uuid) DESC NULLS LAST, c.tm_activity DESC LIMIT 1"
+    " FOR UPDATE OF c"
+)
+
+
 async def _matching_room(
     customer_id: str, ptype: ParticipantType, peer: str, inbound: InboundMessage
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The open room this address belongs to, and its participant row there."""
+) -> tuple[Any, dict[str, Any] | None]:
+    """The open room this address belongs to (locked), and its participant there."""
     hint = None
     if inbound.conversation_hint:
         try:
             hint = parse_id(inbound.conversation_hint, "", "")
         except NotFound:
             hint = None
-    candidates = await (
-        Participant.select()
-        .where(
-            Participant.customer_id == customer_id,
-            Participant.type == ptype.value,
-            Participant.target == peer,
-            Participant.tm_delete.is_null(),
-            Participant.conversation_id.tm_delete.is_null(),
-            Participant.conversation_id.status != ConversationStatus.CLOSED.value,
-        )
-        .order_by(Participant.conversation_id.tm_activity, ascending=False)
-        .limit(20)
-    )
-    if hint:
-        candidates.sort(key=lambda p: str(p["conversation_id"]) != hint)
-    if not candidates:
+    row = await connection().fetchrow(_MATCH, customer_id, ptype.value, peer, hint)
+    if row is None:
         return None, None
-    chosen = candidates[0]
-    room = await (
-        Conversation.select()
-        .where(Conversation.id == chosen["conversation_id"])
-        .lock_rows("UPDATE")
-        .first()
-    )
-    return room, chosen
+    participant = {
+        "id": row["p_id"],
+        "type": row["p_type"],
+        "target": row["p_target"],
+        "target_name": row["p_target_name"],
+        "name": row["p_name"],
+    }
+    return row, participant
 
 
 # --- outbound -----------------------------------------------------------------------
@@ -283,13 +282,14 @@ async def send_message(
         row = await _insert_message(
             room, participant, account, Direction.OUTBOUND, data.text, medias, stamp
         )
-        await OutboundMessage.insert(
-            OutboundMessage(
-                customer_id=principal.customer_id,
-                message_id=row["id"],
-                account_id=account["id"],
-                next_try_at=stamp,
-            )
+        await connection().execute(
+            "INSERT INTO outbound_messages (customer_id, message_id, account_id, status,"
+            " attempts, next_try_at, last_error, tm_create, tm_update)"
+            " VALUES ($1, $2, $3, 'queued', 0, $4, '', $4, $4)",
+            principal.customer_id,
+            row["id"],
+            account["id"],
+            stamp,
         )
         room = await _after_message(room, data.text, medias, stamp)
         out = message_out(row)
@@ -297,38 +297,68 @@ async def send_message(
     return out
 
 
-async def _route(
-    customer_id: str, room: dict[str, Any], data: MessageCreate
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Which participant, on which channel account, a reply goes to."""
-    people = (await conversations.live_participants([room["id"]]))[str(room["id"])]
+class _Routing(msgspec.Struct):
+    peers: list[Any]
+    """Live peer participants, the one who wrote last first, then the room's original
+    peer, then the others in the order they joined."""
+    accounts: list[dict[str, Any]]
+
+
+async def _routing(room: Any) -> _Routing:
+    people = await sql.fetch(
+        "SELECT * FROM participants WHERE conversation_id = $1 AND tm_delete IS NULL"
+        " ORDER BY tm_create",
+        room["id"],
+    )
     peers = [
         p
         for p in people
         if p["target_name"] != conversations.ME and p["type"] != ParticipantType.AGENT.value
     ]
+    last = await sql.fetchval(
+        "SELECT participant_id FROM messages WHERE conversation_id = $1"
+        " AND direction = 'inbound' ORDER BY tm_create DESC LIMIT 1",
+        room["id"],
+    )
+
+    def rank(item: tuple[int, Any]) -> tuple[int, int]:
+        index, p = item
+        if last is not None and p["id"] == last:
+            return (0, 0)
+        if p["target"] == room["reference_id"]:
+            return (1, 0)
+        return (2, index)
+
+    ordered = [p for _, p in sorted(enumerate(peers), key=rank)]
+    return _Routing(peers=ordered, accounts=await accounts.live_accounts(str(room["customer_id"])))
+
+
+async def _route(customer_id: str, room: Any, data: MessageCreate) -> tuple[Any, dict[str, Any]]:
+    """Which participant, on which channel account, a reply goes to."""
+    facts = await _routing(room)
+    need_media = bool(data.medias)
     if data.participant_id:
         wanted = parse_id(data.participant_id, "participant_not_found", "participant")
-        chosen = [p for p in peers if str(p["id"]) == wanted]
+        chosen = [p for p in facts.peers if str(p["id"]) == wanted]
         if not chosen:
             raise NotFound("participant_not_found", "There is no such participant here.")
-        account = await _account_for(customer_id, room, chosen[0], need_media=bool(data.medias))
+        account = await _account_for(facts, room, chosen[0], need_media=need_media)
         if account is None:
             raise InvalidInput(
-                "no_channel_account" if not data.medias else "channel_cannot_carry_media",
+                "channel_cannot_carry_media" if need_media else "no_channel_account",
                 "No connected channel account can deliver this message to that participant.",
             )
         return chosen[0], account
-    if not peers:
+    if not facts.peers:
         raise InvalidInput("no_participant", "This conversation has nobody to send to.")
-    for participant in await _by_recent_activity(room, peers):
-        account = await _account_for(customer_id, room, participant, need_media=bool(data.medias))
+    for participant in facts.peers:
+        account = await _account_for(facts, room, participant, need_media=need_media)
         if account is not None:
             return participant, account
     raise InvalidInput(
-        "channel_cannot_carry_media" if data.medias else "no_channel_account",
+        "channel_cannot_carry_media" if need_media else "no_channel_account",
         "No connected channel account can deliver this message to anyone in this conversation"
-        + (" with media." if data.medias else "."),
+        + (" with media." if need_media else "."),
     )
 
 
@@ -341,77 +371,49 @@ class ReplyTarget(msgspec.Struct, kw_only=True):
     carries_media: bool
 
 
-async def reply_targets(room: dict[str, Any]) -> list[ReplyTarget]:
+async def reply_targets(room: Any) -> list[ReplyTarget]:
     """Where a reply can go, the default (who wrote last) first: the desk's channel picker."""
-    people = (await conversations.live_participants([room["id"]]))[str(room["id"])]
-    peers = [
-        p
-        for p in people
-        if p["target_name"] != conversations.ME and p["type"] != ParticipantType.AGENT.value
-    ]
+    facts = await _routing(room)
     targets = []
-    for participant in await _by_recent_activity(room, peers):
-        account = await _account_for(str(room["customer_id"]), room, participant, need_media=False)
-        if account is None:
-            continue
-        targets.append(
-            ReplyTarget(
-                participant_id=str(participant["id"]),
-                type=participant["type"],
-                target=participant["target"],
-                target_name=participant["target_name"],
-                reference_type=accounts.reference_of(account).value,
-                carries_media=accounts.carries_media(account),
+    for participant in facts.peers:
+        account = await _account_for(facts, room, participant, need_media=False)
+        if account is not None:
+            targets.append(
+                ReplyTarget(
+                    participant_id=str(participant["id"]),
+                    type=participant["type"],
+                    target=participant["target"],
+                    target_name=participant["target_name"],
+                    reference_type=accounts.reference_of(account).value,
+                    carries_media=accounts.carries_media(account),
+                )
             )
-        )
     return targets
 
 
-async def _by_recent_activity(
-    room: dict[str, Any], peers: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Peers ordered: the one who wrote last first, then the room's original peer, then
-    the others in the order they joined."""
-    last = await (
-        Message.select(Message.participant_id)
-        .where(Message.conversation_id == room["id"], Message.direction == Direction.INBOUND.value)
-        .order_by(Message.tm_create, ascending=False)
-        .first()
-    )
-    last_id = str(last["participant_id"]) if last and last["participant_id"] else None
-
-    def rank(p: dict[str, Any]) -> tuple[int, int]:
-        if str(p["id"]) == last_id:
-            return (0, 0)
-        if p["target"] == room["reference_id"]:
-            return (1, 0)
-        return (2, peers.index(p))
-
-    return sorted(peers, key=rank)
-
-
 async def _account_for(
-    customer_id: str, room: dict[str, Any], participant: dict[str, Any], *, need_media: bool
+    facts: _Routing, room: Any, participant: Any, *, need_media: bool
 ) -> dict[str, Any] | None:
     """The account to reach `participant` on: the one it last used, else the room's, else
     the customer's first account of that channel; None if none fits."""
-    options = await accounts.live_accounts(customer_id)
     wanted = ParticipantType(participant["type"])
     fitting = [
         a
-        for a in options
+        for a in facts.accounts
         if PARTICIPANT_FOR_REFERENCE[accounts.reference_of(a)] is wanted
         and (not need_media or accounts.carries_media(a))
     ]
     if not fitting:
         return None
-    used = await (
-        Message.select(Message.account_id)
-        .where(Message.participant_id == participant["id"], Message.account_id.is_not_null())
-        .order_by(Message.tm_create, ascending=False)
-        .first()
+    if len(fitting) == 1:
+        return fitting[0]
+    used = await sql.fetchval(
+        "SELECT account_id FROM messages WHERE conversation_id = $1 AND participant_id = $2"
+        " AND account_id IS NOT NULL ORDER BY tm_create DESC LIMIT 1",
+        room["id"],
+        participant["id"],
     )
-    prefer = [str(used["account_id"])] if used else []
+    prefer = [str(used)] if used else []
     if room["account_id"]:
         prefer.append(str(room["account_id"]))
     for account_id in prefer:
@@ -496,20 +498,24 @@ async def record_outcome(
     """Move an outbound message's status forward (never back: progressing → done or
     failed) and announce it. Returns None when the status was already past that point."""
     async with transaction():
-        row = await Message.select().where(Message.id == message_id).lock_rows("UPDATE").first()
+        conn = connection()
+        row = await conn.fetchrow("SELECT * FROM messages WHERE id = $1 FOR UPDATE", message_id)
         if row is None or not _moves_forward(row["status"], status):
             return None
-        changes: dict[Any, Any] = {Message.status: status.value, Message.tm_update: now()}
-        if provider_message_id:
-            changes[Message.provider_message_id] = provider_message_id
-        if error is not None:
-            changes[Message.error] = error
-        row = (
-            await Message.update(changes)
-            .where(Message.id == row["id"])
-            .returning(*Message.all_columns())
-        )[0]
-        room = await Conversation.select().where(Conversation.id == row["conversation_id"]).first()
+        row = await conn.fetchrow(
+            "UPDATE messages SET status = $2, tm_update = $3,"
+            " provider_message_id = CASE WHEN $4 = '' THEN provider_message_id ELSE $4 END,"
+            " error = CASE WHEN $5::text IS NULL THEN error ELSE $5 END"
+            " WHERE id = $1 RETURNING *",
+            row["id"],
+            status.value,
+            now(),
+            provider_message_id,
+            error,
+        )
+        room = await conn.fetchrow(
+            "SELECT owner_id FROM conversations WHERE id = $1", row["conversation_id"]
+        )
         out = message_out(row)
         await _message_event("conversation_message_updated", out, room)
         if status is MessageStatus.DONE:

@@ -14,11 +14,12 @@ from typing import Any
 
 import msgspec
 
-from app.db.tables import Message, OutboundMessage
+from app.db import sql
+from app.db.tables import OutboundMessage
 from app.domain.enums import MessageStatus
 from app.domain.timefmt import now
 from app.services import messages
-from app.services.events import transaction
+from app.services.events import connection, transaction
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
@@ -60,34 +61,39 @@ async def claim_due(limit: int = 20) -> list[Claimed]:
     ]
 
 
-async def load(claim: Claimed) -> dict[str, Any] | None:
-    return await Message.select().where(Message.id == claim.message_id).first()
+async def load(claim: Claimed) -> Any:
+    return await sql.fetchrow("SELECT * FROM messages WHERE id = $1", claim.message_id)
+
+
+async def _finish(claim: Claimed, status: str, reason: str = "") -> None:
+    await connection().execute(
+        "UPDATE outbound_messages SET status = $2, last_error = $3, tm_update = $4 WHERE id = $1",
+        claim.queue_id,
+        status,
+        reason,
+        now(),
+    )
 
 
 async def succeeded(claim: Claimed, provider_message_id: str, delivered: bool) -> None:
     async with transaction():
-        await OutboundMessage.update(
-            {OutboundMessage.status: "done", OutboundMessage.tm_update: now()}
-        ).where(OutboundMessage.id == claim.queue_id)
+        await _finish(claim, "done")
         if delivered:
             await messages.record_outcome(
                 claim.message_id, status=MessageStatus.DONE, provider_message_id=provider_message_id
             )
         else:  # the provider's status callback will decide; remember its id to match it
-            await Message.update(
-                {Message.provider_message_id: provider_message_id, Message.tm_update: now()}
-            ).where(Message.id == claim.message_id)
+            await connection().execute(
+                "UPDATE messages SET provider_message_id = $2, tm_update = $3 WHERE id = $1",
+                claim.message_id,
+                provider_message_id,
+                now(),
+            )
 
 
 async def failed(claim: Claimed, reason: str) -> None:
     async with transaction():
-        await OutboundMessage.update(
-            {
-                OutboundMessage.status: "failed",
-                OutboundMessage.last_error: reason,
-                OutboundMessage.tm_update: now(),
-            }
-        ).where(OutboundMessage.id == claim.queue_id)
+        await _finish(claim, "failed", reason)
         await messages.record_outcome(claim.message_id, status=MessageStatus.FAILED, error=reason)
 
 
