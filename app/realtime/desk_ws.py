@@ -101,6 +101,20 @@ async def _row_parts(event: StoredEvent, room_id: str) -> tuple[ConversationOut,
     return room, row, room_row
 
 
+async def _decode(event: StoredEvent) -> dict[str, Any]:
+    return msgspec.json.decode(event.payload)
+
+
+async def _row_html(event: StoredEvent, row: Any, current: bool) -> str:
+    return render(
+        "partials/inbox_row.html",
+        row=row,
+        current_id=row.room.id if current else None,
+        fresh=event.type in MOVES_TO_TOP,
+        **_NO_CSRF,
+    )
+
+
 async def _unread(event: StoredEvent, room_id: str) -> dict[str, int]:
     agent_ids = sorted({c.principal.agent_id for c in DESKS.get(event.customer_id, ())})
     return await inbox.unread_for_agents(room_id, agent_ids)
@@ -164,7 +178,7 @@ class DeskConnection(EventConnection):
         await self.send_text("\n".join(parts))
 
     async def _fragments(self, event: StoredEvent) -> list[str]:
-        data = msgspec.json.decode(event.payload)
+        data = await SHARED.get(("data", event.customer_id, event.id), lambda: _decode(event))
         room_id = _room_id(event, data)
         if not room_id:
             return []
@@ -175,7 +189,7 @@ class DeskConnection(EventConnection):
         viewing = self.room_id == room_id
         if parts is not None:
             room, row, _ = parts
-            placed, shown = self._inbox_fragments(event, room, row)
+            placed, shown = await self._inbox_fragments(event, room, row)
             out += placed
             if shown:  # the shared row says 0 unread; this agent's count goes on top of it
                 out.append(await self.unread_fragment(event, room_id, viewing))
@@ -191,7 +205,7 @@ class DeskConnection(EventConnection):
                 out.append(await self._chrome(parts[0]))
         return out
 
-    def _inbox_fragments(
+    async def _inbox_fragments(
         self, event: StoredEvent, room: ConversationOut, row: Any
     ) -> tuple[list[str], bool]:
         """The swaps that put the room's row where it belongs in this socket's inbox view,
@@ -200,12 +214,10 @@ class DeskConnection(EventConnection):
         row_id = f"row-{room.id}"
         if fits is False:
             return [f'<li id="{row_id}" hx-swap-oob="delete"></li>'], False
-        html = render(
-            "partials/inbox_row.html",
-            row=row,
-            current_id=self.room_id,
-            fresh=event.type in MOVES_TO_TOP,
-            **_NO_CSRF,
+        current = self.room_id == room.id
+        html = await SHARED.get(
+            ("rowhtml", event.customer_id, event.id, current),
+            lambda: _row_html(event, row, current),
         )
         in_place = html.replace(f'id="{row_id}"', f'id="{row_id}" hx-swap-oob="outerHTML"', 1)
         if fits is None:  # a search view: only refresh a row that is already shown
