@@ -115,6 +115,12 @@ async def _row_html(event: StoredEvent, row: Any, current: bool) -> str:
     )
 
 
+async def _unread_html(room_id: str, count: int) -> str:
+    row = SimpleNamespace(room=SimpleNamespace(id=room_id), unread=count)
+    html = render("partials/unread.html", row=row)
+    return html.replace('id="unread-', 'hx-swap-oob="outerHTML" id="unread-', 1)
+
+
 async def _unread(event: StoredEvent, room_id: str) -> dict[str, int]:
     agent_ids = sorted({c.principal.agent_id for c in DESKS.get(event.customer_id, ())})
     return await inbox.unread_for_agents(room_id, agent_ids)
@@ -263,9 +269,9 @@ class DeskConnection(EventConnection):
             ("unread", event.customer_id, event.id), lambda: _unread(event, room_id)
         )
         count = 0 if viewing else counts.get(self.agent_id, 0)
-        row = SimpleNamespace(room=SimpleNamespace(id=room_id), unread=count)
-        html = render("partials/unread.html", row=row)
-        return html.replace('id="unread-', 'hx-swap-oob="outerHTML" id="unread-', 1)
+        return await SHARED.get(
+            ("unreadhtml", event.customer_id, event.id, count), lambda: _unread_html(room_id, count)
+        )
 
     async def run(self, since: int | None) -> None:
         DESKS.setdefault(self.customer_id, set()).add(self)
