@@ -27,6 +27,18 @@ class InboxFilter(msgspec.Struct, kw_only=True, frozen=True):
     tag: str | None = None
     q: str | None = None
 
+    def params(self, **changes: str) -> dict[str, str]:
+        """As query parameters (for links that keep the view and filters)."""
+        params = {
+            "view": self.view,
+            "status": self.status or "",
+            "channel": self.channel or "",
+            "tag": self.tag or "",
+            "q": self.q or "",
+        }
+        params.update(changes)
+        return params
+
 
 class InboxRow(msgspec.Struct, kw_only=True):
     room: ConversationOut

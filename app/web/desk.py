@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Body
@@ -33,7 +34,15 @@ STATUSES = [s.value for s in ConversationStatus]
 CHANNEL_FILTERS = ["tel", "email", "line", "webchat", "whatsapp"]
 
 
-def _filter(principal: Principal, view, status, channel, tag, q) -> inbox.InboxFilter:
+async def provide_filter(
+    principal: Principal,
+    view: str | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+) -> inbox.InboxFilter:
+    """The inbox view and filters from the query string (unknown values are ignored)."""
     if view not in inbox.VIEWS:
         view = inbox.default_view(principal)
     return inbox.InboxFilter(
@@ -121,34 +130,15 @@ class ParticipantForm(msgspec.Struct, kw_only=True):
 
 
 class DeskController(Controller):
-    dependencies = DESK_PRINCIPAL
+    dependencies = {**DESK_PRINCIPAL, "f": Provide(provide_filter)}
     include_in_schema = False
 
     @get("/")
-    async def inbox_page(
-        self,
-        principal: Principal,
-        view: str | None = None,
-        status: str | None = None,
-        channel: str | None = None,
-        tag: str | None = None,
-        q: str | None = None,
-    ) -> Template:
-        f = _filter(principal, view, status, channel, tag, q)
+    async def inbox_page(self, principal: Principal, f: inbox.InboxFilter) -> Template:
         return Template("desk.html", context=await page_context(principal, f))
 
     @get("/inbox/more")
-    async def inbox_more(
-        self,
-        principal: Principal,
-        after: str,
-        view: str | None = None,
-        status: str | None = None,
-        channel: str | None = None,
-        tag: str | None = None,
-        q: str | None = None,
-    ) -> Template:
-        f = _filter(principal, view, status, channel, tag, q)
+    async def inbox_more(self, principal: Principal, f: inbox.InboxFilter, after: str) -> Template:
         rows, more = await inbox.inbox(principal, f, after=after)
         return Template(
             "partials/inbox_page.html",
@@ -157,16 +147,8 @@ class DeskController(Controller):
 
     @get("/conversations/{conversation_id:str}")
     async def room_page(
-        self,
-        principal: Principal,
-        conversation_id: str,
-        view: str | None = None,
-        status: str | None = None,
-        channel: str | None = None,
-        tag: str | None = None,
-        q: str | None = None,
+        self, principal: Principal, f: inbox.InboxFilter, conversation_id: str
     ) -> Template:
-        f = _filter(principal, view, status, channel, tag, q)
         return Template("desk.html", context=await page_context(principal, f, conversation_id))
 
     @get("/conversations/{conversation_id:str}/older")
