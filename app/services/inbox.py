@@ -71,7 +71,7 @@ def _conditions(principal: Principal, f: InboxFilter) -> list[Any]:
     if f.tag:
         where.append(WhereRaw("tags @> {}::text[]", [f.tag]))
     if f.q and f.q.strip():
-        where.append(conversations.search_condition(f.q.strip()))
+        where.append(conversations.search_condition(f.q.strip(), principal.customer_id))
     return where
 
 
