@@ -28,6 +28,7 @@ from app.api import accesskeys, agents, conversations, customer
 from app.api.auth import PRINCIPAL, login
 from app.api.errors import EXCEPTION_HANDLERS, RequestTimer, require_json_body, stamp_response
 from app.api.health import healthz
+from app.db.engine import engine_config
 from app.db.piccolo_conf import DB
 from app.domain.errors import ServiceError
 from app.realtime import bus
@@ -77,7 +78,7 @@ def _openapi() -> OpenAPIConfig:
 def create_app(settings: Settings) -> Litestar:
     """The web application for already-resolved settings (database URL and secret key)."""
     settings.require_secret_key()
-    DB.config = {"dsn": settings.database_url}
+    DB.config = engine_config(settings.database_url)
     channels = _channels(settings)
     hub = Hub()
 

@@ -1,7 +1,8 @@
 """List pages at scale: one customer with 100,000 conversations and 1,000,000 messages.
 
     .venv/bin/python bench/lists_at_scale.py [--rooms 100000] [--messages 1000000]
-        [--big-rooms 100] [--requests 300] [--explain]
+        [--big-rooms 100] [--requests 300] [--deep-page 500] [--later-page 25]
+        [--explain] [--try-fixes]
 
 The data is bulk-loaded with INSERT ... SELECT generate_series (secondary indexes dropped
 during the load and re-created from their own definitions afterwards, FK triggers off
@@ -20,7 +21,11 @@ first and the last page of `status=active` (the last one has to prove there is n
 after it), and the first and a later page of a big room's messages.
 
 With --explain (and for every case that misses the target), the page query each case
-runs is shown with EXPLAIN (ANALYZE, BUFFERS).
+runs is shown with EXPLAIN (ANALYZE, BUFFERS), as the server runs it: a prepared statement,
+at its 1st and its 6th execution (when PostgreSQL may switch to a generic plan). With
+--try-fixes, the index and setting of FIXES are then added to the bench database (never
+to the app) and every case is measured again. The measurement is repeated when other
+load on the machine disturbed it (see harness.undisturbed).
 """
 
 from __future__ import annotations

@@ -77,12 +77,13 @@ async def client(ws_url: str, token: str, topic: str, expect: int, idle: float) 
 
 async def produce(url: str, customer_id: str, ws_url: str, token: str, rate: float,
                   seconds: float, peers: int, server_pid: int) -> dict:
+    from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
     from app.domain.inbound import InboundMessage
     from app.realtime import bus
     from app.services import accounts, messages
 
-    DB.config = {"dsn": url}
+    DB.config = engine_config(url)
     await DB.start_connection_pool(min_size=20, max_size=20)
     publisher = bus.PostgresPublisher(url)
     # One NOTIFY connection, as in a worker process; the lock keeps overlapping announces

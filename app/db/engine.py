@@ -39,6 +39,11 @@ def start_embedded(data_dir: Path) -> str:
     return _embedded.get_uri(EMBEDDED_DB)
 
 
+def engine_config(url: str) -> dict:
+    """How the app connects (Piccolo's engine, its pool, and plain asyncpg connections)."""
+    return {"dsn": url}
+
+
 def database_url(settings: Settings) -> str:
     """The URL to connect to; starts the embedded server when none is configured."""
     if settings.database_url:

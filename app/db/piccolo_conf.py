@@ -8,9 +8,9 @@ web app's lifespan, not here.
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
 
-from app.db.engine import database_url
+from app.db.engine import database_url, engine_config
 from app.settings import Settings
 
-DB = PostgresEngine(config={"dsn": database_url(Settings.from_env())})
+DB = PostgresEngine(config=engine_config(database_url(Settings.from_env())))
 
 APP_REGISTRY = AppRegistry(apps=["app.db.piccolo_app"])

@@ -23,7 +23,7 @@ async def _conn() -> AsyncIterator[asyncpg.Connection]:
         async with DB.pool.acquire() as conn:
             yield conn
     else:  # a CLI command or a test, without a pool
-        conn = await asyncpg.connect(DB.config["dsn"])
+        conn = await asyncpg.connect(**DB.config)
         try:
             yield conn
         finally:

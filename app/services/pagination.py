@@ -13,6 +13,7 @@ from typing import Any
 from piccolo.columns.combination import And, Where
 from piccolo.table import Table
 
+from app.db.piccolo_conf import DB
 from app.domain.errors import BadRequest
 from app.domain.timefmt import fmt, parse
 
@@ -53,13 +54,18 @@ async def keyset_page(
             .order_by(table._meta.primary_key, ascending=False)
         )
 
-    rows = await query().limit(page_size + 1)
-    if len(rows) <= page_size:
-        return rows, ""
-    page, boundary = rows[:page_size], rows[page_size - 1]["tm_create"]
-    if rows[page_size]["tm_create"] == boundary:
-        ties = await query(tm == boundary)
-        page = [r for r in page if r["tm_create"] != boundary] + ties
-        if not await query(tm < boundary).limit(1):
-            return page, ""
-    return page, fmt(boundary)
+    async with DB.transaction():
+        # PostgreSQL switches a prepared statement to a generic plan after five runs, and
+        # for "a page of this room's messages" that plan reads and sorts the whole room
+        # (18 ms for 5,000 messages instead of 0.4 ms). Lists are planned for their values.
+        await table.raw("SET LOCAL plan_cache_mode = force_custom_plan")
+        rows = await query().limit(page_size + 1)
+        if len(rows) <= page_size:
+            return rows, ""
+        page, boundary = rows[:page_size], rows[page_size - 1]["tm_create"]
+        if rows[page_size]["tm_create"] == boundary:
+            ties = await query(tm == boundary)
+            page = [r for r in page if r["tm_create"] != boundary] + ties
+            if not await query(tm < boundary).limit(1):
+                return page, ""
+        return page, fmt(boundary)

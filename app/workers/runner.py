@@ -41,10 +41,11 @@ class Workers:
 async def run_standalone(settings: Settings) -> None:
     """`convodesk worker`: the workers without a web server. They announce what they
     commit over PostgreSQL, so the web processes' websockets hear it."""
+    from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
     from app.realtime import bus
 
-    DB.config = {"dsn": settings.database_url}
+    DB.config = engine_config(settings.database_url)
     await DB.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
     publisher = bus.PostgresPublisher(settings.database_url)
     bus.attach(publisher)
