@@ -45,10 +45,14 @@ async def run(url: str, n: int, concurrency: int) -> None:
         key = (await c.post("/v1.0/accesskeys", params={"token": token}, json={})).json()["token"]
         cases = [
             ("GET /healthz (no auth, one SELECT 1)", {"method": "GET", "url": "/healthz"}),
-            ("GET /v1.0/customer with a JWT",
-             {"method": "GET", "url": "/v1.0/customer", "params": {"token": token}}),
-            ("GET /v1.0/customer with an access key",
-             {"method": "GET", "url": "/v1.0/customer", "params": {"accesskey": key}}),
+            (
+                "GET /v1.0/customer with a JWT",
+                {"method": "GET", "url": "/v1.0/customer", "params": {"token": token}},
+            ),
+            (
+                "GET /v1.0/customer with an access key",
+                {"method": "GET", "url": "/v1.0/customer", "params": {"accesskey": key}},
+            ),
         ]
         for label, request in cases:
             await timed(c, 100, concurrency, **request)  # warm up
@@ -69,8 +73,19 @@ def main() -> None:
     env = env_for(url)
     try:
         cli(env, "migrate")
-        json.loads(cli(env, "customer", "create", "--name", "Bench", "--username", "bench-admin",
-                       "--password", "bench-password"))
+        json.loads(
+            cli(
+                env,
+                "customer",
+                "create",
+                "--name",
+                "Bench",
+                "--username",
+                "bench-admin",
+                "--password",
+                "bench-password",
+            )
+        )
         server = Server(env)
         try:
             asyncio.run(run(server.url, args.requests, args.concurrency))

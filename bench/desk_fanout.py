@@ -29,6 +29,7 @@ import psutil  # noqa: E402
 from harness import (  # noqa: E402
     SECRET,
     Server,
+    bind_app_to,
     cli,
     drop_database,
     env_for,
@@ -154,9 +155,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20)
     args = parser.parse_args()
     url = fresh_database()
-    admin = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url  # app modules bind to it at import
-    os.environ["CONVODESK_SECRET_KEY"] = SECRET
+    restore = bind_app_to(url)  # app modules bind their engine at import
     env = env_for(url, CONVODESK_EVENT_BUS="postgres", CONVODESK_DB_POOL_SIZE="20")
     try:
         cli(env, "migrate")
@@ -179,10 +178,7 @@ def main() -> None:
         finally:
             server.stop()
     finally:
-        if admin is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = admin
+        restore()
         drop_database(url)
 
 

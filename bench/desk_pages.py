@@ -40,8 +40,11 @@ def measure(base: str, big_rooms: list[str], requests: int) -> list[tuple[str, l
         c.get("/login")
         r = c.post(
             "/login",
-            data={"username": "bench-admin", "password": "bench-password",
-                  "_csrf_token": c.cookies.get("csrftoken", "")},
+            data={
+                "username": "bench-admin",
+                "password": "bench-password",
+                "_csrf_token": c.cookies.get("csrftoken", ""),
+            },
         )
         assert r.status_code in (200, 303) and "token" in c.cookies, r.text[:300]
         cases = [
@@ -82,20 +85,35 @@ def main() -> None:
     env = env_for(url, CONVODESK_NO_WORKERS="1")
     try:
         cli(env, "migrate")
-        customer_id = json.loads(cli(env, "customer", "create", "--name", "Bench", "--username",
-                                     "bench-admin", "--password", "bench-password"))["customer_id"]
+        customer_id = json.loads(
+            cli(
+                env,
+                "customer",
+                "create",
+                "--name",
+                "Bench",
+                "--username",
+                "bench-admin",
+                "--password",
+                "bench-password",
+            )
+        )["customer_id"]
         started = time.perf_counter()
         loaded = asyncio.run(load(url, customer_id, args.rooms, args.messages, args.big_rooms))
         counts = loaded["counts"]
-        print(f"loaded {counts['rooms']:,} rooms, {counts['messages']:,} messages in "
-              f"{time.perf_counter() - started:.0f} s")
+        print(
+            f"loaded {counts['rooms']:,} rooms, {counts['messages']:,} messages in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
         server = Server(env)
         try:
             results = measure(server.url, loaded["big_rooms"], args.requests)
         finally:
             server.stop()
-        print(f"one server process, sequential GETs as a signed-in admin; target p95 < "
-              f"{TARGET_P95_MS:.0f} ms")
+        print(
+            f"one server process, sequential GETs as a signed-in admin; target p95 < "
+            f"{TARGET_P95_MS:.0f} ms"
+        )
         for label, times in results:
             ok = "ok" if percentile(times, 95) < TARGET_P95_MS else "MISSED"
             print(summary(label, times) + "  " + ok)

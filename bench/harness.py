@@ -54,14 +54,33 @@ def drop_database(url: str) -> None:
     asyncio.run(drop())
 
 
+def bind_app_to(url: str):
+    """Point this process's app modules (which bind their engine at import) at the bench
+    database; returns the function that puts the environment back."""
+    before = {k: os.environ.get(k) for k in ("DATABASE_URL", "CONVODESK_SECRET_KEY")}
+    os.environ["DATABASE_URL"] = url
+    os.environ["CONVODESK_SECRET_KEY"] = SECRET
+
+    def restore() -> None:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    return restore
+
+
 def db_name(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
 
 
 def env_for(url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVODESK_")}
-    env.update({"DATABASE_URL": url, "CONVODESK_SECRET_KEY": SECRET, "CONVODESK_LOG_LEVEL":
-                "warning"}, **extra)
+    env.update(
+        {"DATABASE_URL": url, "CONVODESK_SECRET_KEY": SECRET, "CONVODESK_LOG_LEVEL": "warning"},
+        **extra,
+    )
     return env
 
 
@@ -82,9 +101,20 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(self.port),
-             "--workers", str(workers)],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -168,8 +198,11 @@ def _postgres_pids(database: str | None = None) -> list[int]:
     def backend(title: str) -> bool:
         return "(" in title.split(":")[-1] or "[local]" in title
 
-    return [pid for pid, (ppid, title) in procs.items()
-            if pid in masters or pid in mine or (ppid in masters and not backend(title))]
+    return [
+        pid
+        for pid, (ppid, title) in procs.items()
+        if pid in masters or pid in mine or (ppid in masters and not backend(title))
+    ]
 
 
 def _machine_busy() -> tuple[float, float]:
@@ -223,8 +256,11 @@ def cpu_line(usage: dict[str, float]) -> str:
     """One line: how many of the 2 cores each party kept busy during the phase."""
     wall = usage["wall"]
     parts = [f"machine {usage['cores_busy']:.2f} cores"]
-    parts += [f"{k} {v / wall:.2f}" for k, v in usage.items()
-              if k not in ("wall", "machine", "cores_busy")]
+    parts += [
+        f"{k} {v / wall:.2f}"
+        for k, v in usage.items()
+        if k not in ("wall", "machine", "cores_busy")
+    ]
     parts.append(f"unaccounted {others(usage):.2f}")
     return "  cpu: " + ", ".join(parts) + " (cores, averaged over the phase)"
 
@@ -251,8 +287,9 @@ class ActivitySampler:
     for the client ...). `shares()` gives each state's share of the backend-samples that
     were not plain idle."""
 
-    def __init__(self, url: str, interval: float = 0.05,
-                 advisory: dict[int, str] | None = None) -> None:
+    def __init__(
+        self, url: str, interval: float = 0.05, advisory: dict[int, str] | None = None
+    ) -> None:
         self.url = url
         self.advisory = advisory or {}
         """Names of advisory lock classes (the first int of pg_advisory_xact_lock(int,
@@ -284,7 +321,9 @@ class ActivitySampler:
                 "   AND l.locktype = 'advisory' LIMIT 1) AS advisory"
                 " FROM pg_stat_activity a"
                 " WHERE a.datname = current_database() AND a.pid <> $1"
-                " AND a.backend_type = 'client backend'", mine)
+                " AND a.backend_type = 'client backend'",
+                mine,
+            )
             for r in rows:
                 if r["state"] == "idle":
                     key = "idle (no transaction)"
@@ -330,8 +369,10 @@ def undisturbed(measure, retries: int = 3, label: str = "") -> dict:
         result["disturbed"] = extra = _disturbance(result)
         if extra <= DISTURBED or attempt == retries:
             return result
-        print(f"    ({label or 'phase'}: other load kept {extra:.2f} cores busy; "
-              f"measuring again)", flush=True)
+        print(
+            f"    ({label or 'phase'}: other load kept {extra:.2f} cores busy; measuring again)",
+            flush=True,
+        )
     raise AssertionError("unreachable")
 
 
@@ -343,6 +384,8 @@ async def undisturbed_async(measure, retries: int = 3, label: str = "") -> dict:
         result["disturbed"] = extra = _disturbance(result)
         if extra <= DISTURBED or attempt == retries:
             return result
-        print(f"    ({label or 'phase'}: other load kept {extra:.2f} cores busy; "
-              f"measuring again)", flush=True)
+        print(
+            f"    ({label or 'phase'}: other load kept {extra:.2f} cores busy; measuring again)",
+            flush=True,
+        )
     raise AssertionError("unreachable")

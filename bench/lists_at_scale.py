@@ -44,9 +44,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from harness import (  # noqa: E402
-    SECRET,
     CpuMeter,
     Server,
+    bind_app_to,
     cli,
     cpu_line,
     db_name,
@@ -83,11 +83,15 @@ async def load(url: str, customer_id: str, rooms: int, total: int, big: int) -> 
         account_id = await conn.fetchval(
             "INSERT INTO channel_accounts (customer_id, type, name, address, settings)"
             " VALUES ($1, 'loopback', 'sms (loopback)', $2, '{\"reference_type\": \"message\"}')"
-            " RETURNING id", customer_id, ME)
+            " RETURNING id",
+            customer_id,
+            ME,
+        )
         indexes = await conn.fetch(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
             " AND tablename IN ('conversations', 'participants', 'messages')"
-            " AND indexname NOT LIKE '%_pkey'")
+            " AND indexname NOT LIKE '%_pkey'"
+        )
         for ix in indexes:
             await conn.execute(f'DROP INDEX "{ix["indexname"]}"')
 
@@ -125,8 +129,14 @@ async def load(url: str, customer_id: str, rooms: int, total: int, big: int) -> 
             "  'message', peer, 'the last message of room ' || i, tm_activity, tm_activity,"
             "  tm_create, tm_activity"
             " FROM ranked"
-        ).format(step=ROOM_STEP, every=big_every, per_big=per_big,
-                 small_total=small_total, small_rooms=small_rooms, small_step=SMALL_STEP)
+        ).format(
+            step=ROOM_STEP,
+            every=big_every,
+            per_big=per_big,
+            small_total=small_total,
+            small_rooms=small_rooms,
+            small_step=SMALL_STEP,
+        )
         await step("conversations", room_sql, customer_id, t0, rooms, account_id, t_end)
         await step(
             "participants",
@@ -139,8 +149,13 @@ async def load(url: str, customer_id: str, rooms: int, total: int, big: int) -> 
             "    + CASE kind WHEN 'me' THEN interval '0' ELSE interval '1 microsecond' END,"
             "  $2::timestamptz + (i - 1) * interval '{step} s'"
             " FROM generate_series(1, $3::int) i, (VALUES ('me'), ('peer')) k(kind)".format(
-                step=ROOM_STEP),
-            customer_id, t0, rooms, ME)
+                step=ROOM_STEP
+            ),
+            customer_id,
+            t0,
+            rooms,
+            ME,
+        )
         # message m: the first per_big*big go round-robin to the big rooms (seq = its
         # place in its room); the rest round-robin to the small rooms, whose k-th one is
         # room k + 1 + k / (every - 1) (skipping the big ones)
@@ -179,8 +194,15 @@ async def load(url: str, customer_id: str, rooms: int, total: int, big: int) -> 
             "    || ', could you check the delivery date please', '[]',"
             "  'load-' || m, tm, tm"
             " FROM x"
-        ).format(big_total=per_big * big, big=big, every=big_every, small_rooms=small_rooms,
-                 per_big=per_big, small_step=SMALL_STEP, step=ROOM_STEP)
+        ).format(
+            big_total=per_big * big,
+            big=big,
+            every=big_every,
+            small_rooms=small_rooms,
+            per_big=per_big,
+            small_step=SMALL_STEP,
+            step=ROOM_STEP,
+        )
         await step("messages", message_sql, customer_id, t0, total, account_id, ME, t_end)
         t = time.perf_counter()
         for ix in indexes:
@@ -193,17 +215,29 @@ async def load(url: str, customer_id: str, rooms: int, total: int, big: int) -> 
             " (SELECT count(*) FROM participants) AS participants,"
             " (SELECT count(*) FROM messages) AS messages,"
             " (SELECT count(*) FROM conversations WHERE status = 'active') AS active,"
-            " pg_size_pretty(pg_database_size(current_database())) AS size")
+            " pg_size_pretty(pg_database_size(current_database())) AS size"
+        )
         bad = await conn.fetchval(
             "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-            " WHERE m.tm_create < c.tm_create OR m.tm_create > c.tm_activity")
+            " WHERE m.tm_create < c.tm_create OR m.tm_create > c.tm_activity"
+        )
         assert bad == 0, f"{bad} messages outside their room's lifetime"
-        big_rooms = [str(r["id"]) for r in await conn.fetch(
-            "SELECT id FROM conversations WHERE reference_id IN (SELECT '+1' || (2000000000 + i)"
-            "::text FROM generate_series($1::int, $2::int, $1::int) i) ORDER BY tm_create",
-            big_every, big_every * big)]
-        return {"timings": timings, "counts": dict(counts), "big_rooms": big_rooms,
-                "per_big": per_big}
+        big_rooms = [
+            str(r["id"])
+            for r in await conn.fetch(
+                "SELECT id FROM conversations WHERE reference_id IN"
+                " (SELECT '+1' || (2000000000 + i)::text"
+                "  FROM generate_series($1::int, $2::int, $1::int) i) ORDER BY tm_create",
+                big_every,
+                big_every * big,
+            )
+        ]
+        return {
+            "timings": timings,
+            "counts": dict(counts),
+            "big_rooms": big_rooms,
+            "per_big": per_big,
+        }
     finally:
         await conn.close()
 
@@ -225,8 +259,15 @@ async def walk(c: httpx.AsyncClient, path: str, params: dict, pages: int) -> lis
     return tokens
 
 
-async def measure(base: str, token: str, big_rooms: list[str], n: int, deep_page: int,
-                  later_page: int, active_pages: int) -> tuple[list, dict]:
+async def measure(
+    base: str,
+    token: str,
+    big_rooms: list[str],
+    n: int,
+    deep_page: int,
+    later_page: int,
+    active_pages: int,
+) -> tuple[list, dict]:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as c:
         deep = (await walk(c, "/v1.0/conversations", {}, deep_page))[-1]
@@ -234,16 +275,30 @@ async def measure(base: str, token: str, big_rooms: list[str], n: int, deep_page
         # the token that leads to the last page of status=active
         last_active = active[-1]
         rooms = big_rooms[:: max(1, len(big_rooms) // 10)][:10]
-        later = {room: (await walk(c, f"/v1.0/conversations/{room}/messages", {},
-                                   later_page))[-1] for room in rooms}
+        later = {
+            room: (await walk(c, f"/v1.0/conversations/{room}/messages", {}, later_page))[-1]
+            for room in rooms
+        }
         cases = [
             ("conversations, first page", "/v1.0/conversations", {}, None),
-            (f"conversations, page {deep_page + 1} (token)", "/v1.0/conversations",
-             {"page_token": deep}, None),
-            ("conversations?status=active, first page", "/v1.0/conversations",
-             {"status": "active"}, None),
-            (f"conversations?status=active, last page ({len(active) + 1})",
-             "/v1.0/conversations", {"status": "active", "page_token": last_active}, None),
+            (
+                f"conversations, page {deep_page + 1} (token)",
+                "/v1.0/conversations",
+                {"page_token": deep},
+                None,
+            ),
+            (
+                "conversations?status=active, first page",
+                "/v1.0/conversations",
+                {"status": "active"},
+                None,
+            ),
+            (
+                f"conversations?status=active, last page ({len(active) + 1})",
+                "/v1.0/conversations",
+                {"status": "active", "page_token": last_active},
+                None,
+            ),
             ("messages of a big room, first page", None, {}, rooms),
             (f"messages of a big room, page {later_page + 1} (token)", None, {}, later),
         ]
@@ -262,8 +317,13 @@ async def measure(base: str, token: str, big_rooms: list[str], n: int, deep_page
                 if i >= 20:
                     latencies.append(ms)
             results.append((label, latencies))
-        context = {"deep": deep, "last_active": last_active, "rooms": rooms, "later": later,
-                   "active_pages": len(active) + 1}
+        context = {
+            "deep": deep,
+            "last_active": last_active,
+            "rooms": rooms,
+            "later": later,
+            "active_pages": len(active) + 1,
+        }
         return results, context
 
 
@@ -274,12 +334,14 @@ def _literal(value) -> str:
 
 def _shape(plan: list[str]) -> list[str]:
     """A plan's node lines without their figures, to tell two plans apart."""
-    return [line.split("(")[0].strip() for line in plan if "->" in line or not line[:1].isspace()
-            and not line.startswith(("Planning", "Execution"))]
+    return [
+        line.split("(")[0].strip()
+        for line in plan
+        if "->" in line or not line[:1].isspace() and not line.startswith(("Planning", "Execution"))
+    ]
 
 
-async def explain(url: str, customer_id: str, context: dict,
-                  labels: list[str | None]) -> list[str]:
+async def explain(url: str, customer_id: str, context: dict, labels: list[str | None]) -> list[str]:
     """EXPLAIN (ANALYZE, BUFFERS) of the page query each case runs, built by the same
     Piccolo expressions as services.pagination.keyset_page (LIMIT page + 1), as a prepared
     statement with parameters, like asyncpg runs it in the server: its 1st execution
@@ -294,16 +356,25 @@ async def explain(url: str, customer_id: str, context: dict,
             where.append(Conversation.status == status)
         if before:
             where.append(Conversation.tm_create < parse(before))
-        return (Conversation.select().where(*where)
-                .order_by(Conversation.tm_create, ascending=False)
-                .order_by(Conversation.id, ascending=False).limit(101))
+        return (
+            Conversation.select()
+            .where(*where)
+            .order_by(Conversation.tm_create, ascending=False)
+            .order_by(Conversation.id, ascending=False)
+            .limit(101)
+        )
 
     def messages(room: str, before: str | None = None):
         where = [Message.conversation_id == room, Message.tm_delete.is_null()]
         if before:
             where.append(Message.tm_create < parse(before))
-        return (Message.select().where(*where).order_by(Message.tm_create, ascending=False)
-                .order_by(Message.id, ascending=False).limit(101))
+        return (
+            Message.select()
+            .where(*where)
+            .order_by(Message.tm_create, ascending=False)
+            .order_by(Message.id, ascending=False)
+            .limit(101)
+        )
 
     room = context["rooms"][0]
     queries = [
@@ -328,8 +399,12 @@ async def explain(url: str, customer_id: str, context: dict,
             await conn.execute("DEALLOCATE bench_page")
             block = [f"--- {label}", f"{sql}", f"    with {params}"]
             if _shape(plans[0]) != _shape(plans[-1]):
-                block += ["execution 1 (custom plan):", *plans[0],
-                          "execution 6 (generic plan, kept from then on):", *plans[-1]]
+                block += [
+                    "execution 1 (custom plan):",
+                    *plans[0],
+                    "execution 6 (generic plan, kept from then on):",
+                    *plans[-1],
+                ]
             else:
                 block += ["executions 1 and 6 (the same plan):", *plans[-1]]
             out.append("\n".join(block))
@@ -368,17 +443,26 @@ def serve_and_measure(url: str, big_rooms: list[str], args: argparse.Namespace):
 
         def one() -> dict:
             meter = CpuMeter(db_name(url), server=server.proc.pid, bench=os.getpid())
-            results, context = asyncio.run(measure(
-                server.url, token, big_rooms, args.requests, args.deep_page, args.later_page,
-                active_pages=args.rooms // 100 // 100 + 1))
+            results, context = asyncio.run(
+                measure(
+                    server.url,
+                    token,
+                    big_rooms,
+                    args.requests,
+                    args.deep_page,
+                    args.later_page,
+                    active_pages=args.rooms // 100 // 100 + 1,
+                )
+            )
             return {"results": results, "context": context, "cpu": meter.stop()}
 
         run = undisturbed(one, label="lists")
         results, context = run["results"], run["context"]
     finally:
         server.stop()
-    print(f"one server process, sequential GETs, page_size 100; target p95 < "
-          f"{TARGET_P95_MS:.0f} ms")
+    print(
+        f"one server process, sequential GETs, page_size 100; target p95 < {TARGET_P95_MS:.0f} ms"
+    )
     print(cpu_line(run["cpu"]))
     flagged = []
     for label, latencies in results:
@@ -394,41 +478,66 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--big-rooms", type=int, default=100)
     parser.add_argument("--requests", type=int, default=300, help="per case")
-    parser.add_argument("--deep-page", type=int, default=500,
-                        help="the deep conversations page is the one after this many")
-    parser.add_argument("--later-page", type=int, default=25,
-                        help="the later messages page is the one after this many")
-    parser.add_argument("--explain", action="store_true",
-                        help="show the plan of every case, not only of those over target")
-    parser.add_argument("--try-fixes", action="store_true",
-                        help="then add the index and setting of FIXES to the bench database "
-                             "(not to the app) and measure again")
+    parser.add_argument(
+        "--deep-page",
+        type=int,
+        default=500,
+        help="the deep conversations page is the one after this many",
+    )
+    parser.add_argument(
+        "--later-page",
+        type=int,
+        default=25,
+        help="the later messages page is the one after this many",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="show the plan of every case, not only of those over target",
+    )
+    parser.add_argument(
+        "--try-fixes",
+        action="store_true",
+        help="then add the index and setting of FIXES to the bench database "
+        "(not to the app) and measure again",
+    )
     args = parser.parse_args()
 
     url = fresh_database()
-    admin = os.environ.get("DATABASE_URL")
-    # app modules (used for EXPLAIN) bind their engine at import: the bench database
-    os.environ["DATABASE_URL"] = url
-    os.environ["CONVODESK_SECRET_KEY"] = SECRET
+    restore = bind_app_to(url)  # app modules bind their engine at import
     env = env_for(url)
     try:
         cli(env, "migrate")
-        customer_id = json.loads(cli(env, "customer", "create", "--name", "Bench",
-                                     "--username", "bench-admin",
-                                     "--password", "bench-password"))["customer_id"]
+        customer_id = json.loads(
+            cli(
+                env,
+                "customer",
+                "create",
+                "--name",
+                "Bench",
+                "--username",
+                "bench-admin",
+                "--password",
+                "bench-password",
+            )
+        )["customer_id"]
         started = time.perf_counter()
         loaded = asyncio.run(load(url, customer_id, args.rooms, args.messages, args.big_rooms))
         took = time.perf_counter() - started
         counts = loaded["counts"]
-        print(f"loaded {counts['rooms']:,} conversations ({counts['active']:,} active), "
-              f"{counts['participants']:,} participants, {counts['messages']:,} messages "
-              f"({len(loaded['big_rooms'])} rooms of {loaded['per_big']:,}); database "
-              f"{counts['size']}; {took:.0f} s: "
-              + ", ".join(f"{k} {v:.1f} s" for k, v in loaded["timings"].items()))
+        print(
+            f"loaded {counts['rooms']:,} conversations ({counts['active']:,} active), "
+            f"{counts['participants']:,} participants, {counts['messages']:,} messages "
+            f"({len(loaded['big_rooms'])} rooms of {loaded['per_big']:,}); database "
+            f"{counts['size']}; {took:.0f} s: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in loaded["timings"].items())
+        )
 
         results, context, flagged = serve_and_measure(url, loaded["big_rooms"], args)
-        print(f"all cases: median of medians "
-              f"{statistics.median(statistics.median(lat) for _, lat in results):.2f} ms")
+        print(
+            f"all cases: median of medians "
+            f"{statistics.median(statistics.median(lat) for _, lat in results):.2f} ms"
+        )
         if any(flagged):
             for block in asyncio.run(explain(url, customer_id, context, flagged)):
                 print(block)
@@ -440,13 +549,12 @@ def main() -> None:
             after, _, _ = serve_and_measure(url, loaded["big_rooms"], args)
             print("p95 as the app is -> with the index and custom plans:")
             for (label, before), (_, fixed) in zip(results, after, strict=True):
-                print(f"    {label:<44} {percentile(before, 95):6.2f} ms -> "
-                      f"{percentile(fixed, 95):6.2f} ms")
+                print(
+                    f"    {label:<44} {percentile(before, 95):6.2f} ms -> "
+                    f"{percentile(fixed, 95):6.2f} ms"
+                )
     finally:
-        if admin is None:
-            os.environ.pop("DATABASE_URL")
-        else:
-            os.environ["DATABASE_URL"] = admin
+        restore()
         drop_database(url)
 
 

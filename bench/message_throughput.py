@@ -44,10 +44,10 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from harness import (  # noqa: E402
     DISTURBED,
-    SECRET,
     ActivitySampler,
     CpuMeter,
     Server,
+    bind_app_to,
     cli,
     cpu_line,
     db_name,
@@ -71,8 +71,9 @@ def peer_number(i: int) -> str:
 # --- (a) inbound ingest through the service layer ---------------------------------------
 
 
-async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: int,
-                 sweep: list[int]) -> dict:
+async def ingest(
+    url: str, customer_id: str, n: int, concurrency: int, peers: int, sweep: list[int]
+) -> dict:
     from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
     from app.domain.inbound import InboundMessage
@@ -83,7 +84,10 @@ async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: in
     await DB.start_connection_pool(min_size=size, max_size=size)
     try:
         account = await accounts.create_account(
-            customer_id, type="loopback", address="+15550001111", name="sms (loopback)",
+            customer_id,
+            type="loopback",
+            address="+15550001111",
+            name="sms (loopback)",
             settings={"reference_type": "message"},
         )
         rooms: dict[str, str] = {}
@@ -98,7 +102,8 @@ async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: in
             async def worker() -> None:
                 for i in counter:
                     inbound = InboundMessage(
-                        peer=peer_number(i % peers), text=f"inbound message {i}",
+                        peer=peer_number(i % peers),
+                        text=f"inbound message {i}",
                         provider_message_id=f"bench-in-{i}",
                     )
                     t = time.perf_counter()
@@ -114,20 +119,34 @@ async def ingest(url: str, customer_id: str, n: int, concurrency: int, peers: in
                 await asyncio.gather(*[worker() for _ in range(tasks)])
                 elapsed = time.perf_counter() - started
             usage = meter.stop()
-            return {"rate": count / elapsed, "elapsed": elapsed, "latencies": latencies,
-                    "cpu": usage, "activity": activity}
+            return {
+                "rate": count / elapsed,
+                "elapsed": elapsed,
+                "latencies": latencies,
+                "cpu": usage,
+                "activity": activity,
+            }
 
         main = await undisturbed_async(lambda: run(n, concurrency), label="ingest")
         main["rooms"] = sorted(set(rooms.values()))
         main["account_id"] = str(account["id"])
         main["sweep"] = [
-            (tasks, await undisturbed_async(lambda t=tasks: run(min(n, 2000), t),
-                                            label=f"sweep {tasks}"))
+            (
+                tasks,
+                await undisturbed_async(
+                    lambda t=tasks: run(min(n, 2000), t), label=f"sweep {tasks}"
+                ),
+            )
             for tasks in sweep
         ]
         main["statements"] = await statements_of(
-            messages.receive(account, InboundMessage(peer=peer_number(0), text="counted",
-                                                     provider_message_id="bench-counted")))
+            messages.receive(
+                account,
+                InboundMessage(
+                    peer=peer_number(0), text="counted", provider_message_id="bench-counted"
+                ),
+            )
+        )
         return main
     finally:
         await DB.close_connection_pool()
@@ -172,22 +191,23 @@ async def statements_of(call) -> list[str]:
 # --- (b) send through the HTTP API, from separate load processes --------------------------
 
 
-async def client_load(base: str, token: str, rooms: list[str], n: int, concurrency: int,
-                      offset: int) -> dict:
+async def client_load(
+    base: str, token: str, rooms: list[str], n: int, concurrency: int, offset: int
+) -> dict:
     """One load process: `n` sends with `concurrency` in flight, rooms round-robin."""
     latencies: list[float] = []
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60,
-                                 limits=limits) as c:
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as c:
         counter = iter(range(n))
 
         async def worker() -> None:
             for i in counter:
                 room = rooms[(offset + i) % len(rooms)]
                 t = time.perf_counter()
-                r = await c.post(f"/v1.0/conversations/{room}/messages",
-                                 json={"text": f"reply {offset + i}"})
+                r = await c.post(
+                    f"/v1.0/conversations/{room}/messages", json={"text": f"reply {offset + i}"}
+                )
                 latencies.append((time.perf_counter() - t) * 1000)
                 assert r.status_code == 201, r.text
 
@@ -195,8 +215,12 @@ async def client_load(base: str, token: str, rooms: list[str], n: int, concurren
         started = time.perf_counter()
         await asyncio.gather(*[worker() for _ in range(concurrency)])
         elapsed = time.perf_counter() - started
-        return {"elapsed": elapsed, "latencies": latencies,
-                "client_cpu": time.process_time() - cpu0, "started": started}
+        return {
+            "elapsed": elapsed,
+            "latencies": latencies,
+            "client_cpu": time.process_time() - cpu0,
+            "started": started,
+        }
 
 
 def client_main(spec: str) -> None:
@@ -211,33 +235,51 @@ def client_main(spec: str) -> None:
 async def warm_up(server: Server, token: str, rooms: list[str], concurrency: int) -> None:
     """200 sends from here, before metering: the server's pool grows to its size, code
     paths get hot (they are not counted)."""
-    async with httpx.AsyncClient(base_url=server.url, timeout=60,
-                                 headers={"Authorization": f"Bearer {token}"}) as c:
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=60, headers={"Authorization": f"Bearer {token}"}
+    ) as c:
         sem = asyncio.Semaphore(concurrency)
 
         async def warm(i: int) -> None:
             async with sem:
-                r = await c.post(f"/v1.0/conversations/{rooms[i % len(rooms)]}/messages",
-                                 json={"text": "warm-up"})
+                r = await c.post(
+                    f"/v1.0/conversations/{rooms[i % len(rooms)]}/messages",
+                    json={"text": "warm-up"},
+                )
                 assert r.status_code == 201, r.text
 
         await asyncio.gather(*[warm(i) for i in range(200)])
 
 
-async def send_load(server: Server, url: str, token: str, rooms: list[str], n: int,
-                    concurrency: int, processes: int) -> dict:
+async def send_load(
+    server: Server, url: str, token: str, rooms: list[str], n: int, concurrency: int, processes: int
+) -> dict:
     await warm_up(server, token, rooms, concurrency)
     per = [n // processes + (1 if k < n % processes else 0) for k in range(processes)]
-    conc = [concurrency // processes + (1 if k < concurrency % processes else 0)
-            for k in range(processes)]
+    conc = [
+        concurrency // processes + (1 if k < concurrency % processes else 0)
+        for k in range(processes)
+    ]
     procs = []
     for k in range(processes):
-        job = {"base": server.url, "token": token, "rooms": rooms, "n": per[k],
-               "concurrency": conc[k], "offset": sum(per[:k])}
-        procs.append(await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--client", json.dumps(job),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        ))
+        job = {
+            "base": server.url,
+            "token": token,
+            "rooms": rooms,
+            "n": per[k],
+            "concurrency": conc[k],
+            "offset": sum(per[:k]),
+        }
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--client",
+                json.dumps(job),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        )
     for p in procs:
         assert (await p.stdout.readline()).strip() == b"ready"
     async with ActivitySampler(url, advisory=ADVISORY) as activity:
@@ -256,9 +298,15 @@ async def send_load(server: Server, url: str, token: str, rooms: list[str], n: i
     # the sends ran in parallel: the rate is all of them over the longest run
     elapsed = max(r["elapsed"] for r in results)
     usage["clients"] = sum(r["client_cpu"] for r in results)
-    return {"rate": n / elapsed, "latencies": latencies, "cpu": usage, "wall": wall,
-            "activity": activity,
-            "client_cpu": sum(r["client_cpu"] for r in results), "elapsed": elapsed}
+    return {
+        "rate": n / elapsed,
+        "latencies": latencies,
+        "cpu": usage,
+        "wall": wall,
+        "activity": activity,
+        "client_cpu": sum(r["client_cpu"] for r in results),
+        "elapsed": elapsed,
+    }
 
 
 WRK_SCRIPT = """
@@ -283,8 +331,9 @@ end
 """
 
 
-async def send_load_wrk(server: Server, url: str, token: str, rooms: list[str],
-                        seconds: float, concurrency: int) -> dict:
+async def send_load_wrk(
+    server: Server, url: str, token: str, rooms: list[str], seconds: float, concurrency: int
+) -> dict:
     """The same sends from `wrk` (C, one thread, `concurrency` connections) for `seconds`:
     a load generator that leaves the 2 cores to the server and PostgreSQL."""
     import resource
@@ -299,8 +348,17 @@ async def send_load_wrk(server: Server, url: str, token: str, rooms: list[str],
         async with ActivitySampler(url, advisory=ADVISORY) as activity:
             meter = CpuMeter(db_name(url), server=server.proc.pid)
             proc = await asyncio.create_subprocess_exec(
-                "wrk", "-t1", f"-c{concurrency}", f"-d{round(seconds)}s", "--timeout", "30s",
-                "-s", lua.name, server.url, stdout=subprocess.PIPE)
+                "wrk",
+                "-t1",
+                f"-c{concurrency}",
+                f"-d{round(seconds)}s",
+                "--timeout",
+                "30s",
+                "-s",
+                lua.name,
+                server.url,
+                stdout=subprocess.PIPE,
+            )
             out, _ = await proc.communicate()
         usage = meter.stop()
         if proc.returncode != 0 or b"RESULT " not in out:
@@ -312,18 +370,27 @@ async def send_load_wrk(server: Server, url: str, token: str, rooms: list[str],
     if r["non2xx"] or r["errors"]:
         raise RuntimeError(f"wrk saw failures: {r}")
     elapsed = r["us"] / 1e6
-    return {"rate": r["requests"] / elapsed, "elapsed": elapsed, "n": r["requests"],
-            "p50": r["p50"] / 1000, "p95": r["p95"] / 1000, "p99": r["p99"] / 1000,
-            "cpu": usage, "activity": activity}
+    return {
+        "rate": r["requests"] / elapsed,
+        "elapsed": elapsed,
+        "n": r["requests"],
+        "p50": r["p50"] / 1000,
+        "p95": r["p95"] / 1000,
+        "p99": r["p99"] / 1000,
+        "cpu": usage,
+        "activity": activity,
+    }
 
 
 async def sender_backlog(url: str) -> tuple[int, int]:
     conn = await asyncpg.connect(url)
     try:
         queued = await conn.fetchval(
-            "SELECT count(*) FROM outbound_messages WHERE status IN ('queued', 'sending')")
+            "SELECT count(*) FROM outbound_messages WHERE status IN ('queued', 'sending')"
+        )
         sent = await conn.fetchval(
-            "SELECT count(*) FROM messages WHERE direction = 'outbound' AND status = 'done'")
+            "SELECT count(*) FROM messages WHERE direction = 'outbound' AND status = 'done'"
+        )
         return queued, sent
     finally:
         await conn.close()
@@ -336,7 +403,8 @@ async def ceiling(url: str, rows: int, concurrency: int) -> dict:
     setup = await asyncpg.connect(url)
     await setup.execute(
         "CREATE TABLE bench_scratch (id bigserial PRIMARY KEY, k text NOT NULL,"
-        " body text NOT NULL, tm_create timestamptz NOT NULL DEFAULT now())")
+        " body text NOT NULL, tm_create timestamptz NOT NULL DEFAULT now())"
+    )
     conns = [await asyncpg.connect(url) for _ in range(concurrency)]
     try:
         for c in conns:  # prepare once per connection, like a pool would
@@ -345,8 +413,11 @@ async def ceiling(url: str, rows: int, concurrency: int) -> dict:
 
         async def worker(conn: asyncpg.Connection) -> None:
             for i in counter:
-                await conn.execute("INSERT INTO bench_scratch (k, body) VALUES ($1, $2)",
-                                   f"row-{i}", f"inbound message {i}")
+                await conn.execute(
+                    "INSERT INTO bench_scratch (k, body) VALUES ($1, $2)",
+                    f"row-{i}",
+                    f"inbound message {i}",
+                )
 
         async with ActivitySampler(url, advisory=ADVISORY) as activity:
             meter = CpuMeter(db_name(url), bench=os.getpid())  # after: counts the sampler's backend
@@ -365,16 +436,25 @@ async def ceiling(url: str, rows: int, concurrency: int) -> dict:
 # --- (d) the same work as receive(), in plain asyncpg --------------------------------------
 
 
-SAME_WORK = ("BEGIN, advisory lock, SELECT messages, SELECT participants FOR UPDATE, "
-             "INSERT messages, UPDATE conversations, advisory lock, INSERT events, COMMIT, "
-             "pool reset")
+SAME_WORK = (
+    "BEGIN, advisory lock, SELECT messages, SELECT participants FOR UPDATE, "
+    "INSERT messages, UPDATE conversations, advisory lock, INSERT events, COMMIT, "
+    "pool reset"
+)
 """The statements of same_work_raw("as-is"), written like _short() names them, to check
 against what receive() does at the time of the run."""
 
 
-async def same_work_raw(url: str, customer_id: str, account_id: str, n: int,
-                        concurrency: int, peers: int, shape: str = "as-is",
-                        first: int = 0) -> dict:
+async def same_work_raw(
+    url: str,
+    customer_id: str,
+    account_id: str,
+    n: int,
+    concurrency: int,
+    peers: int,
+    shape: str = "as-is",
+    first: int = 0,
+) -> dict:
     """receive() of a message into its existing room, statement for statement (SAME_WORK:
     the same locks, lookups and writes, both events in one INSERT under the per-customer
     event-order lock at the end, one transaction, a pool that resets released
@@ -388,8 +468,7 @@ async def same_work_raw(url: str, customer_id: str, account_id: str, n: int,
     from datetime import UTC, datetime
 
     pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
-    me = json.dumps({"type": "tel", "target": "+15550001111", "target_name": "me",
-                     "name": ""})
+    me = json.dumps({"type": "tel", "target": "+15550001111", "target_name": "me", "name": ""})
     counter = iter(range(first, first + n))
     kinds = ["conversation_message_created", "conversation_message_received"]
     insert_events = (
@@ -401,13 +480,16 @@ async def same_work_raw(url: str, customer_id: str, account_id: str, n: int,
     async def worker() -> None:
         for i in counter:
             peer = peer_number(i % peers)
-            key = int.from_bytes(hashlib.sha256(
-                f"{customer_id}|tel|{peer}".encode()).digest()[:4]) - (1 << 31)
+            key = int.from_bytes(
+                hashlib.sha256(f"{customer_id}|tel|{peer}".encode()).digest()[:4]
+            ) - (1 << 31)
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", 0x0C0DE6, key)
                 dup = await conn.fetchrow(
                     "SELECT * FROM messages WHERE account_id = $1 AND provider_message_id = $2",
-                    account_id, f"bench-raw-{i}")
+                    account_id,
+                    f"bench-raw-{i}",
+                )
                 assert dup is None
                 room = await conn.fetchrow(
                     "SELECT c.*, p.id AS p_id, p.target_name AS p_target_name"
@@ -415,10 +497,18 @@ async def same_work_raw(url: str, customer_id: str, account_id: str, n: int,
                     " WHERE p.customer_id = $1 AND p.type = 'tel' AND p.target = $2"
                     " AND p.tm_delete IS NULL AND c.tm_delete IS NULL AND c.status <> 'closed'"
                     " ORDER BY c.tm_activity DESC LIMIT 1 FOR UPDATE OF c",
-                    customer_id, peer)
+                    customer_id,
+                    peer,
+                )
                 stamp = datetime.now(UTC)
-                source = json.dumps({"type": "tel", "target": peer,
-                                     "target_name": room["p_target_name"], "name": ""})
+                source = json.dumps(
+                    {
+                        "type": "tel",
+                        "target": peer,
+                        "target_name": room["p_target_name"],
+                        "name": "",
+                    }
+                )
                 text = f"raw message {i}"
                 row = await conn.fetchrow(
                     "INSERT INTO messages (customer_id, conversation_id, participant_id,"
@@ -426,23 +516,42 @@ async def same_work_raw(url: str, customer_id: str, account_id: str, n: int,
                     " destination, text, medias, provider_message_id, tm_create, tm_update)"
                     " VALUES ($1, $2, $3, $4, 'inbound', 'done', 'message', $5, $6::jsonb,"
                     " $7::jsonb, $8, '[]', $9, $10, $10) RETURNING *",
-                    customer_id, room["id"], room["p_id"], account_id, peer, source, me,
-                    text, f"bench-raw-{i}", stamp)
+                    customer_id,
+                    room["id"],
+                    room["p_id"],
+                    account_id,
+                    peer,
+                    source,
+                    me,
+                    text,
+                    f"bench-raw-{i}",
+                    stamp,
+                )
                 await conn.fetchrow(
                     "UPDATE conversations SET last_message = $2, tm_last_message = $3,"
                     " tm_activity = $3, tm_update = $3, status = 'active' WHERE id = $1"
-                    " RETURNING *", room["id"], text, stamp)
+                    " RETURNING *",
+                    room["id"],
+                    text,
+                    stamp,
+                )
                 payload = json.dumps({k: str(v) for k, v in dict(row).items()})
                 topic = f"customer_id:{customer_id}:conversation:{room['id']}"
                 args = (customer_id, kinds, [topic], payload, [], stamp)
                 if shape == "as-is":
-                    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))",
-                                       0x0C0DE5, customer_id)
+                    await conn.execute(
+                        "SELECT pg_advisory_xact_lock($1, hashtext($2))", 0x0C0DE5, customer_id
+                    )
                     await conn.fetch(insert_events.format(lock=""), *args)
                 elif shape == "lock-in-insert":
-                    await conn.fetch(insert_events.format(
-                        lock="(SELECT pg_advisory_xact_lock($7, hashtext($8))) AS l, "),
-                        *args, 0x0C0DE5, customer_id)
+                    await conn.fetch(
+                        insert_events.format(
+                            lock="(SELECT pg_advisory_xact_lock($7, hashtext($8))) AS l, "
+                        ),
+                        *args,
+                        0x0C0DE5,
+                        customer_id,
+                    )
                 else:
                     await conn.fetch(insert_events.format(lock=""), *args)
 
@@ -468,17 +577,32 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--peers", type=int, default=500)
     parser.add_argument("--ceiling-rows", type=int, default=50000)
-    parser.add_argument("--load", choices=("httpx", "wrk"), default="httpx",
-                        help="(b)'s load generator: httpx processes, or wrk if installed")
+    parser.add_argument(
+        "--load",
+        choices=("httpx", "wrk"),
+        default="httpx",
+        help="(b)'s load generator: httpx processes, or wrk if installed",
+    )
     parser.add_argument("--wrk-seconds", type=int, default=10)
-    parser.add_argument("--client-processes", type=int, default=2,
-                        help="load processes for (b); one httpx client with 50 connections "
-                             "saturates its core at ~350 requests/s")
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=2,
+        help="load processes for (b); one httpx client with 50 connections "
+        "saturates its core at ~350 requests/s",
+    )
     parser.add_argument("--server-workers", type=int, default=1)
-    parser.add_argument("--server-pool", type=int, default=None,
-                        help="CONVODESK_DB_POOL_SIZE of the server (default: its own, 10)")
-    parser.add_argument("--ingest-sweep", default="",
-                        help="after (a), ingest again with these task counts, e.g. 1,10,50")
+    parser.add_argument(
+        "--server-pool",
+        type=int,
+        default=None,
+        help="CONVODESK_DB_POOL_SIZE of the server (default: its own, 10)",
+    )
+    parser.add_argument(
+        "--ingest-sweep",
+        default="",
+        help="after (a), ingest again with these task counts, e.g. 1,10,50",
+    )
     parser.add_argument("--client", help=argparse.SUPPRESS)  # a load process's job
     args = parser.parse_args()
     if args.client:
@@ -487,38 +611,55 @@ def main() -> None:
 
     url = fresh_database()
     env = env_for(url)
-    admin = os.environ.get("DATABASE_URL")
-    # app modules bind their engine at import: point them at the bench database first
-    os.environ["DATABASE_URL"] = url
-    os.environ["CONVODESK_SECRET_KEY"] = SECRET
+    restore = bind_app_to(url)  # app modules bind their engine at import
     try:
         cli(env, "migrate")
-        customer_id = json.loads(cli(env, "customer", "create", "--name", "Bench",
-                                     "--username", "bench-admin",
-                                     "--password", "bench-password"))["customer_id"]
-        print(f"2 cores; PostgreSQL on 127.0.0.1; concurrency {args.concurrency}; each phase "
-              f"starts on a quiet machine and is measured again (up to 3 times) when other "
-              f"load kept > {DISTURBED} cores busy during it", flush=True)
+        customer_id = json.loads(
+            cli(
+                env,
+                "customer",
+                "create",
+                "--name",
+                "Bench",
+                "--username",
+                "bench-admin",
+                "--password",
+                "bench-password",
+            )
+        )["customer_id"]
+        print(
+            f"2 cores; PostgreSQL on 127.0.0.1; concurrency {args.concurrency}; each phase "
+            f"starts on a quiet machine and is measured again (up to 3 times) when other "
+            f"load kept > {DISTURBED} cores busy during it",
+            flush=True,
+        )
 
         sweep = [int(x) for x in args.ingest_sweep.split(",") if x]
-        a = asyncio.run(ingest(url, customer_id, args.messages, args.concurrency, args.peers,
-                               sweep))
-        print(f"(a) ingest: {args.messages} messages via messages.receive(), "
-              f"{len(a['rooms'])} rooms, {args.concurrency} tasks in-process")
+        a = asyncio.run(
+            ingest(url, customer_id, args.messages, args.concurrency, args.peers, sweep)
+        )
+        print(
+            f"(a) ingest: {args.messages} messages via messages.receive(), "
+            f"{len(a['rooms'])} rooms, {args.concurrency} tasks in-process"
+        )
         print(f"    {a['rate']:,.0f} messages/s ({a['elapsed']:.1f} s)")
         print("    " + summary("receive() latency", a["latencies"]))
         print("  " + cpu_line(a["cpu"]))
         print("    what the bench database's backends were doing (non-idle samples):")
         print("\n".join(a["activity"].lines()))
-        print(f"    one receive() into an existing room = {len(a['statements'])} statements: "
-              + ", ".join(a["statements"]))
+        print(
+            f"    one receive() into an existing room = {len(a['statements'])} statements: "
+            + ", ".join(a["statements"])
+        )
         for tasks, run in a["sweep"]:
             top, share = run["activity"].shares()[0]
-            print(f"    sweep: {tasks:3d} tasks {run['rate']:6,.0f} messages/s, median "
-                  f"{statistics.median(run['latencies']):6.1f} ms, this process "
-                  f"{run['cpu']['bench'] / len(run['latencies']) * 1000:.2f} ms CPU/message,"
-                  f" PostgreSQL {run['cpu']['postgres'] / len(run['latencies']) * 1000:.2f}"
-                  f" ms; top wait {share:.0%} {top}; unaccounted cpu {others(run['cpu']):.2f}")
+            print(
+                f"    sweep: {tasks:3d} tasks {run['rate']:6,.0f} messages/s, median "
+                f"{statistics.median(run['latencies']):6.1f} ms, this process "
+                f"{run['cpu']['bench'] / len(run['latencies']) * 1000:.2f} ms CPU/message,"
+                f" PostgreSQL {run['cpu']['postgres'] / len(run['latencies']) * 1000:.2f}"
+                f" ms; top wait {share:.0%} {top}; unaccounted cpu {others(run['cpu']):.2f}"
+            )
 
         extra = {}
         if args.server_pool:
@@ -530,14 +671,25 @@ def main() -> None:
 
             def send_and_drain() -> dict:
                 if args.load == "wrk":
-                    b = asyncio.run(send_load_wrk(server, url, token, a["rooms"],
-                                                  args.wrk_seconds, args.concurrency))
+                    b = asyncio.run(
+                        send_load_wrk(
+                            server, url, token, a["rooms"], args.wrk_seconds, args.concurrency
+                        )
+                    )
                 else:
-                    b = asyncio.run(send_load(server, url, token, a["rooms"], args.sends,
-                                              args.concurrency, args.client_processes))
+                    b = asyncio.run(
+                        send_load(
+                            server,
+                            url,
+                            token,
+                            a["rooms"],
+                            args.sends,
+                            args.concurrency,
+                            args.client_processes,
+                        )
+                    )
                 drained_at = time.perf_counter()
-                while (asyncio.run(sender_backlog(url))[0]
-                       and time.perf_counter() - drained_at < 60):
+                while asyncio.run(sender_backlog(url))[0] and time.perf_counter() - drained_at < 60:
                     time.sleep(0.2)
                 b["queued"], b["sent"] = asyncio.run(sender_backlog(url))
                 b["drain"] = time.perf_counter() - drained_at
@@ -547,30 +699,42 @@ def main() -> None:
             queued, sent, drain = b["queued"], b["sent"], b["drain"]
         finally:
             server.stop()
-        loader = (f"wrk (1 thread) for {args.wrk_seconds:.0f} s" if args.load == "wrk" else
-                  f"{args.client_processes} httpx load process(es)")
+        loader = (
+            f"wrk (1 thread) for {args.wrk_seconds:.0f} s"
+            if args.load == "wrk"
+            else f"{args.client_processes} httpx load process(es)"
+        )
         sends = b["n"] if args.load == "wrk" else args.sends
-        print(f"(b) send: {sends} POST /v1.0/conversations/{{id}}/messages over "
-              f"{len(a['rooms'])} rooms, {args.concurrency} in flight from {loader}; server: "
-              f"{args.server_workers} worker process(es), pool "
-              f"{args.server_pool or 'default (10)'}")
+        print(
+            f"(b) send: {sends} POST /v1.0/conversations/{{id}}/messages over "
+            f"{len(a['rooms'])} rooms, {args.concurrency} in flight from {loader}; server: "
+            f"{args.server_workers} worker process(es), pool "
+            f"{args.server_pool or 'default (10)'}"
+        )
         if args.load == "wrk":
             print(f"    {b['rate']:,.0f} messages/s ({b['elapsed']:.1f} s)")
-            print(f"    {'request latency (wrk)':<44} n={b['n']:<5} median={b['p50']:7.2f} ms"
-                  f"  p95={b['p95']:7.2f} ms  p99={b['p99']:7.2f} ms")
+            print(
+                f"    {'request latency (wrk)':<44} n={b['n']:<5} median={b['p50']:7.2f} ms"
+                f"  p95={b['p95']:7.2f} ms  p99={b['p99']:7.2f} ms"
+            )
         else:
             print(f"    {b['rate']:,.0f} messages/s ({b['elapsed']:.1f} s)")
             print("    " + summary("request latency", b["latencies"]))
         print("  " + cpu_line(b["cpu"]))
         print("    what the bench database's backends were doing (non-idle samples):")
         print("\n".join(b["activity"].lines()))
-        print(f"    sender worker: {sent} outbound messages marked done; backlog {queued} "
-              f"left {drain:.1f} s after the last send returned")
+        print(
+            f"    sender worker: {sent} outbound messages marked done; backlog {queued} "
+            f"left {drain:.1f} s after the last send returned"
+        )
 
-        c = undisturbed(lambda: asyncio.run(ceiling(url, args.ceiling_rows, args.concurrency)),
-                        label="ceiling")
-        print(f"(c) ceiling: {args.ceiling_rows} single-row INSERTs, autocommit, "
-              f"{args.concurrency} connections")
+        c = undisturbed(
+            lambda: asyncio.run(ceiling(url, args.ceiling_rows, args.concurrency)), label="ceiling"
+        )
+        print(
+            f"(c) ceiling: {args.ceiling_rows} single-row INSERTs, autocommit, "
+            f"{args.concurrency} connections"
+        )
         print(f"    {c['rate']:,.0f} rows/s ({c['elapsed']:.1f} s)")
         print("  " + cpu_line(c["cpu"]))
         print("    what the bench database's backends were doing (non-idle samples):")
@@ -579,40 +743,59 @@ def main() -> None:
         shapes = {}
         batches = iter(range(0, 10**9, args.messages))  # fresh provider ids on every run
         for shape in ("as-is", "lock-in-insert", "no-event-lock"):
-            shapes[shape] = d = undisturbed(lambda s=shape: asyncio.run(same_work_raw(
-                url, customer_id, a["account_id"], args.messages, args.concurrency,
-                args.peers, s, first=next(batches))), label=shape)
+            shapes[shape] = d = undisturbed(
+                lambda s=shape: asyncio.run(
+                    same_work_raw(
+                        url,
+                        customer_id,
+                        a["account_id"],
+                        args.messages,
+                        args.concurrency,
+                        args.peers,
+                        s,
+                        first=next(batches),
+                    )
+                ),
+                label=shape,
+            )
             if shape == "as-is":
                 same = ", ".join(a["statements"]) == SAME_WORK
-                print(f"(d) the same work as (a) in plain asyncpg, {args.concurrency} pooled "
-                      f"connections: {SAME_WORK}"
-                      + ("" if same else "  (NOTE: receive() now differs from this)"))
-            label = {"as-is": "as receive() does it",
-                     "lock-in-insert": "what-if: event lock inside the events INSERT",
-                     "no-event-lock": "what-if: no event-order lock"}[shape]
+                print(
+                    f"(d) the same work as (a) in plain asyncpg, {args.concurrency} pooled "
+                    f"connections: {SAME_WORK}"
+                    + ("" if same else "  (NOTE: receive() now differs from this)")
+                )
+            label = {
+                "as-is": "as receive() does it",
+                "lock-in-insert": "what-if: event lock inside the events INSERT",
+                "no-event-lock": "what-if: no event-order lock",
+            }[shape]
             top, share = d["activity"].shares()[0]
-            print(f"    {label:<50} {d['rate']:6,.0f} messages/s; client "
-                  f"{d['cpu']['bench'] / args.messages * 1000:.2f} ms CPU/message, PostgreSQL "
-                  f"{d['cpu']['postgres'] / args.messages * 1000:.2f} ms; "
-                  f"top wait {share:.0%} {top}; unaccounted cpu {others(d['cpu']):.2f}")
+            print(
+                f"    {label:<50} {d['rate']:6,.0f} messages/s; client "
+                f"{d['cpu']['bench'] / args.messages * 1000:.2f} ms CPU/message, PostgreSQL "
+                f"{d['cpu']['postgres'] / args.messages * 1000:.2f} ms; "
+                f"top wait {share:.0%} {top}; unaccounted cpu {others(d['cpu']):.2f}"
+            )
         d = shapes["as-is"]
 
-        print(f"ingest/ceiling = {a['rate'] / c['rate']:.3f}   "
-              f"send/ceiling = {b['rate'] / c['rate']:.3f}   "
-              f"ingest/same-work-in-asyncpg = {a['rate'] / d['rate']:.2f}")
+        print(
+            f"ingest/ceiling = {a['rate'] / c['rate']:.3f}   "
+            f"send/ceiling = {b['rate'] / c['rate']:.3f}   "
+            f"ingest/same-work-in-asyncpg = {a['rate'] / d['rate']:.2f}"
+        )
 
         def verdict(ok: bool) -> str:
             return "met" if ok else "MISSED"
 
-        print(f"targets: ingest >= 1,000/s {verdict(a['rate'] >= 1000)}, send >= 1,000/s "
-              f"{verdict(b['rate'] >= 1000)}, ingest >= 1/3 of the ceiling "
-              f"{verdict(a['rate'] >= c['rate'] / 3)}, send >= 1/3 of the ceiling "
-              f"{verdict(b['rate'] >= c['rate'] / 3)}")
+        print(
+            f"targets: ingest >= 1,000/s {verdict(a['rate'] >= 1000)}, send >= 1,000/s "
+            f"{verdict(b['rate'] >= 1000)}, ingest >= 1/3 of the ceiling "
+            f"{verdict(a['rate'] >= c['rate'] / 3)}, send >= 1/3 of the ceiling "
+            f"{verdict(b['rate'] >= c['rate'] / 3)}"
+        )
     finally:
-        if admin is None:
-            os.environ.pop("DATABASE_URL")
-        else:
-            os.environ["DATABASE_URL"] = admin
+        restore()
         drop_database(url)
 
 

@@ -30,9 +30,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import httpx  # noqa: E402
 from harness import (  # noqa: E402
     DISTURBED,
-    SECRET,
     CpuMeter,
     Server,
+    bind_app_to,
     cli,
     cpu_line,
     db_name,
@@ -53,8 +53,9 @@ async def client(ws_url: str, token: str, topic: str, expect: int, idle: float) 
 
     arrivals: dict[str, int] = {}
     frames = 0
-    async with connect(ws_url, additional_headers={"Authorization": f"Bearer {token}"},
-                       proxy=None, max_queue=None) as ws:
+    async with connect(
+        ws_url, additional_headers={"Authorization": f"Bearer {token}"}, proxy=None, max_queue=None
+    ) as ws:
         await ws.send(json.dumps({"type": "subscribe", "topics": [topic]}))
         ack = json.loads(await ws.recv())
         assert ack == {"type": "subscribed", "topics": [topic]}, ack
@@ -75,8 +76,16 @@ async def client(ws_url: str, token: str, topic: str, expect: int, idle: float) 
 # --- the producer (this process) ------------------------------------------------------------
 
 
-async def produce(url: str, customer_id: str, ws_url: str, token: str, rate: float,
-                  seconds: float, peers: int, server_pid: int) -> dict:
+async def produce(
+    url: str,
+    customer_id: str,
+    ws_url: str,
+    token: str,
+    rate: float,
+    seconds: float,
+    peers: int,
+    server_pid: int,
+) -> dict:
     from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
     from app.domain.inbound import InboundMessage
@@ -91,7 +100,8 @@ async def produce(url: str, customer_id: str, ws_url: str, token: str, rate: flo
     lock = asyncio.Lock()
     # when the first notice of a receive() is handed to the bus: COMMIT has just returned
     announced: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
-        "announced", default=None)
+        "announced", default=None
+    )
 
     async def publish(notice: dict) -> None:
         stamps = announced.get()
@@ -103,20 +113,35 @@ async def produce(url: str, customer_id: str, ws_url: str, token: str, rate: flo
     bus.attach(publish)
     try:
         account = await accounts.create_account(
-            customer_id, type="loopback", address="+15550001111", name="sms (loopback)",
+            customer_id,
+            type="loopback",
+            address="+15550001111",
+            name="sms (loopback)",
             settings={"reference_type": "message"},
         )
         # every room exists before the clock starts: the measured messages join rooms
         for p in range(peers):
-            await messages.receive(account, InboundMessage(
-                peer=f"+1202555{p:04d}", text="hello", provider_message_id=f"warm-{p}"))
+            await messages.receive(
+                account,
+                InboundMessage(
+                    peer=f"+1202555{p:04d}", text="hello", provider_message_id=f"warm-{p}"
+                ),
+            )
 
         n = int(rate * seconds)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--client",
-            json.dumps({"ws_url": ws_url, "token": token,
-                        "topic": f"customer_id:{customer_id}:conversation",
-                        "expect": n, "idle": 10.0}),
+            sys.executable,
+            __file__,
+            "--client",
+            json.dumps(
+                {
+                    "ws_url": ws_url,
+                    "token": token,
+                    "topic": f"customer_id:{customer_id}:conversation",
+                    "expect": n,
+                    "idle": 10.0,
+                }
+            ),
             stdout=subprocess.PIPE,
         )
         assert proc.stdout is not None
@@ -129,8 +154,11 @@ async def produce(url: str, customer_id: str, ws_url: str, token: str, rate: flo
         late: list[float] = []
 
         async def one(i: int, due: float) -> None:
-            inbound = InboundMessage(peer=f"+1202555{i % peers:04d}", text=f"live message {i}",
-                                     provider_message_id=f"live-{i}")
+            inbound = InboundMessage(
+                peer=f"+1202555{i % peers:04d}",
+                text=f"live message {i}",
+                provider_message_id=f"live-{i}",
+            )
             t = time.monotonic()
             late.append((t - due) * 1000)
             stamps: list[int] = []
@@ -158,10 +186,17 @@ async def produce(url: str, customer_id: str, ws_url: str, token: str, rate: flo
         arrivals = result["arrivals"]
         latencies = [(arrivals[m] - c) / 1e6 for m, c in returned.items() if m in arrivals]
         from_commit = [(arrivals[m] - c) / 1e6 for m, c in committed.items() if m in arrivals]
-        return {"n": n, "produced_for": produced_for, "latencies": latencies,
-                "from_commit": from_commit,
-                "missing": n - len(latencies), "frames": result["frames"],
-                "receive_ms": receive_ms, "late": late, "cpu": usage}
+        return {
+            "n": n,
+            "produced_for": produced_for,
+            "latencies": latencies,
+            "from_commit": from_commit,
+            "missing": n - len(latencies),
+            "frames": result["frames"],
+            "receive_ms": receive_ms,
+            "late": late,
+            "cpu": usage,
+        }
     finally:
         bus.attach(None)
         await publisher.close()
@@ -180,48 +215,74 @@ def main() -> None:
         return
 
     url = fresh_database()
-    admin = os.environ.get("DATABASE_URL")
-    # app modules bind their engine at import: point them at the bench database first
-    os.environ["DATABASE_URL"] = url
-    os.environ["CONVODESK_SECRET_KEY"] = SECRET
+    restore = bind_app_to(url)  # app modules bind their engine at import
     env = env_for(url, CONVODESK_EVENT_BUS="postgres")
     try:
         cli(env, "migrate")
-        customer_id = json.loads(cli(env, "customer", "create", "--name", "Bench",
-                                     "--username", "bench-admin",
-                                     "--password", "bench-password"))["customer_id"]
+        customer_id = json.loads(
+            cli(
+                env,
+                "customer",
+                "create",
+                "--name",
+                "Bench",
+                "--username",
+                "bench-admin",
+                "--password",
+                "bench-password",
+            )
+        )["customer_id"]
         server = Server(env)
         try:
             login = {"username": "bench-admin", "password": "bench-password"}
             token = httpx.post(server.url + "/auth/login", json=login).json()["token"]
             ws_url = server.url.replace("http://", "ws://") + "/v1.0/ws"
-            r = undisturbed(lambda: asyncio.run(produce(
-                url, customer_id, ws_url, token, args.rate, args.seconds, args.peers,
-                server.proc.pid)), label="ws latency")
+            r = undisturbed(
+                lambda: asyncio.run(
+                    produce(
+                        url,
+                        customer_id,
+                        ws_url,
+                        token,
+                        args.rate,
+                        args.seconds,
+                        args.peers,
+                        server.proc.pid,
+                    )
+                ),
+                label="ws latency",
+            )
         finally:
             server.stop()
         lat = r["latencies"]
-        print("2 cores; one server (PostgreSQL bus), one API websocket client process, "
-              "producer in-process (started on a quiet machine; measured again when other "
-              f"load kept > {DISTURBED} cores busy)")
-        print(f"produced {r['n']} messages at {args.rate:.0f}/s over {args.peers} rooms in "
-              f"{r['produced_for']:.1f} s; {len(lat)} matching frames arrived, "
-              f"{r['missing']} missing ({r['frames']} frames in all)")
-        print(f"receive() (commit + NOTIFY)       median {statistics.median(r['receive_ms']):6.2f}"
-              f" ms  p99 {percentile(r['receive_ms'], 99):6.2f} ms;  producer behind schedule "
-              f"p99 {percentile(r['late'], 99):.2f} ms")
-        for label, values in (("receive() returned -> frame", lat),
-                              ("COMMIT returned -> frame", r["from_commit"])):
-            print(f"{label:<33} p50 {percentile(values, 50):6.2f} ms  "
-                  f"p90 {percentile(values, 90):6.2f} ms  p99 {percentile(values, 99):6.2f} ms"
-                  f"  max {max(values):6.2f} ms  min {min(values):6.2f} ms")
+        print(
+            "2 cores; one server (PostgreSQL bus), one API websocket client process, "
+            "producer in-process (started on a quiet machine; measured again when other "
+            f"load kept > {DISTURBED} cores busy)"
+        )
+        print(
+            f"produced {r['n']} messages at {args.rate:.0f}/s over {args.peers} rooms in "
+            f"{r['produced_for']:.1f} s; {len(lat)} matching frames arrived, "
+            f"{r['missing']} missing ({r['frames']} frames in all)"
+        )
+        print(
+            f"receive() (commit + NOTIFY)       median {statistics.median(r['receive_ms']):6.2f}"
+            f" ms  p99 {percentile(r['receive_ms'], 99):6.2f} ms;  producer behind schedule "
+            f"p99 {percentile(r['late'], 99):.2f} ms"
+        )
+        for label, values in (
+            ("receive() returned -> frame", lat),
+            ("COMMIT returned -> frame", r["from_commit"]),
+        ):
+            print(
+                f"{label:<33} p50 {percentile(values, 50):6.2f} ms  "
+                f"p90 {percentile(values, 90):6.2f} ms  p99 {percentile(values, 99):6.2f} ms"
+                f"  max {max(values):6.2f} ms  min {min(values):6.2f} ms"
+            )
         print("target: p99 < 50 ms")
         print(cpu_line(r["cpu"]))
     finally:
-        if admin is None:
-            os.environ.pop("DATABASE_URL")
-        else:
-            os.environ["DATABASE_URL"] = admin
+        restore()
         drop_database(url)
 
 
