@@ -86,7 +86,8 @@ def _room_id(event: StoredEvent, data: dict[str, Any]) -> str | None:
     return data.get("conversation_id")
 
 
-async def _row_parts(event: StoredEvent, room_id: str) -> tuple[ConversationOut, Any, str] | None:
+async def _row_parts(event: StoredEvent, room_id: str) -> tuple[ConversationOut, Any] | None:
+    """The room as it is now, and its inbox row (without this agent's unread count)."""
     room_row = await conversations.room_by_id(event.customer_id, room_id)
     if room_row is None:
         return None
@@ -98,7 +99,7 @@ async def _row_parts(event: StoredEvent, room_id: str) -> tuple[ConversationOut,
         owner_name=names.get(room.owner_id or ""),
         tm_activity=room_row["tm_activity"],
     )
-    return room, row, room_row
+    return room, row
 
 
 async def _decode(event: StoredEvent) -> dict[str, Any]:
@@ -194,7 +195,7 @@ class DeskConnection(EventConnection):
         )
         viewing = self.room_id == room_id
         if parts is not None:
-            room, row, _ = parts
+            room, row = parts
             placed, shown = await self._inbox_fragments(event, room, row)
             out += placed
             if shown:  # the shared row says 0 unread; this agent's count goes on top of it

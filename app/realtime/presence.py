@@ -27,7 +27,7 @@ class Viewer(Protocol):
 class Presence:
     def __init__(self, publish: Callable[[dict[str, Any]], Awaitable[None]] | None = None):
         self.publish = publish
-        # (customer, room) -> agent_id -> (name, expires_at, local connection count)
+        # (customer, room) -> agent_id -> (name, expires_at on the monotonic clock)
         self.rooms: dict[tuple[str, str], dict[str, tuple[str, float]]] = {}
         self.local: dict[tuple[str, str], set[Viewer]] = {}
         self.task: asyncio.Task | None = None
@@ -109,9 +109,10 @@ class Presence:
                 for viewer in {getattr(v, "agent_id", ""): v for v in viewers}.values():
                     await self._announce(key, viewer.agent_id, viewer.agent_name, "beat")
                     self._seen(key, viewer.agent_id, viewer.agent_name)
-            # expire the silent ones
-            for key in list(self.rooms):
-                if self.names(key) != {a: n for a, (n, _) in self.rooms[key].items()}:
-                    now = time.monotonic()
-                    self.rooms[key] = {a: v for a, v in self.rooms[key].items() if v[1] > now}
+            # forget agents whose process stopped sending heartbeats
+            now = time.monotonic()
+            for key, agents in list(self.rooms.items()):
+                live = {a: v for a, v in agents.items() if v[1] > now}
+                if len(live) != len(agents):
+                    self.rooms[key] = live
                     self._tell(key)
