@@ -24,10 +24,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from app.api import accesskeys, agents, conversations, customer
+from app.api import accesskeys, accounts, agents, conversations, customer, hooks, webhooks
 from app.api.auth import PRINCIPAL, login
 from app.api.errors import EXCEPTION_HANDLERS, RequestTimer, require_json_body, stamp_response
 from app.api.health import healthz
+from app.channels import runtime, smtp_listener
 from app.db.engine import engine_config
 from app.db.piccolo_conf import DB
 from app.domain.errors import ServiceError
@@ -37,7 +38,7 @@ from app.realtime.desk_ws import desk_websocket
 from app.realtime.hub import Hub
 from app.realtime.presence import Presence
 from app.settings import Settings
-from app.web import desk, render, session
+from app.web import admin, admin_webhooks, desk, render, session, widget
 from app.workers.runner import Workers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> Litestar:
     """The web application for already-resolved settings (database URL and secret key)."""
     settings.require_secret_key()
     DB.config = engine_config(settings.database_url)
+    runtime.configure(settings)
     channels = _channels(settings)
     hub = Hub()
 
@@ -103,13 +105,14 @@ def create_app(settings: Settings) -> Litestar:
         bus.attach(publish)
         yield
         bus.attach(None)
+        await runtime.close()
         await DB.close_connection_pool()
 
     @asynccontextmanager
     async def realtime(_: Litestar) -> AsyncIterator[None]:
         # The channels plugin is started here rather than registered as a plugin, so that
         # it is up before the listener subscribes and down only after the workers stop.
-        async with channels:
+        async with channels, smtp_listener.serving(settings):
             listener = asyncio.create_task(listen(), name="bus-listener")
             presence.start()
             workers = Workers(settings, hub)
@@ -130,6 +133,9 @@ def create_app(settings: Settings) -> Litestar:
             accesskeys.AccessKeyController,
             customer.CustomerController,
             conversations.ConversationController,
+            accounts.AccountController,
+            accounts.setup_conversation,
+            webhooks.WebhookDeliveryController,
         ],
         dependencies=PRINCIPAL,
         before_request=require_json_body,
@@ -150,6 +156,11 @@ def create_app(settings: Settings) -> Litestar:
             session.login_submit,
             session.logout,
             desk.media_file,
+            hooks.provider_hook,
+            hooks.provider_sub_hook,
+            *admin.ROUTES,
+            *admin_webhooks.ROUTES,
+            *widget.ROUTES,
             healthz,
             api_websocket,
             desk_websocket,

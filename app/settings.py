@@ -98,6 +98,42 @@ def _secret_key(env: dict[str, str]) -> str | None:
     return raw
 
 
+def _api_base(env: dict[str, str], name: str, default: str) -> str:
+    raw = (env.get(name) or default).strip().rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderBases:
+    """Where each provider's API lives: the real ones by default; tests and staging point
+    them at local servers that speak the same wire format."""
+
+    twilio: str = "https://api.twilio.com"
+    line: str = "https://api.line.me"
+    line_data: str = "https://api-data.line.me"
+    whatsapp: str = "https://graph.facebook.com"
+    whatsapp_version: str = "v21.0"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> ProviderBases:
+        real = cls()
+        version = (env.get("CONVODESK_WHATSAPP_API_VERSION") or real.whatsapp_version).strip()
+        if not (version.startswith("v") and version[1:].replace(".", "").isdigit()):
+            raise SettingsError(
+                f"CONVODESK_WHATSAPP_API_VERSION must look like v21.0, got {version!r}"
+            )
+        return cls(
+            twilio=_api_base(env, "CONVODESK_TWILIO_API_BASE", real.twilio),
+            line=_api_base(env, "CONVODESK_LINE_API_BASE", real.line),
+            line_data=_api_base(env, "CONVODESK_LINE_DATA_API_BASE", real.line_data),
+            whatsapp=_api_base(env, "CONVODESK_WHATSAPP_API_BASE", real.whatsapp),
+            whatsapp_version=version,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
@@ -106,7 +142,10 @@ class Settings:
     secret_key: str | None
     """None is only allowed with the embedded database (a key is kept in `data_dir`)."""
     public_url: str
+    smtp_host: str
     smtp_port: int
+    """The inbound SMTP listener; 0 turns it off."""
+    providers: ProviderBases
     token_ttl_seconds: int
     max_body_bytes: int
     event_bus: str
@@ -125,6 +164,19 @@ class Settings:
     """Country assumed for phone numbers written without +country code (ISO 3166, "US")."""
     run_workers: bool
     """Whether `serve` runs the background workers in its own process(es)."""
+    send_lease_seconds: int
+    """How long a sender worker holds a message it is sending; a worker that dies leaves it
+    to be sent by another once this runs out."""
+    send_concurrency: int
+    """How many messages one sender worker has at providers at once."""
+    webhook_lease_seconds: int
+    """How long a webhook dispatcher holds a delivery it is making (longer than the 5 s an
+    endpoint has to answer); a dispatcher that dies leaves it to another after this."""
+    webhook_concurrency: int
+    """How many deliveries one dispatcher has in flight at once, over all endpoints."""
+    webhook_endpoint_concurrency: int
+    """How many of them may wait on one endpoint: a slow or dead endpoint holds at most
+    this many, so the others' deliveries always find room."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -138,7 +190,9 @@ class Settings:
             data_dir=data_dir.resolve(),
             secret_key=_secret_key(env),
             public_url=_public_url(env),
-            smtp_port=_int(env, "CONVODESK_SMTP_PORT", 2525, 1, 65535),
+            smtp_host=(env.get("CONVODESK_SMTP_HOST") or "0.0.0.0").strip(),
+            smtp_port=_int(env, "CONVODESK_SMTP_PORT", 2525, 0, 65535),
+            providers=ProviderBases.from_env(env),
             token_ttl_seconds=_int(env, "CONVODESK_TOKEN_TTL", 86400, 60, 90 * 86400),
             max_body_bytes=_int(env, "CONVODESK_MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30),
             event_bus=_choice(env, "CONVODESK_EVENT_BUS", "memory", ("memory", "postgres")),
@@ -155,6 +209,13 @@ class Settings:
             ),
             default_region=_region(env),
             run_workers=not _bool(env, "CONVODESK_NO_WORKERS"),
+            send_lease_seconds=_int(env, "CONVODESK_SEND_LEASE", 60, 5, 3600),
+            send_concurrency=_int(env, "CONVODESK_SEND_CONCURRENCY", 32, 1, 1000),
+            webhook_lease_seconds=_int(env, "CONVODESK_WEBHOOK_LEASE", 30, 6, 3600),
+            webhook_concurrency=_int(env, "CONVODESK_WEBHOOK_CONCURRENCY", 256, 1, 10000),
+            webhook_endpoint_concurrency=_int(
+                env, "CONVODESK_WEBHOOK_ENDPOINT_CONCURRENCY", 32, 1, 10000
+            ),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -130,6 +130,51 @@ class Server:
         self.proc.wait(30)
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def holds_connection(pid: int, port: int) -> bool:
+    """Whether `pid` has a TCP connection to `port` (a worker's pool to PostgreSQL)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                return True
+    return False
+
+
+def start_worker(env: dict[str, str], url: str) -> subprocess.Popen:
+    """`convodesk worker` on the database at `url`, returned once it holds its database
+    connections (and a second more, for its first poll)."""
+    log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    pg_port = urlsplit(url).port or 5432
+    deadline = time.monotonic() + 60
+    while not holds_connection(worker.pid, pg_port):
+        if time.monotonic() > deadline or worker.poll() is not None:
+            raise RuntimeError("worker did not start: " + Path(log.name).read_text())
+        time.sleep(0.1)
+    time.sleep(1)
+    return worker
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]

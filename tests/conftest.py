@@ -9,6 +9,7 @@ test starts from empty tables.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -83,12 +84,27 @@ async def _admin(sql: str, admin_url: str) -> None:
         await conn.close()
 
 
+def own_database(label: str) -> str:
+    """A migrated database of its own, for a module whose server's sender must be the only
+    one sending its messages (the session server's sender, pointed at no provider, would
+    otherwise take some of them and retry them later)."""
+    url = create_database(f"convodesk_{label}")
+    done = run_cli("migrate", env=cli_env(DATABASE_URL=url))
+    assert done.returncode == 0, done.stderr
+    _state.setdefault("also_emptied", []).append(url)  # every test starts empty there too
+    return url
+
+
 def create_database(prefix: str = "convodesk_test") -> str:
     """A new empty database on the test server; returns its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     run_async(_admin(f'CREATE DATABASE "{name}"', _state["admin_url"]))
     _state.setdefault("databases", []).append(name)
     return with_database(_state["admin_url"], name)
+
+
+UNREACHABLE = "http://127.0.0.1:9"
+PROVIDER_APIS = ("TWILIO", "LINE", "LINE_DATA", "WHATSAPP")
 
 
 def cli_env(**overrides: str | None) -> dict[str, str]:
@@ -99,6 +115,9 @@ def cli_env(**overrides: str | None) -> dict[str, str]:
             "CONVODESK_SECRET_KEY": SECRET_KEY,
             "CONVODESK_EVENT_BUS": "postgres",
             "PYTHONUNBUFFERED": "1",
+            # No test ever reaches a real provider: every base points at a closed local
+            # port unless a test module points it at its own stand-in.
+            **{f"CONVODESK_{name}_API_BASE": UNREACHABLE for name in PROVIDER_APIS},
         }
     )
     for key, value in overrides.items():
@@ -148,10 +167,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 async def _truncate() -> None:
+    for url in [_state["db_url"], *_state.get("also_emptied", [])]:
+        await _empty(url)
+
+
+async def _empty(url: str) -> None:
     from app.db.tables import ALL_TABLES  # only now: importing it needs DATABASE_URL set
 
     tables = ", ".join(t._meta.tablename for t in ALL_TABLES)
-    conn = await asyncpg.connect(_state["db_url"])
+    conn = await asyncpg.connect(url)
     try:
         for attempt in range(5):
             try:
@@ -193,11 +217,14 @@ class ServerProcess:
     ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {"CONVODESK_PUBLIC_URL": self.url, **env}
+        # every server its own SMTP port, so servers (and test runs) never collide
+        env = {"CONVODESK_PUBLIC_URL": self.url, "CONVODESK_SMTP_PORT": str(free_port()), **env}
+        self.smtp_port = int(env["CONVODESK_SMTP_PORT"])
         self.log_path = Path(tempfile.mkstemp(prefix="convodesk-server-", suffix=".log")[1])
         self._log = self.log_path.open("w")
+        port_args = () if command == "worker" else ("--port", str(self.port))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", command, "--port", str(self.port), *args],
+            [sys.executable, "-m", "app", command, *port_args, *args],
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -251,18 +278,30 @@ def client(server) -> httpx.Client:
 class Tenant:
     """A customer with an admin, a manager and an agent, each signed in."""
 
-    def __init__(self, client: httpx.Client, label: str):
+    def __init__(self, client: httpx.Client, label: str, db_url: str | None = None):
+        """On the session database; or, given `db_url`, on that one (made with the real
+        `convodesk customer create`, as this process's services use the session's)."""
         from app.services import customers
 
         self.client = client
         self.password = "pass-" + label + "-123"
         admin_username = f"{label}-admin"
-        customer, admin_id = run_async(
-            customers.create_customer(
-                name=f"Customer {label}", username=admin_username, password=self.password
+        if db_url is None:
+            customer, admin_id = run_async(
+                customers.create_customer(
+                    name=f"Customer {label}", username=admin_username, password=self.password
+                )
             )
-        )
-        self.customer_id = customer.id
+            self.customer_id = customer.id
+        else:
+            made = run_cli(
+                *("customer", "create", "--name", f"Customer {label}"),
+                *("--username", admin_username, "--password", self.password),
+                env=cli_env(DATABASE_URL=db_url),
+            )
+            assert made.returncode == 0, made.stderr
+            created = json.loads(made.stdout.strip().splitlines()[-1])
+            self.customer_id, admin_id = created["customer_id"], created["agent_id"]
         self.admin_id = admin_id
         self.admin = self.login(admin_username)
         self.manager_id = self.add_agent(f"{label}-manager", "manager")
@@ -360,3 +399,46 @@ def wait_for(check, timeout: float = 10.0, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
         time.sleep(interval)
+
+
+# --- the browser (desk, admin pages, widget) ------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; `playwright install` cannot download here
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LIVE_MS = 3000  # "within a second" on a quiet machine; the shared 2-core CI gets slack
+
+
+@pytest.fixture(scope="module")  # Playwright's loop must be gone before other modules run
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """Pages in fresh browser contexts (no shared cookies); a confirm() or alert() fails
+    the test: the desk asks on the page itself."""
+    contexts = []
+
+    def make(width: int = 1280, height: int = 800):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(f"dialog: {d.message}")))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from conftest import ServerProcess, cli_env, inbound
+from conftest import ServerProcess, cli_env, inbound, wait_for
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -148,6 +148,16 @@ def test_agents_get_no_events_of_rooms_assigned_to_others(client, tenant, ws_fac
     agent_ws.nothing()
     manager_frames = manager_ws.events(5)
     assert "secret for agent2" in [f["data"].get("text") for f in manager_frames]
+
+
+def test_a_token_in_the_socket_url_stays_out_of_the_log(server, tenant, ws_factory):
+    token = tenant.agent["Authorization"].removeprefix("Bearer ")
+    ws = ws_factory(query=f"?token={token}")
+    ws.subscribe(f"customer_id:{tenant.customer_id}:conversation")
+    ws.close()
+    log = wait_for(lambda: "token=[redacted]" in server.output() and server.output())
+    assert token not in log
+    assert token.split(".")[2] not in log  # not even the signature part
 
 
 def test_bad_credentials_close_the_socket(server):

@@ -8,44 +8,9 @@ import re
 import time
 
 import pytest
-from conftest import ServerProcess, cli_env, inbound, run_async, wait_for
-from playwright.sync_api import Page, expect, sync_playwright
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LIVE_MS = 3000  # "within a second" on a quiet machine; the shared 2-core CI gets slack
-
-
-@pytest.fixture(scope="module")  # Playwright's loop must be gone before other modules run
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def new_page(browser):
-    contexts = []
-
-    def make(width: int = 1280, height: int = 800) -> Page:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(f"dialog: {d.message}")))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+from conftest import LIVE_MS, ServerProcess, cli_env, inbound, run_async, wait_for
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
 
 
 def sign_in(page: Page, base: str, username: str, password: str) -> None:
@@ -191,7 +156,11 @@ def test_filters_and_search(server, tenant, new_page, client):
     sign_in(page, server.url, "acme-admin", tenant.password)
 
     def shown():
-        return set(page.locator("#inbox-list .row").evaluate_all("e => e.map(x => x.dataset.id)"))
+        try:
+            rows = page.locator("#inbox-list .row")
+            return set(rows.evaluate_all("e => e.map(x => x.dataset.id)"))
+        except PlaywrightError:
+            return None  # the list was being replaced (a navigation): look again
 
     assert shown() == {parcel, invoice, closed}
     page.select_option("select[name=status]", "closed")

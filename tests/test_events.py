@@ -108,8 +108,16 @@ async def test_events_of_one_customer_commit_in_id_order(customer_id):
         from app.services.events import _Pending
 
         await _write_events(
-            [_Pending(customer_id=customer_id, type="t", payload=json.dumps({"who": who}),
-                      topics=[], audience=[], tm_create=now())]
+            [
+                _Pending(
+                    customer_id=customer_id,
+                    type="t",
+                    payload=json.dumps({"who": who}),
+                    topics=[],
+                    audience=[],
+                    tm_create=now(),
+                )
+            ]
         )
         assert connection() is not None
 

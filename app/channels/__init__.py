@@ -3,12 +3,24 @@
 Importing this package registers every driver, so `get_driver(account["type"])` finds
 the one for any stored account."""
 
-from app.channels import loopback  # noqa: F401,E402  (registers itself)
+from app.channels import (  # noqa: F401  (drivers register themselves)
+    email,
+    line,
+    loopback,
+    runtime,
+    sms,
+    webchat,
+    whatsapp,
+)
 from app.channels.base import (
     Driver,
+    Field,
+    HookOutcome,
+    HookRequest,
     OutboundRequest,
     PermanentSendError,
     SendResult,
+    StatusUpdate,
     TransientSendError,
     get_driver,
     register,
@@ -17,6 +29,11 @@ from app.channels.base import (
 
 __all__ = [
     "Driver",
+    "Field",
+    "HookOutcome",
+    "HookRequest",
+    "StatusUpdate",
+    "runtime",
     "OutboundRequest",
     "PermanentSendError",
     "SendResult",

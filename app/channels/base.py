@@ -1,9 +1,10 @@
 """What every channel driver provides, and the registry that finds one by account type.
 
-A driver turns a stored channel account (a row of `channel_accounts`: type, address,
-settings, secrets) and an outbound message into a provider call. Later drivers also verify
-and parse the provider's inbound webhooks; whatever they parse goes through the one
-inbound entry point, `services.messages.receive`.
+A driver knows one provider: the fields an account of that type is configured with (by
+the names the provider uses), how to verify and parse the provider's webhook into inbound
+messages and delivery statuses, and how to send an outbound message. Drivers do no
+database work: `services.hooks` hands what they parse to the one inbound entry point,
+`services.messages.receive`, and the sender worker records what `send` returns.
 """
 
 from __future__ import annotations
@@ -12,7 +13,63 @@ from typing import Any, Protocol
 
 import msgspec
 
-from app.domain.enums import ReferenceType
+from app.domain.enums import MessageStatus, ReferenceType
+from app.domain.inbound import InboundMessage
+
+
+class Field(msgspec.Struct, frozen=True, kw_only=True):
+    """One thing an account of a type is configured with, named as the provider names it
+    (Twilio's `account_sid`, LINE's `channel_secret`). Secrets are write-only."""
+
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = True
+    kind: str = "text"
+    """The form input: text, password, email, tel, number, url, select, textarea."""
+    choices: tuple[str, ...] = ()
+    default: str = ""
+    help: str = ""
+
+
+class HookRequest(msgspec.Struct, kw_only=True):
+    """A provider's call to one of our hooks, as the driver needs it to verify and parse."""
+
+    method: str
+    url: str
+    """The URL the provider called, as it called it: CONVODESK_PUBLIC_URL + path + query
+    (Twilio signs it)."""
+    sub: str = ""
+    """What follows /hooks/{type}/{account_id}/ (Twilio's `status` callback), else ""."""
+    headers: dict[str, str]
+    """Header names lower-cased."""
+    query: list[tuple[str, str]] = []
+    body: bytes = b""
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+class StatusUpdate(msgspec.Struct, kw_only=True):
+    """A provider's word on an outbound message it took earlier."""
+
+    provider_message_id: str
+    status: MessageStatus | None
+    """DONE (sent/delivered/read), FAILED, or None when it changes nothing for us
+    (queued, sending)."""
+    error: str | None = None
+
+
+class HookOutcome(msgspec.Struct, kw_only=True):
+    """What a driver read from one webhook call, and what to answer the provider."""
+
+    messages: list[InboundMessage] = []
+    statuses: list[StatusUpdate] = []
+    greetings: list[InboundMessage] = []
+    """People to open (or find) a room for without a message: LINE's `follow` event."""
+    status_code: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain"
 
 
 class OutboundRequest(msgspec.Struct, kw_only=True):
@@ -25,6 +82,11 @@ class OutboundRequest(msgspec.Struct, kw_only=True):
     medias: list[dict[str, Any]]
     conversation_id: str
     attempt: int
+    subject: str = ""
+    """For drivers with `threads = True`: the room's name (an email's Subject)."""
+    thread: list[str] = []
+    """For drivers with `threads = True` (email): the provider ids of the room's earlier
+    messages on this account, oldest first — an email's In-Reply-To and References."""
 
 
 class SendResult(msgspec.Struct, kw_only=True):
@@ -54,6 +116,21 @@ class PermanentSendError(Exception):
 class Driver(Protocol):
     type: str
     """The account type it serves (`sms`, `line`, `loopback`, ...)."""
+    label: str
+    """What the setup pages call it ("SMS / MMS (Twilio)")."""
+    fields: tuple[Field, ...]
+    """The settings and secrets an account of this type holds."""
+    address_field: str
+    """The setting that is the account's own address (its phone number, mailbox...), or
+    "" when the provider gives it none."""
+    hooks: dict[str, str]
+    """The hook URLs to paste into the provider's console, by label, as what follows
+    /hooks/{type}/{account_id}: {"incoming": ""} for the hook itself; Twilio adds
+    {"status callback": "status"}."""
+    # Optional: `aliases` {"secret": field, "token": field} (VoIPBIN's names for the main
+    # secret and token); `normalize(settings) -> settings` (raise InvalidInput);
+    # `async setup(account, hook_url) -> dict` (register our hook with the provider);
+    # `threads = True` to be given `OutboundRequest.thread`.
 
     def reference_type(self, account: dict[str, Any]) -> ReferenceType:
         """The channel this account carries messages on."""
@@ -62,6 +139,15 @@ class Driver(Protocol):
     def carries_media(self, account: dict[str, Any]) -> bool: ...
 
     async def send(self, account: dict[str, Any], request: OutboundRequest) -> SendResult: ...
+
+    def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
+        """Whether the request really comes from the provider (its signature checks out)."""
+        ...
+
+    async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+        """The messages and statuses in a verified request. May call the provider (LINE's
+        profile and content APIs). BadRequest when the body is not the provider's format."""
+        ...
 
 
 _DRIVERS: dict[str, Driver] = {}

@@ -14,6 +14,9 @@ import uuid
 from typing import Any
 
 from app.channels.base import (
+    Field,
+    HookOutcome,
+    HookRequest,
     OutboundRequest,
     PermanentSendError,
     SendResult,
@@ -25,6 +28,27 @@ from app.domain.enums import ReferenceType
 
 class LoopbackDriver:
     type = "loopback"
+    label = "Loopback (no provider: demo and testing)"
+    fields = (
+        Field(
+            name="reference_type",
+            label="Stands in for",
+            kind="select",
+            choices=tuple(r.value for r in ReferenceType),
+            default="message",
+        ),
+        Field(name="address", label="Address", help="The address it pretends to have."),
+        Field(
+            name="simulate",
+            label="Simulate",
+            kind="select",
+            choices=("", "fail", "unavailable"),
+            required=False,
+            help="Refuse every message (fail) or be briefly unavailable (unavailable).",
+        ),
+    )
+    address_field = "address"
+    hooks: dict[str, str] = {}
 
     def reference_type(self, account: dict[str, Any]) -> ReferenceType:
         return ReferenceType(account["settings"].get("reference_type", "message"))
@@ -39,6 +63,12 @@ class LoopbackDriver:
         if simulate == "unavailable":
             raise TransientSendError("loopback: the account is set to be unavailable")
         return SendResult(provider_message_id=f"loopback-{uuid.uuid4()}")
+
+    def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
+        return False  # nothing calls a loopback account from outside
+
+    async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+        return HookOutcome()
 
 
 register(LoopbackDriver())

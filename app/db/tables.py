@@ -12,6 +12,7 @@ from piccolo.columns import (
     JSONB,
     UUID,
     Array,
+    BigInt,
     BigSerial,
     ForeignKey,
     Integer,
@@ -33,6 +34,18 @@ class Customer(Table, tablename="customers"):
     webhook_method = Varchar(length=8, default="POST")
     webhook_uri = Text(default="")
     webhook_secret = Text(default="")
+    webhook_events = Array(base_column=Varchar(length=64), default=list)
+    """The event types sent to `webhook_uri`; empty sends every type."""
+    webhook_secret_previous = Text(default="")
+    """The secret before the last rotation: it signs beside the current one for a grace
+    period after `webhook_secret_rotated_at`, so receivers can switch without a gap."""
+    webhook_secret_rotated_at = Timestamptz(null=True, default=None)
+    webhook_disabled_at = Timestamptz(null=True, default=None)
+    """Set when the endpoint answered 410 Gone: nothing is sent (deliveries wait) until
+    the webhook settings are saved again."""
+    webhook_disabled_reason = Text(default="")
+    webhook_event_cursor = BigInt(default=0)
+    """The last event the webhook dispatcher has turned into deliveries."""
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
@@ -227,6 +240,55 @@ class ReadMark(Table, tablename="conversation_reads"):
     tm_read = Timestamptz(default=TimestamptzNow())
 
 
+class EarlyStatus(Table, tablename="early_statuses"):
+    """A provider's delivery status that arrived before we had stored the provider's id for
+    the message (the callback raced the send's response). Applied, then deleted, as soon
+    as the sender records the id, so no status is lost."""
+
+    id = BigSerial(primary_key=True)
+    account_id = UUID()
+    provider_message_id = Varchar(length=255)
+    status = Varchar(length=16)
+    error = Text(null=True, default=None)
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookDelivery(Table, tablename="webhook_deliveries"):
+    """One event on its way to the customer's webhook endpoint: the outbox row the
+    dispatcher claims (a lease, like the send queue), retries on its schedule and keeps
+    as the delivery log."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    event_id = BigInt()
+    event_type = Varchar(length=64)
+    status = Varchar(length=16, default="pending")
+    """pending (waiting for its next try), sending (leased to a worker), delivered, failed."""
+    attempts = Integer(default=0)
+    next_try_at = Timestamptz(null=True, default=TimestamptzNow())
+    lease_until = Timestamptz(null=True, default=None)
+    last_status_code = Integer(null=True, default=None)
+    last_error = Text(default="")
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delivered = Timestamptz(null=True, default=None)
+
+
+class WebhookAttempt(Table, tablename="webhook_attempts"):
+    """One try of a delivery: where it went, what came back and how long it took."""
+
+    id = BigSerial(primary_key=True)
+    delivery_id = ForeignKey(references=WebhookDelivery, on_delete=OnDelete.cascade)
+    customer_id = UUID()
+    uri = Text(default="")
+    status_code = Integer(null=True, default=None)
+    latency_ms = Integer(default=0)
+    error = Text(default="")
+    response = Text(default="")
+    """The start of the response body, for the log."""
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES = [
     Customer,
     Agent,
@@ -241,4 +303,7 @@ ALL_TABLES = [
     IdempotencyKey,
     Activity,
     ReadMark,
+    EarlyStatus,
+    WebhookDelivery,
+    WebhookAttempt,
 ]

@@ -21,6 +21,44 @@ class WebhookMethod(StrEnum):
     PUT = "PUT"
 
 
+class EventType(StrEnum):
+    """Every event of the stream (CONTRACT §6): what webhooks may subscribe to."""
+
+    CONVERSATION_CREATED = "conversation_created"
+    CONVERSATION_UPDATED = "conversation_updated"
+    CONVERSATION_CLOSED = "conversation_closed"
+    CONVERSATION_DELETED = "conversation_deleted"
+    CONVERSATION_MESSAGE_CREATED = "conversation_message_created"
+    CONVERSATION_MESSAGE_UPDATED = "conversation_message_updated"
+    CONVERSATION_MESSAGE_DELETED = "conversation_message_deleted"
+    CONVERSATION_MESSAGE_RECEIVED = "conversation_message_received"
+    CONVERSATION_MESSAGE_SENT = "conversation_message_sent"
+    CONVERSATION_PARTICIPANT_ADDED = "conversation_participant_added"
+    CONVERSATION_PARTICIPANT_REMOVED = "conversation_participant_removed"
+    TALK_CREATED = "talk_created"
+    TALK_UPDATED = "talk_updated"
+    TALK_CLOSED = "talk_closed"
+    TALK_MESSAGE_CREATED = "talk_message_created"
+    TALK_MESSAGE_UPDATED = "talk_message_updated"
+    TALK_MESSAGE_DELETED = "talk_message_deleted"
+    TALK_REACTION_ADDED = "talk_reaction_added"
+    TALK_REACTION_REMOVED = "talk_reaction_removed"
+    TALK_PARTICIPANT_JOINED = "talk_participant_joined"
+    TALK_PARTICIPANT_LEFT = "talk_participant_left"
+
+
+WEBHOOK_TEST_EVENT = "webhook_test"
+"""The event the "send test event" action sends: to the endpoint only (whatever types it
+subscribes to), never to websockets."""
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 class ConversationStatus(StrEnum):
     ACTIVE = "active"
     IDLE = "idle"

@@ -47,3 +47,10 @@ class Conflict(ServiceError):
 
 class TooManyRequests(ServiceError):
     status_code = 429
+
+
+class ProviderUnavailable(ServiceError):
+    """A provider could not be reached, or failed (5xx), during an admin action (setting a
+    channel up)."""
+
+    status_code = 503

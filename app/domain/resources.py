@@ -14,6 +14,8 @@ import msgspec
 from app.domain.enums import (
     AgentStatus,
     ConversationStatus,
+    DeliveryStatus,
+    EventType,
     ParticipantType,
     Permission,
     WebhookMethod,
@@ -60,6 +62,12 @@ class CustomerOut(msgspec.Struct, kw_only=True):
     detail: str
     webhook_method: str
     webhook_uri: str
+    webhook_events: list[str]
+    """The event types sent to `webhook_uri`; empty: every type."""
+    webhook_status: str
+    """`enabled`, or `disabled` after the endpoint answered 410 Gone (saving the webhook
+    settings again enables it; deliveries wait meanwhile)."""
+    webhook_disabled_reason: str
     tm_create: str
     tm_update: str
     tm_delete: str
@@ -70,6 +78,59 @@ class CustomerUpdate(Input):
     detail: Detail | None = None
     webhook_method: WebhookMethod | None = None
     webhook_uri: Url | None = None
+    webhook_events: (
+        Annotated[
+            list[EventType],
+            msgspec.Meta(max_length=64, description="event types to send; [] sends every type"),
+        ]
+        | None
+    ) = None
+
+
+class WebhookSecretOut(msgspec.Struct, kw_only=True):
+    webhook_secret: str
+    """`whsec_` + base64: the HMAC-SHA256 key is the base64-decoded part."""
+    previous_secret_expires: str
+    """While the secret replaced by the last rotation still signs beside this one (the
+    `webhook-signature` header then carries both), when it stops; "" otherwise."""
+
+
+# --- webhook deliveries -----------------------------------------------------------------
+
+
+class WebhookAttemptOut(msgspec.Struct, kw_only=True):
+    uri: str
+    status_code: int | None
+    """The endpoint's HTTP status; null when no answer came (refused, timed out)."""
+    latency_ms: int
+    error: str
+    response: str
+    """The start of the response body."""
+    tm_create: str
+
+
+class WebhookDeliveryOut(msgspec.Struct, kw_only=True):
+    id: str
+    customer_id: str
+    event_id: str
+    """The `webhook-id` header and the body's `id`: the same on every attempt."""
+    event_type: str
+    status: DeliveryStatus
+    attempt_count: int
+    next_try_at: str
+    """When the next attempt is due; "" when none is planned (delivered, failed)."""
+    last_status_code: int | None
+    last_error: str
+    attempts: list[WebhookAttemptOut]
+    """Every attempt, oldest first."""
+    tm_create: str
+    tm_update: str
+    tm_delivered: str
+
+
+class WebhookDeliveryPage(msgspec.Struct, kw_only=True):
+    result: list[WebhookDeliveryOut]
+    next_page_token: str
 
 
 # --- agents -------------------------------------------------------------------------
@@ -282,3 +343,80 @@ class ActivityOut(msgspec.Struct, kw_only=True):
     agent_id: str | None
     text: str
     tm_create: str
+
+
+# --- channel accounts -----------------------------------------------------------------
+
+AccountType = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{1,16}$")]
+SettingValue = Annotated[str, msgspec.Meta(max_length=4000)] | int | bool | None
+
+
+class AccountOut(msgspec.Struct, kw_only=True):
+    """A channel account. Secrets are write-only: `secrets_set` names the ones that have
+    a value, never the value."""
+
+    id: str
+    customer_id: str
+    type: str
+    name: str
+    detail: str
+    address: str
+    """The account's own address on its channel (phone number, mailbox...), or ""."""
+    settings: dict[str, SettingValue]
+    secrets_set: list[str]
+    webhook_urls: dict[str, str]
+    """What to paste into the provider's console: {"incoming": url, ...}."""
+    tm_create: str
+    tm_update: str
+    tm_delete: str
+
+
+class AccountPage(msgspec.Struct, kw_only=True):
+    result: list[AccountOut]
+    next_page_token: str
+
+
+class AccountCreate(Input):
+    type: AccountType
+    name: Name = ""
+    detail: Detail = ""
+    settings: dict[str, SettingValue] = {}
+    secrets: dict[str, Annotated[str, msgspec.Meta(max_length=4000)]] = {}
+    secret: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    """VoIPBIN's name for the type's main secret (LINE channel secret, Twilio auth token,
+    WhatsApp app secret)."""
+    token: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    """VoIPBIN's name for the type's access token (LINE channel access token, WhatsApp
+    access token)."""
+
+
+class AccountUpdate(Input):
+    """Only what is given changes; a setting or secret set to null (settings) or ""
+    (secrets) is removed."""
+
+    name: Name | None = None
+    detail: Detail | None = None
+    settings: dict[str, SettingValue] | None = None
+    secrets: dict[str, Annotated[str, msgspec.Meta(max_length=4000)]] | None = None
+    secret: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    token: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+
+
+class AccountTest(Input):
+    to: Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+    """The address to send the test message to, on the account's channel."""
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)] = (
+        "This is a test message from Convodesk."
+    )
+
+
+class AccountTestResult(msgspec.Struct, kw_only=True):
+    success: bool
+    provider_message_id: str = ""
+    reason: str = ""
+
+
+class ConversationSetup(Input):
+    reference_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{1,16}$")]
+    account_id: str | None = None
+    """Which account of that channel; the customer's only (or first) one when omitted."""

@@ -13,6 +13,7 @@ in that process, and the rows are already committed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -53,12 +54,20 @@ class PostgresPublisher:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._conn = None
+        # one connection runs one statement at a time; concurrent senders take turns
+        # (without this, the second would fail and reconnect — a connection per notice)
+        self._turn = asyncio.Lock()
 
     async def __call__(self, notice: dict[str, Any]) -> None:
-        import asyncpg
         import msgspec
 
         payload = msgspec.json.encode(notice).decode()
+        async with self._turn:
+            await self._publish(payload)
+
+    async def _publish(self, payload: str) -> None:
+        import asyncpg
+
         for attempt in (1, 2):
             try:
                 if self._conn is None or self._conn.is_closed():

@@ -34,7 +34,7 @@ from app.domain.resources import (
 from app.domain.timefmt import fmt, now
 from app.domain.topics import conversation_topic
 from app.services import accounts, activities
-from app.services.events import record_event, transaction
+from app.services.events import connection, record_event, transaction
 from app.services.ids import parse_id
 from app.services.pagination import keyset_page
 
@@ -275,6 +275,31 @@ async def open_room(
         await _insert_participant(customer_id, room["id"], ptype, account["address"], ME)
     peer_row = await _insert_participant(customer_id, room["id"], ptype, peer, peer_name or UNKNOWN)
     return room, peer_row
+
+
+async def attach_identity(
+    room: dict[str, Any], ptype: ParticipantType, target: str, target_name: str, line: str
+) -> dict[str, Any]:
+    """Make (ptype, target) a participant of `room` if it is not one yet (the same person
+    on another channel: a web chat visitor who left their email address). Returns the
+    participant row; records `conversation_participant_added` and a system `line` when new.
+    Runs in the caller's transaction."""
+    row = await connection().fetchrow(
+        "SELECT * FROM participants WHERE conversation_id = $1 AND type = $2 AND target = $3"
+        " AND tm_delete IS NULL",
+        room["id"],
+        ptype.value,
+        target,
+    )
+    if row is not None:
+        return dict(row)
+    row = await _insert_participant(
+        str(room["customer_id"]), room["id"], ptype.value, target, target_name or UNKNOWN
+    )
+    await _touch(room["id"])
+    await room_event("conversation_participant_added", await room_out(room))
+    await activities.record(room, activities.SYSTEM, line)
+    return row
 
 
 def _normalized(participant: ParticipantIn, default_region: str) -> tuple[ParticipantType, str]:

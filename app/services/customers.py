@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
+from app.channels import runtime
 from app.db.tables import Agent, Customer
 from app.domain.enums import Permission
 from app.domain.errors import InvalidInput, NotFound
 from app.domain.principal import Principal, require_admin
-from app.domain.resources import CustomerOut, CustomerUpdate
+from app.domain.resources import CustomerOut, CustomerUpdate, WebhookSecretOut
 from app.domain.timefmt import fmt, now
-from app.services import agents
-from app.services.events import transaction
-
-
-def new_webhook_secret() -> str:
-    """A Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+from app.domain.webhook_signature import new_secret, previous_signs_until
+from app.services import agents, webhook_targets
+from app.services.events import last_event_id, transaction
 
 
 def customer_out(row: dict[str, Any]) -> CustomerOut:
@@ -29,6 +23,9 @@ def customer_out(row: dict[str, Any]) -> CustomerOut:
         detail=row["detail"],
         webhook_method=row["webhook_method"],
         webhook_uri=row["webhook_uri"],
+        webhook_events=list(row["webhook_events"] or []),
+        webhook_status="disabled" if row["webhook_disabled_at"] else "enabled",
+        webhook_disabled_reason=row["webhook_disabled_reason"],
         tm_create=fmt(row["tm_create"]),
         tm_update=fmt(row["tm_update"]),
         tm_delete=fmt(row["tm_delete"]),
@@ -50,20 +47,19 @@ async def create_customer(
     )
     async with transaction():
         row = (
-            await Customer.insert(
-                Customer(name=name, webhook_secret=new_webhook_secret())
-            ).returning(*Customer.all_columns())
+            await Customer.insert(Customer(name=name, webhook_secret=new_secret())).returning(
+                *Customer.all_columns()
+            )
         )[0]
         agent = await agents.insert_agent(str(row["id"]), admin)
     return customer_out(row), agent.id
 
 
-async def _live(customer_id: str) -> dict[str, Any]:
-    row = (
-        await Customer.select()
-        .where(Customer.id == customer_id, Customer.tm_delete.is_null())
-        .first()
-    )
+async def _live(customer_id: str, *, lock: bool = False) -> dict[str, Any]:
+    query = Customer.select().where(Customer.id == customer_id, Customer.tm_delete.is_null())
+    if lock:
+        query = query.lock_rows()
+    row = await query.first()
     if row is None:
         raise NotFound("customer_not_found", "There is no such customer.")
     return row
@@ -71,18 +67,6 @@ async def _live(customer_id: str) -> dict[str, Any]:
 
 async def get_customer(principal: Principal) -> CustomerOut:
     return customer_out(await _live(principal.customer_id))
-
-
-def _check_webhook_uri(uri: str) -> str:
-    uri = uri.strip()
-    if uri == "":
-        return uri
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(
-            "invalid_webhook_uri", "webhook_uri must be an http:// or https:// URL, or empty."
-        )
-    return uri
 
 
 async def update_customer(principal: Principal, data: CustomerUpdate) -> CustomerOut:
@@ -96,14 +80,61 @@ async def update_customer(principal: Principal, data: CustomerUpdate) -> Custome
         changes[Customer.detail] = data.detail
     if data.webhook_method is not None:
         changes[Customer.webhook_method] = data.webhook_method.value
+    if data.webhook_events is not None:
+        changes[Customer.webhook_events] = sorted({e.value for e in data.webhook_events})
+    uri = None
     if data.webhook_uri is not None:
-        changes[Customer.webhook_uri] = _check_webhook_uri(data.webhook_uri)
+        # resolved before the transaction: DNS may take a while
+        uri = await webhook_targets.check_uri(
+            data.webhook_uri, allow_private=runtime.settings().allow_private_webhooks
+        )
+        changes[Customer.webhook_uri] = uri
+    touches_webhook = (data.webhook_uri, data.webhook_method, data.webhook_events) != (None,) * 3
     async with transaction():
-        await _live(principal.customer_id)
+        before = await _live(principal.customer_id, lock=True)
+        if touches_webhook:
+            # saving the webhook settings is how an endpoint disabled by a 410 comes back
+            changes[Customer.webhook_disabled_at] = None
+            changes[Customer.webhook_disabled_reason] = ""
+        if uri and not before["webhook_uri"]:
+            # a new endpoint gets the events from now on, not the customer's history
+            changes[Customer.webhook_event_cursor] = await last_event_id(principal.customer_id)
         if changes:
             changes[Customer.tm_update] = now()
             await Customer.update(changes).where(Customer.id == principal.customer_id)
         return customer_out(await _live(principal.customer_id))
+
+
+def _secret_out(row: dict[str, Any]) -> WebhookSecretOut:
+    until = previous_signs_until(
+        row["webhook_secret_previous"], row["webhook_secret_rotated_at"], now()
+    )
+    return WebhookSecretOut(
+        webhook_secret=row["webhook_secret"], previous_secret_expires=fmt(until) if until else ""
+    )
+
+
+async def get_webhook_secret(principal: Principal) -> WebhookSecretOut:
+    require_admin(principal)
+    return _secret_out(await _live(principal.customer_id))
+
+
+async def rotate_webhook_secret(principal: Principal) -> WebhookSecretOut:
+    """A new signing secret; the one it replaces keeps signing beside it for a day,
+    so receivers that still hold it verify every delivery while they switch."""
+    require_admin(principal)
+    async with transaction():
+        row = await _live(principal.customer_id, lock=True)
+        at = now()
+        await Customer.update(
+            {
+                Customer.webhook_secret: new_secret(),
+                Customer.webhook_secret_previous: row["webhook_secret"],
+                Customer.webhook_secret_rotated_at: at,
+                Customer.tm_update: at,
+            }
+        ).where(Customer.id == principal.customer_id)
+        return _secret_out(await _live(principal.customer_id))
 
 
 async def find_by_admin_username(username: str) -> str | None:

@@ -71,6 +71,16 @@ async def seed_conversations(admin: Principal, agent_id: str) -> None:
     reaches the desk by SMS and by email and both land in one room (seed 000)."""
     channel = {}
     for reference_type, (address, name) in DEMO_CHANNELS.items():
+        if reference_type == "webchat":
+            # the real widget: it needs no provider, so visitors can try it in the demo
+            channel[reference_type] = await accounts.create_account(
+                admin.customer_id,
+                type="webchat",
+                address="",
+                name=name,
+                settings={"title": "Chat with Demo Company", "greeting": "Hi! How can we help?"},
+            )
+            continue
         channel[reference_type] = await accounts.create_account(
             admin.customer_id,
             type="loopback",

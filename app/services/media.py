@@ -36,6 +36,15 @@ def store(data_dir: Path, public_url: str, filename: str, content_type: str, dat
     return {"type": kind, "url": f"{public_url}/media/{key}/{name}", "name": filename[:255] or name}
 
 
+_INLINE = ("image/", "audio/", "video/", "application/pdf", "text/plain")
+
+
+def shows_inline(name: str) -> bool:
+    """Whether a stored file may open in the browser rather than download."""
+    kind = mimetypes.guess_type(name)[0] or ""
+    return kind.startswith(_INLINE) and kind != "image/svg+xml"
+
+
 def path_of(data_dir: Path, key: str, name: str) -> Path | None:
     if not re.fullmatch(r"[A-Za-z0-9_-]{10,64}", key) or safe_name(name) != name:
         return None

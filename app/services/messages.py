@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import msgspec
 
+from app.channels import StatusUpdate
 from app.db import sql
 from app.db.tables import Message, OutboundMessage
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, preview
@@ -172,46 +174,12 @@ async def receive(
 ) -> Received:
     """Store one inbound message in the right room, once. The single entry point for every
     channel; `account` is the channel account it arrived on."""
-    customer_id = str(account["customer_id"])
-    reference_type = accounts.reference_of(account)
-    ptype = PARTICIPANT_FOR_REFERENCE[reference_type]
-    peer = normalize_address(ptype, inbound.peer, default_region)
     medias = [msgspec.to_builtins(msgspec.convert(m, Media)) for m in inbound.medias]
     async with transaction():
-        await _lock_address(customer_id, ptype.value, peer)
-        if inbound.provider_message_id:
-            seen = await connection().fetchrow(
-                "SELECT * FROM messages WHERE account_id = $1 AND provider_message_id = $2",
-                account["id"],
-                inbound.provider_message_id,
-            )
-            if seen is not None:
-                return Received(
-                    message=message_out(seen),
-                    conversation_id=str(seen["conversation_id"]),
-                    new_room=False,
-                    duplicate=True,
-                )
-        room, participant = await _matching_room(customer_id, ptype, peer, inbound)
-        new_room = room is None
-        if room is None:
-            room, participant = await conversations.open_room(
-                customer_id,
-                reference_type=reference_type,
-                peer=peer,
-                peer_name=inbound.peer_name,
-                account=account,
-            )
-            await conversations.room_event(
-                "conversation_created", await conversations.room_out(room)
-            )
-        elif inbound.peer_name and participant["target_name"] in ("", conversations.UNKNOWN):
-            await connection().execute(
-                "UPDATE participants SET target_name = $2 WHERE id = $1",
-                participant["id"],
-                inbound.peer_name,
-            )
-            participant["target_name"] = inbound.peer_name
+        placed = await _place(account, inbound, default_region, dedupe=True)
+        if isinstance(placed, Received):
+            return placed
+        room, participant, new_room = placed
         stamp = now()
         row = await _insert_message(
             room,
@@ -232,28 +200,138 @@ async def receive(
     )
 
 
+async def greet(
+    account: dict[str, Any], inbound: InboundMessage, *, default_region: str = "US"
+) -> str:
+    """Find or open the room for someone who reached out without a message yet (LINE's
+    `follow`, a web chat visitor leaving their name and email). Returns the room id."""
+    async with transaction():
+        room, _, _ = await _place(account, inbound, default_region, dedupe=False)
+    return str(room["id"])
+
+
+async def _place(
+    account: dict[str, Any], inbound: InboundMessage, default_region: str, *, dedupe: bool
+) -> Received | tuple[Any, dict[str, Any], bool]:
+    """The room (locked) and participant an inbound message from this sender belongs to,
+    opening or joining one as CONTRACT §5 says; or the stored message when this is a
+    provider's retry. Runs in the caller's transaction."""
+    customer_id = str(account["customer_id"])
+    reference_type = accounts.reference_of(account)
+    ptype = PARTICIPANT_FOR_REFERENCE[reference_type]
+    peer = normalize_address(ptype, inbound.peer, default_region)
+    identities = [
+        (
+            ParticipantType(i["type"]),
+            normalize_address(ParticipantType(i["type"]), i["target"], default_region),
+            i.get("name", ""),
+        )
+        for i in inbound.identities
+    ]
+    for key in sorted({(ptype.value, peer), *((t.value, a) for t, a, _ in identities)}):
+        await _lock_address(customer_id, *key)
+    if dedupe and inbound.provider_message_id:
+        seen = await connection().fetchrow(
+            "SELECT * FROM messages WHERE account_id = $1 AND provider_message_id = $2",
+            account["id"],
+            inbound.provider_message_id,
+        )
+        if seen is not None:
+            return Received(
+                message=message_out(seen),
+                conversation_id=str(seen["conversation_id"]),
+                new_room=False,
+                duplicate=True,
+            )
+    who = inbound.peer_name or peer
+    room = await _hinted_room(customer_id, inbound.conversation_hint, inbound.references)
+    if room is not None:  # a reply that names its room (email threading): it goes there
+        participant = await conversations.attach_identity(
+            room, ptype, peer, inbound.peer_name, f"{who} joined by replying ({ptype.value})"
+        )
+    else:
+        room, participant = await _matching_room(customer_id, ptype, peer)
+    if room is None:
+        for itype, address, _ in identities:
+            room, _known = await _matching_room(customer_id, itype, address)
+            if room is not None:
+                participant = await conversations.attach_identity(
+                    room, ptype, peer, inbound.peer_name, f"{who} continued on {ptype.value}"
+                )
+                break
+    new_room = room is None
+    if room is None:
+        room, participant = await conversations.open_room(
+            customer_id,
+            reference_type=reference_type,
+            peer=peer,
+            peer_name=inbound.peer_name,
+            account=account,
+            name=inbound.topic[:255],
+        )
+        await conversations.room_event("conversation_created", await conversations.room_out(room))
+    elif inbound.peer_name and participant["target_name"] in ("", conversations.UNKNOWN):
+        await connection().execute(
+            "UPDATE participants SET target_name = $2 WHERE id = $1",
+            participant["id"],
+            inbound.peer_name,
+        )
+        participant = {**participant, "target_name": inbound.peer_name}
+    for itype, address, name in identities:
+        await conversations.attach_identity(
+            room,
+            itype,
+            address,
+            name or inbound.peer_name,
+            f"{who} left their {itype.value} address {address}",
+        )
+    return room, participant, new_room
+
+
+async def _hinted_room(customer_id: str, hint: str | None, references: list[str]) -> Any:
+    """The open room a channel says a message belongs to (locked), if there is one: the
+    room it names (an email's reply+token address), else the room of the nearest earlier
+    message it answers (In-Reply-To, References)."""
+    room_id = None
+    if hint:
+        try:
+            room_id = parse_id(hint, "", "")
+        except NotFound:
+            room_id = None
+    if room_id is None and references:
+        room_id = await connection().fetchval(
+            "SELECT m.conversation_id FROM unnest($2::text[]) WITH ORDINALITY AS r(id, n)"
+            " JOIN messages m ON m.provider_message_id = r.id AND m.customer_id = $1"
+            " ORDER BY r.n, m.tm_create DESC LIMIT 1",
+            customer_id,
+            references[:50],
+        )
+    if room_id is None:
+        return None
+    return await connection().fetchrow(
+        "SELECT * FROM conversations WHERE id = $1 AND customer_id = $2"
+        " AND tm_delete IS NULL AND status <> 'closed' FOR UPDATE",
+        room_id,
+        customer_id,
+    )
+
+
 _MATCH = (
     "SELECT c.*, p.id AS p_id, p.type AS p_type, p.target AS p_target,"
     " p.target_name AS p_target_name, p.name AS p_name"
     " FROM participants p JOIN conversations c ON c.id = p.conversation_id"
     " WHERE p.customer_id = $1 AND p.type = $2 AND p.target = $3 AND p.tm_delete IS NULL"
     " AND c.tm_delete IS NULL AND c.status <> 'closed'"
-    " ORDER BY (c.id = $4::uuid) DESC NULLS LAST, c.tm_activity DESC LIMIT 1"
+    " ORDER BY c.tm_activity DESC LIMIT 1"
     " FOR UPDATE OF c"
 )
 
 
 async def _matching_room(
-    customer_id: str, ptype: ParticipantType, peer: str, inbound: InboundMessage
+    customer_id: str, ptype: ParticipantType, peer: str
 ) -> tuple[Any, dict[str, Any] | None]:
     """The open room this address belongs to (locked), and its participant there."""
-    hint = None
-    if inbound.conversation_hint:
-        try:
-            hint = parse_id(inbound.conversation_hint, "", "")
-        except NotFound:
-            hint = None
-    row = await connection().fetchrow(_MATCH, customer_id, ptype.value, peer, hint)
+    row = await connection().fetchrow(_MATCH, customer_id, ptype.value, peer)
     if row is None:
         return None, None
     participant = {
@@ -521,6 +599,81 @@ async def record_outcome(
         if status is MessageStatus.DONE:
             await _message_event("conversation_message_sent", out, room)
     return out
+
+
+_STATUS_LOCK = 0x0C0DE7  # pg_advisory_xact_lock namespace for (account, provider id)
+
+
+async def _lock_provider_id(account_id: Any, provider_message_id: str) -> None:
+    await connection().execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        _STATUS_LOCK,
+        f"{account_id}|{provider_message_id}",
+    )
+
+
+async def provider_status(account: dict[str, Any], update: StatusUpdate) -> MessageOut | None:
+    """A provider's delivery status for a message it took (Twilio's status callback,
+    WhatsApp's statuses). They arrive out of order, so status only moves forward; one that
+    arrives before the send's response told us the provider's id is kept until it does."""
+    if update.status is None or not update.provider_message_id:
+        return None
+    async with transaction():
+        await _lock_provider_id(account["id"], update.provider_message_id)
+        message_id = await connection().fetchval(
+            "SELECT id FROM messages WHERE account_id = $1 AND provider_message_id = $2"
+            " AND direction = 'outbound'",
+            account["id"],
+            update.provider_message_id,
+        )
+        if message_id is None:
+            await connection().execute(
+                "INSERT INTO early_statuses (account_id, provider_message_id, status, error,"
+                " tm_create) VALUES ($1, $2, $3, $4, $5)",
+                account["id"],
+                update.provider_message_id,
+                update.status.value,
+                update.error,
+                now(),
+            )
+            return None
+        return await record_outcome(str(message_id), status=update.status, error=update.error)
+
+
+async def remember_provider_id(
+    message_id: str, account_id: str, provider_message_id: str, *, stored: bool = False
+) -> None:
+    """The provider took the message under this id (already written when `stored`), to
+    match its later status callbacks; any status that raced ahead of this is applied now.
+    Runs in the caller's transaction."""
+    await _lock_provider_id(uuid.UUID(account_id), provider_message_id)
+    if not stored:
+        await connection().execute(
+            "UPDATE messages SET provider_message_id = $2, tm_update = $3 WHERE id = $1",
+            message_id,
+            provider_message_id,
+            now(),
+        )
+    early = await connection().fetch(
+        "DELETE FROM early_statuses WHERE account_id = $1 AND provider_message_id = $2"
+        " RETURNING status, error",
+        uuid.UUID(account_id),
+        provider_message_id,
+    )
+    for row in early:
+        await record_outcome(message_id, status=MessageStatus(row["status"]), error=row["error"])
+
+
+EARLY_STATUS_TTL = timedelta(days=1)
+
+
+async def forget_early_statuses() -> int:
+    """Drop early statuses nothing claimed within a day (a status for a message part we
+    never stored the id of, e.g. the second of a multi-part WhatsApp reply)."""
+    done = await sql.execute(
+        "DELETE FROM early_statuses WHERE tm_create < $1", now() - EARLY_STATUS_TTL
+    )
+    return int(done.split()[-1])
 
 
 _RANK = {

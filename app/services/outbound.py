@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from app.channels import runtime
 from app.db import sql
 from app.db.tables import OutboundMessage
 from app.domain.enums import MessageStatus
@@ -21,7 +22,6 @@ from app.domain.timefmt import now
 from app.services import messages
 from app.services.events import connection, transaction
 
-LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 # Seconds before the 2nd, 3rd, ... attempt; the last repeats. About 40 minutes in all.
 BACKOFF = [2, 10, 30, 60, 120, 300, 600, 1200]
@@ -36,6 +36,7 @@ class Claimed(msgspec.Struct, kw_only=True):
 
 async def claim_due(limit: int = 20) -> list[Claimed]:
     at = now()
+    lease = timedelta(seconds=runtime.settings().send_lease_seconds)
     rows = await OutboundMessage.raw(
         "UPDATE outbound_messages SET status = 'sending', attempts = attempts + 1,"
         " lease_until = {}, tm_update = {}"
@@ -44,7 +45,7 @@ async def claim_due(limit: int = 20) -> list[Claimed]:
         "      OR (status = 'sending' AND lease_until < {})"
         "   ORDER BY next_try_at LIMIT {} FOR UPDATE SKIP LOCKED)"
         " RETURNING id, message_id, account_id, attempts",
-        at + LEASE,
+        at + lease,
         at,
         at,
         at,
@@ -65,6 +66,31 @@ async def load(claim: Claimed) -> Any:
     return await sql.fetchrow("SELECT * FROM messages WHERE id = $1", claim.message_id)
 
 
+async def thread(message: Any, limit: int = 30) -> list[str]:
+    """The provider ids of the room's earlier messages on the same account, oldest first
+    (the last `limit`): what an email reply cites in In-Reply-To and References."""
+    rows = await sql.fetch(
+        "SELECT provider_message_id FROM messages WHERE conversation_id = $1"
+        " AND account_id = $2 AND provider_message_id <> '' AND tm_create <= $3 AND id <> $4"
+        " ORDER BY tm_create DESC LIMIT $5",
+        message["conversation_id"],
+        message["account_id"],
+        message["tm_create"],
+        message["id"],
+        limit,
+    )
+    return [r["provider_message_id"] for r in reversed(rows)]
+
+
+async def subject(message: Any) -> str:
+    return (
+        await sql.fetchval(
+            "SELECT name FROM conversations WHERE id = $1", message["conversation_id"]
+        )
+        or ""
+    )
+
+
 async def _finish(claim: Claimed, status: str, reason: str = "") -> None:
     await connection().execute(
         "UPDATE outbound_messages SET status = $2, last_error = $3, tm_update = $4 WHERE id = $1",
@@ -82,12 +108,11 @@ async def succeeded(claim: Claimed, provider_message_id: str, delivered: bool) -
             await messages.record_outcome(
                 claim.message_id, status=MessageStatus.DONE, provider_message_id=provider_message_id
             )
-        else:  # the provider's status callback will decide; remember its id to match it
-            await connection().execute(
-                "UPDATE messages SET provider_message_id = $2, tm_update = $3 WHERE id = $1",
-                claim.message_id,
-                provider_message_id,
-                now(),
+        if provider_message_id:
+            # to match the provider's status callbacks (the ones that decide when not
+            # `delivered`, and any that raced ahead of this response)
+            await messages.remember_provider_id(
+                claim.message_id, claim.account_id, provider_message_id, stored=delivered
             )
 
 

@@ -27,6 +27,7 @@ from app.domain.timefmt import parse
 from app.services import activities, agents, conversations, inbox, media, messages, timeline
 from app.services.events import last_event_id
 from app.settings import Settings
+from app.web.render import is_htmx
 from app.web.session import DESK_PRINCIPAL
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -52,10 +53,6 @@ async def provide_filter(
         tag=(tag or "").strip() or None,
         q=(q or "").strip()[:200] or None,
     )
-
-
-def _is_htmx(request: Request) -> bool:
-    return bool(request.headers.get("hx-request"))
 
 
 async def room_context(principal: Principal, conversation_id: str) -> dict[str, Any]:
@@ -204,14 +201,14 @@ class DeskController(Controller):
                 ),
             )
             item = timeline.Item(kind="message", tm=parse(message.tm_create), message=message)
-        if not _is_htmx(request):
+        if not is_htmx(request):
             return Redirect(f"/conversations/{conversation_id}", status_code=303)
         return Template(
             "partials/reply_result.html", context={"item": item, "principal": principal}
         )
 
     async def _room_changed(self, request: Request, principal: Principal, room_id: str):
-        if not _is_htmx(request):
+        if not is_htmx(request):
             return Redirect(f"/conversations/{room_id}", status_code=303)
         context = await room_context(principal, room_id)
         context.update(
@@ -304,7 +301,7 @@ class DeskController(Controller):
     @post("/messages/{message_id:str}/retry")
     async def retry(self, request: Request, principal: Principal, message_id: str) -> Response:
         message = await messages.retry(principal, message_id)
-        if not _is_htmx(request):
+        if not is_htmx(request):
             return Redirect(f"/conversations/{message.conversation_id}", status_code=303)
         item = timeline.Item(kind="message", tm=parse(message.tm_create), message=message)
         return Template("partials/timeline_item.html", context={"item": item})
@@ -315,7 +312,14 @@ async def media_file(settings: Settings, key: str, name: str) -> File:
     path = media.path_of(settings.data_dir, key, name)
     if path is None:
         raise NotFoundException()
-    return File(path=path, filename=name, content_disposition_type="inline")
+    # Files come from customers and providers: pictures, sound, video and PDFs open in the
+    # browser; anything else downloads. Never sniffed into HTML, never run as our origin.
+    return File(
+        path=path,
+        filename=name,
+        content_disposition_type="inline" if media.shows_inline(name) else "attachment",
+        headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
+    )
 
 
 def desk_error(request: Request, exc: ServiceError | ValidationException) -> Response:
@@ -324,7 +328,7 @@ def desk_error(request: Request, exc: ServiceError | ValidationException) -> Res
     if isinstance(exc, ValidationException):
         exc = InvalidInput("invalid_form", "Some of the form could not be read; try again.")
     context = {"error": exc.message, "status": exc.status_code}
-    if _is_htmx(request):
+    if is_htmx(request):
         return Template(
             "partials/alert.html",
             context=context,

@@ -27,6 +27,11 @@ CHANNELS = {
 }
 
 
+def is_htmx(request: Any) -> bool:
+    """Whether htmx made the request (it then wants a fragment, not a page)."""
+    return bool(request.headers.get("hx-request"))
+
+
 def _when(value: Any) -> datetime | None:
     if value is None or value == "":
         return None

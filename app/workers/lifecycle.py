@@ -1,4 +1,5 @@
-"""The lifecycle timers: active → idle → closed for rooms without messages."""
+"""The lifecycle timers: active → idle → closed for rooms without messages; and the
+housekeeping that goes with them (early delivery statuses nobody claimed)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from datetime import timedelta
 
 from app.services.conversations import sweep_lifecycle
+from app.services.messages import forget_early_statuses
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,7 @@ async def run(settings: Settings) -> None:
             idled, closed = await sweep_lifecycle(idle_after=idle_after, close_after=close_after)
             if idled or closed:
                 log.info("lifecycle: %d room(s) idle, %d closed", idled, closed)
+            await forget_early_statuses()
         except Exception:  # noqa: BLE001 - try again next round
             log.exception("lifecycle sweep failed")
         await asyncio.sleep(settings.lifecycle_interval_seconds)

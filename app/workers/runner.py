@@ -4,29 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from app.realtime.hub import Hub
 from app.settings import Settings
-from app.workers import lifecycle, sender
+from app.workers import lifecycle, sender, webhooks
+
+log = logging.getLogger(__name__)
 
 
 class Workers:
     def __init__(self, settings: Settings, hub: Hub | None = None) -> None:
         self.settings = settings
         self.wake_sender = asyncio.Event()
+        self.wake_webhooks = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
         if hub is not None:
-            hub.watch(self._on_notice)
+            hub.watch(self.on_notice)
 
-    def _on_notice(self, notice: dict) -> None:
+    def on_notice(self, notice: dict) -> None:
+        # any event may be one a webhook subscribes to
+        self.wake_webhooks.set()
         # a new message, or a failed one sent again, may be waiting in the queue
         if notice.get("type") in ("conversation_message_created", "conversation_message_updated"):
             self.wake_sender.set()
 
     def start(self) -> None:
         self.tasks = [
-            asyncio.create_task(sender.run(self.wake_sender), name="sender"),
+            asyncio.create_task(
+                sender.run(self.wake_sender, concurrency=self.settings.send_concurrency),
+                name="sender",
+            ),
             asyncio.create_task(lifecycle.run(self.settings), name="lifecycle"),
+            asyncio.create_task(
+                webhooks.run(self.settings, self.wake_webhooks), name="webhook-dispatcher"
+            ),
         ]
 
     async def stop(self) -> None:
@@ -38,23 +50,52 @@ class Workers:
         self.tasks = []
 
 
+async def _listen(dsn: str | None, workers: Workers):
+    """Hear the web processes' notices (PostgreSQL bus) to start work at once; without
+    them (the memory bus, or the connection lost) the workers still poll."""
+    import asyncpg
+    import msgspec
+
+    from app.realtime import bus
+
+    def heard(_conn, _pid, _channel, payload: str) -> None:
+        try:
+            workers.on_notice(msgspec.json.decode(payload))
+        except msgspec.DecodeError:
+            log.warning("ignored a malformed bus notice")
+
+    try:
+        conn = await asyncpg.connect(dsn)
+        await conn.add_listener(bus.CHANNEL, heard)
+    except (OSError, asyncpg.PostgresError) as exc:
+        log.warning("not listening for notices (%s); polling instead", exc)
+        return None
+    return conn
+
+
 async def run_standalone(settings: Settings) -> None:
     """`convodesk worker`: the workers without a web server. They announce what they
     commit over PostgreSQL, so the web processes' websockets hear it."""
+    from app.channels import runtime
     from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
     from app.realtime import bus
 
     DB.config = engine_config(settings.database_url)
+    runtime.configure(settings)
     await DB.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
     publisher = bus.PostgresPublisher(settings.database_url)
     bus.attach(publisher)
     workers = Workers(settings)
     workers.start()
+    listener = await _listen(settings.database_url, workers)
     try:
         await asyncio.gather(*workers.tasks)
     finally:
         await workers.stop()
+        if listener is not None:
+            await listener.close()
         bus.attach(None)
         await publisher.close()
+        await runtime.close()
         await DB.close_connection_pool()

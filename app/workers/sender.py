@@ -29,10 +29,13 @@ async def send_one(claim: outbound.Claimed) -> None:
         await outbound.succeeded(claim, message["provider_message_id"] if message else "", False)
         return
     try:
+        # read afresh every time: an admin who fixes credentials and retries at once must
+        # not meet the old ones
         account = await accounts.get_account(str(message["customer_id"]), claim.account_id)
     except NotFound:
         await outbound.failed(claim, "The channel account was removed.")
         return
+    driver = get_driver(account["type"])
     request = OutboundRequest(
         message_id=str(message["id"]),
         to=message["reference_id"],
@@ -41,9 +44,12 @@ async def send_one(claim: outbound.Claimed) -> None:
         conversation_id=str(message["conversation_id"]),
         attempt=claim.attempts,
     )
+    if getattr(driver, "threads", False):
+        request.thread = await outbound.thread(message)
+        request.subject = await outbound.subject(message)
     try:
         async with asyncio.timeout(SEND_TIMEOUT):
-            result = await get_driver(account["type"]).send(account, request)
+            result = await driver.send(account, request)
     except PermanentSendError as exc:
         await outbound.failed(claim, exc.reason)
     except TransientSendError as exc:
@@ -57,23 +63,47 @@ async def send_one(claim: outbound.Claimed) -> None:
         await outbound.succeeded(claim, result.provider_message_id, result.delivered)
 
 
-async def run(wake: asyncio.Event, *, concurrency: int = 8, poll: float = 0.5) -> None:
-    """Send until cancelled. `wake` is set when a new message may be waiting."""
-    while True:
-        try:
-            claims = await outbound.claim_due(limit=concurrency)
-        except Exception:  # noqa: BLE001 - the database may be briefly away
-            log.exception("could not claim outbound messages")
-            await asyncio.sleep(poll)
-            continue
-        if not claims:
+async def run(wake: asyncio.Event, *, concurrency: int = 32, poll: float = 0.5) -> None:
+    """Send until cancelled, keeping up to `concurrency` messages at providers and claiming
+    the next as soon as one finishes — not batch by batch, where one slow provider call
+    would hold back the rest. `wake` is set when a new message may be waiting."""
+    running: set[asyncio.Task] = set()
+    slot_free = asyncio.Event()
+
+    def finished(task: asyncio.Task) -> None:
+        running.discard(task)
+        slot_free.set()
+        if not task.cancelled() and task.exception() is not None:
+            # its lease runs out and the message is tried again
+            log.error("sending a message failed: %r", task.exception())
+
+    try:
+        while True:
+            free = concurrency - len(running)
+            claims: list[outbound.Claimed] = []
+            if free > 0:
+                try:
+                    claims = await outbound.claim_due(limit=free)
+                except Exception:  # noqa: BLE001 - the database may be briefly away
+                    log.exception("could not claim outbound messages")
+                    await asyncio.sleep(poll)
+                    continue
+            for claim in claims:
+                task = asyncio.create_task(send_one(claim))
+                running.add(task)
+                task.add_done_callback(finished)
+            if free > 0 and len(claims) == free:
+                continue  # the queue may hold more; we are full now, so wait for a slot next
+            if len(running) >= concurrency:
+                slot_free.clear()
+                await slot_free.wait()
+                continue
+            # the queue is drained for now: wait for news (or poll, for retries coming due)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(poll):
                     await wake.wait()
             wake.clear()
-            continue
-        results = await asyncio.gather(*(send_one(c) for c in claims), return_exceptions=True)
-        for claim, result in zip(claims, results, strict=True):
-            if isinstance(result, Exception):
-                # The lease runs out and the message is tried again.
-                log.error("sending message %s failed: %r", claim.message_id, result)
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)

@@ -1,0 +1,170 @@
+"""The inbound SMTP listener: customers' mail arrives here (the support domain's MX, or a
+forwarding rule, points at CONVODESK_SMTP_HOST:CONVODESK_SMTP_PORT; port 0 turns it off).
+
+aiosmtpd's SMTP protocol is served on the app's own event loop (`loop.create_server`), not
+through aiosmtpd's Controller, which runs a thread with a loop of its own and could not
+use the app's database pool. With `serve --workers N` every process listens on the port
+(SO_REUSEPORT) and the kernel spreads the connections.
+
+The dialogue: RCPT accepts an email account's address or a room's signed reply address
+and refuses anything else (`550 5.1.1`), so we are never an open relay and a mail for
+nobody is refused before its body is sent. DATA stores the mail once per account it
+reached (`250 OK`); a database hiccup answers `451`, and the sending server tries again
+later — the Message-ID makes a second delivery store nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from app.channels import get_driver, runtime
+from app.domain.errors import ServiceError
+from app.services import mail_threads, messages
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+"""What most providers accept; the SIZE we announce, and the most DATA we read."""
+MAX_RECIPIENTS = 100
+"""RCPTs per mail (each is a database look-up); RFC 5321 §4.5.3.1.8 asks for at least 100."""
+GRACE_SECONDS = 10.0
+"""How long shutdown waits for mails being stored before it drops the connections."""
+
+
+class MailHandler:
+    """aiosmtpd's handler: its `handle_*` hooks answer the SMTP commands."""
+
+    def __init__(self) -> None:
+        self.busy = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return "452 4.5.3 Too many recipients"
+        try:
+            found = await mail_threads.recipient(address)
+        except Exception:  # noqa: BLE001 - the database is away: the sender retries
+            log.exception("SMTP: could not look up recipient %s", address)
+            return "451 4.3.0 Temporary failure, try again later"
+        if found is None:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        targets: list[Any] = getattr(envelope, "convodesk_targets", [])
+        targets.append(found)
+        envelope.convodesk_targets = targets  # type: ignore[attr-defined]
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.busy += 1
+        self.idle.clear()
+        try:
+            return await self._store(envelope)
+        finally:
+            self.busy -= 1
+            if not self.busy:
+                self.idle.set()
+
+    async def _store(self, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", errors="surrogateescape")
+        # One message per account the mail reached (two customers' addresses in one mail
+        # are two rooms); the reply address names the room, when one was used.
+        by_account: dict[str, tuple[dict[str, Any], list[str]]] = {}
+        for target, address in zip(
+            getattr(envelope, "convodesk_targets", []), envelope.rcpt_tos, strict=False
+        ):
+            key = str(target.account["id"])
+            by_account.setdefault(key, (target.account, []))[1].append(address)
+        driver = get_driver("email")
+        region = runtime.settings().default_region
+        for account, addresses in by_account.values():
+            try:
+                inbound = await driver.read(  # type: ignore[attr-defined]
+                    raw,
+                    own_address=account["address"],
+                    recipients=addresses,
+                    envelope_sender=envelope.mail_from or "",
+                )
+                if inbound is None:  # automatic mail, or this account's own: not stored
+                    continue
+                await messages.receive(account, inbound, default_region=region)
+            except ServiceError as exc:
+                # a mail we can never store (no sender address): a final refusal
+                log.warning("SMTP: refused a mail for %s: %s", addresses, exc.message)
+                return f"550 5.6.0 {exc.message}"
+            except Exception:  # noqa: BLE001 - the database is away: the sender retries
+                log.exception("SMTP: could not store a mail for %s", addresses)
+                return "451 4.3.0 Temporary failure, try again later"
+        return "250 OK"
+
+
+def _hostname(settings: Settings) -> str:
+    """The name we greet with: the public URL's host (aiosmtpd would otherwise look up the
+    FQDN for every connection)."""
+    return urlsplit(settings.public_url).hostname or socket.gethostname()
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[None]:
+    """Listen for mail while the app runs (nothing when CONVODESK_SMTP_PORT is 0)."""
+    if not settings.smtp_port:
+        yield
+        return
+    # aiosmtpd logs every SMTP command at INFO; our own lines say what matters
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    loop = asyncio.get_running_loop()
+    handler = MailHandler()
+    hostname = _hostname(settings)
+    sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
+
+    def factory() -> SMTP:
+        protocol = SMTP(
+            handler,
+            data_size_limit=MAX_MESSAGE_BYTES,
+            enable_SMTPUTF8=True,
+            hostname=hostname,
+            ident="Convodesk",
+            timeout=300,
+            loop=loop,
+        )
+        sessions.add(protocol)
+        return protocol
+
+    server = await loop.create_server(
+        factory, host=settings.smtp_host, port=settings.smtp_port, reuse_port=True
+    )
+    log.info("SMTP listener on %s:%s", settings.smtp_host, settings.smtp_port)
+    try:
+        yield
+    finally:
+        server.close()
+        # let mails being stored finish (their senders get their 250), then hang up
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(GRACE_SECONDS):
+                await handler.idle.wait()
+        for protocol in list(sessions):
+            if protocol.transport is not None:
+                protocol.transport.close()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2):
+                await server.wait_closed()
