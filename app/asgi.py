@@ -24,7 +24,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from app.api import accesskeys, accounts, agents, conversations, customer, hooks, webhooks
+from app.api import accesskeys, accounts, agents, conversations, customer, hooks, talks, webhooks
 from app.api.auth import PRINCIPAL, login
 from app.api.errors import EXCEPTION_HANDLERS, RequestTimer, require_json_body, stamp_response
 from app.api.health import healthz
@@ -136,6 +136,9 @@ def create_app(settings: Settings) -> Litestar:
             accounts.AccountController,
             accounts.setup_conversation,
             webhooks.WebhookDeliveryController,
+            talks.TalkController,
+            talks.ReactionController,
+            talks.talk_file,
         ],
         dependencies=PRINCIPAL,
         before_request=require_json_body,

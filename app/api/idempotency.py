@@ -21,7 +21,10 @@ async def idempotent(
 ) -> Response:
     key = request.headers.get("idempotency-key")
     if key is None:
-        return Response(await create(), status_code=status_code)
+        result = await create()
+        if isinstance(result, tuple):  # (body, status code): see services.idempotency.run
+            result, status_code = result
+        return Response(result, status_code=status_code)
     key = key.strip()
     if not 1 <= len(key) <= 255:
         raise BadRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 characters.")

@@ -103,7 +103,8 @@ class Event(Table, tablename="events"):
     order included, for frames and webhook bodies."""
     audience = Array(base_column=UUID(), default=list)
     """Empty: everyone of the customer may see it. Otherwise admins and managers, and
-    these agents (a room assigned to an agent is hidden from the other agents)."""
+    these agents (a room assigned to an agent is hidden from the other agents); for talk
+    events, these agents only (enums.is_private_to_audience)."""
     tm_create = Timestamptz(default=TimestamptzNow())
 
 
@@ -289,6 +290,69 @@ class WebhookAttempt(Table, tablename="webhook_attempts"):
     tm_create = Timestamptz(default=TimestamptzNow())
 
 
+class Talk(Table, tablename="talks"):
+    """The agents' own chat: a `direct` talk between exactly two agents, or a named
+    `group`. `direct_key` (the two agent ids, sorted) makes a direct pair unique."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    type = Varchar(length=16, default="group")
+    name = Varchar(length=255, default="")
+    detail = Text(default="")
+    status = Varchar(length=16, default="active")
+    creator_id = UUID(null=True, default=None)
+    direct_key = Text(null=True, default=None)
+    tm_last_message = Timestamptz(null=True, default=None)
+    """The last normal message's time: the talk list's order."""
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class TalkParticipant(Table, tablename="talk_participants"):
+    """An agent in a talk: one row per (talk, agent), `active` or `left`; rejoining
+    reuses the row. `tm_read` is up to when the agent has read the talk."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    talk_id = ForeignKey(references=Talk, on_delete=OnDelete.cascade)
+    agent_id = UUID()
+    status = Varchar(length=16, default="active")
+    tm_joined = Timestamptz(default=TimestamptzNow())
+    tm_left = Timestamptz(null=True, default=None)
+    tm_read = Timestamptz(default=TimestamptzNow())
+
+
+class TalkMessage(Table, tablename="talk_messages"):
+    """A message in a talk: `normal` (an agent wrote it) or `system` (joined, left,
+    closed...). A reply's `parent_id` is always its thread's root; the root counts its
+    replies. Deleting is soft: the row stays so its thread keeps its root."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    talk_id = ForeignKey(references=Talk, on_delete=OnDelete.cascade)
+    agent_id = UUID(null=True, default=None)
+    type = Varchar(length=16, default="normal")
+    text = Text(default="")
+    parent_id = UUID(null=True, default=None)
+    reply_count = Integer(default=0)
+    medias = JSONB(default=[])
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_edit = Timestamptz(null=True, default=None)
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class TalkReaction(Table, tablename="talk_reactions"):
+    """One agent's emoji on one talk message (unique per message, agent and emoji)."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    message_id = ForeignKey(references=TalkMessage, on_delete=OnDelete.cascade)
+    agent_id = UUID()
+    emoji = Varchar(length=64)
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES = [
     Customer,
     Agent,
@@ -306,4 +370,8 @@ ALL_TABLES = [
     EarlyStatus,
     WebhookDelivery,
     WebhookAttempt,
+    Talk,
+    TalkParticipant,
+    TalkMessage,
+    TalkReaction,
 ]

@@ -93,3 +93,29 @@ class MessageStatus(StrEnum):
     PROGRESSING = "progressing"
     DONE = "done"
     FAILED = "failed"
+
+
+class TalkType(StrEnum):
+    DIRECT = "direct"
+    GROUP = "group"
+
+
+class TalkStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class TalkParticipantStatus(StrEnum):
+    ACTIVE = "active"
+    LEFT = "left"
+
+
+class TalkMessageType(StrEnum):
+    NORMAL = "normal"
+    SYSTEM = "system"
+
+
+def is_private_to_audience(event_type: str) -> bool:
+    """Talk events reach only the talk's participants: unlike a conversation's events,
+    which admins and managers always see, a talk is private even from admins."""
+    return event_type.startswith("talk_")

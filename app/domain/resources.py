@@ -18,6 +18,7 @@ from app.domain.enums import (
     EventType,
     ParticipantType,
     Permission,
+    TalkType,
     WebhookMethod,
 )
 
@@ -420,3 +421,110 @@ class ConversationSetup(Input):
     reference_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{1,16}$")]
     account_id: str | None = None
     """Which account of that channel; the customer's only (or first) one when omitted."""
+
+
+# --- talks (the agents' own chat) --------------------------------------------------------
+
+
+class TalkParticipantOut(msgspec.Struct, kw_only=True):
+    id: str
+    talk_id: str
+    agent_id: str
+    status: str
+    tm_joined: str
+    tm_left: str | None
+
+
+class TalkOut(msgspec.Struct, kw_only=True):
+    id: str
+    customer_id: str
+    type: str
+    name: str
+    detail: str
+    status: str
+    creator_id: str | None
+    member_count: int
+    """Active participants."""
+    participants: list[TalkParticipantOut]
+    tm_last_message: str | None
+    tm_create: str
+    tm_update: str
+    tm_delete: str
+
+
+class TalkPage(msgspec.Struct, kw_only=True):
+    result: list[TalkOut]
+    next_page_token: str
+
+
+class TalkCreate(Input):
+    type: TalkType = TalkType.GROUP
+    name: Name = ""
+    detail: Detail = ""
+    participant_ids: Annotated[list[str], msgspec.Meta(max_length=500)] = []
+    """Agent ids; the creator is always a participant. A direct talk names one other agent
+    (or the creator and one other)."""
+
+
+class TalkUpdate(Input):
+    name: Name | None = None
+    detail: Detail | None = None
+
+
+class TalkParticipantIn(Input):
+    agent_id: str
+
+
+class ReactionOut(msgspec.Struct, kw_only=True):
+    emoji: str
+    count: int
+    agent_ids: list[str]
+
+
+class TalkMessageOut(msgspec.Struct, kw_only=True):
+    id: str
+    talk_id: str
+    customer_id: str
+    agent_id: str | None
+    type: str
+    text: str
+    parent_id: str | None
+    reply_count: int
+    medias: list[Media]
+    reactions: list[ReactionOut]
+    tm_create: str
+    tm_update: str
+    """The last edit's time; equal to `tm_create` for a message never edited."""
+    tm_delete: str
+
+
+class TalkMessagePage(msgspec.Struct, kw_only=True):
+    result: list[TalkMessageOut]
+    next_page_token: str
+
+
+class TalkMessageCreate(Input):
+    text: Text_ = ""
+    parent_id: str | None = None
+    medias: Annotated[list[Media], msgspec.Meta(max_length=10)] = []
+
+
+class TalkMessageUpdate(Input):
+    text: Text_
+
+
+class ReactionIn(Input):
+    emoji: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    """A Unicode emoji (👍) or a short name (`thumbsup`, `:thumbsup:`)."""
+
+
+class TalkUnreadOut(msgspec.Struct, kw_only=True):
+    """How much of a talk the calling agent has not read."""
+
+    talk_id: str
+    unread_count: int
+    tm_read: str
+
+
+class TalkUnreadList(msgspec.Struct, kw_only=True):
+    result: list[TalkUnreadOut]

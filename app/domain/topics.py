@@ -25,3 +25,8 @@ def owner_of(topic: str) -> tuple[str, str]:
     """("customer_id" | "agent_id", id) of a well-formed topic."""
     kind, ident = topic.split(":", 2)[:2]
     return kind, ident
+
+
+def talk_topic(agent_id: str, talk_id: str) -> str:
+    """A talk's topic as one participant sees it (VoIPBIN's form puts the agent first)."""
+    return f"agent_id:{agent_id}:talk:{talk_id}"

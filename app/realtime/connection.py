@@ -11,6 +11,7 @@ import contextlib
 import logging
 from typing import Any
 
+from app.domain.enums import is_private_to_audience
 from app.domain.principal import Principal
 from app.realtime.hub import Hub
 from app.services.events import StoredEvent, events_after
@@ -118,6 +119,8 @@ class EventConnection:
         await self.emit(fresh)
 
     def may_see(self, event: StoredEvent) -> bool:
+        if is_private_to_audience(event.type):
+            return self.principal.agent_id in event.audience
         if event.audience and not self.principal.sees_all_conversations:
             return self.principal.agent_id in event.audience
         return True

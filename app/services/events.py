@@ -113,7 +113,8 @@ async def record_event(
     """Queue an event in the current service transaction (written just before commit).
 
     `audience`: empty when every agent of the customer may see the event; otherwise the
-    agents who may (admins and managers always may)."""
+    agents who may (admins and managers always may, except for talk events: see
+    enums.is_private_to_audience)."""
     pending = _pending.get()
     if pending is None:
         raise RuntimeError("record_event() must be called inside services.events.transaction()")

@@ -31,7 +31,10 @@ async def run(
     create: Callable[[], Awaitable[Any]],
     status_code: int = 201,
 ) -> tuple[int, Any, bool]:
-    """(status code, response body, replayed?) of the request made with this key."""
+    """(status code, response body, replayed?) of the request made with this key.
+
+    `create` returns the response body, or (body, status code) when the status depends on
+    what it did (a direct talk that existed already is a 200)."""
     stored = await claim(customer_id, key, fingerprint)
     if stored is not None:
         return stored.status_code, stored.response, True
@@ -39,7 +42,10 @@ async def run(
         # The create joins this transaction, so its rows and the stored response commit
         # together: a crash leaves neither, and the key can be used again.
         async with transaction():
-            payload = msgspec.to_builtins(await create())
+            result = await create()
+            if isinstance(result, tuple):
+                result, status_code = result
+            payload = msgspec.to_builtins(result)
             await complete(customer_id, key, status_code, payload)
     except BaseException:
         await release(customer_id, key)

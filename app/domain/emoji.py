@@ -1,0 +1,120 @@
+"""Reaction emoji: the seed's short names (`thumbsup`) and Unicode emoji (👍) name the same
+reaction, so a reaction is stored as its Unicode form and one agent cannot hold 👍 twice
+under two spellings. Anything that is neither is refused rather than stored as free text."""
+
+from __future__ import annotations
+
+import unicodedata
+
+SHORT_NAMES: dict[str, str] = {
+    "thumbsup": "👍",
+    "+1": "👍",
+    "like": "👍",
+    "thumbsdown": "👎",
+    "-1": "👎",
+    "heart": "❤️",
+    "tada": "🎉",
+    "eyes": "👀",
+    "white_check_mark": "✅",
+    "check": "✅",
+    "heavy_check_mark": "✔️",
+    "x": "❌",
+    "smile": "😄",
+    "smiley": "😃",
+    "grinning": "😀",
+    "laughing": "😆",
+    "joy": "😂",
+    "slightly_smiling_face": "🙂",
+    "wink": "😉",
+    "heart_eyes": "😍",
+    "thinking": "🤔",
+    "thinking_face": "🤔",
+    "cry": "😢",
+    "sob": "😭",
+    "open_mouth": "😮",
+    "astonished": "😲",
+    "confused": "😕",
+    "rage": "😡",
+    "angry": "😠",
+    "sweat_smile": "😅",
+    "sunglasses": "😎",
+    "pray": "🙏",
+    "clap": "👏",
+    "wave": "👋",
+    "ok_hand": "👌",
+    "raised_hands": "🙌",
+    "muscle": "💪",
+    "point_up": "☝️",
+    "fire": "🔥",
+    "rocket": "🚀",
+    "100": "💯",
+    "star": "⭐",
+    "sparkles": "✨",
+    "zap": "⚡",
+    "bulb": "💡",
+    "warning": "⚠️",
+    "question": "❓",
+    "exclamation": "❗",
+    "hourglass": "⌛",
+    "coffee": "☕",
+    "bug": "🐛",
+    "party_popper": "🎉",
+    "partying_face": "🥳",
+    "hugs": "🤗",
+    "facepalm": "🤦",
+    "shrug": "🤷",
+    "see_no_evil": "🙈",
+    "skull": "💀",
+    "poop": "💩",
+    "heavy_plus_sign": "➕",
+    "memo": "📝",
+    "pushpin": "📌",
+    "calendar": "📅",
+    "phone": "📞",
+    "email": "📧",
+    "lock": "🔒",
+    "moneybag": "💰",
+}
+"""Slack/GitHub short names for the reactions agents use most (the seed's table first)."""
+
+PICKER = ["👍", "👎", "❤️", "🎉", "👀", "✅", "😂", "🙏", "🔥", "🚀"]
+"""What the desk's reaction picker offers."""
+
+_JOINERS = {
+    "\u200d",  # zero-width joiner (👩‍💻)
+    "\ufe0f",  # emoji presentation selector (❤️)
+    "\u20e3",  # combining keycap (1️⃣)
+}
+_MAX_CODEPOINTS = 16
+
+
+def _is_emoji_char(char: str) -> bool:
+    code = ord(char)
+    if char in _JOINERS or 0xE0020 <= code <= 0xE007F:  # tag characters (flags of regions)
+        return True
+    # symbols (So) cover pictographs, dingbats and regional indicators; the skin tone
+    # modifiers are Sk
+    return unicodedata.category(char) in ("So", "Sk") and code > 0x7F
+
+
+def normalize(value: str) -> str | None:
+    """The Unicode emoji `value` names, or None when it names none."""
+    text = value.strip()
+    name = text.strip(":").lower()
+    if name in SHORT_NAMES:
+        return SHORT_NAMES[name]
+    if not text or len(text) > _MAX_CODEPOINTS:
+        return None
+    first = text[0]
+    if first in "#*0123456789":  # keycaps: 1️⃣ is "1", U+FE0F, U+20E3
+        if text[1:] in ("\ufe0f\u20e3", "\u20e3"):
+            return first + "\ufe0f\u20e3"
+        return None
+    if not all(_is_emoji_char(c) for c in text) or all(c in _JOINERS for c in text):
+        return None
+    if len(text) == 1 and text + "\ufe0f" in _PRESENTED:
+        return text + "\ufe0f"  # ❤ and ❤️ are one reaction
+    return text
+
+
+_PRESENTED = {e for e in SHORT_NAMES.values() if e.endswith("\ufe0f")}

@@ -1,0 +1,483 @@
+"""Talks, the agents' own chat: direct and group talks, their participants, and closing
+and reopening. Messages live in services.talk_messages, reactions in talk_reactions.
+
+Who may do what: only a talk's active participants read and write it (a talk is private:
+its events reach its participants only, not admins). Admins may list every talk of their
+customer, see a talk's details, add participants, close, reopen and delete any talk; a
+talk they are not in is otherwise hidden from them like from anyone else ("not found").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from app.db import sql
+from app.domain.enums import TalkMessageType, TalkParticipantStatus, TalkStatus, TalkType
+from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.domain.principal import Principal
+from app.domain.resources import (
+    TalkCreate,
+    TalkOut,
+    TalkParticipantOut,
+    TalkUpdate,
+)
+from app.domain.timefmt import fmt, now
+from app.domain.topics import talk_topic
+from app.services.events import record_event, transaction
+from app.services.ids import parse_id
+from app.services.pagination import check_page_size, parse_token
+
+ACTIVE = TalkParticipantStatus.ACTIVE.value
+
+
+# --- shapes -------------------------------------------------------------------------
+
+
+def participant_out(row: Any) -> TalkParticipantOut:
+    return TalkParticipantOut(
+        id=str(row["id"]),
+        talk_id=str(row["talk_id"]),
+        agent_id=str(row["agent_id"]),
+        status=row["status"],
+        tm_joined=fmt(row["tm_joined"]),
+        tm_left=fmt(row["tm_left"]) if row["tm_left"] else None,
+    )
+
+
+def talk_out(row: Any, participants: list[Any]) -> TalkOut:
+    return TalkOut(
+        id=str(row["id"]),
+        customer_id=str(row["customer_id"]),
+        type=row["type"],
+        name=row["name"],
+        detail=row["detail"],
+        status=row["status"],
+        creator_id=str(row["creator_id"]) if row["creator_id"] else None,
+        member_count=sum(1 for p in participants if p["status"] == ACTIVE),
+        participants=[participant_out(p) for p in participants],
+        tm_last_message=fmt(row["tm_last_message"]) if row["tm_last_message"] else None,
+        tm_create=fmt(row["tm_create"]),
+        tm_update=fmt(row["tm_update"]),
+        tm_delete=fmt(row["tm_delete"]),
+    )
+
+
+class TalkAccess:
+    """A talk as one principal reaches it: its row, its participants, and whether the
+    principal is one of its active participants."""
+
+    def __init__(self, row: Any, participants: list[Any], agent_id: str) -> None:
+        self.row = row
+        self.participants = participants
+        self.id = str(row["id"])
+        self.customer_id = str(row["customer_id"])
+        self.member = agent_id in self.active_agents
+
+    @property
+    def active_agents(self) -> list[str]:
+        return [str(p["agent_id"]) for p in self.participants if p["status"] == ACTIVE]
+
+    @property
+    def closed(self) -> bool:
+        return self.row["status"] == TalkStatus.CLOSED
+
+    def out(self) -> TalkOut:
+        return talk_out(self.row, self.participants)
+
+
+# --- reading ------------------------------------------------------------------------
+
+_TALK_COLUMNS = (
+    "id, customer_id, type, name, detail, status, creator_id, direct_key, tm_last_message,"
+    " tm_create, tm_update, tm_delete"
+)
+_PARTICIPANT_COLUMNS = "id, talk_id, agent_id, status, tm_joined, tm_left"
+
+
+async def participants_of(talk_ids: list[Any]) -> dict[str, list[Any]]:
+    rows = await sql.fetch(
+        f"SELECT {_PARTICIPANT_COLUMNS} FROM talk_participants WHERE talk_id = ANY($1::uuid[])"
+        " ORDER BY tm_joined, id",
+        [str(t) for t in talk_ids],
+    )
+    found: dict[str, list[Any]] = {str(t): [] for t in talk_ids}
+    for row in rows:
+        found[str(row["talk_id"])].append(row)
+    return found
+
+
+async def reach(
+    principal: Principal,
+    talk_id: str,
+    *,
+    as_admin: bool = False,
+    write: bool = False,
+    lock: bool = False,
+) -> TalkAccess:
+    """The live talk `talk_id` if the principal is an active participant — or, with
+    `as_admin`, an admin of its customer; else NotFound. `write` refuses a closed talk;
+    `lock` takes the talk's row lock (inside a transaction) so that membership changes
+    and closing happen one at a time."""
+    talk_id = parse_id(talk_id, "talk_not_found", "talk")
+    row = await sql.fetchrow(
+        f"SELECT {_TALK_COLUMNS} FROM talks WHERE id = $1 AND customer_id = $2"
+        " AND tm_delete IS NULL" + (" FOR UPDATE" if lock else ""),
+        talk_id,
+        principal.customer_id,
+    )
+    if row is None:
+        raise NotFound("talk_not_found", "There is no such talk.")
+    access = TalkAccess(row, (await participants_of([talk_id]))[talk_id], principal.agent_id)
+    if not access.member and not (as_admin and principal.is_admin):
+        raise NotFound("talk_not_found", "There is no such talk.")
+    if write and access.closed:
+        raise Conflict("talk_closed", "This talk is closed; reopen it first.")
+    return access
+
+
+async def get_talk(principal: Principal, talk_id: str) -> TalkOut:
+    return (await reach(principal, talk_id, as_admin=True)).out()
+
+
+async def list_talks(
+    principal: Principal,
+    *,
+    scope: str = "mine",
+    status: TalkStatus | None = None,
+    type: TalkType | None = None,
+    page_size: int = 100,
+    page_token: str | None = None,
+) -> tuple[list[TalkOut], str]:
+    """The principal's talks (where it is an active participant), newest first; with
+    `scope="all"`, an admin's view of every talk of the customer."""
+    check_page_size(page_size)
+    if scope not in ("mine", "all"):
+        raise InvalidInput("invalid_scope", "scope must be mine or all.")
+    if scope == "all" and not principal.is_admin:
+        raise Forbidden("admin_required", "Only an admin may list every talk.")
+    before = parse_token(page_token)
+    conditions = ["t.customer_id = $1", "t.tm_delete IS NULL"]
+    args: list[Any] = [principal.customer_id]
+    if scope == "mine":
+        args.append(principal.agent_id)
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM talk_participants p WHERE p.talk_id = t.id"
+            f" AND p.agent_id = ${len(args)} AND p.status = 'active')"
+        )
+    for column, value in (("status", status), ("type", type)):
+        if value is not None:
+            args.append(str(value))
+            conditions.append(f"t.{column} = ${len(args)}")
+    if before is not None:
+        args.append(before)
+        conditions.append(f"t.tm_create < ${len(args)}")
+    # Ties on tm_create are practically impossible here (one row per request, times taken
+    # per row), but a page never ends inside one: see services.pagination.
+    rows = await sql.fetch(
+        f"SELECT {', '.join('t.' + c.strip() for c in _TALK_COLUMNS.split(','))} FROM talks t"
+        f" WHERE {' AND '.join(conditions)} ORDER BY t.tm_create DESC, t.id DESC"
+        f" LIMIT {page_size + 1}",
+        *args,
+    )
+    token = ""
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        token = fmt(rows[-1]["tm_create"])
+    members = await participants_of([r["id"] for r in rows])
+    return [talk_out(r, members[str(r["id"])]) for r in rows], token
+
+
+# --- events and system messages -----------------------------------------------------
+
+
+async def talk_event(
+    type: str, customer_id: str, payload: Any, agents: Iterable[str], talk_id: str
+) -> None:
+    """Record a talk event for `agents` (its participants, plus anyone who just left):
+    one topic per agent, VoIPBIN's `agent_id:<aid>:talk:<id>`."""
+    audience = sorted(set(agents))
+    await record_event(
+        customer_id,
+        type,
+        payload,
+        topics=[talk_topic(a, talk_id) for a in audience],
+        audience=audience,
+    )
+
+
+async def agent_names(customer_id: str, agent_ids: Iterable[Any]) -> dict[str, str]:
+    rows = await sql.fetch(
+        "SELECT id, name, username FROM agents WHERE customer_id = $1 AND id = ANY($2::uuid[])",
+        customer_id,
+        [str(a) for a in agent_ids],
+    )
+    return {str(r["id"]): r["name"] or r["username"] for r in rows}
+
+
+async def system_message(access: TalkAccess, text: str, agents: Iterable[str]) -> None:
+    """A `system` line in the talk's stream ("Mina joined the talk."), for `agents`."""
+    from app.services.talk_messages import insert_message, message_event
+
+    row = await insert_message(access, None, TalkMessageType.SYSTEM, text, None, [])
+    await message_event("talk_message_created", access, row, agents)
+
+
+# --- creating, changing -------------------------------------------------------------
+
+
+async def _live_agents(customer_id: str, ids: list[str]) -> list[str]:
+    parsed = [parse_id(a, "agent_not_found", "agent") for a in ids]
+    rows = await sql.fetch(
+        "SELECT id FROM agents WHERE customer_id = $1 AND id = ANY($2::uuid[])"
+        " AND tm_delete IS NULL",
+        customer_id,
+        parsed,
+    )
+    found = {str(r["id"]) for r in rows}
+    missing = [a for a in parsed if a not in found]
+    if missing:
+        raise NotFound("agent_not_found", f"There is no agent {missing[0]}.")
+    return list(dict.fromkeys(parsed))
+
+
+async def create_talk(principal: Principal, data: TalkCreate) -> tuple[TalkOut, bool]:
+    """A new talk with the creator and `participant_ids`; for a direct talk that already
+    exists between the two agents, that talk (and False): the creator rejoins it if they
+    had left, and it reopens if it was closed."""
+    agents = await _live_agents(principal.customer_id, [principal.agent_id, *data.participant_ids])
+    direct_key = None
+    if data.type is TalkType.DIRECT:
+        if len(agents) != 2:
+            raise InvalidInput(
+                "direct_needs_two",
+                "A direct talk is between exactly two agents: name one other agent.",
+            )
+        direct_key = ":".join(sorted(agents))
+    elif not data.name.strip():
+        raise InvalidInput("name_required", "A group talk needs a name.")
+    async with transaction():
+        if direct_key is not None:
+            # one creator at a time per pair, so two racing requests find one talk
+            await sql.execute("SELECT pg_advisory_xact_lock(hashtext($1))", direct_key)
+            existing = await sql.fetchval(
+                "SELECT id FROM talks WHERE customer_id = $1 AND direct_key = $2"
+                " AND tm_delete IS NULL",
+                principal.customer_id,
+                direct_key,
+            )
+            if existing is not None:
+                return await _revive_direct(principal, str(existing)), False
+        stamp = now()
+        row = await sql.fetchrow(
+            f"INSERT INTO talks (id, customer_id, type, name, detail, status, creator_id,"
+            f" direct_key, tm_create, tm_update) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
+            f" 'active', $5, $6, $7, $7) RETURNING {_TALK_COLUMNS}",
+            principal.customer_id,
+            data.type.value,
+            data.name.strip(),
+            data.detail,
+            principal.agent_id,
+            direct_key,
+            stamp,
+        )
+        participants = await sql.fetch(
+            f"INSERT INTO talk_participants (id, customer_id, talk_id, agent_id, status,"
+            f" tm_joined, tm_read) SELECT gen_random_uuid(), $1, $2, a, 'active', $3, $3"
+            f" FROM unnest($4::uuid[]) WITH ORDINALITY AS x(a, n) ORDER BY n"
+            f" RETURNING {_PARTICIPANT_COLUMNS}",
+            principal.customer_id,
+            row["id"],
+            stamp,
+            agents,
+        )
+        talk = talk_out(row, list(participants))
+        await talk_event("talk_created", principal.customer_id, talk, agents, talk.id)
+    return talk, True
+
+
+async def _revive_direct(principal: Principal, talk_id: str) -> TalkOut:
+    access = await reach(principal, talk_id, as_admin=True, lock=True)
+    if not access.member:
+        access = await _join(principal, access, principal.agent_id)
+    if access.closed:
+        access = await _set_status(principal, access, TalkStatus.ACTIVE)
+    return access.out()
+
+
+async def update_talk(principal: Principal, talk_id: str, data: TalkUpdate) -> TalkOut:
+    async with transaction():
+        access = await reach(principal, talk_id, as_admin=True, lock=True)
+        name = access.row["name"] if data.name is None else data.name.strip()
+        detail = access.row["detail"] if data.detail is None else data.detail
+        if access.row["type"] == TalkType.GROUP and not name:
+            raise InvalidInput("name_required", "A group talk needs a name.")
+        access.row = await sql.fetchrow(
+            f"UPDATE talks SET name = $2, detail = $3, tm_update = $4 WHERE id = $1"
+            f" RETURNING {_TALK_COLUMNS}",
+            access.id,
+            name,
+            detail,
+            now(),
+        )
+        talk = access.out()
+        await talk_event("talk_updated", access.customer_id, talk, access.active_agents, talk.id)
+    return talk
+
+
+async def delete_talk(principal: Principal, talk_id: str) -> TalkOut:
+    """Soft-delete a talk (its creator or an admin): it leaves every list; the event is
+    `talk_updated` with `tm_delete` set, as CONTRACT §6 has no talk_deleted."""
+    async with transaction():
+        access = await reach(principal, talk_id, as_admin=True, lock=True)
+        if not principal.is_admin and str(access.row["creator_id"]) != principal.agent_id:
+            raise Forbidden(
+                "not_talk_creator", "Only the talk's creator or an admin may delete it."
+            )
+        stamp = now()
+        access.row = await sql.fetchrow(
+            f"UPDATE talks SET status = 'closed', tm_update = $2, tm_delete = $2 WHERE id = $1"
+            f" RETURNING {_TALK_COLUMNS}",
+            access.id,
+            stamp,
+        )
+        talk = access.out()
+        await talk_event("talk_updated", access.customer_id, talk, access.active_agents, talk.id)
+    return talk
+
+
+async def close_talk(principal: Principal, talk_id: str) -> TalkOut:
+    async with transaction():
+        access = await reach(principal, talk_id, as_admin=True, lock=True)
+        if not access.closed:
+            access = await _set_status(principal, access, TalkStatus.CLOSED)
+    return access.out()
+
+
+async def reopen_talk(principal: Principal, talk_id: str) -> TalkOut:
+    async with transaction():
+        access = await reach(principal, talk_id, as_admin=True, lock=True)
+        if access.closed:
+            access = await _set_status(principal, access, TalkStatus.ACTIVE)
+    return access.out()
+
+
+async def _set_status(
+    principal: Principal | None, access: TalkAccess, status: TalkStatus, why: str = ""
+) -> TalkAccess:
+    """Close or reopen, with its system line and event (`talk_closed` / `talk_updated`)."""
+    access.row = await sql.fetchrow(
+        f"UPDATE talks SET status = $2, tm_update = $3 WHERE id = $1 RETURNING {_TALK_COLUMNS}",
+        access.id,
+        status.value,
+        now(),
+    )
+    if why:
+        text = why
+    else:
+        actor = (await agent_names(access.customer_id, [principal.agent_id]))[principal.agent_id]
+        verb = "closed" if status is TalkStatus.CLOSED else "reopened"
+        text = f"{actor} {verb} the talk."
+    await system_message(access, text, access.active_agents)
+    event = "talk_closed" if status is TalkStatus.CLOSED else "talk_updated"
+    await talk_event(event, access.customer_id, access.out(), access.active_agents, access.id)
+    return access
+
+
+# --- participants -------------------------------------------------------------------
+
+
+async def add_participant(
+    principal: Principal, talk_id: str, agent_id: str
+) -> tuple[TalkParticipantOut, bool]:
+    """Add an agent (by a participant or an admin); an agent already in the talk is
+    returned as is (and False). A direct talk keeps its two agents."""
+    async with transaction():
+        access = await reach(principal, talk_id, as_admin=True, write=True, lock=True)
+        [agent] = await _live_agents(access.customer_id, [agent_id])
+        current = next((p for p in access.participants if str(p["agent_id"]) == agent), None)
+        if current is not None and current["status"] == ACTIVE:
+            return participant_out(current), False
+        if access.row["type"] == TalkType.DIRECT and current is None:
+            raise Conflict("direct_talk_fixed", "A direct talk is between its two agents only.")
+        access = await _join(principal, access, agent)
+        joined = next(p for p in access.participants if str(p["agent_id"]) == agent)
+    return participant_out(joined), True
+
+
+async def _join(principal: Principal, access: TalkAccess, agent: str) -> TalkAccess:
+    stamp = now()
+    await sql.execute(
+        "INSERT INTO talk_participants (id, customer_id, talk_id, agent_id, status, tm_joined,"
+        " tm_read) VALUES (gen_random_uuid(), $1, $2, $3, 'active', $4, $4)"
+        " ON CONFLICT (talk_id, agent_id) DO UPDATE SET status = 'active', tm_joined = $4,"
+        " tm_left = NULL, tm_read = $4",
+        access.customer_id,
+        access.id,
+        agent,
+        stamp,
+    )
+    access = await _reload(access, principal.agent_id)
+    joined = next(p for p in access.participants if str(p["agent_id"]) == agent)
+    name = (await agent_names(access.customer_id, [agent]))[agent]
+    await talk_event(
+        "talk_participant_joined",
+        access.customer_id,
+        participant_out(joined),
+        access.active_agents,
+        access.id,
+    )
+    await system_message(access, f"{name} joined the talk.", access.active_agents)
+    return access
+
+
+async def remove_participant(
+    principal: Principal, talk_id: str, participant_id: str
+) -> TalkParticipantOut:
+    """Leave (one's own participant) or remove someone (the talk's creator or an admin).
+    When nobody is left, the talk closes."""
+    async with transaction():
+        access = await reach(principal, talk_id, as_admin=True, lock=True)
+        participant_id = parse_id(participant_id, "participant_not_found", "participant")
+        current = next((p for p in access.participants if str(p["id"]) == participant_id), None)
+        if current is None:
+            raise NotFound("participant_not_found", "There is no such participant in this talk.")
+        if current["status"] != ACTIVE:
+            return participant_out(current)
+        agent = str(current["agent_id"])
+        leaving = agent == principal.agent_id
+        if not leaving and not (
+            principal.is_admin or str(access.row["creator_id"]) == principal.agent_id
+        ):
+            raise Forbidden(
+                "not_talk_creator", "Only the talk's creator or an admin may remove others."
+            )
+        if not leaving and access.row["type"] == TalkType.DIRECT:
+            raise Conflict("direct_talk_fixed", "A direct talk's agents can only leave it.")
+        await sql.execute(
+            "UPDATE talk_participants SET status = 'left', tm_left = $2 WHERE id = $1",
+            participant_id,
+            now(),
+        )
+        before = access.active_agents
+        access = await _reload(access, principal.agent_id)
+        gone = next(p for p in access.participants if str(p["id"]) == participant_id)
+        names = await agent_names(access.customer_id, {agent, principal.agent_id})
+        # the one who left hears of it too, so their desk drops the talk
+        await talk_event(
+            "talk_participant_left", access.customer_id, participant_out(gone), before, access.id
+        )
+        text = (
+            f"{names[agent]} left the talk."
+            if leaving
+            else f"{names[principal.agent_id]} removed {names[agent]} from the talk."
+        )
+        await system_message(access, text, access.active_agents)
+        if not access.active_agents and not access.closed:
+            await _set_status(None, access, TalkStatus.CLOSED, "Everyone left; the talk closed.")
+    return participant_out(gone)
+
+
+async def _reload(access: TalkAccess, agent_id: str) -> TalkAccess:
+    participants = (await participants_of([access.id]))[access.id]
+    return TalkAccess(access.row, participants, agent_id)
