@@ -118,6 +118,7 @@ def test_demo_prints_logins_that_work_and_is_reusable():
             ).json()["token"]
             agents = httpx.get(srv.url + "/v1.0/agents", params={"token": token}).json()
             check_demo_rooms(srv.url, token)
+            check_demo_talks(srv.url, token)
             return out, sorted((a["username"], a["permission"]) for a in agents["result"])
         finally:
             srv.stop()
@@ -167,3 +168,16 @@ def check_demo_rooms(url: str, token: str) -> None:
         ("outbound", "email"),
     }
     wait_for(lambda: all(m["status"] == "done" for m in history()))
+
+
+def check_demo_talks(url: str, token: str) -> None:
+    """A group talk with a thread and a reaction, and a direct talk."""
+    found = httpx.get(url + "/v1.0/talks", params={"token": token}).json()["result"]
+    assert sorted(t["type"] for t in found) == ["direct", "group"]
+    team = next(t for t in found if t["type"] == "group")
+    assert team["name"] == "Support team" and team["member_count"] == 2
+    stream = httpx.get(
+        f"{url}/v1.0/talks/{team['id']}/messages", params={"token": token}
+    ).json()["result"]
+    assert [m["reply_count"] for m in stream] == [0, 2]
+    assert stream[0]["reactions"][0]["emoji"] == "👍"

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import msgspec
 
-from app.domain.enums import ConversationStatus, ParticipantType, Permission
+from app.domain.enums import ConversationStatus, ParticipantType, Permission, TalkType
 from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
-from app.domain.resources import ConversationUpdate, MessageCreate, ParticipantIn
-from app.services import accounts, agents, conversations, customers, messages
+from app.domain.resources import (
+    ConversationUpdate,
+    MessageCreate,
+    ParticipantIn,
+    TalkCreate,
+    TalkMessageCreate,
+)
+from app.services import accounts, agents, conversations, customers, messages, talk_messages, talks
 from app.services.events import transaction
 
 DEMO_CUSTOMER = "Demo Company"
@@ -54,6 +60,7 @@ async def seed_demo() -> DemoInfo:
         via="demo",
     )
     await seed_conversations(admin, agent.id)
+    await seed_talks(admin, agent.id)
     return DemoInfo(customer_id=customer.id, created=True, logins=logins)
 
 
@@ -136,3 +143,31 @@ async def seed_conversations(admin: Principal, agent_id: str) -> None:
     await conversations.update_conversation(
         admin, done, ConversationUpdate(status=ConversationStatus.CLOSED)
     )
+
+
+async def seed_talks(admin: Principal, agent_id: str) -> None:
+    """A group talk with a thread and a reaction, and a direct talk (seed 003's scenarios)."""
+    agent = Principal(
+        customer_id=admin.customer_id,
+        agent_id=agent_id,
+        username=DEMO_LOGINS[1][0],
+        permission=Permission.AGENT,
+        via="demo",
+    )
+    team, _ = await talks.create_talk(
+        admin, TalkCreate(name="Support team", participant_ids=[agent_id])
+    )
+    say = talk_messages.post_message
+    issue = await say(
+        admin, team.id, TalkMessageCreate(text="Customer reporting payment failure on #991.")
+    )
+    await say(agent, team.id, TalkMessageCreate(text="Let me check the logs", parent_id=issue.id))
+    await say(
+        agent, team.id, TalkMessageCreate(text="Found it - gateway timeout", parent_id=issue.id)
+    )
+    done = await say(admin, team.id, TalkMessageCreate(text="Customer confirmed it works now"))
+    await talk_messages.add_reaction(agent, done.id, "thumbsup")
+    direct, _ = await talks.create_talk(
+        agent, TalkCreate(type=TalkType.DIRECT, participant_ids=[admin.agent_id])
+    )
+    await say(agent, direct.id, TalkMessageCreate(text="Can you cover the LINE queue at 3pm?"))
