@@ -38,7 +38,7 @@ from app.realtime.desk_ws import desk_websocket
 from app.realtime.hub import Hub
 from app.realtime.presence import Presence
 from app.settings import Settings
-from app.web import admin, admin_webhooks, desk, render, session, widget
+from app.web import admin, admin_webhooks, desk, render, session, talk_desk, widget
 from app.workers.runner import Workers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,7 +147,7 @@ def create_app(settings: Settings) -> Litestar:
     # The desk: its own errors become pages or alerts, not JSON envelopes.
     web = Router(
         path="/",
-        route_handlers=[desk.DeskController],
+        route_handlers=[desk.DeskController, talk_desk.TalkDeskController],
         exception_handlers={ServiceError: desk.desk_error, ValidationException: desk.desk_error},
     )
     return Litestar(

@@ -27,16 +27,26 @@ from litestar.exceptions import WebSocketDisconnect
 
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal
-from app.domain.resources import ConversationOut
+from app.domain.resources import ConversationOut, TalkMessageOut
 from app.realtime.api_ws import origin_ok
 from app.realtime.connection import EventConnection
 from app.realtime.hub import Hub
 from app.realtime.presence import Presence
-from app.services import activities, agents, conversations, inbox, timeline
+from app.services import (
+    activities,
+    agents,
+    conversations,
+    inbox,
+    talk_messages,
+    talk_views,
+    timeline,
+)
+from app.services import talks as talk_service
 from app.services.auth import authenticate_token
 from app.services.events import StoredEvent
 from app.settings import Settings
 from app.web.render import render
+from app.web.talk_desk import message_fragments
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +64,16 @@ ITEM_EVENTS = {
     "conversation_activity_created",
 }
 MOVES_TO_TOP = {"conversation_created", "conversation_message_created"}
+TALK_MOVES_TO_TOP = {"talk_created", "talk_message_created", "talk_participant_joined"}
+"""Talk events that put the talk's row at the top of the list (new activity, or a talk
+that just appeared for the agent); the others refresh the row where it is."""
+TALK_MESSAGE_EVENTS = {
+    "talk_message_created",
+    "talk_message_updated",
+    "talk_message_deleted",
+    "talk_reaction_added",
+    "talk_reaction_removed",
+}
 _NO_CSRF = {"csrf_token": lambda: ""}  # pushed forms use htmx's x-csrftoken header
 
 
@@ -127,6 +147,26 @@ async def _unread(event: StoredEvent, room_id: str) -> dict[str, int]:
     return await inbox.unread_for_agents(room_id, agent_ids)
 
 
+def _talk_id(event: StoredEvent, data: dict[str, Any]) -> str | None:
+    """Talk events carry a talk (its id), a message or a participant (their talk_id)."""
+    if event.type in ("talk_created", "talk_updated", "talk_closed"):
+        return data.get("id")
+    return data.get("talk_id")
+
+
+async def _talk_unread(event: StoredEvent, talk_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Every participant's unread count in the talk, and each audience member's total
+    over all talks (the nav dot): two queries per event per process, not per socket."""
+    by_agent = await talk_messages.unread_by_agent(event.customer_id, talk_id)
+    totals = await talk_views.unread_totals(event.customer_id, event.audience)
+    return by_agent, totals
+
+
+async def _talk_message(event: StoredEvent, data: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+    message = msgspec.convert(data, TalkMessageOut)
+    return message, await talk_views.names_for(event.customer_id, [message])
+
+
 async def _item_html(event: StoredEvent, data: dict[str, Any]) -> str:
     item = await timeline.item_for(event.type, data)
     return render("partials/timeline_item.html", item=item, **_NO_CSRF) if item else ""
@@ -142,8 +182,13 @@ class DeskConnection(EventConnection):
         room_id: str | None,
         view: inbox.InboxFilter,
         agent_name: str,
+        page: str = "inbox",
+        talk_id: str | None = None,
     ) -> None:
         super().__init__(principal, hub)
+        self.page = page
+        """"inbox" (conversations) or "talks" (the Talk area): what this page shows."""
+        self.talk_id = talk_id
         self.socket = socket
         self.presence = presence
         self.room_id = room_id
@@ -172,10 +217,13 @@ class DeskConnection(EventConnection):
     async def emit(self, events: list[StoredEvent]) -> None:
         parts: list[str] = []
         for event in events:
-            if not event.type.startswith("conversation_") or not self.may_see(event):
+            talk = event.type.startswith("talk_")
+            if not (talk or event.type.startswith("conversation_")) or not self.may_see(event):
+                continue
+            if not talk and self.page != "inbox":
                 continue
             try:
-                parts += await self._fragments(event)
+                parts += await (self._talk_fragments(event) if talk else self._fragments(event))
             except Exception:  # noqa: BLE001 - one bad event must not kill the socket
                 log.exception("could not render event %s for the desk", event.id)
         parts.append(
@@ -210,6 +258,85 @@ class DeskConnection(EventConnection):
                     await inbox.mark_read(self.principal, room_id)
             if event.type in ROOM_EVENTS and parts is not None:
                 out.append(await self._chrome(parts[0]))
+        return out
+
+    async def _talk_fragments(self, event: StoredEvent) -> list[str]:
+        """A talk event on this agent's page: the nav dot everywhere; on the Talk page
+        the list row (moved, refreshed, or gone) and, for the open talk, its messages and
+        header."""
+        data = await SHARED.get(("data", event.customer_id, event.id), lambda: _decode(event))
+        talk_id = _talk_id(event, data)
+        if not talk_id:
+            return []
+        state = await SHARED.get(
+            ("talk", event.customer_id, event.id),
+            lambda: talk_views.talk_state(event.customer_id, talk_id),
+        )
+        talk, names = state if state else (None, {})
+        member = (
+            talk is not None
+            and not talk_views.is_deleted(talk)
+            and self.agent_id in talk_views.active_agents(talk)
+        )
+        viewing = member and self.talk_id == talk_id
+        if viewing and event.type == "talk_message_created" and data.get("type") == "normal":
+            with contextlib.suppress(ServiceError):  # the open talk stays read
+                await talk_messages.mark_read(self.principal, talk_id)
+        counts, totals = await SHARED.get(
+            ("talkunread", event.customer_id, event.id), lambda: _talk_unread(event, talk_id)
+        )
+        mine = counts.get(self.agent_id, 0)
+        # the open talk counts as read (the two counts may straddle this socket's mark_read)
+        total = max(0, totals.get(self.agent_id, 0) - (mine if viewing else 0))
+        out = [render("partials/talk_dot.html", talk_unread=total, oob=True)]
+        if self.page != "talks":
+            return out
+        row_id = f"talkrow-{talk_id}"
+        if not member:
+            out.append(f'<li id="{row_id}" hx-swap-oob="delete"></li>')
+            if self.talk_id == talk_id:
+                why = (
+                    "This talk was deleted"
+                    if talk and talk_views.is_deleted(talk)
+                    else ("You are no longer in this talk")
+                )
+                out.append(render("partials/talk_gone.html", why=why))
+            return out
+        row = talk_views.make_row(talk, names, self.agent_id, 0 if viewing else mine)
+        html = render("partials/talk_row.html", r=row, current_id=self.talk_id, **_NO_CSRF)
+        if event.type in TALK_MOVES_TO_TOP:
+            out += [
+                f'<li id="{row_id}" hx-swap-oob="delete"></li>',
+                f'<div id="push-{row_id}" hx-swap-oob="afterbegin:#talk-list">{html}</div>',
+                '<li id="talk-empty" hx-swap-oob="delete"></li>',
+            ]
+        else:  # in place; a row the page lacks, the page's script puts on top
+            out.append(html.replace(f'id="{row_id}"', f'id="{row_id}" hx-swap-oob="outerHTML"', 1))
+        if not viewing:
+            return out
+        if event.type in TALK_MESSAGE_EVENTS:
+            message, message_names = await SHARED.get(
+                ("talkmsg", event.customer_id, event.id), lambda: _talk_message(event, data)
+            )
+            out.append(
+                message_fragments(
+                    message,
+                    message_names,
+                    self.principal,
+                    new=event.type == "talk_message_created",
+                )
+            )
+        else:
+            out.append(
+                render(
+                    "partials/talk_header.html",
+                    row=row,
+                    principal=self.principal,
+                    directory=await agents.directory(self.principal),
+                    oob=True,
+                    **_NO_CSRF,
+                )
+            )
         return out
 
     async def _inbox_fragments(
@@ -317,6 +444,13 @@ async def desk_websocket(
             await conversations.get_room(principal, room_id)
         except ServiceError:
             room_id = None
+    page = "talks" if q.get("page") == "talks" else "inbox"
+    talk_id = q.get("talk") or None
+    if talk_id:
+        try:
+            talk_id = (await talk_service.reach(principal, talk_id)).id
+        except ServiceError:
+            talk_id = None
     view = inbox.InboxFilter(
         view=q.get("view") if q.get("view") in inbox.VIEWS else inbox.default_view(principal),
         status=q.get("status") or None,
@@ -329,4 +463,6 @@ async def desk_websocket(
     except ValueError:
         since = None
     name = await agents.display_name(principal)
-    await DeskConnection(socket, principal, hub, presence, room_id, view, name).run(since)
+    await DeskConnection(
+        socket, principal, hub, presence, room_id, view, name, page=page, talk_id=talk_id
+    ).run(since)

@@ -85,6 +85,11 @@ def channel_icon(kind: str) -> str:
     return CHANNELS.get(kind, ("", "•"))[1]
 
 
+def names_of(agent_ids: list[str], names: dict[str, str]) -> str:
+    """Who reacted, as a reaction chip's title: "Ann, Bob"."""
+    return ", ".join(names.get(a, "someone") for a in agent_ids)
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -100,6 +105,7 @@ def build_environment() -> Environment:
         day=day,
         channel_label=channel_label,
         channel_icon=channel_icon,
+        names_of=names_of,
     )
     return env
 

@@ -35,13 +35,15 @@
   // no target to replace: put it at the top of the list.
   document.body.addEventListener("htmx:oobErrorNoTarget", function (event) {
     var el = event.detail && event.detail.content;
-    var list = document.getElementById("inbox-list");
-    if (!el || !list || !el.id || el.id.indexOf("row-") !== 0 || el.dataset.noInsert) return;
+    if (!el || !el.id) return;
+    var talkRow = el.id.indexOf("talkrow-") === 0;
+    var list = document.getElementById(talkRow ? "talk-list" : "inbox-list");
+    if (!list || (!talkRow && el.id.indexOf("row-") !== 0) || el.dataset.noInsert) return;
     if (el.getAttribute("hx-swap-oob") !== "outerHTML") return; // a delete of a row not shown
     el.removeAttribute("hx-swap-oob");
     list.insertBefore(el, list.firstChild);
     htmx.process(el);
-    var empty = document.getElementById("inbox-empty");
+    var empty = document.getElementById(talkRow ? "talk-empty" : "inbox-empty");
     if (empty) empty.remove();
   });
 
@@ -51,7 +53,8 @@
     if (wrap) wrap.scrollTop = wrap.scrollHeight;
   }
   document.body.addEventListener("htmx:wsAfterMessage", function () {
-    var current = document.querySelector("#inbox-list").dataset.current;
+    var inbox = document.querySelector("#inbox-list");
+    var current = inbox && inbox.dataset.current;
     if (current) {
       var row = document.getElementById("row-" + current);
       if (row) row.classList.add("current");
@@ -66,6 +69,18 @@
     if (event.detail.elt === document.body) stickToBottom();
   });
 
+  // --- Talk: a sent message empties its composer (not when the answer is an alert);
+  // a reaction picked or a message saved closes its little menu ---------------------
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || !event.detail.successful || form.tagName !== "FORM") return;
+    var answer = event.detail.xhr ? event.detail.xhr.responseText || "" : "";
+    if (answer.indexOf('class="alert') >= 0) return;
+    if (form.classList.contains("talk-composer")) form.reset();
+    var menu = form.closest("details");
+    if (menu) menu.open = false;
+  });
+
   // --- keyboard: j/k move, Enter open, / search, e close, a assign to me --------------
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#inbox-list .row")); }
   function selected() { return document.querySelector("#inbox-list .row.selected") || document.querySelector("#inbox-list .row.current"); }
@@ -77,7 +92,8 @@
     var t = event.target;
     var typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
     if (typing) {
-      if (t.id === "reply-text" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      var sends = t.id === "reply-text" || (t.classList && t.classList.contains("talk-text"));
+      if (sends && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
         t.form.requestSubmit();
       } else if (event.key === "Escape") {
