@@ -114,7 +114,10 @@ def normalize(value: str) -> str | None:
         return None
     if len(text) == 1 and text + "\ufe0f" in _PRESENTED:
         return text + "\ufe0f"  # ❤ and ❤️ are one reaction
+    if len(text) == 2 and text[1] == "\ufe0f" and text[0] in _BARE:
+        return text[0]  # and so are 👍 and 👍 with a (redundant) presentation selector
     return text
 
 
 _PRESENTED = {e for e in SHORT_NAMES.values() if e.endswith("\ufe0f")}
+_BARE = {e for e in SHORT_NAMES.values() if len(e) == 1}

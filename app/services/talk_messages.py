@@ -31,7 +31,7 @@ from app.domain.resources import (
 from app.domain.timefmt import fmt, now
 from app.services.events import transaction
 from app.services.ids import parse_id
-from app.services.pagination import check_page_size, parse_token
+from app.services.pagination import check_page_size, keyset_rows, parse_token
 from app.services.talks import TalkAccess, reach, talk_event
 
 _COLUMNS = (
@@ -208,15 +208,7 @@ async def list_messages(
     if before is not None:
         args.append(before)
         where += f" AND tm_create < ${len(args)}"
-    rows = await sql.fetch(
-        f"SELECT {_COLUMNS} FROM talk_messages WHERE {where}"
-        f" ORDER BY tm_create DESC, id DESC LIMIT {page_size + 1}",
-        *args,
-    )
-    token = ""
-    if len(rows) > page_size:
-        rows = rows[:page_size]
-        token = fmt(rows[-1]["tm_create"])
+    rows, token = await keyset_rows(f"SELECT {_COLUMNS} FROM talk_messages", where, args, page_size)
     return await with_reactions(rows), token
 
 
@@ -283,18 +275,29 @@ async def delete_message(
                 row["parent_id"],
             )
             await message_event("talk_message_updated", access, root, agents)
-    if data_dir is not None:
-        _remove_files(data_dir, access.id, files)
+    if data_dir is not None and files:
+        # a file another live message still shows stays: any participant may post a link
+        # to someone else's upload, and deleting that copy must not take the original
+        in_use = await sql.fetchval(
+            "SELECT coalesce(string_agg(medias::text, ' '), '') FROM talk_messages"
+            " WHERE talk_id = $1 AND id <> $2 AND tm_delete IS NULL AND medias <> '[]'",
+            access.id,
+            row["id"],
+        )
+        _remove_files(data_dir, access.id, files, in_use)
     return message
 
 
-def _remove_files(data_dir: Path, talk_id: str, medias: list[dict[str, Any]]) -> None:
-    """A deleted message's uploaded files go too (links elsewhere are not ours)."""
+def _remove_files(
+    data_dir: Path, talk_id: str, medias: list[dict[str, Any]], in_use: str = ""
+) -> None:
+    """A deleted message's uploaded files go too (links elsewhere are not ours), unless
+    their key appears in `in_use` (the medias of the talk's other live messages)."""
     marker = f"/{files_area(talk_id)}/"
     for item in medias:
         _, found, rest = str(item.get("url", "")).partition(marker)
         key = rest.split("/", 1)[0]
-        if found and key and "." not in key:
+        if found and key and "." not in key and f"/{key}/" not in in_use:
             shutil.rmtree(data_dir / files_area(talk_id) / key, ignore_errors=True)
 
 

@@ -26,7 +26,7 @@ from app.domain.timefmt import fmt, now
 from app.domain.topics import talk_topic
 from app.services.events import record_event, transaction
 from app.services.ids import parse_id
-from app.services.pagination import check_page_size, parse_token
+from app.services.pagination import check_page_size, keyset_rows, parse_token
 
 ACTIVE = TalkParticipantStatus.ACTIVE.value
 
@@ -172,18 +172,13 @@ async def list_talks(
     if before is not None:
         args.append(before)
         conditions.append(f"t.tm_create < ${len(args)}")
-    # Ties on tm_create are practically impossible here (one row per request, times taken
-    # per row), but a page never ends inside one: see services.pagination.
-    rows = await sql.fetch(
-        f"SELECT {', '.join('t.' + c.strip() for c in _TALK_COLUMNS.split(','))} FROM talks t"
-        f" WHERE {' AND '.join(conditions)} ORDER BY t.tm_create DESC, t.id DESC"
-        f" LIMIT {page_size + 1}",
-        *args,
+    rows, token = await keyset_rows(
+        f"SELECT {', '.join('t.' + c.strip() for c in _TALK_COLUMNS.split(','))} FROM talks t",
+        " AND ".join(conditions),
+        args,
+        page_size,
+        prefix="t.",
     )
-    token = ""
-    if len(rows) > page_size:
-        rows = rows[:page_size]
-        token = fmt(rows[-1]["tm_create"])
     members = await participants_of([r["id"] for r in rows])
     return [talk_out(r, members[str(r["id"])]) for r in rows], token
 
@@ -281,23 +276,28 @@ async def create_talk(principal: Principal, data: TalkCreate) -> tuple[TalkOut, 
             direct_key,
             stamp,
         )
-        participants = await sql.fetch(
-            f"INSERT INTO talk_participants (id, customer_id, talk_id, agent_id, status,"
-            f" tm_joined, tm_read) SELECT gen_random_uuid(), $1, $2, a, 'active', $3, $3"
-            f" FROM unnest($4::uuid[]) WITH ORDINALITY AS x(a, n) ORDER BY n"
-            f" RETURNING {_PARTICIPANT_COLUMNS}",
+        await sql.execute(
+            "INSERT INTO talk_participants (id, customer_id, talk_id, agent_id, status,"
+            " tm_joined, tm_read) SELECT gen_random_uuid(), $1, $2, a, 'active', $3, $3"
+            " FROM unnest($4::uuid[]) AS x(a)",
             principal.customer_id,
             row["id"],
             stamp,
             agents,
         )
-        talk = talk_out(row, list(participants))
+        # read back in participants_of's order (all joined at one time: by id), so the
+        # answer and the talk_created event equal what GET returns later
+        participants = (await participants_of([row["id"]]))[str(row["id"])]
+        talk = talk_out(row, participants)
         await talk_event("talk_created", principal.customer_id, talk, agents, talk.id)
     return talk, True
 
 
 async def _revive_direct(principal: Principal, talk_id: str) -> TalkOut:
-    access = await reach(principal, talk_id, as_admin=True, lock=True)
+    # not `reach`: the creator is one of the pair (the direct key says so) even after
+    # leaving, when reach would hide the talk from them
+    row = await sql.fetchrow(f"SELECT {_TALK_COLUMNS} FROM talks WHERE id = $1 FOR UPDATE", talk_id)
+    access = TalkAccess(row, (await participants_of([talk_id]))[talk_id], principal.agent_id)
     if not access.member:
         access = await _join(principal, access, principal.agent_id)
     if access.closed:
