@@ -176,8 +176,8 @@ def check_demo_talks(url: str, token: str) -> None:
     assert sorted(t["type"] for t in found) == ["direct", "group"]
     team = next(t for t in found if t["type"] == "group")
     assert team["name"] == "Support team" and team["member_count"] == 2
-    stream = httpx.get(
-        f"{url}/v1.0/talks/{team['id']}/messages", params={"token": token}
-    ).json()["result"]
+    stream = httpx.get(f"{url}/v1.0/talks/{team['id']}/messages", params={"token": token}).json()[
+        "result"
+    ]
     assert [m["reply_count"] for m in stream] == [0, 2]
     assert stream[0]["reactions"][0]["emoji"] == "👍"
