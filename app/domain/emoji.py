@@ -4,8 +4,6 @@ under two spellings. Anything that is neither is refused rather than stored as f
 
 from __future__ import annotations
 
-import unicodedata
-
 SHORT_NAMES: dict[str, str] = {
     "thumbsup": "👍",
     "+1": "👍",
@@ -88,13 +86,27 @@ _JOINERS = {
 _MAX_CODEPOINTS = 16
 
 
+_RANGES = (
+    (0x1F000, 0x1FAFF),  # pictographs, emoticons, transport, flags' regional indicators, skin tones
+    (0x2600, 0x27BF),  # miscellaneous symbols and dingbats (☕ ✅ ❤)
+    (0x2300, 0x23FF),  # technical symbols used as emoji (⌛ ⏰)
+    (0x2B00, 0x2BFF),  # ⭐ ⬆ ⬛
+    (0x2190, 0x21FF),  # arrows (↩ ↔)
+    (0x2934, 0x2935),
+    (0x25AA, 0x25AB),
+    (0x25B6, 0x25B6),
+    (0x25C0, 0x25C0),
+    (0x25FB, 0x25FE),
+)
+_SINGLES = {0xA9, 0xAE, 0x203C, 0x2049, 0x2122, 0x2139, 0x24C2, 0x3030, 0x303D, 0x3297, 0x3299}
+"""Where Unicode puts emoji: other symbols (°, ─, ■) are not reactions."""
+
+
 def _is_emoji_char(char: str) -> bool:
     code = ord(char)
     if char in _JOINERS or 0xE0020 <= code <= 0xE007F:  # tag characters (flags of regions)
         return True
-    # symbols (So) cover pictographs, dingbats and regional indicators; the skin tone
-    # modifiers are Sk
-    return unicodedata.category(char) in ("So", "Sk") and code > 0x7F
+    return code in _SINGLES or any(low <= code <= high for low, high in _RANGES)
 
 
 def normalize(value: str) -> str | None:
