@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from bisect import bisect_left
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,7 +28,7 @@ from litestar.exceptions import WebSocketDisconnect
 from app.api.auth import authenticate
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal
-from app.domain.topics import is_well_formed, matches, owner_of
+from app.domain.topics import is_well_formed, owner_of
 from app.realtime.connection import EventConnection
 from app.realtime.hub import Hub
 from app.services.events import StoredEvent, event_body
@@ -39,6 +41,45 @@ class _ClientMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     type: str
     topics: list[str] = []
     since: str | None = None
+
+
+class _Shared(msgspec.Struct):
+    """What every connection of this process would otherwise work out again for the same
+    event: its frame, and its topics in order (to find a subscription's matches)."""
+
+    frame: str
+    topics: list[str]
+
+    def matches(self, subscription: str) -> bool:
+        """topics.matches(subscription, t) for some topic t: t is the subscription, or
+        begins with it + ":". Those topics sort together, so two binary searches find
+        them: a talk event has a topic per participant, and testing every topic for every
+        connection cost O(participants^2) per event."""
+        topics = self.topics
+        i = bisect_left(topics, subscription)
+        if i < len(topics) and topics[i] == subscription:
+            return True
+        below = subscription + ":"
+        i = bisect_left(topics, below, i)
+        return i < len(topics) and topics[i].startswith(below)
+
+
+_SHARED_MAX = 1024
+"""Events remembered (two of the hub's largest batches); a connection that lags further
+behind works its events out again, which costs time, not correctness."""
+_shared: OrderedDict[tuple[str, int], _Shared] = OrderedDict()
+
+
+def shared(event: StoredEvent) -> _Shared:
+    """The event's frame and sorted topics, made once per process: the hub hands the same
+    events to every connection, and a catch-up reads copies of them (same ids)."""
+    key = (event.customer_id, event.id)  # ids alone repeat across databases (tests)
+    got = _shared.get(key)
+    if got is None:
+        got = _shared[key] = _Shared(frame=event_body(event).decode(), topics=sorted(event.topics))
+        if len(_shared) > _SHARED_MAX:
+            _shared.popitem(last=False)
+    return got
 
 
 class ApiConnection(EventConnection):
@@ -65,15 +106,19 @@ class ApiConnection(EventConnection):
             return ident == self.principal.customer_id
         return ident == self.principal.agent_id
 
-    def wants(self, event: StoredEvent) -> bool:
-        return self.may_see(event) and any(
-            matches(s, t) for s in self.subscriptions for t in event.topics
-        )
+    def wanted(self, event: StoredEvent) -> _Shared | None:
+        """The event's shared frame if this client should get it, else None."""
+        if not self.subscriptions or not self.may_see(event):
+            return None
+        common = shared(event)
+        if any(common.matches(s) for s in self.subscriptions):
+            return common
+        return None
 
     async def emit(self, events: list[StoredEvent]) -> None:
         for event in events:
-            if self.wants(event):
-                await self.socket.send_data(event_body(event).decode(), mode="text")
+            if (common := self.wanted(event)) is not None:
+                await self.socket.send_data(common.frame, mode="text")
 
     async def run(self) -> None:
         try:
