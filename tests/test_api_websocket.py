@@ -10,62 +10,13 @@ import httpx
 import pytest
 from conftest import ServerProcess, cli_env, inbound, wait_for
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
-
-
-class Ws:
-    def __init__(self, base_url: str, headers: dict[str, str] | None = None, query: str = ""):
-        url = base_url.replace("http://", "ws://") + "/v1.0/ws" + query
-        self._opened = connect(url, additional_headers=headers or {}, open_timeout=10)
-        self.conn = self._opened.__enter__()
-
-    def send(self, message: dict) -> None:
-        self.conn.send(json.dumps(message))
-
-    def recv(self, timeout: float = 5.0) -> dict:
-        return json.loads(self.conn.recv(timeout=timeout))
-
-    def subscribe(self, *topics: str, since: str | None = None) -> dict:
-        message = {"type": "subscribe", "topics": list(topics)}
-        if since is not None:
-            message["since"] = since
-        self.send(message)
-        ack = self.recv()
-        assert ack["type"] == "subscribed", ack
-        return ack
-
-    def events(self, count: int, timeout: float = 10.0) -> list[dict]:
-        got: list[dict] = []
-        deadline = time.monotonic() + timeout
-        while len(got) < count:
-            frame = self.recv(timeout=max(0.05, deadline - time.monotonic()))
-            if "data" in frame:
-                got.append(frame)
-        return got
-
-    def nothing(self, wait: float = 1.5) -> None:
-        try:
-            frame = self.recv(timeout=wait)
-        except TimeoutError:
-            return
-        raise AssertionError(f"expected no frame, got {frame}")
-
-    def close(self) -> None:
-        self._opened.__exit__(None, None, None)
+from ws_kit import Ws, sockets
 
 
 @pytest.fixture
 def ws_factory(server):
-    opened: list[Ws] = []
-
-    def make(headers=None, query="", base=None) -> Ws:
-        ws = Ws(base or server.url, headers, query)
-        opened.append(ws)
-        return ws
-
-    yield make
-    for ws in opened:
-        ws.close()
+    with sockets(server.url) as make:
+        yield make
 
 
 def test_subscribe_and_receive_frames_shaped_like_webhooks(client, tenant, ws_factory):

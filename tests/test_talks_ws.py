@@ -11,65 +11,15 @@ import httpx
 import pytest
 from conftest import ServerProcess, Tenant, own_database, wait_for
 from webhook_kit import allowing, endpoint, verifies
-from websockets.sync.client import connect
+from ws_kit import sockets
 
 TIMEOUT = 20.0  # generous: the 2-core CI machine runs other suites beside this one
 
 
-class Ws:
-    """One API websocket client."""
-
-    def __init__(self, base_url: str, headers: dict[str, str]):
-        url = base_url.replace("http://", "ws://") + "/v1.0/ws"
-        self._opened = connect(url, additional_headers=headers, open_timeout=10)
-        self.conn = self._opened.__enter__()
-
-    def send(self, message: dict) -> None:
-        self.conn.send(json.dumps(message))
-
-    def recv(self, timeout: float = TIMEOUT) -> dict:
-        return json.loads(self.conn.recv(timeout=timeout))
-
-    def subscribe(self, *topics: str, since: str | None = None) -> dict:
-        self.send(
-            {"type": "subscribe", "topics": list(topics), **({"since": since} if since else {})}
-        )
-        ack = self.recv()
-        assert ack["type"] == "subscribed", ack
-        return ack
-
-    def events(self, count: int, timeout: float = TIMEOUT) -> list[dict]:
-        got: list[dict] = []
-        deadline = time.monotonic() + timeout
-        while len(got) < count:
-            frame = self.recv(timeout=max(0.05, deadline - time.monotonic()))
-            if "data" in frame:
-                got.append(frame)
-        return got
-
-    def nothing(self, wait: float = 1.5) -> None:
-        try:
-            frame = self.recv(timeout=wait)
-        except TimeoutError:
-            return
-        raise AssertionError(f"expected no frame, got {frame}")
-
-    def close(self) -> None:
-        self._opened.__exit__(None, None, None)
-
-
 @pytest.fixture
 def ws_factory(server):
-    opened: list[Ws] = []
-
-    def make(headers: dict[str, str], base: str | None = None) -> Ws:
-        ws = Ws(base or server.url, headers)
-        opened.append(ws)
-        return ws
-
-    yield make
-    for ws in opened:
-        ws.close()
+    with sockets(server.url, patience=TIMEOUT / 2) as make:
+        yield make
 
 
 def agents(tenant: Tenant, *names: str) -> dict[str, tuple[str, dict[str, str]]]:
