@@ -25,10 +25,10 @@ from app.domain.resources import TalkCreate, TalkMessageCreate, TalkMessageOut
 from app.services import agents, media, talk_messages, talk_views, talks
 from app.services.events import last_event_id
 from app.settings import Settings
+from app.web.desk import FORM, StatusForm
 from app.web.render import is_htmx, render
 from app.web.session import DESK_PRINCIPAL
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 PAGE = 50
 
 
@@ -158,10 +158,6 @@ class TextForm(msgspec.Struct, kw_only=True):
 
 class EmojiForm(msgspec.Struct, kw_only=True):
     emoji: str = ""
-
-
-class StatusForm(msgspec.Struct, kw_only=True):
-    status: str = ""
 
 
 class AgentForm(msgspec.Struct, kw_only=True):
