@@ -17,7 +17,6 @@ from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -31,14 +30,13 @@ from app.api.health import healthz
 from app.channels import runtime, smtp_listener
 from app.db.engine import engine_config
 from app.db.piccolo_conf import DB
-from app.domain.errors import ServiceError
 from app.realtime import bus
 from app.realtime.api_ws import api_websocket
 from app.realtime.desk_ws import desk_websocket
 from app.realtime.hub import Hub
 from app.realtime.presence import Presence
 from app.settings import Settings
-from app.web import admin, admin_webhooks, desk, render, session, talk_desk, widget
+from app.web import admin, admin_webhooks, desk, forms, render, session, talk_desk, widget
 from app.workers.runner import Workers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +146,8 @@ def create_app(settings: Settings) -> Litestar:
     web = Router(
         path="/",
         route_handlers=[desk.DeskController, talk_desk.TalkDeskController],
-        exception_handlers={ServiceError: desk.desk_error, ValidationException: desk.desk_error},
+        exception_handlers=desk.DESK_ERRORS,
+        before_request=forms.check_input,
     )
     return Litestar(
         route_handlers=[

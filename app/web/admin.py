@@ -23,7 +23,6 @@ import msgspec
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
 from litestar.response import Redirect, Template
 
 from app.channels import Field, get_driver
@@ -38,7 +37,8 @@ from app.domain.resources import (
 )
 from app.services import accounts, agents
 from app.settings import Settings
-from app.web.desk import desk_error
+from app.web.desk import DESK_ERRORS
+from app.web.forms import FormRefused, check_input, convert
 from app.web.render import is_htmx
 from app.web.session import desk_principal
 
@@ -227,10 +227,11 @@ async def _form_page(
     detail: str = "",
     account: AccountOut | None = None,
     error: str = "",
+    invalid: str = "",
     status_code: int = 200,
 ) -> Template:
-    # the service's messages name fields in backticks: mark those inputs
-    named = set(re.findall(r"`([^`]+)`", error))
+    # the service's messages name fields in backticks, a refused form value its input
+    named = set(re.findall(r"`([^`]+)`", error)) | {invalid.rsplit(".", 1)[-1]}
     for ff in fields:
         ff.invalid = ff.field.name in named
     context = await _page_context(
@@ -273,11 +274,12 @@ def _secrets(form: FormMultiDict, driver: Any, *, editing: bool) -> dict[str, st
     return secrets
 
 
-def _convert(data: dict[str, Any], kind: type) -> Any:
-    try:
-        return msgspec.convert(data, kind)
-    except msgspec.ValidationError as exc:
-        raise InvalidInput("invalid_form", f"Some of the form is not right: {exc}.") from None
+def _labels(driver: Any) -> dict[str, str]:
+    """The account form's inputs as the page labels them, for refusals."""
+    labels = {"name": "Name", "detail": "Description"}
+    for f in driver.fields:
+        labels[f"settings.{f.name}"] = labels[f"secrets.{f.name}"] = f.label
+    return labels
 
 
 def _creatable_driver(type: str) -> Any:
@@ -332,7 +334,7 @@ class AdminController(Controller):
         name = str(form.get("name") or "").strip()
         detail = str(form.get("detail") or "").strip()
         try:
-            data = _convert(
+            data = convert(
                 {
                     "type": driver.type,
                     "name": name,
@@ -341,6 +343,7 @@ class AdminController(Controller):
                     "secrets": _secrets(form, driver, editing=False),
                 },
                 AccountCreate,
+                _labels(driver),
             )
             created = await accounts.create(principal, data)
         except ServiceError as exc:
@@ -353,6 +356,7 @@ class AdminController(Controller):
                 name=name,
                 detail=detail,
                 error=exc.message,
+                invalid=exc.field if isinstance(exc, FormRefused) else "",
                 status_code=exc.status_code,
             )
         return Redirect(f"/admin/channels?created={created.id}", status_code=303)
@@ -384,7 +388,7 @@ class AdminController(Controller):
         name = str(form.get("name") or "").strip()
         detail = str(form.get("detail") or "").strip()
         try:
-            data = _convert(
+            data = convert(
                 {
                     "name": name,
                     "detail": detail,
@@ -393,6 +397,7 @@ class AdminController(Controller):
                     "secrets": _secrets(form, driver, editing=True),
                 },
                 AccountUpdate,
+                _labels(driver),
             )
             saved = await accounts.update(principal, account_id, data)
         except ServiceError as exc:
@@ -405,6 +410,7 @@ class AdminController(Controller):
                 detail=detail,
                 account=account,
                 error=exc.message,
+                invalid=exc.field if isinstance(exc, FormRefused) else "",
                 status_code=exc.status_code,
             )
         return Redirect(f"/admin/channels?saved={saved.id}", status_code=303)
@@ -426,7 +432,7 @@ class AdminController(Controller):
             text = str(form.get("text") or "").strip()
             if text:  # else the API's default test text
                 given["text"] = text
-            data = _convert(given, AccountTest)
+            data = convert(given, AccountTest, {"to": "To", "text": "The test message"})
             result = await accounts.send_test(principal, account_id, data)
         except InvalidInput as exc:  # a bad address: shown beside the form
             error = exc.message
@@ -440,11 +446,25 @@ class AdminController(Controller):
         )
 
 
+def _input_labels() -> dict[str, str]:
+    """Every channel type's inputs (`f_<field>`) as their forms label them."""
+    labels: dict[str, str] = {}
+    for type in accounts.account_types():
+        for f in get_driver(type).fields:
+            labels.setdefault(FIELD_PREFIX + f.name, f.label)
+    return labels
+
+
+async def check_admin_input(request: Request) -> None:
+    await check_input(request, _input_labels())
+
+
 ROUTES: list = [
     Router(
         path="/admin",
         route_handlers=[AdminController],
         # like the desk: a refused action is a page (or an htmx alert), not a JSON envelope
-        exception_handlers={ServiceError: desk_error, ValidationException: desk_error},
+        exception_handlers=DESK_ERRORS,
+        before_request=check_admin_input,
     )
 ]

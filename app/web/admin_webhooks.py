@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
 from litestar.response import Redirect, Template
 
 from app.domain.enums import WEBHOOK_TEST_EVENT, DeliveryStatus, EventType, WebhookMethod
@@ -27,7 +26,8 @@ from app.domain.resources import CustomerOut, CustomerUpdate, WebhookSecretOut
 from app.domain.timefmt import parse
 from app.services import agents, customers, webhook_log
 from app.web.admin import admin_principal
-from app.web.desk import desk_error
+from app.web.desk import DESK_ERRORS
+from app.web.forms import check_input, convert
 from app.web.render import is_htmx
 
 PAGE_SIZE = 20
@@ -174,17 +174,14 @@ def _typed(form: Any) -> dict[str, Any]:
 def _update(typed: dict[str, Any]) -> CustomerUpdate:
     # ticking every box means "every type", saved as [] so types added later are sent too
     events = [] if typed["events"] >= set(ALL_TYPES) else sorted(typed["events"])
-    try:
-        return msgspec.convert(
-            {
-                "webhook_method": typed["method"] or None,
-                "webhook_uri": typed["uri"],
-                "webhook_events": events,
-            },
-            CustomerUpdate,
-        )
-    except msgspec.ValidationError as exc:
-        raise InvalidInput("invalid_form", f"Some of the form is not right: {exc}.") from None
+    return convert(
+        {
+            "webhook_method": typed["method"] or None,
+            "webhook_uri": typed["uri"],
+            "webhook_events": events,
+        },
+        CustomerUpdate,
+    )
 
 
 class WebhooksController(Controller):
@@ -293,6 +290,7 @@ ROUTES: list = [
     Router(
         path="/admin/webhooks",
         route_handlers=[WebhooksController],
-        exception_handlers={ServiceError: desk_error, ValidationException: desk_error},
+        exception_handlers=DESK_ERRORS,
+        before_request=check_input,
     )
 ]

@@ -15,18 +15,20 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.params import Body
 from litestar.response import File, Redirect, Template
 
 from app.domain.enums import ConversationStatus, ParticipantType
 from app.domain.errors import InvalidInput, ServiceError
+from app.domain.explain import explain
 from app.domain.principal import Principal
 from app.domain.resources import ConversationUpdate, MessageCreate, ParticipantIn
 from app.domain.timefmt import parse
 from app.services import activities, agents, conversations, inbox, media, messages, timeline
 from app.services.events import last_event_id
 from app.settings import Settings
+from app.web import forms
 from app.web.render import is_htmx
 from app.web.session import DESK_PRINCIPAL
 
@@ -191,7 +193,7 @@ class DeskController(Controller):
             message = await messages.send_message(
                 principal,
                 conversation_id,
-                msgspec.convert(
+                forms.convert(
                     {
                         "text": data.text,
                         "medias": medias,
@@ -256,10 +258,7 @@ class DeskController(Controller):
         data: Annotated[TagsForm, FORM],
     ) -> Response:
         tags = [t.strip() for t in data.tags.split(",") if t.strip()]
-        try:
-            update = msgspec.convert({"tags": tags}, ConversationUpdate)
-        except msgspec.ValidationError as exc:
-            raise InvalidInput("invalid_tags", f"Tags: {exc}") from None
+        update = forms.convert({"tags": tags}, ConversationUpdate)
         await conversations.update_conversation(principal, conversation_id, update)
         return await self._room_changed(request, principal, conversation_id)
 
@@ -322,17 +321,62 @@ async def media_file(settings: Settings, key: str, name: str) -> File:
     )
 
 
-def desk_error(request: Request, exc: ServiceError | ValidationException) -> Response:
-    """A refused desk action: htmx shows the message in the page's alert area; without
-    JavaScript, a small error page."""
+def desk_error(request: Request, exc: ServiceError | HTTPException) -> Response:
+    """A refused desk action: htmx shows the message as a toast (the page's alert area);
+    without JavaScript, a small error page with the same words. Validator text is
+    worded for people here (`app.domain.explain`); a client error Litestar raises
+    itself (an unreadable body, one too large) gets a plain sentence too."""
     if isinstance(exc, ValidationException):
-        exc = InvalidInput("invalid_form", "Some of the form could not be read; try again.")
+        exc = _from_validation(exc)
+    elif not isinstance(exc, ServiceError):
+        exc = _from_http(exc)
     context = {"error": exc.message, "status": exc.status_code}
     if is_htmx(request):
         return Template(
             "partials/alert.html",
             context=context,
             status_code=200,
-            headers={"HX-Reswap": "none"},
+            # htmx swaps only the toast; the page's script keeps a composer's text
+            headers={"HX-Reswap": "none", "X-Desk-Refused": exc.reason},
         )
     return Template("error.html", context=context, status_code=exc.status_code)
+
+
+def _from_validation(exc: ValidationException) -> ServiceError:
+    """Litestar's refusal of a query parameter or form field, for people."""
+    found = [d for d in exc.extra if isinstance(d, dict)] if isinstance(exc.extra, list) else []
+    if not found:
+        return InvalidInput("invalid_form", explain(str(exc.detail or ""), forms.LABELS))
+    first = found[0]
+    key = str(first.get("key") or "")
+    message = explain(str(first.get("message", "")), forms.LABELS, field=key or None)
+    return InvalidInput("invalid_form", message)
+
+
+HTTP_WORDS = {
+    403: "This page has expired; reload it and try again.",
+    404: "There is no such page.",
+    405: "There is no such page.",
+    413: "That is too much to send at once.",
+}
+
+
+def _from_http(exc: HTTPException) -> ServiceError:
+    code = exc.status_code
+    words = HTTP_WORDS.get(code) or (
+        "That request could not be read; try again."
+        if code < 500
+        else "Something went wrong on our side; try again."
+    )
+    error = ServiceError(f"http_{code}", words)
+    error.status_code = code
+    return error
+
+
+DESK_ERRORS = {
+    ServiceError: desk_error,
+    ValidationException: desk_error,
+    HTTPException: desk_error,
+}
+"""The exception handlers of every desk, Talk and admin route: pages and toasts, never the
+API's JSON envelope."""

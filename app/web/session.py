@@ -8,15 +8,15 @@ from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.di import Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
-from msgspec import Struct
 
 from app.domain.errors import ServiceError, Unauthenticated
 from app.domain.principal import Principal
+from app.domain.resources import LoginInput
+from app.domain.text import storable, unstorable
 from app.services import auth
 from app.settings import Settings
+from app.web import forms
 
 COOKIE = "token"
 
@@ -52,19 +52,14 @@ def to_sign_in(request: Request, _: NotSignedIn) -> Response:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only a path on this site: never send someone off-site after signing in."""
-    if not value:
+    """Only a path on this site: never send someone off-site after signing in (nor
+    anywhere through a control character, which a Location header cannot carry)."""
+    if not value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or unstorable(value):
         return "/"
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
         return "/"
     return value
-
-
-class LoginForm(Struct, kw_only=True):
-    username: str = ""
-    password: str = ""
-    next: str = "/"
 
 
 @get("/login", include_in_schema=False)
@@ -73,12 +68,14 @@ async def login_page(request: Request, next: str = "/") -> Template:
 
 
 @post("/login", include_in_schema=False, status_code=303)
-async def login_submit(
-    request: Request,
-    settings: Settings,
-    data: LoginForm = Body(media_type=RequestEncodingType.URL_ENCODED),
-) -> Response:
+async def login_submit(request: Request, settings: Settings) -> Response:
+    typed = {"username": "", "password": "", "next": "/"}
     try:
+        form = await forms.read_form(request)
+        typed.update({k: v for k in typed if isinstance(v := form.get(k), str)})
+        data = forms.convert(
+            {"username": typed["username"], "password": typed["password"]}, LoginInput
+        )
         result = await auth.login(
             data.username,
             data.password,
@@ -89,13 +86,14 @@ async def login_submit(
         return Template(
             "login.html",
             context={
-                "next": _safe_next(data.next),
+                "next": _safe_next(typed["next"]),
                 "error": exc.message,
-                "username": data.username,
+                # shown again in the input: never a character the page cannot carry
+                "username": storable(typed["username"])[:255],
             },
             status_code=exc.status_code,
         )
-    response = Redirect(_safe_next(data.next), status_code=303)
+    response = Redirect(_safe_next(typed["next"]), status_code=303)
     response.set_cookie(
         COOKIE,
         result.token,

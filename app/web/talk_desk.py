@@ -25,6 +25,7 @@ from app.domain.resources import TalkCreate, TalkMessageCreate, TalkMessageOut
 from app.services import agents, media, talk_messages, talk_views, talks
 from app.services.events import last_event_id
 from app.settings import Settings
+from app.web import forms
 from app.web.desk import FORM, StatusForm
 from app.web.render import is_htmx, render
 from app.web.session import DESK_PRINCIPAL
@@ -204,17 +205,15 @@ class TalkDeskController(Controller):
     async def start(self, request: Request, principal: Principal) -> Response:
         form = await request.form()
         kind = form.get("type") if form.get("type") in ("direct", "group") else "direct"
-        try:
-            data = msgspec.convert(
-                {
-                    "type": kind,
-                    "name": str(form.get("name") or "")[:255] if kind == "group" else "",
-                    "participant_ids": _participant_ids(form),
-                },
-                TalkCreate,
-            )
-        except msgspec.ValidationError as exc:
-            raise InvalidInput("invalid_talk", f"The new talk: {exc}") from None
+        data = forms.convert(
+            {
+                "type": kind,
+                "name": str(form.get("name") or "")[:255] if kind == "group" else "",
+                "participant_ids": _participant_ids(form),
+            },
+            TalkCreate,
+            {"name": "The talk's name"},
+        )
         talk, _ = await talks.create_talk(principal, data)
         return self._go(request, f"/talks/{talk.id}")
 
@@ -242,13 +241,10 @@ class TalkDeskController(Controller):
                     area=talk_messages.files_area(access.id),
                 )
             )
-        try:
-            body = msgspec.convert(
-                {"text": data.text, "medias": medias, "parent_id": data.parent_id or None},
-                TalkMessageCreate,
-            )
-        except msgspec.ValidationError as exc:
-            raise InvalidInput("invalid_message", f"The message: {exc}") from None
+        body = forms.convert(
+            {"text": data.text, "medias": medias, "parent_id": data.parent_id or None},
+            TalkMessageCreate,
+        )
         message = await talk_messages.post_message(principal, access.id, body)
         back = f"/talks/{access.id}" + (f"/thread/{message.parent_id}" if message.parent_id else "")
         return await self._message_result(request, principal, message, back, new=True)
