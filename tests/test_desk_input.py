@@ -66,7 +66,7 @@ def cases(room: str, talk: str, account: str) -> list[tuple[str, str, dict, str]
     return [
         # the room's composer: long, NUL, a lone surrogate, a NUL file name, broken bodies
         ("post", f"{r}/reply", {"files": {"text": (None, "x" * 25_000)}}, "at most 20,000"),
-        ("post", f"{r}/reply", {"files": {"text": (None, NUL)}}, "The message contains"),
+        ("post", f"{r}/reply", {"files": {"text": (None, NUL)}}, "The message cannot contain"),
         ("post", f"{r}/reply", {"files": {"text": (None, NUL), "mode": (None, "note")}}, "U+0000"),
         ("post", f"{r}/reply", multipart(text_part("text", b"x"), (png, b"png")), "file name"),
         ("post", f"{r}/reply", multipart(text_part("text", b"+2AA-", b"\r\nContent-Type: text/plain; charset=utf-7")), "U+D800"),
@@ -78,36 +78,36 @@ def cases(room: str, talk: str, account: str) -> list[tuple[str, str, dict, str]
         # the side panel and header
         ("post", f"{r}/tags", {"data": {"tags": "vip, " + "c" * 70}}, "Tags can be at most 64 characters."),
         ("post", f"{r}/tags", {"data": {"tags": ",".join(str(i) for i in range(60))}}, "at most 50"),
-        ("post", f"{r}/tags", {"data": {"tags": NUL}}, "Tags contain"),
+        ("post", f"{r}/tags", {"data": {"tags": NUL}}, "Tags cannot contain"),
         ("post", f"{r}/assign", {"data": {"owner_id": str(uuid.uuid4())}}, "agent"),
-        ("post", f"{r}/assign", {"data": {"owner_id": NUL}}, "The assignee contains"),
+        ("post", f"{r}/assign", {"data": {"owner_id": NUL}}, "The assignee cannot contain"),
         ("post", f"{r}/assign", {"content": b"owner_id=a&owner_id=b", "headers": {"content-type": "application/x-www-form-urlencoded"}}, "The assignee must be text."),
         ("post", f"{r}/status", {"data": {"status": "deleted"}}, "Close or reopen"),
-        ("post", f"{r}/participants", {"data": {"type": "email", "target": "a@b.example", "target_name": NUL}}, "The name contains"),
+        ("post", f"{r}/participants", {"data": {"type": "email", "target": "a@b.example", "target_name": NUL}}, "The name cannot contain"),
         ("post", f"{r}/participants", {"data": {"type": "fax", "target": "1"}}, "Choose a channel"),
         ("post", f"{r}/participants/{uuid.uuid4()}/remove", {}, "no such participant"),
         ("post", "/messages/nope/retry", {}, "no such message"),
         # the inbox's filters and links
-        ("get", "/?q=a%00b", {}, "The search contains"),
-        ("get", "/?tag=a%00b", {}, "The tag filter contains"),
-        ("get", "/inbox/more", {}, "The 'load more' link is required."),
+        ("get", "/?q=a%00b", {}, "The search cannot contain"),
+        ("get", "/?tag=a%00b", {}, "The tag filter cannot contain"),
+        ("get", "/inbox/more", {}, "The 'load more' link must be given."),
         ("get", "/inbox/more?after=nope", {}, "not valid"),
         ("get", f"{r}/older?before=nope", {}, "not valid"),
         # Talk
-        ("post", "/talks/new", {"data": {"type": "group", "name": NUL}}, "The name contains"),
+        ("post", "/talks/new", {"data": {"type": "group", "name": NUL}}, "The name cannot contain"),
         ("post", "/talks/new", {"data": {"type": "group", "name": "x", "participant_ids": "nope"}}, "no such agent"),
         ("post", f"{t}/messages", {"files": {"text": (None, "x" * 25_000)}}, "at most 20,000"),
-        ("post", f"{t}/messages", {"files": {"text": (None, NUL)}}, "The message contains"),
+        ("post", f"{t}/messages", {"files": {"text": (None, NUL)}}, "The message cannot contain"),
         ("post", f"{t}/messages", multipart(text_part("text", b"x"), (png, b"png")), "file name"),
         ("post", f"{t}/messages/nope/edit", {"data": {"text": "x"}}, "no such message"),
         ("post", f"{t}/status", {"data": {"status": "gone"}}, "Close or reopen"),
         # admin pages
-        ("post", "/admin/channels", {"data": {"type": "sms", "name": "x", "f_account_sid": NUL}}, "Account SID contains"),
+        ("post", "/admin/channels", {"data": {"type": "sms", "name": "x", "f_account_sid": NUL}}, "Account SID cannot contain"),
         ("post", f"/admin/channels/{account}/edit", {"data": {"name": "x" * 300}}, "Name can be at most 255 characters."),
-        ("post", f"/admin/channels/{account}/test", {"data": {"to": NUL}}, "To contains"),
-        ("post", "/admin/webhooks", {"data": {"webhook_uri": "https://a.example/", "webhook_method": "GET"}}, "The method is not one of the choices."),
-        ("post", "/admin/webhooks", {"data": {"webhook_uri": "https://a.example/", "webhook_events": "nope"}}, "The event types is not one of the choices."),
-        ("get", "/admin/webhooks?status=a%00b", {}, "The status contains"),
+        ("post", f"/admin/channels/{account}/test", {"data": {"to": NUL}}, "To cannot contain"),
+        ("post", "/admin/webhooks", {"data": {"webhook_uri": "https://a.example/", "webhook_method": "GET"}}, "The method must be one of the choices."),
+        ("post", "/admin/webhooks", {"data": {"webhook_uri": "https://a.example/", "webhook_events": "nope"}}, "The event types must be one of the choices."),
+        ("get", "/admin/webhooks?status=a%00b", {}, "The status cannot contain"),
     ]  # fmt: skip
 
 
@@ -149,8 +149,8 @@ def test_the_sign_in_form_refuses_what_it_cannot_use(server, tenant):
         browser.get("/login")
         token = browser.cookies["csrftoken"]
         for form, words in (
-            ({"username": NUL, "password": "x"}, "The username contains"),
-            ({"username": "acme-admin", "password": NUL}, "The password contains"),
+            ({"username": NUL, "password": "x"}, "The username cannot contain"),
+            ({"username": "acme-admin", "password": NUL}, "The password cannot contain"),
             ({"username": "x" * 10_000, "password": "long enough"}, "at most 255 characters"),
             ({"username": "", "password": "x"}, "The username cannot be empty."),
         ):

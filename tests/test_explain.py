@@ -38,12 +38,12 @@ LABELS = {"tags": "Tags", "text": "The message", "to": "To", "webhook_method": "
         ({"tags": ["a", "b", "c", "x" * 70]}, ConversationUpdate, "Tags can be at most 64 characters."),
         ({"tags": [str(i) for i in range(60)]}, ConversationUpdate, "Tags can hold at most 50 entries."),
         ({"tags": "vip"}, ConversationUpdate, "Tags must be a list."),
-        ({"tags": [" lead"]}, ConversationUpdate, "Tags is not in a form we accept."),
+        ({"tags": [" lead"]}, ConversationUpdate, "Tags cannot be accepted as written."),
         ({"text": "x" * 25_000}, MessageCreate, "The message can be at most 20,000 characters."),
         ({"to": ""}, AccountTest, "To cannot be empty."),
-        ({}, AccountTest, "To is required."),
-        ({"to": "x", "cc": "y"}, AccountTest, "Cc is not part of this form."),
-        ({"webhook_method": "GET"}, CustomerUpdate, "The method is not one of the choices."),
+        ({}, AccountTest, "To must be given."),
+        ({"to": "x", "cc": "y"}, AccountTest, "Cc cannot be sent with this form."),
+        ({"webhook_method": "GET"}, CustomerUpdate, "The method must be one of the choices."),
     ],
 )  # fmt: skip
 def test_validator_messages_in_plain_words(data, kind, words):
@@ -65,7 +65,7 @@ def test_numbers_bounds_and_the_field_litestar_names():
         "Expected `str`, got `array`", {"owner_id": "The assignee"}, field="owner_id"
     ) == ("The assignee must be text.")
     assert explain("Missing required query parameter 'after' for path /inbox/more") == (
-        "After is required."
+        "After must be given."
     )
 
 

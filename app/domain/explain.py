@@ -4,7 +4,8 @@ msgspec and Litestar describe a refused value for programs ("Expected `str` of l
 - at `$.tags[3]`"); the API passes that on as it is, beside the field's name. An agent
 reads "Tags can be at most 64 characters." instead. This module is the one translation: the
 desk's error handler and its forms call it with their own field labels, and nothing
-else shows validator text to a person.
+else shows validator text to a person. Sentences use modal verbs ("can be", "must be") so
+that they read right with singular and plural labels alike ("Tags", "The message").
 """
 
 from __future__ import annotations
@@ -78,21 +79,21 @@ def explain(message: str, labels: Mapping[str, str] | None = None, field: str | 
     if m := re.match(r"Expected `(?:array|object)` of length >= (\d+)", what):
         return f"{label} needs at least {_number(m.group(1))} entries."
     if re.match(r"Expected `str` matching regex", what):
-        return f"{label} is not in a form we accept."
+        return f"{label} cannot be accepted as written."
     if m := re.match(r"Expected `(?:int|float|number)` (>=|>|<=|<) (-?[\d.]+)", what):
         bound = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than"}
         return f"{label} must be {bound[m.group(1)]} {_number(m.group(2))}."
     if m := re.match(r"Expected `(\w+)`(?: \| `\w+`)*, got `\w+`", what):
         return f"{label} must be {_KINDS.get(m.group(1), 'something else')}."
     if what.startswith("Invalid enum value"):
-        return f"{label} is not one of the choices."
+        return f"{label} must be one of the choices."
     if what.startswith(("Object missing required field", "Missing required")):
-        return f"{label} is required."
+        return f"{label} must be given."
     if what.startswith("Object contains unknown field"):
-        return f"{label} is not part of this form."
-    return f"{label} is not valid."
+        return f"{label} cannot be sent with this form."
+    return f"{label} cannot be used as given."
 
 
 def unstorable_message(label: str, character: str) -> str:
     """A field holding a character that cannot be stored (`text.unstorable`)."""
-    return f"{label} contains a character that cannot be stored ({character})."
+    return f"{label} cannot contain the character {character}; remove it and try again."

@@ -26,6 +26,12 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
         return self.permission in (Permission.ADMIN, Permission.MANAGER)
 
 
+def may_see_room(principal: Principal, owner_id: str | None) -> bool:
+    """Admins and managers see every room; an agent sees the rooms assigned to it and the
+    unassigned ones (the SQL form of this rule is `services.conversations.visible`)."""
+    return principal.sees_all_conversations or owner_id in (None, principal.agent_id)
+
+
 def require_admin(principal: Principal) -> None:
     if not principal.is_admin:
         raise Forbidden("admin_required", "Only an admin of this customer may do this.")

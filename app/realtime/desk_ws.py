@@ -26,7 +26,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from app.domain.errors import ServiceError
-from app.domain.principal import Principal
+from app.domain.principal import Principal, may_see_room
 from app.domain.resources import ConversationOut, TalkMessageOut
 from app.realtime.api_ws import origin_ok
 from app.realtime.connection import EventConnection
@@ -45,7 +45,7 @@ from app.services import talks as talk_service
 from app.services.auth import authenticate_token
 from app.services.events import StoredEvent
 from app.settings import Settings
-from app.web.render import render
+from app.web.render import end, lock, placed, remove, render, swap, swap_or_top, top
 from app.web.talk_desk import message_fragments
 
 log = logging.getLogger(__name__)
@@ -138,8 +138,7 @@ async def _row_html(event: StoredEvent, row: Any, current: bool) -> str:
 
 async def _unread_html(room_id: str, count: int) -> str:
     row = SimpleNamespace(room=SimpleNamespace(id=room_id), unread=count)
-    html = render("partials/unread.html", row=row)
-    return html.replace('id="unread-', 'hx-swap-oob="outerHTML" id="unread-', 1)
+    return placed(swap(render("partials/unread.html", row=row)))
 
 
 async def _unread(event: StoredEvent, room_id: str) -> dict[str, int]:
@@ -257,8 +256,27 @@ class DeskConnection(EventConnection):
                 if event.type == "conversation_message_created":
                     await inbox.mark_read(self.principal, room_id)
             if event.type in ROOM_EVENTS and parts is not None:
-                out.append(await self._chrome(parts[0]))
+                if may_see_room(self.principal, parts[0].owner_id):
+                    out.append(await self._chrome(parts[0]))
+                else:
+                    out += await self._room_lost(parts[0])
         return out
+
+    async def _room_lost(self, room: ConversationOut) -> list[str]:
+        """The open room went to someone this agent may not follow: say so at once, lock
+        the composer and the side panel (the text typed stays), and stop viewing it —
+        "also viewing" drops this agent for the others, and nothing more of the room is
+        pushed here."""
+        names = await activities.agent_names([room.owner_id])
+        who = names.get(room.owner_id or "") or "someone else"
+        if self.room_id:
+            await self.presence.leave(self, self.agent_id)
+            self.room_id = None
+        return [
+            render("partials/room_lost.html", who=who, **_NO_CSRF),
+            render("partials/viewers.html", others=[], **_NO_CSRF),
+            placed(lock("composer"), lock("context")),
+        ]
 
     async def _talk_fragments(self, event: StoredEvent) -> list[str]:
         """A talk event on this agent's page: the nav dot everywhere; on the Talk page
@@ -293,7 +311,7 @@ class DeskConnection(EventConnection):
             return out
         row_id = f"talkrow-{talk_id}"
         if not member:
-            out.append(f'<li id="{row_id}" hx-swap-oob="delete"></li>')
+            out.append(placed(remove(row_id)))
             if self.talk_id == talk_id:
                 why = (
                     "This talk was deleted"
@@ -305,13 +323,9 @@ class DeskConnection(EventConnection):
         row = talk_views.make_row(talk, names, self.agent_id, 0 if viewing else mine)
         html = render("partials/talk_row.html", r=row, current_id=self.talk_id, **_NO_CSRF)
         if event.type in TALK_MOVES_TO_TOP:
-            out += [
-                f'<li id="{row_id}" hx-swap-oob="delete"></li>',
-                f'<div id="push-{row_id}" hx-swap-oob="afterbegin:#talk-list">{html}</div>',
-                '<li id="talk-empty" hx-swap-oob="delete"></li>',
-            ]
-        else:  # in place; a row the page lacks, the page's script puts on top
-            out.append(html.replace(f'id="{row_id}"', f'id="{row_id}" hx-swap-oob="outerHTML"', 1))
+            out.append(placed(top(html, "talk-list")))
+        else:  # in place; a row the page lacks goes on top
+            out.append(placed(swap_or_top(html, "talk-list")))
         if not viewing:
             return out
         if event.type in TALK_MESSAGE_EVENTS:
@@ -347,40 +361,32 @@ class DeskConnection(EventConnection):
         fits = inbox.matches(self.principal, self.view, room)
         row_id = f"row-{room.id}"
         if fits is False:
-            return [f'<li id="{row_id}" hx-swap-oob="delete"></li>'], False
+            return [placed(remove(row_id))], False
         current = self.room_id == room.id
         html = await SHARED.get(
             ("rowhtml", event.customer_id, event.id, current),
             lambda: _row_html(event, row, current),
         )
-        in_place = html.replace(f'id="{row_id}"', f'id="{row_id}" hx-swap-oob="outerHTML"', 1)
         if fits is None:  # a search view: only refresh a row that is already shown
-            return [in_place.replace("<li ", '<li data-no-insert="1" ', 1)], True
+            return [placed(swap(html))], True
         if event.type in MOVES_TO_TOP:  # new activity: to the top
-            return [
-                f'<li id="{row_id}" hx-swap-oob="delete"></li>',
-                f'<div hx-swap-oob="afterbegin:#inbox-list">{html}</div>',
-                '<li id="inbox-empty" hx-swap-oob="delete"></li>',
-            ], True
-        # a change: in place; a row the page lacks (just assigned to me) the page's script
-        # puts on top
-        return [in_place], True
+            return [placed(top(html, "inbox-list"))], True
+        # a change: in place; a row the page lacks (just assigned to me) goes on top
+        return [placed(swap_or_top(html, "inbox-list"))], True
 
     def _timeline_fragments(self, event: StoredEvent, data: dict[str, Any], html: str) -> list[str]:
         if not html:
             return []
-        item_id = f"item-{data['id']}"
-        if event.type == "conversation_message_updated":
-            return [html.replace(f'id="{item_id}"', f'id="{item_id}" hx-swap-oob="outerHTML"', 1)]
-        # new: drop a copy the page may already show (rendered while this event committed)
-        return [
-            f'<li id="{item_id}" hx-swap-oob="delete"></li>',
-            f'<div hx-swap-oob="beforeend:#timeline">{html}</div>',
-        ]
+        if event.type == "conversation_message_updated":  # shown only if loaded
+            return [placed(swap(html))]
+        # new: at the end, dropping a copy the page may already show (rendered while this
+        # event committed)
+        return [placed(end(html, "timeline"))]
 
     async def _chrome(self, room: ConversationOut) -> str:
         if room.tm_delete != "9999-01-01 00:00:00.000000":
-            return render("partials/room_gone.html", **_NO_CSRF)
+            gone = render("partials/room_gone.html", **_NO_CSRF)
+            return gone + placed(lock("composer"), lock("context"))
         names = await activities.agent_names([room.owner_id])
         return render(
             "partials/room_chrome.html",

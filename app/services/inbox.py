@@ -11,7 +11,7 @@ from piccolo.columns.combination import WhereRaw
 
 from app.db.tables import Conversation, Message, ReadMark
 from app.domain.errors import BadRequest
-from app.domain.principal import Principal
+from app.domain.principal import Principal, may_see_room
 from app.domain.resources import ConversationOut
 from app.domain.timefmt import fmt, now, parse
 from app.services import conversations
@@ -80,7 +80,7 @@ def matches(principal: Principal, f: InboxFilter, room: ConversationOut) -> bool
     the database (a search), so only update it if it is already shown."""
     if room.tm_delete != "9999-01-01 00:00:00.000000":
         return False
-    if not principal.sees_all_conversations and room.owner_id not in (None, principal.agent_id):
+    if not may_see_room(principal, room.owner_id):
         return False
     if f.view == "mine" and room.owner_id != principal.agent_id:
         return False

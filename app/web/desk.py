@@ -29,7 +29,7 @@ from app.services import activities, agents, conversations, inbox, media, messag
 from app.services.events import last_event_id
 from app.settings import Settings
 from app.web import forms
-from app.web.render import is_htmx
+from app.web.render import end, is_htmx, placed, render
 from app.web.session import DESK_PRINCIPAL
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -205,9 +205,9 @@ class DeskController(Controller):
             item = timeline.Item(kind="message", tm=parse(message.tm_create), message=message)
         if not is_htmx(request):
             return Redirect(f"/conversations/{conversation_id}", status_code=303)
-        return Template(
-            "partials/reply_result.html", context={"item": item, "principal": principal}
-        )
+        # at the end of the timeline, dropping the copy the websocket may have shown first
+        html = render("partials/timeline_item.html", item=item, principal=principal)
+        return Response(placed(end(html, "timeline")), media_type="text/html")
 
     async def _room_changed(self, request: Request, principal: Principal, room_id: str):
         if not is_htmx(request):

@@ -27,7 +27,7 @@ from app.services.events import last_event_id
 from app.settings import Settings
 from app.web import forms
 from app.web.desk import FORM, StatusForm
-from app.web.render import is_htmx, render
+from app.web.render import end, is_htmx, placed, remove, render, swap
 from app.web.session import DESK_PRINCIPAL
 
 PAGE = 50
@@ -51,27 +51,18 @@ def message_fragments(
     context = {"m": message, "names": names, "principal": principal, "picker": emoji.PICKER}
     context["csrf_token"] = csrf or (lambda: "")
     mid = message.id
-    if new:
-        target = f"#thread-replies-{message.parent_id}" if message.parent_id else "#talk-stream"
+    if new:  # a thread that is not open has no list to append to: then it is dropped
+        target = f"thread-replies-{message.parent_id}" if message.parent_id else "talk-stream"
         html = render("partials/talk_message.html", as_root=False, **context)
-        return (
-            f'<li id="tmsg-{mid}" hx-swap-oob="delete"></li>'
-            f'<div id="push-{mid}" hx-swap-oob="beforeend:{target}">{html}</div>'
-        )
+        return placed(end(html, target))
     if talk_views.is_deleted(message) and (message.parent_id or not message.reply_count):
-        return (
-            f'<li id="tmsg-{mid}" hx-swap-oob="delete"></li>'
-            f'<li id="troot-{mid}" hx-swap-oob="delete"></li>'
-        )
+        return placed(remove(f"tmsg-{mid}"), remove(f"troot-{mid}"))
     parts = []
-    for as_root, prefix in ((False, "tmsg-"), (True, "troot-")):
+    for as_root in (False, True):
         if as_root and message.parent_id:
             continue
-        html = render("partials/talk_message.html", as_root=as_root, **context)
-        parts.append(
-            html.replace(f'id="{prefix}{mid}"', f'id="{prefix}{mid}" hx-swap-oob="outerHTML"', 1)
-        )
-    return "".join(parts)
+        parts.append(swap(render("partials/talk_message.html", as_root=as_root, **context)))
+    return placed(*parts)
 
 
 async def header_context(principal: Principal, talk_id: str) -> dict[str, Any]:

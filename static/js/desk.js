@@ -31,21 +31,56 @@
     if (bar && bar.dataset.state === "reconnecting") setState("syncing", "Catching up…");
   });
 
-  // A pushed row for a room the page does not show yet (say, just assigned to me) has
-  // no target to replace: put it at the top of the list.
-  document.body.addEventListener("htmx:oobErrorNoTarget", function (event) {
-    var el = event.detail && event.detail.content;
-    if (!el || !el.id) return;
-    var talkRow = el.id.indexOf("talkrow-") === 0;
-    var list = document.getElementById(talkRow ? "talk-list" : "inbox-list");
-    if (!list || (!talkRow && el.id.indexOf("row-") !== 0) || el.dataset.noInsert) return;
-    if (el.getAttribute("hx-swap-oob") !== "outerHTML") return; // a delete of a row not shown
-    el.removeAttribute("hx-swap-oob");
-    list.insertBefore(el, list.firstChild);
-    htmx.process(el);
-    var empty = document.getElementById(talkRow ? "talk-empty" : "inbox-empty");
-    if (empty) empty.remove();
+  // --- placing pushed fragments ---------------------------------------------------------
+  // Fragments whose target the page may lack (a row outside the loaded list, a message
+  // older than the loaded history, a thread that is not open) arrive in #live-updates,
+  // never swapped by id (htmx would log oobErrorNoTarget); each says how it is placed
+  // (app/web/render.py: swap, swap-or-top, top, end, remove, lock). In order.
+  function place() {
+    var box = document.getElementById("live-updates");
+    if (!box) return;
+    var el, placedRows = false;
+    while ((el = box.firstElementChild)) {
+      el.remove();
+      var how = el.dataset.place;
+      var list = el.dataset.in ? document.getElementById(el.dataset.in) : null;
+      el.removeAttribute("data-place");
+      el.removeAttribute("data-in");
+      var old = document.getElementById(how === "remove" || how === "lock" ? el.dataset.id : el.id);
+      if (how === "remove") { if (old) old.remove(); continue; }
+      if (how === "lock") { if (old) lock(old); continue; }
+      if (how === "swap" || (how === "swap-or-top" && old)) {
+        if (old) { old.replaceWith(el); htmx.process(el); placedRows = true; }
+        continue;
+      }
+      if (!list) continue; // top / end / swap-or-top into a list this page does not have
+      if (old) old.remove();
+      if (how === "end") list.appendChild(el); else list.insertBefore(el, list.firstChild);
+      var empty = list.querySelector(":scope > .empty");
+      if (empty) empty.remove();
+      htmx.process(el);
+      placedRows = true;
+    }
+    if (placedRows) { markCurrent(); stickToBottom(); }
+  }
+  function lock(area) {
+    // The text stays readable (and copyable); nothing can be sent or changed.
+    area.classList.add("locked");
+    area.querySelectorAll("input, select, button, textarea").forEach(function (c) {
+      if (c.tagName === "TEXTAREA") c.readOnly = true; else c.disabled = true;
+    });
+  }
+  function markCurrent() {
+    var inbox = document.querySelector("#inbox-list");
+    var current = inbox && inbox.dataset.current;
+    var row = current && document.getElementById("row-" + current);
+    if (row) row.classList.add("current");
+  }
+  document.body.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "live-updates") place();
   });
+  document.body.addEventListener("htmx:afterSettle", place);
+  document.body.addEventListener("htmx:wsAfterMessage", place);
 
   // Keep the open room scrolled to the newest message when one arrives.
   function stickToBottom() {
@@ -53,12 +88,7 @@
     if (wrap) wrap.scrollTop = wrap.scrollHeight;
   }
   document.body.addEventListener("htmx:wsAfterMessage", function () {
-    var inbox = document.querySelector("#inbox-list");
-    var current = inbox && inbox.dataset.current;
-    if (current) {
-      var row = document.getElementById("row-" + current);
-      if (row) row.classList.add("current");
-    }
+    markCurrent();
     stickToBottom();
   });
   document.body.addEventListener("htmx:afterSettle", function (event) {
@@ -69,15 +99,68 @@
     if (event.detail.elt === document.body) stickToBottom();
   });
 
-  // --- Talk: a sent message empties its composer (not when the answer is an alert);
-  // a reaction picked or a message saved closes its little menu ---------------------
+  // --- composers and toasts ---------------------------------------------------------
+  // A refused action answers with a toast (#alerts) and the header X-Desk-Refused; a
+  // composer keeps its text then, and empties only when the message went out. A toast
+  // goes away by itself after a few seconds, when clicked, and when a message is sent.
+  function isComposer(form) {
+    return form && form.tagName === "FORM" &&
+      (form.id === "composer" || form.classList.contains("talk-composer"));
+  }
+  function toast(text) {
+    var box = document.getElementById("alerts");
+    if (!box) return;
+    box.innerHTML = "";
+    var div = document.createElement("div");
+    div.className = "alert toast";
+    div.setAttribute("role", "alert");
+    div.textContent = text;
+    box.appendChild(div);
+    armToasts();
+  }
+  function clearToasts() {
+    var box = document.getElementById("alerts");
+    if (box) box.innerHTML = "";
+  }
+  var TOAST_MS = 6000;
+  function armToasts() {
+    document.querySelectorAll("#alerts .toast:not([data-armed])").forEach(function (t) {
+      t.dataset.armed = "1";
+      t.title = "Dismiss";
+      setTimeout(function () { t.remove(); }, TOAST_MS);
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var t = event.target.closest && event.target.closest("#alerts .toast");
+    if (t) t.remove();
+  });
+  document.body.addEventListener("htmx:afterSettle", armToasts);
+  document.body.addEventListener("htmx:oobAfterSwap", armToasts);
+  document.addEventListener("DOMContentLoaded", armToasts);
+
+  // Sending needs the connection: while the desk socket is down (or the browser is
+  // offline) a message is not sent, the page says so, and the text stays.
+  var NOT_SENT = "Not connected — your message was not sent";
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!isComposer(form)) return;
+    var bar = document.getElementById("conn");
+    var down = bar && bar.dataset.state === "reconnecting";
+    if (down || navigator.onLine === false) {
+      event.preventDefault();
+      toast(NOT_SENT);
+    }
+  });
+  document.body.addEventListener("htmx:sendError", function (event) {
+    toast(isComposer(event.detail.elt) ? NOT_SENT : "Not connected — that did not go through");
+  });
   document.body.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;
     if (!form || !event.detail.successful || form.tagName !== "FORM") return;
-    var answer = event.detail.xhr ? event.detail.xhr.responseText || "" : "";
-    if (answer.indexOf('class="alert') >= 0) return;
-    if (form.classList.contains("talk-composer")) form.reset();
-    var menu = form.closest("details");
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("X-Desk-Refused")) return; // the toast says why
+    if (isComposer(form)) { form.reset(); clearToasts(); }
+    var menu = form.closest("details"); // a reaction picked or a message saved
     if (menu) menu.open = false;
   });
 
