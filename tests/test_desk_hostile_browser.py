@@ -212,3 +212,27 @@ def test_a_room_reassigned_away_from_an_agent_tells_them_at_once(server, tenant,
     expect(admin.locator("#timeline")).to_contain_text("Sam, are you there?", timeout=LIVE)
     expect(admin.locator("#assignee option:checked")).to_contain_text("Sam")
     assert "Sam, are you there?" not in agent.content()
+
+
+def test_a_talk_left_under_an_agent_locks_its_composer(server, tenant, new_page, client):
+    made = client.post(
+        "/v1.0/talks",
+        headers=tenant.admin,
+        json={"type": "group", "name": "ops", "participant_ids": [tenant.agent_id]},
+    )
+    assert made.status_code == 201, made.text
+    talk = made.json()
+    page = new_page()
+    sign_in(page, server.url, "acme-agent", tenant.password, f"/talks/{talk['id']}")
+    page.fill("#talk-composer textarea", "half a thought")
+    mine = next(p for p in talk["participants"] if p["agent_id"] == tenant.agent_id)
+    removed = client.delete(
+        f"/v1.0/talks/{talk['id']}/participants/{mine['id']}", headers=tenant.admin
+    )
+    assert removed.status_code == 200, removed.text
+    expect(page.locator("#talk-header")).to_contain_text(
+        "You are no longer in this talk", timeout=LIVE
+    )
+    expect(page.locator("#talk-composer button[type=submit]")).to_be_disabled()
+    expect(page.locator("#talk-composer textarea")).to_have_value("half a thought")
+    expect(page.locator(f"#talkrow-{talk['id']}")).to_have_count(0)

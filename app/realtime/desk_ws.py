@@ -319,6 +319,8 @@ class DeskConnection(EventConnection):
                     else ("You are no longer in this talk")
                 )
                 out.append(render("partials/talk_gone.html", why=why))
+                # like a room taken away: the composers lock, a draft stays readable
+                out.append(placed(lock("talk-composer"), lock("thread-composer")))
             return out
         row = talk_views.make_row(talk, names, self.agent_id, 0 if viewing else mine)
         html = render("partials/talk_row.html", r=row, current_id=self.talk_id, **_NO_CSRF)
