@@ -99,44 +99,15 @@
     if (event.detail.elt === document.body) stickToBottom();
   });
 
-  // --- composers and toasts ---------------------------------------------------------
-  // A refused action answers with a toast (#alerts) and the header X-Desk-Refused; a
-  // composer keeps its text then, and empties only when the message went out. A toast
-  // goes away by itself after a few seconds, when clicked, and when a message is sent.
+  // --- composers ----------------------------------------------------------------------
+  // A refused action answers with a toast (#alerts, static/js/toasts.js) and the header
+  // X-Desk-Refused; a composer keeps its text then, and empties (clearing the toast) only
+  // when the message went out.
   function isComposer(form) {
     return form && form.tagName === "FORM" &&
       (form.id === "composer" || form.classList.contains("talk-composer"));
   }
-  function toast(text) {
-    var box = document.getElementById("alerts");
-    if (!box) return;
-    box.innerHTML = "";
-    var div = document.createElement("div");
-    div.className = "alert toast";
-    div.setAttribute("role", "alert");
-    div.textContent = text;
-    box.appendChild(div);
-    armToasts();
-  }
-  function clearToasts() {
-    var box = document.getElementById("alerts");
-    if (box) box.innerHTML = "";
-  }
-  var TOAST_MS = 6000;
-  function armToasts() {
-    document.querySelectorAll("#alerts .toast:not([data-armed])").forEach(function (t) {
-      t.dataset.armed = "1";
-      t.title = "Dismiss";
-      setTimeout(function () { t.remove(); }, TOAST_MS);
-    });
-  }
-  document.addEventListener("click", function (event) {
-    var t = event.target.closest && event.target.closest("#alerts .toast");
-    if (t) t.remove();
-  });
-  document.body.addEventListener("htmx:afterSettle", armToasts);
-  document.body.addEventListener("htmx:oobAfterSwap", armToasts);
-  document.addEventListener("DOMContentLoaded", armToasts);
+  var toast = window.deskToast.show, clearToasts = window.deskToast.clear;
 
   // Sending needs the connection: while the desk socket is down (or the browser is
   // offline) a message is not sent, the page says so, and the text stays.
