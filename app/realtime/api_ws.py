@@ -19,7 +19,6 @@ import logging
 from bisect import bisect_left
 from collections import OrderedDict
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 from litestar import WebSocket, websocket
@@ -27,6 +26,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from app.api.auth import authenticate
 from app.domain.errors import ServiceError
+from app.domain.origins import same_origin
 from app.domain.principal import Principal
 from app.domain.topics import is_well_formed, owner_of
 from app.realtime.connection import EventConnection
@@ -182,12 +182,11 @@ class ApiConnection(EventConnection):
 
 
 def origin_ok(socket: WebSocket, settings: Settings) -> bool:
-    """Is the page that opened this socket one of ours?"""
+    """Is the page that opened this socket one of ours: the same scheme, host and port as
+    our public URL, or as the address the socket itself was opened on?"""
     origin = socket.headers.get("origin")
-    if not origin:
-        return False
-    allowed = {urlsplit(settings.public_url).netloc, socket.headers.get("host", "")}
-    return urlsplit(origin).netloc in allowed
+    own = f"{socket.scope.get('scheme', 'ws')}://{socket.headers.get('host', '')}"
+    return same_origin(origin, settings.public_url) or same_origin(origin, own)
 
 
 @websocket("/v1.0/ws")

@@ -13,6 +13,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from msgspec import Struct
 
+from app.api.auth import client_address
 from app.domain.errors import ServiceError, Unauthenticated
 from app.domain.principal import Principal
 from app.services import auth
@@ -82,6 +83,7 @@ async def login_submit(
         result = await auth.login(
             data.username,
             data.password,
+            address=client_address(request),
             secret_key=settings.require_secret_key(),
             ttl_seconds=settings.token_ttl_seconds,
         )
@@ -94,6 +96,7 @@ async def login_submit(
                 "username": data.username,
             },
             status_code=exc.status_code,
+            headers=exc.headers,  # Retry-After, when throttled
         )
     response = Redirect(_safe_next(data.next), status_code=303)
     response.set_cookie(
