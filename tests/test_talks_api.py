@@ -192,9 +192,12 @@ def test_a_left_direct_talk_comes_back_when_created_again(client, people):
 
 def test_create_rejects_unknown_agents_and_bad_bodies(client, people, other_tenant):
     h = people.auth["Alice"]
-    for bad in (str(uuid.uuid4()), "not-an-id", other_tenant.agent_id):
+    for bad in (str(uuid.uuid4()), other_tenant.agent_id):
         r = client.post("/v1.0/talks", headers=h, json={"name": "x", "participant_ids": [bad]})
         assert_error(r, 404, "agent_not_found")
+    r = client.post("/v1.0/talks", headers=h, json={"name": "x", "participant_ids": ["not-an-id"]})
+    error = assert_error(r, 422, "invalid_body")
+    assert error["fields"] == [{"field": "participant_ids[0]", "message": "Expected a UUID"}]
     for body in (
         {"name": 5},
         {"name": "x", "type": "circle"},

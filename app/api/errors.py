@@ -22,6 +22,7 @@ from litestar.exceptions import HTTPException, InternalServerException, Validati
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.errors import BadRequest, InvalidInput, ServiceError
+from app.domain.resources import UUID_PATTERN
 from app.domain.text import MAX_DEPTH, TooDeep, find_unstorable, printable, unstorable_char
 
 log = logging.getLogger("convodesk.http")
@@ -93,12 +94,17 @@ def _service_error(request: Request, exc: ServiceError) -> Response:
 _FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
 
 
+# msgspec words a pattern mismatch with the pattern itself; for ids, say what is meant.
+_PLAIN_WORDS = {f"Expected `str` matching regex {UUID_PATTERN!r}": "Expected a UUID"}
+
+
 def _fields(exc: ValidationException) -> list[dict[str, str]]:
     fields = []
     for d in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(d, dict):
             continue
         message = str(d.get("message", ""))
+        message = _PLAIN_WORDS.get(message, message)
         key = str(d.get("key") or "")
         if key == "data":  # the body as a whole: name the field the message is about
             found = _FIELD_IN_MESSAGE.search(message)

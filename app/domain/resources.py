@@ -35,13 +35,8 @@ Username = Annotated[
 ]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
 Url = Annotated[str, msgspec.Meta(max_length=2048)]
-Id = Annotated[
-    str,
-    msgspec.Meta(
-        pattern=r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$",
-        description="a UUID",
-    ),
-]
+UUID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+Id = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN, description="a UUID")]
 """An id in a body: a malformed one is a 422 naming the field (the format is no secret);
 a well-formed id that is not the caller's to use is a 404, like a foreign one."""
 
