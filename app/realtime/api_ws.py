@@ -28,7 +28,7 @@ from app.api.auth import authenticate
 from app.domain.errors import ServiceError
 from app.domain.origins import same_origin
 from app.domain.principal import Principal
-from app.domain.topics import is_well_formed, owner_of
+from app.domain.topics import is_well_formed, owner_of, parse_event_id
 from app.realtime.connection import EventConnection
 from app.realtime.hub import Hub
 from app.services.events import StoredEvent, event_body
@@ -91,6 +91,15 @@ class ApiConnection(EventConnection):
     def control(self, frame: dict[str, Any]) -> None:
         self.queue_text(msgspec.json.encode(frame).decode())
 
+    async def refuse(self, frame: dict[str, Any]) -> None:
+        """An error frame answering the client's message. Before the first subscription
+        no writer runs yet, and a queued frame would wait for it: then the reader, the only
+        one writing so far, sends it at once."""
+        if self.registered:
+            self.control(frame)
+        else:
+            await self.send_text(msgspec.json.encode(frame).decode())
+
     async def send_text(self, text: str) -> None:
         await self.socket.send_data(text, mode="text")
 
@@ -135,7 +144,9 @@ class ApiConnection(EventConnection):
             try:
                 message = msgspec.json.decode(raw, type=_ClientMessage)
             except msgspec.DecodeError as exc:
-                self.control({"type": "error", "reason": "invalid_message", "message": str(exc)})
+                await self.refuse(
+                    {"type": "error", "reason": "invalid_message", "message": str(exc)}
+                )
                 continue
             if message.type == "subscribe":
                 await self._subscribe(message)
@@ -144,7 +155,7 @@ class ApiConnection(EventConnection):
                 self.subscriptions.difference_update(gone)
                 self.control({"type": "unsubscribed", "topics": gone})
             else:
-                self.control(
+                await self.refuse(
                     {
                         "type": "error",
                         "reason": "invalid_message",
@@ -159,9 +170,9 @@ class ApiConnection(EventConnection):
         since: int | None = None
         if message.since is not None:
             try:
-                since = int(message.since)
+                since = parse_event_id(message.since)
             except ValueError:
-                self.control(
+                await self.refuse(
                     {"type": "error", "reason": "invalid_since", "message": "since: an event id"}
                 )
                 return
