@@ -25,7 +25,7 @@ from litestar.template import TemplateConfig
 
 from app.api import accesskeys, accounts, agents, conversations, customer, hooks, talks, webhooks
 from app.api.auth import PRINCIPAL, login
-from app.api.errors import EXCEPTION_HANDLERS, RequestTimer, require_json_body, stamp_response
+from app.api.errors import EXCEPTION_HANDLERS, RequestTimer, check_api_input, stamp_response
 from app.api.health import healthz
 from app.channels import runtime, smtp_listener
 from app.db.engine import engine_config
@@ -139,9 +139,9 @@ def create_app(settings: Settings) -> Litestar:
             talks.talk_file,
         ],
         dependencies=PRINCIPAL,
-        before_request=require_json_body,
+        before_request=check_api_input,
     )
-    auth = Router(path="/", route_handlers=[login], before_request=require_json_body)
+    auth = Router(path="/", route_handlers=[login], before_request=check_api_input)
     # The desk: its own errors become pages or alerts, not JSON envelopes.
     web = Router(
         path="/",

@@ -640,8 +640,8 @@ def test_bad_input_on_every_endpoint(client, tenant):
             "POST",
             f"/v1.0/conversations/{room}/messages",
             {"text": "x", "participant_id": "nope"},
-            404,
-            "participant_not_found",
+            422,
+            "invalid_body",
         ),
         ("POST", f"/v1.0/conversations/{room}/participants", {"type": "tel"}, 422, "invalid_body"),
         (

@@ -11,16 +11,16 @@ import pytest
 
 from app.domain.explain import FALLBACK, explain, field_of, label_for
 from app.domain.resources import AccountTest, ConversationUpdate, CustomerUpdate, MessageCreate
-from app.domain.text import storable, unstorable
+from app.domain.text import strip_unstorable, unstorable_char
 
 
 def test_what_postgresql_cannot_store():
-    assert unstorable("plain text, ünïcödé, 👍") is None
-    assert unstorable("a\x00b") == "U+0000"
-    assert unstorable("lone \ud800 surrogate") == "U+D800"
-    assert unstorable("\udfff") == "U+DFFF"
-    assert storable("a\x00b\ud800c") == "abc"
-    assert storable("👍\x00") == "👍"
+    assert unstorable_char("plain text, ünïcödé, 👍") is None
+    assert unstorable_char("a\x00b") == "U+0000"
+    assert unstorable_char("lone \ud800 surrogate") == "U+D800"
+    assert unstorable_char("\udfff") == "U+DFFF"
+    assert strip_unstorable("a\x00b\ud800c") == "abc"
+    assert strip_unstorable("👍\x00") == "👍"
 
 
 def refusal(data, kind) -> str:

@@ -192,9 +192,12 @@ def test_a_left_direct_talk_comes_back_when_created_again(client, people):
 
 def test_create_rejects_unknown_agents_and_bad_bodies(client, people, other_tenant):
     h = people.auth["Alice"]
-    for bad in (str(uuid.uuid4()), "not-an-id", other_tenant.agent_id):
+    for bad in (str(uuid.uuid4()), other_tenant.agent_id):
         r = client.post("/v1.0/talks", headers=h, json={"name": "x", "participant_ids": [bad]})
         assert_error(r, 404, "agent_not_found")
+    r = client.post("/v1.0/talks", headers=h, json={"name": "x", "participant_ids": ["not-an-id"]})
+    error = assert_error(r, 422, "invalid_body")
+    assert error["fields"] == [{"field": "participant_ids[0]", "message": "Expected a UUID"}]
     for body in (
         {"name": 5},
         {"name": "x", "type": "circle"},
@@ -403,10 +406,11 @@ def test_only_active_participants_read_and_write(client, people, other_tenant):
         assert_error(
             client.get(url, headers=h, params={"parent_id": mid}), 404, "message_not_found"
         )
+        # a malformed id in a body is a 422 naming it; a well-formed foreign one a 404
         assert_error(
             client.post(url, headers=h, json={"text": "x", "parent_id": mid}),
-            404,
-            "message_not_found",
+            422 if mid == "zzz" else 404,
+            "invalid_body" if mid == "zzz" else "message_not_found",
         )
     for mid in (their_msg["id"], "zzz"):
         assert_error(
@@ -437,12 +441,14 @@ def test_join_leave_rejoin_remove_with_system_lines(client, people, other_tenant
     assert carol["talk_id"] == talk["id"] and carol["tm_left"] is None
     again = client.post(base, headers=p.auth["Alice"], json={"agent_id": p.ids["Carol"]})
     assert again.status_code == 200 and again.json() == carol
-    for stranger in (str(uuid.uuid4()), other_tenant.agent_id, "bob"):
+    for stranger in (str(uuid.uuid4()), other_tenant.agent_id):
         assert_error(
             client.post(base, headers=p.auth["Bob"], json={"agent_id": stranger}),
             404,
             "agent_not_found",
         )
+    r = client.post(base, headers=p.auth["Bob"], json={"agent_id": "bob"})
+    assert assert_error(r, 422, "invalid_body")["fields"][0]["field"] == "agent_id"
     # leave one's own
     left = client.delete(f"{base}/{carol['id']}", headers=p.auth["Carol"])
     assert left.status_code == 200

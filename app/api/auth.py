@@ -10,8 +10,9 @@ from __future__ import annotations
 from litestar import Request, post
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
+from litestar.middleware.csrf import CSRFMiddleware
 
-from app.domain.errors import Unauthenticated
+from app.domain.errors import Forbidden, Unauthenticated
 from app.domain.principal import Principal
 from app.domain.resources import LoginInput, LoginResult
 from app.services import auth
@@ -19,8 +20,33 @@ from app.settings import Settings
 
 
 async def provide_principal(request: Request, settings: Settings) -> Principal:
-    principal, _ = await authenticate(request, settings)
+    principal, by_cookie = await authenticate(request, settings)
+    if by_cookie:
+        check_csrf(request)
     return principal
+
+
+def check_csrf(request: Request) -> None:
+    """A browser sends the session cookie with any site's request, so a change made by
+    cookie alone must also carry the CSRF token (header `x-csrftoken`, matching the
+    `csrftoken` cookie) that only our own pages can read: Litestar's double submit,
+    verified by Litestar's own middleware code. Token and access-key callers are not
+    affected: no browser sends those by itself. Body-less POSTs included."""
+    config = request.app.csrf_config
+    if config is None or request.method in config.safe_methods:
+        return
+    sent, cookie = request.headers.get(config.header_name), request.cookies.get(config.cookie_name)
+    if not sent or not cookie:
+        raise Forbidden(
+            "csrf_token_missing",
+            f"A request signed in by the session cookie must send the CSRF token (the"
+            f" `{config.cookie_name}` cookie) in the `{config.header_name}` header.",
+        )
+    if not CSRFMiddleware(app=request.app, config=config)._csrf_tokens_match(sent, cookie):
+        raise Forbidden(
+            "csrf_token_invalid",
+            f"The `{config.header_name}` header does not match the `{config.cookie_name}` cookie.",
+        )
 
 
 async def authenticate(connection: ASGIConnection, settings: Settings) -> tuple[Principal, bool]:
@@ -57,11 +83,19 @@ async def _credential(request: ASGIConnection, secret: str) -> tuple[Principal, 
 PRINCIPAL = {"principal": Provide(provide_principal)}
 
 
+def client_address(connection: ASGIConnection) -> str:
+    """Who is calling, for the sign-in limits: the connection's peer as the ASGI server
+    reports it. Behind a reverse proxy that is the proxy, unless the server is told to trust
+    its `X-Forwarded-For` (uvicorn: `FORWARDED_ALLOW_IPS`, 127.0.0.1 by default)."""
+    return connection.client.host if connection.client else ""
+
+
 @post("/auth/login", tags=["auth"], summary="Sign in and get a JWT", status_code=200)
-async def login(data: LoginInput, settings: Settings) -> LoginResult:
+async def login(request: Request, data: LoginInput, settings: Settings) -> LoginResult:
     return await auth.login(
         data.username,
         data.password,
+        address=client_address(request),
         secret_key=settings.require_secret_key(),
         ttl_seconds=settings.token_ttl_seconds,
     )

@@ -9,6 +9,7 @@ so a user's bug report can be matched to the log.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -17,10 +18,12 @@ from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.domain.errors import ServiceError
+from app.domain.errors import BadRequest, InvalidInput, ServiceError
+from app.domain.resources import UUID_PATTERN
+from app.domain.text import MAX_DEPTH, TooDeep, find_unstorable, printable, unstorable_char
 
 log = logging.getLogger("convodesk.http")
 
@@ -82,10 +85,17 @@ def envelope(
 
 
 def _service_error(request: Request, exc: ServiceError) -> Response:
-    return envelope(request, exc.status_code, exc.reason, exc.message, headers=exc.headers)
+    extra = {"fields": exc.fields} if exc.fields else None
+    return envelope(
+        request, exc.status_code, exc.reason, exc.message, headers=exc.headers, extra=extra
+    )
 
 
 _FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
+
+
+# msgspec words a pattern mismatch with the pattern itself; for ids, say what is meant.
+_PLAIN_WORDS = {f"Expected `str` matching regex {UUID_PATTERN!r}": "Expected a UUID"}
 
 
 def _fields(exc: ValidationException) -> list[dict[str, str]]:
@@ -94,6 +104,7 @@ def _fields(exc: ValidationException) -> list[dict[str, str]]:
         if not isinstance(d, dict):
             continue
         message = str(d.get("message", ""))
+        message = _PLAIN_WORDS.get(message, message)
         key = str(d.get("key") or "")
         if key == "data":  # the body as a whole: name the field the message is about
             found = _FIELD_IN_MESSAGE.search(message)
@@ -120,7 +131,32 @@ def _validation_error(request: Request, exc: ValidationException) -> Response:
     return envelope(request, 400, "invalid_parameter", message, extra={"fields": listed})
 
 
+_BODY_PATH = re.compile(r"^(.*) - at `\$\.data\.?([^`]*)`$")
+
+
+def _misfiled_body_error(exc: HTTPException) -> tuple[str, str] | None:
+    """(field, message) when Litestar reported a bad body field as a server error.
+
+    Litestar decides whether a validation error is the client's or a dependency's by the
+    field's name, and a body field that shares its name with a dependency (`settings`, as
+    in a channel account's `settings`) is taken for the dependency: a 500 for a client's
+    mistake. The cause still says where it was: `... - at `$.data.settings``."""
+    cause = exc.__cause__
+    if not isinstance(exc, InternalServerException) or not isinstance(
+        cause, msgspec.ValidationError
+    ):
+        return None
+    found = _BODY_PATH.match(str(cause))
+    return (found.group(2), found.group(1)) if found else None
+
+
 def _http_error(request: Request, exc: HTTPException) -> Response:
+    if misfiled := _misfiled_body_error(exc):
+        field, problem = misfiled
+        listed = [{"field": field, "message": problem}]
+        return envelope(
+            request, 422, "invalid_body", f"{field}: {problem}", extra={"fields": listed}
+        )
     code = exc.status_code
     reason = "malformed_json" if isinstance(exc, MalformedJson) else None
     reason = reason or DEFAULT_REASONS.get(code, "http_error")
@@ -189,10 +225,67 @@ class MalformedJson(HTTPException):
     status_code = 400
 
 
-async def require_json_body(request: Request) -> None:
-    """API writes must say they send JSON and send JSON that parses: a form or text body
-    gets a clear 415 and broken JSON a 400 `malformed_json`, before any handler runs.
-    (Litestar caches the body, so the handler does not read it twice.)"""
+UNSTORABLE = "contains a character that cannot be stored ({char})"
+
+
+def _refuse_unstorable(reason: str, field: str, char: str) -> InvalidInput:
+    problem = UNSTORABLE.format(char=char)
+    return InvalidInput(
+        reason, f"{field}: {problem}.", fields=[{"field": field, "message": problem}]
+    )
+
+
+def _decode_body(body: bytes) -> Any:
+    """The body as JSON, or the error that says what is wrong with it."""
+    try:
+        return msgspec.json.decode(body)
+    except RecursionError:
+        raise _too_deep() from None
+    except msgspec.DecodeError as exc:
+        refused = exc
+    # msgspec refuses a lone surrogate escape ("\\ud800") as malformed JSON. The standard
+    # library reads it, so the answer can name the field, as for U+0000; it runs only
+    # for bodies that failed already.
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        document = None
+    if document is not None and (found := find_unstorable(document)):
+        raise _refuse_unstorable("invalid_body", *found)
+    raise MalformedJson(detail=f"The request body is not valid JSON: {refused}.")
+
+
+def _too_deep() -> BadRequest:
+    return BadRequest(
+        "too_deeply_nested",
+        f"The request body nests more than {MAX_DEPTH} levels of objects and arrays.",
+    )
+
+
+def _check_parameters(request: Request) -> None:
+    """Query and path parameters and headers carry no character PostgreSQL cannot store
+    (a percent-encoded `%00` decodes to U+0000; the decoders turn invalid UTF-8, and so
+    any surrogate, into U+FFFD)."""
+    for name, value in request.query_params.multi_items():
+        for text in (name, value):
+            if isinstance(text, str) and (char := unstorable_char(text)):
+                raise _refuse_unstorable("invalid_character", printable(name), char)
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and (char := unstorable_char(value)):
+            raise _refuse_unstorable("invalid_character", name, char)
+    for name, value in request.headers.items():
+        if char := unstorable_char(value):
+            raise _refuse_unstorable("invalid_character", name, char)
+
+
+async def check_api_input(request: Request) -> None:
+    """Every API request, before its handler: parameters and headers hold only text we can
+    store; writes say they send JSON and send JSON that parses (a form or text body gets a
+    clear 415, broken JSON a 400 `malformed_json`), nests at most MAX_DEPTH levels (400
+    `too_deeply_nested`) and holds no unstorable character in any key or value (422
+    naming the field). One check here instead of one per handler; Litestar caches the
+    body, so the handler's own parsing reads the same bytes, already known to be shallow."""
+    _check_parameters(request)
     if request.method not in ("POST", "PUT", "PATCH"):
         return
     has_body = request.headers.get("content-length", "0") not in ("", "0") or (
@@ -206,8 +299,12 @@ async def require_json_body(request: Request) -> None:
             detail=f"Send the body as application/json (got {media_type or 'no content type'})."
         )
     body = await request.body()
-    if body.strip():
-        try:
-            msgspec.json.decode(body)
-        except msgspec.DecodeError as exc:
-            raise MalformedJson(detail=f"The request body is not valid JSON: {exc}.") from None
+    if not body.strip():
+        return
+    document = _decode_body(body)
+    try:
+        found = find_unstorable(document)
+    except TooDeep:
+        raise _too_deep() from None
+    if found:
+        raise _refuse_unstorable("invalid_body", *found)

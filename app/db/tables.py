@@ -84,10 +84,12 @@ class AccessKey(Table, tablename="access_keys"):
 
 
 class LoginFailure(Table, tablename="login_failures"):
-    """One failed sign-in; counted per username to throttle password guessing."""
+    """One failed sign-in; counted per username and per client address to throttle
+    password guessing."""
 
     id = BigSerial(primary_key=True)
     username = Varchar(length=255)
+    address = Varchar(length=255, default="", index=True)
     tm_create = Timestamptz(default=TimestamptzNow())
 
 

@@ -10,11 +10,20 @@ from __future__ import annotations
 class ServiceError(Exception):
     status_code = 400
 
-    def __init__(self, reason: str, message: str, *, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        fields: list[dict[str, str]] | None = None,
+    ):
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.headers = headers or {}
+        self.fields = fields or []
+        """[{"field": "participants[0].target", "message": "..."}]: which input is wrong."""
 
 
 class BadRequest(ServiceError):

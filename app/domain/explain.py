@@ -95,5 +95,5 @@ def explain(message: str, labels: Mapping[str, str] | None = None, field: str | 
 
 
 def unstorable_message(label: str, character: str) -> str:
-    """A field holding a character that cannot be stored (`text.unstorable`)."""
+    """A field holding a character that cannot be stored (`text.unstorable_char`)."""
     return f"{label} cannot contain the character {character}; remove it and try again."

@@ -35,6 +35,10 @@ Username = Annotated[
 ]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
 Url = Annotated[str, msgspec.Meta(max_length=2048)]
+UUID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+Id = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN, description="a UUID")]
+"""An id in a body: a malformed one is a 422 naming the field (the format is no secret);
+a well-formed id that is not the caller's to use is a 404, like a foreign one."""
 
 
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -264,7 +268,7 @@ class ConversationCreate(Input, kw_only=True):
     name: Name = ""
     detail: Detail = ""
     participants: Annotated[list[ParticipantIn], msgspec.Meta(min_length=1, max_length=20)]
-    account_id: str | None = None
+    account_id: Id | None = None
     """The channel account to reach the first participant by; defaults to the customer's
     first account of that channel."""
 
@@ -272,7 +276,7 @@ class ConversationCreate(Input, kw_only=True):
 class ConversationUpdate(Input):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     detail: Detail | msgspec.UnsetType = msgspec.UNSET
-    owner_id: str | None | msgspec.UnsetType = msgspec.UNSET
+    owner_id: Id | None | msgspec.UnsetType = msgspec.UNSET
     """An agent's id to assign, null to unassign."""
     status: ConversationStatus | msgspec.UnsetType = msgspec.UNSET
     """`closed` closes the room, `active` reopens it."""
@@ -326,7 +330,7 @@ class MessagePage(msgspec.Struct, kw_only=True):
 class MessageCreate(Input):
     text: Text_ = ""
     medias: Annotated[list[Media], msgspec.Meta(max_length=10)] = []
-    participant_id: str | None = None
+    participant_id: Id | None = None
     """Send to this participant (and so by its channel) instead of the one who wrote last."""
 
 
@@ -419,7 +423,7 @@ class AccountTestResult(msgspec.Struct, kw_only=True):
 
 class ConversationSetup(Input):
     reference_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{1,16}$")]
-    account_id: str | None = None
+    account_id: Id | None = None
     """Which account of that channel; the customer's only (or first) one when omitted."""
 
 
@@ -461,7 +465,7 @@ class TalkCreate(Input):
     type: TalkType = TalkType.GROUP
     name: Name = ""
     detail: Detail = ""
-    participant_ids: Annotated[list[str], msgspec.Meta(max_length=500)] = []
+    participant_ids: Annotated[list[Id], msgspec.Meta(max_length=500)] = []
     """Agent ids; the creator is always a participant. A direct talk names one other agent
     (or the creator and one other)."""
 
@@ -472,7 +476,7 @@ class TalkUpdate(Input):
 
 
 class TalkParticipantIn(Input):
-    agent_id: str
+    agent_id: Id
 
 
 class ReactionOut(msgspec.Struct, kw_only=True):
@@ -505,7 +509,7 @@ class TalkMessagePage(msgspec.Struct, kw_only=True):
 
 class TalkMessageCreate(Input):
     text: Text_ = ""
-    parent_id: str | None = None
+    parent_id: Id | None = None
     medias: Annotated[list[Media], msgspec.Meta(max_length=10)] = []
 
 

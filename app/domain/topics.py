@@ -30,3 +30,15 @@ def owner_of(topic: str) -> tuple[str, str]:
 def talk_topic(agent_id: str, talk_id: str) -> str:
     """A talk's topic as one participant sees it (VoIPBIN's form puts the agent first)."""
     return f"agent_id:{agent_id}:talk:{talk_id}"
+
+
+MAX_EVENT_ID = 2**63 - 1  # events.id is a bigint
+
+
+def parse_event_id(value: str) -> int:
+    """An event id a client sends back (`since`): a whole number that fits `events.id`.
+    ValueError otherwise — a number past bigint would fail in the database instead."""
+    event_id = int(value.strip())
+    if not 0 <= event_id <= MAX_EVENT_ID:
+        raise ValueError(value)
+    return event_id

@@ -19,7 +19,6 @@ import logging
 from bisect import bisect_left
 from collections import OrderedDict
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 from litestar import WebSocket, websocket
@@ -27,8 +26,9 @@ from litestar.exceptions import WebSocketDisconnect
 
 from app.api.auth import authenticate
 from app.domain.errors import ServiceError
+from app.domain.origins import same_origin
 from app.domain.principal import Principal
-from app.domain.topics import is_well_formed, owner_of
+from app.domain.topics import is_well_formed, owner_of, parse_event_id
 from app.realtime.connection import EventConnection
 from app.realtime.hub import Hub
 from app.services.events import StoredEvent, event_body
@@ -91,6 +91,15 @@ class ApiConnection(EventConnection):
     def control(self, frame: dict[str, Any]) -> None:
         self.queue_text(msgspec.json.encode(frame).decode())
 
+    async def refuse(self, frame: dict[str, Any]) -> None:
+        """An error frame answering the client's message. Before the first subscription
+        no writer runs yet, and a queued frame would wait for it: then the reader, the only
+        one writing so far, sends it at once."""
+        if self.registered:
+            self.control(frame)
+        else:
+            await self.send_text(msgspec.json.encode(frame).decode())
+
     async def send_text(self, text: str) -> None:
         await self.socket.send_data(text, mode="text")
 
@@ -135,7 +144,9 @@ class ApiConnection(EventConnection):
             try:
                 message = msgspec.json.decode(raw, type=_ClientMessage)
             except msgspec.DecodeError as exc:
-                self.control({"type": "error", "reason": "invalid_message", "message": str(exc)})
+                await self.refuse(
+                    {"type": "error", "reason": "invalid_message", "message": str(exc)}
+                )
                 continue
             if message.type == "subscribe":
                 await self._subscribe(message)
@@ -144,7 +155,7 @@ class ApiConnection(EventConnection):
                 self.subscriptions.difference_update(gone)
                 self.control({"type": "unsubscribed", "topics": gone})
             else:
-                self.control(
+                await self.refuse(
                     {
                         "type": "error",
                         "reason": "invalid_message",
@@ -159,9 +170,9 @@ class ApiConnection(EventConnection):
         since: int | None = None
         if message.since is not None:
             try:
-                since = int(message.since)
+                since = parse_event_id(message.since)
             except ValueError:
-                self.control(
+                await self.refuse(
                     {"type": "error", "reason": "invalid_since", "message": "since: an event id"}
                 )
                 return
@@ -182,12 +193,11 @@ class ApiConnection(EventConnection):
 
 
 def origin_ok(socket: WebSocket, settings: Settings) -> bool:
-    """Is the page that opened this socket one of ours?"""
+    """Is the page that opened this socket one of ours: the same scheme, host and port as
+    our public URL, or as the address the socket itself was opened on?"""
     origin = socket.headers.get("origin")
-    if not origin:
-        return False
-    allowed = {urlsplit(settings.public_url).netloc, socket.headers.get("host", "")}
-    return urlsplit(origin).netloc in allowed
+    own = f"{socket.scope.get('scheme', 'ws')}://{socket.headers.get('host', '')}"
+    return same_origin(origin, settings.public_url) or same_origin(origin, own)
 
 
 @websocket("/v1.0/ws")

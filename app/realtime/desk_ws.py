@@ -28,6 +28,7 @@ from litestar.exceptions import WebSocketDisconnect
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal, may_see_room
 from app.domain.resources import ConversationOut, TalkMessageOut
+from app.domain.topics import parse_event_id
 from app.realtime.api_ws import origin_ok
 from app.realtime.connection import EventConnection
 from app.realtime.hub import Hub
@@ -467,7 +468,7 @@ async def desk_websocket(
         q=q.get("q") or None,
     )
     try:
-        since = int(q["since"]) if q.get("since") else None
+        since = parse_event_id(q["since"]) if q.get("since") else None
     except ValueError:
         since = None
     name = await agents.display_name(principal)

@@ -35,6 +35,7 @@ from app.domain.enums import Permission
 from app.domain.errors import Forbidden, NotFound, ServiceError
 from app.domain.principal import Principal
 from app.domain.resources import MessageOut
+from app.domain.topics import parse_event_id
 from app.realtime.connection import EventConnection
 from app.realtime.hub import Hub
 from app.services import widget
@@ -157,9 +158,7 @@ async def widget_websocket(socket: WebSocket, hub: Hub, account_id: str) -> None
         account = await widget.open_account(account_id, socket.headers.get("origin"))
         visitor_id = widget.visitor_of(account, query.get("token"))
         raw_since = query.get("since") or None
-        since = int(raw_since) if raw_since is not None else None
-        if since is not None and since < 0:
-            raise ValueError(since)
+        since = parse_event_id(raw_since) if raw_since is not None else None
     except NotFound as exc:
         await socket.close(code=4404, reason=exc.reason)
         return

@@ -14,15 +14,21 @@ import jwt
 from app.db import sql
 from app.db.tables import Agent, LoginFailure
 from app.domain.enums import Permission
-from app.domain.errors import TooManyRequests, Unauthenticated
+from app.domain.errors import InvalidInput, TooManyRequests, Unauthenticated
 from app.domain.principal import Principal
 from app.domain.resources import LoginResult
+from app.domain.text import unstorable_char
 from app.domain.timefmt import now
 from app.services.accesskeys import hash_key
 from app.services.events import transaction
 from app.services.passwords import verify_password
 
 MAX_FAILURES = 5
+"""Failed sign-ins one username may have within FAILURE_WINDOW."""
+MAX_ADDRESS_FAILURES = 20
+"""Failed sign-ins one client address may have within FAILURE_WINDOW, whatever usernames
+it tries: it stops one address spraying a common password over many usernames, which the
+per-username limit alone never notices."""
 FAILURE_WINDOW = timedelta(minutes=5)
 _ALGORITHM = "HS256"
 
@@ -49,41 +55,75 @@ def issue_token(agent: dict[str, Any], secret_key: str, ttl_seconds: int) -> str
     return jwt.encode(claims, secret_key, algorithm=_ALGORITHM)
 
 
-async def _throttle(username: str) -> int:
-    """Count this attempt against the username; raise 429 when the window is full.
-    The attempt is written before the password is checked (under a per-username lock), so
-    a burst of parallel guesses cannot all slip past the count."""
+async def _refuse_when_full(column: Any, value: str, limit: int, whose: str) -> None:
+    """429 when `limit` failures with `column == value` fall within the window."""
+    recent = await (
+        LoginFailure.select(LoginFailure.tm_create)
+        .where(column == value, LoginFailure.tm_create > now() - FAILURE_WINDOW)
+        .order_by(LoginFailure.tm_create, ascending=False)
+        .limit(limit)
+    )
+    if len(recent) >= limit:
+        oldest = recent[-1]["tm_create"]
+        wait = max(1, math.ceil((oldest + FAILURE_WINDOW - now()).total_seconds()))
+        raise TooManyRequests(
+            "too_many_login_attempts",
+            f"Too many failed sign-ins {whose}; try again in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+async def _throttle(username: str, address: str) -> int:
+    """Count this attempt against the username and the client address; raise 429 when
+    either window is full. The attempt is written before the password is checked (under a
+    per-username and a per-address lock, always taken in that order), so a burst of
+    parallel guesses cannot all slip past the count."""
     cutoff = now() - FAILURE_WINDOW
     async with transaction():
         await LoginFailure.raw("SELECT pg_advisory_xact_lock(hashtext({}))", "login:" + username)
-        recent = await (
-            LoginFailure.select(LoginFailure.tm_create)
-            .where(LoginFailure.username == username, LoginFailure.tm_create > cutoff)
-            .order_by(LoginFailure.tm_create, ascending=False)
-            .limit(MAX_FAILURES)
+        await LoginFailure.raw("SELECT pg_advisory_xact_lock(hashtext({}))", "from:" + address)
+        await _refuse_when_full(LoginFailure.username, username, MAX_FAILURES, "for this username")
+        await _refuse_when_full(
+            LoginFailure.address, address, MAX_ADDRESS_FAILURES, "from your address"
         )
-        if len(recent) >= MAX_FAILURES:
-            oldest = recent[-1]["tm_create"]
-            wait = max(1, math.ceil((oldest + FAILURE_WINDOW - now()).total_seconds()))
-            raise TooManyRequests(
-                "too_many_login_attempts",
-                f"Too many failed sign-ins for this username; try again in {wait} s.",
-                headers={"Retry-After": str(wait)},
-            )
         await LoginFailure.delete().where(
-            LoginFailure.username == username, LoginFailure.tm_create <= cutoff
+            (LoginFailure.username == username) | (LoginFailure.address == address),
+            LoginFailure.tm_create <= cutoff,
         )
-        rows = await LoginFailure.insert(LoginFailure(username=username)).returning(LoginFailure.id)
+        rows = await LoginFailure.insert(
+            LoginFailure(username=username, address=address)
+        ).returning(LoginFailure.id)
     return rows[0]["id"]
 
 
-async def login(username: str, password: str, *, secret_key: str, ttl_seconds: int) -> LoginResult:
+def _check_username(username: str) -> None:
+    """A username that cannot exist is refused before it is counted (and stored)."""
+    problem = None
+    if bad := unstorable_char(username):
+        problem = f"contains a character that cannot be stored ({bad})"
+    elif len(username) > 255:
+        problem = "is at most 255 characters"
+    if problem:
+        raise InvalidInput(
+            "invalid_username",
+            f"The username {problem}.",
+            fields=[{"field": "username", "message": problem}],
+        )
+
+
+async def login(
+    username: str, password: str, *, address: str, secret_key: str, ttl_seconds: int
+) -> LoginResult:
+    """A token for the right password. `address` is the client's address (the connection's
+    peer, as the server reports it), for the per-address limit."""
     username = username.strip().lower()
-    await _throttle(username)
+    _check_username(username)
+    await _throttle(username, address[:255])
     row = await Agent.select().where(Agent.username == username, Agent.tm_delete.is_null()).first()
     if not await verify_password(row["password_hash"] if row else None, password):
         raise Unauthenticated("invalid_credentials", "Wrong username or password.")
-    # Success clears the count, so a mistyped password now and then never locks anyone out.
+    # Success clears the username's count, so a mistyped password now and then never locks
+    # anyone out (the address keeps its failures for other usernames).
     await LoginFailure.delete().where(LoginFailure.username == username)
     return LoginResult(username=row["username"], token=issue_token(row, secret_key, ttl_seconds))
 

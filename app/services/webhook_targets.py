@@ -28,11 +28,15 @@ def check_syntax(uri: str) -> str:
     uri = uri.strip()
     if uri == "":
         return uri
-    parts = urlsplit(uri)
+    not_a_url = InvalidInput(
+        "invalid_webhook_uri", "webhook_uri must be an http:// or https:// URL, or empty."
+    )
+    try:
+        parts = urlsplit(uri)  # raises on a malformed IPv6 host (`http://[::1`)
+    except ValueError:
+        raise not_a_url from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(
-            "invalid_webhook_uri", "webhook_uri must be an http:// or https:// URL, or empty."
-        )
+        raise not_a_url
     try:
         parts.port  # noqa: B018 - raises on a port out of range
     except ValueError:

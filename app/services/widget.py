@@ -30,6 +30,7 @@ from app.domain.channels import normalize_address
 from app.domain.enums import Direction, ParticipantType, ReferenceType
 from app.domain.errors import Forbidden, InvalidInput, Unauthenticated
 from app.domain.inbound import InboundMessage
+from app.domain.origins import same_origin
 from app.domain.resources import MessageOut
 from app.domain.timefmt import LIVE
 from app.services import accounts, messages
@@ -96,8 +97,10 @@ async def open_account(account_id: str, origin: str | None) -> dict[str, Any]:
 
 
 def origin_allowed(account: dict[str, Any], origin: str) -> bool:
+    """Scheme, host and port must all match a listed site (`https://shop.example` is not
+    `http://shop.example`, nor `https://shop.example:8443`)."""
     allowed = get_driver(WEBCHAT).allowed_origins(account)  # type: ignore[attr-defined]
-    return not allowed or origin.rstrip("/").lower() in allowed
+    return not allowed or any(same_origin(origin, site) for site in allowed)
 
 
 def widget_config(account: dict[str, Any]) -> dict[str, str]:

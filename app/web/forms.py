@@ -21,7 +21,7 @@ from litestar.exceptions import ClientException
 
 from app.domain.errors import BadRequest, InvalidInput
 from app.domain.explain import explain, field_of, label_for, unstorable_message
-from app.domain.text import unstorable
+from app.domain.text import unstorable_char
 
 LABELS: dict[str, str] = {
     # the desk's inputs, as the page labels them
@@ -79,9 +79,9 @@ def refuse_unstorable(
             if not isinstance(text, str):
                 continue
             for part in (name, text):
-                character = unstorable(part)
+                character = unstorable_char(part)
                 if character:
-                    field = name if part is text and not unstorable(name) else ""
+                    field = name if part is text and not unstorable_char(name) else ""
                     label = label_for(field, {**LABELS, **(labels or {})}) if field else "A field"
                     raise FormRefused(
                         "unstorable_character", unstorable_message(label, character), field

@@ -10,10 +10,11 @@ from litestar import Request, Response, get, post
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
+from app.api.auth import client_address
 from app.domain.errors import ServiceError, Unauthenticated
 from app.domain.principal import Principal
 from app.domain.resources import LoginInput
-from app.domain.text import storable, unstorable
+from app.domain.text import strip_unstorable, unstorable_char
 from app.services import auth
 from app.settings import Settings
 from app.web import forms
@@ -54,7 +55,7 @@ def to_sign_in(request: Request, _: NotSignedIn) -> Response:
 def _safe_next(value: str | None) -> str:
     """Only a path on this site: never send someone off-site after signing in (nor
     anywhere through a control character, which a Location header cannot carry)."""
-    if not value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or unstorable(value):
+    if not value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or unstorable_char(value):
         return "/"
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
@@ -79,6 +80,7 @@ async def login_submit(request: Request, settings: Settings) -> Response:
         result = await auth.login(
             data.username,
             data.password,
+            address=client_address(request),
             secret_key=settings.require_secret_key(),
             ttl_seconds=settings.token_ttl_seconds,
         )
@@ -89,9 +91,10 @@ async def login_submit(request: Request, settings: Settings) -> Response:
                 "next": _safe_next(typed["next"]),
                 "error": exc.message,
                 # shown again in the input: never a character the page cannot carry
-                "username": storable(typed["username"])[:255],
+                "username": strip_unstorable(typed["username"])[:255],
             },
             status_code=exc.status_code,
+            headers=exc.headers,  # Retry-After, when throttled
         )
     response = Redirect(_safe_next(typed["next"]), status_code=303)
     response.set_cookie(

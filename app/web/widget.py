@@ -26,7 +26,7 @@ from litestar import Request, Response, Router, get, post, route
 from litestar.di import Provide
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import require_json_body
+from app.api.errors import check_api_input
 from app.realtime.widget_ws import widget_websocket
 from app.services import widget
 
@@ -174,7 +174,7 @@ ROUTES: list = [
             identify,
         ],
         middleware=[AllowOrigin],
-        before_request=require_json_body,
+        before_request=check_api_input,
         include_in_schema=False,
     ),
     widget_websocket,
