@@ -73,7 +73,7 @@ def cases(room: str, talk: str, account: str) -> list[tuple[str, str, dict, str]
         ("post", f"{r}/reply", multipart(text_part("text", b"\xed\xa0\x80")), "could not be read"),
         ("post", f"{r}/reply", multipart(text_part("text", b"hi", b"\r\nContent-Type: text/plain; charset=nope")), "could not be read"),
         ("post", f"{r}/reply", {"content": b"junk", "headers": {"content-type": "multipart/form-data"}}, "could not be read"),
-        ("post", f"{r}/reply", {"files": {"text": (None, "x"), "participant_id": (None, "nope")}}, "no such participant"),
+        ("post", f"{r}/reply", {"files": {"text": (None, "x"), "participant_id": (None, "nope")}}, "must be picked from the list"),
         ("post", f"{r}/reply", {"files": {"text": (None, "x"), "participant_id": (None, str(uuid.uuid4()))}}, "no such participant"),
         # the side panel and header
         ("post", f"{r}/tags", {"data": {"tags": "vip, " + "c" * 70}}, "Tags can be at most 64 characters."),
@@ -95,7 +95,7 @@ def cases(room: str, talk: str, account: str) -> list[tuple[str, str, dict, str]
         ("get", f"{r}/older?before=nope", {}, "not valid"),
         # Talk
         ("post", "/talks/new", {"data": {"type": "group", "name": NUL}}, "The name cannot contain"),
-        ("post", "/talks/new", {"data": {"type": "group", "name": "x", "participant_ids": "nope"}}, "no such agent"),
+        ("post", "/talks/new", {"data": {"type": "group", "name": "x", "participant_ids": "nope"}}, "must be picked from the list"),
         ("post", f"{t}/messages", {"files": {"text": (None, "x" * 25_000)}}, "at most 20,000"),
         ("post", f"{t}/messages", {"files": {"text": (None, NUL)}}, "The message cannot contain"),
         ("post", f"{t}/messages", multipart(text_part("text", b"x"), (png, b"png")), "file name"),

@@ -41,6 +41,7 @@ LABELS = {"tags": "Tags", "text": "The message", "to": "To", "webhook_method": "
         ({"tags": [" lead"]}, ConversationUpdate, "Tags cannot be accepted as written."),
         ({"text": "x" * 25_000}, MessageCreate, "The message can be at most 20,000 characters."),
         ({"to": ""}, AccountTest, "To cannot be empty."),
+        ({"participant_id": "nope"}, MessageCreate, "Participant id must be picked from the list."),
         ({}, AccountTest, "To must be given."),
         ({"to": "x", "cc": "y"}, AccountTest, "Cc cannot be sent with this form."),
         ({"webhook_method": "GET"}, CustomerUpdate, "The method must be one of the choices."),

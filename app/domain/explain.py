@@ -78,6 +78,8 @@ def explain(message: str, labels: Mapping[str, str] | None = None, field: str | 
         return f"{label} can hold at most {_number(m.group(1))} entries."
     if m := re.match(r"Expected `(?:array|object)` of length >= (\d+)", what):
         return f"{label} needs at least {_number(m.group(1))} entries."
+    if what.startswith("Expected `str` matching regex '^[0-9A-Fa-f]{8}-"):  # an id (UUID)
+        return f"{label} must be picked from the list."
     if re.match(r"Expected `str` matching regex", what):
         return f"{label} cannot be accepted as written."
     if m := re.match(r"Expected `(?:int|float|number)` (>=|>|<=|<) (-?[\d.]+)", what):
