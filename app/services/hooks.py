@@ -46,17 +46,25 @@ async def handle(account_type: str, account_id: str, request: HookRequest) -> Ho
     for greeting in outcome.greetings:
         await _store(account, greeting, messages.greet(account, greeting, default_region=region))
     for inbound in outcome.messages:
-        await _store(account, inbound, messages.receive(account, inbound, default_region=region))
+        await store_inbound(account, inbound)
     for status in outcome.statuses:
         await _store(account, status, messages.provider_status(account, status))
     return outcome
 
 
-async def _store(account: dict[str, Any], item: Any, storing: Awaitable[Any]) -> None:
+async def store_inbound(account: dict[str, Any], inbound: InboundMessage) -> bool:
+    """Store one inbound message, or log it as rejected when it can never be stored
+    (True when stored). Also the SMTP listener's way in."""
+    region = runtime.settings().default_region
+    return await _store(account, inbound, messages.receive(account, inbound, default_region=region))
+
+
+async def _store(account: dict[str, Any], item: Any, storing: Awaitable[Any]) -> bool:
     """Run `storing`; a refusal for good goes into the rejected-inbound log instead of
     failing the whole call. Errors that may pass are raised (the provider will retry)."""
     try:
         await storing
+        return True
     except ServiceError as exc:
         if exc.status_code >= 500:
             raise
@@ -64,6 +72,7 @@ async def _store(account: dict[str, Any], item: Any, storing: Awaitable[Any]) ->
     except _REFUSED_VALUES as exc:
         reason = f"the database refused a value: {str(exc).splitlines()[0]}"
         await rejected.record(account, _rejection(item, reason))
+    return False
 
 
 def _rejection(item: Any, reason: str) -> Rejected:
