@@ -126,7 +126,7 @@ async def _display_name(account: dict[str, Any], source: dict[str, Any], user_id
     try:
         response = await runtime.http().get(url, headers=_auth(account), timeout=LOOKUP_TIMEOUT)
         if response.status_code == 200:
-            name = str(response.json().get("displayName") or "")[:255]
+            name = storable.name(str(response.json().get("displayName") or ""))
         else:
             log.warning("LINE profile of %s: HTTP %s", user_id, response.status_code)
     except (httpx.HTTPError, ValueError, AttributeError) as exc:
@@ -438,6 +438,8 @@ class LineDriver:
             raise _Unreadable("the event's source.userId is not a LINE user id")
         if kind == "message" and not isinstance(event.get("message"), dict):
             raise _Unreadable("the message event has no message object")
+        if kind == "message" and not isinstance(event["message"].get("type"), str):
+            raise _Unreadable("the message has no type")
         name = await _display_name(account, source, user_id)
         raw = storable.excerpt(event)
         if kind == "follow":

@@ -352,9 +352,15 @@ class WhatsAppDriver:
         kind = body.get("object") if isinstance(body, dict) else None
         if kind != "whatsapp_business_account":
             raise BadRequest("invalid_body", f"Not a WhatsApp Business Account webhook ({kind!r}).")
+        # The envelope must be Meta's; what is inside a change is read item by item.
+        entries = body.get("entry", [])
+        if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("changes", []), list) for e in entries
+        ):
+            raise BadRequest("invalid_body", 'A WhatsApp webhook is {"entry": [{"changes": []}]}.')
         outcome = HookOutcome(messages=[], statuses=[], rejected=[])
-        for entry in _list(body.get("entry")):
-            for change in _list(entry.get("changes") if isinstance(entry, dict) else None):
+        for entry in entries:
+            for change in entry.get("changes", []):
                 # only messages: not template, quality or account updates
                 if isinstance(change, dict) and change.get("field") == "messages":
                     await self._read_change(account, change, outcome)
