@@ -577,3 +577,47 @@ def test_the_widget_stores_a_visitor_message_and_name_without_nul(client, tenant
     names = {p["target_name"] for p in room["participants"]}
     assert "Visitor" in names
     assert only_message(client, tenant)["text"] == "hi there "
+
+
+# --- bodies that are not the provider's format at all ---------------------------------------
+
+
+def test_a_signed_body_nested_too_deeply_is_a_400_for_line_and_whatsapp(
+    client, tenant, line, whatsapp
+):
+    deep = b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    signature = base64.b64encode(hmac.new(LINE_SECRET.encode(), deep, hashlib.sha256).digest())
+    r = client.post(
+        f"/hooks/line/{line['id']}",
+        content=deep,
+        headers={"Content-Type": "application/json", "x-line-signature": signature.decode()},
+    )
+    assert_error(r, 400, "malformed_body")
+    wa_signature = "sha256=" + hmac.new(WA_SECRET.encode(), deep, hashlib.sha256).hexdigest()
+    r = client.post(
+        f"/hooks/whatsapp/{whatsapp['id']}",
+        content=deep,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": wa_signature},
+    )
+    assert_error(r, 400, "invalid_body")
+    assert rooms(client, tenant) == []
+
+
+def test_a_mail_nested_too_deeply_is_logged_as_rejected(client, tenant, email):
+    parts = b"".join(
+        b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
+        for i in range(3000)
+    )
+    raw = (
+        b"From: jane@customer.example\r\nMessage-ID: <deep@customer.example>\r\n"
+        b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n" + parts
+    )
+    auth = base64.b64encode(f"relay:{HOOK_SECRET}".encode()).decode()
+    headers = {"Authorization": f"Basic {auth}", "Content-Type": "message/rfc822"}
+    r = client.post(f"/hooks/email/{email['id']}", content=raw, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["stored"] is False
+    [logged] = rejected(client, tenant, email)
+    assert logged["reason"] == "The mail nests its parts too deeply to read."
+    assert logged["excerpt"].startswith("From: jane@customer.example")
+    assert rooms(client, tenant) == []

@@ -281,7 +281,10 @@ def _inbound(
     data_dir: Path,
     public_url: str,
 ) -> InboundMessage | None:
-    mail = mime.parse(raw)
+    try:
+        mail = mime.parse(raw)
+    except RecursionError:  # parts nested thousands deep: Python's mail parser gives up
+        raise BadRequest("malformed_mail", "The mail nests its parts too deeply to read.") from None
     # An empty envelope sender (`MAIL FROM:<>`) is reserved for bounces and other
     # automatic notices (RFC 5321 §4.5.5); they are accepted and dropped like those the
     # headers give away, so they can neither open rooms nor start a mail loop.
