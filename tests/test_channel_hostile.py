@@ -621,3 +621,8 @@ def test_a_mail_nested_too_deeply_is_logged_as_rejected(client, tenant, email):
     assert logged["reason"] == "The mail nests its parts too deeply to read."
     assert logged["excerpt"].startswith("From: jane@customer.example")
     assert rooms(client, tenant) == []
+
+
+def test_a_hook_path_with_nul_is_not_found(client, sms):
+    for path in (f"/hooks/sm%00s/{sms['id']}", f"/hooks/sms/{sms['id']}%00", "/hooks/%00/x"):
+        assert_error(client.post(path, content=b"MessageSid=SM1"), 404)
