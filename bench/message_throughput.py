@@ -486,7 +486,8 @@ async def same_work_raw(
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", 0x0C0DE6, key)
                 dup = await conn.fetchrow(
-                    "SELECT * FROM messages WHERE account_id = $1 AND provider_message_id = $2",
+                    "SELECT * FROM messages WHERE account_id = $1 AND provider_message_id <> ''"
+                    " AND md5(provider_message_id) = md5($2) AND provider_message_id = $2",
                     account_id,
                     f"bench-raw-{i}",
                 )

@@ -567,9 +567,27 @@ def test_hook_refuses_a_wrong_or_missing_password(client, tenant, account, relay
     # right password, but not a mail
     bad = {**basic(HOOK_SECRET), "Content-Type": "application/json"}
     assert_error(client.post(url, content=b"{}", headers=bad), 400)
-    no_sender = b"Subject: hi\r\n\r\nno from header\r\n"
-    assert_error(client.post(url, content=no_sender, headers=basic(HOOK_SECRET)), 400)
     assert rooms(client, tenant) == []
+
+
+def test_hook_logs_a_mail_without_a_sender_as_rejected(client, tenant, account):
+    """Signed (the right password) but unstorable: answered 2xx so the relay does not
+    retry it forever, and kept in the rejected-inbound log for the admins."""
+    url = f"/hooks/email/{account['id']}"
+    no_sender = b"Subject: hi\r\n\r\nno from header\r\n"
+    r = client.post(url, content=no_sender, headers=basic(HOOK_SECRET))
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "accepted": True,
+        "stored": False,
+        "reason": "The message has no From address.",
+    }
+    assert rooms(client, tenant) == []
+    r = client.get(f"/v1.0/conversation_accounts/{account['id']}/rejected", headers=tenant.admin)
+    assert r.status_code == 200, r.text
+    [logged] = r.json()["result"]
+    assert logged["reason"] == "The message has no From address."
+    assert "no from header" in logged["excerpt"]
 
 
 # --- account settings -----------------------------------------------------------------

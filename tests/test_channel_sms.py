@@ -486,7 +486,14 @@ def test_what_is_not_twilios_form_is_refused_with_an_envelope_and_stores_nothing
         "X-Twilio-Signature": twilio_signature(AUTH_TOKEN, PUBLIC + path, []),
     }
     assert_error(desk.hooks.post(path, content=as_json, headers=headers), 400, "invalid_body")
+    assert desk.stored(sid) == 0
 
+
+def test_a_signed_form_without_a_sid_or_sender_is_logged_as_rejected_and_answered(desk):
+    """Twilio would retry anything but a 2xx; a signed form we cannot use is answered like
+    a good one, stores no message, and is kept in the rejected-inbound log."""
+    path = desk.hook_path()
+    sid = new_sid("SM")
     garbage = "%%%\x00&&=garbage"
     from urllib.parse import parse_qsl
 
@@ -496,15 +503,26 @@ def test_what_is_not_twilios_form_is_refused_with_an_envelope_and_stores_nothing
             AUTH_TOKEN, PUBLIC + path, parse_qsl(garbage, keep_blank_values=True)
         ),
     }
-    assert_error(desk.hooks.post(path, content=garbage, headers=headers), 400, "invalid_body")
+    assert desk.hooks.post(path, content=garbage, headers=headers).status_code == 200
 
     no_sid = [(k, v) for k, v in incoming(sid, "+14155550129", "no sid") if "Sid" not in k]
-    assert_error(desk.twilio_post(no_sid), 400, "invalid_body")
+    assert desk.twilio_post(no_sid).status_code == 200
     no_from = [(k, v) for k, v in incoming(sid, "+14155550129", "no from") if k != "From"]
-    assert_error(desk.twilio_post(no_from), 400, "invalid_body")
+    for _ in range(2):  # Twilio's retry of the same MessageSid is logged once
+        r = desk.twilio_post(no_from)
+        assert r.status_code == 200 and b"<Response>" in r.content, r.text
 
     assert desk.stored(sid) == 0
     assert desk.room_of("+14155550129") is None
+    r = desk.client.get(f"/v1.0/conversation_accounts/{desk.account['id']}/rejected")
+    assert r.status_code == 200, r.text
+    logged = r.json()["result"]
+    assert [(e["provider_event_id"], e["reason"]) for e in logged] == [
+        (sid, "the message has no From"),
+        ("", "the request has no MessageSid"),
+        ("", "the request has no MessageSid"),
+    ]
+    assert "no from" in logged[0]["excerpt"] and "\x00" not in logged[2]["excerpt"]
 
 
 def test_unknown_accounts_and_hooks_are_not_found(desk):

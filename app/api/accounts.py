@@ -18,8 +18,9 @@ from app.domain.resources import (
     AccountTestResult,
     AccountUpdate,
     ConversationSetup,
+    RejectedInboundPage,
 )
-from app.services import accounts
+from app.services import accounts, rejected
 
 
 class AccountController(Controller):
@@ -55,6 +56,20 @@ class AccountController(Controller):
     @delete("/{account_id:str}", status_code=200)
     async def delete_account(self, principal: Principal, account_id: str) -> AccountOut:
         return await accounts.delete(principal, account_id)
+
+    @get("/{account_id:str}/rejected")
+    async def list_rejected(
+        self,
+        principal: Principal,
+        account_id: str,
+        page_size: int = Parameter(default=100, ge=1, le=100),
+        page_token: str | None = None,
+    ) -> RejectedInboundPage:
+        """Events the provider delivered to this account that could not be stored as
+        messages (malformed, or a value refused), newest first. The provider was answered
+        2xx for them, so it does not redeliver them."""
+        result, token = await rejected.list_rejected(principal, account_id, page_size, page_token)
+        return RejectedInboundPage(result=result, next_page_token=token)
 
     @post("/{account_id:str}/test", status_code=200)
     async def send_test(

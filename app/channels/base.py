@@ -60,6 +60,19 @@ class StatusUpdate(msgspec.Struct, kw_only=True):
     error: str | None = None
 
 
+class Rejected(msgspec.Struct, kw_only=True):
+    """An event in a verified webhook that cannot become a message (malformed, or a value
+    we refuse, such as a `javascript:` media URL): kept in the rejected-inbound log, and
+    the provider is answered 2xx so that it stops redelivering it."""
+
+    provider_event_id: str = ""
+    """The provider's id of the event, when it has one ("" otherwise)."""
+    reason: str
+    """Short and stable, for people: "the image URL is not https"."""
+    raw: Any = None
+    """The event as received (JSON-like, or text): its excerpt goes into the log."""
+
+
 class HookOutcome(msgspec.Struct, kw_only=True):
     """What a driver read from one webhook call, and what to answer the provider."""
 
@@ -67,6 +80,8 @@ class HookOutcome(msgspec.Struct, kw_only=True):
     statuses: list[StatusUpdate] = []
     greetings: list[InboundMessage] = []
     """People to open (or find) a room for without a message: LINE's `follow` event."""
+    rejected: list[Rejected] = []
+    """Events of the call that the driver could not read."""
     status_code: int = 200
     body: bytes = b""
     content_type: str = "text/plain"

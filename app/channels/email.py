@@ -28,10 +28,12 @@ from app.channels.base import (
     HookRequest,
     OutboundRequest,
     PermanentSendError,
+    Rejected,
     SendResult,
     TransientSendError,
     register,
 )
+from app.domain import storable
 from app.domain.channels import normalize_address
 from app.domain.enums import ParticipantType, ReferenceType
 from app.domain.errors import BadRequest, InvalidInput
@@ -147,7 +149,13 @@ class EmailDriver:
             )
         if not request.body.strip():
             raise BadRequest("empty_body", "The request holds no message.")
-        inbound = await self.read(request.body, own_address=account["address"])
+        try:
+            inbound = await self.read(request.body, own_address=account["address"])
+        except BadRequest as exc:  # signed, but not a mail we can store: logged, answered
+            refused = Rejected(reason=exc.message, raw=request.body[: storable.EXCERPT_BYTES])
+            outcome = _json_outcome({"accepted": True, "stored": False, "reason": exc.message}, [])
+            outcome.rejected = [refused]
+            return outcome
         if inbound is None:
             body = {"accepted": True, "stored": False, "reason": "automatic mail ignored"}
             return _json_outcome(body, [])
@@ -273,7 +281,10 @@ def _inbound(
     data_dir: Path,
     public_url: str,
 ) -> InboundMessage | None:
-    mail = mime.parse(raw)
+    try:
+        mail = mime.parse(raw)
+    except RecursionError:  # parts nested thousands deep: Python's mail parser gives up
+        raise BadRequest("malformed_mail", "The mail nests its parts too deeply to read.") from None
     # An empty envelope sender (`MAIL FROM:<>`) is reserved for bounces and other
     # automatic notices (RFC 5321 §4.5.5); they are accepted and dropped like those the
     # headers give away, so they can neither open rooms nor start a mail loop.
@@ -316,6 +327,7 @@ def _inbound(
         medias=medias,
         provider_message_id=mail.message_id,
         topic=mail.subject,
+        raw=storable.excerpt(raw[: storable.EXCERPT_BYTES]),
         references=mail.references,
         conversation_hint=hint,
     )

@@ -21,12 +21,13 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import mimetypes
+import re
 import time
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -37,10 +38,12 @@ from app.channels.base import (
     HookRequest,
     OutboundRequest,
     PermanentSendError,
+    Rejected,
     SendResult,
     TransientSendError,
     register,
 )
+from app.domain import storable
 from app.domain.enums import ReferenceType
 from app.domain.errors import BadRequest, InvalidInput, ProviderUnavailable
 from app.domain.inbound import InboundMessage
@@ -96,13 +99,18 @@ def _auth(account: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {account['secrets'].get('channel_access_token', '')}"}
 
 
+_CHAT_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
+"""A group or room id, checked before it goes into an API path."""
+
+
 def _profile_path(source: dict[str, Any], user_id: str) -> str:
     """Friends are looked up in the profile API; people in a group or multi-person chat
     (who need not be friends) through that chat's member profile API."""
-    if source.get("type") == "group" and source.get("groupId"):
-        return f"/v2/bot/group/{source['groupId']}/member/{user_id}"
-    if source.get("type") == "room" and source.get("roomId"):
-        return f"/v2/bot/room/{source['roomId']}/member/{user_id}"
+    group, room = str(source.get("groupId") or ""), str(source.get("roomId") or "")
+    if source.get("type") == "group" and _CHAT_ID.match(group):
+        return f"/v2/bot/group/{group}/member/{user_id}"
+    if source.get("type") == "room" and _CHAT_ID.match(room):
+        return f"/v2/bot/room/{room}/member/{user_id}"
     return f"/v2/bot/profile/{user_id}"
 
 
@@ -118,7 +126,7 @@ async def _display_name(account: dict[str, Any], source: dict[str, Any], user_id
     try:
         response = await runtime.http().get(url, headers=_auth(account), timeout=LOOKUP_TIMEOUT)
         if response.status_code == 200:
-            name = str(response.json().get("displayName") or "")[:255]
+            name = storable.name(str(response.json().get("displayName") or ""))
         else:
             log.warning("LINE profile of %s: HTTP %s", user_id, response.status_code)
     except (httpx.HTTPError, ValueError, AttributeError) as exc:
@@ -166,14 +174,19 @@ async def _content(
     content could not be had (so the agent still sees that something was sent)."""
     kind = str(message.get("type"))
     provider = message.get("contentProvider") or {}
-    if provider.get("type") == "external" and provider.get("originalContentUrl"):
+    if not isinstance(provider, dict):
+        raise _Unreadable(f"the {kind}'s contentProvider is not an object")
+    if provider.get("type") == "external":
         # Content kept elsewhere (sent by another bot or service): link it, and never
         # send our access token to a host that is not LINE.
-        url = str(provider["originalContentUrl"])
-        content_type = mimetypes.guess_type(url)[0] or _FALLBACK_TYPES.get(kind, "")
+        url = _external_url(provider.get("originalContentUrl"), kind, "originalContentUrl")
+        preview = provider.get("previewImageUrl")
+        if preview is not None:
+            _external_url(preview, kind, "previewImageUrl")
+        content_type = mimetypes.guess_type(urlsplit(url).path)[0] or _FALLBACK_TYPES.get(kind)
         return [{"type": content_type or "application/octet-stream", "url": url}], ""
     message_id = str(message.get("id") or "")
-    if not message_id:
+    if not re.fullmatch(r"[0-9]{1,40}", message_id):  # it goes into the content API path
         return [], f"[{kind}]"
     try:
         got = await _download(account, message_id)
@@ -195,6 +208,31 @@ async def _content(
     except InvalidInput as exc:  # empty or too large: keep the message, say so
         return [], f"[{kind}: {exc.message}]"
     return [stored], ""
+
+
+class _Unreadable(ValueError):
+    """An event we refuse (into the rejected-inbound log), with the reason why."""
+
+
+def _external_url(value: Any, kind: str, field: str) -> str:
+    """An external content URL we can show agents as a link: https, and no longer than we
+    keep. Anything else (`javascript:`, `data:`, plain http) is refused."""
+    if not isinstance(value, str) or not value:
+        raise _Unreadable(f"the external {kind} has no {field}")
+    if len(value) > storable.MAX_URL:
+        raise _Unreadable(
+            f"the external {kind}'s {field} is {len(value):,} characters"
+            f" (at most {storable.MAX_URL:,} are kept)"
+        )
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() != "https" or not parts.hostname:
+        raise _Unreadable(f"the external {kind}'s {field} is not an https URL")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise _Unreadable(f"the external {kind}'s {field} holds spaces or control characters")
+    return value
 
 
 def _location_text(message: dict[str, Any]) -> str:
@@ -293,6 +331,18 @@ def _push_messages(request: OutboundRequest) -> list[dict[str, Any]]:
     return messages
 
 
+_USER_ID = re.compile(r"^U[0-9a-f]{32}$")
+"""LINE's user ids (its documentation: U followed by 32 hexadecimal digits). Checked
+before one goes into a profile API path."""
+
+
+def _rejected(event: Any, reason: str) -> Rejected:
+    event_id = event.get("webhookEventId") if isinstance(event, dict) else None
+    return Rejected(
+        provider_event_id=event_id if isinstance(event_id, str) else "", reason=reason, raw=event
+    )
+
+
 class LineDriver:
     type = "line"
     label = "LINE"
@@ -347,50 +397,68 @@ class LineDriver:
 
     async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
         try:
-            body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+            body = storable.loads(request.body)
+        except storable.MalformedJson:
             raise BadRequest("malformed_body", "The body is not JSON.") from None
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
             raise BadRequest(
                 "malformed_body", 'A LINE webhook body is {"destination", "events": [...]}.'
             )
-        outcome = HookOutcome()
+        outcome = HookOutcome(messages=[], greetings=[], rejected=[])
         # An empty `events` is LINE's "Verify" button: nothing to store, answer 200.
         for event in body["events"]:
-            if not isinstance(event, dict):
-                log.warning("LINE hook %s: an event that is not an object", account["id"])
-                continue
-            kind = event.get("type")
-            if kind not in ("message", "follow"):
-                continue  # unfollow, join, postback, read receipts...: nothing for a room
-            source = event.get("source") if isinstance(event.get("source"), dict) else {}
-            user_id = str(source.get("userId") or "")
-            if not user_id:
-                log.info(
-                    "LINE hook %s: %s event from a %s without a user id: skipped",
-                    account["id"],
-                    kind,
-                    source.get("type", "source"),
-                )
-                continue
-            name = await _display_name(account, source, user_id)
-            if kind == "follow":
-                outcome.greetings.append(InboundMessage(peer=user_id, peer_name=name))
-                continue
-            message = event.get("message") if isinstance(event.get("message"), dict) else {}
-            text, medias = await _message_of(account, message)
-            event_id = str(event.get("webhookEventId") or "")
-            outcome.messages.append(
-                InboundMessage(
-                    peer=user_id,
-                    peer_name=name,
-                    text=text,
-                    medias=medias,
-                    # The webhookEventId is what stays the same when LINE redelivers.
-                    provider_message_id=event_id or f"message:{message.get('id', '')}",
-                )
-            )
+            # One event we cannot read must not cost the others: it is refused alone.
+            try:
+                await self._read_event(account, event, outcome)
+            except (_Unreadable, InvalidInput, BadRequest) as exc:
+                reason = exc.message if isinstance(exc, InvalidInput | BadRequest) else str(exc)
+                outcome.rejected.append(_rejected(event, reason))
+            except (ValueError, TypeError, KeyError, AttributeError, httpx.InvalidURL) as exc:
+                log.warning("LINE hook %s: unreadable event: %r", account["id"], exc)
+                outcome.rejected.append(_rejected(event, "the event could not be read"))
         return outcome
+
+    async def _read_event(self, account: dict[str, Any], event: Any, outcome: HookOutcome):
+        if not isinstance(event, dict):
+            raise _Unreadable("the event is not a JSON object")
+        kind = event.get("type")
+        if kind not in ("message", "follow"):
+            return  # unfollow, join, postback, read receipts...: nothing for a room
+        source = event.get("source") if isinstance(event.get("source"), dict) else {}
+        user_id = str(source.get("userId") or "")
+        if not user_id:
+            log.info(
+                "LINE hook %s: %s event from a %s without a user id: skipped",
+                account["id"],
+                kind,
+                source.get("type", "source"),
+            )
+            return
+        if not _USER_ID.match(user_id):
+            raise _Unreadable("the event's source.userId is not a LINE user id")
+        if kind == "message" and not isinstance(event.get("message"), dict):
+            raise _Unreadable("the message event has no message object")
+        if kind == "message" and not isinstance(event["message"].get("type"), str):
+            raise _Unreadable("the message has no type")
+        name = await _display_name(account, source, user_id)
+        raw = storable.excerpt(event)
+        if kind == "follow":
+            outcome.greetings.append(InboundMessage(peer=user_id, peer_name=name, raw=raw))
+            return
+        message = event["message"]
+        text, medias = await _message_of(account, message)
+        event_id = str(event.get("webhookEventId") or "")
+        outcome.messages.append(
+            InboundMessage(
+                peer=user_id,
+                peer_name=name,
+                text=text,
+                medias=medias,
+                # The webhookEventId is what stays the same when LINE redelivers.
+                provider_message_id=event_id or f"message:{message.get('id', '')}",
+                raw=raw,
+            )
+        )
 
     # --- outbound ---
 

@@ -29,11 +29,13 @@ from app.channels.base import (
     HookRequest,
     OutboundRequest,
     PermanentSendError,
+    Rejected,
     SendResult,
     StatusUpdate,
     TransientSendError,
     register,
 )
+from app.domain import storable
 from app.domain.channels import normalize_address
 from app.domain.enums import MessageStatus, ParticipantType, ReferenceType
 from app.domain.errors import BadRequest, InvalidInput, NotFound
@@ -144,7 +146,7 @@ def _medias(params: dict[str, str]) -> list[dict[str, str]]:
     medias = []
     for index in range(max(0, min(count, MAX_MEDIA))):
         url = params.get(f"MediaUrl{index}", "").strip()
-        if not url.lower().startswith(("https://", "http://")) or len(url) > 2048:
+        if not url.lower().startswith(("https://", "http://")) or len(url) > storable.MAX_URL:
             continue
         kind = params.get(f"MediaContentType{index}", "").split(";", 1)[0].strip().lower()
         if not _MIME.match(kind):
@@ -279,20 +281,32 @@ class SmsDriver:
         else:  # Twilio's "HTTP GET" webhook option: the parameters are the query
             params = dict(request.query)
         message_sid = params.get("MessageSid", "").strip()
+        answer = (
+            {"status_code": 204}
+            if request.sub == "status"
+            else {"body": EMPTY_TWIML, "content_type": "text/xml"}
+        )
+        # A signed request we cannot use is refused into the rejected-inbound log and
+        # answered like any other, so that Twilio does not retry it.
         if not message_sid:
-            raise BadRequest("invalid_body", "The request has no MessageSid: not from Twilio.")
+            refused = Rejected(reason="the request has no MessageSid", raw=params)
+            return HookOutcome(rejected=[refused], **answer)
         if request.sub == "status":
             return self._status(message_sid, params)
         sender = params.get("From", "").strip()
         if not sender:
-            raise BadRequest("invalid_body", "The message has no From.")
+            refused = Rejected(
+                provider_event_id=message_sid, reason="the message has no From", raw=params
+            )
+            return HookOutcome(rejected=[refused], **answer)
         inbound = InboundMessage(
             peer=sender,
             text=params.get("Body", ""),
             medias=_medias(params),
             provider_message_id=message_sid,
+            raw=storable.excerpt(params),
         )
-        return HookOutcome(messages=[inbound], body=EMPTY_TWIML, content_type="text/xml")
+        return HookOutcome(messages=[inbound], **answer)
 
     def _status(self, message_sid: str, params: dict[str, str]) -> HookOutcome:
         status = (params.get("MessageStatus") or params.get("SmsStatus") or "").strip().lower()

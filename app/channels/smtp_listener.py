@@ -26,9 +26,10 @@ from urllib.parse import urlsplit
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from app.channels import get_driver, runtime
+from app.channels import Rejected, get_driver
+from app.domain import storable
 from app.domain.errors import ServiceError
-from app.services import mail_threads, messages
+from app.services import hooks, mail_threads, rejected
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -96,25 +97,33 @@ class MailHandler:
             key = str(target.account["id"])
             by_account.setdefault(key, (target.account, []))[1].append(address)
         driver = get_driver("email")
-        region = runtime.settings().default_region
+        refusal = ""
         for account, addresses in by_account.values():
             try:
-                inbound = await driver.read(  # type: ignore[attr-defined]
-                    raw,
-                    own_address=account["address"],
-                    recipients=addresses,
-                    envelope_sender=envelope.mail_from or "",
-                )
+                try:
+                    inbound = await driver.read(  # type: ignore[attr-defined]
+                        raw,
+                        own_address=account["address"],
+                        recipients=addresses,
+                        envelope_sender=envelope.mail_from or "",
+                    )
+                except ServiceError as exc:
+                    # a mail we can never store (no sender address): logged for the
+                    # account's admins, and refused for good below
+                    refusal = exc.message
+                    refused = Rejected(reason=exc.message, raw=raw[: storable.EXCERPT_BYTES])
+                    await rejected.record(account, refused)
+                    continue
                 if inbound is None:  # automatic mail, or this account's own: not stored
                     continue
-                await messages.receive(account, inbound, default_region=region)
-            except ServiceError as exc:
-                # a mail we can never store (no sender address): a final refusal
-                log.warning("SMTP: refused a mail for %s: %s", addresses, exc.message)
-                return f"550 5.6.0 {exc.message}"
+                if not await hooks.store_inbound(account, inbound):
+                    refusal = "the message could not be stored"
             except Exception:  # noqa: BLE001 - the database is away: the sender retries
                 log.exception("SMTP: could not store a mail for %s", addresses)
                 return "451 4.3.0 Temporary failure, try again later"
+        if refusal and len(by_account) == 1:
+            log.warning("SMTP: refused a mail: %s", refusal)
+            return f"550 5.6.0 {storable.text(refusal)[:200]}"
         return "250 OK"
 
 

@@ -31,11 +31,13 @@ from app.channels.base import (
     HookRequest,
     OutboundRequest,
     PermanentSendError,
+    Rejected,
     SendResult,
     StatusUpdate,
     TransientSendError,
     register,
 )
+from app.domain import storable
 from app.domain.channels import normalize_address
 from app.domain.enums import MessageStatus, ParticipantType, ReferenceType
 from app.domain.errors import BadRequest, Forbidden, InvalidInput, NotFound, ServiceError
@@ -183,27 +185,19 @@ class _Status(msgspec.Struct):
     errors: list[_Error] = []
 
 
-class _Value(msgspec.Struct):
-    metadata: _Metadata = msgspec.field(default_factory=_Metadata)
-    contacts: list[_Contact] = []
-    messages: list[_Message] = []
-    statuses: list[_Status] = []
+# The envelope (`object`, `entry[].changes[]`, `value`) is walked by hand and each message,
+# status and contact is read on its own: one malformed message must not cost the others.
 
 
-class _Change(msgspec.Struct):
-    field: str = ""
-    value: dict[str, Any] = {}
-    """Decoded as `_Value` only for `messages`: other fields have other shapes."""
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
-class _Entry(msgspec.Struct):
-    id: str = ""
-    changes: list[_Change] = []
-
-
-class _Payload(msgspec.Struct):
-    object: str
-    entry: list[_Entry] = []
+def _rejected(raw: Any, reason: str) -> Rejected:
+    event_id = raw.get("id") if isinstance(raw, dict) else None
+    return Rejected(
+        provider_event_id=event_id if isinstance(event_id, str) else "", reason=reason, raw=raw
+    )
 
 
 def _error_text(errors: list[_Error]) -> str:
@@ -352,40 +346,69 @@ class WhatsAppDriver:
         if request.method == "GET":
             return self._handshake(account, request)
         try:
-            payload = msgspec.json.decode(request.body, type=_Payload)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise BadRequest("invalid_body", f"Not a WhatsApp webhook body: {exc}.") from None
-        if payload.object != "whatsapp_business_account":
-            raise BadRequest(
-                "invalid_body", f"Not a WhatsApp Business Account webhook ({payload.object!r})."
-            )
-        outcome = HookOutcome(messages=[], statuses=[])
-        for entry in payload.entry:
-            for change in entry.changes:
-                if change.field == "messages":  # not template, quality or account updates
+            body = storable.loads(request.body)
+        except storable.MalformedJson:
+            raise BadRequest("invalid_body", "Not a WhatsApp webhook body: not JSON.") from None
+        kind = body.get("object") if isinstance(body, dict) else None
+        if kind != "whatsapp_business_account":
+            raise BadRequest("invalid_body", f"Not a WhatsApp Business Account webhook ({kind!r}).")
+        # The envelope must be Meta's; what is inside a change is read item by item.
+        entries = body.get("entry", [])
+        if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("changes", []), list) for e in entries
+        ):
+            raise BadRequest("invalid_body", 'A WhatsApp webhook is {"entry": [{"changes": []}]}.')
+        outcome = HookOutcome(messages=[], statuses=[], rejected=[])
+        for entry in entries:
+            for change in entry.get("changes", []):
+                # only messages: not template, quality or account updates
+                if isinstance(change, dict) and change.get("field") == "messages":
                     await self._read_change(account, change, outcome)
         return outcome
 
     async def _read_change(
-        self, account: dict[str, Any], change: _Change, outcome: HookOutcome
+        self, account: dict[str, Any], change: dict[str, Any], outcome: HookOutcome
     ) -> None:
+        value = change.get("value")
         try:
-            value = msgspec.convert(change.value, _Value)
-        except msgspec.ValidationError as exc:
-            raise BadRequest("invalid_body", f"Unreadable WhatsApp change: {exc}.") from None
+            if not isinstance(value, dict):
+                raise ValueError("no value object")
+            metadata = msgspec.convert(value.get("metadata") or {}, _Metadata)
+        except (ValueError, msgspec.ValidationError) as exc:
+            outcome.rejected.append(_rejected(change, f"unreadable change: {exc}"))
+            return
         own_id = str(account["settings"].get("phone_number_id", ""))
-        if value.metadata.phone_number_id != own_id:
+        if metadata.phone_number_id != own_id:
             # One Meta app can serve several numbers; this hook is for one of them.
             log.warning(
                 "whatsapp account %s: ignored a change for phone number id %r",
                 account["id"],
-                value.metadata.phone_number_id,
+                metadata.phone_number_id[:40],
             )
             return
-        names = {c.wa_id: c.profile.name for c in value.contacts}
-        for message in value.messages:
-            outcome.messages.append(await self._inbound(account, message, names))
-        for status in value.statuses:
+        names = {}
+        for raw in _list(value.get("contacts")):
+            try:
+                contact = msgspec.convert(raw, _Contact)
+            except msgspec.ValidationError:
+                continue  # a name we cannot read costs only the name
+            names[contact.wa_id] = contact.profile.name
+        for raw in _list(value.get("messages")):
+            try:
+                message = msgspec.convert(raw, _Message)
+                outcome.messages.append(await self._inbound(account, message, names, raw))
+            except msgspec.ValidationError as exc:
+                outcome.rejected.append(_rejected(raw, f"unreadable message: {exc}"))
+            except ServiceError as exc:
+                if exc.status_code >= 500:  # Graph away: Meta's redelivery will find it
+                    raise
+                outcome.rejected.append(_rejected(raw, exc.message))
+        for raw in _list(value.get("statuses")):
+            try:
+                status = msgspec.convert(raw, _Status)
+            except msgspec.ValidationError as exc:
+                outcome.rejected.append(_rejected(raw, f"unreadable status: {exc}"))
+                continue
             outcome.statuses.append(
                 StatusUpdate(
                     provider_message_id=status.id,
@@ -410,7 +433,7 @@ class WhatsAppDriver:
         return HookOutcome(body=query.get("hub.challenge", "").encode(), content_type="text/plain")
 
     async def _inbound(
-        self, account: dict[str, Any], message: _Message, names: dict[str, str]
+        self, account: dict[str, Any], message: _Message, names: dict[str, str], raw: Any
     ) -> InboundMessage:
         text, medias = "", []
         if message.type == "text" and message.text is not None:
@@ -432,6 +455,7 @@ class WhatsAppDriver:
             text=text,
             medias=medias,
             provider_message_id=message.id,
+            raw=storable.excerpt(raw),
         )
 
     async def _fetch_media(

@@ -183,7 +183,8 @@ class Message(Table, tablename="messages"):
     text = Text(default="")
     medias = JSONB(default=[])
     error = Text(null=True, default=None)
-    provider_message_id = Varchar(length=255, default="")
+    provider_message_id = Text(default="")
+    """Unbounded (a provider decides its length); its indexes are on md5() of it."""
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
@@ -250,7 +251,7 @@ class EarlyStatus(Table, tablename="early_statuses"):
 
     id = BigSerial(primary_key=True)
     account_id = UUID()
-    provider_message_id = Varchar(length=255)
+    provider_message_id = Text()
     status = Varchar(length=16)
     error = Text(null=True, default=None)
     tm_create = Timestamptz(default=TimestamptzNow())
@@ -355,6 +356,24 @@ class TalkReaction(Table, tablename="talk_reactions"):
     tm_create = Timestamptz(default=TimestamptzNow())
 
 
+class RejectedInbound(Table, tablename="rejected_inbound"):
+    """An inbound event a provider delivered (signed) that could not become a message: a
+    malformed event, a value we refuse (a `javascript:` media URL). Kept for admins to see,
+    once per (account, provider event id); the provider was answered 2xx so it stops
+    redelivering."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    account_id = UUID()
+    provider_event_id = Text(default="")
+    """LINE's webhookEventId, WhatsApp's wamid, Twilio's MessageSid, a Message-ID; "" when
+    the event had none."""
+    reason = Text(default="")
+    excerpt = Text(default="")
+    """The start of the event as received, with what PostgreSQL cannot store removed."""
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES = [
     Customer,
     Agent,
@@ -376,4 +395,5 @@ ALL_TABLES = [
     TalkParticipant,
     TalkMessage,
     TalkReaction,
+    RejectedInbound,
 ]

@@ -29,3 +29,6 @@ class InboundMessage(msgspec.Struct, kw_only=True):
     conversation_hint: str | None = None
     """A room the channel already knows this message belongs to (an email reply's
     In-Reply-To); used when that room is still open."""
+    raw: str = ""
+    """The provider's event as it came (JSON, a form, a mail's head): what the
+    rejected-inbound log shows should the message fail to be stored."""

@@ -21,6 +21,7 @@ from app.domain.enums import (
     TalkType,
     WebhookMethod,
 )
+from app.domain.storable import MAX_URL
 
 Name = Annotated[str, msgspec.Meta(max_length=255)]
 Detail = Annotated[str, msgspec.Meta(max_length=4000)]
@@ -296,7 +297,8 @@ class Address(msgspec.Struct, kw_only=True):
 class Media(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     type: Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")]
     """A MIME type, `image/png`."""
-    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^https?://")]
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_URL, pattern=r"^https?://")]
+    """Providers' media URLs can be long (signed CDN links): up to 8,192 characters."""
     name: Annotated[str, msgspec.Meta(max_length=255)] = ""
 
 
@@ -378,6 +380,28 @@ class AccountOut(msgspec.Struct, kw_only=True):
 
 class AccountPage(msgspec.Struct, kw_only=True):
     result: list[AccountOut]
+    next_page_token: str
+
+
+class RejectedInboundOut(msgspec.Struct, kw_only=True):
+    """An event a provider delivered to a channel account that could not be stored as a
+    message (malformed, or a value refused); the provider was answered 2xx."""
+
+    id: str
+    customer_id: str
+    account_id: str
+    provider_event_id: str
+    """The provider's id of the event (LINE webhookEventId, WhatsApp message id, Twilio
+    MessageSid, email Message-ID), or "" when it had none."""
+    reason: str
+    """Why it was refused, for people."""
+    excerpt: str
+    """The start of the event as received (a few KB), as text."""
+    tm_create: str
+
+
+class RejectedInboundPage(msgspec.Struct, kw_only=True):
+    result: list[RejectedInboundOut]
     next_page_token: str
 
 

@@ -74,6 +74,8 @@ async def account_for_hook(account_type: str, account_id: str) -> dict[str, Any]
     """The live account a provider hook names in its URL. The id in the URL is what ties
     the call to a customer; the driver's signature check is what makes it trustworthy."""
     account_id = parse_id(account_id, "account_not_found", "channel account")
+    if account_type not in registered_types():  # anything else (even a NUL) matches nothing
+        raise NotFound("account_not_found", "There is no such channel account.")
     row = await sql.fetchrow(
         "SELECT * FROM channel_accounts WHERE id = $1 AND type = $2 AND tm_delete IS NULL",
         account_id,

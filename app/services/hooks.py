@@ -1,21 +1,34 @@
 """Provider webhooks: find the account the URL names, let its driver check the signature
 and read the body, then store what it found through the one inbound entry point.
 
-Providers retry whatever we do not answer with a 2xx, and every message carries the
-provider's id, so a batch (LINE and WhatsApp send several events at once) is processed
-whole even when one event is bad: the good ones are stored, the error is answered, and
-the provider's retry stores nothing twice.
+Providers redeliver whatever we do not answer with a 2xx — for days — so a signed call
+is answered 2xx whenever everything in it was either stored or refused for good: an event
+the driver could not read, or one whose values the database refuses, goes into the
+rejected-inbound log (`services.rejected`) and the other events of the batch are stored
+as usual. Only a failure that may pass (the database or a provider's media API away: a
+5xx) is answered with an error, and the provider's redelivery stores nothing twice, since
+every message carries the provider's id.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from typing import Any
 
-from app.channels import HookOutcome, HookRequest, get_driver, runtime
+import asyncpg
+import msgspec
+
+from app.channels import HookOutcome, HookRequest, Rejected, get_driver, runtime
 from app.domain.errors import ServiceError, Unauthenticated
-from app.services import accounts, messages
+from app.domain.inbound import InboundMessage
+from app.services import accounts, messages, rejected
 
 log = logging.getLogger(__name__)
+
+# What PostgreSQL says about a value it will never take (SQLSTATE classes 22 and 54, and
+# asyncpg's own refusal to encode one): storing it again cannot succeed.
+_REFUSED_VALUES = (asyncpg.DataError, asyncpg.ProgramLimitExceededError)
 
 
 async def handle(account_type: str, account_id: str, request: HookRequest) -> HookOutcome:
@@ -28,20 +41,47 @@ async def handle(account_type: str, account_id: str, request: HookRequest) -> Ho
         )
     outcome = await driver.parse(account, request)
     region = runtime.settings().default_region
-    first_error: ServiceError | None = None
+    for refused in outcome.rejected:
+        await rejected.record(account, refused)
     for greeting in outcome.greetings:
-        try:
-            await messages.greet(account, greeting, default_region=region)
-        except ServiceError as exc:
-            first_error = first_error or exc
+        await _store(account, greeting, messages.greet(account, greeting, default_region=region))
     for inbound in outcome.messages:
-        try:
-            await messages.receive(account, inbound, default_region=region)
-        except ServiceError as exc:
-            log.warning("%s hook %s: message refused: %s", account_type, account_id, exc)
-            first_error = first_error or exc
+        await store_inbound(account, inbound)
     for status in outcome.statuses:
-        await messages.provider_status(account, status)
-    if first_error is not None:
-        raise first_error
+        await _store(account, status, messages.provider_status(account, status))
     return outcome
+
+
+async def store_inbound(account: dict[str, Any], inbound: InboundMessage) -> bool:
+    """Store one inbound message, or log it as rejected when it can never be stored
+    (True when stored). Also the SMTP listener's way in."""
+    region = runtime.settings().default_region
+    return await _store(account, inbound, messages.receive(account, inbound, default_region=region))
+
+
+async def _store(account: dict[str, Any], item: Any, storing: Awaitable[Any]) -> bool:
+    """Run `storing`; a refusal for good goes into the rejected-inbound log instead of
+    failing the whole call. Errors that may pass are raised (the provider will retry)."""
+    try:
+        await storing
+        return True
+    except ServiceError as exc:
+        if exc.status_code >= 500:
+            raise
+        await rejected.record(account, _rejection(item, exc.message))
+    except _REFUSED_VALUES as exc:
+        reason = f"the database refused a value: {str(exc).splitlines()[0]}"
+        await rejected.record(account, _rejection(item, reason))
+    return False
+
+
+def _rejection(item: Any, reason: str) -> Rejected:
+    if isinstance(item, InboundMessage):
+        raw = item.raw or msgspec.to_builtins({**msgspec.structs.asdict(item), "raw": ""})
+        return Rejected(provider_event_id=item.provider_message_id, reason=reason, raw=raw)
+    # a delivery status
+    return Rejected(
+        provider_event_id=f"status:{item.provider_message_id}",
+        reason=reason,
+        raw=msgspec.to_builtins(item),
+    )

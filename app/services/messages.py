@@ -19,6 +19,7 @@ import msgspec
 from app.channels import StatusUpdate
 from app.db import sql
 from app.db.tables import Message, OutboundMessage
+from app.domain import storable
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, preview
 from app.domain.enums import ConversationStatus, Direction, MessageStatus, ParticipantType
 from app.domain.errors import Conflict, InvalidInput, NotFound
@@ -173,8 +174,13 @@ async def receive(
     account: dict[str, Any], inbound: InboundMessage, *, default_region: str = "US"
 ) -> Received:
     """Store one inbound message in the right room, once. The single entry point for every
-    channel; `account` is the channel account it arrived on."""
-    medias = [msgspec.to_builtins(msgspec.convert(m, Media)) for m in inbound.medias]
+    channel; `account` is the channel account it arrived on. What PostgreSQL cannot store
+    is removed here, for every channel (domain.storable)."""
+    inbound = storable.inbound(inbound)
+    try:
+        medias = [msgspec.to_builtins(msgspec.convert(m, Media)) for m in inbound.medias]
+    except msgspec.ValidationError as exc:
+        raise InvalidInput("invalid_media", f"A media of the message is unusable: {exc}.") from None
     async with transaction():
         placed = await _place(account, inbound, default_region, dedupe=True)
         if isinstance(placed, Received):
@@ -205,6 +211,7 @@ async def greet(
 ) -> str:
     """Find or open the room for someone who reached out without a message yet (LINE's
     `follow`, a web chat visitor leaving their name and email). Returns the room id."""
+    inbound = storable.inbound(inbound)
     async with transaction():
         room, _, _ = await _place(account, inbound, default_region, dedupe=False)
     return str(room["id"])
@@ -232,7 +239,8 @@ async def _place(
         await _lock_address(customer_id, *key)
     if dedupe and inbound.provider_message_id:
         seen = await connection().fetchrow(
-            "SELECT * FROM messages WHERE account_id = $1 AND provider_message_id = $2",
+            "SELECT * FROM messages WHERE account_id = $1 AND provider_message_id <> ''"
+            " AND md5(provider_message_id) = md5($2) AND provider_message_id = $2",
             account["id"],
             inbound.provider_message_id,
         )
@@ -301,7 +309,8 @@ async def _hinted_room(customer_id: str, hint: str | None, references: list[str]
     if room_id is None and references:
         room_id = await connection().fetchval(
             "SELECT m.conversation_id FROM unnest($2::text[]) WITH ORDINALITY AS r(id, n)"
-            " JOIN messages m ON m.provider_message_id = r.id AND m.customer_id = $1"
+            " JOIN messages m ON m.customer_id = $1 AND m.provider_message_id <> ''"
+            " AND md5(m.provider_message_id) = md5(r.id) AND m.provider_message_id = r.id"
             " ORDER BY r.n, m.tm_create DESC LIMIT 1",
             customer_id,
             references[:50],
@@ -575,6 +584,10 @@ async def record_outcome(
 ) -> MessageOut | None:
     """Move an outbound message's status forward (never back: progressing → done or
     failed) and announce it. Returns None when the status was already past that point."""
+    # a provider's answer (its id, its error text) is stored as the provider wrote it,
+    # less what PostgreSQL cannot hold
+    provider_message_id = storable.text(provider_message_id)
+    error = None if error is None else storable.text(error)
     async with transaction():
         conn = connection()
         row = await conn.fetchrow("SELECT * FROM messages WHERE id = $1 FOR UPDATE", message_id)
@@ -616,12 +629,18 @@ async def provider_status(account: dict[str, Any], update: StatusUpdate) -> Mess
     """A provider's delivery status for a message it took (Twilio's status callback,
     WhatsApp's statuses). They arrive out of order, so status only moves forward; one that
     arrives before the send's response told us the provider's id is kept until it does."""
+    update = msgspec.structs.replace(
+        update,
+        provider_message_id=storable.text(update.provider_message_id),
+        error=None if update.error is None else storable.text(update.error),
+    )
     if update.status is None or not update.provider_message_id:
         return None
     async with transaction():
         await _lock_provider_id(account["id"], update.provider_message_id)
         message_id = await connection().fetchval(
-            "SELECT id FROM messages WHERE account_id = $1 AND provider_message_id = $2"
+            "SELECT id FROM messages WHERE account_id = $1 AND provider_message_id <> ''"
+            " AND md5(provider_message_id) = md5($2) AND provider_message_id = $2"
             " AND direction = 'outbound'",
             account["id"],
             update.provider_message_id,
@@ -655,7 +674,8 @@ async def remember_provider_id(
             now(),
         )
     early = await connection().fetch(
-        "DELETE FROM early_statuses WHERE account_id = $1 AND provider_message_id = $2"
+        "DELETE FROM early_statuses WHERE account_id = $1"
+        " AND md5(provider_message_id) = md5($2) AND provider_message_id = $2"
         " RETURNING status, error",
         uuid.UUID(account_id),
         provider_message_id,

@@ -17,6 +17,7 @@ import msgspec
 from app.channels import runtime
 from app.db import sql
 from app.db.tables import OutboundMessage
+from app.domain import storable
 from app.domain.enums import MessageStatus
 from app.domain.timefmt import now
 from app.services import messages
@@ -102,6 +103,8 @@ async def _finish(claim: Claimed, status: str, reason: str = "") -> None:
 
 
 async def succeeded(claim: Claimed, provider_message_id: str, delivered: bool) -> None:
+    # what a provider answers is stored as it wrote it, less what PostgreSQL cannot hold
+    provider_message_id = storable.text(provider_message_id)
     async with transaction():
         await _finish(claim, "done")
         if delivered:
@@ -117,6 +120,7 @@ async def succeeded(claim: Claimed, provider_message_id: str, delivered: bool) -
 
 
 async def failed(claim: Claimed, reason: str) -> None:
+    reason = storable.text(reason)
     async with transaction():
         await _finish(claim, "failed", reason)
         await messages.record_outcome(claim.message_id, status=MessageStatus.FAILED, error=reason)
@@ -126,6 +130,7 @@ async def retry_later(claim: Claimed, reason: str, retry_after: float | None = N
     if claim.attempts >= MAX_ATTEMPTS:
         await failed(claim, f"{reason} (gave up after {claim.attempts} attempts)")
         return
+    reason = storable.text(reason)
     delay = BACKOFF[min(claim.attempts - 1, len(BACKOFF) - 1)]
     delay = max(delay * random.uniform(0.8, 1.2), retry_after or 0)
     await OutboundMessage.update(

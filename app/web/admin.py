@@ -35,7 +35,7 @@ from app.domain.resources import (
     AccountTestResult,
     AccountUpdate,
 )
-from app.services import accounts, agents
+from app.services import accounts, agents, rejected
 from app.settings import Settings
 from app.web.desk import DESK_ERRORS
 from app.web.forms import FormRefused, check_input, convert
@@ -217,6 +217,10 @@ async def _channels_page(
     return Template("admin/channels.html", context=context, status_code=status_code)
 
 
+REJECTED_SHOWN = 20
+"""Rejected inbound events listed on a channel's page (the API pages through all)."""
+
+
 async def _form_page(
     principal: Principal,
     settings: Settings,
@@ -234,6 +238,9 @@ async def _form_page(
     named = set(re.findall(r"`([^`]+)`", error)) | {invalid.rsplit(".", 1)[-1]}
     for ff in fields:
         ff.invalid = ff.field.name in named
+    refused = []
+    if account is not None:  # what the provider sent that could not be stored
+        refused, _ = await rejected.list_rejected(principal, account.id, REJECTED_SHOWN)
     context = await _page_context(
         principal,
         settings,
@@ -243,6 +250,7 @@ async def _form_page(
         detail=detail,
         account=account,
         error=error,
+        rejected=refused,
     )
     return Template("admin/account_form.html", context=context, status_code=status_code)
 

@@ -18,18 +18,22 @@ answer, errors included, so the widget can read a 401 and start a new session.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request, Response, Router, get, post, route
 from litestar.di import Provide
+from litestar.exceptions import ValidationException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import check_api_input
+from app.api.errors import MalformedJson, UnsupportedMediaType
+from app.domain import storable
 from app.realtime.widget_ws import widget_websocket
 from app.services import widget
 
+T = TypeVar("T")
 SCRIPT = Path(__file__).resolve().parent.parent.parent / "static" / "widget" / "widget.js"
 TOKEN_HEADER = "x-widget-token"
 _ORIGIN_STATE = "widget_origin"
@@ -123,14 +127,59 @@ async def history(account: dict[str, Any], visitor_id: str) -> widget.History:
 
 @post("/{account_id:str}/messages", status_code=201, dependencies=_VISITOR)
 async def post_message(
-    account: dict[str, Any], visitor_id: str, data: MessageIn
+    request: Request, account: dict[str, Any], visitor_id: str
 ) -> widget.VisitorMessage:
+    data = _body(request, MessageIn)
     return await widget.post_message(account, visitor_id, data.text, data.client_id)
 
 
 @post("/{account_id:str}/identify", status_code=200, dependencies=_VISITOR)
-async def identify(account: dict[str, Any], visitor_id: str, data: IdentifyIn) -> widget.Identity:
+async def identify(request: Request, account: dict[str, Any], visitor_id: str) -> widget.Identity:
+    data = _body(request, IdentifyIn)
     return await widget.identify(account, visitor_id, data.name, data.email)
+
+
+# --- bodies: what a visitor's browser sends is read like a provider's ------------------
+
+_BODY_STATE = "widget_body"
+
+
+async def _read_json(request: Request) -> None:
+    """The API's rule for bodies (application/json, else 415; broken JSON, 400), except
+    that the JSON is read as a provider's is (domain.storable): a visitor's browser may
+    send half an emoji (a lone surrogate escape, which JSON.stringify writes) or U+0000,
+    and the message is stored without them rather than refused."""
+    if request.method != "POST":
+        return
+    body = await request.body()
+    if not body.strip():
+        return
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(
+            detail=f"Send the body as application/json (got {media_type or 'no content type'})."
+        )
+    try:
+        request.scope.setdefault("state", {})[_BODY_STATE] = storable.loads(body)
+    except storable.MalformedJson:
+        raise MalformedJson(detail="The request body is not valid JSON.") from None
+
+
+def _body(request: Request, kind: type[T]) -> T:
+    """The body `_read_json` read, as `kind`; a 422 naming the field otherwise (the same
+    envelope as any other body Litestar checks)."""
+    value = request.scope.get("state", {}).get(_BODY_STATE)
+    if value is None:
+        missing = {"message": "'data'", "key": "data", "source": "body"}
+        raise ValidationException(detail="This request needs a JSON body.", extra=[missing])
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        found = re.search(r"at `\$\.([^`]+)`", str(exc))
+        raise ValidationException(
+            detail=str(exc),
+            extra=[{"message": str(exc), "key": found.group(1) if found else "", "source": "body"}],
+        ) from None
 
 
 @route(
@@ -174,7 +223,7 @@ ROUTES: list = [
             identify,
         ],
         middleware=[AllowOrigin],
-        before_request=check_api_input,
+        before_request=_read_json,
         include_in_schema=False,
     ),
     widget_websocket,
