@@ -11,7 +11,8 @@ from litestar import Request, post
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 
-from app.domain.errors import Unauthenticated
+from app.api.openapi import answers
+from app.domain.errors import TooManyRequests, Unauthenticated
 from app.domain.principal import Principal
 from app.domain.resources import LoginInput, LoginResult
 from app.services import auth
@@ -57,8 +58,18 @@ async def _credential(request: ASGIConnection, secret: str) -> tuple[Principal, 
 PRINCIPAL = {"principal": Provide(provide_principal)}
 
 
-@post("/auth/login", tags=["auth"], summary="Sign in and get a JWT", status_code=200)
+@post(
+    "/auth/login",
+    tags=["auth"],
+    summary="Sign in and get a token",
+    status_code=200,
+    opt=answers(Unauthenticated, TooManyRequests),
+)
 async def login(data: LoginInput, settings: Settings) -> LoginResult:
+    """Sign in with an agent's username (any case) and password. The answer's `token` (a
+    JWT, valid for a day unless the server is configured otherwise) authenticates API
+    calls and websockets. A wrong username or password is a `401`; too many failed
+    attempts answer `429` with `Retry-After`."""
     return await auth.login(
         data.username,
         data.password,
