@@ -44,9 +44,8 @@ class AccountController(Controller):
     async def create_account(
         self, request: Request, principal: Principal, data: AccountCreate
     ) -> Response[AccountOut]:
-        """Connect a channel. `type` is the provider (`sms` for Twilio, `email`, `line`,
-        `whatsapp`, `webchat`, or `loopback`, which takes every message at once, for
-        trying things out); `settings` and `secrets` are named as the provider names them,
+        """Connect a channel. `type` is the provider: `sms` (Twilio), `email`, `line`,
+        `whatsapp` or `webchat`; `settings` and `secrets` are named as the provider names them,
         and a missing or unknown one is a `422` naming it. `webhook_urls` in the answer
         says what to paste into the provider's console. An address another account of the
         same type already has is a `409`. Admins only."""

@@ -27,6 +27,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+from litestar import Router
+from litestar.datastructures import ResponseHeader
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.openapi.spec import (
@@ -38,6 +41,7 @@ from litestar.openapi.spec import (
     Operation,
     Parameter,
     Reference,
+    RequestBody,
     Schema,
     SecurityScheme,
 )
@@ -149,6 +153,16 @@ def answers(*errors: type[ServiceError], idempotent: bool = False) -> dict[str, 
     return {"answers": tuple(e.status_code for e in errors), "idempotent": idempotent}
 
 
+# The reference page may load only from this server: the vendored Redoc script (whose inline
+# start and styles need 'unsafe-inline'), and nothing else. Redoc's sidebar would otherwise
+# fetch its maker's logo from a CDN.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline';"
+    " img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:;"
+    " connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
 def config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Convodesk API",
@@ -156,6 +170,12 @@ def config() -> OpenAPIConfig:
         description=DESCRIPTION,
         path="/schema",
         use_handler_docstrings=True,
+        openapi_router=Router(
+            "/schema",
+            route_handlers=[],
+            include_in_schema=False,
+            response_headers=[ResponseHeader(name="Content-Security-Policy", value=PAGE_POLICY)],
+        ),
         render_plugins=[
             JsonRenderPlugin(),
             # Everything the page loads is ours: no web fonts or favicon from a CDN.
@@ -187,11 +207,48 @@ def complete(app: Litestar) -> None:
     doc.security = [{name: []} for name in components.security_schemes]
 
     handlers = _handlers(app)
+    bodies: list[Any] = []
     for path, item in (doc.paths or {}).items():
         for method in METHODS:
             operation = getattr(item, method, None)
             if operation is not None:
                 _complete_operation(operation, method, handlers[(path, method.upper())])
+                if isinstance(operation.request_body, RequestBody):
+                    bodies += [m.schema for m in (operation.request_body.content or {}).values()]
+    _close_bodies(components.schemas, bodies)
+
+
+def _close_bodies(schemas: dict[str, Schema], roots: list[Any]) -> None:
+    """Request bodies refuse fields they do not know (a typo is an error, not ignored:
+    `forbid_unknown_fields` on their Structs); say so with `additionalProperties: false` on
+    every object schema a body reaches whose Struct refuses them."""
+    structs = _structs_by_name()
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Reference):
+            name = node.ref.rsplit("/", 1)[-1]
+            if name in seen or name not in schemas:
+                continue
+            seen.add(name)
+            struct = structs.get(name)
+            if struct is not None and struct.__struct_config__.forbid_unknown_fields:
+                schemas[name].additional_properties = False
+            node = schemas[name]
+        if isinstance(node, Schema):
+            todo += [*(node.properties or {}).values(), *(node.one_of or []), *(node.any_of or [])]
+            todo += [*(node.all_of or []), *([node.items] if node.items else [])]
+
+
+def _structs_by_name() -> dict[str, type[msgspec.Struct]]:
+    found: dict[str, type[msgspec.Struct]] = {}
+    todo = list(msgspec.Struct.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.setdefault(cls.__name__, cls)
+        todo += cls.__subclasses__()
+    return found
 
 
 def _handlers(app: Litestar) -> dict[tuple[str, str], HTTPRouteHandler]:
