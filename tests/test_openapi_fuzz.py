@@ -23,7 +23,7 @@ import httpx
 import pytest
 from conftest import ServerProcess, cli_env, run_async, wait_for
 
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 6
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
