@@ -92,6 +92,8 @@ def test_every_error_is_the_envelope_and_every_possible_status_is_listed(doc):
             expected.add(400)
         if any(p["in"] == "path" for p in params):
             expected.add(404)
+        if any(p["in"] in ("query", "path") for p in params):
+            expected.add(422)
         assert expected <= errors, (where, sorted(expected - errors))
         idempotent = any(p["name"] == "Idempotency-Key" for p in params)
         assert idempotent == ((method, path) in IDEMPOTENT), where

@@ -11,7 +11,8 @@ document is built, from facts about each operation rather than by hand per handl
 - Which errors an operation can answer follows from its shape: a credential → 401; a write
   (POST, PUT, PATCH: `require_json_body` reads its body) → 400 broken JSON, 413, 415, and 403
   (a write authenticated only by the session cookie needs the CSRF token); a JSON body → 422;
-  query parameters → 400; ids in the path → 404; an `Idempotency-Key` → 400, 409, 422.
+  query parameters → 400; ids in the path → 404; any parameter → 422 (a character that
+  cannot be stored); an `Idempotency-Key` → 400, 409, 422.
   What only the service knows (admins only, conflicts, sign-in throttling) the handler or its
   controller declares with `opt=answers(Forbidden, ...)`.
 - How a caller authenticates: the five places a credential may come from (`app.api.auth`);
@@ -121,7 +122,8 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
     422: (
         "UnprocessableEntity",
         "The JSON body breaks the schema (`invalid_body`, naming each field in `fields`) or a "
-        "rule (the reason says which), or the `Idempotency-Key` was used for another request.",
+        "rule (the reason says which), a parameter holds a character that cannot be stored "
+        "(`invalid_character`), or the `Idempotency-Key` was used for another request.",
     ),
     429: (
         "TooManyRequests",
@@ -293,6 +295,8 @@ def _complete_operation(operation: Operation, method: str, handler: HTTPRouteHan
         statuses.add(400)
     if any(p.param_in == "path" for p in parameters):
         statuses.add(404)
+    if any(p.param_in in ("query", "path") for p in parameters):
+        statuses.add(422)  # a parameter holding a character that cannot be stored (U+0000)
     if idempotent:
         statuses.update((400, 409, 422))
         operation.parameters = [*(operation.parameters or []), _idempotency_key()]
