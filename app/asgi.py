@@ -17,13 +17,20 @@ from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from app.api import accesskeys, accounts, agents, conversations, customer, hooks, talks, webhooks
+from app.api import (
+    accesskeys,
+    accounts,
+    agents,
+    conversations,
+    customer,
+    hooks,
+    openapi,
+    talks,
+    webhooks,
+)
 from app.api.auth import PRINCIPAL, login
 from app.api.errors import EXCEPTION_HANDLERS, RequestTimer, check_api_input, stamp_response
 from app.api.health import healthz
@@ -51,27 +58,6 @@ def _channels(settings: Settings) -> ChannelsPlugin:
     else:
         backend = MemoryChannelsBackend()
     return ChannelsPlugin(backend=backend, channels=[bus.CHANNEL])
-
-
-def _openapi() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="Convodesk API",
-        version="1.0",
-        path="/schema",
-        render_plugins=[
-            JsonRenderPlugin(),
-            RedocRenderPlugin(js_url="/static/vendor/redoc/redoc.standalone.js", path="/"),
-        ],
-        components=Components(
-            security_schemes={
-                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
-                "AccessKey": SecurityScheme(
-                    type="apiKey", name="accesskey", security_scheme_in="query"
-                ),
-            }
-        ),
-        security=[{"BearerToken": []}, {"AccessKey": []}],
-    )
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -149,7 +135,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=desk.DESK_ERRORS,
         before_request=forms.check_input,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             api,
             auth,
@@ -188,11 +174,13 @@ def create_app(settings: Settings) -> Litestar:
             exclude=["/v1.0/", "/auth/", "/hooks/", "/widget/", "/schema", "/healthz"],
         ),
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=_openapi(),
+        openapi_config=openapi.config(),
         template_config=TemplateConfig(instance=render.engine),
         logging_config=None,  # app.logs configures logging, for the CLI and workers too
         debug=False,
     )
+    openapi.complete(app)
+    return app
 
 
 def app_from_env() -> Litestar:

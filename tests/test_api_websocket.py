@@ -44,6 +44,26 @@ def test_subscribe_and_receive_frames_shaped_like_webhooks(client, tenant, ws_fa
     assert frames[0]["data"]["participants"][1]["target"] == "+15559876543"
 
 
+def test_the_desks_own_lines_stay_off_the_api_stream(client, tenant, ws_factory):
+    """Assigning a room writes a system line in its timeline (a desk event): API clients
+    get the documented events only, here the room's update and then the next message."""
+    sms = tenant.channel("message")
+    room = inbound(sms, "+15550000003", "hello").conversation_id
+    ws = ws_factory(tenant.admin)
+    ws.subscribe(f"customer_id:{tenant.customer_id}:conversation:{room}")
+    r = client.put(
+        f"/v1.0/conversations/{room}", headers=tenant.admin, json={"owner_id": tenant.admin_id}
+    )
+    assert r.status_code == 200, r.text
+    inbound(sms, "+15550000003", "after the assignment")
+    frames = ws.events(3)
+    assert [f["type"] for f in frames] == [
+        "conversation_updated",
+        "conversation_message_created",
+        "conversation_message_received",
+    ]
+
+
 def test_a_room_topic_gets_only_that_room(client, tenant, ws_factory):
     sms = tenant.channel("message")
     room = inbound(sms, "+15550000001", "one").conversation_id

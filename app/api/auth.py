@@ -12,7 +12,8 @@ from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.middleware.csrf import CSRFMiddleware
 
-from app.domain.errors import Forbidden, Unauthenticated
+from app.api.openapi import answers
+from app.domain.errors import Forbidden, TooManyRequests, Unauthenticated
 from app.domain.principal import Principal
 from app.domain.resources import LoginInput, LoginResult
 from app.services import auth
@@ -90,8 +91,18 @@ def client_address(connection: ASGIConnection) -> str:
     return connection.client.host if connection.client else ""
 
 
-@post("/auth/login", tags=["auth"], summary="Sign in and get a JWT", status_code=200)
+@post(
+    "/auth/login",
+    tags=["auth"],
+    summary="Sign in and get a token",
+    status_code=200,
+    opt=answers(Unauthenticated, TooManyRequests),
+)
 async def login(request: Request, data: LoginInput, settings: Settings) -> LoginResult:
+    """Sign in with an agent's username (any case) and password. The answer's `token` (a
+    JWT, valid for a day unless the server is configured otherwise) authenticates API
+    calls and websockets. A wrong username or password is a `401`; too many failed
+    attempts answer `429` with `Retry-After`."""
     return await auth.login(
         data.username,
         data.password,

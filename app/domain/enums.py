@@ -22,7 +22,7 @@ class WebhookMethod(StrEnum):
 
 
 class EventType(StrEnum):
-    """Every event of the stream (CONTRACT §6): what webhooks may subscribe to."""
+    """Every type of event: on the websocket, and what webhooks may subscribe to."""
 
     CONVERSATION_CREATED = "conversation_created"
     CONVERSATION_UPDATED = "conversation_updated"
@@ -66,7 +66,7 @@ class ConversationStatus(StrEnum):
 
 
 class ReferenceType(StrEnum):
-    """The channel a conversation or message travels on (the seed's `reference_type`)."""
+    """The channel a conversation or message travels on."""
 
     MESSAGE = "message"  # SMS/MMS
     EMAIL = "email"

@@ -7,7 +7,7 @@ ignored.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -449,6 +449,16 @@ class ConversationSetup(Input):
     reference_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{1,16}$")]
     account_id: Id | None = None
     """Which account of that channel; the customer's only (or first) one when omitted."""
+
+
+class ConversationSetupResult(msgspec.Struct, kw_only=True):
+    account: AccountOut
+    """The account that was set up."""
+    endpoint: str
+    """The webhook URL registered with the provider."""
+    test: dict[str, Any]
+    """The provider's own test of that URL, as the provider answered it (LINE:
+    `success`, `timestamp`, `statusCode`, `reason`, `detail`)."""
 
 
 # --- talks (the agents' own chat) --------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`/v1.0/ws`: the API websocket (CONTRACT §6).
+"""`/v1.0/ws`: the API websocket (the protocol: docs/WEBSOCKETS.md).
 
 The client subscribes to topics (prefixes of VoIPBIN's topic form) and receives frames
 shaped like webhook bodies, `{"id", "type", "tm_create", "data"}`. A client that comes back
@@ -25,6 +25,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from app.api.auth import authenticate
+from app.domain.enums import EventType
 from app.domain.errors import ServiceError
 from app.domain.origins import same_origin
 from app.domain.principal import Principal
@@ -63,6 +64,10 @@ class _Shared(msgspec.Struct):
         i = bisect_left(topics, below, i)
         return i < len(topics) and topics[i].startswith(below)
 
+
+PUBLIC_EVENTS = frozenset(e.value for e in EventType)
+"""What the stream carries: the documented event types. The desk's own events (a room's
+notes and system lines, `conversation_activity_created`) stay on the desk's socket."""
 
 _SHARED_MAX = 1024
 """Events remembered (two of the hub's largest batches); a connection that lags further
@@ -117,7 +122,7 @@ class ApiConnection(EventConnection):
 
     def wanted(self, event: StoredEvent) -> _Shared | None:
         """The event's shared frame if this client should get it, else None."""
-        if not self.subscriptions or not self.may_see(event):
+        if not self.subscriptions or event.type not in PUBLIC_EVENTS or not self.may_see(event):
             return None
         common = shared(event)
         if any(common.matches(s) for s in self.subscriptions):

@@ -16,7 +16,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import msgspec
 
 from app.channels import (
     Field,
@@ -40,6 +39,7 @@ from app.domain.resources import (
     AccountTestResult,
     AccountUpdate,
     ConversationSetup,
+    ConversationSetupResult,
 )
 from app.domain.timefmt import fmt, now
 from app.services.ids import parse_id
@@ -374,7 +374,7 @@ async def send_test(principal: Principal, account_id: str, data: AccountTest) ->
     return AccountTestResult(success=True, provider_message_id=result.provider_message_id)
 
 
-async def setup_channel(principal: Principal, data: ConversationSetup) -> dict[str, Any]:
+async def setup_channel(principal: Principal, data: ConversationSetup) -> ConversationSetupResult:
     """`POST /v1.0/conversations/setup`: tell the provider where our hook is (LINE's
     webhook endpoint), and return what the provider's own test of it said."""
     require_admin(principal)
@@ -402,4 +402,4 @@ async def setup_channel(principal: Principal, data: ConversationSetup) -> dict[s
             f"{driver.label} is set up in the provider's console: paste the webhook URL there.",
         )
     result = await setup(account, runtime.hook_url(account["type"], str(account["id"])))
-    return {"account": msgspec.to_builtins(account_out(account)), **result}
+    return ConversationSetupResult(account=account_out(account), **result)
