@@ -47,6 +47,11 @@ class EventType(StrEnum):
     TALK_PARTICIPANT_LEFT = "talk_participant_left"
 
 
+PUBLIC_EVENTS = frozenset(e.value for e in EventType)
+"""What customers receive, on the API websocket and as webhooks: the documented event
+types. The desk's own events (a room's notes and system lines,
+`conversation_activity_created`) stay on the desk's socket."""
+
 WEBHOOK_TEST_EVENT = "webhook_test"
 """The event the "send test event" action sends: to the endpoint only (whatever types it
 subscribes to), never to websockets."""

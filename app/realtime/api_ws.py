@@ -25,7 +25,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from app.api.auth import authenticate
-from app.domain.enums import EventType
+from app.domain.enums import PUBLIC_EVENTS
 from app.domain.errors import ServiceError
 from app.domain.origins import same_origin
 from app.domain.principal import Principal
@@ -64,10 +64,6 @@ class _Shared(msgspec.Struct):
         i = bisect_left(topics, below, i)
         return i < len(topics) and topics[i].startswith(below)
 
-
-PUBLIC_EVENTS = frozenset(e.value for e in EventType)
-"""What the stream carries: the documented event types. The desk's own events (a room's
-notes and system lines, `conversation_activity_created`) stay on the desk's socket."""
 
 _SHARED_MAX = 1024
 """Events remembered (two of the hub's largest batches); a connection that lags further
