@@ -93,32 +93,89 @@ def cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+SERVER_KINDS = ("convodesk", "uvicorn", "granian", "hypercorn")
+"""`convodesk serve` (uvicorn with our HTTP protocol), and for comparison the same app
+under plain uvicorn, Granian and Hypercorn (`pip install granian hypercorn` to measure
+those; they are not dependencies)."""
+
+
+def server_command(kind: str, port: int, workers: int = 1) -> list[str]:
+    """The command that serves the app on 127.0.0.1:port with the given server. The others
+    get the bounds their documentation offers for slow clients: Granian's header read
+    timeout (10 s, as ours) and Hypercorn's keep-alive and read timeouts."""
+    factory = "app.asgi:app_from_env"
+    bin_dir = Path(sys.executable).parent
+    if kind == "convodesk":
+        return [
+            sys.executable,
+            "-m",
+            "app",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
+    if kind == "uvicorn":
+        return [
+            *(sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port)),
+            *("--workers", str(workers), "--http", "httptools", "--no-access-log"),
+            *("--lifespan", "on", "--log-level", "warning"),
+        ]
+    if kind == "granian":
+        return [
+            *(str(bin_dir / "granian"), "--interface", "asgi", "--factory"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            *("--http", "1", "--loop", "uvloop", "--http1-header-read-timeout", "10000"),
+            *("--log-level", "warning", factory),
+        ]
+    if kind == "hypercorn":
+        return [
+            *(str(bin_dir / "hypercorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
+            *("--keep-alive", "5", "--read-timeout", "10", "--worker-class", "uvloop"),
+            *("--log-level", "warning", "app.asgi:app_from_env()"),
+        ]
+    raise ValueError(f"unknown server kind {kind!r}; one of {', '.join(SERVER_KINDS)}")
+
+
 class Server:
-    def __init__(self, env: dict[str, str], workers: int = 1, profile: str | None = None):
+    def __init__(
+        self,
+        env: dict[str, str],
+        workers: int = 1,
+        profile: str | None = None,
+        kind: str = "convodesk",
+        nofile: int | None = None,
+    ):
         """`profile`: a file to write the server's cProfile stats to when it stops (one
-        worker only: cProfile sees the main thread, where uvicorn runs the event loop)."""
+        worker only: cProfile sees the main thread, where uvicorn runs the event loop).
+        `kind`: which HTTP server runs the app (SERVER_KINDS); `nofile`: the server's
+        RLIMIT_NOFILE (soft and hard), to see it run short of file descriptors."""
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)
-        profiler = ["-m", "cProfile", "-o", profile] if profile else []
+        command = server_command(kind, self.port, workers)
+        if profile:
+            assert kind == "convodesk", "profiling runs `convodesk serve`"
+            command = [sys.executable, "-m", "cProfile", "-o", profile, *command[1:]]
+        if kind != "convodesk":
+            env = {"CONVODESK_PUBLIC_URL": self.url, **env}
+
+        def limit_files() -> None:
+            if nofile:
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                *profiler,
-                "-m",
-                "app",
-                "serve",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(workers),
-            ],
+            command,
             cwd=ROOT,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            preexec_fn=limit_files,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
