@@ -78,7 +78,14 @@ def db_name(url: str) -> str:
 def env_for(url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVODESK_")}
     env.update(
-        {"DATABASE_URL": url, "CONVODESK_SECRET_KEY": SECRET, "CONVODESK_LOG_LEVEL": "warning"},
+        {
+            "DATABASE_URL": url,
+            "CONVODESK_SECRET_KEY": SECRET,
+            "CONVODESK_LOG_LEVEL": "warning",
+            # no inbound mail in benchmarks: the SMTP port is never shared, so another
+            # Convodesk on this machine holding 2525 would stop the bench server
+            "CONVODESK_SMTP_PORT": "0",
+        },
         **extra,
     )
     return env

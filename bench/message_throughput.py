@@ -44,6 +44,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from harness import (  # noqa: E402
     DISTURBED,
+    SERVER_KINDS,
     ActivitySampler,
     CpuMeter,
     Server,
@@ -593,6 +594,12 @@ def main() -> None:
     )
     parser.add_argument("--server-workers", type=int, default=1)
     parser.add_argument(
+        "--server",
+        choices=SERVER_KINDS,
+        default="convodesk",
+        help="(b)'s HTTP server: `convodesk serve`, or the app under another server",
+    )
+    parser.add_argument(
         "--server-pool",
         type=int,
         default=None,
@@ -664,7 +671,7 @@ def main() -> None:
         extra = {}
         if args.server_pool:
             extra["CONVODESK_DB_POOL_SIZE"] = str(args.server_pool)
-        server = Server(env_for(url, **extra), workers=args.server_workers)
+        server = Server(env_for(url, **extra), workers=args.server_workers, kind=args.server)
         try:
             login = {"username": "bench-admin", "password": "bench-password"}
             token = httpx.post(server.url + "/auth/login", json=login).json()["token"]
@@ -708,7 +715,7 @@ def main() -> None:
         print(
             f"(b) send: {sends} POST /v1.0/conversations/{{id}}/messages over "
             f"{len(a['rooms'])} rooms, {args.concurrency} in flight from {loader}; server: "
-            f"{args.server_workers} worker process(es), pool "
+            f"{args.server}, {args.server_workers} worker process(es), pool "
             f"{args.server_pool or 'default (10)'}"
         )
         if args.load == "wrk":
