@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (  # noqa: E402
     SERVER_KINDS,
-    _children,
     Server,
+    _children,
     cli,
     drop_database,
     env_for,
