@@ -498,12 +498,19 @@ def _disturbance(result: dict) -> float:
     return others(result["cpu"]) if "cpu" in result else 0.0
 
 
-def undisturbed(measure, retries: int = 3, label: str = "") -> dict:
+PATIENCE = {"quiet": 300.0, "retries": 3}
+"""How long a phase waits for a quiet machine, and how often a disturbed phase is measured
+again (a benchmark's `--patience`/`--retries` may lower them on a machine that is never
+quiet; the figures then say how disturbed they were)."""
+
+
+def undisturbed(measure, retries: int | None = None, label: str = "") -> dict:
     """Run `measure()` (which returns a dict with a CpuMeter usage under "cpu") once the
     machine is quiet; again, up to `retries` times, while another job kept more than
     DISTURBED cores busy meanwhile. The result says how much under "disturbed"."""
+    retries = PATIENCE["retries"] if retries is None else retries
     for attempt in range(retries + 1):
-        wait_for_quiet(limit=300)
+        wait_for_quiet(limit=PATIENCE["quiet"])
         result = measure()
         result["disturbed"] = extra = _disturbance(result)
         if extra <= DISTURBED or attempt == retries:
@@ -515,10 +522,11 @@ def undisturbed(measure, retries: int = 3, label: str = "") -> dict:
     raise AssertionError("unreachable")
 
 
-async def undisturbed_async(measure, retries: int = 3, label: str = "") -> dict:
+async def undisturbed_async(measure, retries: int | None = None, label: str = "") -> dict:
     """undisturbed() for a coroutine factory, inside a running event loop."""
+    retries = PATIENCE["retries"] if retries is None else retries
     for attempt in range(retries + 1):
-        await asyncio.to_thread(wait_for_quiet, 300)
+        await asyncio.to_thread(wait_for_quiet, PATIENCE["quiet"])
         result = await measure()
         result["disturbed"] = extra = _disturbance(result)
         if extra <= DISTURBED or attempt == retries:

@@ -41,6 +41,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 import asyncpg  # noqa: E402
+import harness  # noqa: E402
 import httpx  # noqa: E402
 from harness import (  # noqa: E402
     DISTURBED,
@@ -610,11 +611,26 @@ def main() -> None:
         default="",
         help="after (a), ingest again with these task counts, e.g. 1,10,50",
     )
+    parser.add_argument(
+        "--send-only",
+        action="store_true",
+        help="stop after (b): to compare HTTP servers (--server) on the send path",
+    )
+    parser.add_argument(
+        "--patience",
+        type=float,
+        default=300,
+        help="seconds each phase waits for a quiet machine (0: measure at once)",
+    )
+    parser.add_argument(
+        "--retries", type=int, default=3, help="measure a disturbed phase again this often"
+    )
     parser.add_argument("--client", help=argparse.SUPPRESS)  # a load process's job
     args = parser.parse_args()
     if args.client:
         client_main(args.client)
         return
+    harness.PATIENCE.update(quiet=args.patience, retries=args.retries)
 
     url = fresh_database()
     env = env_for(url)
@@ -734,6 +750,9 @@ def main() -> None:
             f"    sender worker: {sent} outbound messages marked done; backlog {queued} "
             f"left {drain:.1f} s after the last send returned"
         )
+        if args.send_only:
+            print(f"    other load during (b): {b['disturbed']:.2f} cores")
+            return
 
         c = undisturbed(
             lambda: asyncio.run(ceiling(url, args.ceiling_rows, args.concurrency)), label="ceiling"
