@@ -64,7 +64,8 @@ def _safe_location(url: str) -> str:
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import os
 
-    import uvicorn
+    from app import serving
+    from app.channels.smtp_listener import PortInUse
 
     if not os.environ.get("CONVODESK_PUBLIC_URL"):
         # Unset, providers and the widget snippet are told where this server listens.
@@ -77,17 +78,15 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # default handler that kills the process before `atexit` runs, and an embedded
     # PostgreSQL started by this process would be left behind. Exit normally instead.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        smtp_socket = serving.claim_smtp(settings, host)
+    except PortInUse as exc:
+        raise _Exit(str(exc)) from None
     say(f"Convodesk is listening on http://{host}:{port} ({workers} worker process(es))")
-    uvicorn.run(
-        "app.asgi:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
-        lifespan="on",
-    )
+    if smtp_socket is not None:
+        where = smtp_socket.getsockname()
+        say(f"Inbound email (SMTP) on {where[0]}:{where[1]}")
+    serving.run(settings, host, port, workers, smtp_socket)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -175,6 +174,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     say(f"  API reference:   {url}/schema/")
     for username, password, permission in info.logins:
         say(f"  Log in as {username!r} / {password!r} ({permission})")
+    if settings.smtp_port:
+        smtp_host = settings.smtp_host or args.host
+        say(f"  Email:           mail {info.email} at SMTP {smtp_host}:{settings.smtp_port}")
     say(
         f"  Try: curl -s -X POST {url}/auth/login -H 'Content-Type: application/json' "
         f'-d \'{{"username":"admin","password":"{info.logins[0][1]}"}}\''

@@ -142,9 +142,20 @@ class Settings:
     secret_key: str | None
     """None is only allowed with the embedded database (a key is kept in `data_dir`)."""
     public_url: str
-    smtp_host: str
+    smtp_host: str | None
+    """Where the inbound SMTP listener binds; None: the host `serve` listens on."""
     smtp_port: int
     """The inbound SMTP listener; 0 turns it off."""
+    header_timeout_seconds: float
+    """A request's head (request line and headers) must arrive within this; a body gets
+    this long as grace before its rate floor applies."""
+    body_min_rate: int
+    """Bytes per second a request body must average after the grace; slower is cut off."""
+    keepalive_timeout_seconds: float
+    """An idle keep-alive connection is closed after this."""
+    max_connections: int
+    """Open connections per process (lowered to what the file limit allows); at the cap the
+    oldest connection still waiting for a request head makes room."""
     providers: ProviderBases
     token_ttl_seconds: int
     max_body_bytes: int
@@ -190,8 +201,12 @@ class Settings:
             data_dir=data_dir.resolve(),
             secret_key=_secret_key(env),
             public_url=_public_url(env),
-            smtp_host=(env.get("CONVODESK_SMTP_HOST") or "0.0.0.0").strip(),
+            smtp_host=(env.get("CONVODESK_SMTP_HOST") or "").strip() or None,
             smtp_port=_int(env, "CONVODESK_SMTP_PORT", 2525, 0, 65535),
+            header_timeout_seconds=_float(env, "CONVODESK_HEADER_TIMEOUT", 10.0, 0.1, 600),
+            body_min_rate=_int(env, "CONVODESK_BODY_MIN_RATE", 1024, 1, 1 << 30),
+            keepalive_timeout_seconds=_float(env, "CONVODESK_KEEPALIVE_TIMEOUT", 5.0, 0.1, 3600),
+            max_connections=_int(env, "CONVODESK_MAX_CONNECTIONS", 10000, 16, 1_000_000),
             providers=ProviderBases.from_env(env),
             token_ttl_seconds=_int(env, "CONVODESK_TOKEN_TTL", 86400, 60, 90 * 86400),
             max_body_bytes=_int(env, "CONVODESK_MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30),

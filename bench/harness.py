@@ -78,7 +78,14 @@ def db_name(url: str) -> str:
 def env_for(url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVODESK_")}
     env.update(
-        {"DATABASE_URL": url, "CONVODESK_SECRET_KEY": SECRET, "CONVODESK_LOG_LEVEL": "warning"},
+        {
+            "DATABASE_URL": url,
+            "CONVODESK_SECRET_KEY": SECRET,
+            "CONVODESK_LOG_LEVEL": "warning",
+            # no inbound mail in benchmarks: the SMTP port is never shared, so another
+            # Convodesk on this machine holding 2525 would stop the bench server
+            "CONVODESK_SMTP_PORT": "0",
+        },
         **extra,
     )
     return env
@@ -93,32 +100,89 @@ def cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+SERVER_KINDS = ("convodesk", "uvicorn", "granian", "hypercorn")
+"""`convodesk serve` (uvicorn with our HTTP protocol), and for comparison the same app
+under plain uvicorn, Granian and Hypercorn (`pip install granian hypercorn` to measure
+those; they are not dependencies)."""
+
+
+def server_command(kind: str, port: int, workers: int = 1) -> list[str]:
+    """The command that serves the app on 127.0.0.1:port with the given server. The others
+    get the bounds their documentation offers for slow clients: Granian's header read
+    timeout (10 s, as ours) and Hypercorn's keep-alive and read timeouts."""
+    factory = "app.asgi:app_from_env"
+    bin_dir = Path(sys.executable).parent
+    if kind == "convodesk":
+        return [
+            sys.executable,
+            "-m",
+            "app",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
+    if kind == "uvicorn":
+        return [
+            *(sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port)),
+            *("--workers", str(workers), "--http", "httptools", "--no-access-log"),
+            *("--lifespan", "on", "--log-level", "warning"),
+        ]
+    if kind == "granian":
+        return [
+            *(str(bin_dir / "granian"), "--interface", "asgi", "--factory"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            *("--http", "1", "--loop", "uvloop", "--http1-header-read-timeout", "10000"),
+            *("--log-level", "warning", factory),
+        ]
+    if kind == "hypercorn":
+        return [
+            *(str(bin_dir / "hypercorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
+            *("--keep-alive", "5", "--read-timeout", "10", "--worker-class", "uvloop"),
+            *("--log-level", "warning", "app.asgi:app_from_env()"),
+        ]
+    raise ValueError(f"unknown server kind {kind!r}; one of {', '.join(SERVER_KINDS)}")
+
+
 class Server:
-    def __init__(self, env: dict[str, str], workers: int = 1, profile: str | None = None):
+    def __init__(
+        self,
+        env: dict[str, str],
+        workers: int = 1,
+        profile: str | None = None,
+        kind: str = "convodesk",
+        nofile: int | None = None,
+    ):
         """`profile`: a file to write the server's cProfile stats to when it stops (one
-        worker only: cProfile sees the main thread, where uvicorn runs the event loop)."""
+        worker only: cProfile sees the main thread, where uvicorn runs the event loop).
+        `kind`: which HTTP server runs the app (SERVER_KINDS); `nofile`: the server's
+        RLIMIT_NOFILE (soft and hard), to see it run short of file descriptors."""
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)
-        profiler = ["-m", "cProfile", "-o", profile] if profile else []
+        command = server_command(kind, self.port, workers)
+        if profile:
+            assert kind == "convodesk", "profiling runs `convodesk serve`"
+            command = [sys.executable, "-m", "cProfile", "-o", profile, *command[1:]]
+        if kind != "convodesk":
+            env = {"CONVODESK_PUBLIC_URL": self.url, **env}
+
+        def limit_files() -> None:
+            if nofile:
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                *profiler,
-                "-m",
-                "app",
-                "serve",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(workers),
-            ],
+            command,
             cwd=ROOT,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            preexec_fn=limit_files,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -434,12 +498,19 @@ def _disturbance(result: dict) -> float:
     return others(result["cpu"]) if "cpu" in result else 0.0
 
 
-def undisturbed(measure, retries: int = 3, label: str = "") -> dict:
+PATIENCE = {"quiet": 300.0, "retries": 3}
+"""How long a phase waits for a quiet machine, and how often a disturbed phase is measured
+again (a benchmark's `--patience`/`--retries` may lower them on a machine that is never
+quiet; the figures then say how disturbed they were)."""
+
+
+def undisturbed(measure, retries: int | None = None, label: str = "") -> dict:
     """Run `measure()` (which returns a dict with a CpuMeter usage under "cpu") once the
     machine is quiet; again, up to `retries` times, while another job kept more than
     DISTURBED cores busy meanwhile. The result says how much under "disturbed"."""
+    retries = PATIENCE["retries"] if retries is None else retries
     for attempt in range(retries + 1):
-        wait_for_quiet(limit=300)
+        wait_for_quiet(limit=PATIENCE["quiet"])
         result = measure()
         result["disturbed"] = extra = _disturbance(result)
         if extra <= DISTURBED or attempt == retries:
@@ -451,10 +522,11 @@ def undisturbed(measure, retries: int = 3, label: str = "") -> dict:
     raise AssertionError("unreachable")
 
 
-async def undisturbed_async(measure, retries: int = 3, label: str = "") -> dict:
+async def undisturbed_async(measure, retries: int | None = None, label: str = "") -> dict:
     """undisturbed() for a coroutine factory, inside a running event loop."""
+    retries = PATIENCE["retries"] if retries is None else retries
     for attempt in range(retries + 1):
-        await asyncio.to_thread(wait_for_quiet, 300)
+        await asyncio.to_thread(wait_for_quiet, PATIENCE["quiet"])
         result = await measure()
         result["disturbed"] = extra = _disturbance(result)
         if extra <= DISTURBED or attempt == retries:

@@ -41,9 +41,11 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 import asyncpg  # noqa: E402
+import harness  # noqa: E402
 import httpx  # noqa: E402
 from harness import (  # noqa: E402
     DISTURBED,
+    SERVER_KINDS,
     ActivitySampler,
     CpuMeter,
     Server,
@@ -594,6 +596,12 @@ def main() -> None:
     )
     parser.add_argument("--server-workers", type=int, default=1)
     parser.add_argument(
+        "--server",
+        choices=SERVER_KINDS,
+        default="convodesk",
+        help="(b)'s HTTP server: `convodesk serve`, or the app under another server",
+    )
+    parser.add_argument(
         "--server-pool",
         type=int,
         default=None,
@@ -604,11 +612,26 @@ def main() -> None:
         default="",
         help="after (a), ingest again with these task counts, e.g. 1,10,50",
     )
+    parser.add_argument(
+        "--send-only",
+        action="store_true",
+        help="stop after (b): to compare HTTP servers (--server) on the send path",
+    )
+    parser.add_argument(
+        "--patience",
+        type=float,
+        default=300,
+        help="seconds each phase waits for a quiet machine (0: measure at once)",
+    )
+    parser.add_argument(
+        "--retries", type=int, default=3, help="measure a disturbed phase again this often"
+    )
     parser.add_argument("--client", help=argparse.SUPPRESS)  # a load process's job
     args = parser.parse_args()
     if args.client:
         client_main(args.client)
         return
+    harness.PATIENCE.update(quiet=args.patience, retries=args.retries)
 
     url = fresh_database()
     env = env_for(url)
@@ -665,7 +688,7 @@ def main() -> None:
         extra = {}
         if args.server_pool:
             extra["CONVODESK_DB_POOL_SIZE"] = str(args.server_pool)
-        server = Server(env_for(url, **extra), workers=args.server_workers)
+        server = Server(env_for(url, **extra), workers=args.server_workers, kind=args.server)
         try:
             login = {"username": "bench-admin", "password": "bench-password"}
             token = httpx.post(server.url + "/auth/login", json=login).json()["token"]
@@ -709,7 +732,7 @@ def main() -> None:
         print(
             f"(b) send: {sends} POST /v1.0/conversations/{{id}}/messages over "
             f"{len(a['rooms'])} rooms, {args.concurrency} in flight from {loader}; server: "
-            f"{args.server_workers} worker process(es), pool "
+            f"{args.server}, {args.server_workers} worker process(es), pool "
             f"{args.server_pool or 'default (10)'}"
         )
         if args.load == "wrk":
@@ -728,6 +751,9 @@ def main() -> None:
             f"    sender worker: {sent} outbound messages marked done; backlog {queued} "
             f"left {drain:.1f} s after the last send returned"
         )
+        if args.send_only:
+            print(f"    other load during (b): {b['disturbed']:.2f} cores")
+            return
 
         c = undisturbed(
             lambda: asyncio.run(ceiling(url, args.ceiling_rows, args.concurrency)), label="ceiling"

@@ -214,7 +214,10 @@ class ServerProcess:
         args: tuple[str, ...] = (),
         command: str = "serve",
         port: int | None = None,
+        nofile: int | None = None,
     ):
+        """`nofile`: the server's RLIMIT_NOFILE (soft and hard), to run it short of file
+        descriptors."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # every server its own SMTP port, so servers (and test runs) never collide
@@ -223,12 +226,20 @@ class ServerProcess:
         self.log_path = Path(tempfile.mkstemp(prefix="convodesk-server-", suffix=".log")[1])
         self._log = self.log_path.open("w")
         port_args = () if command == "worker" else ("--port", str(self.port))
+
+        def limit_files() -> None:
+            if nofile:
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app", command, *port_args, *args],
             cwd=ROOT,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            preexec_fn=limit_files if nofile else None,
         )
 
     def wait_ready(self, timeout: float = 60) -> ServerProcess:

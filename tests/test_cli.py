@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import smtplib
+import socket
+from email.message import EmailMessage
 
 import httpx
-from conftest import ServerProcess, cli_env, run_cli, wait_for
+from conftest import ServerProcess, cli_env, free_port, run_cli, wait_for
 
 
 def test_bad_settings_stop_start_up_with_one_line_naming_them():
@@ -119,6 +122,7 @@ def test_demo_prints_logins_that_work_and_is_reusable():
             agents = httpx.get(srv.url + "/v1.0/agents", params={"token": token}).json()
             check_demo_rooms(srv.url, token)
             check_demo_talks(srv.url, token)
+            check_demo_email(srv, token, out)
             return out, sorted((a["username"], a["permission"]) for a in agents["result"])
         finally:
             srv.stop()
@@ -181,3 +185,63 @@ def check_demo_talks(url: str, token: str) -> None:
     ]
     assert [m["reply_count"] for m in stream] == [0, 2]
     assert stream[0]["reactions"][0]["emoji"] == "👍"
+
+
+def check_demo_email(srv: ServerProcess, token: str, out: str) -> None:
+    """The demo's email account takes mail at the SMTP port, and it lands in a room."""
+    assert f"mail support@demo.convodesk.test at SMTP 127.0.0.1:{srv.smtp_port}" in out
+    mail = EmailMessage()
+    mail["From"] = "Try Out <tryout@example.com>"
+    mail["To"] = "support@demo.convodesk.test"
+    mail["Subject"] = "Trying the demo"
+    mail.set_content("Does email work end to end?")
+    with smtplib.SMTP("127.0.0.1", srv.smtp_port, timeout=10) as smtp:
+        smtp.send_message(mail)
+
+    def room():
+        rooms = httpx.get(
+            srv.url + "/v1.0/conversations", params={"token": token, "q": "tryout@example.com"}
+        ).json()["result"]
+        return rooms[0] if rooms else None
+
+    found = wait_for(room)
+    assert found["reference_type"] == "email"
+    history = httpx.get(
+        f"{srv.url}/v1.0/conversations/{found['id']}/messages", params={"token": token}
+    ).json()["result"]
+    assert "Does email work end to end?" in history[0]["text"]
+
+
+def test_a_taken_smtp_port_stops_serve_with_one_line(server):
+    """The session server holds its SMTP port on 127.0.0.1: a second server asking for it
+    stops at once, instead of sharing it and taking half of the other's mail."""
+    done = run_cli(
+        "serve",
+        "--port",
+        str(free_port()),
+        env=cli_env(CONVODESK_SMTP_PORT=str(server.smtp_port)),
+        timeout=60,
+    )
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert done.stderr.strip().splitlines() == [
+        f"convodesk: the SMTP port {server.smtp_port} on 127.0.0.1 is in use;"
+        " set CONVODESK_SMTP_PORT (0 turns it off)"
+    ]
+    assert "Convodesk is listening" not in done.stdout
+    # the first server still has its port and takes mail there
+    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=10) as smtp:
+        assert smtp.noop()[0] == 250
+
+
+def test_the_smtp_listener_binds_the_host_serve_listens_on():
+    srv = ServerProcess(cli_env(), args=("--host", "127.0.0.2"))
+    srv.url = f"http://127.0.0.2:{srv.port}"
+    try:
+        srv.wait_ready()
+        assert f"Inbound email (SMTP) on 127.0.0.2:{srv.smtp_port}" in srv.output()
+        with smtplib.SMTP("127.0.0.2", srv.smtp_port, timeout=10) as smtp:
+            assert smtp.noop()[0] == 250
+        with socket.socket() as other:  # not on every address: not on 127.0.0.1
+            assert other.connect_ex(("127.0.0.1", srv.smtp_port)) != 0
+    finally:
+        srv.stop()

@@ -3,8 +3,14 @@ forwarding rule, points at CONVODESK_SMTP_HOST:CONVODESK_SMTP_PORT; port 0 turns
 
 aiosmtpd's SMTP protocol is served on the app's own event loop (`loop.create_server`), not
 through aiosmtpd's Controller, which runs a thread with a loop of its own and could not
-use the app's database pool. With `serve --workers N` every process listens on the port
-(SO_REUSEPORT) and the kernel spreads the connections.
+use the app's database pool.
+
+`serve` binds the port once, before any worker starts (`claim`), without SO_REUSEPORT:
+with it, a second Convodesk started by the same user would share the port silently and
+the kernel would hand each server half of the mail, each refusing the other's addresses.
+A port in use therefore stops start-up with one line. The bound socket travels to the
+worker processes with the server's configuration, and every worker accepts on it
+(`adopt`).
 
 The dialogue: RCPT accepts an email account's address or a room's signed reply address
 and refuses anything else (`550 5.1.1`), so we are never an open relay and a mail for
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import weakref
@@ -127,6 +134,47 @@ class MailHandler:
         return "250 OK"
 
 
+class PortInUse(Exception):
+    """The SMTP port cannot be bound; the message says which and what to do."""
+
+
+_adopted: socket.socket | None = None
+"""The listening socket `serve` bound for this process, if any."""
+
+
+def claim(host: str, port: int) -> socket.socket:
+    """Bind and listen on host:port (SO_REUSEADDR only, so a port in TIME_WAIT is taken
+    again but a port another server listens on is refused)."""
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise PortInUse(f"cannot listen for SMTP on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(
+                f"the SMTP port {port} on {host} is in use; set CONVODESK_SMTP_PORT"
+                " (0 turns it off)"
+            ) from None
+        raise PortInUse(f"cannot listen for SMTP on {host}:{port}: {exc.strerror}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def adopt(sock: socket.socket | None) -> None:
+    """Serve mail on this already-listening socket (handed over by `serve`)."""
+    global _adopted
+    _adopted = sock
+
+
 def _hostname(settings: Settings) -> str:
     """The name we greet with: the public URL's host (aiosmtpd would otherwise look up the
     FQDN for every connection)."""
@@ -159,10 +207,14 @@ async def serving(settings: Settings) -> AsyncIterator[None]:
         sessions.add(protocol)
         return protocol
 
-    server = await loop.create_server(
-        factory, host=settings.smtp_host, port=settings.smtp_port, reuse_port=True
-    )
-    log.info("SMTP listener on %s:%s", settings.smtp_host, settings.smtp_port)
+    if _adopted is not None:
+        server = await loop.create_server(factory, sock=_adopted)
+    else:  # an app served without `convodesk serve`: bind here, as strictly
+        server = await loop.create_server(
+            factory, sock=claim(settings.smtp_host or "127.0.0.1", settings.smtp_port)
+        )
+    where = server.sockets[0].getsockname()
+    log.info("SMTP listener on %s:%s", where[0], where[1])
     try:
         yield
     finally:

@@ -14,7 +14,6 @@ Server control frames: {"type": "subscribed" | "unsubscribed", "topics": [...]},
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from bisect import bisect_left
 from collections import OrderedDict
@@ -30,7 +29,7 @@ from app.domain.errors import ServiceError
 from app.domain.origins import same_origin
 from app.domain.principal import Principal
 from app.domain.topics import is_well_formed, owner_of, parse_event_id
-from app.realtime.connection import EventConnection
+from app.realtime.connection import EventConnection, close_quietly, send_frame
 from app.realtime.hub import Hub
 from app.services.events import StoredEvent, event_body
 from app.settings import Settings
@@ -84,6 +83,8 @@ def shared(event: StoredEvent) -> _Shared:
 
 
 class ApiConnection(EventConnection):
+    kind = "API"
+
     def __init__(self, socket: WebSocket, principal: Principal, hub: Hub) -> None:
         super().__init__(principal, hub)
         self.socket = socket
@@ -102,11 +103,10 @@ class ApiConnection(EventConnection):
             await self.send_text(msgspec.json.encode(frame).decode())
 
     async def send_text(self, text: str) -> None:
-        await self.socket.send_data(text, mode="text")
+        await send_frame(self.socket, text)
 
     async def close_broken(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.socket.close(code=1011, reason="internal error; reconnect")
+        await close_quietly(self.socket, 1011, "internal error; reconnect")
 
     def allowed(self, topic: str) -> bool:
         if not is_well_formed(topic):
@@ -128,7 +128,7 @@ class ApiConnection(EventConnection):
     async def emit(self, events: list[StoredEvent]) -> None:
         for event in events:
             if (common := self.wanted(event)) is not None:
-                await self.socket.send_data(common.frame, mode="text")
+                await self.send_text(common.frame)
 
     async def run(self) -> None:
         try:
@@ -164,7 +164,7 @@ class ApiConnection(EventConnection):
                     }
                 )
             if self.overloaded:
-                await self.socket.close(code=1013, reason="client too slow; resume with since")
+                await close_quietly(self.socket, 1013, "client too slow; resume with since")
                 return
 
     async def _subscribe(self, message: _ClientMessage) -> None:

@@ -2,7 +2,11 @@
 event table (from `since`, or from the moment it registered), then follows the live
 stream; a cursor makes sure each event is handled once, in order.
 
-Subclasses say what to do with events (`emit`) and may queue control messages."""
+Subclasses say what to do with events (`emit`) and may queue control messages.
+
+A client may vanish at any moment (a closed tab, a lost network): a send to a socket that
+is gone raises `ClientGone`, which ends the connection quietly; each connection says at
+info level when it ends. Tracebacks are kept for our own faults."""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
+
+from litestar import WebSocket
+from litestar.exceptions import WebSocketDisconnect
 
 from app.domain.enums import is_private_to_audience
 from app.domain.principal import Principal
@@ -23,7 +30,30 @@ MAX_BACKLOG = 10_000
 code 1013) and may resume with `since`."""
 
 
+class ClientGone(Exception):
+    """The client closed the socket, or the network dropped it, before a send."""
+
+
+async def send_frame(socket: WebSocket, text: str) -> None:
+    """Send a text frame; a socket the client has left raises `ClientGone`. (ASGI servers
+    raise an OSError for a send on a closed connection; Litestar raises
+    WebSocketDisconnect once it has seen the disconnect itself.)"""
+    try:
+        await socket.send_data(text, mode="text")
+    except (OSError, WebSocketDisconnect) as exc:
+        raise ClientGone from exc
+
+
+async def close_quietly(socket: WebSocket, code: int, reason: str) -> None:
+    """Close with a code the client can act on, unless it has already gone."""
+    with contextlib.suppress(OSError, WebSocketDisconnect, RuntimeError):
+        await socket.close(code=code, reason=reason)
+
+
 class EventConnection:
+    kind = "live"
+    """What the log calls this connection (desk, API, widget)."""
+
     def __init__(self, principal: Principal, hub: Hub) -> None:
         self.principal = principal
         self.customer_id = principal.customer_id
@@ -76,12 +106,15 @@ class EventConnection:
                 await self.writer
         if self.registered:
             self.hub.unregister(self)
+        log.info("%s socket of %s closed", self.kind, self.principal.username)
 
     async def _write(self) -> None:
         try:
             await self._write_loop()
         except asyncio.CancelledError:
             raise
+        except ClientGone:  # the reader hears the disconnect too, and stops the connection
+            log.debug("%s socket of %s: gone mid-send", self.kind, self.principal.username)
         except Exception:  # a dead writer would leave a silent socket: say so, and close
             log.exception("live connection of %s stopped", self.principal.username)
             await self.close_broken()

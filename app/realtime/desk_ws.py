@@ -30,7 +30,7 @@ from app.domain.principal import Principal, may_see_room
 from app.domain.resources import ConversationOut, TalkMessageOut
 from app.domain.topics import parse_event_id
 from app.realtime.api_ws import origin_ok
-from app.realtime.connection import EventConnection
+from app.realtime.connection import EventConnection, close_quietly, send_frame
 from app.realtime.hub import Hub
 from app.realtime.presence import Presence
 from app.services import (
@@ -173,6 +173,8 @@ async def _item_html(event: StoredEvent, data: dict[str, Any]) -> str:
 
 
 class DeskConnection(EventConnection):
+    kind = "desk"
+
     def __init__(
         self,
         socket: WebSocket,
@@ -197,11 +199,10 @@ class DeskConnection(EventConnection):
         self.agent_name = agent_name
 
     async def send_text(self, text: str) -> None:
-        await self.socket.send_data(text, mode="text")
+        await send_frame(self.socket, text)
 
     async def close_broken(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.socket.close(code=1011, reason="internal error; reconnect")
+        await close_quietly(self.socket, 1011, "internal error; reconnect")
 
     async def caught_up(self) -> None:
         await self.send_text(
@@ -422,7 +423,7 @@ class DeskConnection(EventConnection):
                 except WebSocketDisconnect:
                     return
                 if self.overloaded:
-                    await self.socket.close(code=1013, reason="too far behind; reconnect")
+                    await close_quietly(self.socket, 1013, "too far behind; reconnect")
                     return
         finally:
             DESKS.get(self.customer_id, set()).discard(self)

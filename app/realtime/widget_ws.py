@@ -23,7 +23,6 @@ Close codes: 4401 bad token, 4403 website not allowed, 4404 no such widget, 1013
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -36,7 +35,7 @@ from app.domain.errors import Forbidden, NotFound, ServiceError
 from app.domain.principal import Principal
 from app.domain.resources import MessageOut
 from app.domain.topics import parse_event_id
-from app.realtime.connection import EventConnection
+from app.realtime.connection import EventConnection, close_quietly, send_frame
 from app.realtime.hub import Hub
 from app.services import widget
 from app.services.events import StoredEvent
@@ -72,6 +71,8 @@ def _room_of(event: StoredEvent) -> str | None:
 
 
 class WidgetConnection(EventConnection):
+    kind = "widget"
+
     def __init__(self, socket: WebSocket, account: dict, visitor_id: str, hub: Hub) -> None:
         principal = Principal(  # a visitor is no agent: only the customer id is used
             customer_id=str(account["customer_id"]),
@@ -88,15 +89,14 @@ class WidgetConnection(EventConnection):
         self.closing = False
 
     async def send_text(self, text: str) -> None:
-        await self.socket.send_data(text, mode="text")
+        await send_frame(self.socket, text)
 
     def frame(self, body: dict) -> str:
         self.last_frame = time.monotonic()
         return msgspec.json.encode(body).decode()
 
     async def close_broken(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.socket.close(code=1011, reason="internal error; reconnect")
+        await close_quietly(self.socket, 1011, "internal error; reconnect")
 
     def deliver(self, events: list[StoredEvent]) -> None:
         super().deliver(events)
@@ -104,7 +104,7 @@ class WidgetConnection(EventConnection):
             # Batches past the backlog are dropped: close, and the widget resumes with since.
             self.closing = True
             asyncio.get_running_loop().create_task(
-                self.socket.close(code=1013, reason="client too slow; resume with since")
+                close_quietly(self.socket, 1013, "client too slow; resume with since")
             )
 
     async def caught_up(self) -> None:

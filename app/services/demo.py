@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from app.channels import get_driver
 from app.domain.enums import ConversationStatus, ParticipantType, Permission, TalkType
 from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
@@ -25,11 +26,19 @@ DEMO_LOGINS = (
 )
 
 
+DEMO_EMAIL = "support@demo.convodesk.test"
+"""A real email account: mail sent to it at the SMTP port lands in a room."""
+DEMO_RELAY = ("127.0.0.1", "1025")
+"""Where its replies go: a local mail catcher's usual port (`python -m aiosmtpd -n -l
+127.0.0.1:1025` prints what arrives); the admin's channel page changes it."""
+
+
 class DemoInfo(msgspec.Struct, kw_only=True):
     customer_id: str
     created: bool
     logins: list[tuple[str, str, str]]
     """(username, password, permission) for each demo login."""
+    email: str = DEMO_EMAIL
 
 
 async def seed_demo() -> DemoInfo:
@@ -37,6 +46,7 @@ async def seed_demo() -> DemoInfo:
     logins = [(u, DEMO_PASSWORD, p.value) for u, _, p in DEMO_LOGINS]
     existing = await customers.find_by_admin_username(admin_username)
     if existing:
+        await ensure_email_channel(existing)  # demo data made before it existed gets it too
         return DemoInfo(customer_id=existing, created=False, logins=logins)
     customer, admin_id = await customers.create_customer(
         name=DEMO_CUSTOMER,
@@ -61,13 +71,39 @@ async def seed_demo() -> DemoInfo:
     )
     await seed_conversations(admin, agent.id)
     await seed_talks(admin, agent.id)
+    await ensure_email_channel(customer.id)
     return DemoInfo(customer_id=customer.id, created=True, logins=logins)
+
+
+async def ensure_email_channel(customer_id: str) -> None:
+    """The demo's real email account, so a new user can mail the desk and see the room
+    appear. (The seeded email rooms use a loopback stand-in, whose replies always go out;
+    this one's replies go to the relay in DEMO_RELAY.)"""
+    if await accounts.account_by_address("email", DEMO_EMAIL) is not None:
+        return
+    host, port = DEMO_RELAY
+    settings = get_driver("email").normalize(
+        {
+            "address": DEMO_EMAIL,
+            "from_name": DEMO_CUSTOMER,
+            "smtp_host": host,
+            "smtp_port": port,
+            "smtp_security": "none",
+        }
+    )
+    await accounts.create_account(
+        customer_id,
+        type="email",
+        address=DEMO_EMAIL,
+        name=f"Email · {DEMO_EMAIL}",
+        settings=settings,
+    )
 
 
 DEMO_CHANNELS = {
     # reference_type: (address, name)
     "message": ("+15550001111", "SMS · +1 555 000 1111"),
-    "email": ("support@demo.convodesk.example", "Email · support@"),
+    "email": ("support@demo.convodesk.example", "Email · examples (loopback)"),
     "line": ("U0demo0bot0000000000000000000000", "LINE · Demo Shop"),
     "webchat": ("widget-demo", "Web chat · demo.example"),
 }
