@@ -150,7 +150,16 @@ def _misfiled_body_error(exc: HTTPException) -> tuple[str, str] | None:
     return (found.group(2), found.group(1)) if found else None
 
 
+_CLIENT_LEFT = "client disconnected prematurely"
+"""Litestar's words when the client goes before its body is in (it hung up, or the slow-body
+guard cut it off): the client's doing, never a server error in our log."""
+
+
 def _http_error(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, InternalServerException) and exc.detail == _CLIENT_LEFT:
+        return envelope(
+            request, 400, "client_disconnected", "The client left before sending its body."
+        )
     if misfiled := _misfiled_body_error(exc):
         field, problem = misfiled
         listed = [{"field": field, "message": problem}]

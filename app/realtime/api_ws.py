@@ -163,9 +163,6 @@ class ApiConnection(EventConnection):
                         "message": "type must be subscribe or unsubscribe",
                     }
                 )
-            if self.overloaded:
-                await close_quietly(self.socket, 1013, "client too slow; resume with since")
-                return
 
     async def _subscribe(self, message: _ClientMessage) -> None:
         since: int | None = None

@@ -54,6 +54,10 @@ class EventConnection:
     kind = "live"
     """What the log calls this connection (desk, API, widget)."""
 
+    socket: WebSocket
+    too_slow = "client too slow; resume with since"
+    """The close reason (code 1013) for a client that fell MAX_BACKLOG batches behind."""
+
     def __init__(self, principal: Principal, hub: Hub) -> None:
         self.principal = principal
         self.customer_id = principal.customer_id
@@ -62,6 +66,7 @@ class EventConnection:
         self.outbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.registered = False
         self.writer: asyncio.Task | None = None
+        self.closer: asyncio.Task | None = None
 
     # -- for subclasses ----------------------------------------------------------------
 
@@ -78,16 +83,18 @@ class EventConnection:
     # -- machinery ---------------------------------------------------------------------
 
     def deliver(self, events: list[StoredEvent]) -> None:
-        """The hub calls this with each batch of this customer's new events."""
+        """The hub calls this with each batch of this customer's new events. Past the
+        backlog batches are dropped, so the socket is closed at once (a client that never
+        sends a frame must not silently miss events); it resumes with `since`."""
         if self.outbox.qsize() <= MAX_BACKLOG:
             self.outbox.put_nowait(("events", events))
+        elif self.closer is None:
+            self.closer = asyncio.get_running_loop().create_task(
+                close_quietly(self.socket, 1013, self.too_slow)
+            )
 
     def queue_text(self, text: str) -> None:
         self.outbox.put_nowait(("send", text))
-
-    @property
-    def overloaded(self) -> bool:
-        return self.outbox.qsize() > MAX_BACKLOG
 
     async def start(self, since: int | None) -> None:
         """Register with the hub, then catch up: whatever commits meanwhile comes from the

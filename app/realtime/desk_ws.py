@@ -173,6 +173,7 @@ async def _item_html(event: StoredEvent, data: dict[str, Any]) -> str:
 
 
 class DeskConnection(EventConnection):
+    too_slow = "too far behind; reconnect"
     kind = "desk"
 
     def __init__(
@@ -421,9 +422,6 @@ class DeskConnection(EventConnection):
                 try:
                     await self.socket.receive_data(mode="text")  # the page sends nothing we need
                 except WebSocketDisconnect:
-                    return
-                if self.overloaded:
-                    await close_quietly(self.socket, 1013, "too far behind; reconnect")
                     return
         finally:
             DESKS.get(self.customer_id, set()).discard(self)

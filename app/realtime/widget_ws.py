@@ -22,7 +22,6 @@ Close codes: 4401 bad token, 4403 website not allowed, 4404 no such widget, 1013
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -86,7 +85,6 @@ class WidgetConnection(EventConnection):
         self.visitor_id = visitor_id
         self.rooms: set[str] | None = None
         self.last_frame = time.monotonic()
-        self.closing = False
 
     async def send_text(self, text: str) -> None:
         await send_frame(self.socket, text)
@@ -97,15 +95,6 @@ class WidgetConnection(EventConnection):
 
     async def close_broken(self) -> None:
         await close_quietly(self.socket, 1011, "internal error; reconnect")
-
-    def deliver(self, events: list[StoredEvent]) -> None:
-        super().deliver(events)
-        if self.overloaded and not self.closing:
-            # Batches past the backlog are dropped: close, and the widget resumes with since.
-            self.closing = True
-            asyncio.get_running_loop().create_task(
-                close_quietly(self.socket, 1013, "client too slow; resume with since")
-            )
 
     async def caught_up(self) -> None:
         await self.send_text(self.frame({"type": "ready", "id": str(self.cursor)}))
