@@ -1,7 +1,7 @@
 """Messages: the one inbound entry point every channel uses, outbound sending, history,
 and what the sender worker reports back.
 
-Inbound room matching (CONTRACT §5): a message from (channel, address) joins the most
+Inbound room matching (README, "Rooms and channels"): a message from (channel, address) joins the most
 recently active open room of the customer that has that address as a participant; else a
 new room is opened with the customer's address and the peer. Outbound channel choice: the
 participant given; else the peer who wrote last; media only over a channel that carries it.
@@ -221,7 +221,7 @@ async def _place(
     account: dict[str, Any], inbound: InboundMessage, default_region: str, *, dedupe: bool
 ) -> Received | tuple[Any, dict[str, Any], bool]:
     """The room (locked) and participant an inbound message from this sender belongs to,
-    opening or joining one as CONTRACT §5 says; or the stored message when this is a
+    opening or joining one by the room-matching rule above; or the stored message when this is a
     provider's retry. Runs in the caller's transaction."""
     customer_id = str(account["customer_id"])
     reference_type = accounts.reference_of(account)
