@@ -1,10 +1,11 @@
 """Messages: the one inbound entry point every channel uses, outbound sending, history,
 and what the sender worker reports back.
 
-Inbound room matching (README, "Rooms and channels"): a message from (channel, address) joins the most
-recently active open room of the customer that has that address as a participant; else a
-new room is opened with the customer's address and the peer. Outbound channel choice: the
-participant given; else the peer who wrote last; media only over a channel that carries it.
+Inbound room matching (README, "Rooms and channels"): a message from (channel, address)
+joins the most recently active open room of the customer that has that address as a
+participant; else a new room is opened with the customer's address and the peer. Outbound
+channel choice: the participant given; else the peer who wrote last; media only over a
+channel that carries it.
 """
 
 from __future__ import annotations

@@ -327,7 +327,8 @@ async def update_talk(principal: Principal, talk_id: str, data: TalkUpdate) -> T
 
 async def delete_talk(principal: Principal, talk_id: str) -> TalkOut:
     """Soft-delete a talk (its creator or an admin): it leaves every list; the event is
-    `talk_updated` with `tm_delete` set, as the event list (docs/WEBSOCKETS.md) has no talk_deleted."""
+    `talk_updated` with `tm_delete` set, as the event list (docs/WEBSOCKETS.md) has no
+    talk_deleted."""
     async with transaction():
         access = await reach(principal, talk_id, as_admin=True, lock=True)
         if not principal.is_admin and str(access.row["creator_id"]) != principal.agent_id:
