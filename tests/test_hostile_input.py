@@ -135,7 +135,7 @@ class World:
 
 
 class _Placeholder:
-    pass
+    """Marks where each corpus entry's hostile value goes."""
 
 
 _V = _Placeholder()
