@@ -98,6 +98,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     settings = _prepare()
     from app.workers.runner import run_standalone
 
+    # until the loop runs, which then takes SIGTERM over (`run_standalone`)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     say("Convodesk workers are running (sender, webhook dispatcher, lifecycle); Ctrl+C stops them.")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 
 from app.realtime.hub import Hub
 from app.settings import Settings
@@ -89,9 +90,21 @@ async def run_standalone(settings: Settings) -> None:
     workers = Workers(settings)
     workers.start()
     listener = await _listen(settings.database_url, workers)
+    # SIGTERM and Ctrl+C ask the loop to stop, and the workers then stop as they do inside
+    # `serve`. (A SystemExit raised from a plain signal handler lands inside whichever task
+    # runs at that moment; the shutdown could then hang with a connection half closed.)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    running = asyncio.gather(*workers.tasks)
+    asked = asyncio.create_task(stopping.wait())
     try:
-        await asyncio.gather(*workers.tasks)
+        await asyncio.wait({running, asked}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            running.result()  # a worker failed: its exception ends the process
     finally:
+        asked.cancel()
         await workers.stop()
         if listener is not None:
             await listener.close()
