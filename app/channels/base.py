@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import httpx
 import msgspec
 
 from app.domain.enums import MessageStatus, ReferenceType
 from app.domain.inbound import InboundMessage
+from app.domain.retry import retry_after
 
 
 class Field(msgspec.Struct, frozen=True, kw_only=True):
@@ -126,6 +128,17 @@ class PermanentSendError(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+def send_refused(
+    response: httpx.Response, reason: str, *, temporary: bool = False
+) -> TransientSendError | PermanentSendError:
+    """What a provider's refusal of a send means, for the driver to raise: a 429 or 5xx
+    (or `temporary`, when the provider's own error code says "later") is retried, no
+    sooner than its `Retry-After` asks; anything else is final."""
+    if temporary or response.status_code == 429 or response.status_code >= 500:
+        return TransientSendError(reason, retry_after(response.headers.get("retry-after")))
+    return PermanentSendError(reason)
 
 
 class Driver(Protocol):

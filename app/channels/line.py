@@ -40,8 +40,8 @@ from app.channels.base import (
     PermanentSendError,
     Rejected,
     SendResult,
-    TransientSendError,
     register,
+    send_refused,
 )
 from app.domain import storable
 from app.domain.enums import ReferenceType
@@ -278,13 +278,6 @@ def _error_text(response: httpx.Response) -> str:
     return f"{text} ({'; '.join(details)})" if details else text
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return float(response.headers["retry-after"])
-    except (KeyError, ValueError):
-        return None
-
-
 def _sent_id(response: httpx.Response, *header_names: str) -> str:
     """The id LINE gives a push: its first sent message's id when the body has one, else
     the request id header."""
@@ -474,10 +467,7 @@ class LineDriver:
         if status == 409 and response.headers.get("x-line-accepted-request-id"):
             # An earlier attempt with this retry key was accepted (its answer was lost).
             return SendResult(provider_message_id=_sent_id(response, "x-line-accepted-request-id"))
-        reason = f"LINE {status}: {_error_text(response)}"
-        if status == 429 or status >= 500:
-            raise TransientSendError(reason, _retry_after(response))
-        raise PermanentSendError(reason)
+        raise send_refused(response, f"LINE {status}: {_error_text(response)}")
 
     # --- setup ---
 

@@ -32,8 +32,8 @@ from app.channels.base import (
     Rejected,
     SendResult,
     StatusUpdate,
-    TransientSendError,
     register,
+    send_refused,
 )
 from app.domain import storable
 from app.domain.channels import normalize_address
@@ -174,14 +174,6 @@ def _twilio_error(response: httpx.Response) -> tuple[str, str]:
     code = body.get("code")
     message = str(body.get("message") or f"HTTP {response.status_code}")
     return (str(code) if code is not None else str(response.status_code)), message
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        seconds = float(response.headers.get("retry-after", ""))
-    except ValueError:
-        return None
-    return seconds if 0 <= seconds <= 86400 else None
 
 
 class SmsDriver:
@@ -359,18 +351,13 @@ class SmsDriver:
                 # accepted all the same: sending again would send it twice
                 log.warning("Twilio accepted message %s without a sid", request.message_id)
             return SendResult(provider_message_id=sid, delivered=True)
-        code, message = _twilio_error(response)
-        reason = f"Twilio {code}: {message}"
-        if status == 429:
-            raise TransientSendError(reason, retry_after=_retry_after(response))
-        if status >= 500:
-            raise TransientSendError(reason, retry_after=_retry_after(response))
         if 300 <= status < 400:
             raise PermanentSendError(
                 f"Twilio's API answered with a redirect (HTTP {status}): check"
                 " CONVODESK_TWILIO_API_BASE."
             )
-        raise PermanentSendError(reason)
+        code, message = _twilio_error(response)
+        raise send_refused(response, f"Twilio {code}: {message}")
 
 
 register(SmsDriver())

@@ -36,6 +36,7 @@ from app.channels.base import (
     StatusUpdate,
     TransientSendError,
     register,
+    send_refused,
 )
 from app.domain import storable
 from app.domain.channels import normalize_address
@@ -581,17 +582,9 @@ async def _post(url: str, auth: dict[str, str], body: dict[str, Any]) -> str:
         except (ValueError, KeyError, IndexError, TypeError):
             raise TransientSendError("WhatsApp answered 200 without a message id") from None
     code, message = _graph_error(response)
-    reason = f"WhatsApp {code}: {message}"
-    if response.status_code == 429 or response.status_code >= 500 or code in RETRYABLE_CODES:
-        raise TransientSendError(reason, _retry_after(response))
-    raise PermanentSendError(reason)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("retry-after", "")))
-    except ValueError:
-        return None
+    # `code` is whatever the body said: only an int can be one of the codes (and be hashed)
+    temporary = isinstance(code, int) and code in RETRYABLE_CODES
+    raise send_refused(response, f"WhatsApp {code}: {message}", temporary=temporary)
 
 
 register(WhatsAppDriver())

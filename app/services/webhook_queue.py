@@ -30,17 +30,16 @@ SCHEDULE = [5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600]
 """Seconds from a failed attempt to the next (Standard Webhooks / Svix): an immediate
 first attempt, then these seven retries, each with ±10% jitter."""
 MAX_ATTEMPTS = len(SCHEDULE) + 1
-MAX_RETRY_AFTER = 24 * 3600
-"""A `Retry-After` longer than this is taken as this."""
 
 
 def next_delay(attempts: int, retry_after: float | None = None) -> float | None:
     """Seconds until the next try after `attempts` failed ones; None when they are spent.
-    An endpoint's `Retry-After` is honoured as given (within a day)."""
+    An endpoint's `Retry-After` is honoured as given (read by `domain.retry`, which holds
+    it to a day), but never sooner than a second."""
     if attempts >= MAX_ATTEMPTS:
         return None
     if retry_after is not None:
-        return min(max(retry_after, 1.0), MAX_RETRY_AFTER)
+        return max(retry_after, 1.0)
     return SCHEDULE[attempts - 1] * random.uniform(0.9, 1.1)
 
 

@@ -17,11 +17,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from email.utils import parsedate_to_datetime
 
 import httpx
 import msgspec
 
+from app.domain.retry import retry_after
 from app.domain.timefmt import fmt, now
 from app.domain.webhook_signature import header as signature_header
 from app.services import webhook_queue, webhook_targets
@@ -49,17 +49,6 @@ def body_of(job: Job) -> bytes:
             data=msgspec.Raw(job.payload.encode()),
         )
     )
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after", "").strip()
-    if not raw:
-        return None
-    if raw.isdigit():
-        return float(raw)
-    with contextlib.suppress(TypeError, ValueError, IndexError):
-        return (parsedate_to_datetime(raw) - now()).total_seconds()
-    return None
 
 
 class Connections:
@@ -197,7 +186,12 @@ class Dispatcher:
             error = "HTTP 410 Gone: the endpoint is disabled."
         else:
             error = f"HTTP {code} {response.reason_phrase}".strip()
-        return outcome(code, error, response=text, retry_after=_retry_after(response))
+        return outcome(
+            code,
+            error,
+            response=text,
+            retry_after=retry_after(response.headers.get("retry-after")),
+        )
 
     async def _deliver(self, job: Job) -> None:
         try:
