@@ -30,7 +30,6 @@ from app.channels.base import (
     HookOutcome,
     HookRequest,
     OutboundRequest,
-    PermanentSendError,
     Rejected,
     SendResult,
     StatusUpdate,
