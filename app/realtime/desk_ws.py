@@ -34,7 +34,6 @@ from app.realtime.connection import EventConnection, close_quietly, send_frame
 from app.realtime.hub import Hub
 from app.realtime.presence import Presence
 from app.services import (
-    activities,
     agents,
     conversations,
     inbox,
@@ -113,7 +112,7 @@ async def _row_parts(event: StoredEvent, room_id: str) -> tuple[ConversationOut,
     if room_row is None:
         return None
     room = await conversations.room_out(room_row)
-    names = await activities.agent_names([room.owner_id])
+    names = await agents.names(event.customer_id, [room.owner_id])
     row = inbox.InboxRow(
         room=room,
         unread=0,
@@ -270,7 +269,7 @@ class DeskConnection(EventConnection):
         the composer and the side panel (the text typed stays), and stop viewing it —
         "also viewing" drops this agent for the others, and nothing more of the room is
         pushed here."""
-        names = await activities.agent_names([room.owner_id])
+        names = await agents.names(self.principal.customer_id, [room.owner_id])
         who = names.get(room.owner_id or "") or "someone else"
         if self.room_id:
             await self.presence.leave(self, self.agent_id)
@@ -392,7 +391,7 @@ class DeskConnection(EventConnection):
         if room.tm_delete != "9999-01-01 00:00:00.000000":
             gone = render("partials/room_gone.html", **_NO_CSRF)
             return gone + placed(lock("composer"), lock("context"))
-        names = await activities.agent_names([room.owner_id])
+        names = await agents.names(self.principal.customer_id, [room.owner_id])
         return render(
             "partials/room_chrome.html",
             room=room,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.db.tables import Activity, Agent
+from app.db.tables import Activity
 from app.domain.errors import InvalidInput
 from app.domain.principal import Principal
 from app.domain.resources import ActivityOut
@@ -28,19 +28,6 @@ def activity_out(row: dict[str, Any]) -> ActivityOut:
         text=row["text"],
         tm_create=fmt(row["tm_create"]),
     )
-
-
-async def agent_names(agent_ids: list[Any]) -> dict[str, str]:
-    ids = [a for a in agent_ids if a]
-    if not ids:
-        return {}
-    rows = await Agent.select(Agent.id, Agent.name, Agent.username).where(Agent.id.is_in(ids))
-    return {str(r["id"]): r["name"] or r["username"] for r in rows}
-
-
-async def actor_name(principal: Principal) -> str:
-    names = await agent_names([principal.agent_id])
-    return names.get(principal.agent_id, principal.username)
 
 
 async def record(room: dict[str, Any], kind: str, text: str, agent_id: Any = None) -> ActivityOut:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
@@ -170,6 +172,11 @@ async def delete_agent(principal: Principal, agent_id: str) -> AgentOut:
         return agent_out(row)
 
 
+def _shown(row: dict[str, Any]) -> str:
+    """How the desk names an agent: its name, else its username."""
+    return row["name"] or row["username"]
+
+
 async def directory(principal: Principal) -> list[dict[str, str]]:
     """Colleagues' ids and display names (for assigning rooms); any agent may see them."""
     rows = await (
@@ -177,14 +184,30 @@ async def directory(principal: Principal) -> list[dict[str, str]]:
         .where(Agent.customer_id == principal.customer_id, Agent.tm_delete.is_null())
         .order_by(Agent.name)
     )
-    return [
-        {"id": str(r["id"]), "name": r["name"] or r["username"], "permission": r["permission"]}
-        for r in rows
-    ]
+    return [{"id": str(r["id"]), "name": _shown(r), "permission": r["permission"]} for r in rows]
+
+
+async def names(customer_id: Any, agent_ids: Iterable[Any]) -> dict[str, str]:
+    """{agent id: display name} for those of `agent_ids` that are agents of `customer_id`
+    (deleted ones too: the history they made still names them). Anything else — None, a
+    malformed id, another customer's agent — is left out, so a stored id can never show a
+    name from another customer."""
+    ids = set()
+    for agent_id in agent_ids:
+        try:
+            ids.add(uuid.UUID(str(agent_id)))
+        except ValueError:
+            continue
+    if not ids:
+        return {}
+    rows = await Agent.select(Agent.id, Agent.name, Agent.username).where(
+        Agent.customer_id == customer_id, Agent.id.is_in(list(ids))
+    )
+    return {str(r["id"]): _shown(r) for r in rows}
 
 
 async def display_name(principal: Principal) -> str:
-    row = (
-        await Agent.select(Agent.name, Agent.username).where(Agent.id == principal.agent_id).first()
+    """The principal's own display name (its username if it has none)."""
+    return (await names(principal.customer_id, [principal.agent_id])).get(
+        principal.agent_id, principal.username
     )
-    return (row["name"] or row["username"]) if row else principal.username

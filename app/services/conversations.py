@@ -33,7 +33,7 @@ from app.domain.resources import (
 )
 from app.domain.timefmt import fmt, now
 from app.domain.topics import conversation_topic
-from app.services import accounts, activities
+from app.services import accounts, activities, agents
 from app.services.events import connection, record_event, transaction
 from app.services.ids import parse_id
 from app.services.pagination import keyset_page
@@ -445,7 +445,7 @@ async def _system_lines(
     reopening: bool,
 ) -> None:
     """The timeline's record of who assigned, closed or reopened the room."""
-    names = await activities.agent_names([principal.agent_id, room["owner_id"]])
+    names = await agents.names(principal.customer_id, [principal.agent_id, room["owner_id"]])
     actor = names.get(principal.agent_id, principal.username)
     lines = []
     if data.owner_id is not msgspec.UNSET and room["owner_id"] != previous_owner:
@@ -509,7 +509,7 @@ async def add_participant(
         await activities.record(
             room,
             activities.SYSTEM,
-            f"{await activities.actor_name(principal)} added {target} ({ptype.value})",
+            f"{await agents.display_name(principal)} added {target} ({ptype.value})",
             principal.agent_id,
         )
     return participant_out(row)
@@ -547,7 +547,7 @@ async def remove_participant(
         await activities.record(
             room,
             activities.SYSTEM,
-            f"{await activities.actor_name(principal)} removed {row['target']} ({row['type']})",
+            f"{await agents.display_name(principal)} removed {row['target']} ({row['type']})",
             principal.agent_id,
         )
     return participant_out(row)

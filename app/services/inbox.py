@@ -15,7 +15,7 @@ from app.domain.principal import Principal, may_see_room
 from app.domain.resources import ConversationOut
 from app.domain.timefmt import fmt, now, parse
 from app.services import conversations
-from app.services.activities import agent_names
+from app.services.agents import names as agent_names
 
 VIEWS = ("mine", "unassigned", "all")
 
@@ -123,7 +123,7 @@ async def inbox(
     rows = rows[:limit]
     people = await conversations.live_participants([r["id"] for r in rows])
     unread = await unread_counts(principal.agent_id, [r["id"] for r in rows])
-    names = await agent_names([r["owner_id"] for r in rows])
+    names = await agent_names(principal.customer_id, [r["owner_id"] for r in rows])
     result = [
         InboxRow(
             room=conversations.conversation_out(r, people[str(r["id"])]),

@@ -15,7 +15,7 @@ from app.db import sql
 from app.domain.principal import Principal
 from app.domain.resources import TalkMessageOut, TalkOut
 from app.domain.timefmt import LIVE
-from app.services import talk_messages, talks
+from app.services import agents, talk_messages, talks
 
 _COLUMNS = (
     "t.id, t.customer_id, t.type, t.name, t.detail, t.status, t.creator_id, t.tm_last_message,"
@@ -84,7 +84,7 @@ async def talk_rows(principal: Principal) -> list[TalkRow]:
         principal.agent_id,
     )
     unread = {u.talk_id: u.unread_count for u in await talk_messages.unread(principal)}
-    names = await talks.agent_names(
+    names = await agents.names(
         principal.customer_id, {p.agent_id for t in found for p in t.participants}
     )
     return [make_row(t, names, principal.agent_id, unread.get(t.id, 0)) for t in found]
@@ -96,7 +96,7 @@ async def talk_state(customer_id: str, talk_id: str) -> tuple[TalkOut, dict[str,
     if not found:
         return None
     talk = found[0]
-    return talk, await talks.agent_names(customer_id, [p.agent_id for p in talk.participants])
+    return talk, await agents.names(customer_id, [p.agent_id for p in talk.participants])
 
 
 async def unread_totals(customer_id: str, agent_ids: Iterable[str]) -> dict[str, int]:
@@ -132,4 +132,4 @@ async def names_for(customer_id: str, messages: Iterable[TalkMessageOut]) -> dic
             ids.add(m.agent_id)
         for r in m.reactions:
             ids.update(r.agent_ids)
-    return await talks.agent_names(customer_id, ids) if ids else {}
+    return await agents.names(customer_id, ids) if ids else {}

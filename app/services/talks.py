@@ -24,6 +24,7 @@ from app.domain.resources import (
 )
 from app.domain.timefmt import fmt, now
 from app.domain.topics import talk_topic
+from app.services.agents import names as agent_names
 from app.services.events import record_event, transaction
 from app.services.ids import parse_id
 from app.services.pagination import check_page_size, keyset_rows, parse_token
@@ -199,15 +200,6 @@ async def talk_event(
         topics=[talk_topic(a, talk_id) for a in audience],
         audience=audience,
     )
-
-
-async def agent_names(customer_id: str, agent_ids: Iterable[Any]) -> dict[str, str]:
-    rows = await sql.fetch(
-        "SELECT id, name, username FROM agents WHERE customer_id = $1 AND id = ANY($2::uuid[])",
-        customer_id,
-        [str(a) for a in agent_ids],
-    )
-    return {str(r["id"]): r["name"] or r["username"] for r in rows}
 
 
 async def system_message(access: TalkAccess, text: str, agents: Iterable[str]) -> None:

@@ -13,7 +13,7 @@ from app.domain.errors import BadRequest
 from app.domain.principal import Principal
 from app.domain.resources import ActivityOut, MessageOut
 from app.domain.timefmt import fmt, parse
-from app.services import activities, conversations
+from app.services import activities, agents, conversations
 from app.services.messages import message_out
 
 
@@ -54,7 +54,9 @@ async def timeline(
     items.sort(key=lambda i: i.tm, reverse=True)
     more = len(items) > limit
     items = items[:limit]
-    names = await activities.agent_names([i.activity.agent_id for i in items if i.activity])
+    names = await agents.names(
+        principal.customer_id, [i.activity.agent_id for i in items if i.activity]
+    )
     for item in items:
         if item.activity and item.activity.agent_id:
             item.author = names.get(item.activity.agent_id)
@@ -69,7 +71,7 @@ async def item_for(event_type: str, data: dict[str, Any]) -> Item | None:
         return Item(kind="message", tm=parse(message.tm_create), message=message)
     if event_type == "conversation_activity_created":
         activity = msgspec.convert(data, ActivityOut)
-        names = await activities.agent_names([activity.agent_id])
+        names = await agents.names(activity.customer_id, [activity.agent_id])
         return Item(
             kind=activity.kind,
             tm=parse(activity.tm_create),

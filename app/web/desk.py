@@ -63,7 +63,7 @@ async def room_context(principal: Principal, conversation_id: str) -> dict[str, 
     room = await conversations.room_out(room_row)
     items, older = await timeline.timeline(principal, conversation_id)
     targets = await messages.reply_targets(room_row)
-    names = await activities.agent_names([room.owner_id])
+    names = await agents.names(principal.customer_id, [room.owner_id])
     return {
         "room": room,
         "items": items,

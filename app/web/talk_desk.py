@@ -68,7 +68,7 @@ def message_fragments(
 async def header_context(principal: Principal, talk_id: str) -> dict[str, Any]:
     access = await talks.reach(principal, talk_id)
     talk = access.out()
-    names = await talks.agent_names(principal.customer_id, [p.agent_id for p in talk.participants])
+    names = await agents.names(principal.customer_id, [p.agent_id for p in talk.participants])
     return {
         "row": talk_views.make_row(talk, names, principal.agent_id, 0),
         "principal": principal,
