@@ -76,7 +76,8 @@ def shared(event: StoredEvent) -> _Shared:
     key = (event.customer_id, event.id)  # ids alone repeat across databases (tests)
     got = _shared.get(key)
     if got is None:
-        got = _shared[key] = _Shared(frame=event_body(event).decode(), topics=sorted(event.topics))
+        frame = event_body(event.id, event.type, event.tm_create, event.payload).decode()
+        got = _shared[key] = _Shared(frame=frame, topics=sorted(event.topics))
         if len(_shared) > _SHARED_MAX:
             _shared.popitem(last=False)
     return got

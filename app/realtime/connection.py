@@ -18,8 +18,7 @@ from typing import Any
 from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 
-from app.domain.enums import is_private_to_audience
-from app.domain.principal import Principal
+from app.domain.principal import Principal, may_see_event
 from app.realtime.hub import Hub
 from app.services.events import StoredEvent, events_after
 
@@ -159,8 +158,4 @@ class EventConnection:
         await self.emit(fresh)
 
     def may_see(self, event: StoredEvent) -> bool:
-        if is_private_to_audience(event.type):
-            return self.principal.agent_id in event.audience
-        if event.audience and not self.principal.sees_all_conversations:
-            return self.principal.agent_id in event.audience
-        return True
+        return may_see_event(self.principal, event.type, event.audience)

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.db.tables import Activity
 from app.domain.errors import InvalidInput
-from app.domain.principal import Principal
+from app.domain.principal import Principal, room_audience
 from app.domain.resources import ActivityOut
 from app.domain.timefmt import fmt, now
 from app.domain.topics import conversation_topic
@@ -50,7 +50,7 @@ async def record(room: dict[str, Any], kind: str, text: str, agent_id: Any = Non
         "conversation_activity_created",
         out,
         [conversation_topic(out.customer_id, out.conversation_id)],
-        [str(room["owner_id"])] if room["owner_id"] else [],
+        room_audience(room["owner_id"]),
     )
     return out
 

@@ -23,7 +23,7 @@ from app.domain.channels import (
 )
 from app.domain.enums import ConversationStatus, ParticipantType, Permission, ReferenceType
 from app.domain.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
-from app.domain.principal import Principal
+from app.domain.principal import Principal, room_audience
 from app.domain.resources import (
     ConversationCreate,
     ConversationOut,
@@ -96,21 +96,13 @@ async def room_out(row: dict[str, Any]) -> ConversationOut:
     return conversation_out(row, (await live_participants([row["id"]]))[str(row["id"])])
 
 
-def audience(*owner_ids: Any) -> list[str]:
-    """Who besides admins and managers may see an event about a room with these owners:
-    everyone when the room is (or becomes) unassigned."""
-    if any(o is None for o in owner_ids):
-        return []
-    return [str(o) for o in owner_ids]
-
-
 async def room_event(type: str, room: ConversationOut, *previous_owners: Any) -> None:
     await record_event(
         room.customer_id,
         type,
         room,
         [conversation_topic(room.customer_id, room.id)],
-        audience(room.owner_id, *previous_owners),
+        room_audience(room.owner_id, *previous_owners),
     )
 
 

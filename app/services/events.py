@@ -30,7 +30,7 @@ import msgspec
 
 from app.db.piccolo_conf import DB
 from app.db.tables import Event
-from app.domain.timefmt import now
+from app.domain.timefmt import fmt, now
 from app.realtime import bus
 
 
@@ -182,11 +182,10 @@ class EventBody(msgspec.Struct, kw_only=True):
     data: msgspec.Raw
 
 
-def event_body(event: StoredEvent) -> bytes:
-    from app.domain.timefmt import fmt
-
+def event_body(id: int, type: str, tm_create: datetime, payload: msgspec.Raw) -> bytes:
+    """`{"id","type","tm_create","data"}`, `data` being the resource as the API returns it
+    (the event's stored bytes): the one body of a webhook delivery and of an API
+    websocket frame."""
     return msgspec.json.encode(
-        EventBody(
-            id=str(event.id), type=event.type, tm_create=fmt(event.tm_create), data=event.payload
-        )
+        EventBody(id=str(id), type=type, tm_create=fmt(tm_create), data=payload)
     )

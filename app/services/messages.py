@@ -25,7 +25,7 @@ from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, pr
 from app.domain.enums import ConversationStatus, Direction, MessageStatus, ParticipantType
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
-from app.domain.principal import Principal
+from app.domain.principal import Principal, room_audience
 from app.domain.resources import Address, Media, MessageCreate, MessageOut
 from app.domain.timefmt import fmt, now
 from app.domain.topics import conversation_topic
@@ -131,7 +131,7 @@ async def _message_event(type: str, message: MessageOut, room: dict[str, Any]) -
         type,
         message,
         [conversation_topic(message.customer_id, message.conversation_id)],
-        conversations.audience(room["owner_id"]),
+        room_audience(room["owner_id"]),
     )
 
 

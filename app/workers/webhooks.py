@@ -22,10 +22,10 @@ import httpx
 import msgspec
 
 from app.domain.retry import retry_after
-from app.domain.timefmt import fmt, now
+from app.domain.timefmt import now
 from app.domain.webhook_signature import header as signature_header
 from app.services import webhook_queue, webhook_targets
-from app.services.events import EventBody
+from app.services.events import event_body
 from app.services.webhook_queue import Job, Outcome
 from app.settings import Settings
 
@@ -36,19 +36,6 @@ TIMEOUT = 5.0
 RESPONSE_KEPT = 1024
 """How much of a response body the attempt log keeps."""
 USER_AGENT = "Convodesk-Webhooks/1.0"
-
-
-def body_of(job: Job) -> bytes:
-    """`{"id","type","tm_create","data"}`, `data` being the resource as the API returns it
-    (the event's stored bytes): the same body as the API websocket's frames."""
-    return msgspec.json.encode(
-        EventBody(
-            id=str(job.event_id),
-            type=job.event_type,
-            tm_create=fmt(job.event_time),
-            data=msgspec.Raw(job.payload.encode()),
-        )
-    )
 
 
 class Connections:
@@ -124,7 +111,9 @@ class Dispatcher:
         return url.copy_with(host=address), {"host": url.netloc.decode()}, {"sni_hostname": host}
 
     async def attempt(self, job: Job) -> Outcome:
-        body = body_of(job)
+        body = event_body(
+            job.event_id, job.event_type, job.event_time, msgspec.Raw(job.payload.encode())
+        )
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",
