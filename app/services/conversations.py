@@ -23,6 +23,7 @@ from app.domain.channels import (
 )
 from app.domain.enums import ConversationStatus, ParticipantType, Permission, ReferenceType
 from app.domain.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
+from app.domain.participants import ME, UNKNOWN
 from app.domain.principal import Principal, room_audience
 from app.domain.resources import (
     ConversationCreate,
@@ -37,10 +38,6 @@ from app.services import accounts, activities, agents
 from app.services.events import connection, record_event, transaction
 from app.services.ids import parse_id
 from app.services.pagination import keyset_page
-
-ME = "me"
-UNKNOWN = "Unknown"
-
 
 # --- shapes -------------------------------------------------------------------------
 

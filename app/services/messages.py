@@ -25,6 +25,7 @@ from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, pr
 from app.domain.enums import ConversationStatus, Direction, MessageStatus, ParticipantType
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
+from app.domain.participants import ME, has_name, peers
 from app.domain.principal import Principal, room_audience
 from app.domain.resources import Address, Media, MessageCreate, MessageOut
 from app.domain.timefmt import fmt, now
@@ -96,7 +97,7 @@ async def _insert_message(
     me = {
         "type": participant["type"],
         "target": account["address"],
-        "target_name": "me",
+        "target_name": ME,
         "name": "",
     }
     peer = _address(participant)
@@ -279,7 +280,7 @@ async def _place(
             name=inbound.topic[:255],
         )
         await conversations.room_event("conversation_created", await conversations.room_out(room))
-    elif inbound.peer_name and participant["target_name"] in ("", conversations.UNKNOWN):
+    elif inbound.peer_name and not has_name(participant["target_name"]):
         await connection().execute(
             "UPDATE participants SET target_name = $2 WHERE id = $1",
             participant["id"],
@@ -398,11 +399,7 @@ async def _routing(room: Any) -> _Routing:
         " ORDER BY tm_create",
         room["id"],
     )
-    peers = [
-        p
-        for p in people
-        if p["target_name"] != conversations.ME and p["type"] != ParticipantType.AGENT.value
-    ]
+    others = [p for p in peers(people) if p["type"] != ParticipantType.AGENT.value]
     last = await sql.fetchval(
         "SELECT participant_id FROM messages WHERE conversation_id = $1"
         " AND direction = 'inbound' ORDER BY tm_create DESC LIMIT 1",
@@ -417,7 +414,7 @@ async def _routing(room: Any) -> _Routing:
             return (1, 0)
         return (2, index)
 
-    ordered = [p for _, p in sorted(enumerate(peers), key=rank)]
+    ordered = [p for _, p in sorted(enumerate(others), key=rank)]
     return _Routing(peers=ordered, accounts=await accounts.live_accounts(str(room["customer_id"])))
 
 

@@ -31,6 +31,7 @@ from app.domain.enums import Direction, ParticipantType, ReferenceType
 from app.domain.errors import Forbidden, InvalidInput, Unauthenticated
 from app.domain.inbound import InboundMessage
 from app.domain.origins import same_origin
+from app.domain.participants import NO_NAME
 from app.domain.resources import MessageOut
 from app.domain.timefmt import LIVE
 from app.services import accounts, messages
@@ -162,11 +163,12 @@ async def _known_name(customer_id: Any, visitor_id: str) -> str:
     return (
         await sql.fetchval(
             "SELECT target_name FROM participants WHERE customer_id = $1 AND type = $2"
-            " AND target = $3 AND target_name NOT IN ('', 'Unknown')"
+            " AND target = $3 AND target_name <> ALL($4::text[])"
             " ORDER BY tm_create DESC LIMIT 1",
             customer_id,
             ParticipantType.WEBCHAT.value,
             visitor_id,
+            list(NO_NAME),
         )
         or ""
     )

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 
+from app.domain.participants import display_name, peers
 from app.domain.timefmt import parse
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
@@ -106,6 +107,10 @@ def build_environment() -> Environment:
         channel_label=channel_label,
         channel_icon=channel_icon,
         names_of=names_of,
+        # a participant's name, "" for the placeholder ("Unknown"); the room's people
+        # without the customer's own address ("me")
+        display_name=display_name,
+        peers=peers,
     )
     return env
 
