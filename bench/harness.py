@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,10 @@ import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+# The socket probes (free port, health check, held connections) are the tests' own.
+sys.path.insert(0, str(ROOT / "tests"))
+from net_kit import ask_health, free_port, holds_connection  # noqa: E402, F401
+
 SECRET = "bench-secret-key-" + "b" * 32
 
 
@@ -158,9 +161,7 @@ class Server:
         worker only: cProfile sees the main thread, where uvicorn runs the event loop).
         `kind`: which HTTP server runs the app (SERVER_KINDS); `nofile`: the server's
         RLIMIT_NOFILE (soft and hard), to see it run short of file descriptors."""
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)
         command = server_command(kind, self.port, workers)
@@ -222,30 +223,6 @@ async def make_agents(
     finally:
         await conn.close()
     return [{k: str(v) for k, v in r.items()} for r in rows]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def holds_connection(pid: int, port: int) -> bool:
-    """Whether `pid` has a TCP connection to `port` (a worker's pool to PostgreSQL)."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
-                return True
-    return False
 
 
 def start_worker(env: dict[str, str], url: str) -> subprocess.Popen:

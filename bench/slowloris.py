@@ -36,6 +36,7 @@ from harness import (  # noqa: E402
     SERVER_KINDS,
     Server,
     _children,
+    ask_health,
     cli,
     drop_database,
     env_for,
@@ -99,23 +100,12 @@ class Attack:
 def probe(port: int, seconds: float, queue) -> None:
     """In a process of its own, so the attack's busy event loop cannot delay it: a new
     connection every 0.2 s asking `GET /healthz`; (outcome, seconds) for each."""
-    import socket
-
     results = []
     until = time.monotonic() + seconds
-    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     while time.monotonic() < until:
         began = time.perf_counter()
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-                sock.sendall(request)
-                status = sock.recv(64)
-            outcome = "200" if status.startswith(b"HTTP/1.1 200") else (status[:12] or b"closed")
-        except TimeoutError:
-            outcome = "timeout"
-        except OSError as exc:
-            outcome = type(exc).__name__
-        results.append((str(outcome), time.perf_counter() - began))
+        outcome = ask_health(port, timeout=2)
+        results.append((outcome, time.perf_counter() - began))
         time.sleep(max(0.0, 0.2 - (time.perf_counter() - began)))
     queue.put(results)
 

@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+from net_kit import free_port, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "test-secret-key-" + "k" * 32
@@ -46,14 +46,6 @@ def run_async(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
@@ -62,7 +54,7 @@ def with_database(url: str, name: str) -> str:
 def _base_url() -> str:
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
-    if _port_open("127.0.0.1", 5432):
+    if port_open("127.0.0.1", 5432):
         return "postgresql://postgres@127.0.0.1:5432/postgres"
     import pgserver
 
@@ -197,12 +189,6 @@ def clean_tables():
 @pytest.fixture
 def db_url() -> str:
     return _state["db_url"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServerProcess:

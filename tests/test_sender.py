@@ -31,6 +31,7 @@ import asyncpg
 import httpx
 import pytest
 from conftest import ROOT, ServerProcess, cli_env, create_database, run_async, run_cli, wait_for
+from net_kit import holds_connection as talks_to
 from providers import ProviderServer, Recorded, Reply
 
 ACCOUNT_SID = "AC" + "5e4d3c2b1a098765" * 2
@@ -153,26 +154,6 @@ def outbound(db_url: str) -> list[asyncpg.Record]:
         " o.attempts FROM messages m JOIN outbound_messages o ON o.message_id = m.id"
         " WHERE m.direction = 'outbound'",
     )
-
-
-def talks_to(pid: int, port: int) -> bool:
-    """Whether process `pid` holds a TCP connection to `port`: to PostgreSQL once its pool
-    is up; to the provider once it sent something (its HTTP client keeps it alive)."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
-            if remote_port == port and fields[9] in inodes:
-                return True
-    return False
 
 
 @pytest.fixture(scope="module")

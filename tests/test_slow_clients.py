@@ -20,6 +20,7 @@ import time
 import httpx
 import pytest
 from conftest import ServerProcess, cli_env, inbound, run_async, wait_for
+from net_kit import ask_health
 from ws_kit import Ws
 
 from app.http_guard import Limits, body_deadline, connection_cap
@@ -109,13 +110,7 @@ def health_prober(url: str, stop: threading.Event, results: list[str]) -> thread
 
     def run() -> None:
         while not stop.is_set():
-            try:
-                conn = http.client.HTTPConnection(host, int(port), timeout=3)
-                conn.request("GET", "/healthz")
-                results.append(str(conn.getresponse().status))
-                conn.close()
-            except OSError as exc:
-                results.append(type(exc).__name__)
+            results.append(ask_health(int(port), host, timeout=3))
             stop.wait(0.1)
 
     thread = threading.Thread(target=run, daemon=True)
