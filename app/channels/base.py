@@ -5,11 +5,18 @@ the names the provider uses), how to verify and parse the provider's webhook int
 messages and delivery statuses, and how to send an outbound message. Drivers do no
 database work: `services.hooks` hands what they parse to the one inbound entry point,
 `services.messages.receive`, and the sender worker records what `send` returns.
+
+Below the types are the pieces several drivers need alike (checking an HMAC-signed hook,
+a bearer token, an optional setting, refusing one event, reading a refused send), so each
+provider's rule about them is written once.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import base64
+import hashlib
+import hmac
+from typing import Any, Literal, Protocol
 
 import httpx
 import msgspec
@@ -139,6 +146,46 @@ def send_refused(
     if temporary or response.status_code == 429 or response.status_code >= 500:
         return TransientSendError(reason, retry_after(response.headers.get("retry-after")))
     return PermanentSendError(reason)
+
+
+def rejected(event: Any, reason: str, id_field: str) -> Rejected:
+    """An event refused alone, under the provider's id of it (`event[id_field]`) when the
+    event is an object that has a string there."""
+    event_id = event.get(id_field) if isinstance(event, dict) else None
+    return Rejected(
+        provider_event_id=event_id if isinstance(event_id, str) else "", reason=reason, raw=event
+    )
+
+
+def hmac_matches(
+    secret: str,
+    message: bytes,
+    given: str,
+    *,
+    digest: Literal["sha1", "sha256"] = "sha256",
+    encoding: Literal["base64", "hex"] = "base64",
+) -> bool:
+    """Whether `given` is the HMAC of `message` keyed with `secret`, written as the
+    provider writes it (base64, or lower-case hex); False without a secret or a
+    signature. The comparison takes the same time wherever the two differ."""
+    if not secret or not given:
+        return False
+    mac = hmac.new(secret.encode(), message, getattr(hashlib, digest)).digest()
+    expected = base64.b64encode(mac) if encoding == "base64" else mac.hex().encode()
+    return hmac.compare_digest(expected, given.strip().encode("utf-8", "replace"))
+
+
+def bearer(account: dict[str, Any], secret: str) -> dict[str, str]:
+    """The Authorization header of a provider API called with the account's token."""
+    return {"Authorization": f"Bearer {account['secrets'].get(secret, '')}"}
+
+
+def keep_if_given(settings: dict[str, Any], name: str, value: str) -> None:
+    """An optional setting: stored when given, gone (not kept empty) when blank."""
+    if value:
+        settings[name] = value
+    else:
+        settings.pop(name, None)
 
 
 class Driver(Protocol):

@@ -18,9 +18,6 @@ so `POST /v1.0/conversations/setup` both configures the channel and proves it wo
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import logging
 import mimetypes
 import re
@@ -40,7 +37,11 @@ from app.channels.base import (
     PermanentSendError,
     Rejected,
     SendResult,
+    bearer,
+    hmac_matches,
+    keep_if_given,
     register,
+    rejected,
     send_refused,
 )
 from app.domain import storable
@@ -96,7 +97,7 @@ _profiles = _ProfileCache()
 
 
 def _auth(account: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {account['secrets'].get('channel_access_token', '')}"}
+    return bearer(account, "channel_access_token")
 
 
 _CHAT_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
@@ -330,10 +331,7 @@ before one goes into a profile API path."""
 
 
 def _rejected(event: Any, reason: str) -> Rejected:
-    event_id = event.get("webhookEventId") if isinstance(event, dict) else None
-    return Rejected(
-        provider_event_id=event_id if isinstance(event_id, str) else "", reason=reason, raw=event
-    )
+    return rejected(event, reason, "webhookEventId")
 
 
 class LineDriver:
@@ -372,21 +370,15 @@ class LineDriver:
             raise InvalidInput(
                 "invalid_setting", "`channel_id` is the LINE channel's number (digits only)."
             )
-        if channel_id:
-            settings["channel_id"] = channel_id
-        else:
-            settings.pop("channel_id", None)
+        keep_if_given(settings, "channel_id", channel_id)
         return settings
 
     # --- inbound ---
 
     def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
+        """base64(HMAC-SHA256(channel secret, raw body)) in `x-line-signature`."""
         secret = account["secrets"].get("channel_secret", "")
-        signature = request.header("x-line-signature")
-        if not secret or not signature:
-            return False
-        digest = hmac.new(secret.encode(), request.body, hashlib.sha256).digest()
-        return hmac.compare_digest(base64.b64encode(digest), signature.strip().encode())
+        return hmac_matches(secret, request.body, request.header("x-line-signature"))
 
     async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
         try:

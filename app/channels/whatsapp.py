@@ -14,7 +14,6 @@ first one's wamid is the one statuses are matched against.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import mimetypes
@@ -34,7 +33,10 @@ from app.channels.base import (
     SendResult,
     StatusUpdate,
     TransientSendError,
+    bearer,
+    hmac_matches,
     register,
+    rejected,
     send_refused,
 )
 from app.domain import storable
@@ -194,10 +196,7 @@ def _list(value: Any) -> list[Any]:
 
 
 def _rejected(raw: Any, reason: str) -> Rejected:
-    event_id = raw.get("id") if isinstance(raw, dict) else None
-    return Rejected(
-        provider_event_id=event_id if isinstance(event_id, str) else "", reason=reason, raw=raw
-    )
+    return rejected(raw, reason, "id")
 
 
 def _error_text(errors: list[_Error]) -> str:
@@ -333,12 +332,12 @@ class WhatsAppDriver:
     def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
         if request.method == "GET":
             return True  # the handshake is unsigned; parse checks its verify token
-        app_secret = account["secrets"].get("app_secret", "")
+        # "sha256=" + hex(HMAC-SHA256(app secret, raw body))
         given = request.header("x-hub-signature-256").strip()
-        if not app_secret or not given.startswith("sha256="):
+        if not given.startswith("sha256="):
             return False
-        expected = hmac.new(app_secret.encode(), request.body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected.encode(), given[7:].lower().encode("utf-8", "replace"))
+        secret = account["secrets"].get("app_secret", "")
+        return hmac_matches(secret, request.body, given[7:].lower(), encoding="hex")
 
     async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
         if request.sub:
@@ -468,7 +467,7 @@ class WhatsAppDriver:
             return None, f"unusable media id {ref.id[:40]!r}"
         settings = runtime.settings()
         providers = settings.providers
-        auth = {"Authorization": f"Bearer {account['secrets'].get('access_token', '')}"}
+        auth = bearer(account, "access_token")
         client = runtime.http()
         try:
             lookup = await client.get(
@@ -525,7 +524,7 @@ class WhatsAppDriver:
         providers = runtime.settings().providers
         number_id = account["settings"].get("phone_number_id", "")
         url = f"{providers.whatsapp}/{providers.whatsapp_version}/{number_id}/messages"
-        auth = {"Authorization": f"Bearer {account['secrets'].get('access_token', '')}"}
+        auth = bearer(account, "access_token")
         first = ""
         for body in _bodies(request):
             wamid = await _post(url, auth, body)

@@ -11,12 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from app.db.tables import AccessKey
-from app.domain.errors import NotFound
 from app.domain.principal import Principal, require_admin
 from app.domain.resources import AccessKeyCreate, AccessKeyOut, AccessKeyUpdate
 from app.domain.timefmt import fmt, now
 from app.services.events import transaction
-from app.services.ids import parse_id
+from app.services.ids import live_row
 from app.services.pagination import keyset_page
 
 KEY_PREFIX = "cdk_"
@@ -62,19 +61,9 @@ async def create_accesskey(principal: Principal, data: AccessKeyCreate) -> Acces
 
 
 async def _live_row(principal: Principal, key_id: str) -> dict[str, Any]:
-    key_id = parse_id(key_id, "accesskey_not_found", "access key")
-    row = (
-        await AccessKey.select()
-        .where(
-            AccessKey.id == key_id,
-            AccessKey.customer_id == principal.customer_id,
-            AccessKey.tm_delete.is_null(),
-        )
-        .first()
+    return await live_row(
+        AccessKey, key_id, principal.customer_id, "accesskey_not_found", "access key"
     )
-    if row is None:
-        raise NotFound("accesskey_not_found", "There is no such access key.")
-    return row
 
 
 async def get_accesskey(principal: Principal, key_id: str) -> AccessKeyOut:

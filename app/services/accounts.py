@@ -59,27 +59,25 @@ def _loaded(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get_account(customer_id: str, account_id: str) -> dict[str, Any]:
-    account_id = parse_id(account_id, "account_not_found", "channel account")
-    row = await sql.fetchrow(
-        "SELECT * FROM channel_accounts WHERE id = $1 AND customer_id = $2 AND tm_delete IS NULL",
-        account_id,
-        customer_id,
-    )
-    if row is None:
-        raise NotFound("account_not_found", "There is no such channel account.")
-    return _loaded(row)
+    return await _live_account(account_id, "customer_id", customer_id)
 
 
 async def account_for_hook(account_type: str, account_id: str) -> dict[str, Any]:
     """The live account a provider hook names in its URL. The id in the URL is what ties
     the call to a customer; the driver's signature check is what makes it trustworthy."""
-    account_id = parse_id(account_id, "account_not_found", "channel account")
     if account_type not in registered_types():  # anything else (even a NUL) matches nothing
-        raise NotFound("account_not_found", "There is no such channel account.")
+        account_type = ""
+    return await _live_account(account_id, "type", account_type)
+
+
+async def _live_account(account_id: str, column: str, value: str) -> dict[str, Any]:
+    """The live account with this id whose `column` (customer_id or type) is `value`;
+    NotFound otherwise, a malformed id included."""
+    account_id = parse_id(account_id, "account_not_found", "channel account")
     row = await sql.fetchrow(
-        "SELECT * FROM channel_accounts WHERE id = $1 AND type = $2 AND tm_delete IS NULL",
+        f"SELECT * FROM channel_accounts WHERE id = $1 AND {column} = $2 AND tm_delete IS NULL",
         account_id,
-        account_type,
+        value,
     )
     if row is None:
         raise NotFound("account_not_found", "There is no such channel account.")

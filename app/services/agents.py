@@ -11,12 +11,12 @@ import msgspec
 
 from app.db.tables import Agent
 from app.domain.enums import Permission
-from app.domain.errors import Conflict, InvalidInput, NotFound
+from app.domain.errors import Conflict, InvalidInput
 from app.domain.principal import Principal, require_admin
 from app.domain.resources import AgentCreate, AgentOut, AgentUpdate
 from app.domain.timefmt import fmt, now
 from app.services.events import transaction
-from app.services.ids import parse_id
+from app.services.ids import live_row
 from app.services.pagination import keyset_page
 from app.services.passwords import hash_password
 
@@ -76,19 +76,7 @@ async def create_agent(principal: Principal, data: AgentCreate) -> AgentOut:
 
 
 async def _live_row(principal: Principal, agent_id: str) -> dict[str, Any]:
-    agent_id = parse_id(agent_id, "agent_not_found", "agent")
-    row = (
-        await Agent.select()
-        .where(
-            Agent.id == agent_id,
-            Agent.customer_id == principal.customer_id,
-            Agent.tm_delete.is_null(),
-        )
-        .first()
-    )
-    if row is None:
-        raise NotFound("agent_not_found", "There is no such agent.")
-    return row
+    return await live_row(Agent, agent_id, principal.customer_id, "agent_not_found", "agent")
 
 
 async def get_agent(principal: Principal, agent_id: str) -> AgentOut:

@@ -493,13 +493,8 @@ async def add_participant(
             data.name,
             data.detail,
         )
-        await _touch(room["id"])
-        await room_event("conversation_participant_added", await room_out(room))
-        await activities.record(
-            room,
-            activities.SYSTEM,
-            f"{await agents.display_name(principal)} added {target} ({ptype.value})",
-            principal.agent_id,
+        await _people_changed(
+            principal, room, "conversation_participant_added", f"added {target} ({ptype.value})"
         )
     return participant_out(row)
 
@@ -531,15 +526,24 @@ async def remove_participant(
             .where(Participant.id == row["id"])
             .returning(*Participant.all_columns())
         )[0]
-        await _touch(room["id"])
-        await room_event("conversation_participant_removed", await room_out(room))
-        await activities.record(
+        await _people_changed(
+            principal,
             room,
-            activities.SYSTEM,
-            f"{await agents.display_name(principal)} removed {row['target']} ({row['type']})",
-            principal.agent_id,
+            "conversation_participant_removed",
+            f"removed {row['target']} ({row['type']})",
         )
     return participant_out(row)
+
+
+async def _people_changed(
+    principal: Principal, room: dict[str, Any], event_type: str, what: str
+) -> None:
+    """After a participant was added or removed: the room moves up, its event, and the
+    timeline's line saying who did `what`."""
+    await _touch(room["id"])
+    await room_event(event_type, await room_out(room))
+    actor = await agents.display_name(principal)
+    await activities.record(room, activities.SYSTEM, f"{actor} {what}", principal.agent_id)
 
 
 async def _touch(conversation_id: Any) -> None:

@@ -138,35 +138,29 @@ async def inbox(
 
 async def unread_counts(agent_id: str, room_ids: list[Any]) -> dict[str, int]:
     """Inbound messages after the agent's read mark, per room (all of them if none)."""
-    if not room_ids:
-        return {}
-    rows = await Message.raw(
-        "SELECT c.id AS room, (SELECT count(*) FROM messages m"
-        "   WHERE m.conversation_id = c.id AND m.direction = 'inbound'"
-        "   AND m.tm_create > coalesce(r.tm_read, '-infinity')) AS unread"
-        " FROM unnest({}::uuid[]) AS c(id)"
-        " LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.agent_id = {}",
-        [str(r) for r in room_ids],
-        agent_id,
-    )
-    return {str(r["room"]): r["unread"] for r in rows}
+    return {room: n for (room, _), n in (await _unread(room_ids, [agent_id])).items()}
 
 
 async def unread_for_agents(room_id: str, agent_ids: list[str]) -> dict[str, int]:
     """One room's unread count for many agents at once (for live pushes)."""
-    if not agent_ids:
+    return {agent: n for (_, agent), n in (await _unread([room_id], agent_ids)).items()}
+
+
+async def _unread(room_ids: list[Any], agent_ids: list[Any]) -> dict[tuple[str, str], int]:
+    """{(room, agent): the room's inbound messages after the agent's read mark (all of
+    them when the agent has none)} for every room and agent given."""
+    if not room_ids or not agent_ids:
         return {}
     rows = await Message.raw(
-        "SELECT a.id AS agent, (SELECT count(*) FROM messages m"
-        "   WHERE m.conversation_id = {} AND m.direction = 'inbound'"
+        "SELECT c.id AS room, a.id AS agent, (SELECT count(*) FROM messages m"
+        "   WHERE m.conversation_id = c.id AND m.direction = 'inbound'"
         "   AND m.tm_create > coalesce(r.tm_read, '-infinity')) AS unread"
-        " FROM unnest({}::uuid[]) AS a(id)"
-        " LEFT JOIN conversation_reads r ON r.agent_id = a.id AND r.conversation_id = {}",
-        room_id,
-        agent_ids,
-        room_id,
+        " FROM unnest({}::uuid[]) AS c(id) CROSS JOIN unnest({}::uuid[]) AS a(id)"
+        " LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.agent_id = a.id",
+        [str(r) for r in room_ids],
+        [str(a) for a in agent_ids],
     )
-    return {str(r["agent"]): r["unread"] for r in rows}
+    return {(str(r["room"]), str(r["agent"])): r["unread"] for r in rows}
 
 
 async def mark_read(principal: Principal, room_id: str) -> None:

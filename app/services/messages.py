@@ -22,6 +22,7 @@ from app.db import sql
 from app.db.tables import Message, OutboundMessage
 from app.domain import storable
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, preview
+from app.domain.content import require_content
 from app.domain.enums import ConversationStatus, Direction, MessageStatus, ParticipantType
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
@@ -361,8 +362,7 @@ async def _matching_room(
 async def send_message(
     principal: Principal, conversation_id: str, data: MessageCreate
 ) -> MessageOut:
-    if not data.text.strip() and not data.medias:
-        raise InvalidInput("empty_message", "A message needs text or at least one media.")
+    require_content(data.text, bool(data.medias))
     medias = [msgspec.to_builtins(m) for m in data.medias]
     async with transaction():
         room = await conversations.get_room(principal, conversation_id, lock=True)

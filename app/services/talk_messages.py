@@ -18,6 +18,7 @@ import msgspec
 
 from app.db import sql
 from app.domain import emoji as emojis
+from app.domain.content import require_content
 from app.domain.enums import TalkMessageType
 from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.domain.principal import Principal
@@ -139,8 +140,7 @@ async def _message(access: TalkAccess, message_id: str, *, lock: bool = False) -
 async def post_message(
     principal: Principal, talk_id: str, data: TalkMessageCreate
 ) -> TalkMessageOut:
-    if not data.text.strip() and not data.medias:
-        raise InvalidInput("empty_message", "A message needs text or at least one media.")
+    require_content(data.text, bool(data.medias))
     medias = [msgspec.to_builtins(m) for m in data.medias]
     async with transaction():
         access = await reach(principal, talk_id, write=True)
@@ -231,8 +231,7 @@ async def edit_message(
             raise Forbidden("not_message_author", "Only its author may edit a message.")
         if row["tm_delete"] is not None:
             raise Conflict("message_deleted", "That message was deleted.")
-        if not text.strip() and row["medias"] == "[]":
-            raise InvalidInput("empty_message", "A message needs text or at least one media.")
+        require_content(text, row["medias"] != "[]")
         row = await sql.fetchrow(
             f"UPDATE talk_messages SET text = $2, tm_edit = $3 WHERE id = $1 RETURNING {_COLUMNS}",
             row["id"],

@@ -296,6 +296,49 @@ def _creatable_driver(type: str) -> Any:
     return get_driver(type)
 
 
+async def _save_account(
+    principal: Principal,
+    settings: Settings,
+    form: FormMultiDict,
+    driver: Any,
+    account: AccountOut | None,
+) -> Response:
+    """Create (`account` None) or update an account from its form: on success back to the
+    list; refused, the form again, keeping what was typed (never the secrets) and saying
+    what is wrong beside it."""
+    typed = _typed(form, driver)
+    name = str(form.get("name") or "").strip()
+    detail = str(form.get("detail") or "").strip()
+    editing = account is not None
+    try:
+        values: dict[str, Any] = {"name": name, "detail": detail}
+        if account is None:
+            values = {"type": driver.type, **values}
+            values["settings"] = {k: v for k, v in typed.items() if v}
+        else:  # a blank setting is removed (null), as the API's PUT does
+            values["settings"] = {k: (v or None) for k, v in typed.items()}
+        values["secrets"] = _secrets(form, driver, editing=editing)
+        data = convert(values, AccountUpdate if editing else AccountCreate, _labels(driver))
+        if account is None:
+            where = f"created={(await accounts.create(principal, data)).id}"
+        else:
+            where = f"saved={(await accounts.update(principal, account.id, data)).id}"
+    except ServiceError as exc:
+        return await _form_page(
+            principal,
+            settings,
+            driver=driver,
+            fields=_fields(driver, typed, account.secrets_set if account else None),
+            name=name,
+            detail=detail,
+            account=account,
+            error=exc.message,
+            invalid=exc.field if isinstance(exc, FormRefused) else "",
+            status_code=exc.status_code,
+        )
+    return Redirect(f"/admin/channels?{where}", status_code=303)
+
+
 class AdminController(Controller):
     path = "/"
     dependencies = {"principal": Provide(admin_principal)}
@@ -338,36 +381,7 @@ class AdminController(Controller):
     ) -> Response:
         form = await request.form()
         driver = _creatable_driver(str(form.get("type") or ""))
-        typed = _typed(form, driver)
-        name = str(form.get("name") or "").strip()
-        detail = str(form.get("detail") or "").strip()
-        try:
-            data = convert(
-                {
-                    "type": driver.type,
-                    "name": name,
-                    "detail": detail,
-                    "settings": {k: v for k, v in typed.items() if v},
-                    "secrets": _secrets(form, driver, editing=False),
-                },
-                AccountCreate,
-                _labels(driver),
-            )
-            created = await accounts.create(principal, data)
-        except ServiceError as exc:
-            # keep what was typed (never the secrets) and say what is wrong beside it
-            return await _form_page(
-                principal,
-                settings,
-                driver=driver,
-                fields=_fields(driver, typed),
-                name=name,
-                detail=detail,
-                error=exc.message,
-                invalid=exc.field if isinstance(exc, FormRefused) else "",
-                status_code=exc.status_code,
-            )
-        return Redirect(f"/admin/channels?created={created.id}", status_code=303)
+        return await _save_account(principal, settings, form, driver, None)
 
     @get("/channels/{account_id:str}/edit")
     async def edit_account(
@@ -390,38 +404,8 @@ class AdminController(Controller):
         self, request: Request, principal: Principal, settings: Settings, account_id: str
     ) -> Response:
         account = await accounts.get(principal, account_id)
-        driver = get_driver(account.type)
         form = await request.form()
-        typed = _typed(form, driver)
-        name = str(form.get("name") or "").strip()
-        detail = str(form.get("detail") or "").strip()
-        try:
-            data = convert(
-                {
-                    "name": name,
-                    "detail": detail,
-                    # a blank setting is removed (null), as the API's PUT does
-                    "settings": {k: (v or None) for k, v in typed.items()},
-                    "secrets": _secrets(form, driver, editing=True),
-                },
-                AccountUpdate,
-                _labels(driver),
-            )
-            saved = await accounts.update(principal, account_id, data)
-        except ServiceError as exc:
-            return await _form_page(
-                principal,
-                settings,
-                driver=driver,
-                fields=_fields(driver, typed, account.secrets_set),
-                name=name,
-                detail=detail,
-                account=account,
-                error=exc.message,
-                invalid=exc.field if isinstance(exc, FormRefused) else "",
-                status_code=exc.status_code,
-            )
-        return Redirect(f"/admin/channels?saved={saved.id}", status_code=303)
+        return await _save_account(principal, settings, form, get_driver(account.type), account)
 
     @post("/channels/{account_id:str}/delete")
     async def delete_account(self, principal: Principal, account_id: str) -> Redirect:
