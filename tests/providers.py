@@ -1,9 +1,13 @@
 """A local HTTP server standing in for a provider's API (Twilio, LINE, Meta Graph): it
 records every request and answers as the provider documents. Each test module adds the
-routes of its provider; nothing of Convodesk's own code is replaced."""
+routes of its provider; nothing of Convodesk's own code is replaced. Below it, the
+providers' webhook signatures, computed as each provider documents them."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
 import threading
@@ -120,3 +124,23 @@ class ProviderServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# --- signing as the providers do, from their documentation (not from our drivers) ------
+
+
+def twilio_signature(token: str, url: str, params: list[tuple[str, str]]) -> str:
+    """X-Twilio-Signature: base64(HMAC-SHA1(auth token, URL + each name and value, the
+    parameters sorted by name))."""
+    data = url + "".join(name + value for name, value in sorted(params, key=lambda p: p[0]))
+    return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def line_signature(secret: str, body: bytes) -> str:
+    """x-line-signature: base64(HMAC-SHA256(channel secret, body))."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def meta_signature(secret: str, body: bytes) -> str:
+    """X-Hub-Signature-256: "sha256=" + hex(HMAC-SHA256(app secret, body))."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

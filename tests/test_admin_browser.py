@@ -8,20 +8,12 @@ from __future__ import annotations
 import re
 import secrets as random
 
+from browser_kit import sign_in
 from conftest import wait_for
 from playwright.sync_api import Page, expect
 
 URL = "/v1.0/conversation_accounts"
 SMS_NUMBER = "+15551230001"
-
-
-def sign_in(page: Page, base: str, username: str, password: str, start: str = "/") -> None:
-    page.goto(base + start)
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form.card button[type=submit]")
-    expect(page.locator("input[name=password]")).to_have_count(0)
 
 
 def card(page: Page, account_id: str):

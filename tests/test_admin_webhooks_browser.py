@@ -4,17 +4,29 @@ a test event whose signature verifies with the secret the page reveals, a failin
 endpoint's attempts in the log and a retry, a refused URL that keeps what was typed, the
 page without JavaScript, and the door closed to managers and agents."""
 
+# ruff: noqa: F811 - fixtures imported from webhook_kit are taken as test arguments
+
 from __future__ import annotations
 
 import re
 
-import asyncpg
-import httpx
 import pytest
-from conftest import ServerProcess, Tenant, own_database, run_async, wait_for
-from playwright.sync_api import Page, expect
+from browser_kit import sign_in
+from conftest import Tenant, own_database, wait_for
+from playwright.sync_api import expect
 from providers import ProviderServer, Recorded, Reply
-from webhook_kit import allowing, endpoint, verifies
+from webhook_kit import (  # noqa: F401 - fixtures among them: the module's server, tenant...
+    allowing,
+    client,
+    configure,
+    db_url,
+    endpoint,
+    hook_server,
+    receiver,
+    sql,
+    tenant,
+    verifies,
+)
 
 TWO_TYPES = ["conversation_created", "talk_created"]
 REFRESH_MS = 15000  # the log polls every 5 s; a slow machine gets slack
@@ -26,56 +38,11 @@ def hook_db() -> str:
     return own_database("webhooks_admin")
 
 
-@pytest.fixture(scope="module")
-def hook_server(hook_db):
-    srv = ServerProcess(allowing(hook_db)).wait_ready()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def db_url(hook_db) -> str:
-    return hook_db
-
-
-@pytest.fixture
-def client(hook_server):
-    with httpx.Client(base_url=hook_server.url, timeout=30) as c:
-        yield c
-
-
-@pytest.fixture
-def tenant(client, hook_db) -> Tenant:
-    return Tenant(client, "acme", db_url=hook_db)
-
-
-@pytest.fixture
-def receiver():
-    srv = endpoint()
-    yield srv
-    srv.stop()
-
-
 # --- helpers -------------------------------------------------------------------------------
-
-
-def sign_in(page: Page, base: str, username: str, password: str, start: str = "/") -> None:
-    page.goto(base + start)
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form.card button[type=submit]")
-    expect(page.locator("input[name=password]")).to_have_count(0)
 
 
 def sent_tests(receiver: ProviderServer, method: str = "POST") -> list[Recorded]:
     return [r for r in receiver.received(method, "/hook.*") if r.json()["type"] == "webhook_test"]
-
-
-def configure(client, tenant: Tenant, uri: str, **more) -> dict:
-    r = client.put("/v1.0/customer", headers=tenant.admin, json={"webhook_uri": uri, **more})
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def api_customer(client, tenant: Tenant) -> dict:
@@ -94,17 +61,6 @@ def api_deliveries(client, tenant: Tenant, **params) -> list[dict]:
     r = client.get("/v1.0/webhook_deliveries", headers=tenant.admin, params=params)
     assert r.status_code == 200, r.text
     return r.json()["result"]
-
-
-def sql(db_url: str, query: str, *args):
-    async def go():
-        conn = await asyncpg.connect(db_url)
-        try:
-            return await conn.fetch(query, *args)
-        finally:
-            await conn.close()
-
-    return run_async(go())
 
 
 def shown_time(api_time: str) -> str:

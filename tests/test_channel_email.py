@@ -12,10 +12,12 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import make_msgid
 
+import api_kit
 import asyncpg
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from api_kit import rooms
 from conftest import (
     ServerProcess,
     Tenant,
@@ -178,15 +180,9 @@ def deliver(server: ServerProcess, msg: EmailMessage, to: list[str] | None = Non
         return smtp.send_message(msg, to_addrs=to, **kw)
 
 
-def rooms(client, tenant: Tenant) -> list[dict]:
-    return client.get("/v1.0/conversations", headers=tenant.admin).json()["result"]
-
-
 def history(client, tenant: Tenant, room_id: str) -> list[dict]:
     """The room's messages, oldest first."""
-    r = client.get(f"/v1.0/conversations/{room_id}/messages", headers=tenant.admin)
-    assert r.status_code == 200, r.text
-    return list(reversed(r.json()["result"]))
+    return list(reversed(api_kit.history(client, tenant, room_id)))
 
 
 def only_room(client, tenant: Tenant) -> dict:

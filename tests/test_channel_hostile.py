@@ -10,8 +10,6 @@ One server for the module; a local stand-in answers for LINE's and Meta Graph's 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import smtplib
 import tempfile
@@ -21,8 +19,15 @@ from urllib.parse import parse_qsl, quote
 
 import httpx
 import pytest
+from api_kit import history, peer_of, rooms
 from conftest import ServerProcess, Tenant, assert_error, cli_env, own_database
-from providers import ProviderServer, Reply
+from providers import (
+    ProviderServer,
+    Reply,
+    line_signature,
+    meta_signature,
+    twilio_signature,
+)
 
 DB: dict[str, str] = {}
 PUBLIC = "https://desk.example.com"  # the URL Twilio signs (CONVODESK_PUBLIC_URL)
@@ -158,31 +163,14 @@ def email(client, tenant) -> dict:
 # --- reading back through the API -----------------------------------------------------------
 
 
-def rooms(client, tenant) -> list[dict]:
-    r = client.get("/v1.0/conversations", headers=tenant.admin)
-    assert r.status_code == 200, r.text
-    return r.json()["result"]
-
-
 def only_room(client, tenant) -> dict:
     (room,) = rooms(client, tenant)
     return room
 
 
-def history(client, tenant, room_id: str) -> list[dict]:
-    r = client.get(f"/v1.0/conversations/{room_id}/messages", headers=tenant.admin)
-    assert r.status_code == 200, r.text
-    return r.json()["result"]
-
-
 def only_message(client, tenant) -> dict:
     (message,) = history(client, tenant, only_room(client, tenant)["id"])
     return message
-
-
-def peer_of(room: dict) -> dict:
-    (peer,) = [p for p in room["participants"] if p["target_name"] != "me"]
-    return peer
 
 
 def rejected(client, tenant, account: dict, **params) -> list[dict]:
@@ -206,15 +194,13 @@ def no_unstorable(value) -> bool:
 def twilio_post(client, account: dict, body: str) -> httpx.Response:
     """POST a form body as Twilio does, signed over what its parameters decode to."""
     path = f"/hooks/sms/{account['id']}"
-    params = sorted(parse_qsl(body, keep_blank_values=True), key=lambda kv: kv[0])
-    payload = PUBLIC + path + "".join(k + v for k, v in params)
-    digest = hmac.new(TWILIO_TOKEN.encode(), payload.encode(), hashlib.sha1).digest()
+    params = parse_qsl(body, keep_blank_values=True)
     return client.post(
         path,
         content=body,
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": base64.b64encode(digest).decode(),
+            "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, PUBLIC + path, params),
         },
     )
 
@@ -255,12 +241,10 @@ def test_twilio_stores_nul_long_sids_and_long_media_urls(client, tenant, sms):
 def test_twilio_status_callbacks_with_long_sids_are_kept(client, tenant, sms):
     path = f"/hooks/sms/{sms['id']}/status"
     body = form(MessageSid=LONG_SID + "\x00", MessageStatus="delivered", To="+1415555\x000199")
-    params = sorted(parse_qsl(body, keep_blank_values=True))
-    payload = PUBLIC + path + "".join(k + v for k, v in params)
-    digest = hmac.new(TWILIO_TOKEN.encode(), payload.encode(), hashlib.sha1).digest()
+    params = parse_qsl(body, keep_blank_values=True)
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": base64.b64encode(digest).decode(),
+        "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, PUBLIC + path, params),
     }
     assert client.post(path, content=body, headers=headers).status_code == 204
     assert rejected(client, tenant, sms) == []
@@ -272,11 +256,13 @@ def test_twilio_status_callbacks_with_long_sids_are_kept(client, tenant, sms):
 def line_post(client, account: dict, *events: dict) -> httpx.Response:
     # json.dumps escapes U+0000 and lone surrogates as \u0000 and \ud800, as LINE would
     body = json.dumps({"destination": "Ubot", "events": list(events)}).encode()
-    signature = base64.b64encode(hmac.new(LINE_SECRET.encode(), body, hashlib.sha256).digest())
     return client.post(
         f"/hooks/line/{account['id']}",
         content=body,
-        headers={"Content-Type": "application/json", "x-line-signature": signature.decode()},
+        headers={
+            "Content-Type": "application/json",
+            "x-line-signature": line_signature(LINE_SECRET, body),
+        },
     )
 
 
@@ -426,7 +412,7 @@ def whatsapp_post(client, account: dict, messages: list, contacts: list | None =
         ],
     }
     body = json.dumps(payload).encode()
-    signature = "sha256=" + hmac.new(WA_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    signature = meta_signature(WA_SECRET, body)
     return client.post(
         f"/hooks/whatsapp/{account['id']}",
         content=body,
@@ -586,14 +572,16 @@ def test_a_signed_body_nested_too_deeply_is_a_400_for_line_and_whatsapp(
     client, tenant, line, whatsapp
 ):
     deep = b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    signature = base64.b64encode(hmac.new(LINE_SECRET.encode(), deep, hashlib.sha256).digest())
     r = client.post(
         f"/hooks/line/{line['id']}",
         content=deep,
-        headers={"Content-Type": "application/json", "x-line-signature": signature.decode()},
+        headers={
+            "Content-Type": "application/json",
+            "x-line-signature": line_signature(LINE_SECRET, deep),
+        },
     )
     assert_error(r, 400, "malformed_body")
-    wa_signature = "sha256=" + hmac.new(WA_SECRET.encode(), deep, hashlib.sha256).hexdigest()
+    wa_signature = meta_signature(WA_SECRET, deep)
     r = client.post(
         f"/hooks/whatsapp/{whatsapp['id']}",
         content=deep,

@@ -5,9 +5,6 @@ x-line-signature = base64(HMAC-SHA256(channel secret, raw body))."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import itertools
 import json
 import tempfile
@@ -16,8 +13,9 @@ import uuid
 
 import httpx
 import pytest
+from api_kit import history, peer_of, room_of, rooms
 from conftest import ServerProcess, Tenant, assert_error, cli_env, own_database, wait_for
-from providers import ProviderServer, Recorded, Reply
+from providers import ProviderServer, Recorded, Reply, line_signature
 
 LINE_DB: dict[str, str] = {}
 """The module's own database (its server's sender is the only one sending here)."""
@@ -34,7 +32,7 @@ _ids = itertools.count(1)
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return line_signature(secret, body)
 
 
 def event_id() -> str:
@@ -191,29 +189,6 @@ def hook(client, account: dict, body: bytes, signature: str | None = "valid") ->
     elif signature is not None:
         headers["x-line-signature"] = signature
     return client.post(f"/hooks/line/{account['id']}", content=body, headers=headers)
-
-
-def rooms(client, tenant) -> list[dict]:
-    r = client.get("/v1.0/conversations", headers=tenant.admin)
-    assert r.status_code == 200, r.text
-    return r.json()["result"]
-
-
-def room_of(client, tenant, user: str) -> dict:
-    found = [r for r in rooms(client, tenant) if r["reference_id"] == user]
-    assert len(found) == 1, found
-    return found[0]
-
-
-def history(client, tenant, room_id: str) -> list[dict]:
-    r = client.get(f"/v1.0/conversations/{room_id}/messages", headers=tenant.admin)
-    assert r.status_code == 200, r.text
-    return r.json()["result"]
-
-
-def peer_of(room: dict) -> dict:
-    (peer,) = [p for p in room["participants"] if p["target_name"] != "me"]
-    return peer
 
 
 # --- inbound ------------------------------------------------------------------------------

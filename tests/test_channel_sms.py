@@ -12,8 +12,6 @@ name, name + value)).
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -34,7 +32,7 @@ from conftest import (
     run_cli,
     wait_for,
 )
-from providers import ProviderServer, Recorded, Reply
+from providers import ProviderServer, Recorded, Reply, twilio_signature
 
 PUBLIC = "https://desk.example.test"
 """The server's CONVODESK_PUBLIC_URL: what Twilio is told to call, and signs."""
@@ -43,12 +41,6 @@ AUTH_TOKEN = "twilio-auth-token-" + "t" * 14
 OUR_NUMBER = "+14155550100"
 FORM = "application/x-www-form-urlencoded"
 MESSAGES_PATH = r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages\.json"
-
-
-def twilio_signature(token: str, url: str, params: list[tuple[str, str]]) -> str:
-    """X-Twilio-Signature as Twilio documents it (independent of the driver's code)."""
-    data = url + "".join(name + value for name, value in sorted(params, key=lambda p: p[0]))
-    return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
 
 
 def new_sid(prefix: str) -> str:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import hmac
 import json
 import threading
 
 import asyncpg
 import httpx
 import pytest
+from api_kit import history as messages_of
+from api_kit import rooms
 from conftest import ServerProcess, Tenant, assert_error, cli_env, own_database, run_async, wait_for
-from providers import ProviderServer, Recorded, Reply
+from providers import ProviderServer, Recorded, Reply, meta_signature
 
 WA_DB: dict[str, str] = {}
 """The module's own database (its server's sender is the only one sending here)."""
@@ -205,7 +206,7 @@ def status(wamid: str, state: str, errors: list | None = None) -> dict:
 
 
 def signature(body: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return meta_signature(secret, body)
 
 
 def post_hook(http, account, payload, *, sign: str | None = "right") -> httpx.Response:
@@ -216,18 +217,6 @@ def post_hook(http, account, payload, *, sign: str | None = "right") -> httpx.Re
     elif sign is not None:
         headers["X-Hub-Signature-256"] = sign
     return http.post(f"/hooks/whatsapp/{account['id']}", content=body, headers=headers)
-
-
-def rooms(http, tenant) -> list[dict]:
-    r = http.get("/v1.0/conversations", headers=tenant.admin)
-    assert r.status_code == 200, r.text
-    return r.json()["result"]
-
-
-def messages_of(http, tenant, room_id) -> list[dict]:
-    r = http.get(f"/v1.0/conversations/{room_id}/messages", headers=tenant.admin)
-    assert r.status_code == 200, r.text
-    return r.json()["result"]
 
 
 def stored_count() -> int:

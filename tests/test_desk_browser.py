@@ -7,20 +7,17 @@ from __future__ import annotations
 import re
 import time
 
+import browser_kit
 import pytest
+from browser_kit import live
 from conftest import LIVE_MS, ServerProcess, cli_env, inbound, run_async, wait_for
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 
 def sign_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(base + "/")
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form.card button[type=submit]")
-    expect(page.locator("#inbox-list")).to_be_visible()
-    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 2)
+    """Signed in on the inbox, its live connection up."""
+    browser_kit.sign_in(page, base, username, password, shows="#inbox-list", wait_live=True)
 
 
 def row(page: Page, room_id: str):
@@ -90,7 +87,7 @@ def test_live_inbound_in_room_and_inbox_with_unread_badge(server, tenant, new_pa
     page = new_page()
     sign_in(page, server.url, "acme-admin", tenant.password)
     row(page, room).locator("a").click()
-    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 2)
+    live(page)
 
     started = time.monotonic()
     inbound(sms, "+15550000001", "are you there?")
@@ -209,7 +206,7 @@ def test_two_agents_see_each_other_live(server, tenant, new_page):
     admin.goto(f"{server.url}/conversations/{room}")
     manager.goto(f"{server.url}/conversations/{room}")
     for page in (admin, manager):
-        expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 2)
+        live(page)
     expect(admin.locator("#viewers")).to_contain_text("Also viewing: acme-manager", timeout=LIVE_MS)
     expect(manager.locator("#viewers")).to_contain_text("Also viewing: Administrator")
 
@@ -284,7 +281,7 @@ def test_xss_payloads_render_as_text(server, tenant, new_page):
     ):
         assert page.locator(selector).count() == 0, selector
     assert page.evaluate("() => document.title").endswith("Convodesk")
-    expect(page.locator("#conn")).to_have_attribute("data-state", "live")  # still signed in
+    live(page)  # still signed in
 
 
 def test_reconnect_after_a_restart_catches_up_exactly(tenant, new_page):
@@ -299,7 +296,7 @@ def test_reconnect_after_a_restart_catches_up_exactly(tenant, new_page):
     try:
         sign_in(page, srv.url, "acme-admin", tenant.password)
         page.goto(f"{srv.url}/conversations/{room}")
-        expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 2)
+        live(page)
         srv.stop()
         expect(page.locator("#conn")).to_have_attribute(
             "data-state", "reconnecting", timeout=LIVE_MS
@@ -308,7 +305,7 @@ def test_reconnect_after_a_restart_catches_up_exactly(tenant, new_page):
         inbound(sms, "+15551112222", "while you were away 2")
         inbound(sms, "+15559876543", "while you were away 3")
         srv = ServerProcess(cli_env(), port=port).wait_ready()
-        expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=15000)
+        live(page, timeout=15000)
         expect(page.locator("#timeline")).to_contain_text("while you were away 3")
         live_items = page.locator("#timeline .item").evaluate_all("e => e.map(x => x.id)")
         live_rows = page.locator("#inbox-list .row").evaluate_all("e => e.map(x => x.dataset.id)")
@@ -336,7 +333,7 @@ def test_a_page_from_one_process_and_a_socket_on_another(tenant, new_page):
         page = new_page()
         sign_in(page, a.url, "acme-admin", tenant.password)
         page.goto(f"{a.url}/conversations/{room}")
-        expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 2)
+        live(page)
         httpx.post(
             f"{b.url}/v1.0/conversations/{room}/messages",
             headers=tenant.manager,

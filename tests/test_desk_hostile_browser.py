@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import browser_kit
+from browser_kit import live
 from conftest import LIVE_MS, inbound
 from playwright.sync_api import Page, expect
 
@@ -16,16 +18,7 @@ LIVE = LIVE_MS * 2
 
 def sign_in(page: Page, base: str, username: str, password: str, start: str = "/") -> None:
     page.set_default_timeout(15000)
-    page.goto(base + start)
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form.card button[type=submit]")
-    live(page)
-
-
-def live(page: Page) -> None:
-    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 3)
+    browser_kit.sign_in(page, base, username, password, start, wait_live=True)
 
 
 def box(page: Page, selector: str) -> dict:

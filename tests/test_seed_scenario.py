@@ -8,9 +8,6 @@ doors."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import smtplib
 import uuid
 from email import policy
@@ -22,7 +19,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import ServerProcess, Tenant, cli_env, free_port, own_database, wait_for
-from providers import ProviderServer, Recorded, Reply
+from providers import ProviderServer, Recorded, Reply, twilio_signature
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "seed-scenario-auth-token"
@@ -71,12 +68,6 @@ def stack():
         twilio.stop()
 
 
-def twilio_signature(url: str, params: list[tuple[str, str]]) -> str:
-    data = url + "".join(k + v for k, v in sorted(params, key=lambda p: p[0]))
-    digest = hmac.new(AUTH_TOKEN.encode(), data.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
 def test_sms_email_and_widget_land_in_one_room(stack):
     server = stack["server"]
     with httpx.Client(base_url=server.url, timeout=30) as client:
@@ -120,7 +111,7 @@ def test_sms_email_and_widget_land_in_one_room(stack):
         r = client.post(
             url.removeprefix(server.url),
             data=dict(params),
-            headers={"X-Twilio-Signature": twilio_signature(url, params)},
+            headers={"X-Twilio-Signature": twilio_signature(AUTH_TOKEN, url, params)},
         )
         assert r.status_code == 200, r.text
         [room] = client.get("/v1.0/conversations", headers=tenant.admin).json()["result"]

@@ -16,21 +16,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from itertools import count
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 import pytest
-from conftest import ROOT, ServerProcess, cli_env, create_database, run_async, run_cli, wait_for
+from conftest import ServerProcess, cli_env, create_database, run_async, run_cli, wait_for
 from net_kit import holds_connection as talks_to
 from providers import ProviderServer, Recorded, Reply
 
@@ -89,23 +85,11 @@ class CountingTwilio:
             return [(t, sid) for t, b, sid in self.received if b == body]
 
 
-class Worker:
-    """`convodesk worker` in a child process (it takes no --port, so not ServerProcess)."""
+class Worker(ServerProcess):
+    """`convodesk worker` in a child process."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.log_path = Path(tempfile.mkstemp(prefix="convodesk-worker-", suffix=".log")[1])
-        self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def output(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text()
+        super().__init__(env, command="worker")
 
     def wait_running(self, db_port: int, timeout: float = 60) -> Worker:
         """Until it holds its database connections (its sender claims on the next poll)."""
@@ -123,17 +107,6 @@ class Worker:
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
         self._log.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not self._log.closed:
-            self._log.close()
 
 
 def _query(db_url: str, sql: str, *args):

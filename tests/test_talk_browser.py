@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import browser_kit
+from browser_kit import live
 from conftest import LIVE_MS
 from playwright.sync_api import Page, expect
 
@@ -15,18 +17,11 @@ LIVE = LIVE_MS * 2  # a push goes through the database, the hub and a re-render
 
 
 def sign_in(page: Page, base: str, username: str, password: str) -> None:
+    """Signed in on the Talk page, its live connection up."""
     page.set_default_timeout(15000)
-    page.goto(base + "/talks")
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form.card button[type=submit]")
-    expect(page.locator("#talk-list")).to_be_visible()
-    live(page)
-
-
-def live(page: Page) -> None:
-    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 3)
+    browser_kit.sign_in(
+        page, base, username, password, "/talks", shows="#talk-list", wait_live=True
+    )
 
 
 def start_talk(page: Page, kind: str, colleagues: list[str], name: str = "") -> str:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import asyncpg
 import httpx
 import pytest
+from api_kit import named_agent
 from conftest import ServerProcess, assert_error, cli_env, run_async
 
 LIVE = "9999-01-01 00:00:00.000000"
@@ -38,19 +39,10 @@ class People:
     def __init__(self, tenant, names=("Alice", "Bob", "Carol", "Dave")):
         self.tenant = tenant
 
-        def make(name: str) -> tuple[str, dict[str, str]]:
-            username = f"{tenant.customer_id[:8]}-{name.lower()}"
-            r = tenant.client.post(
-                "/v1.0/agents",
-                headers=tenant.admin,
-                json={"username": username, "password": tenant.password, "name": name},
-            )
-            assert r.status_code == 201, r.text
-            return r.json()["id"], tenant.login(username)
-
         # side by side: each costs two Argon2 hashes on the server, which has two cores
         with ThreadPoolExecutor(len(names)) as pool:
-            made = dict(zip(names, pool.map(make, names), strict=True))
+            agents = pool.map(lambda name: named_agent(tenant, name), names)
+            made = dict(zip(names, agents, strict=True))
         self.ids = {name: made[name][0] for name in names}
         self.auth = {name: made[name][1] for name in names}
 

@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from api_kit import named_agent
 from conftest import ServerProcess, Tenant, own_database, wait_for
 from webhook_kit import allowing, endpoint, verifies
 from ws_kit import sockets
@@ -24,17 +25,7 @@ def ws_factory(server):
 
 def agents(tenant: Tenant, *names: str) -> dict[str, tuple[str, dict[str, str]]]:
     """Named agents of the tenant: name → (agent id, auth headers)."""
-    made = {}
-    for name in names:
-        username = f"{tenant.customer_id[:8]}-{name.lower()}"
-        r = tenant.client.post(
-            "/v1.0/agents",
-            headers=tenant.admin,
-            json={"username": username, "password": tenant.password, "name": name},
-        )
-        assert r.status_code == 201, r.text
-        made[name] = (r.json()["id"], tenant.login(username))
-    return made
+    return {name: named_agent(tenant, name) for name in names}
 
 
 def topic(agent_id: str) -> str:

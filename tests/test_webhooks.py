@@ -7,6 +7,8 @@ delivery, then move it to now in the database (the clock jumping forward) to see
 attempt come.
 """
 
+# ruff: noqa: F811 - fixtures imported from webhook_kit are taken as test arguments
+
 from __future__ import annotations
 
 import base64
@@ -16,7 +18,6 @@ import threading
 import time
 from datetime import UTC, datetime
 
-import asyncpg
 import httpx
 import pytest
 from conftest import (
@@ -25,11 +26,21 @@ from conftest import (
     assert_error,
     cli_env,
     own_database,
-    run_async,
     wait_for,
 )
 from providers import ProviderServer, Recorded, Reply
-from webhook_kit import allowing, endpoint, verifies
+from webhook_kit import (  # noqa: F401 - fixtures among them: the module's server, tenant...
+    allowing,
+    client,
+    configure,
+    db_url,
+    endpoint,
+    hook_server,
+    receiver,
+    sql,
+    tenant,
+    verifies,
+)
 
 SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]
 
@@ -46,56 +57,9 @@ def alone_db() -> str:
     return own_database("webhooks_alone")
 
 
-@pytest.fixture(scope="module")
-def hook_server(hook_db):
-    srv = ServerProcess(allowing(hook_db)).wait_ready()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def db_url(hook_db) -> str:
-    return hook_db
-
-
-@pytest.fixture
-def client(hook_server):
-    with httpx.Client(base_url=hook_server.url, timeout=30) as c:
-        yield c
-
-
-@pytest.fixture
-def tenant(client, hook_db) -> Tenant:
-    return Tenant(client, "acme", db_url=hook_db)
-
-
 @pytest.fixture
 def other_tenant(client, hook_db) -> Tenant:
     return Tenant(client, "globex", db_url=hook_db)
-
-
-@pytest.fixture
-def receiver():
-    srv = endpoint()
-    yield srv
-    srv.stop()
-
-
-def sql(db_url: str, query: str, *args):
-    async def go():
-        conn = await asyncpg.connect(db_url)
-        try:
-            return await conn.fetch(query, *args)
-        finally:
-            await conn.close()
-
-    return run_async(go())
-
-
-def configure(client, tenant: Tenant, uri: str, **more) -> dict:
-    r = client.put("/v1.0/customer", headers=tenant.admin, json={"webhook_uri": uri, **more})
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def secret_of(client, tenant: Tenant) -> str:

@@ -14,6 +14,7 @@ import time
 
 import httpx
 import pytest
+from api_kit import rooms
 from conftest import SECRET_KEY, assert_error, inbound, run_async
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -129,12 +130,6 @@ def live(server):
     yield make
     for socket in opened:
         socket.close()
-
-
-def rooms(client: httpx.Client, tenant) -> list[dict]:
-    r = client.get("/v1.0/conversations", headers=tenant.admin)
-    assert r.status_code == 200, r.text
-    return r.json()["result"]
 
 
 def room_messages(client: httpx.Client, tenant, room_id: str) -> list[dict]:

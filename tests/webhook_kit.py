@@ -1,6 +1,11 @@
-"""What both webhook test modules need: a server environment that may call the local
-receiver, the receiver itself, and a Standard Webhooks signature check written from the
-specification (not from our code)."""
+"""What both webhook test modules need: a server of the module's own that may call the
+local receiver, the receiver itself, the endpoint's settings, a look into the module's
+database, and a Standard Webhooks signature check written from the specification (not
+from our code).
+
+A module defines the `hook_db` fixture (its own database: only its server's dispatcher
+may make its deliveries) and imports the fixtures below, which stand in for conftest's
+session server and tenant."""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ import base64
 import hashlib
 import hmac
 
-from conftest import cli_env
+import asyncpg
+import httpx
+import pytest
+from conftest import ServerProcess, Tenant, cli_env, run_async
 from providers import ProviderServer, Recorded, Reply
 
 
@@ -18,6 +26,56 @@ def allowing(db_url: str) -> dict[str, str]:
     return cli_env(
         DATABASE_URL=db_url, CONVODESK_ALLOW_PRIVATE_WEBHOOKS="1", CONVODESK_WEBHOOK_LEASE="6"
     )
+
+
+@pytest.fixture(scope="module")
+def hook_server(hook_db):
+    srv = ServerProcess(allowing(hook_db)).wait_ready()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def db_url(hook_db) -> str:
+    return hook_db
+
+
+@pytest.fixture
+def client(hook_server):
+    with httpx.Client(base_url=hook_server.url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+def tenant(client, hook_db) -> Tenant:
+    return Tenant(client, "acme", db_url=hook_db)
+
+
+@pytest.fixture
+def receiver():
+    srv = endpoint()
+    yield srv
+    srv.stop()
+
+
+def configure(client, tenant: Tenant, uri: str, **more) -> dict:
+    """The tenant's webhook endpoint set through the API."""
+    r = client.put("/v1.0/customer", headers=tenant.admin, json={"webhook_uri": uri, **more})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def sql(db_url: str, query: str, *args):
+    """A query on the module's database, outside the server."""
+
+    async def go():
+        conn = await asyncpg.connect(db_url)
+        try:
+            return await conn.fetch(query, *args)
+        finally:
+            await conn.close()
+
+    return run_async(go())
 
 
 def endpoint() -> ProviderServer:

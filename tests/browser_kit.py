@@ -1,0 +1,37 @@
+"""Signing in to the desk in a real browser, and knowing when its live connection is up."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import LIVE_MS
+from playwright.sync_api import Page, expect
+
+
+def live(page: Page, timeout: float = LIVE_MS * 3) -> None:
+    """Until the page's desk websocket says it is connected and caught up."""
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=timeout)
+
+
+def sign_in(
+    page: Page,
+    base: str,
+    username: str,
+    password: str,
+    start: str = "/",
+    *,
+    shows: str = "",
+    wait_live: bool = False,
+) -> None:
+    """Open `start`, get sent to the sign-in form, sign in; then until the page shows
+    `shows` (a selector) and, with `wait_live`, its live connection is up."""
+    page.goto(base + start)
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form.card button[type=submit]")
+    expect(page.locator("input[name=password]")).to_have_count(0)
+    if shows:
+        expect(page.locator(shows)).to_be_visible()
+    if wait_live:
+        live(page)
