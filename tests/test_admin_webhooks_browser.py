@@ -13,20 +13,14 @@ import re
 import pytest
 from browser_kit import sign_in
 from conftest import Tenant, own_database, wait_for
+from db_kit import sql
 from playwright.sync_api import expect
 from providers import ProviderServer, Recorded, Reply
-from webhook_kit import (  # noqa: F401 - fixtures among them: the module's server, tenant...
-    allowing,
-    client,
-    configure,
-    db_url,
-    endpoint,
-    hook_server,
-    receiver,
-    sql,
-    tenant,
-    verifies,
-)
+from webhook_kit import configure, verifies
+
+# isort: split
+# the module's server, database, client, tenant and receiver
+from webhook_kit import client, db_url, hook_server, receiver, tenant  # noqa: F401
 
 TWO_TYPES = ["conversation_created", "talk_created"]
 REFRESH_MS = 15000  # the log polls every 5 s; a slow machine gets slack

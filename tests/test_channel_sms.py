@@ -20,7 +20,6 @@ from collections import deque
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-import asyncpg
 import httpx
 import pytest
 from conftest import (
@@ -28,10 +27,10 @@ from conftest import (
     assert_error,
     cli_env,
     create_database,
-    run_async,
     run_cli,
     wait_for,
 )
+from db_kit import sql_value
 from providers import ProviderServer, Recorded, Reply, twilio_signature
 
 PUBLIC = "https://desk.example.test"
@@ -182,14 +181,7 @@ class Desk:
         return next(m for m in self.messages(room_id) if m["id"] == message_id)
 
     def db(self, query: str, *args):
-        async def go():
-            conn = await asyncpg.connect(self.db_url)
-            try:
-                return await conn.fetchval(query, *args)
-            finally:
-                await conn.close()
-
-        return run_async(go())
+        return sql_value(self.db_url, query, *args)
 
     def stored(self, message_sid: str) -> int:
         return self.db("SELECT count(*) FROM messages WHERE provider_message_id = $1", message_sid)

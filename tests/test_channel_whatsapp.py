@@ -12,12 +12,12 @@ import hashlib
 import json
 import threading
 
-import asyncpg
 import httpx
 import pytest
 from api_kit import history as messages_of
 from api_kit import rooms
-from conftest import ServerProcess, Tenant, assert_error, cli_env, own_database, run_async, wait_for
+from conftest import ServerProcess, Tenant, assert_error, cli_env, own_database, wait_for
+from db_kit import sql_value
 from providers import ProviderServer, Recorded, Reply, meta_signature
 
 WA_DB: dict[str, str] = {}
@@ -222,14 +222,7 @@ def post_hook(http, account, payload, *, sign: str | None = "right") -> httpx.Re
 def stored_count() -> int:
     """Every message row, in any room of any customer: what a refused webhook must not add."""
 
-    async def count() -> int:
-        conn = await asyncpg.connect(WA_DB["url"])
-        try:
-            return await conn.fetchval("SELECT count(*) FROM messages")
-        finally:
-            await conn.close()
-
-    return run_async(count())
+    return sql_value(WA_DB["url"], "SELECT count(*) FROM messages")
 
 
 def open_room(http, tenant, account) -> dict:

@@ -27,6 +27,7 @@ import asyncpg
 import httpx
 import pytest
 from conftest import ServerProcess, cli_env, create_database, run_async, run_cli, wait_for
+from db_kit import sql
 from net_kit import holds_connection as talks_to
 from providers import ProviderServer, Recorded, Reply
 
@@ -109,19 +110,8 @@ class Worker(ServerProcess):
         self._log.close()
 
 
-def _query(db_url: str, sql: str, *args):
-    async def go():
-        conn = await asyncpg.connect(db_url)
-        try:
-            return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
-
-    return run_async(go())
-
-
 def outbound(db_url: str) -> list[asyncpg.Record]:
-    return _query(
+    return sql(
         db_url,
         "SELECT m.text, m.status, m.provider_message_id, m.error, o.status AS queue_status,"
         " o.attempts FROM messages m JOIN outbound_messages o ON o.message_id = m.id"

@@ -10,11 +10,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
-import asyncpg
 import httpx
 import pytest
 from api_kit import named_agent
-from conftest import ServerProcess, assert_error, cli_env, run_async
+from conftest import ServerProcess, assert_error, cli_env
+from db_kit import sql
 
 LIVE = "9999-01-01 00:00:00.000000"
 ADMIN = "Administrator"  # the name `customer create` gives the tenant's admin
@@ -610,22 +610,12 @@ def all_pages(client, headers, path, **params) -> list[str]:
 
 def same_time(db_url: str, table: str, ids: list[str]) -> None:
     """Rows created in one microsecond (two requests at once can do that)."""
-    run_async(
-        _execute(
-            db_url,
-            f"UPDATE {table} SET tm_create = (SELECT min(tm_create)"
-            f" FROM {table} WHERE id = ANY($1::uuid[])) WHERE id = ANY($1::uuid[])",
-            ids,
-        )
+    sql(
+        db_url,
+        f"UPDATE {table} SET tm_create = (SELECT min(tm_create)"
+        f" FROM {table} WHERE id = ANY($1::uuid[])) WHERE id = ANY($1::uuid[])",
+        ids,
     )
-
-
-async def _execute(db_url: str, query: str, *args) -> None:
-    conn = await asyncpg.connect(db_url)
-    try:
-        await conn.execute(query, *args)
-    finally:
-        await conn.close()
 
 
 def test_message_and_talk_pages_lose_nothing_at_ties(client, people, db_url):

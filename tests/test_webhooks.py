@@ -28,19 +28,13 @@ from conftest import (
     own_database,
     wait_for,
 )
+from db_kit import sql
 from providers import ProviderServer, Recorded, Reply
-from webhook_kit import (  # noqa: F401 - fixtures among them: the module's server, tenant...
-    allowing,
-    client,
-    configure,
-    db_url,
-    endpoint,
-    hook_server,
-    receiver,
-    sql,
-    tenant,
-    verifies,
-)
+from webhook_kit import allowing, configure, verifies
+
+# isort: split
+# the module's server, database, client, tenant and receiver
+from webhook_kit import client, db_url, hook_server, receiver, tenant  # noqa: F401
 
 SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]
 

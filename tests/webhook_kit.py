@@ -1,7 +1,6 @@
 """What both webhook test modules need: a server of the module's own that may call the
-local receiver, the receiver itself, the endpoint's settings, a look into the module's
-database, and a Standard Webhooks signature check written from the specification (not
-from our code).
+local receiver, the receiver itself, the endpoint's settings, and a Standard Webhooks
+signature check written from the specification (not from our code).
 
 A module defines the `hook_db` fixture (its own database: only its server's dispatcher
 may make its deliveries) and imports the fixtures below, which stand in for conftest's
@@ -13,10 +12,9 @@ import base64
 import hashlib
 import hmac
 
-import asyncpg
 import httpx
 import pytest
-from conftest import ServerProcess, Tenant, cli_env, run_async
+from conftest import ServerProcess, Tenant, cli_env
 from providers import ProviderServer, Recorded, Reply
 
 
@@ -63,19 +61,6 @@ def configure(client, tenant: Tenant, uri: str, **more) -> dict:
     r = client.put("/v1.0/customer", headers=tenant.admin, json={"webhook_uri": uri, **more})
     assert r.status_code == 200, r.text
     return r.json()
-
-
-def sql(db_url: str, query: str, *args):
-    """A query on the module's database, outside the server."""
-
-    async def go():
-        conn = await asyncpg.connect(db_url)
-        try:
-            return await conn.fetch(query, *args)
-        finally:
-            await conn.close()
-
-    return run_async(go())
 
 
 def endpoint() -> ProviderServer:

@@ -1,0 +1,27 @@
+"""One statement on a test database, from outside the server: to look at what it stored,
+or to move time in it (a row made earlier, a lease run out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from conftest import run_async
+
+
+async def _run(db_url: str, method: str, query: str, args: tuple) -> Any:
+    conn = await asyncpg.connect(db_url)
+    try:
+        return await getattr(conn, method)(query, *args)
+    finally:
+        await conn.close()
+
+
+def sql(db_url: str, query: str, *args) -> list[asyncpg.Record]:
+    """The statement's rows (none for most writes)."""
+    return run_async(_run(db_url, "fetch", query, args))
+
+
+def sql_value(db_url: str, query: str, *args) -> Any:
+    """The first column of the statement's first row."""
+    return run_async(_run(db_url, "fetchval", query, args))
