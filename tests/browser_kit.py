@@ -35,3 +35,17 @@ def sign_in(
         expect(page.locator(shows)).to_be_visible()
     if wait_live:
         live(page)
+
+
+def csrf_token(page: Page) -> str:
+    """The CSRF token the signed-in page carries (its sign-out form's)."""
+    token = page.locator("form[action='/logout'] input[name=_csrf_token]").get_attribute("value")
+    assert token, "the page has no sign-out form"
+    return token
+
+
+def refused(page: Page, url: str) -> None:
+    """Going to `url` is refused: 403, with the admins-only notice."""
+    response = page.goto(url)
+    assert response is not None and response.status == 403, url
+    expect(page.locator(".alert")).to_contain_text("Only an admin")

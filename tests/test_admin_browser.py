@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import secrets as random
 
-from browser_kit import sign_in
+from browser_kit import csrf_token, refused, sign_in
 from conftest import wait_for
 from playwright.sync_api import Page, expect
 
@@ -182,14 +182,11 @@ def test_agents_and_managers_see_no_admin(server, tenant, new_page, client):
     loopback = tenant.channel("message")
     for username in ("acme-agent", "acme-manager"):
         page = new_page()
-        sign_in(page, server.url, username, tenant.password)
-        expect(page.locator("#inbox-list")).to_be_visible()
+        sign_in(page, server.url, username, tenant.password, shows="#inbox-list")
         expect(page.locator("nav.rail a[title=Inbox]")).to_be_visible()
         expect(page.locator("#nav-admin")).to_have_count(0)
-        csrf = page.locator("form[action='/logout'] input[name=_csrf_token]").get_attribute("value")
-        response = page.goto(server.url + "/admin/channels")
-        assert response.status == 403
-        expect(page.locator(".alert")).to_contain_text("Only an admin")
+        csrf = csrf_token(page)
+        refused(page, server.url + "/admin/channels")
         assert page.goto(server.url + "/admin/channels/new?type=sms").status == 403
         # a well-formed post (with the CSRF token) is refused for who is asking
         denied = page.request.post(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_kit import sign_in
+from browser_kit import csrf_token, refused, sign_in
 from conftest import Tenant, own_database, wait_for
 from db_kit import sql
 from playwright.sync_api import expect
@@ -366,15 +366,12 @@ def test_managers_and_agents_get_no_webhooks(hook_server, tenant, new_page, clie
     configure(client, tenant, receiver.url + "/hook")
     for username in ("acme-manager", "acme-agent"):
         page = new_page()
-        sign_in(page, hook_server.url, username, tenant.password)
-        expect(page.locator("#inbox-list")).to_be_visible()
+        sign_in(page, hook_server.url, username, tenant.password, shows="#inbox-list")
         expect(page.locator("nav.rail a[title=Inbox]")).to_be_visible()
         expect(page.locator("#nav-webhooks")).to_have_count(0)
         expect(page.locator("a[href='/admin/webhooks']")).to_have_count(0)
-        csrf = page.locator("form[action='/logout'] input[name=_csrf_token]").get_attribute("value")
-        response = page.goto(hook_server.url + "/admin/webhooks")
-        assert response.status == 403
-        expect(page.locator(".alert")).to_contain_text("Only an admin")
+        csrf = csrf_token(page)
+        refused(page, hook_server.url + "/admin/webhooks")
         assert page.goto(hook_server.url + "/admin/webhooks/deliveries").status == 403
         assert page.goto(hook_server.url + "/admin/webhooks?reveal=1").status == 403
         for path in ("/admin/webhooks/test", "/admin/webhooks/secret", "/admin/webhooks"):
