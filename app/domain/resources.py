@@ -15,9 +15,9 @@ from app.domain.enums import (
     AgentStatus,
     ConversationStatus,
     DeliveryStatus,
-    EventType,
     ParticipantType,
     Permission,
+    PublicEventType,
     TalkType,
     WebhookMethod,
 )
@@ -86,7 +86,7 @@ class CustomerUpdate(Input):
     webhook_uri: Url | None = None
     webhook_events: (
         Annotated[
-            list[EventType],
+            list[PublicEventType],
             msgspec.Meta(max_length=64, description="event types to send; [] sends every type"),
         ]
         | None

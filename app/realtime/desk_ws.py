@@ -25,6 +25,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
+from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS, EventType
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal, may_see_room
 from app.domain.resources import ConversationOut, TalkMessageOut
@@ -52,28 +53,32 @@ from app.web.talk_desk import message_fragments
 log = logging.getLogger(__name__)
 
 ROOM_EVENTS = {
-    "conversation_created",
-    "conversation_updated",
-    "conversation_closed",
-    "conversation_deleted",
-    "conversation_participant_added",
-    "conversation_participant_removed",
+    EventType.CONVERSATION_CREATED,
+    EventType.CONVERSATION_UPDATED,
+    EventType.CONVERSATION_CLOSED,
+    EventType.CONVERSATION_DELETED,
+    EventType.CONVERSATION_PARTICIPANT_ADDED,
+    EventType.CONVERSATION_PARTICIPANT_REMOVED,
 }
 ITEM_EVENTS = {
-    "conversation_message_created",
-    "conversation_message_updated",
-    "conversation_activity_created",
+    EventType.CONVERSATION_MESSAGE_CREATED,
+    EventType.CONVERSATION_MESSAGE_UPDATED,
+    EventType.CONVERSATION_ACTIVITY_CREATED,
 }
-MOVES_TO_TOP = {"conversation_created", "conversation_message_created"}
-TALK_MOVES_TO_TOP = {"talk_created", "talk_message_created", "talk_participant_joined"}
+MOVES_TO_TOP = {EventType.CONVERSATION_CREATED, EventType.CONVERSATION_MESSAGE_CREATED}
+TALK_MOVES_TO_TOP = {
+    EventType.TALK_CREATED,
+    EventType.TALK_MESSAGE_CREATED,
+    EventType.TALK_PARTICIPANT_JOINED,
+}
 """Talk events that put the talk's row at the top of the list (new activity, or a talk
 that just appeared for the agent); the others refresh the row where it is."""
 TALK_MESSAGE_EVENTS = {
-    "talk_message_created",
-    "talk_message_updated",
-    "talk_message_deleted",
-    "talk_reaction_added",
-    "talk_reaction_removed",
+    EventType.TALK_MESSAGE_CREATED,
+    EventType.TALK_MESSAGE_UPDATED,
+    EventType.TALK_MESSAGE_DELETED,
+    EventType.TALK_REACTION_ADDED,
+    EventType.TALK_REACTION_REMOVED,
 }
 _NO_CSRF = {"csrf_token": lambda: ""}  # pushed forms use htmx's x-csrftoken header
 
@@ -149,7 +154,7 @@ async def _unread(event: StoredEvent, room_id: str) -> dict[str, int]:
 
 def _talk_id(event: StoredEvent, data: dict[str, Any]) -> str | None:
     """Talk events carry a talk (its id), a message or a participant (their talk_id)."""
-    if event.type in ("talk_created", "talk_updated", "talk_closed"):
+    if event.type in (EventType.TALK_CREATED, EventType.TALK_UPDATED, EventType.TALK_CLOSED):
         return data.get("id")
     return data.get("talk_id")
 
@@ -205,6 +210,12 @@ class DeskConnection(EventConnection):
     async def close_broken(self) -> None:
         await close_quietly(self.socket, 1011, "internal error; reconnect")
 
+    async def resume_too_old(self) -> bool:
+        """The page was rendered before events that are pruned now: the page's script
+        reloads it on this close code (a reload renders from the current state)."""
+        await close_quietly(self.socket, 4410, "events_pruned")
+        return False
+
     async def caught_up(self) -> None:
         await self.send_text(
             '<div id="conn" class="conn" data-state="live" hx-swap-oob="outerHTML" '
@@ -219,8 +230,8 @@ class DeskConnection(EventConnection):
     async def emit(self, events: list[StoredEvent]) -> None:
         parts: list[str] = []
         for event in events:
-            talk = event.type.startswith("talk_")
-            if not (talk or event.type.startswith("conversation_")) or not self.may_see(event):
+            talk = event.type in TALK_EVENTS
+            if not (talk or event.type in CONVERSATION_EVENTS) or not self.may_see(event):
                 continue
             if not talk and self.page != "inbox":
                 continue
@@ -256,7 +267,7 @@ class DeskConnection(EventConnection):
                     ("item", event.customer_id, event.id), lambda: _item_html(event, data)
                 )
                 out += self._timeline_fragments(event, data, html)
-                if event.type == "conversation_message_created":
+                if event.type == EventType.CONVERSATION_MESSAGE_CREATED:
                     await inbox.mark_read(self.principal, room_id)
             if event.type in ROOM_EVENTS and parts is not None:
                 if may_see_room(self.principal, parts[0].owner_id):
@@ -300,7 +311,11 @@ class DeskConnection(EventConnection):
             and self.agent_id in talk_views.active_agents(talk)
         )
         viewing = member and self.talk_id == talk_id
-        if viewing and event.type == "talk_message_created" and data.get("type") == "normal":
+        if (
+            viewing
+            and event.type == EventType.TALK_MESSAGE_CREATED
+            and data.get("type") == "normal"
+        ):
             with contextlib.suppress(ServiceError):  # the open talk stays read
                 await talk_messages.mark_read(self.principal, talk_id)
         counts, totals = await SHARED.get(
@@ -342,7 +357,7 @@ class DeskConnection(EventConnection):
                     message,
                     message_names,
                     self.principal,
-                    new=event.type == "talk_message_created",
+                    new=event.type == EventType.TALK_MESSAGE_CREATED,
                 )
             )
         else:
@@ -382,7 +397,7 @@ class DeskConnection(EventConnection):
     def _timeline_fragments(self, event: StoredEvent, data: dict[str, Any], html: str) -> list[str]:
         if not html:
             return []
-        if event.type == "conversation_message_updated":  # shown only if loaded
+        if event.type == EventType.CONVERSATION_MESSAGE_UPDATED:  # shown only if loaded
             return [placed(swap(html))]
         # new: at the end, dropping a copy the page may already show (rendered while this
         # event committed)
