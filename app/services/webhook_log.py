@@ -10,7 +10,7 @@ from app.db.tables import WebhookDelivery
 from app.domain.enums import DeliveryStatus, EventType
 from app.domain.errors import InvalidInput, NotFound
 from app.domain.principal import Principal, require_admin
-from app.domain.resources import WebhookAttemptOut, WebhookDeliveryOut
+from app.domain.resources import WebhookAttemptOut, WebhookDeliveryOut, WebhookTestOut
 from app.domain.timefmt import fmt, now
 from app.services import event_retention
 from app.services.events import connection, record_event, transaction
@@ -141,8 +141,8 @@ async def send_test_event(principal: Principal) -> None:
         await record_event(
             principal.customer_id,
             EventType.WEBHOOK_TEST,
-            {
-                "customer_id": principal.customer_id,
-                "message": "A test event from Convodesk: your endpoint receives webhooks.",
-            },
+            WebhookTestOut(
+                customer_id=principal.customer_id,
+                message="A test event from Convodesk: your endpoint receives webhooks.",
+            ),
         )
