@@ -302,7 +302,7 @@ async def attach_identity(
     row = await _insert_participant(
         str(room["customer_id"]), room["id"], ptype.value, target, target_name or UNKNOWN
     )
-    await _touch(room["id"])
+    room = await _touch(room["id"])
     await room_event(EventType.CONVERSATION_PARTICIPANT_ADDED, await room_out(room))
     await activities.record(room, activities.SYSTEM, line)
     return row
@@ -512,7 +512,7 @@ async def add_participant(
             data.name,
             data.detail,
         )
-        await _touch(room["id"])
+        room = await _touch(room["id"])
         await room_event(EventType.CONVERSATION_PARTICIPANT_ADDED, await room_out(room))
         await activities.record(
             room,
@@ -550,7 +550,7 @@ async def remove_participant(
             .where(Participant.id == row["id"])
             .returning(*Participant.all_columns())
         )[0]
-        await _touch(room["id"])
+        room = await _touch(room["id"])
         await room_event(EventType.CONVERSATION_PARTICIPANT_REMOVED, await room_out(room))
         await activities.record(
             room,
@@ -561,10 +561,13 @@ async def remove_participant(
     return participant_out(row)
 
 
-async def _touch(conversation_id: Any) -> None:
-    await Conversation.update({Conversation.tm_update: now()}).where(
-        Conversation.id == conversation_id
-    )
+async def _touch(conversation_id: Any) -> dict[str, Any]:
+    """Mark the room changed; returns it as it now is, for the event that says so."""
+    return (
+        await Conversation.update({Conversation.tm_update: now()})
+        .where(Conversation.id == conversation_id)
+        .returning(*Conversation.all_columns())
+    )[0]
 
 
 # --- lifecycle ----------------------------------------------------------------------
