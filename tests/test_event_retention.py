@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from conftest import LIVE_MS, ServerProcess, cli_env, inbound, run_async, wait_for
 from playwright.sync_api import expect
-from test_desk_browser import sign_in
+from test_desk_browser import live_room_then_stop
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from ws_kit import Ws
@@ -282,14 +282,8 @@ def test_a_desk_page_older_than_the_kept_events_reloads_itself(tenant, new_page,
     port = srv.port
     page = new_page()
     try:
-        sign_in(page, srv.url, "acme-admin", tenant.password)
-        page.goto(f"{srv.url}/conversations/{room}")
-        expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 2)
+        live_room_then_stop(page, srv, tenant.password, room)
         page.evaluate("() => { window.loadedBefore = true; }")
-        srv.stop()
-        expect(page.locator("#conn")).to_have_attribute(
-            "data-state", "reconnecting", timeout=LIVE_MS
-        )
         inbound(sms, "+15559876543", "while you were away")
         age(db_url, tenant.customer_id)
         assert run_async(event_retention.prune(RETENTION)) > 0

@@ -224,16 +224,21 @@ def shown(message: dict) -> bool:
     )
 
 
+def put(state: dict[str, Any], kind: str, inside: str, data: dict, gone: bool) -> None:
+    """Replace (or add) a room or a talk; one that is gone leaves, with what it holds."""
+    if gone:
+        state[kind].pop(data["id"], None)
+        state[inside].pop(data["id"], None)
+    else:
+        state[kind][data["id"]] = data
+        state[inside].setdefault(data["id"], {})
+
+
 def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
     """docs/EVENTS.md, "Keeping a copy up to date", as a client would write it."""
     shape = EVENT_DATA[event_type]
     if shape is ConversationOut:
-        if event_type is EventType.CONVERSATION_DELETED:
-            state["rooms"].pop(data["id"], None)
-            state["messages"].pop(data["id"], None)
-        else:
-            state["rooms"][data["id"]] = data
-            state["messages"].setdefault(data["id"], {})
+        put(state, "rooms", "messages", data, gone=event_type is EventType.CONVERSATION_DELETED)
     elif shape is MessageOut:
         state["messages"].setdefault(data["conversation_id"], {})[data["id"]] = data
         room = state["rooms"].get(data["conversation_id"])
@@ -241,12 +246,7 @@ def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
             room["last_message"] = preview(data["text"], data["medias"])
             room["tm_last_message"] = room["tm_update"] = data["tm_create"]
     elif shape is TalkOut:
-        if data["tm_delete"] != LIVE:
-            state["talks"].pop(data["id"], None)
-            state["lines"].pop(data["id"], None)
-        else:
-            state["talks"][data["id"]] = data
-            state["lines"].setdefault(data["id"], {})
+        put(state, "talks", "lines", data, gone=data["tm_delete"] != LIVE)
     elif shape is TalkParticipantOut:
         talk = state["talks"].get(data["talk_id"])
         if talk is not None:
