@@ -68,22 +68,11 @@ def app_routes(app) -> set[tuple[str, str]]:
 
 def declared_answers(app) -> dict[tuple[str, str], tuple[set[int], bool]]:
     """(method, path) → the statuses its handler (or its controller) declares because only
-    the service knows them (admins only, conflicts), and whether it takes an Idempotency-Key."""
-    from litestar.routes import HTTPRoute
+    the service knows them (admins only, conflicts), and whether it takes an Idempotency-Key:
+    read as the OpenAPI document is completed."""
+    from app.api.openapi import _declared, _handlers
 
-    found = {}
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute):
-            continue
-        for method, (handler, _) in route.route_handler_map.items():
-            statuses: set[int] = set()
-            idempotent = False
-            for layer in handler.ownership_layers:
-                opt = getattr(layer, "opt", None) or {}
-                statuses.update(opt.get("answers", ()))
-                idempotent = idempotent or bool(opt.get("idempotent"))
-            found[(str(method), plain_path(route.path))] = (statuses, idempotent)
-    return found
+    return {(method, path): _declared(h) for (path, method), h in _handlers(app).items()}
 
 
 def operations(doc: dict):
