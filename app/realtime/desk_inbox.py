@@ -62,8 +62,8 @@ async def fragments(desk: DeskConnection, event: StoredEvent, data: dict[str, An
     viewing = desk.room_id == room_id
     if parts is not None:
         room, row = parts
-        placed, shown = await _row_fragments(desk, event, room, row)
-        out += placed
+        row_fragments, shown = await _row_fragments(desk, event, room, row)
+        out += row_fragments
         if shown:  # the shared row says 0 unread; this agent's count goes on top of it
             out.append(await _unread_fragment(desk, event, room_id, viewing))
     if viewing:
