@@ -60,12 +60,32 @@ class SharedWork:
         return asyncio.shield(task)
 
 
+class Remembered:
+    """Like SharedWork, for what is made at once without waiting (an API frame): the
+    newest `size` results by key. 1,024 is two of the hub's largest batches; a connection
+    that lags further behind works its events out again, which costs time, not
+    correctness."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self.values: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        value = self.values.get(key)
+        if value is None:
+            value = self.values[key] = make()
+            if len(self.values) > self.size:
+                self.values.popitem(last=False)
+        return value
+
+
 class Hub:
     def __init__(self, poll_interval: float = 1.0) -> None:
         self.poll_interval = poll_interval
         self._pumps: dict[str, _Pump] = {}
         self._watchers: list[Callable[[dict[str, Any]], None]] = []
         self.shared = SharedWork()
+        self.remembered = Remembered()
 
     # -- notices ---------------------------------------------------------------------
 
