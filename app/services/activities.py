@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.db.tables import Activity
+from app.domain.enums import EventType
 from app.domain.errors import InvalidInput
 from app.domain.principal import Principal, room_audience
 from app.domain.resources import ActivityOut
@@ -47,7 +48,7 @@ async def record(room: dict[str, Any], kind: str, text: str, agent_id: Any = Non
     out = activity_out(row)
     await record_event(
         out.customer_id,
-        "conversation_activity_created",
+        EventType.CONVERSATION_ACTIVITY_CREATED,
         out,
         [conversation_topic(out.customer_id, out.conversation_id)],
         room_audience(room["owner_id"]),

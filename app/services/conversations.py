@@ -21,7 +21,13 @@ from app.domain.channels import (
     REFERENCE_FOR_PARTICIPANT,
     normalize_address,
 )
-from app.domain.enums import ConversationStatus, ParticipantType, Permission, ReferenceType
+from app.domain.enums import (
+    ConversationStatus,
+    EventType,
+    ParticipantType,
+    Permission,
+    ReferenceType,
+)
 from app.domain.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
 from app.domain.participants import ME, UNKNOWN
 from app.domain.principal import Principal, room_audience
@@ -93,7 +99,7 @@ async def room_out(row: dict[str, Any]) -> ConversationOut:
     return conversation_out(row, (await live_participants([row["id"]]))[str(row["id"])])
 
 
-async def room_event(type: str, room: ConversationOut, *previous_owners: Any) -> None:
+async def room_event(type: EventType, room: ConversationOut, *previous_owners: Any) -> None:
     await record_event(
         room.customer_id,
         type,
@@ -285,9 +291,7 @@ async def attach_identity(
     row = await _insert_participant(
         str(room["customer_id"]), room["id"], ptype.value, target, target_name or UNKNOWN
     )
-    await _touch(room["id"])
-    await room_event("conversation_participant_added", await room_out(room))
-    await activities.record(room, activities.SYSTEM, line)
+    await _people_changed(room["id"], EventType.CONVERSATION_PARTICIPANT_ADDED, line)
     return row
 
 
@@ -351,7 +355,7 @@ async def create_conversation(
                 {Participant.name: first.name, Participant.detail: first.detail}
             ).where(Participant.conversation_id == room["id"], Participant.target == first_target)
         out = await room_out(room)
-        await room_event("conversation_created", out)
+        await room_event(EventType.CONVERSATION_CREATED, out)
     return out
 
 
@@ -419,7 +423,9 @@ async def update_conversation(
         )[0]
         out = await room_out(room)
         await room_event(
-            "conversation_closed" if closing else "conversation_updated", out, previous_owner
+            EventType.CONVERSATION_CLOSED if closing else EventType.CONVERSATION_UPDATED,
+            out,
+            previous_owner,
         )
         await _system_lines(principal, room, data, previous_owner, closing, reopening)
     return out
@@ -466,7 +472,7 @@ async def delete_conversation(principal: Principal, conversation_id: str) -> Con
             .returning(*Conversation.all_columns())
         )[0]
         out = await room_out(room)
-        await room_event("conversation_deleted", out)
+        await room_event(EventType.CONVERSATION_DELETED, out)
     return out
 
 
@@ -493,8 +499,12 @@ async def add_participant(
             data.name,
             data.detail,
         )
+        actor = await agents.display_name(principal)
         await _people_changed(
-            principal, room, "conversation_participant_added", f"added {target} ({ptype.value})"
+            room["id"],
+            EventType.CONVERSATION_PARTICIPANT_ADDED,
+            f"{actor} added {target} ({ptype.value})",
+            principal.agent_id,
         )
     return participant_out(row)
 
@@ -526,30 +536,33 @@ async def remove_participant(
             .where(Participant.id == row["id"])
             .returning(*Participant.all_columns())
         )[0]
+        actor = await agents.display_name(principal)
         await _people_changed(
-            principal,
-            room,
-            "conversation_participant_removed",
-            f"removed {row['target']} ({row['type']})",
+            room["id"],
+            EventType.CONVERSATION_PARTICIPANT_REMOVED,
+            f"{actor} removed {row['target']} ({row['type']})",
+            principal.agent_id,
         )
     return participant_out(row)
 
 
 async def _people_changed(
-    principal: Principal, room: dict[str, Any], event_type: str, what: str
+    room_id: Any, event_type: EventType, line: str, agent_id: str | None = None
 ) -> None:
-    """After a participant was added or removed: the room moves up, its event, and the
-    timeline's line saying who did `what`."""
-    await _touch(room["id"])
+    """After a participant was added or removed: the room marked changed, its event (the
+    room as it now is), and the timeline's line saying so (and who did it)."""
+    room = await _touch(room_id)
     await room_event(event_type, await room_out(room))
-    actor = await agents.display_name(principal)
-    await activities.record(room, activities.SYSTEM, f"{actor} {what}", principal.agent_id)
+    await activities.record(room, activities.SYSTEM, line, agent_id)
 
 
-async def _touch(conversation_id: Any) -> None:
-    await Conversation.update({Conversation.tm_update: now()}).where(
-        Conversation.id == conversation_id
-    )
+async def _touch(conversation_id: Any) -> dict[str, Any]:
+    """Mark the room changed; returns it as it now is, for the event that says so."""
+    return (
+        await Conversation.update({Conversation.tm_update: now()})
+        .where(Conversation.id == conversation_id)
+        .returning(*Conversation.all_columns())
+    )[0]
 
 
 # --- lifecycle ----------------------------------------------------------------------
@@ -602,9 +615,9 @@ async def _sweep(
                     .returning(*Conversation.all_columns())
                 )[0]
                 kind = (
-                    "conversation_closed"
+                    EventType.CONVERSATION_CLOSED
                     if to is ConversationStatus.CLOSED
-                    else "conversation_updated"
+                    else EventType.CONVERSATION_UPDATED
                 )
                 await room_event(kind, await room_out(row))
         done += len(rows)
