@@ -30,8 +30,7 @@ def test_admin_adds_edits_tests_and_deletes_a_channel(server, tenant, new_page, 
     loopback = tenant.channel("message")
     refusing = tenant.channel("message", address="+15550009999", simulate="fail")
     page = new_page()
-    sign_in(page, server.url, "acme-admin", tenant.password)
-    expect(page.locator("#inbox-list")).to_be_visible()
+    sign_in(page, server.url, "acme-admin", tenant.password, shows="#inbox-list")
 
     # Admin → Channels from the nav rail; the demo's loopback accounts are listed, marked
     page.click("#nav-admin")

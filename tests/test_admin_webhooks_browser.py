@@ -69,8 +69,7 @@ def test_admin_sets_up_the_endpoint_from_the_nav(
     hook_server, hook_db, tenant, new_page, client, receiver
 ):
     page = new_page()
-    sign_in(page, hook_server.url, "acme-admin", tenant.password)
-    expect(page.locator("#inbox-list")).to_be_visible()
+    sign_in(page, hook_server.url, "acme-admin", tenant.password, shows="#inbox-list")
 
     page.click("#nav-webhooks")
     expect(page).to_have_url(re.compile(r"/admin/webhooks$"))

@@ -24,7 +24,7 @@ def live_room_then_stop(page: Page, srv: ServerProcess, password: str, room_id: 
     """The room's page, live on `srv`; then `srv` stops and the page waits to reconnect."""
     sign_in(page, srv.url, "acme-admin", password)
     page.goto(f"{srv.url}/conversations/{room_id}")
-    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 2)
+    live(page)
     srv.stop()
     expect(page.locator("#conn")).to_have_attribute("data-state", "reconnecting", timeout=LIVE_MS)
 

@@ -12,7 +12,8 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from conftest import LIVE_MS, ServerProcess, cli_env, inbound, run_async, wait_for
+from browser_kit import live
+from conftest import ServerProcess, cli_env, inbound, run_async, wait_for
 from playwright.sync_api import expect
 from test_desk_browser import live_room_then_stop
 from websockets.exceptions import ConnectionClosed
@@ -291,6 +292,6 @@ def test_a_desk_page_older_than_the_kept_events_reloads_itself(tenant, new_page,
             srv = ServerProcess(cli_env(), port=port).wait_ready()
         assert page.evaluate("() => window.loadedBefore") is None  # a new page
         expect(page.locator("#timeline")).to_contain_text("while you were away")
-        expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 2)
+        live(page)
     finally:
         srv.stop()
