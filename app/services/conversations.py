@@ -499,13 +499,8 @@ async def add_participant(
             data.name,
             data.detail,
         )
-        actor = await agents.display_name(principal)
-        await _people_changed(
-            room["id"],
-            EventType.CONVERSATION_PARTICIPANT_ADDED,
-            f"{actor} added {target} ({ptype.value})",
-            principal.agent_id,
-        )
+        what = f"added {target} ({ptype.value})"
+        await _people_changed(room["id"], EventType.CONVERSATION_PARTICIPANT_ADDED, what, principal)
     return participant_out(row)
 
 
@@ -536,24 +531,25 @@ async def remove_participant(
             .where(Participant.id == row["id"])
             .returning(*Participant.all_columns())
         )[0]
-        actor = await agents.display_name(principal)
-        await _people_changed(
-            room["id"],
-            EventType.CONVERSATION_PARTICIPANT_REMOVED,
-            f"{actor} removed {row['target']} ({row['type']})",
-            principal.agent_id,
-        )
+        gone = EventType.CONVERSATION_PARTICIPANT_REMOVED
+        what = f"removed {row['target']} ({row['type']})"
+        await _people_changed(room["id"], gone, what, principal)
     return participant_out(row)
 
 
 async def _people_changed(
-    room_id: Any, event_type: EventType, line: str, agent_id: str | None = None
+    room_id: Any, event_type: EventType, what: str, principal: Principal | None = None
 ) -> None:
     """After a participant was added or removed: the room marked changed, its event (the
-    room as it now is), and the timeline's line saying so (and who did it)."""
+    room as it now is), and the timeline's line saying `what` happened — and who did it,
+    when an agent did."""
     room = await _touch(room_id)
     await room_event(event_type, await room_out(room))
-    await activities.record(room, activities.SYSTEM, line, agent_id)
+    if principal is None:
+        await activities.record(room, activities.SYSTEM, what)
+        return
+    actor = await agents.display_name(principal)
+    await activities.record(room, activities.SYSTEM, f"{actor} {what}", principal.agent_id)
 
 
 async def _touch(conversation_id: Any) -> dict[str, Any]:
