@@ -73,12 +73,8 @@ def shared(hub: Hub, event: StoredEvent) -> _Shared:
     (same ids)."""
     key = ("api", event.customer_id, event.id)  # ids alone repeat across databases (tests)
     return hub.remembered.get(
-        key, lambda: _Shared(frame=_frame(event), topics=sorted(event.topics))
+        key, lambda: _Shared(frame=event_body(event).decode(), topics=sorted(event.topics))
     )
-
-
-def _frame(event: StoredEvent) -> str:
-    return event_body(event.id, event.type, event.tm_create, event.payload).decode()
 
 
 EVENTS_PRUNED = {

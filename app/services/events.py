@@ -200,7 +200,12 @@ class EventBody(msgspec.Struct, kw_only=True):
     data: msgspec.Raw
 
 
-def event_body(id: int, type: str, tm_create: datetime, payload: msgspec.Raw) -> bytes:
+def event_body(event: StoredEvent) -> bytes:
+    """The body of a stored event (an API websocket frame)."""
+    return encode_body(event.id, event.type, event.tm_create, event.payload)
+
+
+def encode_body(id: int, type: str, tm_create: datetime, payload: msgspec.Raw) -> bytes:
     """`{"id","type","tm_create","data"}`, `data` being the resource as the API returns it
     (the event's stored bytes): the one body of a webhook delivery and of an API
     websocket frame."""

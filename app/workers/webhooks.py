@@ -25,7 +25,7 @@ from app.domain.retry import retry_after
 from app.domain.timefmt import now
 from app.domain.webhook_signature import header as signature_header
 from app.services import webhook_queue, webhook_targets
-from app.services.events import event_body
+from app.services.events import encode_body
 from app.services.webhook_queue import Job, Outcome
 from app.settings import Settings
 
@@ -111,7 +111,7 @@ class Dispatcher:
         return url.copy_with(host=address), {"host": url.netloc.decode()}, {"sni_hostname": host}
 
     async def attempt(self, job: Job) -> Outcome:
-        body = event_body(
+        body = encode_body(
             job.event_id, job.event_type, job.event_time, msgspec.Raw(job.payload.encode())
         )
         timestamp = int(time.time())
