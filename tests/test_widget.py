@@ -544,6 +544,7 @@ def test_bad_allowed_origins_and_colours_are_refused(client, tenant):
 
 def test_the_script_carries_the_account_look_and_the_snippet_points_at_it(client, tenant):
     from app.channels import get_driver, runtime
+    from app.services import accounts
 
     account_id = webchat_account(
         client,
@@ -552,7 +553,8 @@ def test_the_script_carries_the_account_look_and_the_snippet_points_at_it(client
         greeting="Hello there",
         color="#ff6600",
     )
-    snippet = get_driver("webchat").snippet({"id": account_id, "settings": {}})
+    account = run_async(accounts.get_account(tenant.customer_id, account_id))
+    snippet = get_driver("webchat").snippet(account)
     base = runtime.settings().public_url
     assert snippet == f'<script src="{base}/widget/{account_id}/widget.js" async></script>'
 

@@ -28,8 +28,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from app.db import sql
 from app.db.piccolo_conf import DB
-from app.db.tables import Event
 from app.domain.timefmt import now
 from app.realtime import bus
 
@@ -145,9 +145,9 @@ class StoredEvent(msgspec.Struct, kw_only=True, frozen=True):
 
 async def events_after(customer_id: str, after_id: int, limit: int = 500) -> list[StoredEvent]:
     """Committed events of one customer with id > after_id, oldest first."""
-    rows = await Event.raw(
+    rows = await sql.fetch(
         "SELECT id, customer_id, type, topics, audience, tm_create, payload::text AS payload"
-        " FROM events WHERE customer_id = {} AND id > {} ORDER BY id LIMIT {}",
+        " FROM events WHERE customer_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         customer_id,
         after_id,
         limit,
@@ -167,10 +167,21 @@ async def events_after(customer_id: str, after_id: int, limit: int = 500) -> lis
 
 
 async def last_event_id(customer_id: str) -> int:
-    rows = await Event.raw(
-        "SELECT coalesce(max(id), 0) AS id FROM events WHERE customer_id = {}", customer_id
+    return await sql.fetchval(
+        "SELECT coalesce(max(id), 0) FROM events WHERE customer_id = $1", customer_id
     )
-    return rows[0]["id"]
+
+
+async def count_after(customer_id: str, after_id: int, cap: int) -> int:
+    """How many of the customer's events come after `after_id`, counting no further than
+    `cap` (a resume from far back costs no more than that)."""
+    return await sql.fetchval(
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE customer_id = $1 AND id > $2"
+        " LIMIT $3) AS missed",
+        customer_id,
+        after_id,
+        cap,
+    )
 
 
 class EventBody(msgspec.Struct, kw_only=True):

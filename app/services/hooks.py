@@ -23,6 +23,7 @@ from app.channels import HookOutcome, HookRequest, Rejected, get_driver, runtime
 from app.domain.errors import ServiceError, Unauthenticated
 from app.domain.inbound import InboundMessage
 from app.services import accounts, messages, rejected
+from app.services.accounts_store import AccountRow
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ _REFUSED_VALUES = (asyncpg.DataError, asyncpg.ProgramLimitExceededError)
 
 async def handle(account_type: str, account_id: str, request: HookRequest) -> HookOutcome:
     account = await accounts.account_for_hook(account_type, account_id)
-    driver = get_driver(account["type"])
+    driver = get_driver(account.type)
     if not driver.verify(account, request):
         raise Unauthenticated(
             "invalid_signature",
@@ -52,14 +53,14 @@ async def handle(account_type: str, account_id: str, request: HookRequest) -> Ho
     return outcome
 
 
-async def store_inbound(account: dict[str, Any], inbound: InboundMessage) -> bool:
+async def store_inbound(account: AccountRow, inbound: InboundMessage) -> bool:
     """Store one inbound message, or log it as rejected when it can never be stored
     (True when stored). Also the SMTP listener's way in."""
     region = runtime.settings().default_region
     return await _store(account, inbound, messages.receive(account, inbound, default_region=region))
 
 
-async def _store(account: dict[str, Any], item: Any, storing: Awaitable[Any]) -> bool:
+async def _store(account: AccountRow, item: Any, storing: Awaitable[Any]) -> bool:
     """Run `storing`; a refusal for good goes into the rejected-inbound log instead of
     failing the whole call. Errors that may pass are raised (the provider will retry)."""
     try:

@@ -295,7 +295,7 @@ class DeskController(Controller):
     @post("/conversations/{conversation_id:str}/read", status_code=204)
     async def mark_read(self, principal: Principal, conversation_id: str) -> None:
         room = await conversations.get_room(principal, conversation_id)
-        await inbox.mark_read(principal, str(room["id"]))
+        await inbox.mark_read(principal, str(room.id))
 
     @post("/messages/{message_id:str}/retry")
     async def retry(self, request: Request, principal: Principal, message_id: str) -> Response:
