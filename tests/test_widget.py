@@ -211,7 +211,7 @@ def test_forged_foreign_and_missing_tokens_are_refused(client, tenant, other_ten
     assert [m["text"] for m in room_messages(client, tenant, room["id"])] == ["hello"]
     # an account that is not a web chat widget, or does not exist, is not found
     sms = tenant.channel("message")
-    assert_error(client.post(f"/widget/{sms['id']}/session"), 404, "account_not_found")
+    assert_error(client.post(f"/widget/{sms.id}/session"), 404, "account_not_found")
     assert_error(client.post("/widget/not-a-uuid/session"), 404, "account_not_found")
 
 

@@ -427,7 +427,8 @@ class LineDriver:
         kind = event.get("type")
         if kind not in ("message", "follow"):
             return  # unfollow, join, postback, read receipts...: nothing for a room
-        source = event.get("source") if isinstance(event.get("source"), dict) else {}
+        given = event.get("source")
+        source: dict[str, Any] = given if isinstance(given, dict) else {}
         user_id = str(source.get("userId") or "")
         if not user_id:
             log.info(

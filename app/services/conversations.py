@@ -78,10 +78,6 @@ def conversation_out(row: RoomRow, participants: list[ParticipantRow]) -> Conver
     )
 
 
-async def live_participants(conversation_ids: list[Any]) -> dict[str, list[ParticipantRow]]:
-    return await store.live_participants(conversation_ids)
-
-
 async def room_out(row: RoomRow) -> ConversationOut:
     return conversation_out(row, (await store.live_participants([row.id]))[str(row.id)])
 

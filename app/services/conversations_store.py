@@ -201,13 +201,13 @@ async def visible_room(
 
 
 async def room_of_customer(customer_id: str, room_id: str) -> RoomRow | None:
-    """A room as it is now, deleted or not."""
-    row = (
-        await Conversation.select()
-        .where(Conversation.id == room_id, Conversation.customer_id == customer_id)
-        .first()
+    """A room as it is now, deleted or not (the desk reads it once per room event)."""
+    record = await sql.fetchrow(
+        f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE id = $1 AND customer_id = $2",
+        room_id,
+        customer_id,
     )
-    return _room(row) if row is not None else None
+    return _room(record) if record is not None else None
 
 
 async def open_room_for_update(customer_id: str, room_id: Any) -> RoomRow | None:

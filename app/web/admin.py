@@ -33,6 +33,7 @@ from app.domain.resources import (
     AccountTest,
     AccountTestResult,
     AccountUpdate,
+    RejectedInboundOut,
 )
 from app.services import accounts, agents, rejected
 from app.settings import Settings
@@ -237,7 +238,7 @@ async def _form_page(
     named = set(re.findall(r"`([^`]+)`", error)) | {invalid.rsplit(".", 1)[-1]}
     for ff in fields:
         ff.invalid = ff.field.name in named
-    refused = []
+    refused: list[RejectedInboundOut] = []
     if account is not None:  # what the provider sent that could not be stored
         refused, _ = await rejected.list_rejected(principal, account.id, REJECTED_SHOWN)
     context = await _page_context(

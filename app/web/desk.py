@@ -18,6 +18,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.params import Body
 from litestar.response import File, Redirect, Template
+from litestar.types import ExceptionHandlersMap
 
 from app.domain.enums import ConversationStatus, ParticipantType
 from app.domain.errors import InvalidInput, ServiceError
@@ -373,7 +374,7 @@ def _from_http(exc: HTTPException) -> ServiceError:
     return error
 
 
-DESK_ERRORS = {
+DESK_ERRORS: ExceptionHandlersMap = {
     ServiceError: desk_error,
     ValidationException: desk_error,
     HTTPException: desk_error,
