@@ -4,6 +4,7 @@ that make the change, in the same transaction; notes by agents. Both are events
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +47,7 @@ async def actor_name(principal: Principal) -> str:
     return names.get(principal.agent_id, principal.username)
 
 
-async def record(room: RoomRow, kind: str, text: str, agent_id: Any = None) -> ActivityOut:
+async def record(room: RoomRow, kind: str, text: str, agent_id: str | None = None) -> ActivityOut:
     """Write a timeline line for `room` inside the caller's transaction."""
     out = activity_out(await conversations_store.insert_activity(room, kind, text, agent_id, now()))
     await record_event(
@@ -73,7 +74,7 @@ async def add_note(principal: Principal, conversation_id: str, text: str) -> Act
 
 
 async def for_room(
-    conversation_id: Any, before: datetime | None = None, limit: int = 50
+    conversation_id: uuid.UUID, before: datetime | None = None, limit: int = 50
 ) -> list[ActivityRow]:
     """Newest first."""
     return await conversations_store.activities_before(conversation_id, before, limit)

@@ -8,6 +8,7 @@ found", exactly like another customer's room.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -82,7 +83,7 @@ async def room_out(row: RoomRow) -> ConversationOut:
     return conversation_out(row, (await store.live_participants([row.id]))[str(row.id)])
 
 
-def audience(*owner_ids: Any) -> list[str]:
+def audience(*owner_ids: uuid.UUID | str | None) -> list[str]:
     """Who besides admins and managers may see an event about a room with these owners:
     everyone when the room is (or becomes) unassigned."""
     if any(o is None for o in owner_ids):
@@ -90,7 +91,9 @@ def audience(*owner_ids: Any) -> list[str]:
     return [str(o) for o in owner_ids]
 
 
-async def room_event(type: str, room: ConversationOut, *previous_owners: Any) -> None:
+async def room_event(
+    type: str, room: ConversationOut, *previous_owners: uuid.UUID | str | None
+) -> None:
     await record_event(
         room.customer_id,
         type,
@@ -346,7 +349,7 @@ async def _system_lines(
     principal: Principal,
     room: RoomRow,
     data: ConversationUpdate,
-    previous_owner: Any,
+    previous_owner: uuid.UUID | None,
     closing: bool,
     reopening: bool,
 ) -> None:

@@ -3,13 +3,15 @@ agents' read marks. Every query on those tables lives here and returns Structs.
 
 The query builder by default. Plain SQL on asyncpg (app/db/sql.py) where a message
 arrives or is sent (the room an address belongs to, the room's activity, the live
-participants a reply is routed to), and where the builder cannot say it (unread counts
-over `unnest`); docs/ARCHITECTURE.md, "Raw SQL, and why", lists them with their reasons.
+participants a reply is routed to), where the desk reads per event (the room as it is
+now), and where the builder cannot say it (unread counts over `unnest`);
+docs/ARCHITECTURE.md, "Raw SQL, and why", lists them with their reasons.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +21,9 @@ from piccolo.columns.combination import WhereRaw
 from app.db import sql
 from app.db.tables import Activity, Conversation, Participant, ReadMark
 from app.services.pagination import keyset_page
+
+Id = uuid.UUID | str
+"""An id as a row holds it or as a request gave it: asyncpg takes either."""
 
 
 class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -210,7 +215,7 @@ async def room_of_customer(customer_id: str, room_id: str) -> RoomRow | None:
     return _room(record) if record is not None else None
 
 
-async def open_room_for_update(customer_id: str, room_id: Any) -> RoomRow | None:
+async def open_room_for_update(customer_id: str, room_id: Id) -> RoomRow | None:
     """A live room of the customer that is not closed, locked."""
     record = await sql.fetchrow(
         f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE id = $1 AND customer_id = $2"
@@ -325,11 +330,11 @@ async def touch_room(room_id: uuid.UUID, at: datetime) -> None:
     await Conversation.update({Conversation.tm_update: at}).where(Conversation.id == room_id)
 
 
-async def owner_of(room_id: Any) -> uuid.UUID | None:
+async def owner_of(room_id: Id) -> uuid.UUID | None:
     return await sql.fetchval("SELECT owner_id FROM conversations WHERE id = $1", room_id)
 
 
-async def name_of(room_id: Any) -> str:
+async def name_of(room_id: Id) -> str:
     return await sql.fetchval("SELECT name FROM conversations WHERE id = $1", room_id) or ""
 
 
@@ -363,7 +368,7 @@ async def set_status(room_id: uuid.UUID, status: str, at: datetime) -> RoomRow:
 # --- participants -----------------------------------------------------------------------
 
 
-async def live_participants(room_ids: list[Any]) -> dict[str, list[ParticipantRow]]:
+async def live_participants(room_ids: Sequence[Id]) -> dict[str, list[ParticipantRow]]:
     """Each room's live participants, in the order they joined."""
     by_room: dict[str, list[ParticipantRow]] = {str(c): [] for c in room_ids}
     if not room_ids:
@@ -378,7 +383,7 @@ async def live_participants(room_ids: list[Any]) -> dict[str, list[ParticipantRo
     return by_room
 
 
-async def live_participant(room_id: Any, ptype: str, target: str) -> ParticipantRow | None:
+async def live_participant(room_id: Id, ptype: str, target: str) -> ParticipantRow | None:
     record = await sql.fetchrow(
         f"SELECT {_PERSON_COLUMNS} FROM participants WHERE conversation_id = $1 AND type = $2"
         " AND target = $3 AND tm_delete IS NULL",
@@ -389,7 +394,7 @@ async def live_participant(room_id: Any, ptype: str, target: str) -> Participant
     return _person(record) if record is not None else None
 
 
-async def live_participant_by_id(room_id: Any, participant_id: str) -> ParticipantRow | None:
+async def live_participant_by_id(room_id: Id, participant_id: str) -> ParticipantRow | None:
     row = (
         await Participant.select()
         .where(
@@ -403,8 +408,8 @@ async def live_participant_by_id(room_id: Any, participant_id: str) -> Participa
 
 
 async def insert_participant(
-    customer_id: Any,
-    room_id: Any,
+    customer_id: Id,
+    room_id: Id,
     ptype: str,
     target: str,
     target_name: str = "",
@@ -425,7 +430,7 @@ async def insert_participant(
     return _person(rows[0])
 
 
-async def set_participant_profile(room_id: Any, target: str, name: str, detail: str) -> None:
+async def set_participant_profile(room_id: Id, target: str, name: str, detail: str) -> None:
     await Participant.update({Participant.name: name, Participant.detail: detail}).where(
         Participant.conversation_id == room_id, Participant.target == target
     )
@@ -446,7 +451,7 @@ async def remove_participant(participant_id: uuid.UUID, at: datetime) -> Partici
     return _person(rows[0])
 
 
-async def latest_name_of_address(customer_id: Any, ptype: str, target: str) -> str:
+async def latest_name_of_address(customer_id: Id, ptype: str, target: str) -> str:
     """The name this address was last given in any room of the customer ("" if none)."""
     return (
         await sql.fetchval(
@@ -479,7 +484,7 @@ async def rooms_of_address(customer_id: str, ptype: str, target: str) -> set[str
 
 
 async def insert_activity(
-    room: RoomRow, kind: str, text: str, agent_id: Any, at: datetime
+    room: RoomRow, kind: str, text: str, agent_id: str | None, at: datetime
 ) -> ActivityRow:
     rows = await Activity.insert(
         Activity(
@@ -494,7 +499,7 @@ async def insert_activity(
     return _activity(rows[0])
 
 
-async def activities_before(room_id: Any, before: datetime | None, limit: int) -> list[ActivityRow]:
+async def activities_before(room_id: Id, before: datetime | None, limit: int) -> list[ActivityRow]:
     """Newest first."""
     query = Activity.select().where(Activity.conversation_id == room_id)
     if before is not None:
@@ -506,7 +511,7 @@ async def activities_before(room_id: Any, before: datetime | None, limit: int) -
 # --- read marks ---------------------------------------------------------------------------
 
 
-async def unread_counts(agent_id: str, room_ids: list[Any]) -> dict[str, int]:
+async def unread_counts(agent_id: str, room_ids: Sequence[Id]) -> dict[str, int]:
     """Inbound messages after the agent's read mark, per room (all of them if none)."""
     if not room_ids:
         return {}

@@ -97,7 +97,7 @@ async def _insert_message(
     )
 
 
-async def _message_event(type: str, message: MessageOut, owner_id: Any) -> None:
+async def _message_event(type: str, message: MessageOut, owner_id: uuid.UUID | None) -> None:
     await record_event(
         message.customer_id,
         type,
@@ -260,7 +260,7 @@ async def _hinted_room(customer_id: str, hint: str | None, references: list[str]
     """The open room a channel says a message belongs to (locked), if there is one: the
     room it names (an email's reply+token address), else the room of the nearest earlier
     message it answers (In-Reply-To, References)."""
-    room_id: Any = None
+    room_id: str | uuid.UUID | None = None
     if hint:
         try:
             room_id = parse_id(hint, "", "")
