@@ -42,41 +42,31 @@ def _loaded(value: Any) -> dict[str, Any]:
 
 
 def _row(record: Any) -> AccountRow:
-    return AccountRow(
-        **{
-            **record,
-            "settings": _loaded(record["settings"]),
-            "secrets": _loaded(record["secrets"]),
-        }
+    values = {f: record[f] for f in AccountRow.__struct_fields__}
+    values["settings"] = _loaded(values["settings"])
+    values["secrets"] = _loaded(values["secrets"])
+    return AccountRow(**values)
+
+
+async def _live_one(condition: str, *args: Any) -> AccountRow | None:
+    record = await sql.fetchrow(
+        f"SELECT * FROM channel_accounts WHERE {condition} AND tm_delete IS NULL", *args
     )
+    return _row(record) if record is not None else None
 
 
 async def live_of_customer_by_id(customer_id: str, account_id: str) -> AccountRow | None:
-    record = await sql.fetchrow(
-        "SELECT * FROM channel_accounts WHERE id = $1 AND customer_id = $2 AND tm_delete IS NULL",
-        account_id,
-        customer_id,
-    )
-    return _row(record) if record is not None else None
+    return await _live_one("id = $1 AND customer_id = $2", account_id, customer_id)
 
 
 async def live_by_type_and_id(account_type: str, account_id: str) -> AccountRow | None:
-    record = await sql.fetchrow(
-        "SELECT * FROM channel_accounts WHERE id = $1 AND type = $2 AND tm_delete IS NULL",
-        account_id,
-        account_type,
-    )
-    return _row(record) if record is not None else None
+    return await _live_one("id = $1 AND type = $2", account_id, account_type)
 
 
 async def live_by_address(account_type: str, address: str) -> AccountRow | None:
-    record = await sql.fetchrow(
-        "SELECT * FROM channel_accounts WHERE type = $1 AND lower(address) = lower($2)"
-        " AND tm_delete IS NULL AND address <> ''",
-        account_type,
-        address,
+    return await _live_one(
+        "type = $1 AND lower(address) = lower($2) AND address <> ''", account_type, address
     )
-    return _row(record) if record is not None else None
 
 
 async def live_of_customer(customer_id: str) -> list[AccountRow]:

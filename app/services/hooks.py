@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from app.channels import HookOutcome, HookRequest, Rejected, get_driver, runtime
+from app.channels import HookOutcome, HookRequest, Rejected, StatusUpdate, get_driver, runtime
 from app.domain.errors import ServiceError, Unauthenticated
 from app.domain.inbound import InboundMessage
 from app.services import accounts, messages, rejected
@@ -60,7 +60,9 @@ async def store_inbound(account: AccountRow, inbound: InboundMessage) -> bool:
     return await _store(account, inbound, messages.receive(account, inbound, default_region=region))
 
 
-async def _store(account: AccountRow, item: Any, storing: Awaitable[Any]) -> bool:
+async def _store(
+    account: AccountRow, item: InboundMessage | StatusUpdate, storing: Awaitable[Any]
+) -> bool:
     """Run `storing`; a refusal for good goes into the rejected-inbound log instead of
     failing the whole call. Errors that may pass are raised (the provider will retry)."""
     try:
@@ -76,7 +78,7 @@ async def _store(account: AccountRow, item: Any, storing: Awaitable[Any]) -> boo
     return False
 
 
-def _rejection(item: Any, reason: str) -> Rejected:
+def _rejection(item: InboundMessage | StatusUpdate, reason: str) -> Rejected:
     if isinstance(item, InboundMessage):
         raw = item.raw or msgspec.to_builtins({**msgspec.structs.asdict(item), "raw": ""})
         return Rejected(provider_event_id=item.provider_message_id, reason=reason, raw=raw)
