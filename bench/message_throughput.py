@@ -131,7 +131,7 @@ async def ingest(
 
         main = await undisturbed_async(lambda: run(n, concurrency), label="ingest")
         main["rooms"] = sorted(set(rooms.values()))
-        main["account_id"] = str(account["id"])
+        main["account_id"] = str(account.id)
         main["sweep"] = [
             (
                 tasks,
