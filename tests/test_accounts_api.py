@@ -362,9 +362,7 @@ def test_send_test_through_a_loopback_account(client, tenant):
     assert result["reason"] == ""
 
     refusing = tenant.channel("message", address="+15550009999", simulate="fail")
-    r = client.post(
-        f"{URL}/{refusing.id}/test", headers=tenant.admin, json={"to": "+15557654321"}
-    )
+    r = client.post(f"{URL}/{refusing.id}/test", headers=tenant.admin, json={"to": "+15557654321"})
     assert r.status_code == 200, r.text
     assert r.json() == {
         "success": False,
