@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -39,6 +39,9 @@ from app.domain.channels import normalize_address
 from app.domain.enums import MessageStatus, ParticipantType, ReferenceType
 from app.domain.errors import BadRequest, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
+
+if TYPE_CHECKING:  # for annotations only: drivers do no database work
+    from app.services.accounts_store import AccountRow
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +199,10 @@ class SmsDriver:
     hooks = {"incoming": "", "status callback": "status"}
     aliases = {"secret": "auth_token"}
 
-    def reference_type(self, account: dict[str, Any]) -> ReferenceType:
+    def reference_type(self, account: AccountRow) -> ReferenceType:
         return ReferenceType.MESSAGE
 
-    def carries_media(self, account: dict[str, Any]) -> bool:
+    def carries_media(self, account: AccountRow) -> bool:
         return True  # MMS
 
     def normalize(self, settings: dict[str, Any]) -> dict[str, Any]:
@@ -235,10 +238,10 @@ class SmsDriver:
 
     # --- inbound ---------------------------------------------------------------------
 
-    def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
+    def verify(self, account: AccountRow, request: HookRequest) -> bool:
         """base64(HMAC-SHA1(auth token, what Twilio signs)) in `X-Twilio-Signature`, for
         any of the URL's forms and parameter orders Twilio's own validators accept."""
-        auth_token = str(account["secrets"].get("auth_token") or "")
+        auth_token = str(account.secrets.get("auth_token") or "")
         given = request.header("x-twilio-signature")
         params = form_params(request)
         valid = False
@@ -248,7 +251,7 @@ class SmsDriver:
                 valid |= hmac_matches(auth_token, _signed(url, ordered), given, digest="sha1")
         return valid
 
-    async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+    async def parse(self, account: AccountRow, request: HookRequest) -> HookOutcome:
         if request.sub not in ("", "status"):
             raise NotFound("hook_not_found", "Twilio hooks are the account's URL and /status.")
         if request.method == "POST":
@@ -305,10 +308,10 @@ class SmsDriver:
 
     # --- outbound --------------------------------------------------------------------
 
-    async def send(self, account: dict[str, Any], request: OutboundRequest) -> SendResult:
-        settings = account["settings"]
+    async def send(self, account: AccountRow, request: OutboundRequest) -> SendResult:
+        settings = account.settings
         account_sid = settings.get("account_sid", "")
-        auth_token = account["secrets"].get("auth_token", "")
+        auth_token = account.secrets.get("auth_token", "")
         if not account_sid or not auth_token:
             raise PermanentSendError("The SMS account has no Account SID or auth token.")
         form = [("To", request.to)]
@@ -326,7 +329,7 @@ class SmsDriver:
         form += [("MediaUrl", url) for url in media[:MAX_MEDIA]]
         if not request.text and not media:
             raise PermanentSendError("Nothing to send: SMS needs text or a media URL.")
-        form.append(("StatusCallback", runtime.hook_url(self.type, str(account["id"]), "status")))
+        form.append(("StatusCallback", runtime.hook_url(self.type, str(account.id), "status")))
         base = runtime.settings().providers.twilio
         response = await runtime.http().post(
             f"{base}/2010-04-01/Accounts/{account_sid}/Messages.json",

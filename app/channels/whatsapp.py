@@ -18,7 +18,7 @@ import hmac
 import logging
 import mimetypes
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import msgspec
@@ -45,6 +45,9 @@ from app.domain.enums import MessageStatus, ParticipantType, ReferenceType
 from app.domain.errors import BadRequest, Forbidden, InvalidInput, NotFound, ServiceError
 from app.domain.inbound import InboundMessage
 from app.services import media
+
+if TYPE_CHECKING:  # for annotations only: drivers do no database work
+    from app.services.accounts_store import AccountRow
 
 log = logging.getLogger(__name__)
 
@@ -296,10 +299,10 @@ class WhatsAppDriver:
     hooks = {"callback URL": ""}
     aliases = {"secret": "app_secret", "token": "access_token"}
 
-    def reference_type(self, account: dict[str, Any]) -> ReferenceType:
+    def reference_type(self, account: AccountRow) -> ReferenceType:
         return ReferenceType.WHATSAPP
 
-    def carries_media(self, account: dict[str, Any]) -> bool:
+    def carries_media(self, account: AccountRow) -> bool:
         return True
 
     def normalize(self, settings: dict[str, Any]) -> dict[str, Any]:
@@ -329,17 +332,17 @@ class WhatsAppDriver:
 
     # --- hooks ----------------------------------------------------------------------
 
-    def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
+    def verify(self, account: AccountRow, request: HookRequest) -> bool:
         if request.method == "GET":
             return True  # the handshake is unsigned; parse checks its verify token
         # "sha256=" + hex(HMAC-SHA256(app secret, raw body))
         given = request.header("x-hub-signature-256").strip()
         if not given.startswith("sha256="):
             return False
-        secret = account["secrets"].get("app_secret", "")
+        secret = account.secrets.get("app_secret", "")
         return hmac_matches(secret, request.body, given[7:].lower(), encoding="hex")
 
-    async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+    async def parse(self, account: AccountRow, request: HookRequest) -> HookOutcome:
         if request.sub:
             raise NotFound("route_not_found", "WhatsApp calls the account's hook itself.")
         if request.method == "GET":
@@ -366,7 +369,7 @@ class WhatsAppDriver:
         return outcome
 
     async def _read_change(
-        self, account: dict[str, Any], change: dict[str, Any], outcome: HookOutcome
+        self, account: AccountRow, change: dict[str, Any], outcome: HookOutcome
     ) -> None:
         value = change.get("value")
         try:
@@ -376,12 +379,12 @@ class WhatsAppDriver:
         except (ValueError, msgspec.ValidationError) as exc:
             outcome.rejected.append(_rejected(change, f"unreadable change: {exc}"))
             return
-        own_id = str(account["settings"].get("phone_number_id", ""))
+        own_id = str(account.settings.get("phone_number_id", ""))
         if metadata.phone_number_id != own_id:
             # One Meta app can serve several numbers; this hook is for one of them.
             log.warning(
                 "whatsapp account %s: ignored a change for phone number id %r",
-                account["id"],
+                account.id,
                 metadata.phone_number_id[:40],
             )
             return
@@ -416,9 +419,9 @@ class WhatsAppDriver:
                 )
             )
 
-    def _handshake(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+    def _handshake(self, account: AccountRow, request: HookRequest) -> HookOutcome:
         query = dict(request.query)
-        expected = str(account["settings"].get("verify_token") or "")
+        expected = str(account.settings.get("verify_token") or "")
         given = query.get("hub.verify_token", "")
         if (
             query.get("hub.mode") != "subscribe"
@@ -432,7 +435,7 @@ class WhatsAppDriver:
         return HookOutcome(body=query.get("hub.challenge", "").encode(), content_type="text/plain")
 
     async def _inbound(
-        self, account: dict[str, Any], message: _Message, names: dict[str, str], raw: Any
+        self, account: AccountRow, message: _Message, names: dict[str, str], raw: Any
     ) -> InboundMessage:
         text, medias = "", []
         if message.type == "text" and message.text is not None:
@@ -458,7 +461,7 @@ class WhatsAppDriver:
         )
 
     async def _fetch_media(
-        self, account: dict[str, Any], kind: str, ref: _Media
+        self, account: AccountRow, kind: str, ref: _Media
     ) -> tuple[dict[str, Any] | None, str]:
         """Download an inbound file (URL lookup, then the file, both with the token) and
         store it. Returns (media, "") or (None, why) when it can never be had; raises
@@ -520,9 +523,9 @@ class WhatsAppDriver:
 
     # --- sending --------------------------------------------------------------------
 
-    async def send(self, account: dict[str, Any], request: OutboundRequest) -> SendResult:
+    async def send(self, account: AccountRow, request: OutboundRequest) -> SendResult:
         providers = runtime.settings().providers
-        number_id = account["settings"].get("phone_number_id", "")
+        number_id = account.settings.get("phone_number_id", "")
         url = f"{providers.whatsapp}/{providers.whatsapp_version}/{number_id}/messages"
         auth = bearer(account, "access_token")
         first = ""
