@@ -11,13 +11,14 @@ every 5 s. Signed-out visitors go to the sign-in page; managers and agents get a
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.di import Provide
 from litestar.response import Redirect, Template
+from litestar.types import ExceptionHandlersMap
 
 from app.domain.enums import WEBHOOK_TEST_EVENT, DeliveryStatus, EventType, WebhookMethod
 from app.domain.errors import BadRequest, InvalidInput, ServiceError
@@ -290,7 +291,8 @@ ROUTES: list = [
     Router(
         path="/admin/webhooks",
         route_handlers=[WebhooksController],
-        exception_handlers=DESK_ERRORS,
+        # the desk's handlers take ServiceError and HTTPException; typed as their map
+        exception_handlers=cast(ExceptionHandlersMap, DESK_ERRORS),
         before_request=check_input,
     )
 ]
