@@ -14,7 +14,7 @@ from uuid import UUID
 import msgspec
 from piccolo.columns import Column
 
-from app.db import sql
+from app.db import sql, typed
 from app.db.tables import AccessKey
 from app.services.pagination import keyset_page
 
@@ -60,7 +60,8 @@ async def insert(
     token_prefix: str,
     tm_expire: datetime | None,
 ) -> AccessKeyRow:
-    rows = await AccessKey.insert(
+    return await typed.inserted(
+        AccessKeyRow,
         AccessKey(
             customer_id=customer_id,
             agent_id=agent_id,
@@ -69,22 +70,12 @@ async def insert(
             token_hash=token_hash,
             token_prefix=token_prefix,
             tm_expire=tm_expire,
-        )
-    ).returning(*AccessKey.all_columns())
-    return AccessKeyRow(**rows[0])
+        ),
+    )
 
 
 async def live(customer_id: str, key_id: str) -> AccessKeyRow | None:
-    row = (
-        await AccessKey.select()
-        .where(
-            AccessKey.id == key_id,
-            AccessKey.customer_id == customer_id,
-            AccessKey.tm_delete.is_null(),
-        )
-        .first()
-    )
-    return None if row is None else AccessKeyRow(**row)
+    return await typed.live(AccessKey, AccessKeyRow, customer_id, key_id)
 
 
 async def page(
@@ -109,18 +100,10 @@ async def describe(
         values[AccessKey.name] = name
     if detail is not None:
         values[AccessKey.detail] = detail
-    rows = (
-        await AccessKey.update(values)
-        .where(AccessKey.id == key_id)
-        .returning(*AccessKey.all_columns())
-    )
-    return AccessKeyRow(**rows[0])
+    return await typed.updated(AccessKey, AccessKeyRow, key_id, values)
 
 
 async def revoke(key_id: UUID, at: datetime) -> AccessKeyRow:
-    rows = (
-        await AccessKey.update({AccessKey.tm_delete: at, AccessKey.tm_update: at})
-        .where(AccessKey.id == key_id)
-        .returning(*AccessKey.all_columns())
+    return await typed.updated(
+        AccessKey, AccessKeyRow, key_id, {AccessKey.tm_delete: at, AccessKey.tm_update: at}
     )
-    return AccessKeyRow(**rows[0])

@@ -15,8 +15,7 @@ from uuid import UUID
 
 import msgspec
 
-from app.db import sql
-from app.db.changes import values as changes_of
+from app.db import sql, typed
 from app.db.tables import Agent
 from app.domain.enums import Permission
 from app.services.pagination import keyset_page
@@ -135,7 +134,8 @@ async def insert(
     permission: Permission,
 ) -> AgentRow:
     """asyncpg.UniqueViolationError when a live agent has the username."""
-    rows = await Agent.insert(
+    return await typed.inserted(
+        AgentRow,
         Agent(
             customer_id=customer_id,
             username=username,
@@ -143,22 +143,12 @@ async def insert(
             detail=detail,
             password_hash=password_hash,
             permission=permission.value,
-        )
-    ).returning(*Agent.all_columns())
-    return AgentRow(**rows[0])
+        ),
+    )
 
 
 async def live(customer_id: str, agent_id: str) -> AgentRow | None:
-    row = (
-        await Agent.select()
-        .where(
-            Agent.id == agent_id,
-            Agent.customer_id == customer_id,
-            Agent.tm_delete.is_null(),
-        )
-        .first()
-    )
-    return None if row is None else AgentRow(**row)
+    return await typed.live(Agent, AgentRow, customer_id, agent_id)
 
 
 async def by_username(username: str) -> AgentRow | None:
@@ -191,19 +181,14 @@ async def other_admins(customer_id: str, agent_id: str) -> int:
 
 
 async def update(agent_id: UUID, changes: AgentChanges, at: datetime) -> AgentRow:
-    values = changes_of(Agent, changes)
-    values[Agent.tm_update] = at
-    rows = await Agent.update(values).where(Agent.id == agent_id).returning(*Agent.all_columns())
-    return AgentRow(**rows[0])
+    values = {**typed.values(Agent, changes), Agent.tm_update: at}
+    return await typed.updated(Agent, AgentRow, agent_id, values)
 
 
 async def soft_delete(agent_id: UUID, at: datetime) -> AgentRow:
-    rows = (
-        await Agent.update({Agent.tm_delete: at, Agent.tm_update: at})
-        .where(Agent.id == agent_id)
-        .returning(*Agent.all_columns())
+    return await typed.updated(
+        Agent, AgentRow, agent_id, {Agent.tm_delete: at, Agent.tm_update: at}
     )
-    return AgentRow(**rows[0])
 
 
 async def name_of(agent_id: str) -> str | None:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from app.db.changes import values
+from app.db import typed
 from app.db.tables import Customer
 
 
@@ -47,10 +47,7 @@ class CustomerChanges(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def insert(name: str, webhook_secret: str) -> CustomerRow:
-    rows = await Customer.insert(Customer(name=name, webhook_secret=webhook_secret)).returning(
-        *Customer.all_columns()
-    )
-    return CustomerRow(**rows[0])
+    return await typed.inserted(CustomerRow, Customer(name=name, webhook_secret=webhook_secret))
 
 
 async def live(customer_id: str, *, lock: bool = False) -> CustomerRow | None:
@@ -69,7 +66,7 @@ async def lock(customer_id: str) -> None:
 
 
 async def update(customer_id: str, changes: CustomerChanges, at: datetime) -> None:
-    await Customer.update({**values(Customer, changes), Customer.tm_update: at}).where(
+    await Customer.update({**typed.values(Customer, changes), Customer.tm_update: at}).where(
         Customer.id == customer_id
     )
 

@@ -17,7 +17,7 @@ import msgspec
 from piccolo.columns.combination import Combinable, Where
 from piccolo.query import OrderByRaw
 
-from app.db import sql
+from app.db import sql, typed
 from app.db.tables import Talk, TalkMessage, TalkParticipant, TalkReaction
 from app.domain.enums import TalkMessageType, TalkParticipantStatus, TalkStatus, TalkType
 from app.services.pagination import keyset_page
@@ -279,7 +279,8 @@ async def insert_talk(
     at: datetime,
 ) -> TalkRow:
     """A new active talk with `agent_ids` as its active participants, all joined at `at`."""
-    rows = await Talk.insert(
+    created = await typed.inserted(
+        TalkRow,
         Talk(
             customer_id=customer_id,
             type=type.value,
@@ -290,9 +291,8 @@ async def insert_talk(
             direct_key=direct_key,
             tm_create=at,
             tm_update=at,
-        )
-    ).returning(*Talk.all_columns())
-    created = TalkRow(**rows[0])
+        ),
+    )
     await TalkParticipant.insert(
         *[
             TalkParticipant(
@@ -309,22 +309,23 @@ async def insert_talk(
     return created
 
 
-async def _update_talk(talk_id: str, values: dict) -> TalkRow:
-    rows = await Talk.update(values).where(Talk.id == talk_id).returning(*Talk.all_columns())
-    return TalkRow(**rows[0])
-
-
 async def describe(talk_id: str, name: str, detail: str, at: datetime) -> TalkRow:
-    return await _update_talk(talk_id, {Talk.name: name, Talk.detail: detail, Talk.tm_update: at})
+    return await typed.updated(
+        Talk, TalkRow, talk_id, {Talk.name: name, Talk.detail: detail, Talk.tm_update: at}
+    )
 
 
 async def set_status(talk_id: str, status: TalkStatus, at: datetime) -> TalkRow:
-    return await _update_talk(talk_id, {Talk.status: status.value, Talk.tm_update: at})
+    return await typed.updated(
+        Talk, TalkRow, talk_id, {Talk.status: status.value, Talk.tm_update: at}
+    )
 
 
 async def soft_delete(talk_id: str, at: datetime) -> TalkRow:
     """Deleted talks are closed too."""
-    return await _update_talk(
+    return await typed.updated(
+        Talk,
+        TalkRow,
         talk_id,
         {Talk.status: TalkStatus.CLOSED.value, Talk.tm_update: at, Talk.tm_delete: at},
     )
