@@ -242,3 +242,9 @@ class Settings:
                 "CONVODESK_SECRET_KEY is not set (it is required when DATABASE_URL is set)"
             )
         return self.secret_key
+
+    def require_database_url(self) -> str:
+        """The database URL, once `app.db.engine.resolve()` has found or started one."""
+        if self.database_url is None:
+            raise SettingsError("DATABASE_URL is not resolved; call app.db.engine.resolve()")
+        return self.database_url

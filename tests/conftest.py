@@ -369,7 +369,8 @@ def other_tenant(client) -> Tenant:
 
 
 def assert_error(response: httpx.Response, status: int, reason: str | None = None) -> dict:
-    """The CONTRACT error envelope, with the request id that the response header carries."""
+    """The API's error envelope (docs/API.md, Errors), with the request id that the
+    response header carries."""
     assert response.status_code == status, response.text
     body = response.json()
     error = body["error"]

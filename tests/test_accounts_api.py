@@ -1,4 +1,4 @@
-"""`/v1.0/conversation_accounts` over real HTTP (CONTRACT §3–4): each channel type created
+"""`/v1.0/conversation_accounts` over real HTTP (docs/API.md): each channel type created
 with its provider's field names, secrets write-only everywhere, webhook URLs to paste,
 listing, updating, soft deletion, validation, conflicts, idempotency, permissions,
 tenant isolation and the "send test message" door."""

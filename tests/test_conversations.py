@@ -1,5 +1,5 @@
-"""Conversations over real HTTP: the seed tutorial, room matching, sending, lifecycle,
-pagination, idempotency, visibility and tenant isolation (CONTRACT §2–5)."""
+"""Conversations over real HTTP: the basic flow, room matching, sending, lifecycle,
+pagination, idempotency, visibility and tenant isolation (docs/API.md)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def messages_of(client, headers, conversation_id, **params):
 
 
 def test_the_seed_tutorial_flow(client, tenant):
-    """seeds/004: list conversations, get one, send a message, list its messages."""
+    """An API client's first steps: list conversations, get one, send a message, list its
+    messages."""
     line = tenant.channel("line")
     inbound(line, LINE_USER, "hi there", provider_message_id="line-evt-1")
     h = tenant.admin

@@ -1,7 +1,7 @@
 """Email: inbound by our SMTP listener (or raw MIME posted by a relay to the hook),
 outbound through the account's SMTP relay.
 
-Threading (PROVIDERS.md "Email"): every mail we send has a Message-ID of ours (stored as
+Threading: every mail we send has a Message-ID of ours (stored as
 the message's provider id), In-Reply-To/References citing the room's earlier mails, and a
 Reply-To of `reply+<token>@<our domain>` naming the room. A customer's reply finds its
 room by that address first, then by In-Reply-To/References (`services.messages`).
@@ -286,7 +286,7 @@ def _inbound(
     except RecursionError:  # parts nested thousands deep: Python's mail parser gives up
         raise BadRequest("malformed_mail", "The mail nests its parts too deeply to read.") from None
     # An empty envelope sender (`MAIL FROM:<>`) is reserved for bounces and other
-    # automatic notices (RFC 5321 §4.5.5); they are accepted and dropped like those the
+    # automatic notices (RFC 5321, section 4.5.5); they are accepted and dropped like those the
     # headers give away, so they can neither open rooms nor start a mail loop.
     by_smtp = recipients is not None
     null_sender = by_smtp and envelope_sender.strip() in ("", "<>")

@@ -31,7 +31,7 @@ MAX_TEXT = 20000
 kept whole as an attachment."""
 MAX_REFERENCES = 20
 """How many ids an outgoing References header holds: the thread's first and its latest
-ones (RFC 5322 §3.6.4 allows trimming the middle)."""
+ones (RFC 5322, section 3.6.4, allows trimming the middle)."""
 
 # --- reply addresses ---------------------------------------------------------------
 

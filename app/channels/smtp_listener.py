@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 """What most providers accept; the SIZE we announce, and the most DATA we read."""
 MAX_RECIPIENTS = 100
-"""RCPTs per mail (each is a database look-up); RFC 5321 §4.5.3.1.8 asks for at least 100."""
+"""RCPTs per mail (each is a database look-up); RFC 5321 (section 4.5.3.1.8) asks for at
+least 100."""
 GRACE_SECONDS = 10.0
 """How long shutdown waits for mails being stored before it drops the connections."""
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left
-from collections import OrderedDict
 from typing import Any
 
 import msgspec
@@ -64,22 +63,14 @@ class _Shared(msgspec.Struct):
         return i < len(topics) and topics[i].startswith(below)
 
 
-_SHARED_MAX = 1024
-"""Events remembered (two of the hub's largest batches); a connection that lags further
-behind works its events out again, which costs time, not correctness."""
-_shared: OrderedDict[tuple[str, int], _Shared] = OrderedDict()
-
-
-def shared(event: StoredEvent) -> _Shared:
-    """The event's frame and sorted topics, made once per process: the hub hands the same
-    events to every connection, and a catch-up reads copies of them (same ids)."""
-    key = (event.customer_id, event.id)  # ids alone repeat across databases (tests)
-    got = _shared.get(key)
-    if got is None:
-        got = _shared[key] = _Shared(frame=event_body(event).decode(), topics=sorted(event.topics))
-        if len(_shared) > _SHARED_MAX:
-            _shared.popitem(last=False)
-    return got
+def shared(hub: Hub, event: StoredEvent) -> _Shared:
+    """The event's frame and sorted topics, made once per process (remembered by the hub):
+    the hub hands the same events to every connection, and a catch-up reads copies of them
+    (same ids)."""
+    key = ("api", event.customer_id, event.id)  # ids alone repeat across databases (tests)
+    return hub.remembered.get(
+        key, lambda: _Shared(frame=event_body(event).decode(), topics=sorted(event.topics))
+    )
 
 
 class ApiConnection(EventConnection):
@@ -120,7 +111,7 @@ class ApiConnection(EventConnection):
         """The event's shared frame if this client should get it, else None."""
         if not self.subscriptions or event.type not in PUBLIC_EVENTS or not self.may_see(event):
             return None
-        common = shared(event)
+        common = shared(self.hub, event)
         if any(common.matches(s) for s in self.subscriptions):
             return common
         return None

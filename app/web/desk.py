@@ -2,7 +2,7 @@
 
 Every page works without JavaScript (links and forms that redirect back); with htmx the
 same forms answer with the fragments to swap. Live changes arrive over the desk websocket
-(app/realtime/desk_ws.py), rendered by the same templates.
+(app/realtime/desk_inbox.py), rendered by the same templates.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from app.services import activities, agents, conversations, inbox, media, messag
 from app.services.events import last_event_id
 from app.settings import Settings
 from app.web import forms
-from app.web.render import end, is_htmx, placed, render
+from app.web.render import is_htmx, render
 from app.web.session import DESK_PRINCIPAL
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -206,8 +206,10 @@ class DeskController(Controller):
         if not is_htmx(request):
             return Redirect(f"/conversations/{conversation_id}", status_code=303)
         # at the end of the timeline, dropping the copy the websocket may have shown first
-        html = render("partials/timeline_item.html", item=item, principal=principal)
-        return Response(placed(end(html, "timeline")), media_type="text/html")
+        html = render(
+            "partials/timeline_item.html", item=item, principal=principal, oob=True, place="end"
+        )
+        return Response(html, media_type="text/html")
 
     async def _room_changed(self, request: Request, principal: Principal, room_id: str):
         if not is_htmx(request):
@@ -334,7 +336,7 @@ def desk_error(request: Request, exc: ServiceError | HTTPException) -> Response:
     if is_htmx(request):
         return Template(
             "partials/alert.html",
-            context=context,
+            context={**context, "oob": True},
             status_code=200,
             # htmx swaps only the toast; the page's script keeps a composer's text
             headers={"HX-Reswap": "none", "X-Desk-Refused": exc.reason},
