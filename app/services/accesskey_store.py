@@ -16,7 +16,7 @@ from piccolo.columns import Column
 
 from app.db import sql, typed
 from app.db.tables import AccessKey
-from app.services.pagination import keyset_page
+from app.services.pagination import keyset_page_as
 
 
 class AccessKeyRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,13 +82,8 @@ async def page(
     customer_id: str, page_size: int, page_token: str | None
 ) -> tuple[list[AccessKeyRow], str]:
     """The customer's live keys, newest first."""
-    rows, token = await keyset_page(
-        AccessKey,
-        [AccessKey.customer_id == customer_id, AccessKey.tm_delete.is_null()],
-        page_size,
-        page_token,
-    )
-    return [AccessKeyRow(**r) for r in rows], token
+    live = [AccessKey.customer_id == customer_id, AccessKey.tm_delete.is_null()]
+    return await keyset_page_as(AccessKeyRow, AccessKey, live, page_size, page_token)
 
 
 async def describe(

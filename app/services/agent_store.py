@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -18,7 +17,7 @@ import msgspec
 from app.db import sql, typed
 from app.db.tables import Agent
 from app.domain.enums import Permission
-from app.services.pagination import keyset_page
+from app.services.pagination import keyset_page_as
 
 
 class AgentRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,10 +60,6 @@ class AgentChanges(msgspec.Struct, frozen=True, kw_only=True):
     permission: str | msgspec.UnsetType = msgspec.UNSET
     status: str | msgspec.UnsetType = msgspec.UNSET
     password_hash: str | msgspec.UnsetType = msgspec.UNSET
-
-
-def _agents(rows: list[dict[str, Any]]) -> list[AgentRow]:
-    return [AgentRow(**r) for r in rows]
 
 
 # --- plain SQL: every request, every live event ---------------------------------------------
@@ -161,13 +156,8 @@ async def page(
     customer_id: str, page_size: int, page_token: str | None
 ) -> tuple[list[AgentRow], str]:
     """The customer's live agents, newest first."""
-    rows, token = await keyset_page(
-        Agent,
-        [Agent.customer_id == customer_id, Agent.tm_delete.is_null()],
-        page_size,
-        page_token,
-    )
-    return _agents(rows), token
+    live = [Agent.customer_id == customer_id, Agent.tm_delete.is_null()]
+    return await keyset_page_as(AgentRow, Agent, live, page_size, page_token)
 
 
 async def other_admins(customer_id: str, agent_id: str) -> int:

@@ -9,8 +9,9 @@ then starts strictly before it, and no row is skipped or repeated.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from piccolo.columns.combination import Combinable
 from piccolo.table import Table
 
@@ -19,6 +20,7 @@ from app.domain.errors import BadRequest
 from app.domain.timefmt import fmt, parse
 
 MAX_PAGE_SIZE = 100
+Row = TypeVar("Row", bound=msgspec.Struct)
 
 
 def check_page_size(page_size: int) -> int:
@@ -70,3 +72,15 @@ async def keyset_page(
             if not await query(tm < boundary).limit(1):
                 return page, ""
         return page, fmt(boundary)
+
+
+async def keyset_page_as(
+    row_type: type[Row],
+    table: type[Table],
+    where: Sequence[Combinable],
+    page_size: int,
+    page_token: str | None,
+) -> tuple[list[Row], str]:
+    """`keyset_page` with each row as a `row_type` (a Struct of the table's columns)."""
+    rows, token = await keyset_page(table, where, page_size, page_token)
+    return [row_type(**r) for r in rows], token

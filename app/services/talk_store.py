@@ -20,7 +20,7 @@ from piccolo.query import OrderByRaw
 from app.db import sql, typed
 from app.db.tables import Talk, TalkMessage, TalkParticipant, TalkReaction
 from app.domain.enums import TalkMessageType, TalkParticipantStatus, TalkStatus, TalkType
-from app.services.pagination import keyset_page
+from app.services.pagination import keyset_page_as
 
 ACTIVE = TalkParticipantStatus.ACTIVE.value
 
@@ -246,10 +246,6 @@ async def lock_direct_pair(direct_key: str) -> None:
 # --- the query builder --------------------------------------------------------------------
 
 
-def _talks(rows: list[dict]) -> list[TalkRow]:
-    return [TalkRow(**r) for r in rows]
-
-
 def _messages(rows: list[dict]) -> list[MessageRow]:
     return [MessageRow(**r) for r in rows]
 
@@ -383,8 +379,7 @@ async def talk_page(
         where.append(Talk.status == status.value)
     if type is not None:
         where.append(Talk.type == type.value)
-    rows, token = await keyset_page(Talk, where, page_size, page_token)
-    return _talks(rows), token
+    return await keyset_page_as(TalkRow, Talk, where, page_size, page_token)
 
 
 def _member_of(agent_id: str):
@@ -406,7 +401,7 @@ async def recent_talks(customer_id: str, agent_id: str, limit: int = 200) -> lis
         .order_by(Talk.id, ascending=False)
         .limit(limit)
     )
-    return _talks(rows)
+    return [TalkRow(**r) for r in rows]
 
 
 async def message_page(
@@ -423,8 +418,7 @@ async def message_page(
             TalkMessage.parent_id.is_null(),
             TalkMessage.tm_delete.is_null() | (TalkMessage.reply_count > 0),
         ]
-    rows, token = await keyset_page(TalkMessage, where, page_size, page_token)
-    return _messages(rows), token
+    return await keyset_page_as(MessageRow, TalkMessage, where, page_size, page_token)
 
 
 async def _update_message(message_id: UUID, values: dict, *where: Where) -> list[MessageRow]:

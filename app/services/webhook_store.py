@@ -19,7 +19,7 @@ import msgspec
 from app.db import sql
 from app.db.tables import Customer, WebhookAttempt, WebhookDelivery
 from app.domain.enums import DeliveryStatus
-from app.services.pagination import keyset_page
+from app.services.pagination import keyset_page_as
 
 
 class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -296,8 +296,7 @@ async def delivery_page(
         where.append(WebhookDelivery.status == status.value)
     if event_type:
         where.append(WebhookDelivery.event_type == event_type)
-    rows, token = await keyset_page(WebhookDelivery, where, page_size, page_token)
-    return [DeliveryRow(**r) for r in rows], token
+    return await keyset_page_as(DeliveryRow, WebhookDelivery, where, page_size, page_token)
 
 
 async def delivery(customer_id: str, delivery_id: str, *, lock: bool = False) -> DeliveryRow | None:
