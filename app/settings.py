@@ -188,6 +188,11 @@ class Settings:
     webhook_endpoint_concurrency: int
     """How many of them may wait on one endpoint: a slow or dead endpoint holds at most
     this many, so the others' deliveries always find room."""
+    event_retention_days: int
+    """Events older than this are pruned (except those a webhook delivery still needs);
+    a client resuming from a pruned event is told to reload."""
+    event_prune_interval_seconds: float
+    """How often the workers prune events past the retention."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -230,6 +235,10 @@ class Settings:
             webhook_concurrency=_int(env, "CONVODESK_WEBHOOK_CONCURRENCY", 256, 1, 10000),
             webhook_endpoint_concurrency=_int(
                 env, "CONVODESK_WEBHOOK_ENDPOINT_CONCURRENCY", 32, 1, 10000
+            ),
+            event_retention_days=_int(env, "CONVODESK_EVENT_RETENTION_DAYS", 30, 1, 36500),
+            event_prune_interval_seconds=_float(
+                env, "CONVODESK_EVENT_PRUNE_INTERVAL", 3600.0, 0.05, 86400
             ),
         )
 

@@ -133,6 +133,7 @@ async def setup(customer_id: str, admin_id: str, url: str) -> dict:
 
 def cases(customer_id: str, admin_id: str, data: dict) -> list[Case]:
     from app.db.tables import AccessKey, Agent, Talk, TalkMessage, TalkParticipant, TalkReaction
+    from app.db.typed import as_row
     from app.domain.enums import TalkMessageType
     from app.domain.timefmt import now
     from app.services import accesskey_store, agent_store, talk_store
@@ -150,7 +151,7 @@ def cases(customer_id: str, admin_id: str, data: dict) -> list[Case]:
             .where(Talk.id == talk_id, Talk.customer_id == customer_id, Talk.tm_delete.is_null())
             .first()
         )
-        return None if row is None else TalkRow(**row)
+        return None if row is None else as_row(TalkRow, row)
 
     async def participants_builder() -> dict[str, list[ParticipantRow]]:
         rows = (
@@ -160,7 +161,7 @@ def cases(customer_id: str, admin_id: str, data: dict) -> list[Case]:
         )
         found: dict[str, list[ParticipantRow]] = {talk_id: []}
         for r in rows:
-            found[str(r["talk_id"])].append(ParticipantRow(**r))
+            found[str(r["talk_id"])].append(as_row(ParticipantRow, r))
         return found
 
     async def message_builder() -> MessageRow | None:
@@ -169,7 +170,7 @@ def cases(customer_id: str, admin_id: str, data: dict) -> list[Case]:
             .where(TalkMessage.id == root_id, TalkMessage.talk_id == talk_id)
             .first()
         )
-        return None if row is None else MessageRow(**row)
+        return None if row is None else as_row(MessageRow, row)
 
     async def insert_builder() -> MessageRow:
         rows = await TalkMessage.insert(
@@ -184,7 +185,7 @@ def cases(customer_id: str, admin_id: str, data: dict) -> list[Case]:
                 tm_create=now(),
             )
         ).returning(*TalkMessage.all_columns())
-        return MessageRow(**rows[0])
+        return as_row(MessageRow, rows[0])
 
     async def touch_builder() -> None:
         await Talk.update({Talk.tm_last_message: now()}).where(Talk.id == talk_id)
@@ -204,7 +205,7 @@ def cases(customer_id: str, admin_id: str, data: dict) -> list[Case]:
             .where(TalkMessage.id == root_id)
             .returning(*TalkMessage.all_columns())
         )
-        return MessageRow(**rows[0])
+        return as_row(MessageRow, rows[0])
 
     async def reactions_builder() -> list[ReactionRow]:
         # no ordered array_agg in the builder: the rows, grouped here
@@ -245,7 +246,7 @@ def cases(customer_id: str, admin_id: str, data: dict) -> list[Case]:
             )
             .first()
         )
-        return None if row is None else SignedIn(**row)
+        return None if row is None else as_row(SignedIn, row)
 
     async def presented_builder() -> accesskey_store.Presented | None:
         row = (
@@ -253,7 +254,7 @@ def cases(customer_id: str, admin_id: str, data: dict) -> list[Case]:
             .where(AccessKey.token_hash == token_hash, AccessKey.tm_delete.is_null())
             .first()
         )
-        return None if row is None else accesskey_store.Presented(**row)
+        return None if row is None else as_row(accesskey_store.Presented, row)
 
     message = "per message"
     fan_out = "per talk event, per process"

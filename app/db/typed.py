@@ -6,6 +6,7 @@ column's value (None is a value: it sets NULL)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -13,6 +14,16 @@ from piccolo.columns import Column
 from piccolo.table import Table
 
 Row = TypeVar("Row", bound=msgspec.Struct)
+
+
+def as_row(row_type: type[Row], found: Mapping[str, Any]) -> Row:
+    """A builder's row (a dict of every column it selected) as a `row_type`: the columns
+    the Struct names, so a column added to the table does not break its readers."""
+    return row_type(**{name: found[name] for name in row_type.__struct_fields__})
+
+
+def as_rows(row_type: type[Row], found: list[dict[str, Any]]) -> list[Row]:
+    return [as_row(row_type, r) for r in found]
 
 
 def values(table: type[Table], changes: msgspec.Struct) -> dict[Column | str, Any]:
@@ -28,7 +39,7 @@ async def inserted(row_type: type[Row], row: Table) -> Row:
     """Insert `row` and return it as stored (defaults filled in)."""
     table = type(row)
     rows = await table.insert(row).returning(*table.all_columns())
-    return row_type(**rows[0])
+    return as_row(row_type, rows[0])
 
 
 async def updated(
@@ -41,7 +52,7 @@ async def updated(
         .where(table._meta.primary_key == key)
         .returning(*table.all_columns())
     )
-    return row_type(**rows[0])
+    return as_row(row_type, rows[0])
 
 
 async def live(table: type[Table], row_type: type[Row], customer_id: str, key: str) -> Row | None:
@@ -56,4 +67,4 @@ async def live(table: type[Table], row_type: type[Row], customer_id: str, key: s
         )
         .first()
     )
-    return None if row is None else row_type(**row)
+    return None if row is None else as_row(row_type, row)

@@ -10,6 +10,10 @@ Client messages:
     {"type": "unsubscribe", "topics": [...]}
 Server control frames: {"type": "subscribed" | "unsubscribed", "topics": [...]},
 {"type": "error", "reason": ..., "message": ..., "topics"?: [...]}.
+
+A `since` older than the events kept (retention pruned some after it) is answered with
+{"type": "error", "reason": "events_pruned", ...} and the close code 4410: the client
+fetches what it shows again and subscribes without `since`.
 """
 
 from __future__ import annotations
@@ -73,6 +77,14 @@ def shared(hub: Hub, event: StoredEvent) -> _Shared:
     )
 
 
+EVENTS_PRUNED = {
+    "type": "error",
+    "reason": "events_pruned",
+    "message": "Some events after `since` are older than the event retention and no longer"
+    " kept. Fetch what you show again, then subscribe without `since`.",
+}
+
+
 class ApiConnection(EventConnection):
     kind = "API"
 
@@ -98,6 +110,11 @@ class ApiConnection(EventConnection):
 
     async def close_broken(self) -> None:
         await close_quietly(self.socket, 1011, "internal error; reconnect")
+
+    async def resume_too_old(self) -> bool:
+        await self.send_text(msgspec.json.encode(EVENTS_PRUNED).decode())
+        await close_quietly(self.socket, 4410, "events_pruned")
+        return False
 
     def allowed(self, topic: str) -> bool:
         if not is_well_formed(topic):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from app.domain.enums import EventType
 from app.domain.principal import may_see_room
 from app.domain.resources import ConversationOut
 from app.services import activities, agents, conversations, inbox, timeline
@@ -26,22 +27,22 @@ if TYPE_CHECKING:
 
 ROOM_EVENTS = frozenset(
     {
-        "conversation_created",
-        "conversation_updated",
-        "conversation_closed",
-        "conversation_deleted",
-        "conversation_participant_added",
-        "conversation_participant_removed",
+        EventType.CONVERSATION_CREATED,
+        EventType.CONVERSATION_UPDATED,
+        EventType.CONVERSATION_CLOSED,
+        EventType.CONVERSATION_DELETED,
+        EventType.CONVERSATION_PARTICIPANT_ADDED,
+        EventType.CONVERSATION_PARTICIPANT_REMOVED,
     }
 )
 ITEM_EVENTS = frozenset(
     {
-        "conversation_message_created",
-        "conversation_message_updated",
-        "conversation_activity_created",
+        EventType.CONVERSATION_MESSAGE_CREATED,
+        EventType.CONVERSATION_MESSAGE_UPDATED,
+        EventType.CONVERSATION_ACTIVITY_CREATED,
     }
 )
-MOVES_TO_TOP = frozenset({"conversation_created", "conversation_message_created"})
+MOVES_TO_TOP = frozenset({EventType.CONVERSATION_CREATED, EventType.CONVERSATION_MESSAGE_CREATED})
 
 
 def viewers(names: dict[str, str], agent_id: str) -> str:
@@ -70,13 +71,13 @@ async def fragments(desk: DeskConnection, event: StoredEvent, data: dict[str, An
         if event.type in ITEM_EVENTS:
             # new: at the end, dropping a copy the page may already show (rendered while
             # this event committed); changed: in place, shown only if loaded
-            place = "swap" if event.type == "conversation_message_updated" else "end"
+            place = "swap" if event.type == EventType.CONVERSATION_MESSAGE_UPDATED else "end"
             html = await shared.get(
                 ("item", event.customer_id, event.id), lambda: _item_html(event, data, place)
             )
             if html:
                 out.append(html)
-            if event.type == "conversation_message_created":
+            if event.type == EventType.CONVERSATION_MESSAGE_CREATED:
                 await inbox.mark_read(desk.principal, room_id)
         if event.type in ROOM_EVENTS and parts is not None:
             if may_see_room(desk.principal, parts[0].owner_id):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from app.domain.enums import EventType
 from app.domain.errors import ServiceError
 from app.domain.resources import TalkMessageOut
 from app.services import agents, talk_messages, talk_views
@@ -25,23 +26,25 @@ from app.web.talk_desk import message_fragments
 if TYPE_CHECKING:
     from app.realtime.desk_ws import DeskConnection
 
-TALK_MOVES_TO_TOP = frozenset({"talk_created", "talk_message_created", "talk_participant_joined"})
+TALK_MOVES_TO_TOP = frozenset(
+    {EventType.TALK_CREATED, EventType.TALK_MESSAGE_CREATED, EventType.TALK_PARTICIPANT_JOINED}
+)
 """Talk events that put the talk's row at the top of the list (new activity, or a talk
 that just appeared for the agent); the others refresh the row where it is."""
 TALK_MESSAGE_EVENTS = frozenset(
     {
-        "talk_message_created",
-        "talk_message_updated",
-        "talk_message_deleted",
-        "talk_reaction_added",
-        "talk_reaction_removed",
+        EventType.TALK_MESSAGE_CREATED,
+        EventType.TALK_MESSAGE_UPDATED,
+        EventType.TALK_MESSAGE_DELETED,
+        EventType.TALK_REACTION_ADDED,
+        EventType.TALK_REACTION_REMOVED,
     }
 )
 
 
 async def fragments(desk: DeskConnection, event: StoredEvent, data: dict[str, Any]) -> list[str]:
     # talk events carry a talk (its id), a message or a participant (their talk_id)
-    if event.type in ("talk_created", "talk_updated", "talk_closed"):
+    if event.type in (EventType.TALK_CREATED, EventType.TALK_UPDATED, EventType.TALK_CLOSED):
         talk_id = data.get("id")
     else:
         talk_id = data.get("talk_id")
@@ -59,7 +62,7 @@ async def fragments(desk: DeskConnection, event: StoredEvent, data: dict[str, An
         and desk.agent_id in talk_views.active_agents(talk)
     )
     viewing = member and desk.talk_id == talk_id
-    if viewing and event.type == "talk_message_created" and data.get("type") == "normal":
+    if viewing and event.type == EventType.TALK_MESSAGE_CREATED and data.get("type") == "normal":
         with contextlib.suppress(ServiceError):  # the open talk stays read
             await talk_messages.mark_read(desk.principal, talk_id)
     counts, totals = await shared.get(
@@ -94,7 +97,7 @@ async def fragments(desk: DeskConnection, event: StoredEvent, data: dict[str, An
         message, message_names = await shared.get(
             ("talkmsg", event.customer_id, event.id), lambda: _talk_message(event, data)
         )
-        new = event.type == "talk_message_created"
+        new = event.type == EventType.TALK_MESSAGE_CREATED
         out.append(message_fragments(message, message_names, desk.principal, new=new))
     else:
         out.append(

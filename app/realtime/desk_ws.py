@@ -23,6 +23,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
+from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal
 from app.domain.topics import parse_event_id
@@ -78,6 +79,12 @@ class DeskConnection(EventConnection):
     async def close_broken(self) -> None:
         await close_quietly(self.socket, 1011, "internal error; reconnect")
 
+    async def resume_too_old(self) -> bool:
+        """The page was rendered before events that are pruned now: the page's script
+        reloads it on this close code (a reload renders from the current state)."""
+        await close_quietly(self.socket, 4410, "events_pruned")
+        return False
+
     async def caught_up(self) -> None:
         await self.send_text(render("partials/conn.html", oob=True))
 
@@ -94,8 +101,8 @@ class DeskConnection(EventConnection):
     async def emit(self, events: list[StoredEvent]) -> None:
         parts: list[str] = []
         for event in events:
-            talk = event.type.startswith("talk_")
-            if not (talk or event.type.startswith("conversation_")) or not self.may_see(event):
+            talk = event.type in TALK_EVENTS
+            if not (talk or event.type in CONVERSATION_EVENTS) or not self.may_see(event):
                 continue
             if not talk and self.page != "inbox":
                 continue

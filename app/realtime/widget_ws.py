@@ -29,7 +29,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from app.domain.enums import Permission
+from app.domain.enums import EventType, Permission
 from app.domain.errors import Forbidden, NotFound, ServiceError
 from app.domain.principal import Principal
 from app.domain.resources import MessageOut
@@ -41,8 +41,12 @@ from app.services.events import StoredEvent
 
 log = logging.getLogger(__name__)
 
-MESSAGE_EVENTS = {"conversation_message_created", "conversation_message_updated"}
-JOIN_EVENTS = {"conversation_created", "conversation_participant_added", "conversation_updated"}
+MESSAGE_EVENTS = {EventType.CONVERSATION_MESSAGE_CREATED, EventType.CONVERSATION_MESSAGE_UPDATED}
+JOIN_EVENTS = {
+    EventType.CONVERSATION_CREATED,
+    EventType.CONVERSATION_PARTICIPANT_ADDED,
+    EventType.CONVERSATION_UPDATED,
+}
 CURSOR_EVERY = 15.0
 """Seconds between `cursor` frames for a visitor who gets no messages, so a reconnect
 after a long quiet spell does not replay the whole stream in between."""
@@ -98,6 +102,11 @@ class WidgetConnection(EventConnection):
 
     async def caught_up(self) -> None:
         await self.send_text(self.frame({"type": "ready", "id": str(self.cursor)}))
+
+    async def resume_too_old(self) -> bool:
+        # pruned while the replay ran (the usual case is found before: resume_point)
+        await self.send_text(self.frame({"type": "resync"}))
+        return True
 
     async def emit(self, events: list[StoredEvent]) -> None:
         if self.rooms is None:  # first time: after registering, so no room is missed

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.db.tables import Activity, Agent
+from app.domain.enums import EventType
 from app.domain.errors import InvalidInput
 from app.domain.principal import Principal
 from app.domain.resources import ActivityOut
@@ -60,7 +61,7 @@ async def record(room: dict[str, Any], kind: str, text: str, agent_id: Any = Non
     out = activity_out(row)
     await record_event(
         out.customer_id,
-        "conversation_activity_created",
+        EventType.CONVERSATION_ACTIVITY_CREATED,
         out,
         [conversation_topic(out.customer_id, out.conversation_id)],
         [str(room["owner_id"])] if room["owner_id"] else [],

@@ -149,7 +149,7 @@ async def live(customer_id: str, agent_id: str) -> AgentRow | None:
 async def by_username(username: str) -> AgentRow | None:
     """The live agent who signs in with `username` (stored lowercase)."""
     row = await Agent.select().where(Agent.username == username, Agent.tm_delete.is_null()).first()
-    return None if row is None else AgentRow(**row)
+    return None if row is None else typed.as_row(AgentRow, row)
 
 
 async def page(

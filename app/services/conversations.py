@@ -21,7 +21,13 @@ from app.domain.channels import (
     REFERENCE_FOR_PARTICIPANT,
     normalize_address,
 )
-from app.domain.enums import ConversationStatus, ParticipantType, Permission, ReferenceType
+from app.domain.enums import (
+    ConversationStatus,
+    EventType,
+    ParticipantType,
+    Permission,
+    ReferenceType,
+)
 from app.domain.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
 from app.domain.principal import Principal
 from app.domain.resources import (
@@ -104,7 +110,7 @@ def audience(*owner_ids: Any) -> list[str]:
     return [str(o) for o in owner_ids]
 
 
-async def room_event(type: str, room: ConversationOut, *previous_owners: Any) -> None:
+async def room_event(type: EventType, room: ConversationOut, *previous_owners: Any) -> None:
     await record_event(
         room.customer_id,
         type,
@@ -296,8 +302,8 @@ async def attach_identity(
     row = await _insert_participant(
         str(room["customer_id"]), room["id"], ptype.value, target, target_name or UNKNOWN
     )
-    await _touch(room["id"])
-    await room_event("conversation_participant_added", await room_out(room))
+    room = await _touch(room["id"])
+    await room_event(EventType.CONVERSATION_PARTICIPANT_ADDED, await room_out(room))
     await activities.record(room, activities.SYSTEM, line)
     return row
 
@@ -362,7 +368,7 @@ async def create_conversation(
                 {Participant.name: first.name, Participant.detail: first.detail}
             ).where(Participant.conversation_id == room["id"], Participant.target == first_target)
         out = await room_out(room)
-        await room_event("conversation_created", out)
+        await room_event(EventType.CONVERSATION_CREATED, out)
     return out
 
 
@@ -430,7 +436,9 @@ async def update_conversation(
         )[0]
         out = await room_out(room)
         await room_event(
-            "conversation_closed" if closing else "conversation_updated", out, previous_owner
+            EventType.CONVERSATION_CLOSED if closing else EventType.CONVERSATION_UPDATED,
+            out,
+            previous_owner,
         )
         await _system_lines(principal, room, data, previous_owner, closing, reopening)
     return out
@@ -477,7 +485,7 @@ async def delete_conversation(principal: Principal, conversation_id: str) -> Con
             .returning(*Conversation.all_columns())
         )[0]
         out = await room_out(room)
-        await room_event("conversation_deleted", out)
+        await room_event(EventType.CONVERSATION_DELETED, out)
     return out
 
 
@@ -504,8 +512,8 @@ async def add_participant(
             data.name,
             data.detail,
         )
-        await _touch(room["id"])
-        await room_event("conversation_participant_added", await room_out(room))
+        room = await _touch(room["id"])
+        await room_event(EventType.CONVERSATION_PARTICIPANT_ADDED, await room_out(room))
         await activities.record(
             room,
             activities.SYSTEM,
@@ -542,8 +550,8 @@ async def remove_participant(
             .where(Participant.id == row["id"])
             .returning(*Participant.all_columns())
         )[0]
-        await _touch(room["id"])
-        await room_event("conversation_participant_removed", await room_out(room))
+        room = await _touch(room["id"])
+        await room_event(EventType.CONVERSATION_PARTICIPANT_REMOVED, await room_out(room))
         await activities.record(
             room,
             activities.SYSTEM,
@@ -553,10 +561,13 @@ async def remove_participant(
     return participant_out(row)
 
 
-async def _touch(conversation_id: Any) -> None:
-    await Conversation.update({Conversation.tm_update: now()}).where(
-        Conversation.id == conversation_id
-    )
+async def _touch(conversation_id: Any) -> dict[str, Any]:
+    """Mark the room changed; returns it as it now is, for the event that says so."""
+    return (
+        await Conversation.update({Conversation.tm_update: now()})
+        .where(Conversation.id == conversation_id)
+        .returning(*Conversation.all_columns())
+    )[0]
 
 
 # --- lifecycle ----------------------------------------------------------------------
@@ -609,9 +620,9 @@ async def _sweep(
                     .returning(*Conversation.all_columns())
                 )[0]
                 kind = (
-                    "conversation_closed"
+                    EventType.CONVERSATION_CLOSED
                     if to is ConversationStatus.CLOSED
-                    else "conversation_updated"
+                    else EventType.CONVERSATION_UPDATED
                 )
                 await room_event(kind, await room_out(row))
         done += len(rows)

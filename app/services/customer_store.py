@@ -25,6 +25,7 @@ class CustomerRow(msgspec.Struct, frozen=True, kw_only=True):
     webhook_disabled_at: datetime | None
     webhook_disabled_reason: str
     webhook_event_cursor: int
+    events_pruned_through: int
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None
@@ -56,7 +57,7 @@ async def live(customer_id: str, *, lock: bool = False) -> CustomerRow | None:
     if lock:
         query = query.lock_rows()
     row = await query.first()
-    return None if row is None else CustomerRow(**row)
+    return None if row is None else typed.as_row(CustomerRow, row)
 
 
 async def lock(customer_id: str) -> None:

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from piccolo.columns.combination import Where
 
+from app.db import typed
 from app.db.tables import IdempotencyKey
 
 
@@ -56,7 +57,7 @@ async def stored(customer_id: str, key: str) -> KeyRow | None:
     row = (
         await IdempotencyKey.select().where(*_mine(customer_id, key)).output(load_json=True).first()
     )
-    return None if row is None else KeyRow(**row)
+    return None if row is None else typed.as_row(KeyRow, row)
 
 
 async def complete(customer_id: str, key: str, status_code: int, response: str) -> None:

@@ -22,7 +22,13 @@ from app.db import sql
 from app.db.tables import Message, OutboundMessage
 from app.domain import storable
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, preview
-from app.domain.enums import ConversationStatus, Direction, MessageStatus, ParticipantType
+from app.domain.enums import (
+    ConversationStatus,
+    Direction,
+    EventType,
+    MessageStatus,
+    ParticipantType,
+)
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
@@ -125,7 +131,7 @@ async def _insert_message(
     )
 
 
-async def _message_event(type: str, message: MessageOut, room: dict[str, Any]) -> None:
+async def _message_event(type: EventType, message: MessageOut, room: dict[str, Any]) -> None:
     await record_event(
         message.customer_id,
         type,
@@ -156,7 +162,7 @@ async def _after_message(room: Any, text: str, medias: list, stamp) -> Any:
     )
     if room["status"] != ConversationStatus.ACTIVE.value:
         await conversations.room_event(
-            "conversation_updated", await conversations.room_out(updated)
+            EventType.CONVERSATION_UPDATED, await conversations.room_out(updated)
         )
     return updated
 
@@ -200,8 +206,8 @@ async def receive(
         )
         room = await _after_message(room, inbound.text, medias, stamp)
         out = message_out(row)
-        await _message_event("conversation_message_created", out, room)
-        await _message_event("conversation_message_received", out, room)
+        await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room)
+        await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room)
     return Received(
         message=out, conversation_id=str(room["id"]), new_room=new_room, duplicate=False
     )
@@ -278,7 +284,9 @@ async def _place(
             account=account,
             name=inbound.topic[:255],
         )
-        await conversations.room_event("conversation_created", await conversations.room_out(room))
+        await conversations.room_event(
+            EventType.CONVERSATION_CREATED, await conversations.room_out(room)
+        )
     elif inbound.peer_name and participant["target_name"] in ("", conversations.UNKNOWN):
         await connection().execute(
             "UPDATE participants SET target_name = $2 WHERE id = $1",
@@ -381,7 +389,7 @@ async def send_message(
         )
         room = await _after_message(room, data.text, medias, stamp)
         out = message_out(row)
-        await _message_event("conversation_message_created", out, room)
+        await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room)
     return out
 
 
@@ -569,7 +577,7 @@ async def retry(principal: Principal, message_id: str) -> MessageOut:
             }
         ).where(OutboundMessage.message_id == row["id"])
         out = message_out(row)
-        await _message_event("conversation_message_updated", out, room)
+        await _message_event(EventType.CONVERSATION_MESSAGE_UPDATED, out, room)
     return out
 
 
@@ -609,9 +617,9 @@ async def record_outcome(
             "SELECT owner_id FROM conversations WHERE id = $1", row["conversation_id"]
         )
         out = message_out(row)
-        await _message_event("conversation_message_updated", out, room)
+        await _message_event(EventType.CONVERSATION_MESSAGE_UPDATED, out, room)
         if status is MessageStatus.DONE:
-            await _message_event("conversation_message_sent", out, room)
+            await _message_event(EventType.CONVERSATION_MESSAGE_SENT, out, room)
     return out
 
 

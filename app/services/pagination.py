@@ -15,6 +15,7 @@ import msgspec
 from piccolo.columns.combination import Combinable
 from piccolo.table import Table
 
+from app.db import typed
 from app.db.piccolo_conf import DB
 from app.domain.errors import BadRequest
 from app.domain.timefmt import fmt, parse
@@ -83,4 +84,4 @@ async def keyset_page_as(
 ) -> tuple[list[Row], str]:
     """`keyset_page` with each row as a `row_type` (a Struct of the table's columns)."""
     rows, token = await keyset_page(table, where, page_size, page_token)
-    return [row_type(**r) for r in rows], token
+    return typed.as_rows(row_type, rows), token

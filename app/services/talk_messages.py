@@ -16,7 +16,7 @@ from pathlib import Path
 import msgspec
 
 from app.domain import emoji as emojis
-from app.domain.enums import TalkMessageType
+from app.domain.enums import EventType, TalkMessageType
 from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.domain.principal import Principal
 from app.domain.resources import (
@@ -83,7 +83,7 @@ async def with_reactions(rows: list[MessageRow]) -> list[TalkMessageOut]:
 
 
 async def message_event(
-    type: str, access: TalkAccess, row: MessageRow, agents: Iterable[str]
+    type: EventType, access: TalkAccess, row: MessageRow, agents: Iterable[str]
 ) -> None:
     [message] = await with_reactions([row])
     await talk_event(type, access.customer_id, message, agents, access.id)
@@ -149,9 +149,11 @@ async def post_message(
         # what one writes, one has read
         await talk_store.read_up_to(access.id, principal.agent_id, row.tm_create)
         message = message_out(row)
-        await talk_event("talk_message_created", access.customer_id, message, agents, access.id)
+        await talk_event(
+            EventType.TALK_MESSAGE_CREATED, access.customer_id, message, agents, access.id
+        )
         if root is not None:
-            await message_event("talk_message_updated", access, root, agents)
+            await message_event(EventType.TALK_MESSAGE_UPDATED, access, root, agents)
     return message
 
 
@@ -200,7 +202,7 @@ async def edit_message(
         if not text.strip() and row.medias == "[]":
             raise InvalidInput("empty_message", "A message needs text or at least one media.")
         row = await talk_store.edit_text(row.id, text, now())
-        await message_event("talk_message_updated", access, row, access.active_agents)
+        await message_event(EventType.TALK_MESSAGE_UPDATED, access, row, access.active_agents)
     [message] = await with_reactions([row])
     return message
 
@@ -222,10 +224,12 @@ async def delete_message(
         row = await talk_store.soft_delete_message(row.id, now())
         agents = access.active_agents
         message = message_out(row)
-        await talk_event("talk_message_deleted", access.customer_id, message, agents, access.id)
+        await talk_event(
+            EventType.TALK_MESSAGE_DELETED, access.customer_id, message, agents, access.id
+        )
         if row.parent_id is not None:
             root = await talk_store.uncount_reply(row.parent_id)
-            await message_event("talk_message_updated", access, root, agents)
+            await message_event(EventType.TALK_MESSAGE_UPDATED, access, root, agents)
     if data_dir is not None and files:
         # a file another live message still shows stays: any participant may post a link
         # to someone else's upload, and deleting that copy must not take the original
@@ -284,7 +288,7 @@ async def add_reaction(
             access.customer_id, row.id, principal.agent_id, emoji, now()
         )
         if added:
-            await message_event("talk_reaction_added", access, row, access.active_agents)
+            await message_event(EventType.TALK_REACTION_ADDED, access, row, access.active_agents)
     [message] = await with_reactions([row])
     return message, added
 
@@ -295,7 +299,7 @@ async def remove_reaction(principal: Principal, message_id: str, emoji: str) -> 
         access, row = await _reactable(principal, message_id)
         removed = await talk_store.remove_reaction(row.id, principal.agent_id, emoji)
         if removed:
-            await message_event("talk_reaction_removed", access, row, access.active_agents)
+            await message_event(EventType.TALK_REACTION_REMOVED, access, row, access.active_agents)
     [message] = await with_reactions([row])
     return message
 

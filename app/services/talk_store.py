@@ -247,7 +247,7 @@ async def lock_direct_pair(direct_key: str) -> None:
 
 
 def _messages(rows: list[dict]) -> list[MessageRow]:
-    return [MessageRow(**r) for r in rows]
+    return typed.as_rows(MessageRow, rows)
 
 
 async def live_direct(customer_id: str, direct_key: str) -> str | None:
@@ -401,7 +401,7 @@ async def recent_talks(customer_id: str, agent_id: str, limit: int = 200) -> lis
         .order_by(Talk.id, ascending=False)
         .limit(limit)
     )
-    return [TalkRow(**r) for r in rows]
+    return typed.as_rows(TalkRow, rows)
 
 
 async def message_page(

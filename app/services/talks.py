@@ -14,7 +14,7 @@ from uuid import UUID
 
 import msgspec
 
-from app.domain.enums import TalkMessageType, TalkStatus, TalkType
+from app.domain.enums import EventType, TalkMessageType, TalkStatus, TalkType
 from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.domain.principal import Principal
 from app.domain.resources import (
@@ -171,7 +171,11 @@ async def talks_out(rows: list[TalkRow]) -> list[TalkOut]:
 
 
 async def talk_event(
-    type: str, customer_id: str, payload: msgspec.Struct, agents: Iterable[str], talk_id: str
+    type: EventType,
+    customer_id: str,
+    payload: msgspec.Struct,
+    agents: Iterable[str],
+    talk_id: str,
 ) -> None:
     """Record a talk event for `agents` (its participants, plus anyone who just left):
     one topic per agent, VoIPBIN's `agent_id:<aid>:talk:<id>`."""
@@ -194,7 +198,7 @@ async def system_message(access: TalkAccess, text: str, agents: Iterable[str]) -
     from app.services.talk_messages import insert_message, message_event
 
     row = await insert_message(access, None, TalkMessageType.SYSTEM, text, None, [])
-    await message_event("talk_message_created", access, row, agents)
+    await message_event(EventType.TALK_MESSAGE_CREATED, access, row, agents)
 
 
 # --- creating, changing -------------------------------------------------------------
@@ -244,7 +248,7 @@ async def create_talk(principal: Principal, data: TalkCreate) -> tuple[TalkOut, 
         # read back in participants_of's order (all joined at one time: by id), so the
         # answer and the talk_created event equal what GET returns later
         talk = (await _access(row, principal.agent_id)).out()
-        await talk_event("talk_created", principal.customer_id, talk, agents, talk.id)
+        await talk_event(EventType.TALK_CREATED, principal.customer_id, talk, agents, talk.id)
     return talk, True
 
 
@@ -271,7 +275,9 @@ async def update_talk(principal: Principal, talk_id: str, data: TalkUpdate) -> T
             raise InvalidInput("name_required", "A group talk needs a name.")
         row = await talk_store.describe(access.id, name, detail, now())
         talk = talk_out(row, access.participants)
-        await talk_event("talk_updated", access.customer_id, talk, access.active_agents, talk.id)
+        await talk_event(
+            EventType.TALK_UPDATED, access.customer_id, talk, access.active_agents, talk.id
+        )
     return talk
 
 
@@ -286,7 +292,9 @@ async def delete_talk(principal: Principal, talk_id: str) -> TalkOut:
                 "not_talk_creator", "Only the talk's creator or an admin may delete it."
             )
         talk = talk_out(await talk_store.soft_delete(access.id, now()), access.participants)
-        await talk_event("talk_updated", access.customer_id, talk, access.active_agents, talk.id)
+        await talk_event(
+            EventType.TALK_UPDATED, access.customer_id, talk, access.active_agents, talk.id
+        )
     return talk
 
 
@@ -320,7 +328,7 @@ async def _set_status(
         verb = "closed" if status is TalkStatus.CLOSED else "reopened"
         text = f"{actor} {verb} the talk."
     await system_message(access, text, access.active_agents)
-    event = "talk_closed" if status is TalkStatus.CLOSED else "talk_updated"
+    event = EventType.TALK_CLOSED if status is TalkStatus.CLOSED else EventType.TALK_UPDATED
     await talk_event(event, access.customer_id, access.out(), access.active_agents, access.id)
     return access
 
@@ -360,7 +368,7 @@ async def _join(principal: Principal, access: TalkAccess, agent: str) -> TalkAcc
     joined = _participant(access, agent)
     name = (await agent_names(access.customer_id, [agent]))[agent]
     await talk_event(
-        "talk_participant_joined",
+        EventType.TALK_PARTICIPANT_JOINED,
         access.customer_id,
         participant_out(joined),
         access.active_agents,
@@ -400,7 +408,11 @@ async def remove_participant(
         names = await agent_names(access.customer_id, {agent, principal.agent_id})
         # the one who left hears of it too, so their desk drops the talk
         await talk_event(
-            "talk_participant_left", access.customer_id, participant_out(gone), before, access.id
+            EventType.TALK_PARTICIPANT_LEFT,
+            access.customer_id,
+            participant_out(gone),
+            before,
+            access.id,
         )
         text = (
             f"{names[agent]} left the talk."

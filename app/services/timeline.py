@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from app.db.tables import Message
+from app.domain.enums import MESSAGE_EVENTS, EventType
 from app.domain.errors import BadRequest
 from app.domain.principal import Principal
 from app.domain.resources import ActivityOut, MessageOut
@@ -64,10 +65,10 @@ async def timeline(
 
 async def item_for(event_type: str, data: dict[str, Any]) -> Item | None:
     """The timeline item a live event carries, if any."""
-    if event_type.startswith("conversation_message_"):
+    if event_type in MESSAGE_EVENTS:
         message = msgspec.convert(data, MessageOut)
         return Item(kind="message", tm=parse(message.tm_create), message=message)
-    if event_type == "conversation_activity_created":
+    if event_type == EventType.CONVERSATION_ACTIVITY_CREATED:
         activity = msgspec.convert(data, ActivityOut)
         names = await activities.agent_names([activity.agent_id])
         return Item(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.domain.enums import WEBHOOK_TEST_EVENT, DeliveryStatus
+from app.domain.enums import DeliveryStatus, EventType
 from app.domain.errors import InvalidInput, NotFound
 from app.domain.principal import Principal, require_admin
-from app.domain.resources import WebhookAttemptOut, WebhookDeliveryOut
+from app.domain.resources import WebhookAttemptOut, WebhookDeliveryOut, WebhookTestOut
 from app.domain.timefmt import fmt, now
-from app.services import customer_store, webhook_store
+from app.services import customer_store, event_retention, webhook_store
 from app.services.events import record_event, transaction
 from app.services.ids import parse_id
 from app.services.webhook_store import AttemptRow, DeliveryRow
@@ -91,13 +91,21 @@ async def get_delivery(principal: Principal, delivery_id: str) -> WebhookDeliver
 async def retry_delivery(principal: Principal, delivery_id: str) -> WebhookDeliveryOut:
     """Send it again now, whatever its state: a failed one gets one more attempt (and the
     schedule's next, should that fail too), a pending one stops waiting, a delivered one is
-    replayed (same `webhook-id`, so a receiver that deduplicates ignores it)."""
+    replayed (same `webhook-id`, so a receiver that deduplicates ignores it). Not once
+    its event is past the retention and pruned: there is nothing left to send."""
     require_admin(principal)
     async with transaction():
+        await event_retention.hold_events(principal.customer_id)
         row = await _row(principal.customer_id, delivery_id, lock=True)
         if row.status == DeliveryStatus.SENDING.value:
             raise InvalidInput(
                 "delivery_in_progress", "This delivery is being attempted right now."
+            )
+        if not await webhook_store.event_kept(row.event_id):
+            raise InvalidInput(
+                "event_pruned",
+                "This event is older than the event retention and no longer kept,"
+                " so it cannot be sent again.",
             )
         await webhook_store.due_now(row.id, now())
     return await get_delivery(principal, delivery_id)
@@ -112,9 +120,9 @@ async def send_test_event(principal: Principal) -> None:
     async with transaction():
         await record_event(
             principal.customer_id,
-            WEBHOOK_TEST_EVENT,
-            {
-                "customer_id": principal.customer_id,
-                "message": "A test event from Convodesk: your endpoint receives webhooks.",
-            },
+            EventType.WEBHOOK_TEST,
+            WebhookTestOut(
+                customer_id=principal.customer_id,
+                message="A test event from Convodesk: your endpoint receives webhooks.",
+            ),
         )

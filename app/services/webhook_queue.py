@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from app.domain.enums import PUBLIC_EVENTS, WEBHOOK_TEST_EVENT
+from app.domain.enums import PUBLIC_EVENTS, EventType
 from app.domain.timefmt import now
 from app.domain.webhook_signature import previous_signs_until
 from app.services import webhook_store
@@ -60,8 +60,8 @@ async def fan_out(customers: int = 100, events: int = 1000) -> int:
         customers,
         events,
         now(),
-        WEBHOOK_TEST_EVENT,
-        sorted(PUBLIC_EVENTS),  # "all" is every documented type, never the desk's own
+        EventType.WEBHOOK_TEST.value,
+        sorted(e.value for e in PUBLIC_EVENTS),  # "all": the documented types, never the desk's
     )
 
 

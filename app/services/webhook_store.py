@@ -16,8 +16,8 @@ from uuid import UUID
 
 import msgspec
 
-from app.db import sql
-from app.db.tables import Customer, WebhookAttempt, WebhookDelivery
+from app.db import sql, typed
+from app.db.tables import Customer, Event, WebhookAttempt, WebhookDelivery
 from app.domain.enums import DeliveryStatus
 from app.services.pagination import keyset_page_as
 
@@ -306,7 +306,7 @@ async def delivery(customer_id: str, delivery_id: str, *, lock: bool = False) ->
     if lock:
         query = query.lock_rows()
     row = await query.first()
-    return None if row is None else DeliveryRow(**row)
+    return None if row is None else typed.as_row(DeliveryRow, row)
 
 
 async def attempts_of(delivery_ids: list[UUID]) -> list[AttemptRow]:
@@ -318,7 +318,12 @@ async def attempts_of(delivery_ids: list[UUID]) -> list[AttemptRow]:
         .where(WebhookAttempt.delivery_id.is_in(delivery_ids))
         .order_by(WebhookAttempt.id)
     )
-    return [AttemptRow(**r) for r in rows]
+    return typed.as_rows(AttemptRow, rows)
+
+
+async def event_kept(event_id: int) -> bool:
+    """Whether the delivery's event is still stored (not pruned by the retention)."""
+    return await Event.exists().where(Event.id == event_id)
 
 
 async def due_now(delivery_id: UUID, at: datetime) -> None:

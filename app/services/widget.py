@@ -34,7 +34,7 @@ from app.domain.origins import same_origin
 from app.domain.resources import MessageOut
 from app.domain.timefmt import LIVE
 from app.services import accounts, messages
-from app.services.events import last_event_id
+from app.services.events import last_event_id, pruned_through
 
 WEBCHAT = ReferenceType.WEBCHAT.value
 MAX_TEXT = 5000
@@ -277,12 +277,12 @@ def visitor_message(message: MessageOut, visitor_id: str) -> VisitorMessage | No
 async def resume_point(customer_id: str, since: int | None) -> tuple[int | None, bool]:
     """Where a widget websocket starts: (since, False) to replay what it missed; or
     (None, True) — start live, and the widget reloads its history — when `since` is
-    further back than MAX_REPLAY of the customer's events, or ahead of the stream (an id
-    from another database)."""
+    further back than MAX_REPLAY of the customer's events, from before events that
+    retention pruned, or ahead of the stream (an id from another database)."""
     if since is None:
         return None, False
     last = await last_event_id(customer_id)
-    if since > last:
+    if since > last or since < await pruned_through(customer_id):
         return None, True
     behind = await sql.fetchval(
         "SELECT count(*) FROM (SELECT 1 FROM events WHERE customer_id = $1 AND id > $2"

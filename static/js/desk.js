@@ -23,7 +23,14 @@
     var bar = document.getElementById("conn");
     if (bar && bar.dataset.state !== "connecting") setState("reconnecting", "Reconnecting…");
   });
-  document.body.addEventListener("htmx:wsClose", function () {
+  document.body.addEventListener("htmx:wsClose", function (event) {
+    var closed = event.detail && event.detail.event;
+    if (closed && closed.code === 4410) {
+      // The page is older than the events the server keeps: only a fresh page is right.
+      setState("reloading", "Reloading…");
+      location.reload();
+      return;
+    }
     setState("reconnecting", "Reconnecting…");
   });
   document.body.addEventListener("htmx:wsOpen", function () {
