@@ -94,7 +94,7 @@ def test_the_seed_tutorial_flow(client, tenant):
     assert message["conversation_id"] == room["id"]
     assert message["status"] == "progressing"
     assert (message["reference_type"], message["reference_id"]) == ("line", LINE_USER)
-    assert message["source_target"] == line["address"]
+    assert message["source_target"] == line.address
     assert message["direction"] == "outbound"
     assert message["medias"] == []
 
@@ -170,7 +170,7 @@ def test_phone_and_email_of_one_person_land_in_one_room(client, tenant):
         json={"text": "Yes, updated."},
     ).json()
     assert (reply["reference_type"], reply["reference_id"]) == ("email", "cust@example.com")
-    assert reply["account_id"] == str(email["id"])
+    assert reply["account_id"] == str(email.id)
     # unless the agent picks the phone
     phone = [
         p
@@ -514,7 +514,7 @@ def test_another_customers_ids_are_not_found_everywhere(client, tenant, other_te
             headers=h,
             json={
                 "participants": [{"type": "tel", "target": "+15551230000"}],
-                "account_id": str(sms["id"]),
+                "account_id": str(sms.id),
             },
         ),
         404,

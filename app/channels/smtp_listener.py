@@ -37,6 +37,7 @@ from app.channels import Rejected, get_driver
 from app.domain import storable
 from app.domain.errors import ServiceError
 from app.services import hooks, mail_threads, rejected
+from app.services.accounts_store import AccountRow
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,11 @@ class MailHandler:
             raw = raw.encode("utf-8", errors="surrogateescape")
         # One message per account the mail reached (two customers' addresses in one mail
         # are two rooms); the reply address names the room, when one was used.
-        by_account: dict[str, tuple[dict[str, Any], list[str]]] = {}
+        by_account: dict[str, tuple[AccountRow, list[str]]] = {}
         for target, address in zip(
             getattr(envelope, "convodesk_targets", []), envelope.rcpt_tos, strict=False
         ):
-            key = str(target.account["id"])
+            key = str(target.account.id)
             by_account.setdefault(key, (target.account, []))[1].append(address)
         driver = get_driver("email")
         refusal = ""
@@ -111,7 +112,7 @@ class MailHandler:
                 try:
                     inbound = await driver.read(  # type: ignore[attr-defined]
                         raw,
-                        own_address=account["address"],
+                        own_address=account.address,
                         recipients=addresses,
                         envelope_sender=envelope.mail_from or "",
                     )

@@ -98,7 +98,7 @@ async def _row_parts(event: StoredEvent, room_id: str) -> tuple[ConversationOut,
         room=room,
         unread=0,
         owner_name=names.get(room.owner_id or ""),
-        tm_activity=room_row["tm_activity"],
+        tm_activity=room_row.tm_activity,
     )
     return room, row
 

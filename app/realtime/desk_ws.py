@@ -160,8 +160,9 @@ async def desk_websocket(
             talk_id = (await talk_service.reach(principal, talk_id)).id
         except ServiceError:
             talk_id = None
+    wanted = q.get("view") or ""
     view = inbox.InboxFilter(
-        view=q.get("view") if q.get("view") in inbox.VIEWS else inbox.default_view(principal),
+        view=wanted if wanted in inbox.VIEWS else inbox.default_view(principal),
         status=q.get("status") or None,
         channel=q.get("channel") or None,
         tag=q.get("tag") or None,

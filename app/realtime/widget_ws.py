@@ -37,6 +37,7 @@ from app.domain.topics import parse_event_id
 from app.realtime.connection import EventConnection, close_quietly, send_frame
 from app.realtime.hub import Hub
 from app.services import widget
+from app.services.accounts_store import AccountRow
 from app.services.events import StoredEvent
 
 log = logging.getLogger(__name__)
@@ -76,9 +77,9 @@ def _room_of(event: StoredEvent) -> str | None:
 class WidgetConnection(EventConnection):
     kind = "widget"
 
-    def __init__(self, socket: WebSocket, account: dict, visitor_id: str, hub: Hub) -> None:
+    def __init__(self, socket: WebSocket, account: AccountRow, visitor_id: str, hub: Hub) -> None:
         principal = Principal(  # a visitor is no agent: only the customer id is used
-            customer_id=str(account["customer_id"]),
+            customer_id=str(account.customer_id),
             agent_id="",
             username=f"webchat visitor {visitor_id}",
             permission=Permission.AGENT,
@@ -169,7 +170,7 @@ async def widget_websocket(socket: WebSocket, hub: Hub, account_id: str) -> None
     except ValueError:
         await socket.close(code=4400, reason="invalid_since")
         return
-    since, resync = await widget.resume_point(str(account["customer_id"]), since)
+    since, resync = await widget.resume_point(str(account.customer_id), since)
     connection = WidgetConnection(socket, account, visitor_id, hub)
     if resync:
         connection.queue_text(connection.frame({"type": "resync"}))

@@ -28,8 +28,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from app.db import sql
 from app.db.piccolo_conf import DB
-from app.db.tables import Event
 from app.domain.enums import EventType
 from app.domain.timefmt import now
 from app.realtime import bus
@@ -148,9 +148,9 @@ class StoredEvent(msgspec.Struct, kw_only=True, frozen=True):
 
 async def events_after(customer_id: str, after_id: int, limit: int = 500) -> list[StoredEvent]:
     """Committed events of one customer with id > after_id, oldest first."""
-    rows = await Event.raw(
+    rows = await sql.fetch(
         "SELECT id, customer_id, type, topics, audience, tm_create, payload::text AS payload"
-        " FROM events WHERE customer_id = {} AND id > {} ORDER BY id LIMIT {}",
+        " FROM events WHERE customer_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         customer_id,
         after_id,
         limit,
@@ -173,22 +173,32 @@ async def last_event_id(customer_id: str) -> int:
     """Where the customer's stream stands: its last event's id — or, when every event was
     pruned (services.event_retention), the last one pruned, so that a reader starting
     here is not taken for one resuming from before the pruning."""
-    rows = await Event.raw(
-        "SELECT greatest((SELECT max(id) FROM events WHERE customer_id = {}),"
-        " (SELECT events_pruned_through FROM customers WHERE id = {}), 0) AS id",
-        customer_id,
+    return await sql.fetchval(
+        "SELECT greatest((SELECT max(id) FROM events WHERE customer_id = $1),"
+        " (SELECT events_pruned_through FROM customers WHERE id = $1), 0)",
         customer_id,
     )
-    return rows[0]["id"]
+
+
+async def count_after(customer_id: str, after_id: int, cap: int) -> int:
+    """How many of the customer's events come after `after_id`, counting no further than
+    `cap` (a resume from far back costs no more than that)."""
+    return await sql.fetchval(
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE customer_id = $1 AND id > $2"
+        " LIMIT $3) AS missed",
+        customer_id,
+        after_id,
+        cap,
+    )
 
 
 async def pruned_through(customer_id: str) -> int:
     """The last event id of the customer that retention has pruned (0: none). A reader
     resuming after an id below it may have lost events: it must start afresh."""
-    rows = await Event.raw(
-        "SELECT events_pruned_through AS id FROM customers WHERE id = {}", customer_id
+    through = await sql.fetchval(
+        "SELECT events_pruned_through FROM customers WHERE id = $1", customer_id
     )
-    return rows[0]["id"] if rows else 0
+    return through or 0
 
 
 class EventBody(msgspec.Struct, kw_only=True):

@@ -11,14 +11,13 @@ every 5 s. Signed-out visitors go to the sign-in page; managers and agents get a
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.di import Provide
 from litestar.response import Redirect, Template
-from litestar.types import ExceptionHandlersMap
 
 from app.domain.enums import (
     CONVERSATION_EVENTS,
@@ -307,8 +306,7 @@ ROUTES: list = [
     Router(
         path="/admin/webhooks",
         route_handlers=[WebhooksController],
-        # the desk's handlers take ServiceError and HTTPException; typed as their map
-        exception_handlers=cast(ExceptionHandlersMap, DESK_ERRORS),
+        exception_handlers=DESK_ERRORS,
         before_request=check_input,
     )
 ]

@@ -18,6 +18,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.params import Body
 from litestar.response import File, Redirect, Template
+from litestar.types import ExceptionHandlersMap
 
 from app.domain.enums import ConversationStatus, ParticipantType
 from app.domain.errors import InvalidInput, ServiceError
@@ -297,7 +298,7 @@ class DeskController(Controller):
     @post("/conversations/{conversation_id:str}/read", status_code=204)
     async def mark_read(self, principal: Principal, conversation_id: str) -> None:
         room = await conversations.get_room(principal, conversation_id)
-        await inbox.mark_read(principal, str(room["id"]))
+        await inbox.mark_read(principal, str(room.id))
 
     @post("/messages/{message_id:str}/retry")
     async def retry(self, request: Request, principal: Principal, message_id: str) -> Response:
@@ -375,7 +376,7 @@ def _from_http(exc: HTTPException) -> ServiceError:
     return error
 
 
-DESK_ERRORS = {
+DESK_ERRORS: ExceptionHandlersMap = {
     ServiceError: desk_error,
     ValidationException: desk_error,
     HTTPException: desk_error,
