@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -35,15 +34,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 # this checkout's app, also when another one is installed in the environment
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from harness import (  # noqa: E402
-    bind_app_to,
-    cli,
-    drop_database,
-    env_for,
-    fresh_database,
-    make_agents,
-    wait_for_quiet,
-)
+from harness import customer_database, make_agents, wait_for_quiet  # noqa: E402
 
 Call = Callable[[], Awaitable[object]]
 
@@ -429,27 +420,13 @@ def main() -> None:
         "--patience", type=float, default=60, help="seconds a round waits for a quiet machine"
     )
     args = parser.parse_args()
-    url = fresh_database()
-    env = env_for(url)
-    restore = bind_app_to(url)  # app modules bind their engine at import
-    try:
-        cli(env, "migrate")
-        created = json.loads(
-            cli(
-                env,
-                *("customer", "create", "--name", "Bench"),
-                *("--username", "bench-admin", "--password", "bench-password"),
-            )
-        )
+    with customer_database() as (url, _, created):
         print(
             f"{args.rounds} rounds of {args.calls} calls per case and variant, one task, pool of 2",
             flush=True,
         )
         found, posts = asyncio.run(measure(url, created["customer_id"], created["agent_id"], args))
         report(found, posts)
-    finally:
-        restore()
-        drop_database(url)
 
 
 if __name__ == "__main__":
