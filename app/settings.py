@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+PASSWORD_HASHINGS = ("standard", "fast")
+
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names it."""
@@ -188,6 +190,9 @@ class Settings:
     webhook_endpoint_concurrency: int
     """How many of them may wait on one endpoint: a slow or dead endpoint holds at most
     this many, so the others' deliveries always find room."""
+    password_hashing: str
+    """`standard`: Argon2id with the argon2-cffi defaults. `fast`: Argon2id at its lowest
+    cost, for test suites that create and sign in thousands of agents; never in production."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -230,6 +235,9 @@ class Settings:
             webhook_concurrency=_int(env, "CONVODESK_WEBHOOK_CONCURRENCY", 256, 1, 10000),
             webhook_endpoint_concurrency=_int(
                 env, "CONVODESK_WEBHOOK_ENDPOINT_CONCURRENCY", 32, 1, 10000
+            ),
+            password_hashing=_choice(
+                env, "CONVODESK_PASSWORD_HASHING", "standard", PASSWORD_HASHINGS
             ),
         )
 

@@ -1,9 +1,10 @@
 """Test harness: a real PostgreSQL, a real server process, real HTTP.
 
 Which PostgreSQL: DATABASE_URL when given; else the server on 127.0.0.1:5432 when it
-answers; else an embedded one (pgserver) in a temporary directory. Each test session gets
-its own fresh database on it, migrated by the real `convodesk migrate` command, and every
-test starts from empty tables.
+answers; else an embedded one (pgserver) in a temporary directory. A run migrates one
+template database with the real `convodesk migrate` command; each test process (each
+pytest-xdist worker) then gets its own fresh copy of it, and every test starts from empty
+tables.
 """
 
 from __future__ import annotations
@@ -87,23 +88,59 @@ async def _admin(sql: str, admin_url: str) -> None:
 def own_database(label: str) -> str:
     """A migrated database of its own, for a module whose server's sender must be the only
     one sending its messages (the session server's sender, pointed at no provider, would
-    otherwise take some of them and retry them later)."""
-    url = create_database(f"convodesk_{label}")
-    done = run_cli("migrate", env=cli_env(DATABASE_URL=url))
-    assert done.returncode == 0, done.stderr
-    _state.setdefault("also_emptied", []).append(url)  # every test starts empty there too
+    otherwise take some of them and retry them later). Emptied before each test of the
+    module that made it, dropped after its last one."""
+    url = migrated_database(f"convodesk_{label}")
+    _state.setdefault("also_emptied", []).append(url)
     return url
+
+
+def _database_name(prefix: str) -> str:
+    # the worker id keeps the databases of parallel test processes apart at a glance
+    return f"{prefix}_{_state.get('worker', 'main')}_{uuid.uuid4().hex[:10]}"
 
 
 def create_database(prefix: str = "convodesk_test") -> str:
     """A new empty database on the test server; returns its URL."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    name = _database_name(prefix)
     run_async(_admin(f'CREATE DATABASE "{name}"', _state["admin_url"]))
     _state.setdefault("databases", []).append(name)
     return with_database(_state["admin_url"], name)
 
 
+def migrated_database(prefix: str = "convodesk_test") -> str:
+    """A new database with every migration applied: a copy of the run's template, which
+    `convodesk migrate` made (copying is a fraction of a second; migrating takes seconds)."""
+    name = _database_name(prefix)
+    template = _state["template"]
+    for attempt in range(20):
+        try:
+            run_async(
+                _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"', _state["admin_url"])
+            )
+            break
+        except asyncpg.ObjectInUseError:
+            # another worker is copying the template right now (PostgreSQL copies a template
+            # only while nobody else uses it)
+            time.sleep(0.05 * (attempt + 1))
+    else:
+        raise RuntimeError(f"could not copy the template database {template}")
+    _state.setdefault("databases", []).append(name)
+    return with_database(_state["admin_url"], name)
+
+
+def _make_template() -> str:
+    url = create_database("convodesk_template")
+    done = run_cli("migrate", env=cli_env(DATABASE_URL=url))
+    if done.returncode != 0:
+        raise pytest.UsageError(f"migrations failed:\n{done.stdout}\n{done.stderr}")
+    return url.rsplit("/", 1)[1]
+
+
 UNREACHABLE = "http://127.0.0.1:9"
+FAST_HASHING = {"CONVODESK_PASSWORD_HASHING": "fast"}
+"""Tests create and sign in agents by the thousand; what they check of passwords never
+depends on the hash's cost (one test checks the production parameters)."""
 PROVIDER_APIS = ("TWILIO", "LINE", "LINE_DATA", "WHATSAPP")
 
 
@@ -111,9 +148,10 @@ def cli_env(**overrides: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVODESK_")}
     env.update(
         {
-            "DATABASE_URL": _state["db_url"],
+            "DATABASE_URL": _state.get("db_url", ""),
             "CONVODESK_SECRET_KEY": SECRET_KEY,
             "CONVODESK_EVENT_BUS": "postgres",
+            **FAST_HASHING,
             "PYTHONUNBUFFERED": "1",
             # No test ever reaches a real provider: every base points at a closed local
             # port unless a test module points it at its own stand-in.
@@ -139,17 +177,35 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
     )
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    """Whether this process only hands tests to pytest-xdist workers (runs none itself)."""
+    return not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no"
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    admin = with_database(_base_url(), "postgres")
-    _state["admin_url"] = admin
-    url = create_database()
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:  # a pytest-xdist worker: the controller made the template
+        _state["worker"] = worker["workerid"]
+        _state["admin_url"] = worker["convodesk_admin_url"]
+        _state["template"] = worker["convodesk_template"]
+    else:
+        _state["admin_url"] = with_database(_base_url(), "postgres")
+        _state["template"] = _make_template()
+        if _xdist_controller(config):
+            return
+    url = migrated_database()
     _state["db_url"] = url
     # In-process service tests import app modules, which read these.
     os.environ["DATABASE_URL"] = url
     os.environ["CONVODESK_SECRET_KEY"] = SECRET_KEY
-    done = run_cli("migrate")
-    if done.returncode != 0:
-        raise pytest.UsageError(f"migrations failed:\n{done.stdout}\n{done.stderr}")
+    os.environ.update(FAST_HASHING)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist: each worker copies the controller's template on the same server."""
+    node.workerinput["convodesk_admin_url"] = _state["admin_url"]
+    node.workerinput["convodesk_template"] = _state["template"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -190,8 +246,16 @@ async def _empty(url: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def clean_tables():
-    run_async(_truncate())
+def clean_tables(request):
+    if request.node.get_closest_marker("pure") is None:
+        run_async(_truncate())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_databases_end_with_their_module():
+    """A module's own databases need no emptying once its last test has run."""
+    yield
+    _state.pop("also_emptied", None)
 
 
 @pytest.fixture
@@ -287,38 +351,74 @@ def client(server) -> httpx.Client:
 
 
 class Tenant:
-    """A customer with an admin, a manager and an agent, each signed in."""
+    """A customer with an admin, a manager and an agent, each with a session token.
+
+    Made through the services, with tokens issued the way sign-in issues them: only the
+    tests about signing in go through `POST /auth/login` (and pay for its hashing)."""
 
     def __init__(self, client: httpx.Client, label: str, db_url: str | None = None):
-        """On the session database; or, given `db_url`, on that one (made with the real
-        `convodesk customer create`, as this process's services use the session's)."""
-        from app.services import customers
-
+        """On the session database; or, given `db_url`, on that one: the customer made with
+        the real `convodesk customer create` (this process's services use the session's
+        database), its other agents through the API of `client`'s server."""
         self.client = client
         self.password = "pass-" + label + "-123"
-        admin_username = f"{label}-admin"
+        names = {p: f"{label}-{p}" for p in ("admin", "manager", "agent")}
         if db_url is None:
-            customer, admin_id = run_async(
-                customers.create_customer(
-                    name=f"Customer {label}", username=admin_username, password=self.password
-                )
-            )
-            self.customer_id = customer.id
+            made = run_async(self._create(f"Customer {label}", names))
         else:
-            made = run_cli(
-                *("customer", "create", "--name", f"Customer {label}"),
-                *("--username", admin_username, "--password", self.password),
-                env=cli_env(DATABASE_URL=db_url),
+            made = self._create_with_cli(f"Customer {label}", names, db_url)
+        self.customer_id = made["customer"]
+        self.admin_id, self.manager_id, self.agent_id = (made[p] for p in names)
+        self.admin, self.manager, self.agent = (self.token_for(made[p], names[p]) for p in names)
+
+    async def _create(self, name: str, names: dict[str, str]) -> dict[str, str]:
+        from app.domain.enums import Permission
+        from app.domain.principal import Principal
+        from app.domain.resources import AgentCreate
+        from app.services import agents, customers
+
+        customer, admin_id = await customers.create_customer(
+            name=name, username=names["admin"], password=self.password
+        )
+        made = {"customer": customer.id, "admin": admin_id}
+        admin = Principal(
+            customer_id=customer.id,
+            agent_id=admin_id,
+            username=names["admin"],
+            permission=Permission.ADMIN,
+            via="token",
+        )
+        for permission in ("manager", "agent"):
+            body = AgentCreate(
+                username=names[permission],
+                password=self.password,
+                permission=Permission(permission),
             )
-            assert made.returncode == 0, made.stderr
-            created = json.loads(made.stdout.strip().splitlines()[-1])
-            self.customer_id, admin_id = created["customer_id"], created["agent_id"]
-        self.admin_id = admin_id
-        self.admin = self.login(admin_username)
-        self.manager_id = self.add_agent(f"{label}-manager", "manager")
-        self.manager = self.login(f"{label}-manager")
-        self.agent_id = self.add_agent(f"{label}-agent", "agent")
-        self.agent = self.login(f"{label}-agent")
+            made[permission] = (await agents.create_agent(admin, body)).id
+        return made
+
+    def _create_with_cli(self, name: str, names: dict[str, str], db_url: str) -> dict[str, str]:
+        env = cli_env(DATABASE_URL=db_url)
+        done = run_cli(
+            *("customer", "create", "--name", name),
+            *("--username", names["admin"], "--password", self.password),
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        created = json.loads(done.stdout.strip().splitlines()[-1])
+        made = {"customer": created["customer_id"], "admin": created["agent_id"]}
+        admin = self.token_for(made["admin"], names["admin"], made["customer"])
+        for permission in ("manager", "agent"):
+            made[permission] = self._post_agent(admin, names[permission], permission)
+        return made
+
+    def token_for(self, agent_id: str, username: str, customer_id: str | None = None) -> dict:
+        """Authorization headers with a token as `POST /auth/login` would give this agent."""
+        from app.services.auth import issue_token
+
+        agent = {"id": agent_id, "customer_id": customer_id or self.customer_id}
+        token = issue_token({**agent, "username": username}, SECRET_KEY, 86400)
+        return {"Authorization": f"Bearer {token}"}
 
     def login(self, username: str, password: str | None = None) -> dict[str, str]:
         r = self.client.post(
@@ -349,9 +449,12 @@ class Tenant:
         )
 
     def add_agent(self, username: str, permission: str) -> str:
+        return self._post_agent(self.admin, username, permission)
+
+    def _post_agent(self, admin: dict[str, str], username: str, permission: str) -> str:
         r = self.client.post(
             "/v1.0/agents",
-            headers=self.admin,
+            headers=admin,
             json={"username": username, "password": self.password, "permission": permission},
         )
         assert r.status_code == 201, r.text
