@@ -35,8 +35,12 @@ _state: dict[str, object] = {}
 
 
 def run_async(coro):
-    """asyncio.run, also from inside a running loop (Playwright's sync API keeps one in
-    the main thread): then it runs in a worker thread."""
+    """Run `coro` to its end: on the in-process app's event loop while that app runs (its
+    database pool lives there), else with asyncio.run, also from inside a running loop
+    (Playwright's sync API keeps one in the main thread): then in a worker thread."""
+    portal = _state.get("portal")
+    if portal is not None:
+        return portal.call(_awaited, coro)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -45,6 +49,10 @@ def run_async(coro):
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+async def _awaited(coro):
+    return await coro
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -228,14 +236,21 @@ async def _truncate() -> None:
 
 
 async def _empty(url: str) -> None:
+    """DELETE, children before parents: a few milliseconds for the handful of rows a test
+    leaves, where TRUNCATE of every table costs 100-400 ms (it makes new files for each
+    table). Ids are not restarted; no test depends on their values."""
+    from piccolo.table import sort_table_classes
+
     from app.db.tables import ALL_TABLES  # only now: importing it needs DATABASE_URL set
 
-    tables = ", ".join(t._meta.tablename for t in ALL_TABLES)
+    tables = [t._meta.tablename for t in reversed(sort_table_classes(ALL_TABLES))]
+    statements = ";".join(f"DELETE FROM {name}" for name in tables)
     conn = await asyncpg.connect(url)
     try:
         for attempt in range(5):
             try:
-                await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+                async with conn.transaction():
+                    await conn.execute(statements)
                 return
             except asyncpg.DeadlockDetectedError:
                 # the session server's workers were mid-query; PostgreSQL chose us: again
@@ -341,10 +356,44 @@ def server():
     srv.stop()
 
 
+IN_PROCESS_URL = "http://convodesk.test"
+
+
+@pytest.fixture(scope="module")
+def in_process_app():
+    """The app in this process (Litestar's TestClient, lifespan and workers included, on
+    an event loop in a thread of its own), for a module's tests that need no server
+    process: no start-up to wait for, no sockets. Up for one module, so async tests in
+    other modules never meet its database pool from another loop."""
+    from litestar.testing import TestClient
+
+    from app.asgi import create_app
+    from app.settings import Settings
+
+    env = cli_env(CONVODESK_PUBLIC_URL=IN_PROCESS_URL, CONVODESK_SMTP_PORT="0")
+    app = create_app(Settings.from_env(env))
+    # a 500 comes back as the server would send it, so tests see what clients would see
+    with TestClient(app, base_url=IN_PROCESS_URL, timeout=30, raise_server_exceptions=False) as c:
+        _state["portal"] = c.blocking_portal
+        try:
+            yield c
+        finally:
+            del _state["portal"]
+
+
 @pytest.fixture
-def client(server) -> httpx.Client:
-    with httpx.Client(base_url=server.url, timeout=30) as c:
-        yield c
+def client(request) -> httpx.Client:
+    """The API of the session's server when the test uses that server (its sockets, log
+    or pages); else of the in-process app, on the same database."""
+    if "server" in request.fixturenames:
+        server = request.getfixturevalue("server")
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            yield c
+        return
+    app = request.getfixturevalue("in_process_app")
+    app.cookies.clear()
+    yield app
+    app.cookies.clear()
 
 
 # --- tenants --------------------------------------------------------------------------
