@@ -217,11 +217,17 @@ def pytest_configure_node(node) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for name in _state.get("databases", []):
+    async def drop(name: str) -> None:
         try:
-            run_async(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', _state["admin_url"]))
+            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', _state["admin_url"])
         except Exception as exc:  # noqa: BLE001 - cleanup must not hide test results
             print(f"could not drop test database {name}: {exc}", file=sys.stderr)
+
+    async def drop_all() -> None:
+        # at once: each DROP waits for a checkpoint, which they can then share
+        await asyncio.gather(*(drop(name) for name in _state.get("databases", [])))
+
+    run_async(drop_all())
     if "pg_dir" in _state:
         _state["pgserver"].cleanup()
         shutil.rmtree(_state["pg_dir"], ignore_errors=True)
@@ -399,6 +405,21 @@ def client(request) -> httpx.Client:
 # --- tenants --------------------------------------------------------------------------
 
 
+async def on_database(url: str, coro):
+    """Await `coro` with this process's services on the database at `url` (a module's own)
+    instead of the session's. Only while no pool is open: without one, every query and
+    transaction connects anew with `DB.config`."""
+    from app.db.piccolo_conf import DB
+
+    assert DB.pool is None, "the in-process app's pool serves the session's database only"
+    saved = DB.config
+    DB.config = {**saved, "dsn": url}
+    try:
+        return await coro
+    finally:
+        DB.config = saved
+
+
 class Tenant:
     """A customer with an admin, a manager and an agent, each with a session token.
 
@@ -406,15 +427,15 @@ class Tenant:
     tests about signing in go through `POST /auth/login` (and pay for its hashing)."""
 
     def __init__(self, client: httpx.Client, label: str, db_url: str | None = None):
-        """On the session database; or, given `db_url`, on that one: the customer made with
-        the real `convodesk customer create` (this process's services use the session's
-        database), its other agents through the API of `client`'s server."""
+        """On the session database, or given `db_url` on that one."""
         self.client = client
         self.password = "pass-" + label + "-123"
         names = {p: f"{label}-{p}" for p in ("admin", "manager", "agent")}
         if db_url is None:
             made = run_async(self._create(f"Customer {label}", names))
-        else:
+        elif _state.get("portal") is None:
+            made = run_async(on_database(db_url, self._create(f"Customer {label}", names)))
+        else:  # the in-process app's pool serves the session's database only
             made = self._create_with_cli(f"Customer {label}", names, db_url)
         self.customer_id = made["customer"]
         self.admin_id, self.manager_id, self.agent_id = (made[p] for p in names)
