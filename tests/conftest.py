@@ -191,6 +191,9 @@ def _xdist_controller(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from run_order import RunOrder
+
+    config.pluginmanager.register(RunOrder(config), "convodesk-run-order")
     worker = getattr(config, "workerinput", None)
     if worker is not None:  # a pytest-xdist worker: the controller made the template
         _state["worker"] = worker["workerid"]
