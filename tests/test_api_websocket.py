@@ -268,11 +268,11 @@ def test_unsubscribe_stops_delivery(client, tenant, ws_factory):
     assert frame["type"] == "talk_created" and frame["data"]["id"] == talk.json()["id"]
 
 
-def test_a_message_sent_through_one_process_reaches_a_socket_on_another(tenant):
-    """Two `convodesk serve` processes on one database: the API call goes to A, the
-    websocket listens on B."""
+def test_a_message_sent_through_one_process_reaches_a_socket_on_another(server, tenant):
+    """Two `convodesk serve` processes on one database: the API call goes to A (the
+    session's server), the websocket listens on B."""
     tenant.channel("message")
-    a = ServerProcess(cli_env()).wait_ready()
+    a = server
     b = ServerProcess(cli_env()).wait_ready()
     try:
         room = httpx.post(
@@ -302,7 +302,6 @@ def test_a_message_sent_through_one_process_reaches_a_socket_on_another(tenant):
         ws.close()
         assert took < 5
     finally:
-        a.stop()
         b.stop()
 
 
@@ -315,9 +314,9 @@ def test_a_separate_worker_process_sends_and_the_desk_hears_it():
     import sys
 
     import asyncpg
-    from conftest import ROOT, create_database, run_cli
+    from conftest import ROOT, migrated_database, run_cli
 
-    url = create_database("convodesk_worker")
+    url = migrated_database("convodesk_worker")
     env = cli_env(DATABASE_URL=url)
     made = json.loads(
         run_cli(

@@ -29,7 +29,7 @@ from conftest import (
     ServerProcess,
     assert_error,
     cli_env,
-    create_database,
+    migrated_database,
     run_async,
     run_cli,
     wait_for,
@@ -212,7 +212,7 @@ def twilio():
 
 @pytest.fixture(scope="module")
 def desk(twilio):
-    db_url = create_database("convodesk_sms")
+    db_url = migrated_database("convodesk_sms")
     env = cli_env(
         DATABASE_URL=db_url, CONVODESK_TWILIO_API_BASE=twilio.url, CONVODESK_PUBLIC_URL=PUBLIC
     )
