@@ -16,8 +16,18 @@ from pathlib import Path
 import pytest
 
 KEY = "convodesk/module_seconds"
-STARTS = re.compile(r"ServerProcess\(|Worker\(|Popen\(|run_cli\(|new_page\(|own_database\(")
-SECONDS_PER_TEST, SECONDS_PER_START = 0.3, 3.0
+SECONDS_PER_TEST = 0.3
+SECONDS_PER_START = {
+    "ServerProcess(": 3.0,  # a server process
+    "Worker(": 3.0,
+    "Popen(": 3.0,
+    "run_cli(": 1.0,  # a CLI command
+    "own_database(": 1.0,
+    "new_page(": 2.0,  # a browser page, signed in
+    "DATABASE_URL=None": 30.0,  # an embedded PostgreSQL, made from nothing
+    "schemathesis.cli": 40.0,  # the schema fuzz
+}
+STARTS = re.compile("|".join(re.escape(s) for s in SECONDS_PER_START))
 
 
 def module_of(nodeid: str) -> str:
@@ -26,10 +36,10 @@ def module_of(nodeid: str) -> str:
 
 def estimate(path: Path, tests: int) -> float:
     try:
-        starts = len(STARTS.findall(path.read_text()))
+        starts = STARTS.findall(path.read_text())
     except OSError:
-        starts = 0
-    return tests * SECONDS_PER_TEST + starts * SECONDS_PER_START
+        starts = []
+    return tests * SECONDS_PER_TEST + sum(SECONDS_PER_START[s] for s in starts)
 
 
 class RunOrder:
