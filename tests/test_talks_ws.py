@@ -32,7 +32,7 @@ def agents(tenant: Tenant, *names: str) -> dict[str, tuple[str, dict[str, str]]]
             json={"username": username, "password": tenant.password, "name": name},
         )
         assert r.status_code == 201, r.text
-        made[name] = (r.json()["id"], tenant.login(username))
+        made[name] = (r.json()["id"], tenant.token_for(r.json()["id"], username))
     return made
 
 
