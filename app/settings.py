@@ -190,6 +190,11 @@ class Settings:
     webhook_endpoint_concurrency: int
     """How many of them may wait on one endpoint: a slow or dead endpoint holds at most
     this many, so the others' deliveries always find room."""
+    event_retention_days: int
+    """Events older than this are pruned (except those a webhook delivery still needs);
+    a client resuming from a pruned event is told to reload."""
+    event_prune_interval_seconds: float
+    """How often the workers prune events past the retention."""
     password_hashing: str
     """`standard`: Argon2id with the argon2-cffi defaults. `fast`: Argon2id at its lowest
     cost, for test suites that create and sign in thousands of agents; never in production."""
@@ -236,6 +241,10 @@ class Settings:
             webhook_endpoint_concurrency=_int(
                 env, "CONVODESK_WEBHOOK_ENDPOINT_CONCURRENCY", 32, 1, 10000
             ),
+            event_retention_days=_int(env, "CONVODESK_EVENT_RETENTION_DAYS", 30, 1, 36500),
+            event_prune_interval_seconds=_float(
+                env, "CONVODESK_EVENT_PRUNE_INTERVAL", 3600.0, 0.05, 86400
+            ),
             password_hashing=_choice(
                 env, "CONVODESK_PASSWORD_HASHING", "standard", PASSWORD_HASHINGS
             ),
@@ -250,3 +259,9 @@ class Settings:
                 "CONVODESK_SECRET_KEY is not set (it is required when DATABASE_URL is set)"
             )
         return self.secret_key
+
+    def require_database_url(self) -> str:
+        """The database URL, once `app.db.engine.resolve()` has found or started one."""
+        if self.database_url is None:
+            raise SettingsError("DATABASE_URL is not resolved; call app.db.engine.resolve()")
+        return self.database_url

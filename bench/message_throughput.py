@@ -63,7 +63,7 @@ from harness import (  # noqa: E402
 )
 
 ADVISORY = {0x0C0DE5: "per-customer event-order lock", 0x0C0DE6: "per-address lock"}
-"""The advisory lock classes of app/services/events.py and app/services/messages.py."""
+"""The advisory lock classes of app/services/events.py and app/services/messages_store.py."""
 
 
 def peer_number(i: int) -> str:
@@ -131,7 +131,7 @@ async def ingest(
 
         main = await undisturbed_async(lambda: run(n, concurrency), label="ingest")
         main["rooms"] = sorted(set(rooms.values()))
-        main["account_id"] = str(account["id"])
+        main["account_id"] = str(account.id)
         main["sweep"] = [
             (
                 tasks,

@@ -505,8 +505,8 @@ class Tenant:
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['token']}"}
 
-    def channel(self, reference_type: str = "message", address: str = "", **settings) -> dict:
-        """A loopback channel account standing in for `reference_type`."""
+    def channel(self, reference_type: str = "message", address: str = "", **settings):
+        """A loopback channel account standing in for `reference_type` (an AccountRow)."""
         from app.services import accounts
 
         defaults = {
@@ -550,7 +550,8 @@ def other_tenant(client) -> Tenant:
 
 
 def assert_error(response: httpx.Response, status: int, reason: str | None = None) -> dict:
-    """The CONTRACT error envelope, with the request id that the response header carries."""
+    """The API's error envelope (docs/API.md, Errors), with the request id that the
+    response header carries."""
     assert response.status_code == status, response.text
     body = response.json()
     error = body["error"]
@@ -562,7 +563,7 @@ def assert_error(response: httpx.Response, status: int, reason: str | None = Non
     return error
 
 
-def inbound(account: dict, peer: str, text: str = "hello", **fields):
+def inbound(account, peer: str, text: str = "hello", **fields):
     """A message arriving on `account` from `peer`, through the one inbound entry point;
     then a notice on the PostgreSQL bus, as a worker process would send, so servers'
     websockets pick it up at once (they read the events themselves from the table)."""
@@ -573,7 +574,7 @@ def inbound(account: dict, peer: str, text: str = "hello", **fields):
     async def go():
         received = await messages.receive(account, InboundMessage(peer=peer, text=text, **fields))
         publisher = bus.PostgresPublisher(_state["db_url"])
-        notice = {"id": 0, "customer_id": str(account["customer_id"]), "type": "inbound"}
+        notice = {"id": 0, "customer_id": str(account.customer_id), "type": "inbound"}
         await publisher(notice)
         await publisher.close()
         return received

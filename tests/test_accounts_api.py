@@ -1,4 +1,4 @@
-"""`/v1.0/conversation_accounts` over real HTTP (CONTRACT §3–4): each channel type created
+"""`/v1.0/conversation_accounts` over real HTTP (docs/API.md): each channel type created
 with its provider's field names, secrets write-only everywhere, webhook URLs to paste,
 listing, updating, soft deletion, validation, conflicts, idempotency, permissions,
 tenant isolation and the "send test message" door."""
@@ -351,7 +351,7 @@ def test_another_customers_account_is_not_found(client, tenant, other_tenant):
 def test_send_test_through_a_loopback_account(client, tenant):
     ok = tenant.channel("message")
     r = client.post(
-        f"{URL}/{ok['id']}/test",
+        f"{URL}/{ok.id}/test",
         headers=tenant.admin,
         json={"to": "+1 555 765 4321", "text": "Is this thing on?"},
     )
@@ -362,9 +362,7 @@ def test_send_test_through_a_loopback_account(client, tenant):
     assert result["reason"] == ""
 
     refusing = tenant.channel("message", address="+15550009999", simulate="fail")
-    r = client.post(
-        f"{URL}/{refusing['id']}/test", headers=tenant.admin, json={"to": "+15557654321"}
-    )
+    r = client.post(f"{URL}/{refusing.id}/test", headers=tenant.admin, json={"to": "+15557654321"})
     assert r.status_code == 200, r.text
     assert r.json() == {
         "success": False,
@@ -373,14 +371,14 @@ def test_send_test_through_a_loopback_account(client, tenant):
     }
     # a recipient that cannot be an address on the channel is refused before any send
     assert_error(
-        client.post(f"{URL}/{ok['id']}/test", headers=tenant.admin, json={"to": "not a phone"}),
+        client.post(f"{URL}/{ok.id}/test", headers=tenant.admin, json={"to": "not a phone"}),
         422,
         "invalid_address",
     )
-    assert_error(client.post(f"{URL}/{ok['id']}/test", headers=tenant.admin, json={}), 422)
+    assert_error(client.post(f"{URL}/{ok.id}/test", headers=tenant.admin, json={}), 422)
     # the test sends outside any conversation: nothing appears in the inbox
     assert client.get("/v1.0/conversations", headers=tenant.admin).json()["result"] == []
     # loopback accounts are listed with the others
     listed = client.get(URL, headers=tenant.admin).json()["result"]
-    assert {a["id"] for a in listed} == {str(ok["id"]), str(refusing["id"])}
+    assert {a["id"] for a in listed} == {str(ok.id), str(refusing.id)}
     assert all(a["type"] == "loopback" for a in listed)

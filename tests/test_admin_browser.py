@@ -45,7 +45,7 @@ def test_admin_adds_edits_tests_and_deletes_a_channel(server, tenant, new_page, 
     page.click("#nav-admin")
     expect(page).to_have_url(re.compile(r"/admin/channels$"))
     expect(page.locator("h1")).to_have_text("Channels")
-    expect(card(page, loopback["id"]).locator(".acct-type")).to_contain_text("Loopback (demo)")
+    expect(card(page, loopback.id).locator(".acct-type")).to_contain_text("Loopback (demo)")
     expect(page.locator(".admin-menu-item.active")).to_have_text("Channels")
 
     # add an SMS account through the form generated from the driver's fields
@@ -97,16 +97,16 @@ def test_admin_adds_edits_tests_and_deletes_a_channel(server, tenant, new_page, 
     assert after["secrets_set"] == ["auth_token"] and after["settings"] == sms["settings"]
 
     # a test message through a loopback account: ✓ with the provider's id, or ⚠ the reason
-    ok = card(page, loopback["id"])
+    ok = card(page, loopback.id)
     ok.locator("input[name=to]").fill("+15557654321")
     ok.locator("button", has_text="Send test message").click()
-    result = page.locator(f"#test-result-{loopback['id']}")
+    result = page.locator(f"#test-result-{loopback.id}")
     expect(result).to_contain_text("✓ Sent", timeout=10000)
     expect(result.locator(".provider-id")).to_have_text(re.compile(r"^loopback-"))
-    bad = card(page, refusing["id"])
+    bad = card(page, refusing.id)
     bad.locator("input[name=to]").fill("+15557654321")
     bad.locator("button", has_text="Send test message").click()
-    expect(page.locator(f"#test-result-{refusing['id']}")).to_contain_text(
+    expect(page.locator(f"#test-result-{refusing.id}")).to_contain_text(
         "⚠ Not sent: loopback: the account is set to refuse messages", timeout=10000
     )
     expect(page).to_have_url(re.compile(r"/admin/channels\?saved="))  # answered in place
@@ -122,7 +122,7 @@ def test_admin_adds_edits_tests_and_deletes_a_channel(server, tenant, new_page, 
     expect(page.locator(".notice")).to_contain_text("Channel deleted")
     expect(card(page, sms["id"])).to_have_count(0)
     assert client.get(f"{URL}/{sms['id']}", headers=tenant.admin).status_code == 404
-    expect(card(page, loopback["id"])).to_be_visible()
+    expect(card(page, loopback.id)).to_be_visible()
 
     # back to the inbox from the same nav rail
     page.locator("nav.rail a[title=Inbox]").click()
@@ -136,9 +136,9 @@ def test_the_test_form_works_without_javascript(server, tenant, browser):
         page = context.new_page()
         sign_in(page, server.url, "acme-admin", tenant.password, start="/admin/channels")
         expect(page).to_have_url(re.compile(r"/admin/channels$"))
-        page.locator(f"#account-{loopback['id']} input[name=to]").fill("+15557654321")
-        page.locator(f"#account-{loopback['id']} button", has_text="Send test message").click()
-        expect(page.locator(f"#test-result-{loopback['id']}")).to_contain_text("✓ Sent")
+        page.locator(f"#account-{loopback.id} input[name=to]").fill("+15557654321")
+        page.locator(f"#account-{loopback.id} button", has_text="Send test message").click()
+        expect(page.locator(f"#test-result-{loopback.id}")).to_contain_text("✓ Sent")
     finally:
         context.close()
 
@@ -201,11 +201,11 @@ def test_agents_and_managers_see_no_admin(server, tenant, new_page, client):
         assert page.goto(server.url + "/admin/channels/new?type=sms").status == 403
         # a well-formed post (with the CSRF token) is refused for who is asking
         denied = page.request.post(
-            f"{server.url}/admin/channels/{loopback['id']}/delete", form={"_csrf_token": csrf}
+            f"{server.url}/admin/channels/{loopback.id}/delete", form={"_csrf_token": csrf}
         )
         assert denied.status == 403
         assert "Only an admin" in denied.text()
-    assert client.get(f"{URL}/{loopback['id']}", headers=tenant.admin).status_code == 200
+    assert client.get(f"{URL}/{loopback.id}", headers=tenant.admin).status_code == 200
     # signed out: to the sign-in page, and back after
     page = new_page()
     page.goto(server.url + "/admin/channels")

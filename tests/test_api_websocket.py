@@ -1,5 +1,5 @@
 """`/v1.0/ws` against a real server: subscribe, receive, refusal, resume with `since`, and
-delivery across two server processes sharing one database (CONTRACT §6)."""
+delivery across two server processes sharing one database (docs/WEBSOCKETS.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Signing in and every way of presenting a credential (CONTRACT §2)."""
+"""Signing in and every way of presenting a credential, and the sign-in limits
+(docs/API.md, Authentication)."""
 
 from __future__ import annotations
 

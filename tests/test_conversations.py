@@ -1,5 +1,5 @@
-"""Conversations over real HTTP: the seed tutorial, room matching, sending, lifecycle,
-pagination, idempotency, visibility and tenant isolation (CONTRACT §2–5)."""
+"""Conversations over real HTTP: the basic flow, room matching, sending, lifecycle,
+pagination, idempotency, visibility and tenant isolation (docs/API.md)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def messages_of(client, headers, conversation_id, **params):
 
 
 def test_the_seed_tutorial_flow(client, tenant):
-    """seeds/004: list conversations, get one, send a message, list its messages."""
+    """An API client's first steps: list conversations, get one, send a message, list its
+    messages."""
     line = tenant.channel("line")
     inbound(line, LINE_USER, "hi there", provider_message_id="line-evt-1")
     h = tenant.admin
@@ -93,7 +94,7 @@ def test_the_seed_tutorial_flow(client, tenant):
     assert message["conversation_id"] == room["id"]
     assert message["status"] == "progressing"
     assert (message["reference_type"], message["reference_id"]) == ("line", LINE_USER)
-    assert message["source_target"] == line["address"]
+    assert message["source_target"] == line.address
     assert message["direction"] == "outbound"
     assert message["medias"] == []
 
@@ -169,7 +170,7 @@ def test_phone_and_email_of_one_person_land_in_one_room(client, tenant):
         json={"text": "Yes, updated."},
     ).json()
     assert (reply["reference_type"], reply["reference_id"]) == ("email", "cust@example.com")
-    assert reply["account_id"] == str(email["id"])
+    assert reply["account_id"] == str(email.id)
     # unless the agent picks the phone
     phone = [
         p
@@ -513,7 +514,7 @@ def test_another_customers_ids_are_not_found_everywhere(client, tenant, other_te
             headers=h,
             json={
                 "participants": [{"type": "tel", "target": "+15551230000"}],
-                "account_id": str(sms["id"]),
+                "account_id": str(sms.id),
             },
         ),
         404,

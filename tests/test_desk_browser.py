@@ -23,6 +23,15 @@ def sign_in(page: Page, base: str, username: str, password: str) -> None:
     expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 2)
 
 
+def live_room_then_stop(page: Page, srv: ServerProcess, password: str, room_id: str) -> None:
+    """The room's page, live on `srv`; then `srv` stops and the page waits to reconnect."""
+    sign_in(page, srv.url, "acme-admin", password)
+    page.goto(f"{srv.url}/conversations/{room_id}")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 2)
+    srv.stop()
+    expect(page.locator("#conn")).to_have_attribute("data-state", "reconnecting", timeout=LIVE_MS)
+
+
 def row(page: Page, room_id: str):
     return page.locator(f"#row-{room_id}")
 
@@ -297,13 +306,7 @@ def test_reconnect_after_a_restart_catches_up_exactly(tenant, new_page):
     port = srv.port
     page = new_page()
     try:
-        sign_in(page, srv.url, "acme-admin", tenant.password)
-        page.goto(f"{srv.url}/conversations/{room}")
-        expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE_MS * 2)
-        srv.stop()
-        expect(page.locator("#conn")).to_have_attribute(
-            "data-state", "reconnecting", timeout=LIVE_MS
-        )
+        live_room_then_stop(page, srv, tenant.password, room)
         inbound(sms, "+15559876543", "while you were away 1")
         inbound(sms, "+15551112222", "while you were away 2")
         inbound(sms, "+15559876543", "while you were away 3")

@@ -54,7 +54,7 @@ def desk(server, tenant):
         headers=HTMX,
     )
     talk = started.headers["hx-redirect"].rsplit("/", 1)[1]
-    yield {"room": room, "talk": talk, "account": sms["id"], "client": admin}
+    yield {"room": room, "talk": talk, "account": str(sms.id), "client": admin}
     admin.close()
 
 

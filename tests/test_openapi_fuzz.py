@@ -99,7 +99,7 @@ def seed_tenant(
         return {
             "agent_id": [agent["id"]],
             "key_id": [key["id"]],
-            "account_id": [str(account["id"])],
+            "account_id": [str(account.id)],
             "conversation_id": [room["id"]],
             "participant_id": [peer["id"], member["id"]],
             "talk_id": [talk["id"]],

@@ -258,6 +258,6 @@ def test_keyset_pages_never_skip_or_repeat_rows_with_equal_times(client, tenant,
     # newest first
     times = [a["tm_create"] for a in client.get("/v1.0/agents", headers=h).json()["result"]]
     assert times == sorted(times, reverse=True)
-    # the token is the seed's format: the last item's tm_create
+    # the token is the last item's tm_create (docs/API.md, Pagination)
     first = client.get("/v1.0/agents", headers=h, params={"page_size": 1}).json()
     assert first["next_page_token"] == first["result"][0]["tm_create"]

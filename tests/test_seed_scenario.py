@@ -1,4 +1,4 @@
-"""The seed 000 story across real channels: a customer texts, the agent answers by SMS and
+"""One customer's story across real channels: a customer texts, the agent answers by SMS and
 then by email, the customer replies by email, and later follows up from the web chat
 widget — and everything lands in one room, each reply on the channel it should take.
 

@@ -1,4 +1,4 @@
-"""Talk over real HTTP (issue 7, CONTRACT §3–4): talks, participants, messages, threads,
+"""Talk over real HTTP (docs/API.md): talks, participants, messages, threads,
 reactions, unread counts and talk files; permissions, foreign ids and bad input.
 
 The module runs its own server (on the session database) with a data directory of its own,

@@ -1,4 +1,4 @@
-"""Talk events live (issue 7, CONTRACT §6): over `/v1.0/ws` on `agent_id:<aid>:talk`, in the
+"""Talk events live (docs/WEBSOCKETS.md): over `/v1.0/ws` on `agent_id:<aid>:talk`, in the
 order things happened, to the talk's participants only (not to outsiders, not to admins
 outside the talk); resuming with `since`; and a talk message as a signed webhook."""
 

@@ -346,7 +346,7 @@ def test_retry_after_is_honoured(client, tenant, receiver):
     receiver.route("POST", "/hook", lambda r, m: Reply(status=429, headers={"Retry-After": "120"}))
     configure(client, tenant, receiver.url + "/hook")
     make_room(client, tenant)
-    # pending once more after its first attempt (before it, it was pending too)
+    # pending again after its first attempt (a new delivery is pending before it, too)
     delivery = one_delivery(
         client, tenant, "conversation_created", status="pending", attempt_count=1
     )
@@ -361,7 +361,7 @@ def test_redirects_are_not_followed(client, tenant, receiver):
     )
     configure(client, tenant, receiver.url + "/hook")
     make_room(client, tenant)
-    # pending once more after its first attempt (before it, it was pending too)
+    # pending again after its first attempt (a new delivery is pending before it, too)
     delivery = one_delivery(
         client, tenant, "conversation_created", status="pending", attempt_count=1
     )

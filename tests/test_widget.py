@@ -204,7 +204,7 @@ def test_forged_foreign_and_missing_tokens_are_refused(client, tenant, other_ten
     assert [m["text"] for m in room_messages(client, tenant, room["id"])] == ["hello"]
     # an account that is not a web chat widget, or does not exist, is not found
     sms = tenant.channel("message")
-    assert_error(client.post(f"/widget/{sms['id']}/session"), 404, "account_not_found")
+    assert_error(client.post(f"/widget/{sms.id}/session"), 404, "account_not_found")
     assert_error(client.post("/widget/not-a-uuid/session"), 404, "account_not_found")
 
 
@@ -540,6 +540,7 @@ def test_bad_allowed_origins_and_colours_are_refused(client, tenant):
 
 def test_the_script_carries_the_account_look_and_the_snippet_points_at_it(client, tenant):
     from app.channels import get_driver, runtime
+    from app.services import accounts
 
     account_id = webchat_account(
         client,
@@ -548,7 +549,8 @@ def test_the_script_carries_the_account_look_and_the_snippet_points_at_it(client
         greeting="Hello there",
         color="#ff6600",
     )
-    snippet = get_driver("webchat").snippet({"id": account_id, "settings": {}})
+    account = run_async(accounts.get_account(tenant.customer_id, account_id))
+    snippet = get_driver("webchat").snippet(account)
     base = runtime.settings().public_url
     assert snippet == f'<script src="{base}/widget/{account_id}/widget.js" async></script>'
 

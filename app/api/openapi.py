@@ -18,6 +18,9 @@ document is built, from facts about each operation rather than by hand per handl
 - How a caller authenticates: the five places a credential may come from (`app.api.auth`);
   none for sign-in and `/healthz`.
 - Short summaries from the handlers' names.
+- The events (OpenAPI's `webhooks`): the body a webhook endpoint receives for each type,
+  which is also the API websocket's frame, with the resource it carries
+  (`resources.EVENT_DATA`).
 
 Doing this after generation keeps the handlers thin and makes the rules impossible to
 forget for a new operation; tests/test_openapi.py checks the result, and the schema fuzz
@@ -41,6 +44,7 @@ from litestar.openapi.spec import (
     OpenAPIType,
     Operation,
     Parameter,
+    PathItem,
     Reference,
     RequestBody,
     Schema,
@@ -49,7 +53,9 @@ from litestar.openapi.spec import (
 from litestar.routes import HTTPRoute
 
 from app.api.errors import STATUS_NAMES
+from app.domain.enums import PUBLIC_EVENTS, WEBHOOK_EVENTS, EventType
 from app.domain.errors import ServiceError
+from app.domain.resources import EVENT_DATA
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -83,7 +89,8 @@ characters): a repeat within 24 hours answers the first response again, with
 `Idempotent-Replayed: true`, and creates nothing.
 
 **Live events** come over the websocket `GET /v1.0/ws` (same credentials), which this
-document cannot describe; its frames are described in the project's docs/WEBSOCKETS.md.
+document cannot describe; its protocol is in the project's docs/WEBSOCKETS.md. Each event
+type's body — a webhook's, and the websocket's frame — is under *Webhooks* here.
 """
 
 WRITES = frozenset({"post", "put", "patch"})
@@ -218,6 +225,65 @@ def complete(app: Litestar) -> None:
                 if isinstance(operation.request_body, RequestBody):
                     bodies += [m.schema for m in (operation.request_body.content or {}).values()]
     _close_bodies(components.schemas, bodies)
+    doc.webhooks = _event_webhooks(components.schemas)
+
+
+def _event_webhooks(schemas: dict[str, Any]) -> dict[str, PathItem | Reference]:
+    """One entry per event type a webhook endpoint may receive: the body, whose `data` is
+    the resource as the API returns it. A resource only events carry is added to the
+    components from its Struct."""
+    carried = [EVENT_DATA[t] for t in EventType if t in WEBHOOK_EVENTS]
+    _, made = msgspec.json.schema_components(
+        sorted(set(carried), key=lambda s: s.__name__),
+        ref_template="#/components/schemas/{name}",
+    )
+    for name, schema in made.items():
+        schemas.setdefault(name, schema)
+    string = OpenAPIType.STRING
+    hooks: dict[str, PathItem | Reference] = {}
+    for event_type in (t for t in EventType if t in WEBHOOK_EVENTS):
+        data = EVENT_DATA[event_type].__name__
+        body = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["id", "type", "tm_create", "data"],
+            properties={
+                "id": Schema(
+                    type=string,
+                    pattern=r"^[0-9]+$",
+                    description="The event id, increasing; also the `webhook-id` header.",
+                ),
+                "type": Schema(type=string, const=event_type.value),
+                "tm_create": Schema(type=string, description="When the event happened."),
+                "data": Reference(ref=f"#/components/schemas/{data}"),
+            },
+            additional_properties=False,
+        )
+        hooks[event_type.value] = PathItem(
+            post=Operation(
+                summary=event_type.value,
+                description=(
+                    f"A `{event_type.value}` event, carrying a `{data}` as the API returns it,"
+                    " sent to the customer's webhook endpoint (signed, with the method set)"
+                    + (
+                        " and as a frame of the API websocket."
+                        if event_type in PUBLIC_EVENTS
+                        else "; never on a websocket."
+                    )
+                    + " When each type is sent: the project's docs/EVENTS.md."
+                ),
+                tags=["events"],
+                request_body=RequestBody(
+                    required=True, content={"application/json": OpenAPIMediaType(schema=body)}
+                ),
+                responses={
+                    "2XX": OpenAPIResponse(
+                        description="Received. Any other answer is retried on the delivery"
+                        " schedule; `410 Gone` disables the endpoint."
+                    )
+                },
+            )
+        )
+    return hooks
 
 
 def _close_bodies(schemas: dict[str, Schema], roots: list[Any]) -> None:

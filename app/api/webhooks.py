@@ -7,13 +7,11 @@ from litestar.params import Parameter
 
 from app.api.openapi import answers
 from app.api.params import PAGE_SIZE, PAGE_TOKEN
-from app.domain.enums import WEBHOOK_TEST_EVENT, DeliveryStatus, EventType
+from app.domain.enums import WEBHOOK_EVENTS, DeliveryStatus
 from app.domain.errors import BadRequest, Forbidden, InvalidInput
 from app.domain.principal import Principal
 from app.domain.resources import WebhookDeliveryOut, WebhookDeliveryPage
 from app.services import webhook_log
-
-EVENT_TYPES = {e.value for e in EventType} | {WEBHOOK_TEST_EVENT}
 
 
 class WebhookDeliveryController(Controller):
@@ -34,7 +32,7 @@ class WebhookDeliveryController(Controller):
     ) -> WebhookDeliveryPage:
         """The webhook delivery log, newest first: each delivery with every attempt's status
         code, latency and error. Filters: `status` and `event_type`. Admins only."""
-        if event_type and event_type not in EVENT_TYPES:
+        if event_type and event_type not in WEBHOOK_EVENTS:
             raise BadRequest("invalid_event_type", f"There is no event type {event_type!r}.")
         result, token = await webhook_log.list_deliveries(
             principal,
@@ -55,5 +53,6 @@ class WebhookDeliveryController(Controller):
         """Attempt the delivery again now, whatever its state: a failed one gets one more
         attempt, a pending one stops waiting, a delivered one is sent again (with the same
         `webhook-id`, so a receiver that deduplicates ignores it). One being attempted at
-        this moment is a `422`. Admins only."""
+        this moment, or one whose event was pruned (older than the event retention), is a
+        `422`. Admins only."""
         return await webhook_log.retry_delivery(principal, delivery_id)

@@ -1,6 +1,6 @@
 """Channel drivers: one module per provider, registered by account type.
 
-Importing this package registers every driver, so `get_driver(account["type"])` finds
+Importing this package registers every driver, so `get_driver(account.type)` finds
 the one for any stored account."""
 
 from app.channels import (  # noqa: F401  (drivers register themselves)

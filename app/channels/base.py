@@ -9,12 +9,15 @@ database work: `services.hooks` hands what they parse to the one inbound entry p
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from app.domain.enums import MessageStatus, ReferenceType
 from app.domain.inbound import InboundMessage
+
+if TYPE_CHECKING:  # for annotations only: drivers do no database work
+    from app.services.accounts_store import AccountRow
 
 
 class Field(msgspec.Struct, frozen=True, kw_only=True):
@@ -133,8 +136,13 @@ class Driver(Protocol):
     """The account type it serves (`sms`, `line`, `loopback`, ...)."""
     label: str
     """What the setup pages call it ("SMS / MMS (Twilio)")."""
-    fields: tuple[Field, ...]
-    """The settings and secrets an account of this type holds."""
+
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        """The settings and secrets an account of this type holds (read-only here, so a
+        driver's tuple of exactly its fields fits)."""
+        ...
+
     address_field: str
     """The setting that is the account's own address (its phone number, mailbox...), or
     "" when the provider gives it none."""
@@ -147,19 +155,19 @@ class Driver(Protocol):
     # `async setup(account, hook_url) -> dict` (register our hook with the provider);
     # `threads = True` to be given `OutboundRequest.thread`.
 
-    def reference_type(self, account: dict[str, Any]) -> ReferenceType:
+    def reference_type(self, account: AccountRow) -> ReferenceType:
         """The channel this account carries messages on."""
         ...
 
-    def carries_media(self, account: dict[str, Any]) -> bool: ...
+    def carries_media(self, account: AccountRow) -> bool: ...
 
-    async def send(self, account: dict[str, Any], request: OutboundRequest) -> SendResult: ...
+    async def send(self, account: AccountRow, request: OutboundRequest) -> SendResult: ...
 
-    def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
+    def verify(self, account: AccountRow, request: HookRequest) -> bool:
         """Whether the request really comes from the provider (its signature checks out)."""
         ...
 
-    async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+    async def parse(self, account: AccountRow, request: HookRequest) -> HookOutcome:
         """The messages and statuses in a verified request. May call the provider (LINE's
         profile and content APIs). BadRequest when the body is not the provider's format."""
         ...

@@ -1,7 +1,7 @@
 """Email: inbound by our SMTP listener (or raw MIME posted by a relay to the hook),
 outbound through the account's SMTP relay.
 
-Threading (PROVIDERS.md "Email"): every mail we send has a Message-ID of ours (stored as
+Threading: every mail we send has a Message-ID of ours (stored as
 the message's provider id), In-Reply-To/References citing the room's earlier mails, and a
 Reply-To of `reply+<token>@<our domain>` naming the room. A customer's reply finds its
 room by that address first, then by In-Reply-To/References (`services.messages`).
@@ -16,7 +16,7 @@ import hmac
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import aiosmtplib
@@ -39,6 +39,9 @@ from app.domain.enums import ParticipantType, ReferenceType
 from app.domain.errors import BadRequest, InvalidInput
 from app.domain.inbound import InboundMessage
 from app.services import media
+
+if TYPE_CHECKING:  # for annotations only: drivers do no database work
+    from app.services.accounts_store import AccountRow
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +97,10 @@ class EmailDriver:
     aliases = {"secret": "smtp_password"}
     threads = True
 
-    def reference_type(self, account: dict[str, Any]) -> ReferenceType:
+    def reference_type(self, account: AccountRow) -> ReferenceType:
         return ReferenceType.EMAIL
 
-    def carries_media(self, account: dict[str, Any]) -> bool:
+    def carries_media(self, account: AccountRow) -> bool:
         return True
 
     def normalize(self, settings: dict[str, Any]) -> dict[str, Any]:
@@ -124,10 +127,10 @@ class EmailDriver:
 
     # --- inbound ----------------------------------------------------------------------
 
-    def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
+    def verify(self, account: AccountRow, request: HookRequest) -> bool:
         """HTTP Basic auth whose password is the account's hook secret (any user name).
         Without a hook secret the hook is closed: mail then comes only by SMTP."""
-        secret = str(account.get("secrets", {}).get("hook_secret") or "")
+        secret = str(account.secrets.get("hook_secret") or "")
         if not secret:
             return False
         scheme, _, value = request.header("authorization").partition(" ")
@@ -140,7 +143,7 @@ class EmailDriver:
         _user, colon, password = decoded.partition(":")
         return bool(colon) and hmac.compare_digest(password.encode(), secret.encode())
 
-    async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+    async def parse(self, account: AccountRow, request: HookRequest) -> HookOutcome:
         content_type = request.header("content-type").split(";")[0].strip().lower()
         if content_type not in HOOK_TYPES:
             raise BadRequest(
@@ -150,7 +153,7 @@ class EmailDriver:
         if not request.body.strip():
             raise BadRequest("empty_body", "The request holds no message.")
         try:
-            inbound = await self.read(request.body, own_address=account["address"])
+            inbound = await self.read(request.body, own_address=account.address)
         except BadRequest as exc:  # signed, but not a mail we can store: logged, answered
             refused = Rejected(reason=exc.message, raw=request.body[: storable.EXCERPT_BYTES])
             outcome = _json_outcome({"accepted": True, "stored": False, "reason": exc.message}, [])
@@ -189,9 +192,9 @@ class EmailDriver:
 
     # --- outbound ---------------------------------------------------------------------
 
-    async def send(self, account: dict[str, Any], request: OutboundRequest) -> SendResult:
-        conf = account["settings"]
-        secrets = account.get("secrets", {})
+    async def send(self, account: AccountRow, request: OutboundRequest) -> SendResult:
+        conf = account.settings
+        secrets = account.secrets
         address = str(conf["address"]).lower()
         domain = mime.domain_of(address)
         settings = runtime.settings()
@@ -286,7 +289,7 @@ def _inbound(
     except RecursionError:  # parts nested thousands deep: Python's mail parser gives up
         raise BadRequest("malformed_mail", "The mail nests its parts too deeply to read.") from None
     # An empty envelope sender (`MAIL FROM:<>`) is reserved for bounces and other
-    # automatic notices (RFC 5321 §4.5.5); they are accepted and dropped like those the
+    # automatic notices (RFC 5321, section 4.5.5); they are accepted and dropped like those the
     # headers give away, so they can neither open rooms nor start a mail loop.
     by_smtp = recipients is not None
     null_sender = by_smtp and envelope_sender.strip() in ("", "<>")

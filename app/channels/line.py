@@ -26,7 +26,7 @@ import mimetypes
 import re
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -48,6 +48,9 @@ from app.domain.enums import ReferenceType
 from app.domain.errors import BadRequest, InvalidInput, ProviderUnavailable
 from app.domain.inbound import InboundMessage
 from app.services import media
+
+if TYPE_CHECKING:  # for annotations only: drivers do no database work
+    from app.services.accounts_store import AccountRow
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +98,8 @@ class _ProfileCache:
 _profiles = _ProfileCache()
 
 
-def _auth(account: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {account['secrets'].get('channel_access_token', '')}"}
+def _auth(account: AccountRow) -> dict[str, str]:
+    return {"Authorization": f"Bearer {account.secrets.get('channel_access_token', '')}"}
 
 
 _CHAT_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
@@ -114,10 +117,10 @@ def _profile_path(source: dict[str, Any], user_id: str) -> str:
     return f"/v2/bot/profile/{user_id}"
 
 
-async def _display_name(account: dict[str, Any], source: dict[str, Any], user_id: str) -> str:
+async def _display_name(account: AccountRow, source: dict[str, Any], user_id: str) -> str:
     """The sender's LINE display name, or "" when LINE will not say: a missing name must
     never cost us the message."""
-    key = (str(account["id"]), user_id)
+    key = (str(account.id), user_id)
     cached = _profiles.get(key)
     if cached is not None:
         return cached
@@ -140,7 +143,7 @@ async def _display_name(account: dict[str, Any], source: dict[str, Any], user_id
 _FALLBACK_TYPES = {"image": "image/jpeg", "video": "video/mp4", "audio": "audio/mp4"}
 
 
-async def _download(account: dict[str, Any], message_id: str) -> tuple[bytes, str] | None:
+async def _download(account: AccountRow, message_id: str) -> tuple[bytes, str] | None:
     """The content of a picture, video, audio or file a user sent, with its type; None
     when LINE has none for it (expired, unsent, too large for us)."""
     url = f"{runtime.settings().providers.line_data}/v2/bot/message/{message_id}/content"
@@ -168,7 +171,7 @@ async def _download(account: dict[str, Any], message_id: str) -> tuple[bytes, st
 
 
 async def _content(
-    account: dict[str, Any], message: dict[str, Any]
+    account: AccountRow, message: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], str]:
     """The medias of an image/video/audio/file message, and a note for the text when the
     content could not be had (so the agent still sees that something was sent)."""
@@ -243,7 +246,7 @@ def _location_text(message: dict[str, Any]) -> str:
 
 
 async def _message_of(
-    account: dict[str, Any], message: dict[str, Any]
+    account: AccountRow, message: dict[str, Any]
 ) -> tuple[str, list[dict[str, Any]]]:
     kind = message.get("type")
     if kind == "text":
@@ -366,10 +369,10 @@ class LineDriver:
     hooks = {"webhook URL": ""}
     aliases = {"secret": "channel_secret", "token": "channel_access_token"}
 
-    def reference_type(self, account: dict[str, Any]) -> ReferenceType:
+    def reference_type(self, account: AccountRow) -> ReferenceType:
         return ReferenceType.LINE
 
-    def carries_media(self, account: dict[str, Any]) -> bool:
+    def carries_media(self, account: AccountRow) -> bool:
         return True
 
     def normalize(self, settings: dict[str, Any]) -> dict[str, Any]:
@@ -387,15 +390,15 @@ class LineDriver:
 
     # --- inbound ---
 
-    def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
-        secret = account["secrets"].get("channel_secret", "")
+    def verify(self, account: AccountRow, request: HookRequest) -> bool:
+        secret = account.secrets.get("channel_secret", "")
         signature = request.header("x-line-signature")
         if not secret or not signature:
             return False
         digest = hmac.new(secret.encode(), request.body, hashlib.sha256).digest()
         return hmac.compare_digest(base64.b64encode(digest), signature.strip().encode())
 
-    async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+    async def parse(self, account: AccountRow, request: HookRequest) -> HookOutcome:
         try:
             body = storable.loads(request.body)
         except storable.MalformedJson:
@@ -414,22 +417,23 @@ class LineDriver:
                 reason = exc.message if isinstance(exc, InvalidInput | BadRequest) else str(exc)
                 outcome.rejected.append(_rejected(event, reason))
             except (ValueError, TypeError, KeyError, AttributeError, httpx.InvalidURL) as exc:
-                log.warning("LINE hook %s: unreadable event: %r", account["id"], exc)
+                log.warning("LINE hook %s: unreadable event: %r", account.id, exc)
                 outcome.rejected.append(_rejected(event, "the event could not be read"))
         return outcome
 
-    async def _read_event(self, account: dict[str, Any], event: Any, outcome: HookOutcome):
+    async def _read_event(self, account: AccountRow, event: Any, outcome: HookOutcome):
         if not isinstance(event, dict):
             raise _Unreadable("the event is not a JSON object")
         kind = event.get("type")
         if kind not in ("message", "follow"):
             return  # unfollow, join, postback, read receipts...: nothing for a room
-        source = event.get("source") if isinstance(event.get("source"), dict) else {}
+        given = event.get("source")
+        source: dict[str, Any] = given if isinstance(given, dict) else {}
         user_id = str(source.get("userId") or "")
         if not user_id:
             log.info(
                 "LINE hook %s: %s event from a %s without a user id: skipped",
-                account["id"],
+                account.id,
                 kind,
                 source.get("type", "source"),
             )
@@ -462,7 +466,7 @@ class LineDriver:
 
     # --- outbound ---
 
-    async def send(self, account: dict[str, Any], request: OutboundRequest) -> SendResult:
+    async def send(self, account: AccountRow, request: OutboundRequest) -> SendResult:
         response = await runtime.http().post(
             f"{runtime.settings().providers.line}/v2/bot/message/push",
             headers={**_auth(account), "X-Line-Retry-Key": request.message_id},
@@ -481,7 +485,7 @@ class LineDriver:
 
     # --- setup ---
 
-    async def setup(self, account: dict[str, Any], hook_url: str) -> dict[str, Any]:
+    async def setup(self, account: AccountRow, hook_url: str) -> dict[str, Any]:
         """Register `hook_url` as the channel's webhook URL, then have LINE test it."""
         base = runtime.settings().providers.line
         await self._call("PUT", f"{base}/v2/bot/channel/webhook/endpoint", account, hook_url)
@@ -489,7 +493,7 @@ class LineDriver:
         return {"endpoint": hook_url, "test": tested}
 
     async def _call(
-        self, method: str, url: str, account: dict[str, Any], hook_url: str
+        self, method: str, url: str, account: AccountRow, hook_url: str
     ) -> dict[str, Any]:
         try:
             response = await runtime.http().request(

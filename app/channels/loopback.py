@@ -11,7 +11,7 @@ error, retried with backoff).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.channels.base import (
     Field,
@@ -24,6 +24,9 @@ from app.channels.base import (
     register,
 )
 from app.domain.enums import ReferenceType
+
+if TYPE_CHECKING:  # for annotations only: drivers do no database work
+    from app.services.accounts_store import AccountRow
 
 
 class LoopbackDriver:
@@ -50,24 +53,24 @@ class LoopbackDriver:
     address_field = "address"
     hooks: dict[str, str] = {}
 
-    def reference_type(self, account: dict[str, Any]) -> ReferenceType:
-        return ReferenceType(account["settings"].get("reference_type", "message"))
+    def reference_type(self, account: AccountRow) -> ReferenceType:
+        return ReferenceType(account.settings.get("reference_type", "message"))
 
-    def carries_media(self, account: dict[str, Any]) -> bool:
-        return bool(account["settings"].get("media", True))
+    def carries_media(self, account: AccountRow) -> bool:
+        return bool(account.settings.get("media", True))
 
-    async def send(self, account: dict[str, Any], request: OutboundRequest) -> SendResult:
-        simulate = account["settings"].get("simulate", "")
+    async def send(self, account: AccountRow, request: OutboundRequest) -> SendResult:
+        simulate = account.settings.get("simulate", "")
         if simulate == "fail":
             raise PermanentSendError("loopback: the account is set to refuse messages")
         if simulate == "unavailable":
             raise TransientSendError("loopback: the account is set to be unavailable")
         return SendResult(provider_message_id=f"loopback-{uuid.uuid4()}")
 
-    def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
+    def verify(self, account: AccountRow, request: HookRequest) -> bool:
         return False  # nothing calls a loopback account from outside
 
-    async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+    async def parse(self, account: AccountRow, request: HookRequest) -> HookOutcome:
         return HookOutcome()
 
 

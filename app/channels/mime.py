@@ -31,7 +31,7 @@ MAX_TEXT = 20000
 kept whole as an attachment."""
 MAX_REFERENCES = 20
 """How many ids an outgoing References header holds: the thread's first and its latest
-ones (RFC 5322 §3.6.4 allows trimming the middle)."""
+ones (RFC 5322, section 3.6.4, allows trimming the middle)."""
 
 # --- reply addresses ---------------------------------------------------------------
 
@@ -369,8 +369,8 @@ def _decoded_text(part: Message) -> str:
     try:
         return part.get_content()  # type: ignore[attr-defined]
     except (LookupError, UnicodeError, AssertionError, KeyError):
-        payload = part.get_payload(decode=True) or b""
-        return payload.decode("utf-8", errors="replace")
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
 
 
 def _filename(part: Message, index: int) -> str:
@@ -392,7 +392,8 @@ def _leaf_bytes(part: Message) -> bytes:
         inner = part.get_payload()
         inner = inner[0] if isinstance(inner, list) and inner else inner
         return inner.as_bytes() if isinstance(inner, Message) else b""
-    return part.get_payload(decode=True) or b""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
 
 
 def _attachments(msg: Message, body: Message | None) -> list[Attachment]:
@@ -404,7 +405,8 @@ def _attachments(msg: Message, body: Message | None) -> list[Attachment]:
         ctype = part.get_content_type()
         if part.is_multipart() and ctype != "message/rfc822":
             for sub in part.get_payload():
-                visit(sub)
+                if isinstance(sub, Message):
+                    visit(sub)
             return
         if part is body:
             return

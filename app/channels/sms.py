@@ -17,7 +17,7 @@ import hmac
 import logging
 import mimetypes
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -40,6 +40,9 @@ from app.domain.channels import normalize_address
 from app.domain.enums import MessageStatus, ParticipantType, ReferenceType
 from app.domain.errors import BadRequest, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
+
+if TYPE_CHECKING:  # for annotations only: drivers do no database work
+    from app.services.accounts_store import AccountRow
 
 log = logging.getLogger(__name__)
 
@@ -207,10 +210,10 @@ class SmsDriver:
     hooks = {"incoming": "", "status callback": "status"}
     aliases = {"secret": "auth_token"}
 
-    def reference_type(self, account: dict[str, Any]) -> ReferenceType:
+    def reference_type(self, account: AccountRow) -> ReferenceType:
         return ReferenceType.MESSAGE
 
-    def carries_media(self, account: dict[str, Any]) -> bool:
+    def carries_media(self, account: AccountRow) -> bool:
         return True  # MMS
 
     def normalize(self, settings: dict[str, Any]) -> dict[str, Any]:
@@ -249,8 +252,8 @@ class SmsDriver:
 
     # --- inbound ---------------------------------------------------------------------
 
-    def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
-        auth_token = str(account["secrets"].get("auth_token") or "")
+    def verify(self, account: AccountRow, request: HookRequest) -> bool:
+        auth_token = str(account.secrets.get("auth_token") or "")
         given = request.header("x-twilio-signature").strip()
         if not auth_token or not given:
             return False
@@ -263,7 +266,7 @@ class SmsDriver:
                 valid |= hmac.compare_digest(signature(auth_token, url, ordered), given_bytes)
         return valid
 
-    async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+    async def parse(self, account: AccountRow, request: HookRequest) -> HookOutcome:
         if request.sub not in ("", "status"):
             raise NotFound("hook_not_found", "Twilio hooks are the account's URL and /status.")
         if request.method == "POST":
@@ -320,10 +323,10 @@ class SmsDriver:
 
     # --- outbound --------------------------------------------------------------------
 
-    async def send(self, account: dict[str, Any], request: OutboundRequest) -> SendResult:
-        settings = account["settings"]
+    async def send(self, account: AccountRow, request: OutboundRequest) -> SendResult:
+        settings = account.settings
         account_sid = settings.get("account_sid", "")
-        auth_token = account["secrets"].get("auth_token", "")
+        auth_token = account.secrets.get("auth_token", "")
         if not account_sid or not auth_token:
             raise PermanentSendError("The SMS account has no Account SID or auth token.")
         form = [("To", request.to)]
@@ -341,7 +344,7 @@ class SmsDriver:
         form += [("MediaUrl", url) for url in media[:MAX_MEDIA]]
         if not request.text and not media:
             raise PermanentSendError("Nothing to send: SMS needs text or a media URL.")
-        form.append(("StatusCallback", runtime.hook_url(self.type, str(account["id"]), "status")))
+        form.append(("StatusCallback", runtime.hook_url(self.type, str(account.id), "status")))
         base = runtime.settings().providers.twilio
         response = await runtime.http().post(
             f"{base}/2010-04-01/Accounts/{account_sid}/Messages.json",

@@ -37,6 +37,7 @@ from app.channels import Rejected, get_driver
 from app.domain import storable
 from app.domain.errors import ServiceError
 from app.services import hooks, mail_threads, rejected
+from app.services.accounts_store import AccountRow
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 """What most providers accept; the SIZE we announce, and the most DATA we read."""
 MAX_RECIPIENTS = 100
-"""RCPTs per mail (each is a database look-up); RFC 5321 §4.5.3.1.8 asks for at least 100."""
+"""RCPTs per mail (each is a database look-up); RFC 5321 (section 4.5.3.1.8) asks for at
+least 100."""
 GRACE_SECONDS = 10.0
 """How long shutdown waits for mails being stored before it drops the connections."""
 
@@ -97,11 +99,11 @@ class MailHandler:
             raw = raw.encode("utf-8", errors="surrogateescape")
         # One message per account the mail reached (two customers' addresses in one mail
         # are two rooms); the reply address names the room, when one was used.
-        by_account: dict[str, tuple[dict[str, Any], list[str]]] = {}
+        by_account: dict[str, tuple[AccountRow, list[str]]] = {}
         for target, address in zip(
             getattr(envelope, "convodesk_targets", []), envelope.rcpt_tos, strict=False
         ):
-            key = str(target.account["id"])
+            key = str(target.account.id)
             by_account.setdefault(key, (target.account, []))[1].append(address)
         driver = get_driver("email")
         refusal = ""
@@ -110,7 +112,7 @@ class MailHandler:
                 try:
                     inbound = await driver.read(  # type: ignore[attr-defined]
                         raw,
-                        own_address=account["address"],
+                        own_address=account.address,
                         recipients=addresses,
                         envelope_sender=envelope.mail_from or "",
                     )

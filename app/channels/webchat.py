@@ -11,7 +11,7 @@ and reports the message delivered at once.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from app.channels import runtime
@@ -25,6 +25,9 @@ from app.channels.base import (
 )
 from app.domain.enums import ReferenceType
 from app.domain.errors import InvalidInput
+
+if TYPE_CHECKING:  # for annotations only: drivers do no database work
+    from app.services.accounts_store import AccountRow
 
 DEFAULT_COLOR = "#2563eb"
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -78,10 +81,10 @@ class WebchatDriver:
     address_field = ""
     hooks: dict[str, str] = {}
 
-    def reference_type(self, account: dict[str, Any]) -> ReferenceType:
+    def reference_type(self, account: AccountRow) -> ReferenceType:
         return ReferenceType.WEBCHAT
 
-    def carries_media(self, account: dict[str, Any]) -> bool:
+    def carries_media(self, account: AccountRow) -> bool:
         return True
 
     def normalize(self, settings: dict[str, Any]) -> dict[str, Any]:
@@ -102,16 +105,16 @@ class WebchatDriver:
             settings["allowed_origins"] = "\n".join(dict.fromkeys(origins))
         return settings
 
-    def snippet(self, account: dict[str, Any]) -> str:
+    def snippet(self, account: AccountRow) -> str:
         """The embed code for the customer's website: the admin pages show it."""
         base = runtime.settings().public_url
-        return f'<script src="{base}/widget/{account["id"]}/widget.js" async></script>'
+        return f'<script src="{base}/widget/{account.id}/widget.js" async></script>'
 
-    def widget_config(self, account: dict[str, Any]) -> dict[str, str]:
+    def widget_config(self, account: AccountRow) -> dict[str, str]:
         """What the widget script shows: the account's title, greeting and colour, with
         the defaults for what is unset (and for a colour stored without the check)."""
         defaults = {f.name: f.default for f in self.fields}
-        settings = account["settings"]
+        settings = account.settings
         color = str(settings.get("color") or "")
         return {
             "title": str(settings.get("title") or defaults["title"])[:200],
@@ -119,19 +122,19 @@ class WebchatDriver:
             "color": color if _COLOR.match(color) else DEFAULT_COLOR,
         }
 
-    def allowed_origins(self, account: dict[str, Any]) -> list[str]:
+    def allowed_origins(self, account: AccountRow) -> list[str]:
         """Websites allowed to embed the widget; empty: any website may."""
-        return parse_origins(account["settings"].get("allowed_origins"))
+        return parse_origins(account.settings.get("allowed_origins"))
 
-    async def send(self, account: dict[str, Any], request: OutboundRequest) -> SendResult:
+    async def send(self, account: AccountRow, request: OutboundRequest) -> SendResult:
         # Nothing to call: storing the message was the delivery. The visitor's widget
         # receives it from the event stream (and from history after a reload).
         return SendResult(provider_message_id=f"webchat-{request.message_id}", delivered=True)
 
-    def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
+    def verify(self, account: AccountRow, request: HookRequest) -> bool:
         return False  # the widget has its own door (/widget/...), never a provider hook
 
-    async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+    async def parse(self, account: AccountRow, request: HookRequest) -> HookOutcome:
         return HookOutcome()
 
 

@@ -19,7 +19,7 @@ import hmac
 import logging
 import mimetypes
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import msgspec
@@ -43,6 +43,9 @@ from app.domain.enums import MessageStatus, ParticipantType, ReferenceType
 from app.domain.errors import BadRequest, Forbidden, InvalidInput, NotFound, ServiceError
 from app.domain.inbound import InboundMessage
 from app.services import media
+
+if TYPE_CHECKING:  # for annotations only: drivers do no database work
+    from app.services.accounts_store import AccountRow
 
 log = logging.getLogger(__name__)
 
@@ -297,10 +300,10 @@ class WhatsAppDriver:
     hooks = {"callback URL": ""}
     aliases = {"secret": "app_secret", "token": "access_token"}
 
-    def reference_type(self, account: dict[str, Any]) -> ReferenceType:
+    def reference_type(self, account: AccountRow) -> ReferenceType:
         return ReferenceType.WHATSAPP
 
-    def carries_media(self, account: dict[str, Any]) -> bool:
+    def carries_media(self, account: AccountRow) -> bool:
         return True
 
     def normalize(self, settings: dict[str, Any]) -> dict[str, Any]:
@@ -330,17 +333,17 @@ class WhatsAppDriver:
 
     # --- hooks ----------------------------------------------------------------------
 
-    def verify(self, account: dict[str, Any], request: HookRequest) -> bool:
+    def verify(self, account: AccountRow, request: HookRequest) -> bool:
         if request.method == "GET":
             return True  # the handshake is unsigned; parse checks its verify token
-        app_secret = account["secrets"].get("app_secret", "")
+        app_secret = account.secrets.get("app_secret", "")
         given = request.header("x-hub-signature-256").strip()
         if not app_secret or not given.startswith("sha256="):
             return False
         expected = hmac.new(app_secret.encode(), request.body, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected.encode(), given[7:].lower().encode("utf-8", "replace"))
 
-    async def parse(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+    async def parse(self, account: AccountRow, request: HookRequest) -> HookOutcome:
         if request.sub:
             raise NotFound("route_not_found", "WhatsApp calls the account's hook itself.")
         if request.method == "GET":
@@ -367,7 +370,7 @@ class WhatsAppDriver:
         return outcome
 
     async def _read_change(
-        self, account: dict[str, Any], change: dict[str, Any], outcome: HookOutcome
+        self, account: AccountRow, change: dict[str, Any], outcome: HookOutcome
     ) -> None:
         value = change.get("value")
         try:
@@ -377,12 +380,12 @@ class WhatsAppDriver:
         except (ValueError, msgspec.ValidationError) as exc:
             outcome.rejected.append(_rejected(change, f"unreadable change: {exc}"))
             return
-        own_id = str(account["settings"].get("phone_number_id", ""))
+        own_id = str(account.settings.get("phone_number_id", ""))
         if metadata.phone_number_id != own_id:
             # One Meta app can serve several numbers; this hook is for one of them.
             log.warning(
                 "whatsapp account %s: ignored a change for phone number id %r",
-                account["id"],
+                account.id,
                 metadata.phone_number_id[:40],
             )
             return
@@ -417,9 +420,9 @@ class WhatsAppDriver:
                 )
             )
 
-    def _handshake(self, account: dict[str, Any], request: HookRequest) -> HookOutcome:
+    def _handshake(self, account: AccountRow, request: HookRequest) -> HookOutcome:
         query = dict(request.query)
-        expected = str(account["settings"].get("verify_token") or "")
+        expected = str(account.settings.get("verify_token") or "")
         given = query.get("hub.verify_token", "")
         if (
             query.get("hub.mode") != "subscribe"
@@ -433,7 +436,7 @@ class WhatsAppDriver:
         return HookOutcome(body=query.get("hub.challenge", "").encode(), content_type="text/plain")
 
     async def _inbound(
-        self, account: dict[str, Any], message: _Message, names: dict[str, str], raw: Any
+        self, account: AccountRow, message: _Message, names: dict[str, str], raw: Any
     ) -> InboundMessage:
         text, medias = "", []
         if message.type == "text" and message.text is not None:
@@ -459,7 +462,7 @@ class WhatsAppDriver:
         )
 
     async def _fetch_media(
-        self, account: dict[str, Any], kind: str, ref: _Media
+        self, account: AccountRow, kind: str, ref: _Media
     ) -> tuple[dict[str, Any] | None, str]:
         """Download an inbound file (URL lookup, then the file, both with the token) and
         store it. Returns (media, "") or (None, why) when it can never be had; raises
@@ -468,7 +471,7 @@ class WhatsAppDriver:
             return None, f"unusable media id {ref.id[:40]!r}"
         settings = runtime.settings()
         providers = settings.providers
-        auth = {"Authorization": f"Bearer {account['secrets'].get('access_token', '')}"}
+        auth = {"Authorization": f"Bearer {account.secrets.get('access_token', '')}"}
         client = runtime.http()
         try:
             lookup = await client.get(
@@ -521,11 +524,11 @@ class WhatsAppDriver:
 
     # --- sending --------------------------------------------------------------------
 
-    async def send(self, account: dict[str, Any], request: OutboundRequest) -> SendResult:
+    async def send(self, account: AccountRow, request: OutboundRequest) -> SendResult:
         providers = runtime.settings().providers
-        number_id = account["settings"].get("phone_number_id", "")
+        number_id = account.settings.get("phone_number_id", "")
         url = f"{providers.whatsapp}/{providers.whatsapp_version}/{number_id}/messages"
-        auth = {"Authorization": f"Bearer {account['secrets'].get('access_token', '')}"}
+        auth = {"Authorization": f"Bearer {account.secrets.get('access_token', '')}"}
         first = ""
         for body in _bodies(request):
             wamid = await _post(url, auth, body)

@@ -46,6 +46,9 @@ class Customer(Table, tablename="customers"):
     webhook_disabled_reason = Text(default="")
     webhook_event_cursor = BigInt(default=0)
     """The last event the webhook dispatcher has turned into deliveries."""
+    events_pruned_through = BigInt(default=0)
+    """The last event id of this customer that retention has pruned: a reader resuming
+    from before it may have lost events and must start afresh."""
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)

@@ -1,4 +1,4 @@
-"""Reaction emoji: the seed's short names (`thumbsup`) and Unicode emoji (👍) name the same
+"""Reaction emoji: short names (`thumbsup`) and Unicode emoji (👍) name the same
 reaction, so a reaction is stored as its Unicode form and one agent cannot hold 👍 twice
 under two spellings. Anything that is neither is refused rather than stored as free text."""
 
@@ -73,7 +73,7 @@ SHORT_NAMES: dict[str, str] = {
     "lock": "🔒",
     "moneybag": "💰",
 }
-"""Slack/GitHub short names for the reactions agents use most (the seed's table first)."""
+"""Slack/GitHub short names for the reactions agents use most (the most common first)."""
 
 PICKER = ["👍", "👎", "❤️", "🎉", "👀", "✅", "😂", "🙏", "🔥", "🚀"]
 """What the desk's reaction picker offers."""

@@ -22,7 +22,9 @@ class WebhookMethod(StrEnum):
 
 
 class EventType(StrEnum):
-    """Every type of event: on the websocket, and what webhooks may subscribe to."""
+    """Every type of event the `events` table holds, public or not (docs/EVENTS.md says
+    when each is written, what it carries and who receives it). Who may receive which is
+    derived below, never listed twice."""
 
     CONVERSATION_CREATED = "conversation_created"
     CONVERSATION_UPDATED = "conversation_updated"
@@ -35,6 +37,7 @@ class EventType(StrEnum):
     CONVERSATION_MESSAGE_SENT = "conversation_message_sent"
     CONVERSATION_PARTICIPANT_ADDED = "conversation_participant_added"
     CONVERSATION_PARTICIPANT_REMOVED = "conversation_participant_removed"
+    CONVERSATION_ACTIVITY_CREATED = "conversation_activity_created"
     TALK_CREATED = "talk_created"
     TALK_UPDATED = "talk_updated"
     TALK_CLOSED = "talk_closed"
@@ -45,16 +48,37 @@ class EventType(StrEnum):
     TALK_REACTION_REMOVED = "talk_reaction_removed"
     TALK_PARTICIPANT_JOINED = "talk_participant_joined"
     TALK_PARTICIPANT_LEFT = "talk_participant_left"
+    WEBHOOK_TEST = "webhook_test"
 
 
-PUBLIC_EVENTS = frozenset(e.value for e in EventType)
-"""What customers receive, on the API websocket and as webhooks: the documented event
-types. The desk's own events (a room's notes and system lines,
-`conversation_activity_created`) stay on the desk's socket."""
+DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})
+"""The desk's own events (a room's notes and system lines): on the desk's socket only."""
 
-WEBHOOK_TEST_EVENT = "webhook_test"
-"""The event the "send test event" action sends: to the endpoint only (whatever types it
-subscribes to), never to websockets."""
+PUBLIC_EVENTS = frozenset(EventType) - DESK_ONLY_EVENTS - {EventType.WEBHOOK_TEST}
+"""What customers receive, on the API websocket and as webhooks, and what a webhook may
+subscribe to: the documented event types."""
+
+WEBHOOK_EVENTS = PUBLIC_EVENTS | {EventType.WEBHOOK_TEST}
+"""What may reach a webhook endpoint. `webhook_test` is what the "send test event" action
+records: it goes to the endpoint only (whatever types it subscribes to), never to a
+websocket."""
+
+CONVERSATION_EVENTS = frozenset(e for e in EventType if e.startswith("conversation_"))
+"""Events about a room, its messages and its timeline (the desk's inbox follows them)."""
+
+MESSAGE_EVENTS = frozenset(e for e in EventType if e.startswith("conversation_message_"))
+"""Events that carry a room's message."""
+
+TALK_EVENTS = frozenset(e for e in EventType if e.startswith("talk_"))
+"""Events about the agents' talks: private to the talk's participants."""
+
+PublicEventType = StrEnum(  # type: ignore[misc]
+    "EventType", [(e.name, e.value) for e in EventType if e in PUBLIC_EVENTS], module=__name__
+)
+"""The public part of EventType, derived from it: the type of `webhook_events` in the API,
+so the API refuses the others and its schema (named `EventType` there) lists exactly the
+documented types."""
+PublicEventType.__doc__ = "The documented event types: on the websocket, and for webhooks."
 
 
 class DeliveryStatus(StrEnum):
@@ -123,4 +147,4 @@ class TalkMessageType(StrEnum):
 def is_private_to_audience(event_type: str) -> bool:
     """Talk events reach only the talk's participants: unlike a conversation's events,
     which admins and managers always see, a talk is private even from admins."""
-    return event_type.startswith("talk_")
+    return event_type in TALK_EVENTS

@@ -18,6 +18,7 @@ from app.domain.enums import (
     EventType,
     ParticipantType,
     Permission,
+    PublicEventType,
     TalkType,
     WebhookMethod,
 )
@@ -86,7 +87,7 @@ class CustomerUpdate(Input):
     webhook_uri: Url | None = None
     webhook_events: (
         Annotated[
-            list[EventType],
+            list[PublicEventType],
             msgspec.Meta(max_length=64, description="event types to send; [] sends every type"),
         ]
         | None
@@ -566,3 +567,42 @@ class TalkUnreadOut(msgspec.Struct, kw_only=True):
 
 class TalkUnreadList(msgspec.Struct, kw_only=True):
     result: list[TalkUnreadOut]
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+class WebhookTestOut(msgspec.Struct, kw_only=True):
+    """The data of a `webhook_test` event (the admin's "send test event")."""
+
+    customer_id: str
+    message: str
+
+
+EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
+    EventType.CONVERSATION_CREATED: ConversationOut,
+    EventType.CONVERSATION_UPDATED: ConversationOut,
+    EventType.CONVERSATION_CLOSED: ConversationOut,
+    EventType.CONVERSATION_DELETED: ConversationOut,
+    EventType.CONVERSATION_MESSAGE_CREATED: MessageOut,
+    EventType.CONVERSATION_MESSAGE_UPDATED: MessageOut,
+    EventType.CONVERSATION_MESSAGE_DELETED: MessageOut,
+    EventType.CONVERSATION_MESSAGE_RECEIVED: MessageOut,
+    EventType.CONVERSATION_MESSAGE_SENT: MessageOut,
+    EventType.CONVERSATION_PARTICIPANT_ADDED: ConversationOut,
+    EventType.CONVERSATION_PARTICIPANT_REMOVED: ConversationOut,
+    EventType.CONVERSATION_ACTIVITY_CREATED: ActivityOut,
+    EventType.TALK_CREATED: TalkOut,
+    EventType.TALK_UPDATED: TalkOut,
+    EventType.TALK_CLOSED: TalkOut,
+    EventType.TALK_MESSAGE_CREATED: TalkMessageOut,
+    EventType.TALK_MESSAGE_UPDATED: TalkMessageOut,
+    EventType.TALK_MESSAGE_DELETED: TalkMessageOut,
+    EventType.TALK_REACTION_ADDED: TalkMessageOut,
+    EventType.TALK_REACTION_REMOVED: TalkMessageOut,
+    EventType.TALK_PARTICIPANT_JOINED: TalkParticipantOut,
+    EventType.TALK_PARTICIPANT_LEFT: TalkParticipantOut,
+    EventType.WEBHOOK_TEST: WebhookTestOut,
+}
+"""The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
+`webhooks`), exactly as the API returns it."""

@@ -1,4 +1,4 @@
-"""The API's time format: UTC, "2022-06-17 06:06:14.446158" (the seed tutorial's)."""
+"""The API's time format: UTC, "2022-06-17 06:06:14.446158", as VoIPBIN writes it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Standard Webhooks signing (https://www.standardwebhooks.com, PROVIDERS.md).
+"""Standard Webhooks signing (https://www.standardwebhooks.com).
 
 The signed content is `{webhook-id}.{webhook-timestamp}.{body}` over the exact bytes sent;
 the key is the base64-decoded part of the `whsec_…` secret; the header value is

@@ -10,13 +10,16 @@ Client messages:
     {"type": "unsubscribe", "topics": [...]}
 Server control frames: {"type": "subscribed" | "unsubscribed", "topics": [...]},
 {"type": "error", "reason": ..., "message": ..., "topics"?: [...]}.
+
+A `since` older than the events kept (retention pruned some after it) is answered with
+{"type": "error", "reason": "events_pruned", ...} and the close code 4410: the client
+fetches what it shows again and subscribes without `since`.
 """
 
 from __future__ import annotations
 
 import logging
 from bisect import bisect_left
-from collections import OrderedDict
 from typing import Any
 
 import msgspec
@@ -64,22 +67,22 @@ class _Shared(msgspec.Struct):
         return i < len(topics) and topics[i].startswith(below)
 
 
-_SHARED_MAX = 1024
-"""Events remembered (two of the hub's largest batches); a connection that lags further
-behind works its events out again, which costs time, not correctness."""
-_shared: OrderedDict[tuple[str, int], _Shared] = OrderedDict()
+def shared(hub: Hub, event: StoredEvent) -> _Shared:
+    """The event's frame and sorted topics, made once per process (remembered by the hub):
+    the hub hands the same events to every connection, and a catch-up reads copies of them
+    (same ids)."""
+    key = ("api", event.customer_id, event.id)  # ids alone repeat across databases (tests)
+    return hub.remembered.get(
+        key, lambda: _Shared(frame=event_body(event).decode(), topics=sorted(event.topics))
+    )
 
 
-def shared(event: StoredEvent) -> _Shared:
-    """The event's frame and sorted topics, made once per process: the hub hands the same
-    events to every connection, and a catch-up reads copies of them (same ids)."""
-    key = (event.customer_id, event.id)  # ids alone repeat across databases (tests)
-    got = _shared.get(key)
-    if got is None:
-        got = _shared[key] = _Shared(frame=event_body(event).decode(), topics=sorted(event.topics))
-        if len(_shared) > _SHARED_MAX:
-            _shared.popitem(last=False)
-    return got
+EVENTS_PRUNED = {
+    "type": "error",
+    "reason": "events_pruned",
+    "message": "Some events after `since` are older than the event retention and no longer"
+    " kept. Fetch what you show again, then subscribe without `since`.",
+}
 
 
 class ApiConnection(EventConnection):
@@ -108,6 +111,11 @@ class ApiConnection(EventConnection):
     async def close_broken(self) -> None:
         await close_quietly(self.socket, 1011, "internal error; reconnect")
 
+    async def resume_too_old(self) -> bool:
+        await self.send_text(msgspec.json.encode(EVENTS_PRUNED).decode())
+        await close_quietly(self.socket, 4410, "events_pruned")
+        return False
+
     def allowed(self, topic: str) -> bool:
         if not is_well_formed(topic):
             return False
@@ -120,7 +128,7 @@ class ApiConnection(EventConnection):
         """The event's shared frame if this client should get it, else None."""
         if not self.subscriptions or event.type not in PUBLIC_EVENTS or not self.may_see(event):
             return None
-        common = shared(event)
+        common = shared(self.hub, event)
         if any(common.matches(s) for s in self.subscriptions):
             return common
         return None

@@ -16,7 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ class PostgresPublisher:
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
-        self._conn = None
+        self._conn: asyncpg.Connection | None = None
         # one connection runs one statement at a time; concurrent senders take turns
         # (without this, the second would fail and reconnect — a connection per notice)
         self._turn = asyncio.Lock()

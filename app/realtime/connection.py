@@ -21,7 +21,7 @@ from litestar.exceptions import WebSocketDisconnect
 from app.domain.enums import is_private_to_audience
 from app.domain.principal import Principal
 from app.realtime.hub import Hub
-from app.services.events import StoredEvent, events_after
+from app.services.events import StoredEvent, events_after, last_event_id, pruned_through
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,12 @@ class EventConnection:
 
     async def caught_up(self) -> None:
         """Called once the catch-up from the table is done."""
+
+    async def resume_too_old(self) -> bool:
+        """The client resumes from before events that retention has pruned: it would miss
+        them. Tell it. True: carry on from the stream's current end (the client reloads
+        what it shows); False (the default): the connection is over."""
+        return False
 
     # -- machinery ---------------------------------------------------------------------
 
@@ -143,13 +149,30 @@ class EventConnection:
                     held.append(item)
             elif kind == "catchup":
                 self.cursor = item
-                while batch := await events_after(self.customer_id, self.cursor):
-                    await self._emit_new(batch)
+                if not await self._catch_up():
+                    return
                 for batch in held:
                     await self._emit_new(batch)
                 held.clear()
                 caught_up = True
                 await self.caught_up()
+
+    async def _catch_up(self) -> bool:
+        """Replay the table after the cursor; False when the connection ends because the
+        replay cannot be complete."""
+        while True:
+            start = self.cursor
+            batch = await events_after(self.customer_id, start)
+            # Read after the batch: had retention pruned anything after `start` before the
+            # batch was read, this shows it (the watermark only grows).
+            if start < await pruned_through(self.customer_id):
+                if not await self.resume_too_old():
+                    return False
+                self.cursor = await last_event_id(self.customer_id)
+                continue
+            if not batch:
+                return True
+            await self._emit_new(batch)
 
     async def _emit_new(self, events: list[StoredEvent]) -> None:
         fresh = [e for e in events if e.id > self.cursor]

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol
 
 from app.services.events import StoredEvent, events_after, last_event_id
@@ -38,11 +39,53 @@ class _Pump:
         self.task: asyncio.Task | None = None
 
 
+class SharedWork:
+    """What one event turns into (a room loaded, a row rendered), worked out once per
+    process and shared by every connection that asks for the same key: the hub hands the
+    same events to all of them. The newest `size` results are kept."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.tasks: OrderedDict[Hashable, asyncio.Task] = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[[], Awaitable[Any]]) -> asyncio.Future:
+        task = self.tasks.get(key)
+        if task is None or task.cancelled():
+            task = asyncio.ensure_future(make())
+            self.tasks[key] = task
+            while len(self.tasks) > self.size:
+                self.tasks.popitem(last=False)
+        # Shielded: one connection closing while it waits must not cancel the work that
+        # the other connections are waiting for too.
+        return asyncio.shield(task)
+
+
+class Remembered:
+    """Like SharedWork, for what is made at once without waiting (an API frame): the
+    newest `size` results by key. 1,024 is two of the hub's largest batches; a connection
+    that lags further behind works its events out again, which costs time, not
+    correctness."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self.values: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        value = self.values.get(key)
+        if value is None:
+            value = self.values[key] = make()
+            if len(self.values) > self.size:
+                self.values.popitem(last=False)
+        return value
+
+
 class Hub:
     def __init__(self, poll_interval: float = 1.0) -> None:
         self.poll_interval = poll_interval
         self._pumps: dict[str, _Pump] = {}
         self._watchers: list[Callable[[dict[str, Any]], None]] = []
+        self.shared = SharedWork()
+        self.remembered = Remembered()
 
     # -- notices ---------------------------------------------------------------------
 
@@ -83,6 +126,11 @@ class Hub:
             pump.task = asyncio.create_task(self._run(customer_id, pump))
         pump.ready.set()
         return pump.cursor
+
+    def connections(self, customer_id: str) -> list[Connection]:
+        """The customer's connections in this process."""
+        pump = self._pumps.get(customer_id)
+        return list(pump.connections) if pump is not None else []
 
     def unregister(self, connection: Connection) -> None:
         pump = self._pumps.get(connection.customer_id)

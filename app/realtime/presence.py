@@ -20,6 +20,8 @@ EXPIRY = 40.0
 class Viewer(Protocol):
     customer_id: str
     room_id: str | None
+    agent_id: str
+    agent_name: str
 
     def viewers_changed(self, names: dict[str, str]) -> None: ...
 

@@ -29,7 +29,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from app.domain.enums import Permission
+from app.domain.enums import EventType, Permission
 from app.domain.errors import Forbidden, NotFound, ServiceError
 from app.domain.principal import Principal
 from app.domain.resources import MessageOut
@@ -37,12 +37,17 @@ from app.domain.topics import parse_event_id
 from app.realtime.connection import EventConnection, close_quietly, send_frame
 from app.realtime.hub import Hub
 from app.services import widget
+from app.services.accounts_store import AccountRow
 from app.services.events import StoredEvent
 
 log = logging.getLogger(__name__)
 
-MESSAGE_EVENTS = {"conversation_message_created", "conversation_message_updated"}
-JOIN_EVENTS = {"conversation_created", "conversation_participant_added", "conversation_updated"}
+MESSAGE_EVENTS = {EventType.CONVERSATION_MESSAGE_CREATED, EventType.CONVERSATION_MESSAGE_UPDATED}
+JOIN_EVENTS = {
+    EventType.CONVERSATION_CREATED,
+    EventType.CONVERSATION_PARTICIPANT_ADDED,
+    EventType.CONVERSATION_UPDATED,
+}
 CURSOR_EVERY = 15.0
 """Seconds between `cursor` frames for a visitor who gets no messages, so a reconnect
 after a long quiet spell does not replay the whole stream in between."""
@@ -72,9 +77,9 @@ def _room_of(event: StoredEvent) -> str | None:
 class WidgetConnection(EventConnection):
     kind = "widget"
 
-    def __init__(self, socket: WebSocket, account: dict, visitor_id: str, hub: Hub) -> None:
+    def __init__(self, socket: WebSocket, account: AccountRow, visitor_id: str, hub: Hub) -> None:
         principal = Principal(  # a visitor is no agent: only the customer id is used
-            customer_id=str(account["customer_id"]),
+            customer_id=str(account.customer_id),
             agent_id="",
             username=f"webchat visitor {visitor_id}",
             permission=Permission.AGENT,
@@ -98,6 +103,11 @@ class WidgetConnection(EventConnection):
 
     async def caught_up(self) -> None:
         await self.send_text(self.frame({"type": "ready", "id": str(self.cursor)}))
+
+    async def resume_too_old(self) -> bool:
+        # pruned while the replay ran (the usual case is found before: resume_point)
+        await self.send_text(self.frame({"type": "resync"}))
+        return True
 
     async def emit(self, events: list[StoredEvent]) -> None:
         if self.rooms is None:  # first time: after registering, so no room is missed
@@ -160,7 +170,7 @@ async def widget_websocket(socket: WebSocket, hub: Hub, account_id: str) -> None
     except ValueError:
         await socket.close(code=4400, reason="invalid_since")
         return
-    since, resync = await widget.resume_point(str(account["customer_id"]), since)
+    since, resync = await widget.resume_point(str(account.customer_id), since)
     connection = WidgetConnection(socket, account, visitor_id, hub)
     if resync:
         connection.queue_text(connection.frame({"type": "resync"}))

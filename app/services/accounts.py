@@ -9,9 +9,10 @@ settings are shown, secrets are write-only (only their names come back, as `secr
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -26,8 +27,6 @@ from app.channels import (
     registered_types,
     runtime,
 )
-from app.db import sql
-from app.db.tables import ChannelAccount
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address
 from app.domain.enums import ReferenceType
 from app.domain.errors import Conflict, InvalidInput, NotFound
@@ -41,77 +40,50 @@ from app.domain.resources import (
     ConversationSetup,
     ConversationSetupResult,
 )
-from app.domain.timefmt import fmt, now
+from app.domain.timefmt import LIVE, fmt, now, parse
+from app.services import accounts_store
+from app.services.accounts_store import AccountRow
 from app.services.ids import parse_id
-from app.services.pagination import keyset_page
 
 TEST_SEND_TIMEOUT = 20.0
 log = logging.getLogger(__name__)
 
 
-def _loaded(row: dict[str, Any]) -> dict[str, Any]:
-    """Piccolo hands JSONB back as text; drivers want dicts."""
-    row = dict(row)
-    for key in ("settings", "secrets"):
-        if isinstance(row.get(key), str):
-            row[key] = json.loads(row[key])
-    return row
-
-
-async def get_account(customer_id: str, account_id: str) -> dict[str, Any]:
+async def get_account(customer_id: str, account_id: str) -> AccountRow:
     account_id = parse_id(account_id, "account_not_found", "channel account")
-    row = await sql.fetchrow(
-        "SELECT * FROM channel_accounts WHERE id = $1 AND customer_id = $2 AND tm_delete IS NULL",
-        account_id,
-        customer_id,
-    )
-    if row is None:
+    account = await accounts_store.live_of_customer_by_id(customer_id, account_id)
+    if account is None:
         raise NotFound("account_not_found", "There is no such channel account.")
-    return _loaded(row)
+    return account
 
 
-async def account_for_hook(account_type: str, account_id: str) -> dict[str, Any]:
+async def account_for_hook(account_type: str, account_id: str) -> AccountRow:
     """The live account a provider hook names in its URL. The id in the URL is what ties
     the call to a customer; the driver's signature check is what makes it trustworthy."""
     account_id = parse_id(account_id, "account_not_found", "channel account")
     if account_type not in registered_types():  # anything else (even a NUL) matches nothing
         raise NotFound("account_not_found", "There is no such channel account.")
-    row = await sql.fetchrow(
-        "SELECT * FROM channel_accounts WHERE id = $1 AND type = $2 AND tm_delete IS NULL",
-        account_id,
-        account_type,
-    )
-    if row is None:
+    account = await accounts_store.live_by_type_and_id(account_type, account_id)
+    if account is None:
         raise NotFound("account_not_found", "There is no such channel account.")
-    return _loaded(row)
+    return account
 
 
-async def account_by_address(account_type: str, address: str) -> dict[str, Any] | None:
+async def account_by_address(account_type: str, address: str) -> AccountRow | None:
     """The live account of a type with this address (the SMTP listener's recipient)."""
-    row = await sql.fetchrow(
-        "SELECT * FROM channel_accounts WHERE type = $1 AND lower(address) = lower($2)"
-        " AND tm_delete IS NULL AND address <> ''",
-        account_type,
-        address,
-    )
-    return _loaded(row) if row is not None else None
+    return await accounts_store.live_by_address(account_type, address)
 
 
-async def live_accounts(customer_id: str) -> list[dict[str, Any]]:
-    rows = await sql.fetch(
-        "SELECT * FROM channel_accounts WHERE customer_id = $1 AND tm_delete IS NULL"
-        " ORDER BY tm_create",
-        customer_id,
-    )
-    return [_loaded(r) for r in rows]
+async def live_accounts(customer_id: str) -> list[AccountRow]:
+    return await accounts_store.live_of_customer(customer_id)
 
 
-def reference_of(account: dict[str, Any]) -> ReferenceType:
-    return get_driver(account["type"]).reference_type(account)
+def reference_of(account: AccountRow) -> ReferenceType:
+    return get_driver(account.type).reference_type(account)
 
 
-def carries_media(account: dict[str, Any]) -> bool:
-    return get_driver(account["type"]).carries_media(account)
+def carries_media(account: AccountRow) -> bool:
+    return get_driver(account.type).carries_media(account)
 
 
 async def create_account(
@@ -123,50 +95,66 @@ async def create_account(
     detail: str = "",
     settings: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> AccountRow:
     """Store an account as given, unchecked: for the demo and tests. Admins go through
     `create` below, which checks every field against the driver."""
     try:
         get_driver(type)
     except LookupError:
         raise InvalidInput("invalid_account_type", f"Unknown channel type {type!r}.") from None
-    rows = await ChannelAccount.insert(
-        ChannelAccount(
-            customer_id=customer_id,
-            type=type,
-            address=address,
-            name=name,
-            detail=detail,
-            settings=settings or {},
-            secrets=secrets or {},
-        )
-    ).returning(*ChannelAccount.all_columns())
-    return _loaded(rows[0])
+    return await accounts_store.insert(
+        customer_id,
+        type=type,
+        address=address,
+        name=name,
+        detail=detail,
+        settings=settings or {},
+        secrets=secrets or {},
+        at=now(),
+    )
 
 
 # --- the admin's view ---------------------------------------------------------------
 
 
-def account_out(row: dict[str, Any]) -> AccountOut:
-    row = _loaded(row)
-    driver = get_driver(row["type"])
+def account_out(account: AccountRow) -> AccountOut:
+    driver = get_driver(account.type)
     secret_names = {f.name for f in driver.fields if f.secret}
     return AccountOut(
-        id=str(row["id"]),
-        customer_id=str(row["customer_id"]),
-        type=row["type"],
-        name=row["name"],
-        detail=row["detail"],
-        address=row["address"],
-        settings={k: v for k, v in row["settings"].items() if k not in secret_names},
-        secrets_set=sorted(k for k, v in row["secrets"].items() if v),
+        id=str(account.id),
+        customer_id=str(account.customer_id),
+        type=account.type,
+        name=account.name,
+        detail=account.detail,
+        address=account.address,
+        settings={k: v for k, v in account.settings.items() if k not in secret_names},
+        secrets_set=sorted(k for k, v in account.secrets.items() if v),
         webhook_urls={
-            label: runtime.hook_url(row["type"], str(row["id"]), sub)
+            label: runtime.hook_url(account.type, str(account.id), sub)
             for label, sub in driver.hooks.items()
         },
-        tm_create=fmt(row["tm_create"]),
-        tm_update=fmt(row["tm_update"]),
-        tm_delete=fmt(row["tm_delete"]),
+        tm_create=fmt(account.tm_create),
+        tm_update=fmt(account.tm_update),
+        tm_delete=fmt(account.tm_delete),
+    )
+
+
+def as_listed(account: AccountOut) -> AccountRow:
+    """An account as the admin's listing shows it — its settings, no secrets — in the
+    shape drivers take: enough for what a page asks a driver (its channel, the web chat
+    embed code), which reads only the id and the settings."""
+    return AccountRow(
+        id=uuid.UUID(account.id),
+        customer_id=uuid.UUID(account.customer_id),
+        type=account.type,
+        name=account.name,
+        detail=account.detail,
+        address=account.address,
+        settings=dict(account.settings),
+        secrets={},
+        tm_create=parse(account.tm_create),
+        tm_update=parse(account.tm_update),
+        tm_delete=None if account.tm_delete == LIVE else parse(account.tm_delete),
     )
 
 
@@ -246,14 +234,14 @@ def _address(driver, settings: dict[str, Any]) -> str:
     return str(settings.get(driver.address_field) or "") if driver.address_field else ""
 
 
-async def _store(sql_text: str, *args: Any) -> dict[str, Any]:
+@asynccontextmanager
+async def _address_unique() -> AsyncIterator[None]:
     try:
-        row = await sql.fetchrow(sql_text, *args)
+        yield
     except asyncpg.UniqueViolationError:
         raise Conflict(
             "account_address_taken", "Another channel account already has this address."
         ) from None
-    return row
 
 
 async def create(principal: Principal, data: AccountCreate) -> AccountOut:
@@ -265,36 +253,26 @@ async def create(principal: Principal, data: AccountCreate) -> AccountOut:
         if field.default and field.name not in settings and not field.secret:
             settings[field.name] = field.default
     settings = _complete(driver, settings, secrets)
-    stamp = now()
-    row = await _store(
-        "INSERT INTO channel_accounts (id, customer_id, type, name, detail, address, settings,"
-        " secrets, tm_create, tm_update) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb,"
-        " $9, $9) RETURNING *",
-        uuid.uuid4(),
-        principal.customer_id,
-        data.type,
-        data.name or driver.label,
-        data.detail,
-        _address(driver, settings),
-        json.dumps(settings),
-        json.dumps(secrets),
-        stamp,
-    )
-    return account_out(row)
+    async with _address_unique():
+        account = await accounts_store.insert(
+            principal.customer_id,
+            type=data.type,
+            name=data.name or driver.label,
+            detail=data.detail,
+            address=_address(driver, settings),
+            settings=settings,
+            secrets=secrets,
+            at=now(),
+        )
+    return account_out(account)
 
 
 async def list_accounts(
     principal: Principal, page_size: int = 100, page_token: str | None = None
 ) -> tuple[list[AccountOut], str]:
     require_admin(principal)
-    rows, token = await keyset_page(
-        ChannelAccount,
-        [
-            ChannelAccount.customer_id == principal.customer_id,
-            ChannelAccount.tm_delete.is_null(),
-        ],
-        page_size,
-        page_token,
+    rows, token = await accounts_store.page_of_customer(
+        principal.customer_id, page_size, page_token
     )
     return [account_out(r) for r in rows], token
 
@@ -307,29 +285,27 @@ async def get(principal: Principal, account_id: str) -> AccountOut:
 async def update(principal: Principal, account_id: str, data: AccountUpdate) -> AccountOut:
     require_admin(principal)
     current = await get_account(principal.customer_id, account_id)
-    driver = get_driver(current["type"])
+    driver = get_driver(current.type)
     given_secrets = _aliased(driver, data.secrets or {}, data.secret, data.token)
     given_settings, given_secrets = _checked(driver, dict(data.settings or {}), given_secrets)
-    settings = {**current["settings"], **given_settings}
+    settings = {**current.settings, **given_settings}
     settings = {k: v for k, v in settings.items() if v is not None}
-    secrets = {**current["secrets"], **given_secrets}
+    secrets = {**current.secrets, **given_secrets}
     secrets = {k: v for k, v in secrets.items() if v}
     settings = _complete(driver, settings, secrets)
-    row = await _store(
-        "UPDATE channel_accounts SET name = $2, detail = $3, address = $4,"
-        " settings = $5::jsonb, secrets = $6::jsonb, tm_update = $7"
-        " WHERE id = $1 AND tm_delete IS NULL RETURNING *",
-        current["id"],
-        current["name"] if data.name is None else data.name,
-        current["detail"] if data.detail is None else data.detail,
-        _address(driver, settings),
-        json.dumps(settings),
-        json.dumps(secrets),
-        now(),
-    )
-    if row is None:
+    async with _address_unique():
+        account = await accounts_store.update_live(
+            current.id,
+            name=current.name if data.name is None else data.name,
+            detail=current.detail if data.detail is None else data.detail,
+            address=_address(driver, settings),
+            settings=settings,
+            secrets=secrets,
+            at=now(),
+        )
+    if account is None:
         raise NotFound("account_not_found", "There is no such channel account.")
-    return account_out(row)
+    return account_out(account)
 
 
 async def delete(principal: Principal, account_id: str) -> AccountOut:
@@ -337,15 +313,10 @@ async def delete(principal: Principal, account_id: str) -> AccountOut:
     new message goes out through it."""
     require_admin(principal)
     current = await get_account(principal.customer_id, account_id)
-    row = await sql.fetchrow(
-        "UPDATE channel_accounts SET tm_delete = $2, tm_update = $2"
-        " WHERE id = $1 AND tm_delete IS NULL RETURNING *",
-        current["id"],
-        now(),
-    )
-    if row is None:
+    account = await accounts_store.soft_delete(current.id, now())
+    if account is None:
         raise NotFound("account_not_found", "There is no such channel account.")
-    return account_out(row)
+    return account_out(account)
 
 
 async def send_test(principal: Principal, account_id: str, data: AccountTest) -> AccountTestResult:
@@ -353,7 +324,7 @@ async def send_test(principal: Principal, account_id: str, data: AccountTest) ->
     page's "send test message", which proves the credentials work."""
     require_admin(principal)
     account = await get_account(principal.customer_id, account_id)
-    driver = get_driver(account["type"])
+    driver = get_driver(account.type)
     ptype = PARTICIPANT_FOR_REFERENCE[driver.reference_type(account)]
     to = normalize_address(ptype, data.to, runtime.settings().default_region)
     request = OutboundRequest(
@@ -388,18 +359,18 @@ async def setup_channel(principal: Principal, data: ConversationSetup) -> Conver
         candidates = [await get_account(principal.customer_id, data.account_id)]
     else:
         candidates = await live_accounts(principal.customer_id)
-    candidates = [a for a in candidates if a["type"] != "loopback" and reference_of(a) is wanted]
+    candidates = [a for a in candidates if a.type != "loopback" and reference_of(a) is wanted]
     if not candidates:
         raise NotFound(
             "account_not_found", f"There is no {wanted.value} channel account to set up."
         )
     account = candidates[0]
-    driver = get_driver(account["type"])
+    driver = get_driver(account.type)
     setup = getattr(driver, "setup", None)
     if setup is None:
         raise InvalidInput(
             "setup_not_supported",
             f"{driver.label} is set up in the provider's console: paste the webhook URL there.",
         )
-    result = await setup(account, runtime.hook_url(account["type"], str(account["id"])))
+    result = await setup(account, runtime.hook_url(account.type, str(account.id)))
     return ConversationSetupResult(account=account_out(account), **result)

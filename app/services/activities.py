@@ -4,29 +4,34 @@ that make the change, in the same transaction; notes by agents. Both are events
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
-from app.db.tables import Activity, Agent
+from app.db.tables import Agent
+from app.domain.enums import EventType
 from app.domain.errors import InvalidInput
 from app.domain.principal import Principal
 from app.domain.resources import ActivityOut
 from app.domain.timefmt import fmt, now
 from app.domain.topics import conversation_topic
+from app.services import conversations_store
+from app.services.conversations_store import ActivityRow, RoomRow
 from app.services.events import record_event, transaction
 
 NOTE = "note"
 SYSTEM = "system"
 
 
-def activity_out(row: dict[str, Any]) -> ActivityOut:
+def activity_out(row: ActivityRow) -> ActivityOut:
     return ActivityOut(
-        id=str(row["id"]),
-        conversation_id=str(row["conversation_id"]),
-        customer_id=str(row["customer_id"]),
-        kind=row["kind"],
-        agent_id=str(row["agent_id"]) if row["agent_id"] else None,
-        text=row["text"],
-        tm_create=fmt(row["tm_create"]),
+        id=str(row.id),
+        conversation_id=str(row.conversation_id),
+        customer_id=str(row.customer_id),
+        kind=row.kind,
+        agent_id=str(row.agent_id) if row.agent_id else None,
+        text=row.text,
+        tm_create=fmt(row.tm_create),
     )
 
 
@@ -43,27 +48,15 @@ async def actor_name(principal: Principal) -> str:
     return names.get(principal.agent_id, principal.username)
 
 
-async def record(room: dict[str, Any], kind: str, text: str, agent_id: Any = None) -> ActivityOut:
+async def record(room: RoomRow, kind: str, text: str, agent_id: str | None = None) -> ActivityOut:
     """Write a timeline line for `room` inside the caller's transaction."""
-    row = (
-        await Activity.insert(
-            Activity(
-                customer_id=room["customer_id"],
-                conversation_id=room["id"],
-                kind=kind,
-                agent_id=agent_id,
-                text=text,
-                tm_create=now(),
-            )
-        ).returning(*Activity.all_columns())
-    )[0]
-    out = activity_out(row)
+    out = activity_out(await conversations_store.insert_activity(room, kind, text, agent_id, now()))
     await record_event(
         out.customer_id,
-        "conversation_activity_created",
+        EventType.CONVERSATION_ACTIVITY_CREATED,
         out,
         [conversation_topic(out.customer_id, out.conversation_id)],
-        [str(room["owner_id"])] if room["owner_id"] else [],
+        [str(room.owner_id)] if room.owner_id else [],
     )
     return out
 
@@ -81,8 +74,8 @@ async def add_note(principal: Principal, conversation_id: str, text: str) -> Act
         return await record(room, NOTE, text, principal.agent_id)
 
 
-async def for_room(conversation_id: Any, before=None, limit: int = 50) -> list[dict[str, Any]]:
-    query = Activity.select().where(Activity.conversation_id == conversation_id)
-    if before is not None:
-        query = query.where(Activity.tm_create < before)
-    return await query.order_by(Activity.tm_create, ascending=False).limit(limit)
+async def for_room(
+    conversation_id: uuid.UUID, before: datetime | None = None, limit: int = 50
+) -> list[ActivityRow]:
+    """Newest first."""
+    return await conversations_store.activities_before(conversation_id, before, limit)

@@ -8,20 +8,25 @@ found", exactly like another customer's room.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from piccolo.columns.combination import WhereRaw
 
-from app.db import sql
-from app.db.tables import Agent, Conversation, Participant
+from app.db.tables import Agent
 from app.domain.channels import (
     PARTICIPANT_FOR_REFERENCE,
     REFERENCE_FOR_PARTICIPANT,
     normalize_address,
 )
-from app.domain.enums import ConversationStatus, ParticipantType, Permission, ReferenceType
+from app.domain.enums import (
+    ConversationStatus,
+    EventType,
+    ParticipantType,
+    Permission,
+    ReferenceType,
+)
 from app.domain.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
 from app.domain.principal import Principal
 from app.domain.resources import (
@@ -34,9 +39,11 @@ from app.domain.resources import (
 from app.domain.timefmt import fmt, now
 from app.domain.topics import conversation_topic
 from app.services import accounts, activities
-from app.services.events import connection, record_event, transaction
+from app.services import conversations_store as store
+from app.services.accounts_store import AccountRow
+from app.services.conversations_store import ParticipantRow, RoomChanges, RoomFilter, RoomRow
+from app.services.events import record_event, transaction
 from app.services.ids import parse_id
-from app.services.pagination import keyset_page
 
 ME = "me"
 UNKNOWN = "Unknown"
@@ -45,58 +52,44 @@ UNKNOWN = "Unknown"
 # --- shapes -------------------------------------------------------------------------
 
 
-def participant_out(row: dict[str, Any]) -> ParticipantOut:
+def participant_out(row: ParticipantRow) -> ParticipantOut:
     return ParticipantOut(
-        id=str(row["id"]),
-        type=row["type"],
-        target=row["target"],
-        target_name=row["target_name"],
-        name=row["name"],
-        detail=row["detail"],
+        id=str(row.id),
+        type=row.type,
+        target=row.target,
+        target_name=row.target_name,
+        name=row.name,
+        detail=row.detail,
     )
 
 
-def conversation_out(row: dict[str, Any], participants: list[dict[str, Any]]) -> ConversationOut:
+def conversation_out(row: RoomRow, participants: list[ParticipantRow]) -> ConversationOut:
     return ConversationOut(
-        id=str(row["id"]),
-        customer_id=str(row["customer_id"]),
-        name=row["name"],
-        detail=row["detail"],
-        status=row["status"],
-        reference_type=row["reference_type"],
-        reference_id=row["reference_id"],
-        account_id=str(row["account_id"]) if row["account_id"] else None,
-        owner_type=row["owner_type"],
-        owner_id=str(row["owner_id"]) if row["owner_id"] else None,
-        tags=list(row["tags"] or []),
+        id=str(row.id),
+        customer_id=str(row.customer_id),
+        name=row.name,
+        detail=row.detail,
+        status=row.status,
+        reference_type=row.reference_type,
+        reference_id=row.reference_id,
+        account_id=str(row.account_id) if row.account_id else None,
+        owner_type=row.owner_type,
+        owner_id=str(row.owner_id) if row.owner_id else None,
+        tags=list(row.tags or []),
         participants=[participant_out(p) for p in participants],
-        last_message=row["last_message"],
-        tm_last_message=fmt(row["tm_last_message"]) if row["tm_last_message"] else None,
-        tm_create=fmt(row["tm_create"]),
-        tm_update=fmt(row["tm_update"]),
-        tm_delete=fmt(row["tm_delete"]),
+        last_message=row.last_message,
+        tm_last_message=fmt(row.tm_last_message) if row.tm_last_message else None,
+        tm_create=fmt(row.tm_create),
+        tm_update=fmt(row.tm_update),
+        tm_delete=fmt(row.tm_delete),
     )
 
 
-async def live_participants(conversation_ids: list[Any]) -> dict[str, list[Any]]:
-    by_room: dict[str, list[Any]] = {str(c): [] for c in conversation_ids}
-    if not conversation_ids:
-        return by_room
-    rows = await sql.fetch(
-        "SELECT * FROM participants WHERE conversation_id = ANY($1::uuid[])"
-        " AND tm_delete IS NULL ORDER BY tm_create",
-        [str(c) for c in conversation_ids],
-    )
-    for row in rows:
-        by_room[str(row["conversation_id"])].append(row)
-    return by_room
+async def room_out(row: RoomRow) -> ConversationOut:
+    return conversation_out(row, (await store.live_participants([row.id]))[str(row.id)])
 
 
-async def room_out(row: dict[str, Any]) -> ConversationOut:
-    return conversation_out(row, (await live_participants([row["id"]]))[str(row["id"])])
-
-
-def audience(*owner_ids: Any) -> list[str]:
+def audience(*owner_ids: uuid.UUID | str | None) -> list[str]:
     """Who besides admins and managers may see an event about a room with these owners:
     everyone when the room is (or becomes) unassigned."""
     if any(o is None for o in owner_ids):
@@ -104,7 +97,9 @@ def audience(*owner_ids: Any) -> list[str]:
     return [str(o) for o in owner_ids]
 
 
-async def room_event(type: str, room: ConversationOut, *previous_owners: Any) -> None:
+async def room_event(
+    type: EventType, room: ConversationOut, *previous_owners: uuid.UUID | str | None
+) -> None:
     await record_event(
         room.customer_id,
         type,
@@ -117,40 +112,26 @@ async def room_event(type: str, room: ConversationOut, *previous_owners: Any) ->
 # --- finding rooms ------------------------------------------------------------------
 
 
-def visible(principal: Principal) -> list[Any]:
-    conditions: list[Any] = [
-        Conversation.customer_id == principal.customer_id,
-        Conversation.tm_delete.is_null(),
-    ]
-    if not principal.sees_all_conversations:
-        conditions.append(
-            (Conversation.owner_id.is_null()) | (Conversation.owner_id == principal.agent_id)
-        )
-    return conditions
+def visible(principal: Principal, **filters: Any) -> RoomFilter:
+    """The rooms the principal may see, narrowed by `filters` (RoomFilter's fields)."""
+    viewer = None if principal.sees_all_conversations else principal.agent_id
+    return RoomFilter(customer_id=principal.customer_id, viewer=viewer, **filters)
 
 
-async def get_room(principal: Principal, conversation_id: str, *, lock: bool = False) -> Any:
+async def get_room(principal: Principal, conversation_id: str, *, lock: bool = False) -> RoomRow:
     """A live room the principal may see (locked for update when asked), else NotFound."""
     conversation_id = parse_id(conversation_id, "conversation_not_found", "conversation")
-    query = "SELECT * FROM conversations WHERE id = $1 AND customer_id = $2 AND tm_delete IS NULL"
-    args: list[Any] = [conversation_id, principal.customer_id]
-    if not principal.sees_all_conversations:
-        query += " AND (owner_id IS NULL OR owner_id = $3)"
-        args.append(principal.agent_id)
-    row = await sql.fetchrow(query + (" FOR UPDATE" if lock else ""), *args)
-    if row is None:
+    viewer = None if principal.sees_all_conversations else principal.agent_id
+    room = await store.visible_room(principal.customer_id, conversation_id, viewer, lock=lock)
+    if room is None:
         raise NotFound("conversation_not_found", "There is no such conversation.")
-    return row
+    return room
 
 
-async def room_by_id(customer_id: str, conversation_id: str) -> dict[str, Any] | None:
+async def room_by_id(customer_id: str, conversation_id: str) -> RoomRow | None:
     """A room as it is now, whoever may see it (for rendering pushes already filtered by
     the event's audience)."""
-    return (
-        await Conversation.select()
-        .where(Conversation.id == conversation_id, Conversation.customer_id == customer_id)
-        .first()
-    )
+    return await store.room_of_customer(customer_id, conversation_id)
 
 
 async def get_conversation(principal: Principal, conversation_id: str) -> ConversationOut:
@@ -168,23 +149,19 @@ async def list_conversations(
     page_size: int = 100,
     page_token: str | None = None,
 ) -> tuple[list[ConversationOut], str]:
-    where = visible(principal)
-    if status:
-        where.append(Conversation.status == status.value)
-    if reference_type:
-        where.append(Conversation.reference_type == reference_type.value)
-    if owner_id is not None:
-        if owner_id in ("", "none"):
-            where.append(Conversation.owner_id.is_null())
-        else:
-            where.append(Conversation.owner_id == parse_owner_filter(owner_id))
-    if tag:
-        where.append(WhereRaw("tags @> {}::text[]", [tag]))
-    if q and q.strip():
-        where.append(search_condition(q.strip(), principal.customer_id))
-    rows, token = await keyset_page(Conversation, where, page_size, page_token)
-    people = await live_participants([r["id"] for r in rows])
-    return [conversation_out(r, people[str(r["id"])]) for r in rows], token
+    unassigned = owner_id in ("", "none")
+    rooms = visible(
+        principal,
+        status=status.value if status else None,
+        reference_type=reference_type.value if reference_type else None,
+        owner_id=parse_owner_filter(owner_id) if owner_id and not unassigned else None,
+        unassigned=unassigned,
+        tag=tag or None,
+        q=q.strip() if q and q.strip() else None,
+    )
+    rows, token = await store.page_by_creation(rooms, page_size, page_token)
+    people = await store.live_participants([r.id for r in rows])
+    return [conversation_out(r, people[str(r.id)]) for r in rows], token
 
 
 def parse_owner_filter(owner_id: str) -> str:
@@ -194,51 +171,7 @@ def parse_owner_filter(owner_id: str) -> str:
         raise BadRequest("invalid_owner_id", "owner_id must be an agent id or 'none'.") from None
 
 
-def search_condition(q: str, customer_id: str) -> WhereRaw:
-    """A room matches when its name or address, a participant's address or name, or the
-    text of one of its messages (whole words) matches. Written as one set of room ids so
-    each part can use its index (trigram indexes where the server has pg_trgm, the text
-    index for messages), not a test on every room."""
-    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    sql_text = (
-        "conversations.id IN ("
-        " SELECT c.id FROM conversations c WHERE c.customer_id = {}"
-        "   AND (c.name ILIKE {} OR c.reference_id ILIKE {})"
-        " UNION SELECT p.conversation_id FROM participants p WHERE p.customer_id = {}"
-        "   AND p.tm_delete IS NULL"
-        "   AND (p.target ILIKE {} OR p.name ILIKE {} OR p.target_name ILIKE {})"
-        " UNION SELECT m.conversation_id FROM messages m WHERE m.customer_id = {}"
-        "   AND to_tsvector('simple', m.text) @@ plainto_tsquery('simple', {}))"
-    )
-    return WhereRaw(
-        sql_text, customer_id, like, like, customer_id, like, like, like, customer_id, q
-    )
-
-
 # --- creating rooms -----------------------------------------------------------------
-
-
-async def _insert_participant(
-    customer_id: str,
-    conversation_id: Any,
-    type: str,
-    target: str,
-    target_name: str = "",
-    name: str = "",
-    detail: str = "",
-) -> dict[str, Any]:
-    rows = await Participant.insert(
-        Participant(
-            customer_id=customer_id,
-            conversation_id=conversation_id,
-            type=type,
-            target=target,
-            target_name=target_name,
-            name=name,
-            detail=detail,
-        )
-    ).returning(*Participant.all_columns())
-    return rows[0]
 
 
 async def open_room(
@@ -247,57 +180,46 @@ async def open_room(
     reference_type: ReferenceType,
     peer: str,
     peer_name: str,
-    account: dict[str, Any] | None,
+    account: AccountRow | None,
     name: str = "",
     detail: str = "",
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[RoomRow, ParticipantRow]:
     """A new room with the customer's own address ("me") and the peer; returns the room
     row and the peer's participant row. The caller records `conversation_created`."""
-    stamp = now()
-    room = (
-        await Conversation.insert(
-            Conversation(
-                customer_id=customer_id,
-                account_id=account["id"] if account else None,
-                name=name or peer_name or peer,
-                detail=detail,
-                status=ConversationStatus.ACTIVE.value,
-                reference_type=reference_type.value,
-                reference_id=peer,
-                tm_activity=stamp,
-                tm_create=stamp,
-                tm_update=stamp,
-            )
-        ).returning(*Conversation.all_columns())
-    )[0]
+    room = await store.insert_room(
+        customer_id,
+        account_id=account.id if account else None,
+        name=name or peer_name or peer,
+        detail=detail,
+        status=ConversationStatus.ACTIVE.value,
+        reference_type=reference_type.value,
+        reference_id=peer,
+        at=now(),
+    )
     ptype = PARTICIPANT_FOR_REFERENCE[reference_type].value
     if account is not None:
-        await _insert_participant(customer_id, room["id"], ptype, account["address"], ME)
-    peer_row = await _insert_participant(customer_id, room["id"], ptype, peer, peer_name or UNKNOWN)
+        await store.insert_participant(customer_id, room.id, ptype, account.address, ME)
+    peer_row = await store.insert_participant(
+        customer_id, room.id, ptype, peer, peer_name or UNKNOWN
+    )
     return room, peer_row
 
 
 async def attach_identity(
-    room: dict[str, Any], ptype: ParticipantType, target: str, target_name: str, line: str
-) -> dict[str, Any]:
+    room: RoomRow, ptype: ParticipantType, target: str, target_name: str, line: str
+) -> ParticipantRow:
     """Make (ptype, target) a participant of `room` if it is not one yet (the same person
     on another channel: a web chat visitor who left their email address). Returns the
     participant row; records `conversation_participant_added` and a system `line` when new.
     Runs in the caller's transaction."""
-    row = await connection().fetchrow(
-        "SELECT * FROM participants WHERE conversation_id = $1 AND type = $2 AND target = $3"
-        " AND tm_delete IS NULL",
-        room["id"],
-        ptype.value,
-        target,
-    )
+    row = await store.live_participant(room.id, ptype.value, target)
     if row is not None:
-        return dict(row)
-    row = await _insert_participant(
-        str(room["customer_id"]), room["id"], ptype.value, target, target_name or UNKNOWN
+        return row
+    row = await store.insert_participant(
+        room.customer_id, room.id, ptype.value, target, target_name or UNKNOWN
     )
-    await _touch(room["id"])
-    await room_event("conversation_participant_added", await room_out(room))
+    room = await store.touch_room(room.id, now())
+    await room_event(EventType.CONVERSATION_PARTICIPANT_ADDED, await room_out(room))
     await activities.record(room, activities.SYSTEM, line)
     return row
 
@@ -312,7 +234,7 @@ def _normalized(participant: ParticipantIn, default_region: str) -> tuple[Partic
 
 async def _account_for(
     customer_id: str, reference_type: ReferenceType, account_id: str | None
-) -> dict[str, Any] | None:
+) -> AccountRow | None:
     if account_id:
         account = await accounts.get_account(customer_id, account_id)
         if accounts.reference_of(account) is not reference_type:
@@ -348,9 +270,9 @@ async def create_conversation(
             detail=data.detail,
         )
         for (ptype, target), given in list(zip(peers, data.participants, strict=True))[1:]:
-            await _insert_participant(
+            await store.insert_participant(
                 principal.customer_id,
-                room["id"],
+                room.id,
                 ptype.value,
                 target,
                 given.target_name or UNKNOWN,
@@ -358,19 +280,17 @@ async def create_conversation(
                 given.detail,
             )
         if first.name or first.detail:
-            await Participant.update(
-                {Participant.name: first.name, Participant.detail: first.detail}
-            ).where(Participant.conversation_id == room["id"], Participant.target == first_target)
+            await store.set_participant_profile(room.id, first_target, first.name, first.detail)
         out = await room_out(room)
-        await room_event("conversation_created", out)
+        await room_event(EventType.CONVERSATION_CREATED, out)
     return out
 
 
 # --- changing rooms -----------------------------------------------------------------
 
 
-async def _check_owner(principal: Principal, room: dict[str, Any], owner_id: str | None) -> Any:
-    current = str(room["owner_id"]) if room["owner_id"] else None
+async def _check_owner(principal: Principal, room: RoomRow, owner_id: str | None) -> str | None:
+    current = str(room.owner_id) if room.owner_id else None
     if principal.permission is Permission.AGENT:
         # An agent takes a room or lets it go; handing rooms to others is a lead's job.
         allowed = owner_id in (None, principal.agent_id) and current in (None, principal.agent_id)
@@ -397,40 +317,37 @@ async def update_conversation(
 ) -> ConversationOut:
     async with transaction():
         room = await get_room(principal, conversation_id, lock=True)
-        changes: dict[Any, Any] = {}
+        changes: dict[str, Any] = {}
         if data.name is not msgspec.UNSET:
-            changes[Conversation.name] = data.name
+            changes["name"] = data.name
         if data.detail is not msgspec.UNSET:
-            changes[Conversation.detail] = data.detail
+            changes["detail"] = data.detail
         if data.tags is not msgspec.UNSET:
-            changes[Conversation.tags] = list(dict.fromkeys(t.strip() for t in data.tags))
-        previous_owner = room["owner_id"]
+            changes["tags"] = list(dict.fromkeys(t.strip() for t in data.tags))
+        previous_owner = room.owner_id
         if data.owner_id is not msgspec.UNSET:
             owner = await _check_owner(principal, room, data.owner_id)
-            changes[Conversation.owner_id] = owner
-            changes[Conversation.owner_type] = "agent" if owner else ""
+            changes["owner_id"] = owner
+            changes["owner_type"] = "agent" if owner else ""
         closing = reopening = False
-        if data.status is not msgspec.UNSET and data.status.value != room["status"]:
+        if data.status is not msgspec.UNSET and data.status.value != room.status:
             if data.status is ConversationStatus.IDLE:
                 raise InvalidInput(
                     "invalid_status", "A room becomes idle by itself; set active or closed."
                 )
-            changes[Conversation.status] = data.status.value
+            changes["status"] = data.status.value
             closing = data.status is ConversationStatus.CLOSED
-            reopening = not closing and room["status"] == ConversationStatus.CLOSED.value
+            reopening = not closing and room.status == ConversationStatus.CLOSED.value
             if not closing:  # reopening counts as activity, or the idle timer would fire
-                changes[Conversation.tm_activity] = now()
+                changes["tm_activity"] = now()
         if not changes:
             return await room_out(room)
-        changes[Conversation.tm_update] = now()
-        room = (
-            await Conversation.update(changes)
-            .where(Conversation.id == room["id"])
-            .returning(*Conversation.all_columns())
-        )[0]
+        room = await store.update_room(room.id, RoomChanges(**changes), now())
         out = await room_out(room)
         await room_event(
-            "conversation_closed" if closing else "conversation_updated", out, previous_owner
+            EventType.CONVERSATION_CLOSED if closing else EventType.CONVERSATION_UPDATED,
+            out,
+            previous_owner,
         )
         await _system_lines(principal, room, data, previous_owner, closing, reopening)
     return out
@@ -438,23 +355,23 @@ async def update_conversation(
 
 async def _system_lines(
     principal: Principal,
-    room: dict[str, Any],
+    room: RoomRow,
     data: ConversationUpdate,
-    previous_owner: Any,
+    previous_owner: uuid.UUID | None,
     closing: bool,
     reopening: bool,
 ) -> None:
     """The timeline's record of who assigned, closed or reopened the room."""
-    names = await activities.agent_names([principal.agent_id, room["owner_id"]])
+    names = await activities.agent_names([principal.agent_id, room.owner_id])
     actor = names.get(principal.agent_id, principal.username)
     lines = []
-    if data.owner_id is not msgspec.UNSET and room["owner_id"] != previous_owner:
-        if room["owner_id"] is None:
+    if data.owner_id is not msgspec.UNSET and room.owner_id != previous_owner:
+        if room.owner_id is None:
             lines.append(f"{actor} unassigned the conversation")
-        elif str(room["owner_id"]) == principal.agent_id:
+        elif str(room.owner_id) == principal.agent_id:
             lines.append(f"{actor} took the conversation")
         else:
-            lines.append(f"{actor} assigned the conversation to {names[str(room['owner_id'])]}")
+            lines.append(f"{actor} assigned the conversation to {names[str(room.owner_id)]}")
     if closing:
         lines.append(f"{actor} closed the conversation")
     if reopening:
@@ -468,16 +385,9 @@ async def delete_conversation(principal: Principal, conversation_id: str) -> Con
         raise Forbidden("manager_required", "Only admins and managers may delete conversations.")
     async with transaction():
         room = await get_room(principal, conversation_id, lock=True)
-        stamp = now()
-        room = (
-            await Conversation.update(
-                {Conversation.tm_delete: stamp, Conversation.tm_update: stamp}
-            )
-            .where(Conversation.id == room["id"])
-            .returning(*Conversation.all_columns())
-        )[0]
+        room = await store.soft_delete_room(room.id, now())
         out = await room_out(room)
-        await room_event("conversation_deleted", out)
+        await room_event(EventType.CONVERSATION_DELETED, out)
     return out
 
 
@@ -487,25 +397,19 @@ async def add_participant(
     ptype, target = _normalized(data, default_region)
     async with transaction():
         room = await get_room(principal, conversation_id, lock=True)
-        taken = await Participant.exists().where(
-            Participant.conversation_id == room["id"],
-            Participant.type == ptype.value,
-            Participant.target == target,
-            Participant.tm_delete.is_null(),
-        )
-        if taken:
+        if await store.live_participant(room.id, ptype.value, target) is not None:
             raise Conflict("participant_exists", "That address is already in this conversation.")
-        row = await _insert_participant(
+        row = await store.insert_participant(
             principal.customer_id,
-            room["id"],
+            room.id,
             ptype.value,
             target,
             data.target_name or UNKNOWN,
             data.name,
             data.detail,
         )
-        await _touch(room["id"])
-        await room_event("conversation_participant_added", await room_out(room))
+        room = await store.touch_room(room.id, now())
+        await room_event(EventType.CONVERSATION_PARTICIPANT_ADDED, await room_out(room))
         await activities.record(
             room,
             activities.SYSTEM,
@@ -521,42 +425,24 @@ async def remove_participant(
     participant_id = parse_id(participant_id, "participant_not_found", "participant")
     async with transaction():
         room = await get_room(principal, conversation_id, lock=True)
-        row = (
-            await Participant.select()
-            .where(
-                Participant.id == participant_id,
-                Participant.conversation_id == room["id"],
-                Participant.tm_delete.is_null(),
-            )
-            .first()
-        )
+        row = await store.live_participant_by_id(room.id, participant_id)
         if row is None:
             raise NotFound("participant_not_found", "There is no such participant here.")
-        if row["target_name"] == ME:
+        if row.target_name == ME:
             raise Conflict(
                 "cannot_remove_me", "The customer's own address cannot leave its conversation."
             )
         stamp = now()
-        row = (
-            await Participant.update({Participant.tm_delete: stamp, Participant.tm_update: stamp})
-            .where(Participant.id == row["id"])
-            .returning(*Participant.all_columns())
-        )[0]
-        await _touch(room["id"])
-        await room_event("conversation_participant_removed", await room_out(room))
+        row = await store.remove_participant(row.id, stamp)
+        room = await store.touch_room(room.id, stamp)
+        await room_event(EventType.CONVERSATION_PARTICIPANT_REMOVED, await room_out(room))
         await activities.record(
             room,
             activities.SYSTEM,
-            f"{await activities.actor_name(principal)} removed {row['target']} ({row['type']})",
+            f"{await activities.actor_name(principal)} removed {row.target} ({row.type})",
             principal.agent_id,
         )
     return participant_out(row)
-
-
-async def _touch(conversation_id: Any) -> None:
-    await Conversation.update({Conversation.tm_update: now()}).where(
-        Conversation.id == conversation_id
-    )
 
 
 # --- lifecycle ----------------------------------------------------------------------
@@ -569,49 +455,29 @@ async def sweep_lifecycle(
     `close_after`; one event per room. Returns (idled, closed). `at` is the clock."""
     at = at or now()
     closed = await _sweep(
-        "status <> 'closed' AND tm_activity <= {}",
-        at - close_after,
-        ConversationStatus.CLOSED,
-        at,
-        batch,
+        active_only=False, cutoff=at - close_after, to=ConversationStatus.CLOSED, at=at, batch=batch
     )
     idled = await _sweep(
-        "status = 'active' AND tm_activity <= {}",
-        at - idle_after,
-        ConversationStatus.IDLE,
-        at,
-        batch,
+        active_only=True, cutoff=at - idle_after, to=ConversationStatus.IDLE, at=at, batch=batch
     )
     return idled, closed
 
 
 async def _sweep(
-    condition: str, cutoff: datetime, to: ConversationStatus, at: datetime, batch: int
+    *, active_only: bool, cutoff: datetime, to: ConversationStatus, at: datetime, batch: int
 ) -> int:
     done = 0
     while True:
         async with transaction():
-            # SKIP LOCKED: several workers can sweep at once without doing a room twice,
-            # and a room locked by a message arriving right now is left for next time.
-            rows = await (
-                Conversation.select()
-                .where(Conversation.tm_delete.is_null(), WhereRaw(condition, cutoff))
-                .order_by(Conversation.tm_activity)
-                .limit(batch)
-                .lock_rows("UPDATE", skip_locked=True)
+            rows = await store.lock_quiet_rooms(
+                active_only=active_only, quiet_since=cutoff, limit=batch
             )
             for row in rows:
-                row = (
-                    await Conversation.update(
-                        {Conversation.status: to.value, Conversation.tm_update: at}
-                    )
-                    .where(Conversation.id == row["id"])
-                    .returning(*Conversation.all_columns())
-                )[0]
+                row = await store.set_status(row.id, to.value, at)
                 kind = (
-                    "conversation_closed"
+                    EventType.CONVERSATION_CLOSED
                     if to is ConversationStatus.CLOSED
-                    else "conversation_updated"
+                    else EventType.CONVERSATION_UPDATED
                 )
                 await room_event(kind, await room_out(row))
         done += len(rows)

@@ -111,7 +111,7 @@ DEMO_CHANNELS = {
 
 async def seed_conversations(admin: Principal, agent_id: str) -> None:
     """Rooms across channels, through the same entry points real traffic uses; one person
-    reaches the desk by SMS and by email and both land in one room (seed 000)."""
+    reaches the desk by SMS and by email and both land in one room."""
     channel = {}
     for reference_type, (address, name) in DEMO_CHANNELS.items():
         if reference_type == "webchat":
@@ -182,7 +182,7 @@ async def seed_conversations(admin: Principal, agent_id: str) -> None:
 
 
 async def seed_talks(admin: Principal, agent_id: str) -> None:
-    """A group talk with a thread and a reaction, and a direct talk (seed 003's scenarios)."""
+    """A group talk with a thread and a reaction, and a direct talk."""
     agent = Principal(
         customer_id=admin.customer_id,
         agent_id=agent_id,

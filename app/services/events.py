@@ -2,7 +2,7 @@
 
     async with transaction():
         ...write rows...
-        await record_event(customer_id, "conversation_created", payload, topics)
+        await record_event(customer_id, EventType.CONVERSATION_CREATED, payload, topics)
 
 `record_event` queues the event in the caller's transaction; just before the transaction
 commits, `transaction()` writes the queued events in one statement, and once it has
@@ -28,8 +28,9 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from app.db import sql
 from app.db.piccolo_conf import DB
-from app.db.tables import Event
+from app.domain.enums import EventType
 from app.domain.timefmt import now
 from app.realtime import bus
 
@@ -105,7 +106,7 @@ async def _write_events(pending: list[_Pending]) -> list[dict[str, Any]]:
 
 async def record_event(
     customer_id: str,
-    type: str,
+    type: EventType,
     payload: dict[str, Any] | msgspec.Struct,
     topics: Iterable[str] = (),
     audience: Iterable[str] = (),
@@ -121,7 +122,7 @@ async def record_event(
     pending.append(
         _Pending(
             customer_id=str(customer_id),
-            type=type,
+            type=EventType(type).value,  # a type outside the enum fails here, not in readers
             payload=msgspec.json.encode(payload).decode(),
             topics=list(topics),
             audience=sorted({str(a) for a in audience}),
@@ -136,6 +137,8 @@ class StoredEvent(msgspec.Struct, kw_only=True, frozen=True):
     id: int
     customer_id: str
     type: str
+    """An EventType value (kept a plain string: a row written by a newer version, with a
+    type this one does not know, must not break a reader)."""
     topics: list[str]
     audience: list[str]
     tm_create: datetime
@@ -145,9 +148,9 @@ class StoredEvent(msgspec.Struct, kw_only=True, frozen=True):
 
 async def events_after(customer_id: str, after_id: int, limit: int = 500) -> list[StoredEvent]:
     """Committed events of one customer with id > after_id, oldest first."""
-    rows = await Event.raw(
+    rows = await sql.fetch(
         "SELECT id, customer_id, type, topics, audience, tm_create, payload::text AS payload"
-        " FROM events WHERE customer_id = {} AND id > {} ORDER BY id LIMIT {}",
+        " FROM events WHERE customer_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         customer_id,
         after_id,
         limit,
@@ -167,10 +170,35 @@ async def events_after(customer_id: str, after_id: int, limit: int = 500) -> lis
 
 
 async def last_event_id(customer_id: str) -> int:
-    rows = await Event.raw(
-        "SELECT coalesce(max(id), 0) AS id FROM events WHERE customer_id = {}", customer_id
+    """Where the customer's stream stands: its last event's id — or, when every event was
+    pruned (services.event_retention), the last one pruned, so that a reader starting
+    here is not taken for one resuming from before the pruning."""
+    return await sql.fetchval(
+        "SELECT greatest((SELECT max(id) FROM events WHERE customer_id = $1),"
+        " (SELECT events_pruned_through FROM customers WHERE id = $1), 0)",
+        customer_id,
     )
-    return rows[0]["id"]
+
+
+async def count_after(customer_id: str, after_id: int, cap: int) -> int:
+    """How many of the customer's events come after `after_id`, counting no further than
+    `cap` (a resume from far back costs no more than that)."""
+    return await sql.fetchval(
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE customer_id = $1 AND id > $2"
+        " LIMIT $3) AS missed",
+        customer_id,
+        after_id,
+        cap,
+    )
+
+
+async def pruned_through(customer_id: str) -> int:
+    """The last event id of the customer that retention has pruned (0: none). A reader
+    resuming after an id below it may have lost events: it must start afresh."""
+    through = await sql.fetchval(
+        "SELECT events_pruned_through FROM customers WHERE id = $1", customer_id
+    )
+    return through or 0
 
 
 class EventBody(msgspec.Struct, kw_only=True):

@@ -19,10 +19,11 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from app.channels import HookOutcome, HookRequest, Rejected, get_driver, runtime
+from app.channels import HookOutcome, HookRequest, Rejected, StatusUpdate, get_driver, runtime
 from app.domain.errors import ServiceError, Unauthenticated
 from app.domain.inbound import InboundMessage
 from app.services import accounts, messages, rejected
+from app.services.accounts_store import AccountRow
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ _REFUSED_VALUES = (asyncpg.DataError, asyncpg.ProgramLimitExceededError)
 
 async def handle(account_type: str, account_id: str, request: HookRequest) -> HookOutcome:
     account = await accounts.account_for_hook(account_type, account_id)
-    driver = get_driver(account["type"])
+    driver = get_driver(account.type)
     if not driver.verify(account, request):
         raise Unauthenticated(
             "invalid_signature",
@@ -52,14 +53,16 @@ async def handle(account_type: str, account_id: str, request: HookRequest) -> Ho
     return outcome
 
 
-async def store_inbound(account: dict[str, Any], inbound: InboundMessage) -> bool:
+async def store_inbound(account: AccountRow, inbound: InboundMessage) -> bool:
     """Store one inbound message, or log it as rejected when it can never be stored
     (True when stored). Also the SMTP listener's way in."""
     region = runtime.settings().default_region
     return await _store(account, inbound, messages.receive(account, inbound, default_region=region))
 
 
-async def _store(account: dict[str, Any], item: Any, storing: Awaitable[Any]) -> bool:
+async def _store(
+    account: AccountRow, item: InboundMessage | StatusUpdate, storing: Awaitable[Any]
+) -> bool:
     """Run `storing`; a refusal for good goes into the rejected-inbound log instead of
     failing the whole call. Errors that may pass are raised (the provider will retry)."""
     try:
@@ -75,7 +78,7 @@ async def _store(account: dict[str, Any], item: Any, storing: Awaitable[Any]) ->
     return False
 
 
-def _rejection(item: Any, reason: str) -> Rejected:
+def _rejection(item: InboundMessage | StatusUpdate, reason: str) -> Rejected:
     if isinstance(item, InboundMessage):
         raw = item.raw or msgspec.to_builtins({**msgspec.structs.asdict(item), "raw": ""})
         return Rejected(provider_event_id=item.provider_message_id, reason=reason, raw=raw)

@@ -3,19 +3,18 @@ marks. (The API's list is newest-created first; the desk wants what moved last.)
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Any
 
 import msgspec
-from piccolo.columns.combination import WhereRaw
 
-from app.db.tables import Conversation, Message, ReadMark
 from app.domain.errors import BadRequest
 from app.domain.principal import Principal, may_see_room
 from app.domain.resources import ConversationOut
 from app.domain.timefmt import fmt, now, parse
-from app.services import conversations
+from app.services import conversations, conversations_store
 from app.services.activities import agent_names
+from app.services.conversations_store import RoomFilter, RoomRow
 
 VIEWS = ("mine", "unassigned", "all")
 
@@ -51,28 +50,17 @@ def default_view(principal: Principal) -> str:
     return "all" if principal.sees_all_conversations else "mine"
 
 
-def _conditions(principal: Principal, f: InboxFilter) -> list[Any]:
-    where = conversations.visible(principal)
-    if f.view == "mine":
-        where.append(Conversation.owner_id == principal.agent_id)
-    elif f.view == "unassigned":
-        where.append(Conversation.owner_id.is_null())
-    if f.status:
-        where.append(Conversation.status == f.status)
-    if f.channel:
+def _rooms(principal: Principal, f: InboxFilter) -> RoomFilter:
+    return conversations.visible(
+        principal,
+        owner_id=principal.agent_id if f.view == "mine" else None,
+        unassigned=f.view == "unassigned",
+        status=f.status or None,
         # a room is on a channel when any live participant uses it
-        where.append(
-            WhereRaw(
-                "EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = conversations.id"
-                " AND p.tm_delete IS NULL AND p.type = {})",
-                f.channel,
-            )
-        )
-    if f.tag:
-        where.append(WhereRaw("tags @> {}::text[]", [f.tag]))
-    if f.q and f.q.strip():
-        where.append(conversations.search_condition(f.q.strip(), principal.customer_id))
-    return where
+        channel=f.channel or None,
+        tag=f.tag or None,
+        q=f.q.strip() if f.q and f.q.strip() else None,
+    )
 
 
 def matches(principal: Principal, f: InboxFilter, room: ConversationOut) -> bool | None:
@@ -97,85 +85,48 @@ def matches(principal: Principal, f: InboxFilter, room: ConversationOut) -> bool
     return True
 
 
-def _token(row: dict[str, Any]) -> str:
-    return f"{fmt(row['tm_activity'])}|{row['id']}"
+def _token(row: RoomRow) -> str:
+    return f"{fmt(row.tm_activity)}|{row.id}"
 
 
 async def inbox(
     principal: Principal, f: InboxFilter, *, after: str | None = None, limit: int = 50
 ) -> tuple[list[InboxRow], str]:
     """One page of rooms, most recent activity first; the token for "load more"."""
-    where = _conditions(principal, f)
+    cursor = None
     if after:
         try:
             tm, room_id = after.split("|", 1)
-            where.append(WhereRaw("(tm_activity, id) < ({}, {}::uuid)", parse(tm), room_id))
+            cursor = (parse(tm), str(uuid.UUID(room_id)))
         except ValueError:
             raise BadRequest("invalid_cursor", "That 'load more' link is not valid.") from None
-    rows = await (
-        Conversation.select()
-        .where(*where)
-        .order_by(Conversation.tm_activity, ascending=False)
-        .order_by(Conversation.id, ascending=False)
-        .limit(limit + 1)
-    )
+    rows = await conversations_store.page_by_activity(_rooms(principal, f), cursor, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    people = await conversations.live_participants([r["id"] for r in rows])
-    unread = await unread_counts(principal.agent_id, [r["id"] for r in rows])
-    names = await agent_names([r["owner_id"] for r in rows])
+    people = await conversations_store.live_participants([r.id for r in rows])
+    unread = await unread_counts(principal.agent_id, [r.id for r in rows])
+    names = await agent_names([r.owner_id for r in rows])
     result = [
         InboxRow(
-            room=conversations.conversation_out(r, people[str(r["id"])]),
-            unread=unread.get(str(r["id"]), 0),
-            owner_name=names.get(str(r["owner_id"])) if r["owner_id"] else None,
-            tm_activity=r["tm_activity"],
+            room=conversations.conversation_out(r, people[str(r.id)]),
+            unread=unread.get(str(r.id), 0),
+            owner_name=names.get(str(r.owner_id)) if r.owner_id else None,
+            tm_activity=r.tm_activity,
         )
         for r in rows
     ]
     return result, (_token(rows[-1]) if more else "")
 
 
-async def unread_counts(agent_id: str, room_ids: list[Any]) -> dict[str, int]:
+async def unread_counts(agent_id: str, room_ids: list[uuid.UUID]) -> dict[str, int]:
     """Inbound messages after the agent's read mark, per room (all of them if none)."""
-    if not room_ids:
-        return {}
-    rows = await Message.raw(
-        "SELECT c.id AS room, (SELECT count(*) FROM messages m"
-        "   WHERE m.conversation_id = c.id AND m.direction = 'inbound'"
-        "   AND m.tm_create > coalesce(r.tm_read, '-infinity')) AS unread"
-        " FROM unnest({}::uuid[]) AS c(id)"
-        " LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.agent_id = {}",
-        [str(r) for r in room_ids],
-        agent_id,
-    )
-    return {str(r["room"]): r["unread"] for r in rows}
+    return await conversations_store.unread_counts(agent_id, room_ids)
 
 
 async def unread_for_agents(room_id: str, agent_ids: list[str]) -> dict[str, int]:
     """One room's unread count for many agents at once (for live pushes)."""
-    if not agent_ids:
-        return {}
-    rows = await Message.raw(
-        "SELECT a.id AS agent, (SELECT count(*) FROM messages m"
-        "   WHERE m.conversation_id = {} AND m.direction = 'inbound'"
-        "   AND m.tm_create > coalesce(r.tm_read, '-infinity')) AS unread"
-        " FROM unnest({}::uuid[]) AS a(id)"
-        " LEFT JOIN conversation_reads r ON r.agent_id = a.id AND r.conversation_id = {}",
-        room_id,
-        agent_ids,
-        room_id,
-    )
-    return {str(r["agent"]): r["unread"] for r in rows}
+    return await conversations_store.unread_for_agents(room_id, agent_ids)
 
 
 async def mark_read(principal: Principal, room_id: str) -> None:
-    await ReadMark.raw(
-        "INSERT INTO conversation_reads (customer_id, agent_id, conversation_id, tm_read)"
-        " VALUES ({}, {}, {}, {}) ON CONFLICT (agent_id, conversation_id)"
-        " DO UPDATE SET tm_read = greatest(conversation_reads.tm_read, excluded.tm_read)",
-        principal.customer_id,
-        principal.agent_id,
-        room_id,
-        now(),
-    )
+    await conversations_store.mark_read(principal.customer_id, principal.agent_id, room_id, now())

@@ -8,17 +8,15 @@ is sent; what the mail holds is then stored through `services.messages.receive`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from app.channels import mime, runtime
-from app.db import sql
-from app.services import accounts
+from app.services import accounts, accounts_store
+from app.services.accounts_store import AccountRow
 
 
 class Recipient(msgspec.Struct, kw_only=True):
-    account: dict[str, Any]
+    account: AccountRow
     room_id: str | None = None
     """The room a reply address names (the inbound message's conversation hint)."""
 
@@ -36,17 +34,7 @@ async def recipient(address: str) -> Recipient | None:
         return None
     # The customer's email account on the reply address's domain; the room's own account
     # first when it is one of them (a customer may have support@ and sales@ there).
-    account_id = await sql.fetchval(
-        "SELECT a.id FROM conversations c JOIN channel_accounts a"
-        " ON a.customer_id = c.customer_id AND a.type = 'email' AND a.tm_delete IS NULL"
-        " WHERE c.id = $1 AND c.tm_delete IS NULL"
-        " AND lower(split_part(a.address, '@', 2)) = $2"
-        " ORDER BY (a.id = c.account_id) DESC NULLS LAST, a.tm_create LIMIT 1",
-        room_id,
-        mime.domain_of(address),
-    )
-    if account_id is None:
+    account = await accounts_store.email_account_for_reply(room_id, mime.domain_of(address))
+    if account is None:
         return None
-    return Recipient(
-        account=await accounts.account_for_hook("email", str(account_id)), room_id=room_id
-    )
+    return Recipient(account=account, room_id=room_id)

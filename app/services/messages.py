@@ -10,153 +10,119 @@ channel that carries it.
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from app.channels import StatusUpdate
-from app.db import sql
-from app.db.tables import Message, OutboundMessage
 from app.domain import storable
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, preview
-from app.domain.enums import ConversationStatus, Direction, MessageStatus, ParticipantType
+from app.domain.enums import (
+    ConversationStatus,
+    Direction,
+    EventType,
+    MessageStatus,
+    ParticipantType,
+)
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
 from app.domain.resources import Address, Media, MessageCreate, MessageOut
 from app.domain.timefmt import fmt, now
 from app.domain.topics import conversation_topic
-from app.services import accounts, conversations
-from app.services.events import connection, record_event, transaction
+from app.services import accounts, conversations, conversations_store, messages_store
+from app.services.accounts_store import AccountRow
+from app.services.conversations_store import ParticipantRow, RoomRow
+from app.services.events import record_event, transaction
 from app.services.ids import parse_id
-from app.services.pagination import keyset_page
-
-_ADDRESS_LOCK = 0x0C0DE6  # namespace of pg_advisory_xact_lock(int, int); fits int4
+from app.services.messages_store import MessageRow
 
 
-def _dumps(value: Any) -> str:
-    return msgspec.json.encode(value).decode()
-
-
-def decoded(value: Any) -> Any:
-    """JSONB as Piccolo returns it (text) → Python."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def message_out(row: dict[str, Any]) -> MessageOut:
-    source, destination = decoded(row["source"]), decoded(row["destination"])
+def message_out(row: MessageRow) -> MessageOut:
     return MessageOut(
-        id=str(row["id"]),
-        conversation_id=str(row["conversation_id"]),
-        customer_id=str(row["customer_id"]),
-        direction=row["direction"],
-        status=row["status"],
-        reference_type=row["reference_type"],
-        reference_id=row["reference_id"],
-        source_target=source.get("target", ""),
-        source=msgspec.convert(source, Address),
-        destination=msgspec.convert(destination, Address),
-        participant_id=str(row["participant_id"]) if row["participant_id"] else None,
-        account_id=str(row["account_id"]) if row["account_id"] else None,
-        text=row["text"],
-        medias=msgspec.convert(decoded(row["medias"]), list[Media]),
-        error=row["error"],
-        provider_message_id=row["provider_message_id"],
-        tm_create=fmt(row["tm_create"]),
-        tm_update=fmt(row["tm_update"]),
-        tm_delete=fmt(row["tm_delete"]),
+        id=str(row.id),
+        conversation_id=str(row.conversation_id),
+        customer_id=str(row.customer_id),
+        direction=row.direction,
+        status=row.status,
+        reference_type=row.reference_type,
+        reference_id=row.reference_id,
+        source_target=row.source.target,
+        source=row.source,
+        destination=row.destination,
+        participant_id=str(row.participant_id) if row.participant_id else None,
+        account_id=str(row.account_id) if row.account_id else None,
+        text=row.text,
+        medias=row.medias,
+        error=row.error,
+        provider_message_id=row.provider_message_id,
+        tm_create=fmt(row.tm_create),
+        tm_update=fmt(row.tm_update),
+        tm_delete=fmt(row.tm_delete),
     )
-
-
-def _address(participant: dict[str, Any]) -> dict[str, str]:
-    return {
-        "type": participant["type"],
-        "target": participant["target"],
-        "target_name": participant["target_name"],
-        "name": participant["name"],
-    }
 
 
 async def _insert_message(
-    room: dict[str, Any],
-    participant: dict[str, Any],
-    account: dict[str, Any],
+    room: RoomRow,
+    participant: ParticipantRow,
+    account: AccountRow,
     direction: Direction,
     text: str,
     medias: list[dict[str, Any]],
-    stamp: Any,
+    stamp: datetime,
     *,
     provider_message_id: str = "",
-) -> dict[str, Any]:
+) -> MessageRow:
     """A message between the peer `participant` and the customer's own address on
     `account`: inbound ones are done when stored, outbound ones start progressing."""
-    me = {
-        "type": participant["type"],
-        "target": account["address"],
-        "target_name": "me",
-        "name": "",
-    }
-    peer = _address(participant)
+    me = Address(type=participant.type, target=account.address, target_name="me", name="")
+    peer = Address(
+        type=participant.type,
+        target=participant.target,
+        target_name=participant.target_name,
+        name=participant.name,
+    )
     inbound = direction is Direction.INBOUND
-    return await connection().fetchrow(
-        "INSERT INTO messages (id, customer_id, conversation_id, participant_id, account_id,"
-        " direction, status, reference_type, reference_id, source, destination, text, medias,"
-        " provider_message_id, tm_create, tm_update)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13::jsonb,"
-        " $14, $15, $15) RETURNING *",
-        uuid.uuid4(),
-        room["customer_id"],
-        room["id"],
-        participant["id"],
-        account["id"],
-        direction.value,
-        (MessageStatus.DONE if inbound else MessageStatus.PROGRESSING).value,
-        accounts.reference_of(account).value,
-        participant["target"],
-        _dumps(peer if inbound else me),
-        _dumps(me if inbound else peer),
-        text,
-        _dumps(medias),
-        provider_message_id,
-        stamp,
+    return await messages_store.insert(
+        customer_id=room.customer_id,
+        conversation_id=room.id,
+        participant_id=participant.id,
+        account_id=account.id,
+        direction=direction.value,
+        status=(MessageStatus.DONE if inbound else MessageStatus.PROGRESSING).value,
+        reference_type=accounts.reference_of(account).value,
+        reference_id=participant.target,
+        source=peer if inbound else me,
+        destination=me if inbound else peer,
+        text=text,
+        medias=medias,
+        provider_message_id=provider_message_id,
+        at=stamp,
     )
 
 
-async def _message_event(type: str, message: MessageOut, room: dict[str, Any]) -> None:
+async def _message_event(
+    type: EventType, message: MessageOut, owner_id: uuid.UUID | None
+) -> None:
     await record_event(
         message.customer_id,
         type,
         message,
         [conversation_topic(message.customer_id, message.conversation_id)],
-        conversations.audience(room["owner_id"]),
+        conversations.audience(owner_id),
     )
 
 
-async def _lock_address(customer_id: str, ptype: str, target: str) -> None:
-    """Serialize everything that arrives from one address: two first messages from a new
-    person must not open two rooms, and a provider's retry must see the first delivery."""
-    await connection().execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-        _ADDRESS_LOCK,
-        f"{customer_id}|{ptype}|{target}",
-    )
-
-
-async def _after_message(room: Any, text: str, medias: list, stamp) -> Any:
+async def _after_message(
+    room: RoomRow, text: str, medias: list[dict[str, Any]], stamp: datetime
+) -> RoomRow:
     """Record the message on its room: preview, activity time, and idle → active."""
-    updated = await connection().fetchrow(
-        "UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
-        " tm_update = $3, status = 'active' WHERE id = $1 RETURNING *",
-        room["id"],
-        preview(text, medias),
-        stamp,
-    )
-    if room["status"] != ConversationStatus.ACTIVE.value:
+    updated = await conversations_store.record_message(room.id, preview(text, medias), stamp)
+    if room.status != ConversationStatus.ACTIVE.value:
         await conversations.room_event(
-            "conversation_updated", await conversations.room_out(updated)
+            EventType.CONVERSATION_UPDATED, await conversations.room_out(updated)
         )
     return updated
 
@@ -172,7 +138,7 @@ class Received(msgspec.Struct, kw_only=True):
 
 
 async def receive(
-    account: dict[str, Any], inbound: InboundMessage, *, default_region: str = "US"
+    account: AccountRow, inbound: InboundMessage, *, default_region: str = "US"
 ) -> Received:
     """Store one inbound message in the right room, once. The single entry point for every
     channel; `account` is the channel account it arrived on. What PostgreSQL cannot store
@@ -186,11 +152,10 @@ async def receive(
         placed = await _place(account, inbound, default_region, dedupe=True)
         if isinstance(placed, Received):
             return placed
-        room, participant, new_room = placed
         stamp = now()
         row = await _insert_message(
-            room,
-            participant,
+            placed.room,
+            placed.participant,
             account,
             Direction.INBOUND,
             inbound.text,
@@ -198,33 +163,40 @@ async def receive(
             stamp,
             provider_message_id=inbound.provider_message_id,
         )
-        room = await _after_message(room, inbound.text, medias, stamp)
+        room = await _after_message(placed.room, inbound.text, medias, stamp)
         out = message_out(row)
-        await _message_event("conversation_message_created", out, room)
-        await _message_event("conversation_message_received", out, room)
+        await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
+        await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room.owner_id)
     return Received(
-        message=out, conversation_id=str(room["id"]), new_room=new_room, duplicate=False
+        message=out, conversation_id=str(room.id), new_room=placed.new_room, duplicate=False
     )
 
 
-async def greet(
-    account: dict[str, Any], inbound: InboundMessage, *, default_region: str = "US"
-) -> str:
+async def greet(account: AccountRow, inbound: InboundMessage, *, default_region: str = "US") -> str:
     """Find or open the room for someone who reached out without a message yet (LINE's
     `follow`, a web chat visitor leaving their name and email). Returns the room id."""
     inbound = storable.inbound(inbound)
     async with transaction():
-        room, _, _ = await _place(account, inbound, default_region, dedupe=False)
-    return str(room["id"])
+        placed = await _place(account, inbound, default_region, dedupe=False)
+    assert isinstance(placed, _Placed)  # without dedupe there is no earlier delivery
+    return str(placed.room.id)
+
+
+class _Placed(msgspec.Struct, frozen=True, kw_only=True):
+    room: RoomRow
+    """Locked."""
+    participant: ParticipantRow
+    """The sender's participant there."""
+    new_room: bool
 
 
 async def _place(
-    account: dict[str, Any], inbound: InboundMessage, default_region: str, *, dedupe: bool
-) -> Received | tuple[Any, dict[str, Any], bool]:
+    account: AccountRow, inbound: InboundMessage, default_region: str, *, dedupe: bool
+) -> Received | _Placed:
     """The room (locked) and participant an inbound message from this sender belongs to,
     opening or joining one by the room-matching rule above; or the stored message when this is a
     provider's retry. Runs in the caller's transaction."""
-    customer_id = str(account["customer_id"])
+    customer_id = str(account.customer_id)
     reference_type = accounts.reference_of(account)
     ptype = PARTICIPANT_FOR_REFERENCE[reference_type]
     peer = normalize_address(ptype, inbound.peer, default_region)
@@ -237,22 +209,21 @@ async def _place(
         for i in inbound.identities
     ]
     for key in sorted({(ptype.value, peer), *((t.value, a) for t, a, _ in identities)}):
-        await _lock_address(customer_id, *key)
+        # everything that arrives from one address, one at a time: two first messages
+        # from a new person must not open two rooms, and a provider's retry must see the
+        # first delivery
+        await messages_store.lock_address(customer_id, *key)
     if dedupe and inbound.provider_message_id:
-        seen = await connection().fetchrow(
-            "SELECT * FROM messages WHERE account_id = $1 AND provider_message_id <> ''"
-            " AND md5(provider_message_id) = md5($2) AND provider_message_id = $2",
-            account["id"],
-            inbound.provider_message_id,
-        )
+        seen = await messages_store.by_provider_id(account.id, inbound.provider_message_id)
         if seen is not None:
             return Received(
                 message=message_out(seen),
-                conversation_id=str(seen["conversation_id"]),
+                conversation_id=str(seen.conversation_id),
                 new_room=False,
                 duplicate=True,
             )
     who = inbound.peer_name or peer
+    participant: ParticipantRow | None = None
     room = await _hinted_room(customer_id, inbound.conversation_hint, inbound.references)
     if room is not None:  # a reply that names its room (email threading): it goes there
         participant = await conversations.attach_identity(
@@ -269,7 +240,7 @@ async def _place(
                 )
                 break
     new_room = room is None
-    if room is None:
+    if room is None or participant is None:
         room, participant = await conversations.open_room(
             customer_id,
             reference_type=reference_type,
@@ -278,14 +249,12 @@ async def _place(
             account=account,
             name=inbound.topic[:255],
         )
-        await conversations.room_event("conversation_created", await conversations.room_out(room))
-    elif inbound.peer_name and participant["target_name"] in ("", conversations.UNKNOWN):
-        await connection().execute(
-            "UPDATE participants SET target_name = $2 WHERE id = $1",
-            participant["id"],
-            inbound.peer_name,
+        await conversations.room_event(
+            EventType.CONVERSATION_CREATED, await conversations.room_out(room)
         )
-        participant = {**participant, "target_name": inbound.peer_name}
+    elif inbound.peer_name and participant.target_name in ("", conversations.UNKNOWN):
+        await conversations_store.set_target_name(participant.id, inbound.peer_name)
+        participant = msgspec.structs.replace(participant, target_name=inbound.peer_name)
     for itype, address, name in identities:
         await conversations.attach_identity(
             room,
@@ -294,64 +263,32 @@ async def _place(
             name or inbound.peer_name,
             f"{who} left their {itype.value} address {address}",
         )
-    return room, participant, new_room
+    return _Placed(room=room, participant=participant, new_room=new_room)
 
 
-async def _hinted_room(customer_id: str, hint: str | None, references: list[str]) -> Any:
+async def _hinted_room(customer_id: str, hint: str | None, references: list[str]) -> RoomRow | None:
     """The open room a channel says a message belongs to (locked), if there is one: the
     room it names (an email's reply+token address), else the room of the nearest earlier
     message it answers (In-Reply-To, References)."""
-    room_id = None
+    room_id: str | uuid.UUID | None = None
     if hint:
         try:
             room_id = parse_id(hint, "", "")
         except NotFound:
             room_id = None
     if room_id is None and references:
-        room_id = await connection().fetchval(
-            "SELECT m.conversation_id FROM unnest($2::text[]) WITH ORDINALITY AS r(id, n)"
-            " JOIN messages m ON m.customer_id = $1 AND m.provider_message_id <> ''"
-            " AND md5(m.provider_message_id) = md5(r.id) AND m.provider_message_id = r.id"
-            " ORDER BY r.n, m.tm_create DESC LIMIT 1",
-            customer_id,
-            references[:50],
-        )
+        room_id = await messages_store.room_answered(customer_id, references[:50])
     if room_id is None:
         return None
-    return await connection().fetchrow(
-        "SELECT * FROM conversations WHERE id = $1 AND customer_id = $2"
-        " AND tm_delete IS NULL AND status <> 'closed' FOR UPDATE",
-        room_id,
-        customer_id,
-    )
-
-
-_MATCH = (
-    "SELECT c.*, p.id AS p_id, p.type AS p_type, p.target AS p_target,"
-    " p.target_name AS p_target_name, p.name AS p_name"
-    " FROM participants p JOIN conversations c ON c.id = p.conversation_id"
-    " WHERE p.customer_id = $1 AND p.type = $2 AND p.target = $3 AND p.tm_delete IS NULL"
-    " AND c.tm_delete IS NULL AND c.status <> 'closed'"
-    " ORDER BY c.tm_activity DESC LIMIT 1"
-    " FOR UPDATE OF c"
-)
+    return await conversations_store.open_room_for_update(customer_id, room_id)
 
 
 async def _matching_room(
     customer_id: str, ptype: ParticipantType, peer: str
-) -> tuple[Any, dict[str, Any] | None]:
+) -> tuple[RoomRow, ParticipantRow] | tuple[None, None]:
     """The open room this address belongs to (locked), and its participant there."""
-    row = await connection().fetchrow(_MATCH, customer_id, ptype.value, peer)
-    if row is None:
-        return None, None
-    participant = {
-        "id": row["p_id"],
-        "type": row["p_type"],
-        "target": row["p_target"],
-        "target_name": row["p_target_name"],
-        "name": row["p_name"],
-    }
-    return row, participant
+    found = await conversations_store.latest_open_room_of_address(customer_id, ptype.value, peer)
+    return found if found is not None else (None, None)
 
 
 # --- outbound -----------------------------------------------------------------------
@@ -365,69 +302,53 @@ async def send_message(
     medias = [msgspec.to_builtins(m) for m in data.medias]
     async with transaction():
         room = await conversations.get_room(principal, conversation_id, lock=True)
-        participant, account = await _route(principal.customer_id, room, data)
+        participant, account = await _route(room, data)
         stamp = now()
         row = await _insert_message(
             room, participant, account, Direction.OUTBOUND, data.text, medias, stamp
         )
-        await connection().execute(
-            "INSERT INTO outbound_messages (customer_id, message_id, account_id, status,"
-            " attempts, next_try_at, last_error, tm_create, tm_update)"
-            " VALUES ($1, $2, $3, 'queued', 0, $4, '', $4, $4)",
-            principal.customer_id,
-            row["id"],
-            account["id"],
-            stamp,
-        )
+        await messages_store.enqueue(principal.customer_id, row.id, account.id, stamp)
         room = await _after_message(room, data.text, medias, stamp)
         out = message_out(row)
-        await _message_event("conversation_message_created", out, room)
+        await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
     return out
 
 
 class _Routing(msgspec.Struct):
-    peers: list[Any]
+    peers: list[ParticipantRow]
     """Live peer participants, the one who wrote last first, then the room's original
     peer, then the others in the order they joined."""
-    accounts: list[dict[str, Any]]
+    accounts: list[AccountRow]
 
 
-async def _routing(room: Any) -> _Routing:
-    people = await sql.fetch(
-        "SELECT * FROM participants WHERE conversation_id = $1 AND tm_delete IS NULL"
-        " ORDER BY tm_create",
-        room["id"],
-    )
+async def _routing(room: RoomRow) -> _Routing:
+    people = (await conversations_store.live_participants([room.id]))[str(room.id)]
     peers = [
         p
         for p in people
-        if p["target_name"] != conversations.ME and p["type"] != ParticipantType.AGENT.value
+        if p.target_name != conversations.ME and p.type != ParticipantType.AGENT.value
     ]
-    last = await sql.fetchval(
-        "SELECT participant_id FROM messages WHERE conversation_id = $1"
-        " AND direction = 'inbound' ORDER BY tm_create DESC LIMIT 1",
-        room["id"],
-    )
+    last = await messages_store.last_inbound_participant(room.id)
 
-    def rank(item: tuple[int, Any]) -> tuple[int, int]:
+    def rank(item: tuple[int, ParticipantRow]) -> tuple[int, int]:
         index, p = item
-        if last is not None and p["id"] == last:
+        if last is not None and p.id == last:
             return (0, 0)
-        if p["target"] == room["reference_id"]:
+        if p.target == room.reference_id:
             return (1, 0)
         return (2, index)
 
     ordered = [p for _, p in sorted(enumerate(peers), key=rank)]
-    return _Routing(peers=ordered, accounts=await accounts.live_accounts(str(room["customer_id"])))
+    return _Routing(peers=ordered, accounts=await accounts.live_accounts(str(room.customer_id)))
 
 
-async def _route(customer_id: str, room: Any, data: MessageCreate) -> tuple[Any, dict[str, Any]]:
+async def _route(room: RoomRow, data: MessageCreate) -> tuple[ParticipantRow, AccountRow]:
     """Which participant, on which channel account, a reply goes to."""
     facts = await _routing(room)
     need_media = bool(data.medias)
     if data.participant_id:
         wanted = parse_id(data.participant_id, "participant_not_found", "participant")
-        chosen = [p for p in facts.peers if str(p["id"]) == wanted]
+        chosen = [p for p in facts.peers if str(p.id) == wanted]
         if not chosen:
             raise NotFound("participant_not_found", "There is no such participant here.")
         account = await _account_for(facts, room, chosen[0], need_media=need_media)
@@ -459,7 +380,7 @@ class ReplyTarget(msgspec.Struct, kw_only=True):
     carries_media: bool
 
 
-async def reply_targets(room: Any) -> list[ReplyTarget]:
+async def reply_targets(room: RoomRow) -> list[ReplyTarget]:
     """Where a reply can go, the default (who wrote last) first: the desk's channel picker."""
     facts = await _routing(room)
     targets = []
@@ -468,10 +389,10 @@ async def reply_targets(room: Any) -> list[ReplyTarget]:
         if account is not None:
             targets.append(
                 ReplyTarget(
-                    participant_id=str(participant["id"]),
-                    type=participant["type"],
-                    target=participant["target"],
-                    target_name=participant["target_name"],
+                    participant_id=str(participant.id),
+                    type=participant.type,
+                    target=participant.target,
+                    target_name=participant.target_name,
                     reference_type=accounts.reference_of(account).value,
                     carries_media=accounts.carries_media(account),
                 )
@@ -480,11 +401,11 @@ async def reply_targets(room: Any) -> list[ReplyTarget]:
 
 
 async def _account_for(
-    facts: _Routing, room: Any, participant: Any, *, need_media: bool
-) -> dict[str, Any] | None:
+    facts: _Routing, room: RoomRow, participant: ParticipantRow, *, need_media: bool
+) -> AccountRow | None:
     """The account to reach `participant` on: the one it last used, else the room's, else
     the customer's first account of that channel; None if none fits."""
-    wanted = ParticipantType(participant["type"])
+    wanted = ParticipantType(participant.type)
     fitting = [
         a
         for a in facts.accounts
@@ -495,18 +416,13 @@ async def _account_for(
         return None
     if len(fitting) == 1:
         return fitting[0]
-    used = await sql.fetchval(
-        "SELECT account_id FROM messages WHERE conversation_id = $1 AND participant_id = $2"
-        " AND account_id IS NOT NULL ORDER BY tm_create DESC LIMIT 1",
-        room["id"],
-        participant["id"],
-    )
-    prefer = [str(used)] if used else []
-    if room["account_id"]:
-        prefer.append(str(room["account_id"]))
+    used = await messages_store.last_account_of(room.id, participant.id)
+    prefer = [used] if used else []
+    if room.account_id:
+        prefer.append(room.account_id)
     for account_id in prefer:
         for account in fitting:
-            if str(account["id"]) == account_id:
+            if account.id == account_id:
                 return account
     return fitting[0]
 
@@ -518,12 +434,7 @@ async def list_messages(
     principal: Principal, conversation_id: str, page_size: int = 100, page_token: str | None = None
 ) -> tuple[list[MessageOut], str]:
     room = await conversations.get_room(principal, conversation_id)
-    rows, token = await keyset_page(
-        Message,
-        [Message.conversation_id == room["id"], Message.tm_delete.is_null()],
-        page_size,
-        page_token,
-    )
+    rows, token = await messages_store.page_of_room(room.id, page_size, page_token)
     return [message_out(r) for r in rows], token
 
 
@@ -532,44 +443,17 @@ async def retry(principal: Principal, message_id: str) -> MessageOut:
     progressing and into the queue."""
     message_id = parse_id(message_id, "message_not_found", "message")
     async with transaction():
-        row = (
-            await Message.select()
-            .where(Message.id == message_id, Message.customer_id == principal.customer_id)
-            .lock_rows("UPDATE")
-            .first()
-        )
+        row = await messages_store.lock_of_customer(principal.customer_id, message_id)
         if row is None:
             raise NotFound("message_not_found", "There is no such message.")
-        room = await conversations.get_room(principal, str(row["conversation_id"]))
-        if (
-            row["direction"] != Direction.OUTBOUND.value
-            or row["status"] != MessageStatus.FAILED.value
-        ):
+        room = await conversations.get_room(principal, str(row.conversation_id))
+        if row.direction != Direction.OUTBOUND.value or row.status != MessageStatus.FAILED.value:
             raise Conflict("not_retryable", "Only a failed outbound message can be sent again.")
         stamp = now()
-        row = (
-            await Message.update(
-                {
-                    Message.status: MessageStatus.PROGRESSING.value,
-                    Message.error: None,
-                    Message.tm_update: stamp,
-                }
-            )
-            .where(Message.id == row["id"])
-            .returning(*Message.all_columns())
-        )[0]
-        await OutboundMessage.update(
-            {
-                OutboundMessage.status: "queued",
-                OutboundMessage.attempts: 0,
-                OutboundMessage.next_try_at: stamp,
-                OutboundMessage.lease_until: None,
-                OutboundMessage.last_error: "",
-                OutboundMessage.tm_update: stamp,
-            }
-        ).where(OutboundMessage.message_id == row["id"])
+        row = await messages_store.set_progressing(row.id, stamp)
+        await messages_store.requeue(row.id, stamp)
         out = message_out(row)
-        await _message_event("conversation_message_updated", out, room)
+        await _message_event(EventType.CONVERSATION_MESSAGE_UPDATED, out, room.owner_id)
     return out
 
 
@@ -590,43 +474,21 @@ async def record_outcome(
     provider_message_id = storable.text(provider_message_id)
     error = None if error is None else storable.text(error)
     async with transaction():
-        conn = connection()
-        row = await conn.fetchrow("SELECT * FROM messages WHERE id = $1 FOR UPDATE", message_id)
-        if row is None or not _moves_forward(row["status"], status):
+        row = await messages_store.lock(message_id)
+        if row is None or not _moves_forward(row.status, status):
             return None
-        row = await conn.fetchrow(
-            "UPDATE messages SET status = $2, tm_update = $3,"
-            " provider_message_id = CASE WHEN $4 = '' THEN provider_message_id ELSE $4 END,"
-            " error = CASE WHEN $5::text IS NULL THEN error ELSE $5 END"
-            " WHERE id = $1 RETURNING *",
-            row["id"],
-            status.value,
-            now(),
-            provider_message_id,
-            error,
+        row = await messages_store.set_outcome(
+            row.id, status.value, provider_message_id, error, now()
         )
-        room = await conn.fetchrow(
-            "SELECT owner_id FROM conversations WHERE id = $1", row["conversation_id"]
-        )
+        owner_id = await conversations_store.owner_of(row.conversation_id)
         out = message_out(row)
-        await _message_event("conversation_message_updated", out, room)
+        await _message_event(EventType.CONVERSATION_MESSAGE_UPDATED, out, owner_id)
         if status is MessageStatus.DONE:
-            await _message_event("conversation_message_sent", out, room)
+            await _message_event(EventType.CONVERSATION_MESSAGE_SENT, out, owner_id)
     return out
 
 
-_STATUS_LOCK = 0x0C0DE7  # pg_advisory_xact_lock namespace for (account, provider id)
-
-
-async def _lock_provider_id(account_id: Any, provider_message_id: str) -> None:
-    await connection().execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-        _STATUS_LOCK,
-        f"{account_id}|{provider_message_id}",
-    )
-
-
-async def provider_status(account: dict[str, Any], update: StatusUpdate) -> MessageOut | None:
+async def provider_status(account: AccountRow, update: StatusUpdate) -> MessageOut | None:
     """A provider's delivery status for a message it took (Twilio's status callback,
     WhatsApp's statuses). They arrive out of order, so status only moves forward; one that
     arrives before the send's response told us the provider's id is kept until it does."""
@@ -638,23 +500,13 @@ async def provider_status(account: dict[str, Any], update: StatusUpdate) -> Mess
     if update.status is None or not update.provider_message_id:
         return None
     async with transaction():
-        await _lock_provider_id(account["id"], update.provider_message_id)
-        message_id = await connection().fetchval(
-            "SELECT id FROM messages WHERE account_id = $1 AND provider_message_id <> ''"
-            " AND md5(provider_message_id) = md5($2) AND provider_message_id = $2"
-            " AND direction = 'outbound'",
-            account["id"],
-            update.provider_message_id,
+        await messages_store.lock_provider_id(account.id, update.provider_message_id)
+        message_id = await messages_store.outbound_by_provider_id(
+            account.id, update.provider_message_id
         )
         if message_id is None:
-            await connection().execute(
-                "INSERT INTO early_statuses (account_id, provider_message_id, status, error,"
-                " tm_create) VALUES ($1, $2, $3, $4, $5)",
-                account["id"],
-                update.provider_message_id,
-                update.status.value,
-                update.error,
-                now(),
+            await messages_store.keep_early_status(
+                account.id, update.provider_message_id, update.status.value, update.error, now()
             )
             return None
         return await record_outcome(str(message_id), status=update.status, error=update.error)
@@ -666,23 +518,12 @@ async def remember_provider_id(
     """The provider took the message under this id (already written when `stored`), to
     match its later status callbacks; any status that raced ahead of this is applied now.
     Runs in the caller's transaction."""
-    await _lock_provider_id(uuid.UUID(account_id), provider_message_id)
+    await messages_store.lock_provider_id(uuid.UUID(account_id), provider_message_id)
     if not stored:
-        await connection().execute(
-            "UPDATE messages SET provider_message_id = $2, tm_update = $3 WHERE id = $1",
-            message_id,
-            provider_message_id,
-            now(),
-        )
-    early = await connection().fetch(
-        "DELETE FROM early_statuses WHERE account_id = $1"
-        " AND md5(provider_message_id) = md5($2) AND provider_message_id = $2"
-        " RETURNING status, error",
-        uuid.UUID(account_id),
-        provider_message_id,
-    )
+        await messages_store.set_provider_id(message_id, provider_message_id, now())
+    early = await messages_store.take_early_statuses(uuid.UUID(account_id), provider_message_id)
     for row in early:
-        await record_outcome(message_id, status=MessageStatus(row["status"]), error=row["error"])
+        await record_outcome(message_id, status=MessageStatus(row.status), error=row.error)
 
 
 EARLY_STATUS_TTL = timedelta(days=1)
@@ -691,10 +532,7 @@ EARLY_STATUS_TTL = timedelta(days=1)
 async def forget_early_statuses() -> int:
     """Drop early statuses nothing claimed within a day (a status for a message part we
     never stored the id of, e.g. the second of a multi-part WhatsApp reply)."""
-    done = await sql.execute(
-        "DELETE FROM early_statuses WHERE tm_create < $1", now() - EARLY_STATUS_TTL
-    )
-    return int(done.split()[-1])
+    return await messages_store.forget_early_statuses(now() - EARLY_STATUS_TTL)
 
 
 _RANK = {

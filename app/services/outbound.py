@@ -10,96 +10,42 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from typing import Any
-
-import msgspec
 
 from app.channels import runtime
-from app.db import sql
-from app.db.tables import OutboundMessage
 from app.domain import storable
 from app.domain.enums import MessageStatus
 from app.domain.timefmt import now
-from app.services import messages
-from app.services.events import connection, transaction
+from app.services import conversations_store, messages, messages_store
+from app.services.events import transaction
+from app.services.messages_store import Claimed, MessageRow
 
 MAX_ATTEMPTS = 8
 # Seconds before the 2nd, 3rd, ... attempt; the last repeats. About 40 minutes in all.
 BACKOFF = [2, 10, 30, 60, 120, 300, 600, 1200]
 
 
-class Claimed(msgspec.Struct, kw_only=True):
-    queue_id: int
-    message_id: str
-    account_id: str
-    attempts: int
-
-
 async def claim_due(limit: int = 20) -> list[Claimed]:
     at = now()
     lease = timedelta(seconds=runtime.settings().send_lease_seconds)
-    rows = await OutboundMessage.raw(
-        "UPDATE outbound_messages SET status = 'sending', attempts = attempts + 1,"
-        " lease_until = {}, tm_update = {}"
-        " WHERE id IN (SELECT id FROM outbound_messages"
-        "   WHERE (status = 'queued' AND next_try_at <= {})"
-        "      OR (status = 'sending' AND lease_until < {})"
-        "   ORDER BY next_try_at LIMIT {} FOR UPDATE SKIP LOCKED)"
-        " RETURNING id, message_id, account_id, attempts",
-        at + lease,
-        at,
-        at,
-        at,
-        limit,
-    )
-    return [
-        Claimed(
-            queue_id=r["id"],
-            message_id=str(r["message_id"]),
-            account_id=str(r["account_id"]),
-            attempts=r["attempts"],
-        )
-        for r in rows
-    ]
+    return await messages_store.claim_due(at, at + lease, limit)
 
 
-async def load(claim: Claimed) -> Any:
-    return await sql.fetchrow("SELECT * FROM messages WHERE id = $1", claim.message_id)
+async def load(claim: Claimed) -> MessageRow | None:
+    return await messages_store.by_id(claim.message_id)
 
 
-async def thread(message: Any, limit: int = 30) -> list[str]:
+async def thread(message: MessageRow, limit: int = 30) -> list[str]:
     """The provider ids of the room's earlier messages on the same account, oldest first
     (the last `limit`): what an email reply cites in In-Reply-To and References."""
-    rows = await sql.fetch(
-        "SELECT provider_message_id FROM messages WHERE conversation_id = $1"
-        " AND account_id = $2 AND provider_message_id <> '' AND tm_create <= $3 AND id <> $4"
-        " ORDER BY tm_create DESC LIMIT $5",
-        message["conversation_id"],
-        message["account_id"],
-        message["tm_create"],
-        message["id"],
-        limit,
-    )
-    return [r["provider_message_id"] for r in reversed(rows)]
+    return list(reversed(await messages_store.earlier_provider_ids(message, limit)))
 
 
-async def subject(message: Any) -> str:
-    return (
-        await sql.fetchval(
-            "SELECT name FROM conversations WHERE id = $1", message["conversation_id"]
-        )
-        or ""
-    )
+async def subject(message: MessageRow) -> str:
+    return await conversations_store.name_of(message.conversation_id)
 
 
 async def _finish(claim: Claimed, status: str, reason: str = "") -> None:
-    await connection().execute(
-        "UPDATE outbound_messages SET status = $2, last_error = $3, tm_update = $4 WHERE id = $1",
-        claim.queue_id,
-        status,
-        reason,
-        now(),
-    )
+    await messages_store.finish(claim.queue_id, status, reason, now())
 
 
 async def succeeded(claim: Claimed, provider_message_id: str, delivered: bool) -> None:
@@ -131,14 +77,6 @@ async def retry_later(claim: Claimed, reason: str, retry_after: float | None = N
         await failed(claim, f"{reason} (gave up after {claim.attempts} attempts)")
         return
     reason = storable.text(reason)
-    delay = BACKOFF[min(claim.attempts - 1, len(BACKOFF) - 1)]
-    delay = max(delay * random.uniform(0.8, 1.2), retry_after or 0)
-    await OutboundMessage.update(
-        {
-            OutboundMessage.status: "queued",
-            OutboundMessage.last_error: reason,
-            OutboundMessage.next_try_at: now() + timedelta(seconds=delay),
-            OutboundMessage.lease_until: None,
-            OutboundMessage.tm_update: now(),
-        }
-    ).where(OutboundMessage.id == claim.queue_id)
+    backoff = BACKOFF[min(claim.attempts - 1, len(BACKOFF) - 1)]
+    delay = max(backoff * random.uniform(0.8, 1.2), retry_after or 0)
+    await messages_store.retry_at(claim.queue_id, reason, now() + timedelta(seconds=delay), now())

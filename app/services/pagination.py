@@ -1,4 +1,4 @@
-"""Keyset pagination, newest first, with the seed's token: the last item's `tm_create`.
+"""Keyset pagination, newest first; the token is the last item's `tm_create`.
 
 A token that is just a timestamp cannot tell apart rows created in the same microsecond,
 so a page never ends in the middle of such a tie: when the row after the page shares the

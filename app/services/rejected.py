@@ -8,60 +8,47 @@ the log on the channel's page and at `GET /v1.0/conversation_accounts/{id}/rejec
 from __future__ import annotations
 
 import logging
-import uuid
-from typing import Any
 
 from app.channels import Rejected
-from app.db import sql
-from app.db.tables import RejectedInbound
 from app.domain import storable
 from app.domain.principal import Principal, require_admin
 from app.domain.resources import RejectedInboundOut
 from app.domain.timefmt import fmt, now
-from app.services import accounts
-from app.services.pagination import keyset_page
+from app.services import accounts, messages_store
+from app.services.accounts_store import AccountRow
+from app.services.messages_store import RejectedRow
 
 log = logging.getLogger(__name__)
 
 MAX_REASON = 500
 
 
-async def record(account: dict[str, Any], rejected: Rejected) -> None:
+async def record(account: AccountRow, rejected: Rejected) -> None:
     """Keep one refused event, once per (account, provider event id): a redelivery of the
     same event adds nothing."""
     event_id = storable.text(rejected.provider_event_id)
     reason = storable.text(rejected.reason)[:MAX_REASON]
     log.warning(
         "%s account %s: rejected inbound event %r: %s",
-        account["type"],
-        account["id"],
+        account.type,
+        account.id,
         event_id[:100],
         reason,
     )
-    await sql.execute(
-        "INSERT INTO rejected_inbound (id, customer_id, account_id, provider_event_id, reason,"
-        " excerpt, tm_create) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        " ON CONFLICT (account_id, md5(provider_event_id)) WHERE provider_event_id <> ''"
-        " DO NOTHING",
-        uuid.uuid4(),
-        account["customer_id"],
-        account["id"],
-        event_id,
-        reason,
-        storable.excerpt(rejected.raw),
-        now(),
+    await messages_store.keep_rejected(
+        account.customer_id, account.id, event_id, reason, storable.excerpt(rejected.raw), now()
     )
 
 
-def rejected_out(row: dict[str, Any]) -> RejectedInboundOut:
+def rejected_out(row: RejectedRow) -> RejectedInboundOut:
     return RejectedInboundOut(
-        id=str(row["id"]),
-        customer_id=str(row["customer_id"]),
-        account_id=str(row["account_id"]),
-        provider_event_id=row["provider_event_id"],
-        reason=row["reason"],
-        excerpt=row["excerpt"],
-        tm_create=fmt(row["tm_create"]),
+        id=str(row.id),
+        customer_id=str(row.customer_id),
+        account_id=str(row.account_id),
+        provider_event_id=row.provider_event_id,
+        reason=row.reason,
+        excerpt=row.excerpt,
+        tm_create=fmt(row.tm_create),
     )
 
 
@@ -72,13 +59,7 @@ async def list_rejected(
     another customer)."""
     require_admin(principal)
     account = await accounts.get_account(principal.customer_id, account_id)
-    rows, token = await keyset_page(
-        RejectedInbound,
-        [
-            RejectedInbound.account_id == account["id"],
-            RejectedInbound.customer_id == principal.customer_id,
-        ],
-        page_size,
-        page_token,
+    rows, token = await messages_store.rejected_page(
+        principal.customer_id, account.id, page_size, page_token
     )
     return [rejected_out(r) for r in rows], token

@@ -18,7 +18,7 @@ import msgspec
 
 from app.db import sql
 from app.domain import emoji as emojis
-from app.domain.enums import TalkMessageType
+from app.domain.enums import EventType, TalkMessageType
 from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.domain.principal import Principal
 from app.domain.resources import (
@@ -92,7 +92,9 @@ async def with_reactions(rows: list[Any]) -> list[TalkMessageOut]:
     return [message_out(r, reactions.get(str(r["id"]))) for r in rows]
 
 
-async def message_event(type: str, access: TalkAccess, row: Any, agents: Iterable[str]) -> None:
+async def message_event(
+    type: EventType, access: TalkAccess, row: Any, agents: Iterable[str]
+) -> None:
     [message] = await with_reactions([row])
     await talk_event(type, access.customer_id, message, agents, access.id)
 
@@ -177,9 +179,11 @@ async def post_message(
             row["tm_create"],
         )
         message = message_out(row)
-        await talk_event("talk_message_created", access.customer_id, message, agents, access.id)
+        await talk_event(
+            EventType.TALK_MESSAGE_CREATED, access.customer_id, message, agents, access.id
+        )
         if root is not None:
-            await message_event("talk_message_updated", access, root, agents)
+            await message_event(EventType.TALK_MESSAGE_UPDATED, access, root, agents)
     return message
 
 
@@ -239,7 +243,7 @@ async def edit_message(
             text,
             now(),
         )
-        await message_event("talk_message_updated", access, row, access.active_agents)
+        await message_event(EventType.TALK_MESSAGE_UPDATED, access, row, access.active_agents)
     [message] = await with_reactions([row])
     return message
 
@@ -267,14 +271,16 @@ async def delete_message(
         await sql.execute("DELETE FROM talk_reactions WHERE message_id = $1", row["id"])
         agents = access.active_agents
         message = message_out(row)
-        await talk_event("talk_message_deleted", access.customer_id, message, agents, access.id)
+        await talk_event(
+            EventType.TALK_MESSAGE_DELETED, access.customer_id, message, agents, access.id
+        )
         if row["parent_id"] is not None:
             root = await sql.fetchrow(
                 f"UPDATE talk_messages SET reply_count = greatest(reply_count - 1, 0)"
                 f" WHERE id = $1 RETURNING {_COLUMNS}",
                 row["parent_id"],
             )
-            await message_event("talk_message_updated", access, root, agents)
+            await message_event(EventType.TALK_MESSAGE_UPDATED, access, root, agents)
     if data_dir is not None and files:
         # a file another live message still shows stays: any participant may post a link
         # to someone else's upload, and deleting that copy must not take the original
@@ -350,7 +356,7 @@ async def add_reaction(
             now(),
         )
         if added is not None:
-            await message_event("talk_reaction_added", access, row, access.active_agents)
+            await message_event(EventType.TALK_REACTION_ADDED, access, row, access.active_agents)
     [message] = await with_reactions([row])
     return message, added is not None
 
@@ -367,7 +373,7 @@ async def remove_reaction(principal: Principal, message_id: str, emoji: str) -> 
             emoji,
         )
         if removed is not None:
-            await message_event("talk_reaction_removed", access, row, access.active_agents)
+            await message_event(EventType.TALK_REACTION_REMOVED, access, row, access.active_agents)
     [message] = await with_reactions([row])
     return message
 

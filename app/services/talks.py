@@ -13,7 +13,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from app.db import sql
-from app.domain.enums import TalkMessageType, TalkParticipantStatus, TalkStatus, TalkType
+from app.domain.enums import (
+    EventType,
+    TalkMessageType,
+    TalkParticipantStatus,
+    TalkStatus,
+    TalkType,
+)
 from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.domain.principal import Principal
 from app.domain.resources import (
@@ -187,7 +193,7 @@ async def list_talks(
 
 
 async def talk_event(
-    type: str, customer_id: str, payload: Any, agents: Iterable[str], talk_id: str
+    type: EventType, customer_id: str, payload: Any, agents: Iterable[str], talk_id: str
 ) -> None:
     """Record a talk event for `agents` (its participants, plus anyone who just left):
     one topic per agent, VoIPBIN's `agent_id:<aid>:talk:<id>`."""
@@ -215,7 +221,7 @@ async def system_message(access: TalkAccess, text: str, agents: Iterable[str]) -
     from app.services.talk_messages import insert_message, message_event
 
     row = await insert_message(access, None, TalkMessageType.SYSTEM, text, None, [])
-    await message_event("talk_message_created", access, row, agents)
+    await message_event(EventType.TALK_MESSAGE_CREATED, access, row, agents)
 
 
 # --- creating, changing -------------------------------------------------------------
@@ -289,7 +295,7 @@ async def create_talk(principal: Principal, data: TalkCreate) -> tuple[TalkOut, 
         # answer and the talk_created event equal what GET returns later
         participants = (await participants_of([row["id"]]))[str(row["id"])]
         talk = talk_out(row, participants)
-        await talk_event("talk_created", principal.customer_id, talk, agents, talk.id)
+        await talk_event(EventType.TALK_CREATED, principal.customer_id, talk, agents, talk.id)
     return talk, True
 
 
@@ -321,7 +327,9 @@ async def update_talk(principal: Principal, talk_id: str, data: TalkUpdate) -> T
             now(),
         )
         talk = access.out()
-        await talk_event("talk_updated", access.customer_id, talk, access.active_agents, talk.id)
+        await talk_event(
+            EventType.TALK_UPDATED, access.customer_id, talk, access.active_agents, talk.id
+        )
     return talk
 
 
@@ -343,7 +351,9 @@ async def delete_talk(principal: Principal, talk_id: str) -> TalkOut:
             stamp,
         )
         talk = access.out()
-        await talk_event("talk_updated", access.customer_id, talk, access.active_agents, talk.id)
+        await talk_event(
+            EventType.TALK_UPDATED, access.customer_id, talk, access.active_agents, talk.id
+        )
     return talk
 
 
@@ -380,7 +390,7 @@ async def _set_status(
         verb = "closed" if status is TalkStatus.CLOSED else "reopened"
         text = f"{actor} {verb} the talk."
     await system_message(access, text, access.active_agents)
-    event = "talk_closed" if status is TalkStatus.CLOSED else "talk_updated"
+    event = EventType.TALK_CLOSED if status is TalkStatus.CLOSED else EventType.TALK_UPDATED
     await talk_event(event, access.customer_id, access.out(), access.active_agents, access.id)
     return access
 
@@ -422,7 +432,7 @@ async def _join(principal: Principal, access: TalkAccess, agent: str) -> TalkAcc
     joined = next(p for p in access.participants if str(p["agent_id"]) == agent)
     name = (await agent_names(access.customer_id, [agent]))[agent]
     await talk_event(
-        "talk_participant_joined",
+        EventType.TALK_PARTICIPANT_JOINED,
         access.customer_id,
         participant_out(joined),
         access.active_agents,
@@ -466,7 +476,11 @@ async def remove_participant(
         names = await agent_names(access.customer_id, {agent, principal.agent_id})
         # the one who left hears of it too, so their desk drops the talk
         await talk_event(
-            "talk_participant_left", access.customer_id, participant_out(gone), before, access.id
+            EventType.TALK_PARTICIPANT_LEFT,
+            access.customer_id,
+            participant_out(gone),
+            before,
+            access.id,
         )
         text = (
             f"{names[agent]} left the talk."

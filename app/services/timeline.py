@@ -8,12 +8,12 @@ from typing import Any
 
 import msgspec
 
-from app.db.tables import Message
+from app.domain.enums import MESSAGE_EVENTS, EventType
 from app.domain.errors import BadRequest
 from app.domain.principal import Principal
 from app.domain.resources import ActivityOut, MessageOut
 from app.domain.timefmt import fmt, parse
-from app.services import activities, conversations
+from app.services import activities, conversations, messages_store
 from app.services.messages import message_out
 
 
@@ -39,16 +39,11 @@ async def timeline(
             until = parse(before)
         except ValueError:
             raise BadRequest("invalid_cursor", "That 'older messages' link is not valid.") from None
-    query = Message.select().where(
-        Message.conversation_id == room["id"], Message.tm_delete.is_null()
-    )
-    if until is not None:
-        query = query.where(Message.tm_create < until)
-    message_rows = await query.order_by(Message.tm_create, ascending=False).limit(limit + 1)
-    activity_rows = await activities.for_room(room["id"], until, limit + 1)
-    items = [Item(kind="message", tm=r["tm_create"], message=message_out(r)) for r in message_rows]
+    message_rows = await messages_store.before_in_room(room.id, until, limit + 1)
+    activity_rows = await activities.for_room(room.id, until, limit + 1)
+    items = [Item(kind="message", tm=r.tm_create, message=message_out(r)) for r in message_rows]
     items += [
-        Item(kind=r["kind"], tm=r["tm_create"], activity=activities.activity_out(r))
+        Item(kind=r.kind, tm=r.tm_create, activity=activities.activity_out(r))
         for r in activity_rows
     ]
     items.sort(key=lambda i: i.tm, reverse=True)
@@ -64,10 +59,10 @@ async def timeline(
 
 async def item_for(event_type: str, data: dict[str, Any]) -> Item | None:
     """The timeline item a live event carries, if any."""
-    if event_type.startswith("conversation_message_"):
+    if event_type in MESSAGE_EVENTS:
         message = msgspec.convert(data, MessageOut)
         return Item(kind="message", tm=parse(message.tm_create), message=message)
-    if event_type == "conversation_activity_created":
+    if event_type == EventType.CONVERSATION_ACTIVITY_CREATED:
         activity = msgspec.convert(data, ActivityOut)
         names = await activities.agent_names([activity.agent_id])
         return Item(

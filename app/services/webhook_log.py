@@ -7,11 +7,12 @@ from typing import Any
 
 from app.db import sql
 from app.db.tables import WebhookDelivery
-from app.domain.enums import WEBHOOK_TEST_EVENT, DeliveryStatus
+from app.domain.enums import DeliveryStatus, EventType
 from app.domain.errors import InvalidInput, NotFound
 from app.domain.principal import Principal, require_admin
-from app.domain.resources import WebhookAttemptOut, WebhookDeliveryOut
+from app.domain.resources import WebhookAttemptOut, WebhookDeliveryOut, WebhookTestOut
 from app.domain.timefmt import fmt, now
+from app.services import event_retention
 from app.services.events import connection, record_event, transaction
 from app.services.ids import parse_id
 from app.services.pagination import keyset_page
@@ -100,13 +101,23 @@ async def get_delivery(principal: Principal, delivery_id: str) -> WebhookDeliver
 async def retry_delivery(principal: Principal, delivery_id: str) -> WebhookDeliveryOut:
     """Send it again now, whatever its state: a failed one gets one more attempt (and the
     schedule's next, should that fail too), a pending one stops waiting, a delivered one is
-    replayed (same `webhook-id`, so a receiver that deduplicates ignores it)."""
+    replayed (same `webhook-id`, so a receiver that deduplicates ignores it). Not once
+    its event is past the retention and pruned: there is nothing left to send."""
     require_admin(principal)
     async with transaction():
+        await event_retention.hold_events(principal.customer_id)
         row = await _row(principal.customer_id, delivery_id, lock=True)
         if row["status"] == DeliveryStatus.SENDING.value:
             raise InvalidInput(
                 "delivery_in_progress", "This delivery is being attempted right now."
+            )
+        if not await connection().fetchval(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)", row["event_id"]
+        ):
+            raise InvalidInput(
+                "event_pruned",
+                "This event is older than the event retention and no longer kept,"
+                " so it cannot be sent again.",
             )
         await connection().execute(
             "UPDATE webhook_deliveries SET status = 'pending', next_try_at = $2,"
@@ -129,9 +140,9 @@ async def send_test_event(principal: Principal) -> None:
     async with transaction():
         await record_event(
             principal.customer_id,
-            WEBHOOK_TEST_EVENT,
-            {
-                "customer_id": principal.customer_id,
-                "message": "A test event from Convodesk: your endpoint receives webhooks.",
-            },
+            EventType.WEBHOOK_TEST,
+            WebhookTestOut(
+                customer_id=principal.customer_id,
+                message="A test event from Convodesk: your endpoint receives webhooks.",
+            ),
         )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.db import sql
-from app.domain.enums import PUBLIC_EVENTS, WEBHOOK_TEST_EVENT
+from app.domain.enums import PUBLIC_EVENTS, EventType
 from app.domain.timefmt import now
 from app.domain.webhook_signature import previous_signs_until
 from app.services.events import connection, transaction
@@ -89,8 +89,8 @@ async def fan_out(customers: int = 100, events: int = 1000) -> int:
         customers,
         events,
         at,
-        WEBHOOK_TEST_EVENT,
-        sorted(PUBLIC_EVENTS),  # "all" is every documented type, never the desk's own
+        EventType.WEBHOOK_TEST.value,
+        sorted(e.value for e in PUBLIC_EVENTS),  # "all": the documented types, never the desk's
     )
     return int(row["seen"]) if row else 0
 

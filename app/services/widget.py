@@ -20,12 +20,11 @@ import hashlib
 import hmac
 import re
 import secrets
-from typing import Any
+import uuid
 
 import msgspec
 
 from app.channels import get_driver, runtime
-from app.db import sql
 from app.domain.channels import normalize_address
 from app.domain.enums import Direction, ParticipantType, ReferenceType
 from app.domain.errors import Forbidden, InvalidInput, Unauthenticated
@@ -33,8 +32,9 @@ from app.domain.inbound import InboundMessage
 from app.domain.origins import same_origin
 from app.domain.resources import MessageOut
 from app.domain.timefmt import LIVE
-from app.services import accounts, messages
-from app.services.events import last_event_id
+from app.services import accounts, conversations_store, events, messages, messages_store
+from app.services.accounts_store import AccountRow
+from app.services.events import last_event_id, pruned_through
 
 WEBCHAT = ReferenceType.WEBCHAT.value
 MAX_TEXT = 5000
@@ -85,7 +85,7 @@ class Identity(msgspec.Struct, kw_only=True):
 # --- the account and the calling page ---------------------------------------------------
 
 
-async def open_account(account_id: str, origin: str | None) -> dict[str, Any]:
+async def open_account(account_id: str, origin: str | None) -> AccountRow:
     """The live web chat account a widget call names, when the calling page may use it:
     a page whose origin the account's `allowed_origins` lists (any page when it is empty).
     A call without an Origin is not a browser's cross-site call and proves nothing either
@@ -96,18 +96,18 @@ async def open_account(account_id: str, origin: str | None) -> dict[str, Any]:
     return account
 
 
-def origin_allowed(account: dict[str, Any], origin: str) -> bool:
+def origin_allowed(account: AccountRow, origin: str) -> bool:
     """Scheme, host and port must all match a listed site (`https://shop.example` is not
     `http://shop.example`, nor `https://shop.example:8443`)."""
     allowed = get_driver(WEBCHAT).allowed_origins(account)  # type: ignore[attr-defined]
     return not allowed or any(same_origin(origin, site) for site in allowed)
 
 
-def widget_config(account: dict[str, Any]) -> dict[str, str]:
+def widget_config(account: AccountRow) -> dict[str, str]:
     """Everything the widget script needs to start: where to call, and how to look."""
     return {
         "base": runtime.settings().public_url,
-        "account_id": str(account["id"]),
+        "account_id": str(account.id),
         **get_driver(WEBCHAT).widget_config(account),  # type: ignore[attr-defined]
     }
 
@@ -125,10 +125,10 @@ def token_for(account_id: str, visitor_id: str) -> str:
     return f"{visitor_id}.{_signature(account_id, visitor_id)}"
 
 
-def visitor_of(account: dict[str, Any], token: str | None) -> str:
+def visitor_of(account: AccountRow, token: str | None) -> str:
     """The visitor a token names, if it was issued for this account; else 401."""
     visitor_id, _, signature = (token or "").partition(".")
-    expected = _signature(str(account["id"]), visitor_id) if _VISITOR_ID.match(visitor_id) else ""
+    expected = _signature(str(account.id), visitor_id) if _VISITOR_ID.match(visitor_id) else ""
     if not expected or not hmac.compare_digest(signature.encode(), expected.encode()):
         raise Unauthenticated(
             "invalid_visitor_token", "This chat session is not valid here; start a new one."
@@ -136,14 +136,14 @@ def visitor_of(account: dict[str, Any], token: str | None) -> str:
     return visitor_id
 
 
-def start_session(account: dict[str, Any], token: str | None) -> Session:
+def start_session(account: AccountRow, token: str | None) -> Session:
     """The visitor a valid token names (a reload, another tab), or a new one. A token that
     does not check out is refused (401), so the widget knows to drop it and start over."""
     if token:
         visitor_id = visitor_of(account, token)
     else:
         visitor_id = f"wv-{secrets.token_hex(16)}"
-    return Session(visitor_id=visitor_id, token=token_for(str(account["id"]), visitor_id))
+    return Session(visitor_id=visitor_id, token=token_for(str(account.id), visitor_id))
 
 
 # --- what the visitor writes and reads -----------------------------------------------
@@ -157,23 +157,15 @@ def _check_text(text: str) -> str:
     return text
 
 
-async def _known_name(customer_id: Any, visitor_id: str) -> str:
+async def _known_name(customer_id: uuid.UUID, visitor_id: str) -> str:
     """The name the visitor left earlier (kept on their participant), if any."""
-    return (
-        await sql.fetchval(
-            "SELECT target_name FROM participants WHERE customer_id = $1 AND type = $2"
-            " AND target = $3 AND target_name NOT IN ('', 'Unknown')"
-            " ORDER BY tm_create DESC LIMIT 1",
-            customer_id,
-            ParticipantType.WEBCHAT.value,
-            visitor_id,
-        )
-        or ""
+    return await conversations_store.latest_name_of_address(
+        customer_id, ParticipantType.WEBCHAT.value, visitor_id
     )
 
 
 async def post_message(
-    account: dict[str, Any], visitor_id: str, text: str, client_id: str
+    account: AccountRow, visitor_id: str, text: str, client_id: str
 ) -> VisitorMessage:
     """Store what the visitor wrote through the one inbound entry point. The widget's
     `client_id` makes a resend after a network failure the same message (stored once)."""
@@ -184,7 +176,7 @@ async def post_message(
         account,
         InboundMessage(
             peer=visitor_id,
-            peer_name=await _known_name(account["customer_id"], visitor_id),
+            peer_name=await _known_name(account.customer_id, visitor_id),
             text=text,
             provider_message_id=f"{visitor_id}:{client_id}",
         ),
@@ -195,7 +187,7 @@ async def post_message(
     return shown
 
 
-async def identify(account: dict[str, Any], visitor_id: str, name: str, email: str) -> Identity:
+async def identify(account: AccountRow, visitor_id: str, name: str, email: str) -> Identity:
     """The visitor's name and email address join their room (opened now if they have not
     written yet; or, when an open room already has that address, the visitor joins it), so
     an agent can continue by email."""
@@ -218,34 +210,23 @@ async def identify(account: dict[str, Any], visitor_id: str, name: str, email: s
 
 async def visitor_rooms(customer_id: str, visitor_id: str) -> set[str]:
     """The rooms the visitor is (or was) a participant of."""
-    rows = await sql.fetch(
-        "SELECT DISTINCT conversation_id FROM participants"
-        " WHERE customer_id = $1 AND type = $2 AND target = $3",
-        customer_id,
-        ParticipantType.WEBCHAT.value,
-        visitor_id,
+    return await conversations_store.rooms_of_address(
+        customer_id, ParticipantType.WEBCHAT.value, visitor_id
     )
-    return {str(r["conversation_id"]) for r in rows}
 
 
-async def history(account: dict[str, Any], visitor_id: str) -> History:
+async def history(account: AccountRow, visitor_id: str) -> History:
     """The visitor's latest messages, oldest first, and the event id they are current up
     to (read first: whatever commits after it comes over the websocket)."""
-    customer_id = str(account["customer_id"])
+    customer_id = str(account.customer_id)
     cursor = await last_event_id(customer_id)
     rooms = await visitor_rooms(customer_id, visitor_id)
     rows = []
     if rooms:
-        rows = await sql.fetch(
-            "SELECT * FROM messages WHERE conversation_id = ANY($1::uuid[])"
-            " AND reference_type = $2 AND reference_id = $3 AND tm_delete IS NULL"
-            " ORDER BY tm_create DESC, id DESC LIMIT $4",
-            list(rooms),
-            WEBCHAT,
-            visitor_id,
-            HISTORY_LIMIT,
+        rows = await messages_store.latest_with_address(
+            list(rooms), WEBCHAT, visitor_id, HISTORY_LIMIT
         )
-    shown = [visitor_message(messages.message_out(dict(r)), visitor_id) for r in reversed(rows)]
+    shown = [visitor_message(messages.message_out(r), visitor_id) for r in reversed(rows)]
     return History(messages=[m for m in shown if m is not None], cursor=str(cursor))
 
 
@@ -277,20 +258,13 @@ def visitor_message(message: MessageOut, visitor_id: str) -> VisitorMessage | No
 async def resume_point(customer_id: str, since: int | None) -> tuple[int | None, bool]:
     """Where a widget websocket starts: (since, False) to replay what it missed; or
     (None, True) — start live, and the widget reloads its history — when `since` is
-    further back than MAX_REPLAY of the customer's events, or ahead of the stream (an id
-    from another database)."""
+    further back than MAX_REPLAY of the customer's events, from before events that
+    retention pruned, or ahead of the stream (an id from another database)."""
     if since is None:
         return None, False
     last = await last_event_id(customer_id)
-    if since > last:
+    if since > last or since < await pruned_through(customer_id):
         return None, True
-    behind = await sql.fetchval(
-        "SELECT count(*) FROM (SELECT 1 FROM events WHERE customer_id = $1 AND id > $2"
-        " LIMIT $3) AS missed",
-        customer_id,
-        since,
-        MAX_REPLAY + 1,
-    )
-    if behind > MAX_REPLAY:
+    if await events.count_after(customer_id, since, MAX_REPLAY + 1) > MAX_REPLAY:
         return None, True
     return since, False

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import msgspec
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.di import Provide
@@ -34,6 +33,7 @@ from app.domain.resources import (
     AccountTest,
     AccountTestResult,
     AccountUpdate,
+    RejectedInboundOut,
 )
 from app.services import accounts, agents, rejected
 from app.settings import Settings
@@ -142,7 +142,7 @@ def _snippet(driver: Any, account: AccountOut) -> str:
     if make is None:
         return ""
     try:
-        return str(make(msgspec.to_builtins(account)))
+        return str(make(accounts.as_listed(account)))
     except Exception:  # noqa: BLE001 - the page still lists the account
         log.exception("webchat snippet failed for account %s", account.id)
         return ""
@@ -155,7 +155,7 @@ def _view(account: AccountOut) -> AccountView:
     if loopback:
         stands_for = account.settings.get("reference_type") or "message"
         label = f"Loopback (demo) · stands in for {stands_for}"
-    reference = driver.reference_type(msgspec.to_builtins(account)).value
+    reference = driver.reference_type(accounts.as_listed(account)).value
     return AccountView(
         account=account,
         label=label,
@@ -238,7 +238,7 @@ async def _form_page(
     named = set(re.findall(r"`([^`]+)`", error)) | {invalid.rsplit(".", 1)[-1]}
     for ff in fields:
         ff.invalid = ff.field.name in named
-    refused = []
+    refused: list[RejectedInboundOut] = []
     if account is not None:  # what the provider sent that could not be stored
         refused, _ = await rejected.list_rejected(principal, account.id, REJECTED_SHOWN)
     context = await _page_context(

@@ -19,7 +19,14 @@ from litestar import Controller, Request, Response, Router, get, post
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
-from app.domain.enums import WEBHOOK_TEST_EVENT, DeliveryStatus, EventType, WebhookMethod
+from app.domain.enums import (
+    CONVERSATION_EVENTS,
+    PUBLIC_EVENTS,
+    TALK_EVENTS,
+    DeliveryStatus,
+    EventType,
+    WebhookMethod,
+)
 from app.domain.errors import BadRequest, InvalidInput, ServiceError
 from app.domain.principal import Principal
 from app.domain.resources import CustomerOut, CustomerUpdate, WebhookSecretOut
@@ -31,12 +38,12 @@ from app.web.forms import check_input, convert
 from app.web.render import is_htmx
 
 PAGE_SIZE = 20
-ALL_TYPES = [e.value for e in EventType]
-LOG_TYPES = [WEBHOOK_TEST_EVENT, *ALL_TYPES]
+ALL_TYPES = [e.value for e in EventType if e in PUBLIC_EVENTS]  # what may be subscribed
+LOG_TYPES = [EventType.WEBHOOK_TEST.value, *ALL_TYPES]
 STATUSES = [s.value for s in DeliveryStatus]
 EVENT_GROUPS = [
-    ("Conversations", [t for t in ALL_TYPES if t.startswith("conversation_")]),
-    ("Talks", [t for t in ALL_TYPES if t.startswith("talk_")]),
+    ("Conversations", [t for t in ALL_TYPES if t in CONVERSATION_EVENTS]),
+    ("Talks", [t for t in ALL_TYPES if t in TALK_EVENTS]),
 ]
 NO_STORE = {"Cache-Control": "no-store"}
 """On anything that carries the signing secret."""

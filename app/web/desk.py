@@ -2,7 +2,7 @@
 
 Every page works without JavaScript (links and forms that redirect back); with htmx the
 same forms answer with the fragments to swap. Live changes arrive over the desk websocket
-(app/realtime/desk_ws.py), rendered by the same templates.
+(app/realtime/desk_inbox.py), rendered by the same templates.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.params import Body
 from litestar.response import File, Redirect, Template
+from litestar.types import ExceptionHandlersMap
 
 from app.domain.enums import ConversationStatus, ParticipantType
 from app.domain.errors import InvalidInput, ServiceError
@@ -29,7 +30,7 @@ from app.services import activities, agents, conversations, inbox, media, messag
 from app.services.events import last_event_id
 from app.settings import Settings
 from app.web import forms
-from app.web.render import end, is_htmx, placed, render
+from app.web.render import is_htmx, render
 from app.web.session import DESK_PRINCIPAL
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -206,8 +207,10 @@ class DeskController(Controller):
         if not is_htmx(request):
             return Redirect(f"/conversations/{conversation_id}", status_code=303)
         # at the end of the timeline, dropping the copy the websocket may have shown first
-        html = render("partials/timeline_item.html", item=item, principal=principal)
-        return Response(placed(end(html, "timeline")), media_type="text/html")
+        html = render(
+            "partials/timeline_item.html", item=item, principal=principal, oob=True, place="end"
+        )
+        return Response(html, media_type="text/html")
 
     async def _room_changed(self, request: Request, principal: Principal, room_id: str):
         if not is_htmx(request):
@@ -295,7 +298,7 @@ class DeskController(Controller):
     @post("/conversations/{conversation_id:str}/read", status_code=204)
     async def mark_read(self, principal: Principal, conversation_id: str) -> None:
         room = await conversations.get_room(principal, conversation_id)
-        await inbox.mark_read(principal, str(room["id"]))
+        await inbox.mark_read(principal, str(room.id))
 
     @post("/messages/{message_id:str}/retry")
     async def retry(self, request: Request, principal: Principal, message_id: str) -> Response:
@@ -334,7 +337,7 @@ def desk_error(request: Request, exc: ServiceError | HTTPException) -> Response:
     if is_htmx(request):
         return Template(
             "partials/alert.html",
-            context=context,
+            context={**context, "oob": True},
             status_code=200,
             # htmx swaps only the toast; the page's script keeps a composer's text
             headers={"HX-Reswap": "none", "X-Desk-Refused": exc.reason},
@@ -373,7 +376,7 @@ def _from_http(exc: HTTPException) -> ServiceError:
     return error
 
 
-DESK_ERRORS = {
+DESK_ERRORS: ExceptionHandlersMap = {
     ServiceError: desk_error,
     ValidationException: desk_error,
     HTTPException: desk_error,

@@ -1,6 +1,8 @@
 """One Jinja environment for the desk: pages, htmx partials, and the HTML fragments the
-desk websocket pushes — so a pushed row is byte-for-byte what a page load renders.
-Autoescaping is on for every template: user text is always shown as text."""
+desk websocket pushes — so a pushed row is what a page load renders. A partial that is
+pushed renders its own out-of-band attributes when given `oob=True`
+(templates/partials/oob.html says how). Autoescaping is on for every template: user text
+is always shown as text."""
 
 from __future__ import annotations
 
@@ -115,63 +117,20 @@ engine = JinjaTemplateEngine.from_environment(environment)
 
 
 def render(template: str, **context: Any) -> str:
-    """Render outside a request (websocket pushes)."""
-    return environment.get_template(template).render(**context)
+    """Render outside a request (websocket pushes). Forms rendered so have an empty CSRF
+    field: htmx sends the token as a header (`hx-headers` on the page's body)."""
+    return environment.get_template(template).render({"csrf_token": _no_csrf_field, **context})
 
 
-# --- placing pushed fragments -----------------------------------------------------------
-#
-# htmx swaps an out-of-band element by its id and logs an error (`oobErrorNoTarget`) when
-# the page has no such element — and a live page often lacks one: an inbox row outside
-# the loaded page or the filter, a message older than the loaded history, a thread that
-# is not open. So fragments whose target may be missing are not swapped by id: they are
-# appended to `#live-updates`, a hidden box every desk page has, and the page's script
-# (static/js/desk.js) places each one, in order, as its `data-place` says.
-
-LIVE_BOX = "live-updates"
+def _no_csrf_field() -> str:
+    return ""
 
 
-def placed(*fragments: str) -> str:
-    """Fragments for the page's script to place, in this order."""
-    return f'<div hx-swap-oob="beforeend:#{LIVE_BOX}">{"".join(fragments)}</div>'
+def remove(*element_ids: str) -> str:
+    """Pushed: remove the elements with these ids, where the page shows them."""
+    return render("partials/placement.html", place="remove", ids=element_ids, oob=True)
 
 
-def _mark(html: str, how: str, container: str = "") -> str:
-    """Add `data-place` (and `data-in`) to the fragment's first element."""
-    attrs = f' data-place="{how}"' + (f' data-in="{container}"' if container else "")
-    start = html.index("<")
-    end = start + 1
-    while end < len(html) and (html[end].isalnum() or html[end] == "-"):
-        end += 1
-    return html[:end] + attrs + html[end:]
-
-
-def swap(html: str) -> str:
-    """Replace the element with this id, if the page shows it."""
-    return _mark(html, "swap")
-
-
-def swap_or_top(html: str, container: str) -> str:
-    """Replace the element with this id; a page that lacks it gets it at the top of
-    `container` (a row that changed without moving: shown where it is, or new here)."""
-    return _mark(html, "swap-or-top", container)
-
-
-def top(html: str, container: str) -> str:
-    """Put the element at the top of `container`, dropping any copy the page shows."""
-    return _mark(html, "top", container)
-
-
-def end(html: str, container: str) -> str:
-    """Put the element at the end of `container`, dropping any copy the page shows."""
-    return _mark(html, "end", container)
-
-
-def remove(element_id: str) -> str:
-    """Remove the element with this id, if the page shows it."""
-    return f'<i hidden data-place="remove" data-id="{element_id}"></i>'
-
-
-def lock(element_id: str) -> str:
-    """Make the forms inside this element unusable (their text stays readable)."""
-    return f'<i hidden data-place="lock" data-id="{element_id}"></i>'
+def lock(*element_ids: str) -> str:
+    """Pushed: make the forms inside these elements unusable (their text stays readable)."""
+    return render("partials/placement.html", place="lock", ids=element_ids, oob=True)

@@ -2,7 +2,7 @@
 does there (write, reply, react, edit, delete, start, leave, add, close, reopen).
 
 Like the Inbox, every page works without JavaScript (forms redirect back); htmx forms get
-the same fragments the desk websocket pushes (app/realtime/desk_ws.py), swapped
+the same fragments the desk websocket pushes (app/realtime/desk_talk.py), swapped
 out-of-band by id, so a message that arrives both ways shows once.
 """
 
@@ -27,7 +27,7 @@ from app.services.events import last_event_id
 from app.settings import Settings
 from app.web import forms
 from app.web.desk import FORM, StatusForm
-from app.web.render import end, is_htmx, placed, remove, render, swap
+from app.web.render import is_htmx, remove, render
 from app.web.session import DESK_PRINCIPAL
 
 PAGE = 50
@@ -52,17 +52,14 @@ def message_fragments(
     context["csrf_token"] = csrf or (lambda: "")
     mid = message.id
     if new:  # a thread that is not open has no list to append to: then it is dropped
-        target = f"thread-replies-{message.parent_id}" if message.parent_id else "talk-stream"
-        html = render("partials/talk_message.html", as_root=False, **context)
-        return placed(end(html, target))
+        return render("partials/talk_message.html", as_root=False, oob=True, place="end", **context)
     if talk_views.is_deleted(message) and (message.parent_id or not message.reply_count):
-        return placed(remove(f"tmsg-{mid}"), remove(f"troot-{mid}"))
-    parts = []
-    for as_root in (False, True):
-        if as_root and message.parent_id:
-            continue
-        parts.append(swap(render("partials/talk_message.html", as_root=as_root, **context)))
-    return placed(*parts)
+        return remove(f"tmsg-{mid}", f"troot-{mid}")
+    roots = (False,) if message.parent_id else (False, True)
+    return "".join(
+        render("partials/talk_message.html", as_root=as_root, oob=True, place="swap", **context)
+        for as_root in roots
+    )
 
 
 async def header_context(principal: Principal, talk_id: str) -> dict[str, Any]:

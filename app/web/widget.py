@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
 from litestar import Request, Response, Router, get, post, route
@@ -32,6 +32,7 @@ from app.api.errors import MalformedJson, UnsupportedMediaType
 from app.domain import storable
 from app.realtime.widget_ws import widget_websocket
 from app.services import widget
+from app.services.accounts_store import AccountRow
 
 T = TypeVar("T")
 SCRIPT = Path(__file__).resolve().parent.parent.parent / "static" / "widget" / "widget.js"
@@ -75,7 +76,7 @@ class AllowOrigin:
         await self.app(scope, receive, sending)
 
 
-async def _account(request: Request, account_id: str) -> dict[str, Any]:
+async def _account(request: Request, account_id: str) -> AccountRow:
     origin = request.headers.get("origin")
     account = await widget.open_account(account_id, origin)
     if origin:
@@ -83,7 +84,7 @@ async def _account(request: Request, account_id: str) -> dict[str, Any]:
     return account
 
 
-async def _visitor(request: Request, account: dict[str, Any]) -> str:
+async def _visitor(request: Request, account: AccountRow) -> str:
     return widget.visitor_of(account, request.headers.get(TOKEN_HEADER))
 
 
@@ -102,7 +103,7 @@ def _script(config: dict[str, str]) -> str:
 
 
 @get("/{account_id:str}/widget.js", dependencies={"account": Provide(_account)})
-async def widget_script(account: dict[str, Any]) -> Response[str]:
+async def widget_script(account: AccountRow) -> Response[str]:
     return Response(
         _script(widget.widget_config(account)),
         media_type="text/javascript; charset=utf-8",
@@ -111,30 +112,30 @@ async def widget_script(account: dict[str, Any]) -> Response[str]:
 
 
 @get("/{account_id:str}/config", dependencies={"account": Provide(_account)})
-async def widget_config(account: dict[str, Any]) -> dict[str, str]:
+async def widget_config(account: AccountRow) -> dict[str, str]:
     return widget.widget_config(account)
 
 
 @post("/{account_id:str}/session", status_code=200, dependencies={"account": Provide(_account)})
-async def session(request: Request, account: dict[str, Any]) -> widget.Session:
+async def session(request: Request, account: AccountRow) -> widget.Session:
     return widget.start_session(account, request.headers.get(TOKEN_HEADER))
 
 
 @get("/{account_id:str}/messages", dependencies=_VISITOR)
-async def history(account: dict[str, Any], visitor_id: str) -> widget.History:
+async def history(account: AccountRow, visitor_id: str) -> widget.History:
     return await widget.history(account, visitor_id)
 
 
 @post("/{account_id:str}/messages", status_code=201, dependencies=_VISITOR)
 async def post_message(
-    request: Request, account: dict[str, Any], visitor_id: str
+    request: Request, account: AccountRow, visitor_id: str
 ) -> widget.VisitorMessage:
     data = _body(request, MessageIn)
     return await widget.post_message(account, visitor_id, data.text, data.client_id)
 
 
 @post("/{account_id:str}/identify", status_code=200, dependencies=_VISITOR)
-async def identify(request: Request, account: dict[str, Any], visitor_id: str) -> widget.Identity:
+async def identify(request: Request, account: AccountRow, visitor_id: str) -> widget.Identity:
     data = _body(request, IdentifyIn)
     return await widget.identify(account, visitor_id, data.name, data.email)
 
@@ -194,7 +195,7 @@ def _body(request: Request, kind: type[T]) -> T:
     dependencies={"account": Provide(_account)},
     include_in_schema=False,
 )
-async def preflight(account: dict[str, Any]) -> Response[None]:
+async def preflight(account: AccountRow) -> Response[None]:
     """A browser asks before a cross-site call with a JSON body or our token header; the
     origin was checked by `account` (403 when the page is not allowed)."""
     return Response(

@@ -7,9 +7,10 @@ import contextlib
 import logging
 import signal
 
+from app.domain.enums import EventType
 from app.realtime.hub import Hub
 from app.settings import Settings
-from app.workers import lifecycle, sender, webhooks
+from app.workers import lifecycle, retention, sender, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,10 @@ class Workers:
         # any event may be one a webhook subscribes to
         self.wake_webhooks.set()
         # a new message, or a failed one sent again, may be waiting in the queue
-        if notice.get("type") in ("conversation_message_created", "conversation_message_updated"):
+        if notice.get("type") in (
+            EventType.CONVERSATION_MESSAGE_CREATED,
+            EventType.CONVERSATION_MESSAGE_UPDATED,
+        ):
             self.wake_sender.set()
 
     def start(self) -> None:
@@ -37,6 +41,7 @@ class Workers:
                 name="sender",
             ),
             asyncio.create_task(lifecycle.run(self.settings), name="lifecycle"),
+            asyncio.create_task(retention.run(self.settings), name="event-retention"),
             asyncio.create_task(
                 webhooks.run(self.settings, self.wake_webhooks), name="webhook-dispatcher"
             ),

@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 import httpx
+import msgspec
 
 from app.channels import (
     OutboundRequest,
@@ -17,7 +18,6 @@ from app.channels import (
 from app.domain.enums import MessageStatus
 from app.domain.errors import NotFound
 from app.services import accounts, outbound
-from app.services.messages import decoded
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 30.0
@@ -25,23 +25,23 @@ SEND_TIMEOUT = 30.0
 
 async def send_one(claim: outbound.Claimed) -> None:
     message = await outbound.load(claim)
-    if message is None or message["status"] != MessageStatus.PROGRESSING.value:
-        await outbound.succeeded(claim, message["provider_message_id"] if message else "", False)
+    if message is None or message.status != MessageStatus.PROGRESSING.value:
+        await outbound.succeeded(claim, message.provider_message_id if message else "", False)
         return
     try:
         # read afresh every time: an admin who fixes credentials and retries at once must
         # not meet the old ones
-        account = await accounts.get_account(str(message["customer_id"]), claim.account_id)
+        account = await accounts.get_account(str(message.customer_id), claim.account_id)
     except NotFound:
         await outbound.failed(claim, "The channel account was removed.")
         return
-    driver = get_driver(account["type"])
+    driver = get_driver(account.type)
     request = OutboundRequest(
-        message_id=str(message["id"]),
-        to=message["reference_id"],
-        text=message["text"],
-        medias=decoded(message["medias"]),
-        conversation_id=str(message["conversation_id"]),
+        message_id=str(message.id),
+        to=message.reference_id,
+        text=message.text,
+        medias=msgspec.to_builtins(message.medias),
+        conversation_id=str(message.conversation_id),
         attempt=claim.attempts,
     )
     if getattr(driver, "threads", False):
@@ -57,7 +57,7 @@ async def send_one(claim: outbound.Claimed) -> None:
     except (TimeoutError, httpx.HTTPError, OSError) as exc:
         await outbound.retry_later(claim, f"{type(exc).__name__}: {exc}".rstrip(": "))
     except Exception as exc:  # noqa: BLE001 - a driver bug must not stop the queue
-        log.exception("channel driver %s failed on message %s", account["type"], claim.message_id)
+        log.exception("channel driver %s failed on message %s", account.type, claim.message_id)
         await outbound.retry_later(claim, f"internal error: {type(exc).__name__}")
     else:
         await outbound.succeeded(claim, result.provider_message_id, result.delivered)

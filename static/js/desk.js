@@ -23,7 +23,14 @@
     var bar = document.getElementById("conn");
     if (bar && bar.dataset.state !== "connecting") setState("reconnecting", "Reconnecting…");
   });
-  document.body.addEventListener("htmx:wsClose", function () {
+  document.body.addEventListener("htmx:wsClose", function (event) {
+    var closed = event.detail && event.detail.event;
+    if (closed && closed.code === 4410) {
+      // The page is older than the events the server keeps: only a fresh page is right.
+      setState("reloading", "Reloading…");
+      location.reload();
+      return;
+    }
     setState("reconnecting", "Reconnecting…");
   });
   document.body.addEventListener("htmx:wsOpen", function () {
@@ -34,21 +41,22 @@
   // --- placing pushed fragments ---------------------------------------------------------
   // Fragments whose target the page may lack (a row outside the loaded list, a message
   // older than the loaded history, a thread that is not open) arrive in #live-updates,
-  // never swapped by id (htmx would log oobErrorNoTarget); each says how it is placed
-  // (app/web/render.py: swap, swap-or-top, top, end, remove, lock). In order.
+  // never swapped by id (htmx would log oobErrorNoTarget): each in a holder saying how it
+  // is placed (templates/partials/oob.html: swap, swap-or-top, top, end; remove and lock
+  // name an element and hold none). In order.
   function place() {
     var box = document.getElementById("live-updates");
     if (!box) return;
-    var el, placedRows = false;
-    while ((el = box.firstElementChild)) {
-      el.remove();
-      var how = el.dataset.place;
-      var list = el.dataset.in ? document.getElementById(el.dataset.in) : null;
-      el.removeAttribute("data-place");
-      el.removeAttribute("data-in");
-      var old = document.getElementById(how === "remove" || how === "lock" ? el.dataset.id : el.id);
+    var holder, placedRows = false;
+    while ((holder = box.firstElementChild)) {
+      holder.remove();
+      var how = holder.dataset.place;
+      var el = holder.firstElementChild;
+      var list = holder.dataset.in ? document.getElementById(holder.dataset.in) : null;
+      var old = document.getElementById(holder.dataset.id || (el && el.id));
       if (how === "remove") { if (old) old.remove(); continue; }
       if (how === "lock") { if (old) lock(old); continue; }
+      if (!el) continue;
       if (how === "swap" || (how === "swap-or-top" && old)) {
         if (old) { old.replaceWith(el); htmx.process(el); placedRows = true; }
         continue;

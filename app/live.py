@@ -1,0 +1,98 @@
+"""The parts of a web process that live as long as it does, and their lifespans: the
+database pool, the live bus (Litestar channels: memory, or PostgreSQL LISTEN/NOTIFY across
+processes), the hub that hands committed events to this process's websockets, presence,
+the SMTP listener and the background workers.
+
+One `Live` per application, kept on `app.state.live`; doors reach its parts through the
+`hub`, `presence` and `settings` dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.di import Provide
+
+from app.channels import runtime, smtp_listener
+from app.db.piccolo_conf import DB
+from app.realtime import bus
+from app.realtime.hub import Hub
+from app.realtime.presence import Presence
+from app.settings import Settings
+from app.workers.runner import Workers
+
+log = logging.getLogger("convodesk")
+
+
+def _channels(settings: Settings) -> ChannelsPlugin:
+    backend: Any
+    if settings.event_bus == "postgres":
+        backend = AsyncPgChannelsBackend(dsn=settings.require_database_url())
+    else:
+        backend = MemoryChannelsBackend()
+    return ChannelsPlugin(backend=backend, channels=[bus.CHANNEL])
+
+
+class Live:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.channels = _channels(settings)
+        self.hub = Hub()
+        self.presence = Presence(self.publish)
+        self.hub.watch(self.presence.on_notice)
+
+    async def publish(self, notice: dict[str, Any]) -> None:
+        await self.channels.wait_published(notice, bus.CHANNEL)
+
+    async def listen(self) -> None:
+        """Every notice this process hears, from itself or (PostgreSQL bus) from others."""
+        subscriber = await self.channels.subscribe(bus.CHANNEL)
+        async for raw in subscriber.iter_events():
+            try:
+                self.hub.notify(msgspec.json.decode(raw))
+            except msgspec.DecodeError:
+                log.warning("ignored a malformed bus notice")
+
+    def dependencies(self) -> dict[str, Provide]:
+        return {
+            "settings": Provide(lambda: self.settings, use_cache=True, sync_to_thread=False),
+            "hub": Provide(lambda: self.hub, use_cache=True, sync_to_thread=False),
+            "presence": Provide(lambda: self.presence, use_cache=True, sync_to_thread=False),
+        }
+
+    @asynccontextmanager
+    async def database(self, _: Litestar) -> AsyncIterator[None]:
+        settings = self.settings
+        await DB.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        bus.attach(self.publish)
+        yield
+        bus.attach(None)
+        await runtime.close()
+        await DB.close_connection_pool()
+
+    @asynccontextmanager
+    async def realtime(self, _: Litestar) -> AsyncIterator[None]:
+        # The channels plugin is started here rather than registered as a plugin, so that
+        # it is up before the listener subscribes and down only after the workers stop.
+        async with self.channels, smtp_listener.serving(self.settings):
+            listener = asyncio.create_task(self.listen(), name="bus-listener")
+            self.presence.start()
+            workers = Workers(self.settings, self.hub)
+            if self.settings.run_workers:
+                workers.start()
+            yield
+            await workers.stop()
+            await self.presence.close()
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            await self.hub.close()

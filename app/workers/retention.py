@@ -1,0 +1,25 @@
+"""The retention timer: prunes events past `CONVODESK_EVENT_RETENTION_DAYS` every
+`CONVODESK_EVENT_PRUNE_INTERVAL` seconds (services.event_retention says what is kept)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from app.services.event_retention import prune
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings: Settings) -> None:
+    retention = timedelta(days=settings.event_retention_days)
+    while True:
+        try:
+            pruned = await prune(retention)
+            if pruned:
+                log.info("retention: %d event(s) pruned", pruned)
+        except Exception:  # noqa: BLE001 - try again next round
+            log.exception("event pruning failed")
+        await asyncio.sleep(settings.event_prune_interval_seconds)

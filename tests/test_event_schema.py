@@ -1,0 +1,522 @@
+"""Events one can reason about: every type is documented (docs/EVENTS.md and the OpenAPI
+document), every event an action writes matches its documented schema, topics and
+audience, and a client that fetched its lists once and applies the events ends up with
+exactly what a fresh fetch returns.
+
+The actions run through the service layer in this process (fast); the schema is the one
+the server publishes at `/schema/openapi.json`. State and the last event id are read in
+one snapshot (repeatable read), so whatever else writes meanwhile — a server's sender
+marking a message `done` — is in both the events and the fresh fetch.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import jsonschema_rs
+import msgspec
+import pytest
+from conftest import ROOT
+
+from app.channels import runtime
+from app.db.piccolo_conf import DB
+from app.domain.channels import preview
+from app.domain.enums import (
+    PUBLIC_EVENTS,
+    TALK_EVENTS,
+    WEBHOOK_EVENTS,
+    ConversationStatus,
+    EventType,
+    MessageStatus,
+    ParticipantType,
+    Permission,
+    TalkType,
+)
+from app.domain.inbound import InboundMessage
+from app.domain.principal import Principal
+from app.domain.resources import (
+    EVENT_DATA,
+    AgentCreate,
+    ConversationCreate,
+    ConversationOut,
+    ConversationUpdate,
+    CustomerUpdate,
+    MessageCreate,
+    MessageOut,
+    ParticipantIn,
+    TalkCreate,
+    TalkMessageCreate,
+    TalkMessageOut,
+    TalkOut,
+    TalkParticipantOut,
+    TalkUpdate,
+)
+from app.services import (
+    accounts,
+    activities,
+    agents,
+    conversations,
+    customers,
+    messages,
+    talk_messages,
+    talks,
+    webhook_log,
+)
+from app.services.events import StoredEvent, connection, event_body, events_after, last_event_id
+
+LIVE = "9999-01-01 00:00:00.000000"
+NEVER_WRITTEN = {EventType.CONVERSATION_MESSAGE_DELETED}
+"""Documented and reserved, but no action writes it (messages are not deleted)."""
+
+
+# --- the documentation ------------------------------------------------------------------
+
+EVENTS_MD = ROOT / "docs" / "EVENTS.md"
+TYPE_ROW = re.compile(r"^\| `([a-z_]+)` \| `([A-Za-z]+)` \|", re.MULTILINE)
+TYPE_LIKE = re.compile(r"`((?:conversation|talk|webhook)_[a-z]+(?:_[a-z]+)*)`")
+
+
+def test_every_event_type_is_documented_and_every_documented_type_exists():
+    text = EVENTS_MD.read_text()
+    rows = dict(TYPE_ROW.findall(text))
+    assert set(rows) == {e.value for e in EventType}
+    for event_type, data in rows.items():
+        assert data == EVENT_DATA[EventType(event_type)].__name__, event_type
+    # anywhere else on the page, a name shaped like an event type is one (or a field)
+    fields = {"webhook_events"}
+    named = set(TYPE_LIKE.findall(text)) - fields
+    assert named <= {e.value for e in EventType}, named - {e.value for e in EventType}
+
+
+def test_every_type_has_its_resource_and_the_api_document_lists_what_webhooks_get(doc):
+    assert set(EVENT_DATA) == set(EventType)
+    hooks = doc["webhooks"]
+    assert set(hooks) == {e.value for e in WEBHOOK_EVENTS}
+    for event_type in WEBHOOK_EVENTS:
+        body = hooks[event_type]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        data = EVENT_DATA[event_type].__name__
+        assert body["properties"]["data"] == {"$ref": f"#/components/schemas/{data}"}
+        assert body["properties"]["type"]["const"] == event_type.value
+        assert data in doc["components"]["schemas"]
+    # the subscribable types, as the API states them, are the public ones
+    assert set(doc["components"]["schemas"]["EventType"]["enum"]) == {
+        e.value for e in PUBLIC_EVENTS
+    }
+
+
+# --- checking one event against the documents ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def doc(server) -> dict:
+    r = httpx.get(server.url + "/schema/openapi.json")
+    assert r.status_code == 200
+    return r.json()
+
+
+class Checker:
+    """Validates event bodies against the published document, strictly: a field the
+    document does not name is an error too."""
+
+    def __init__(self, doc: dict) -> None:
+        strict = copy.deepcopy(doc)
+        schemas = strict["components"]["schemas"]
+        # the desk's own resources are not in the API's document: from their Structs
+        _, made = msgspec.json.schema_components(
+            [EVENT_DATA[t] for t in EventType if t not in WEBHOOK_EVENTS],
+            ref_template="#/components/schemas/{name}",
+        )
+        for name, schema in made.items():
+            schemas.setdefault(name, schema)
+        for schema in schemas.values():
+            if "properties" in schema:
+                schema["additionalProperties"] = False
+        self.doc = strict
+        self.validators: dict[str, Any] = {}
+
+    def validator(self, event_type: EventType):
+        if event_type not in self.validators:
+            if event_type in WEBHOOK_EVENTS:
+                body = "post/requestBody/content/application~1json/schema"
+                where = f"#/webhooks/{event_type.value}/{body}"
+                root = {**self.doc, "$ref": where}
+            else:
+                root = {
+                    **self.doc,
+                    "type": "object",
+                    "required": ["id", "type", "tm_create", "data"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "id": {"type": "string", "pattern": "^[0-9]+$"},
+                        "type": {"const": event_type.value},
+                        "tm_create": {"type": "string"},
+                        "data": {"$ref": f"#/components/schemas/{EVENT_DATA[event_type].__name__}"},
+                    },
+                }
+            self.validators[event_type] = jsonschema_rs.Draft202012Validator(root)
+        return self.validators[event_type]
+
+    def check(self, event: StoredEvent) -> dict:
+        event_type = EventType(event.type)
+        body = json.loads(event_body(event))
+        errors = [e.message for e in self.validator(event_type).iter_errors(body)]
+        assert not errors, (event.type, errors, body)
+        data = body["data"]
+        # topics and audience, as docs/EVENTS.md says
+        if event_type is EventType.WEBHOOK_TEST:
+            assert (event.topics, event.audience) == ([], [])
+        elif event_type in TALK_EVENTS:
+            talk_id = data["id"] if EVENT_DATA[event_type] is TalkOut else data["talk_id"]
+            assert event.audience
+            assert sorted(event.topics) == sorted(
+                f"agent_id:{a}:talk:{talk_id}" for a in event.audience
+            )
+        else:
+            room_id = (
+                data["id"] if EVENT_DATA[event_type] is ConversationOut else data["conversation_id"]
+            )
+            assert event.topics == [f"customer_id:{event.customer_id}:conversation:{room_id}"]
+        return data
+
+
+# --- a client's copy of the lists -------------------------------------------------------
+
+
+def _plain(items: list[Any]) -> dict[str, dict]:
+    return {i.id: msgspec.to_builtins(i) for i in items}
+
+
+async def read_state(admin: Principal) -> dict[str, Any]:
+    """What a client shows: the rooms with their messages, the talks with their messages
+    (every root and every thread), as the API lists them."""
+    rooms = _plain((await conversations.list_conversations(admin))[0])
+    room_messages = {r: _plain((await messages.list_messages(admin, r))[0]) for r in rooms}
+    talk_list = _plain((await talks.list_talks(admin, scope="all"))[0])
+    talk_lines: dict[str, dict[str, dict]] = {}
+    for talk_id in talk_list:
+        roots = (await talk_messages.list_messages(admin, talk_id))[0]
+        lines = _plain(roots)
+        for root in roots:
+            if root.reply_count:
+                lines |= _plain((await talk_messages.list_messages(admin, talk_id, root.id))[0])
+        talk_lines[talk_id] = lines
+    return {"rooms": rooms, "messages": room_messages, "talks": talk_list, "lines": talk_lines}
+
+
+async def snapshot(admin: Principal) -> tuple[int, dict[str, Any]]:
+    """The last event id and the state, read in one snapshot: the state is exactly what
+    the events up to that id made."""
+    async with DB.transaction():
+        await connection().execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        last = await last_event_id(admin.customer_id)
+        return last, await read_state(admin)
+
+
+def shown(message: dict) -> bool:
+    """Whether a talk's lists show this message: live, or a deleted root with replies."""
+    return message["tm_delete"] == LIVE or (
+        message["parent_id"] is None and message["reply_count"] > 0
+    )
+
+
+def put(state: dict[str, Any], kind: str, inside: str, data: dict, gone: bool) -> None:
+    """Replace (or add) a room or a talk; one that is gone leaves, with what it holds."""
+    if gone:
+        state[kind].pop(data["id"], None)
+        state[inside].pop(data["id"], None)
+    else:
+        state[kind][data["id"]] = data
+        state[inside].setdefault(data["id"], {})
+
+
+def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
+    """docs/EVENTS.md, "Keeping a copy up to date", as a client would write it."""
+    shape = EVENT_DATA[event_type]
+    if shape is ConversationOut:
+        put(state, "rooms", "messages", data, gone=event_type is EventType.CONVERSATION_DELETED)
+    elif shape is MessageOut:
+        state["messages"].setdefault(data["conversation_id"], {})[data["id"]] = data
+        room = state["rooms"].get(data["conversation_id"])
+        if event_type is EventType.CONVERSATION_MESSAGE_CREATED and room is not None:
+            room["last_message"] = preview(data["text"], data["medias"])
+            room["tm_last_message"] = room["tm_update"] = data["tm_create"]
+    elif shape is TalkOut:
+        put(state, "talks", "lines", data, gone=data["tm_delete"] != LIVE)
+    elif shape is TalkParticipantOut:
+        talk = state["talks"].get(data["talk_id"])
+        if talk is not None:
+            others = [p for p in talk["participants"] if p["id"] != data["id"]]
+            known = len(others) < len(talk["participants"])
+            talk["participants"] = (
+                [data if p["id"] == data["id"] else p for p in talk["participants"]]
+                if known
+                else [*talk["participants"], data]
+            )
+            talk["member_count"] = sum(p["status"] == "active" for p in talk["participants"])
+    elif shape is TalkMessageOut:
+        lines = state["lines"].get(data["talk_id"])
+        if lines is None:
+            return
+        if shown(data):
+            lines[data["id"]] = data
+        else:
+            lines.pop(data["id"], None)
+        talk = state["talks"].get(data["talk_id"])
+        if event_type is EventType.TALK_MESSAGE_CREATED and data["type"] == "normal" and talk:
+            talk["tm_last_message"] = data["tm_create"]
+
+
+# --- the actions ------------------------------------------------------------------------
+
+
+class Scenario:
+    def __init__(self, checker: Checker, admin: Principal) -> None:
+        self.checker = checker
+        self.admin = admin
+        self.seen: set[EventType] = set()
+
+    @staticmethod
+    def background(event: StoredEvent) -> bool:
+        """A status change of an outbound message, which a running server's sender may
+        make at any moment: checked and applied like the others, but expected by no step."""
+        return event.type in (
+            EventType.CONVERSATION_MESSAGE_UPDATED,
+            EventType.CONVERSATION_MESSAGE_SENT,
+        ) and b'"direction":"outbound"' in bytes(event.payload)
+
+    async def start(self) -> None:
+        self.last, self.state = await snapshot(self.admin)
+
+    async def step(self, action, *expected: EventType) -> Any:
+        """Run `action`; its events must match their schemas, be `expected` (in that
+        order; background events aside), and turn the copy into a fresh fetch."""
+        result = await action
+        last, fresh = await snapshot(self.admin)
+        events = await events_after(self.admin.customer_id, self.last, limit=10_000)
+        events = [e for e in events if e.id <= last]
+        for event in events:
+            data = self.checker.check(event)
+            apply(self.state, EventType(event.type), data)
+            self.seen.add(EventType(event.type))
+        got = [EventType(e.type) for e in events if not self.background(e)]
+        assert got == list(expected), got
+        assert self.state == fresh, differences(self.state, fresh)
+        self.last = last
+        return result
+
+
+def differences(mine: Any, fresh: Any, where: str = "") -> list[str]:
+    """Where the copy and the fresh fetch differ, as paths (for a readable failure)."""
+    if isinstance(mine, dict) and isinstance(fresh, dict):
+        found = []
+        for key in sorted(set(mine) | set(fresh)):
+            if key not in mine or key not in fresh:
+                found.append(f"{where}/{key}: only in {'copy' if key in mine else 'fetch'}")
+            else:
+                found += differences(mine[key], fresh[key], f"{where}/{key}")
+        return found
+    return [] if mine == fresh else [f"{where}: copy {mine!r}, fetch {fresh!r}"]
+
+
+def principal(customer_id: str, agent_id: str, username: str, permission: Permission):
+    return Principal(
+        customer_id=customer_id,
+        agent_id=agent_id,
+        username=username,
+        permission=permission,
+        via="token",
+    )
+
+
+@pytest.fixture
+def private_webhooks():
+    """A webhook endpoint on a private address, as in development: the test event needs
+    an endpoint set, and nothing is ever sent to it here."""
+    before = runtime.settings()
+    runtime.configure(before.with_overrides(allow_private_webhooks=True))
+    yield
+    runtime.configure(before)
+
+
+async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, private_webhooks):
+    Ev = EventType
+    customer, admin_id = await customers.create_customer(
+        name="Schema Inc", username="schema-admin", password="schema-pass-1"
+    )
+    cid = customer.id
+    admin = principal(cid, admin_id, "schema-admin", Permission.ADMIN)
+    people = {}
+    for name in ("ann", "bob", "cyd"):
+        made = await agents.create_agent(
+            admin, AgentCreate(username=f"schema-{name}", password="schema-pass-1", name=name)
+        )
+        people[name] = principal(cid, made.id, made.username, Permission.AGENT)
+    ann, bob, cyd = people["ann"], people["bob"], people["cyd"]
+    sms = await accounts.create_account(
+        cid, type="loopback", address="+15550001111", settings={"reference_type": "message"}
+    )
+    run = Scenario(Checker(doc), admin)
+    await run.start()
+
+    # --- rooms and messages
+    first = await run.step(
+        messages.receive(sms, InboundMessage(peer="+15559870001", text="hello  there")),
+        Ev.CONVERSATION_CREATED,
+        Ev.CONVERSATION_MESSAGE_CREATED,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+    )
+    room = first.conversation_id
+    await run.step(
+        messages.receive(sms, InboundMessage(peer="+15559870001", text="x" * 300)),
+        Ev.CONVERSATION_MESSAGE_CREATED,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+    )
+    # A reply goes out. Its status changes come from this test, or first from a running
+    # server's sender (loopback takes every message at once): background events, expected
+    # by no step, but checked and applied like every other.
+    reply = await run.step(
+        messages.send_message(admin, room, MessageCreate(text="on it")),
+        Ev.CONVERSATION_MESSAGE_CREATED,
+    )
+    await run.step(messages.record_outcome(reply.id, status=MessageStatus.DONE))
+    await run.step(
+        messages.record_outcome(reply.id, status=MessageStatus.FAILED, error="undelivered")
+    )
+    retried = await run.step(messages.retry(admin, reply.id))
+    assert retried.status == MessageStatus.PROGRESSING.value
+    await run.step(
+        conversations.update_conversation(
+            admin, room, ConversationUpdate(name="Billing", tags=["vip"], owner_id=ann.agent_id)
+        ),
+        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    await run.step(
+        activities.add_note(admin, room, "called them back"), Ev.CONVERSATION_ACTIVITY_CREATED
+    )
+    added = await run.step(
+        conversations.add_participant(
+            admin,
+            room,
+            ParticipantIn(type=ParticipantType.EMAIL, target="pat@example.com", name="Pat"),
+        ),
+        Ev.CONVERSATION_PARTICIPANT_ADDED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    await run.step(
+        conversations.remove_participant(admin, room, added.id),
+        Ev.CONVERSATION_PARTICIPANT_REMOVED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    await run.step(
+        conversations.update_conversation(
+            admin, room, ConversationUpdate(status=ConversationStatus.CLOSED)
+        ),
+        Ev.CONVERSATION_CLOSED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    await run.step(
+        conversations.update_conversation(
+            admin, room, ConversationUpdate(status=ConversationStatus.ACTIVE)
+        ),
+        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    # the lifecycle idles the room; the next message makes it active again
+    await run.step(
+        conversations.sweep_lifecycle(idle_after=timedelta(0), close_after=timedelta(days=9)),
+        Ev.CONVERSATION_UPDATED,
+    )
+    await run.step(
+        messages.receive(
+            sms,
+            InboundMessage(
+                peer="+15559870001",
+                text="",
+                medias=[{"type": "image/png", "url": "https://cdn.example/a.png", "name": "a.png"}],
+            ),
+        ),
+        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_MESSAGE_CREATED,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+    )
+    await run.step(
+        conversations.sweep_lifecycle(idle_after=timedelta(days=9), close_after=timedelta(0)),
+        Ev.CONVERSATION_CLOSED,
+    )
+    made = await run.step(
+        conversations.create_conversation(
+            admin,
+            ConversationCreate(
+                participants=[ParticipantIn(type=ParticipantType.TEL, target="+15559870002")]
+            ),
+        ),
+        Ev.CONVERSATION_CREATED,
+    )
+    await run.step(conversations.delete_conversation(admin, made.id), Ev.CONVERSATION_DELETED)
+
+    # --- talks
+    talk, _ = await run.step(
+        talks.create_talk(
+            admin,
+            TalkCreate(name="Ops", participant_ids=[ann.agent_id, bob.agent_id]),
+        ),
+        Ev.TALK_CREATED,
+    )
+    root = await run.step(
+        talk_messages.post_message(admin, talk.id, TalkMessageCreate(text="deploy at 5?")),
+        Ev.TALK_MESSAGE_CREATED,
+    )
+    answer = await run.step(
+        talk_messages.post_message(ann, talk.id, TalkMessageCreate(text="ok", parent_id=root.id)),
+        Ev.TALK_MESSAGE_CREATED,
+        Ev.TALK_MESSAGE_UPDATED,
+    )
+    await run.step(
+        talk_messages.edit_message(admin, talk.id, root.id, "deploy at 6?"),
+        Ev.TALK_MESSAGE_UPDATED,
+    )
+    await run.step(talk_messages.add_reaction(bob, root.id, "thumbsup"), Ev.TALK_REACTION_ADDED)
+    await run.step(
+        talk_messages.remove_reaction(bob, root.id, "thumbsup"), Ev.TALK_REACTION_REMOVED
+    )
+    await run.step(talk_messages.delete_message(admin, talk.id, root.id), Ev.TALK_MESSAGE_DELETED)
+    await run.step(
+        talk_messages.delete_message(ann, talk.id, answer.id),
+        Ev.TALK_MESSAGE_DELETED,
+        Ev.TALK_MESSAGE_UPDATED,
+    )
+    await run.step(
+        talks.update_talk(admin, talk.id, TalkUpdate(name="Operations")), Ev.TALK_UPDATED
+    )
+    await run.step(
+        talks.add_participant(admin, talk.id, cyd.agent_id),
+        Ev.TALK_PARTICIPANT_JOINED,
+        Ev.TALK_MESSAGE_CREATED,
+    )
+    bobs = next(
+        p for p in (await talks.get_talk(admin, talk.id)).participants if p.agent_id == bob.agent_id
+    )
+    await run.step(
+        talks.remove_participant(bob, talk.id, bobs.id),
+        Ev.TALK_PARTICIPANT_LEFT,
+        Ev.TALK_MESSAGE_CREATED,
+    )
+    await run.step(talks.close_talk(admin, talk.id), Ev.TALK_MESSAGE_CREATED, Ev.TALK_CLOSED)
+    await run.step(talks.reopen_talk(admin, talk.id), Ev.TALK_MESSAGE_CREATED, Ev.TALK_UPDATED)
+    direct, _ = await run.step(
+        talks.create_talk(admin, TalkCreate(type=TalkType.DIRECT, participant_ids=[ann.agent_id])),
+        Ev.TALK_CREATED,
+    )
+    await run.step(talks.delete_talk(admin, direct.id), Ev.TALK_UPDATED)
+
+    # --- the webhook test event
+    await customers.update_customer(admin, CustomerUpdate(webhook_uri="http://127.0.0.1:9/h"))
+    await run.step(webhook_log.send_test_event(admin), Ev.WEBHOOK_TEST)
+
+    assert run.seen == set(EventType) - NEVER_WRITTEN
