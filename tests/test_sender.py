@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest
-from conftest import ROOT, ServerProcess, cli_env, create_database, run_async, run_cli, wait_for
+from conftest import ROOT, ServerProcess, cli_env, migrated_database, run_async, run_cli, wait_for
 from providers import ProviderServer, Recorded, Reply
 
 ACCOUNT_SID = "AC" + "5e4d3c2b1a098765" * 2
@@ -178,7 +178,7 @@ def talks_to(pid: int, port: int) -> bool:
 @pytest.fixture(scope="module")
 def stack():
     """One database, the fake Twilio, `serve` without workers, and an SMS account."""
-    db_url = create_database("convodesk_sender")
+    db_url = migrated_database("convodesk_sender")
     fake = CountingTwilio()
     made = run_cli(
         "customer",
