@@ -494,8 +494,8 @@ class Tenant:
         """Authorization headers with a token as `POST /auth/login` would give this agent."""
         from app.services.auth import issue_token
 
-        agent = {"id": agent_id, "customer_id": customer_id or self.customer_id}
-        token = issue_token({**agent, "username": username}, SECRET_KEY, 86400)
+        customer = str(customer_id or self.customer_id)
+        token = issue_token(str(agent_id), customer, username, SECRET_KEY, 86400)
         return {"Authorization": f"Bearer {token}"}
 
     def login(self, username: str, password: str | None = None) -> dict[str, str]:
