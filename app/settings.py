@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+PASSWORD_HASHINGS = ("standard", "fast")
+
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names it."""
@@ -194,6 +196,9 @@ class Settings:
     a client resuming from a pruned event is told to reload."""
     event_prune_interval_seconds: float
     """How often the workers prune events past the retention."""
+    password_hashing: str
+    """`standard`: Argon2id with the argon2-cffi defaults. `fast`: Argon2id at its lowest
+    cost, for test suites that create and sign in thousands of agents; never in production."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -240,6 +245,9 @@ class Settings:
             event_retention_days=_int(env, "CONVODESK_EVENT_RETENTION_DAYS", 30, 1, 36500),
             event_prune_interval_seconds=_float(
                 env, "CONVODESK_EVENT_PRUNE_INTERVAL", 3600.0, 0.05, 86400
+            ),
+            password_hashing=_choice(
+                env, "CONVODESK_PASSWORD_HASHING", "standard", PASSWORD_HASHINGS
             ),
         )
 

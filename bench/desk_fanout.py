@@ -68,7 +68,10 @@ async def run(url: str, server: Server, customer_id: str, args) -> None:
             args.agents,
         )
         await conn.close()
-        tokens = [auth.issue_token(dict(a), SECRET, 3600) for a in agents]
+        tokens = [
+            auth.issue_token(str(a["id"]), str(a["customer_id"]), a["username"], SECRET, 3600)
+            for a in agents
+        ]
         account = await accounts.create_account(
             customer_id,
             type="loopback",

@@ -7,6 +7,7 @@ machine has two cores and absolute numbers move with its load) for docs/PERFORMA
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -14,6 +15,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -101,6 +104,27 @@ def cli(env: dict[str, str], *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(done.stderr)
     return done.stdout
+
+
+@contextmanager
+def customer_database() -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
+    """A fresh database, migrated, with one customer whose admin signs in as bench-admin /
+    bench-password, this process's app modules bound to it: (url, the environment for
+    `cli` and servers, {"customer_id", "agent_id"}). Dropped afterwards."""
+    url = fresh_database()
+    env = env_for(url)
+    restore = bind_app_to(url)  # app modules bind their engine at import
+    try:
+        cli(env, "migrate")
+        created = cli(
+            env,
+            *("customer", "create", "--name", "Bench", "--username", "bench-admin"),
+            *("--password", "bench-password"),
+        )
+        yield url, env, json.loads(created)
+    finally:
+        restore()
+        drop_database(url)
 
 
 SERVER_KINDS = ("convodesk", "uvicorn", "granian", "hypercorn")
@@ -204,7 +228,8 @@ async def make_agents(
 ) -> list[dict]:
     """`count` agents of a customer in one INSERT (they share the first agent's password
     hash: Argon2id per agent would take ~0.1 s each). Returns id, customer_id, username
-    of each, in order; tokens come from app.services.auth.issue_token(row, SECRET, ttl)."""
+    of each, in order; tokens come from app.services.auth.issue_token(id, customer_id,
+    username, SECRET, ttl)."""
     conn = await asyncpg.connect(url)
     try:
         hash_ = await conn.fetchval("SELECT password_hash FROM agents LIMIT 1")

@@ -212,7 +212,9 @@ async def bench(url: str, server: Server, customer_id: str, args) -> list[dict]:
     from app.services import auth
 
     agents = await make_agents(url, customer_id, args.agents, prefix="talker")
-    tokens = [auth.issue_token(a, SECRET, 6 * 3600) for a in agents]
+    tokens = [
+        auth.issue_token(a["id"], a["customer_id"], a["username"], SECRET, 6 * 3600) for a in agents
+    ]
     results: list[dict] = []
     async with httpx.AsyncClient(
         base_url=server.url, headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=60

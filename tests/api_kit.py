@@ -37,7 +37,7 @@ def peer_of(room: dict) -> dict:
 
 def named_agent(tenant, name: str) -> tuple[str, dict[str, str]]:
     """A new agent of the tenant called `name` (username: the customer's id prefix and
-    the name), signed in: (its id, its auth headers)."""
+    the name), with a token: (its id, its auth headers)."""
     username = f"{tenant.customer_id[:8]}-{name.lower()}"
     r = tenant.client.post(
         "/v1.0/agents",
@@ -45,4 +45,4 @@ def named_agent(tenant, name: str) -> tuple[str, dict[str, str]]:
         json={"username": username, "password": tenant.password, "name": name},
     )
     assert r.status_code == 201, r.text
-    return r.json()["id"], tenant.login(username)
+    return r.json()["id"], tenant.token_for(r.json()["id"], username)

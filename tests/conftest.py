@@ -1,9 +1,10 @@
 """Test harness: a real PostgreSQL, a real server process, real HTTP.
 
 Which PostgreSQL: DATABASE_URL when given; else the server on 127.0.0.1:5432 when it
-answers; else an embedded one (pgserver) in a temporary directory. Each test session gets
-its own fresh database on it, migrated by the real `convodesk migrate` command, and every
-test starts from empty tables.
+answers; else an embedded one (pgserver) in a temporary directory. A run migrates one
+template database with the real `convodesk migrate` command; each test process (each
+pytest-xdist worker) then gets its own fresh copy of it, and every test starts from empty
+tables.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ _state: dict[str, object] = {}
 
 
 def run_async(coro):
-    """asyncio.run, also from inside a running loop (Playwright's sync API keeps one in
-    the main thread): then it runs in a worker thread."""
+    """Run `coro` to its end: on the in-process app's event loop while that app runs (its
+    database pool lives there), else with asyncio.run, also from inside a running loop
+    (Playwright's sync API keeps one in the main thread): then in a worker thread."""
+    portal = _state.get("portal")
+    if portal is not None:
+        return portal.call(_awaited, coro)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -44,6 +49,10 @@ def run_async(coro):
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+async def _awaited(coro):
+    return await coro
 
 
 def with_database(url: str, name: str) -> str:
@@ -79,23 +88,64 @@ async def _admin(sql: str, admin_url: str) -> None:
 def own_database(label: str) -> str:
     """A migrated database of its own, for a module whose server's sender must be the only
     one sending its messages (the session server's sender, pointed at no provider, would
-    otherwise take some of them and retry them later)."""
-    url = create_database(f"convodesk_{label}")
-    done = run_cli("migrate", env=cli_env(DATABASE_URL=url))
-    assert done.returncode == 0, done.stderr
-    _state.setdefault("also_emptied", []).append(url)  # every test starts empty there too
+    otherwise take some of them and retry them later). Emptied before each test of the
+    module that made it, dropped after its last one."""
+    url = migrated_database(f"convodesk_{label}")
+    _state.setdefault("also_emptied", []).append(url)
     return url
+
+
+def _database_name(prefix: str) -> str:
+    # the worker id keeps the databases of parallel test processes apart at a glance
+    return f"{prefix}_{_state.get('worker', 'main')}_{uuid.uuid4().hex[:10]}"
 
 
 def create_database(prefix: str = "convodesk_test") -> str:
     """A new empty database on the test server; returns its URL."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    name = _database_name(prefix)
     run_async(_admin(f'CREATE DATABASE "{name}"', _state["admin_url"]))
+    return _made(name)
+
+
+def _made(name: str) -> str:
     _state.setdefault("databases", []).append(name)
+    # a commit need not wait for the disk: nothing here must survive a crash of PostgreSQL
+    run_async(_admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off', _state["admin_url"]))
     return with_database(_state["admin_url"], name)
 
 
+def migrated_database(prefix: str = "convodesk_test") -> str:
+    """A new database with every migration applied: a copy of the run's template, which
+    `convodesk migrate` made (copying is a fraction of a second; migrating takes seconds)."""
+    name = _database_name(prefix)
+    template = _state["template"]
+    for attempt in range(20):
+        try:
+            run_async(
+                _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"', _state["admin_url"])
+            )
+            break
+        except asyncpg.ObjectInUseError:
+            # another worker is copying the template right now (PostgreSQL copies a template
+            # only while nobody else uses it)
+            time.sleep(0.05 * (attempt + 1))
+    else:
+        raise RuntimeError(f"could not copy the template database {template}")
+    return _made(name)
+
+
+def _make_template() -> str:
+    url = create_database("convodesk_template")
+    done = run_cli("migrate", env=cli_env(DATABASE_URL=url))
+    if done.returncode != 0:
+        raise pytest.UsageError(f"migrations failed:\n{done.stdout}\n{done.stderr}")
+    return url.rsplit("/", 1)[1]
+
+
 UNREACHABLE = "http://127.0.0.1:9"
+FAST_HASHING = {"CONVODESK_PASSWORD_HASHING": "fast"}
+"""Tests create and sign in agents by the thousand; what they check of passwords never
+depends on the hash's cost (one test checks the production parameters)."""
 PROVIDER_APIS = ("TWILIO", "LINE", "LINE_DATA", "WHATSAPP")
 
 
@@ -103,9 +153,10 @@ def cli_env(**overrides: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVODESK_")}
     env.update(
         {
-            "DATABASE_URL": _state["db_url"],
+            "DATABASE_URL": _state.get("db_url", ""),
             "CONVODESK_SECRET_KEY": SECRET_KEY,
             "CONVODESK_EVENT_BUS": "postgres",
+            **FAST_HASHING,
             "PYTHONUNBUFFERED": "1",
             # No test ever reaches a real provider: every base points at a closed local
             # port unless a test module points it at its own stand-in.
@@ -131,25 +182,52 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
     )
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    """Whether this process only hands tests to pytest-xdist workers (runs none itself)."""
+    return not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no"
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    admin = with_database(_base_url(), "postgres")
-    _state["admin_url"] = admin
-    url = create_database()
+    from run_order import RunOrder
+
+    config.pluginmanager.register(RunOrder(config), "convodesk-run-order")
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:  # a pytest-xdist worker: the controller made the template
+        _state["worker"] = worker["workerid"]
+        _state["admin_url"] = worker["convodesk_admin_url"]
+        _state["template"] = worker["convodesk_template"]
+    else:
+        _state["admin_url"] = with_database(_base_url(), "postgres")
+        _state["template"] = _make_template()
+        if _xdist_controller(config):
+            return
+    url = migrated_database()
     _state["db_url"] = url
     # In-process service tests import app modules, which read these.
     os.environ["DATABASE_URL"] = url
     os.environ["CONVODESK_SECRET_KEY"] = SECRET_KEY
-    done = run_cli("migrate")
-    if done.returncode != 0:
-        raise pytest.UsageError(f"migrations failed:\n{done.stdout}\n{done.stderr}")
+    os.environ.update(FAST_HASHING)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist: each worker copies the controller's template on the same server."""
+    node.workerinput["convodesk_admin_url"] = _state["admin_url"]
+    node.workerinput["convodesk_template"] = _state["template"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for name in _state.get("databases", []):
+    async def drop(name: str) -> None:
         try:
-            run_async(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', _state["admin_url"]))
+            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', _state["admin_url"])
         except Exception as exc:  # noqa: BLE001 - cleanup must not hide test results
             print(f"could not drop test database {name}: {exc}", file=sys.stderr)
+
+    async def drop_all() -> None:
+        # at once: each DROP waits for a checkpoint, which they can then share
+        await asyncio.gather(*(drop(name) for name in _state.get("databases", [])))
+
+    run_async(drop_all())
     if "pg_dir" in _state:
         _state["pgserver"].cleanup()
         shutil.rmtree(_state["pg_dir"], ignore_errors=True)
@@ -164,14 +242,21 @@ async def _truncate() -> None:
 
 
 async def _empty(url: str) -> None:
+    """DELETE, children before parents: a few milliseconds for the handful of rows a test
+    leaves, where TRUNCATE of every table costs 100-400 ms (it makes new files for each
+    table). Ids are not restarted; no test depends on their values."""
+    from piccolo.table import sort_table_classes
+
     from app.db.tables import ALL_TABLES  # only now: importing it needs DATABASE_URL set
 
-    tables = ", ".join(t._meta.tablename for t in ALL_TABLES)
+    tables = [t._meta.tablename for t in reversed(sort_table_classes(ALL_TABLES))]
+    statements = ";".join(f"DELETE FROM {name}" for name in tables)
     conn = await asyncpg.connect(url)
     try:
         for attempt in range(5):
             try:
-                await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+                async with conn.transaction():
+                    await conn.execute(statements)
                 return
             except asyncpg.DeadlockDetectedError:
                 # the session server's workers were mid-query; PostgreSQL chose us: again
@@ -182,8 +267,16 @@ async def _empty(url: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def clean_tables():
-    run_async(_truncate())
+def clean_tables(request):
+    if request.node.get_closest_marker("pure") is None:
+        run_async(_truncate())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_databases_end_with_their_module():
+    """A module's own databases need no emptying once its last test has run."""
+    yield
+    _state.pop("also_emptied", None)
 
 
 @pytest.fixture
@@ -263,48 +356,133 @@ def server():
     srv.stop()
 
 
+IN_PROCESS_URL = "http://convodesk.test"
+
+
+@pytest.fixture(scope="module")
+def in_process_app():
+    """The app in this process (Litestar's TestClient, lifespan and workers included, on
+    an event loop in a thread of its own), for a module's tests that need no server
+    process: no start-up to wait for, no sockets. Up for one module, so async tests in
+    other modules never meet its database pool from another loop."""
+    from litestar.testing import TestClient
+
+    from app.asgi import create_app
+    from app.settings import Settings
+
+    env = cli_env(CONVODESK_PUBLIC_URL=IN_PROCESS_URL, CONVODESK_SMTP_PORT="0")
+    app = create_app(Settings.from_env(env))
+    # a 500 comes back as the server would send it, so tests see what clients would see
+    with TestClient(app, base_url=IN_PROCESS_URL, timeout=30, raise_server_exceptions=False) as c:
+        _state["portal"] = c.blocking_portal
+        try:
+            yield c
+        finally:
+            del _state["portal"]
+
+
 @pytest.fixture
-def client(server) -> httpx.Client:
-    with httpx.Client(base_url=server.url, timeout=30) as c:
-        yield c
+def client(request) -> httpx.Client:
+    """The API of the session's server when the test uses that server (its sockets, log
+    or pages); else of the in-process app, on the same database."""
+    if "server" in request.fixturenames:
+        server = request.getfixturevalue("server")
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            yield c
+        return
+    app = request.getfixturevalue("in_process_app")
+    app.cookies.clear()
+    yield app
+    app.cookies.clear()
 
 
 # --- tenants --------------------------------------------------------------------------
 
 
+async def on_database(url: str, coro):
+    """Await `coro` with this process's services on the database at `url` (a module's own)
+    instead of the session's. Only while no pool is open: without one, every query and
+    transaction connects anew with `DB.config`."""
+    from app.db.piccolo_conf import DB
+
+    assert DB.pool is None, "the in-process app's pool serves the session's database only"
+    saved = DB.config
+    DB.config = {**saved, "dsn": url}
+    try:
+        return await coro
+    finally:
+        DB.config = saved
+
+
 class Tenant:
-    """A customer with an admin, a manager and an agent, each signed in."""
+    """A customer with an admin, a manager and an agent, each with a session token.
+
+    Made through the services, with tokens issued the way sign-in issues them: only the
+    tests about signing in go through `POST /auth/login` (and pay for its hashing)."""
 
     def __init__(self, client: httpx.Client, label: str, db_url: str | None = None):
-        """On the session database; or, given `db_url`, on that one (made with the real
-        `convodesk customer create`, as this process's services use the session's)."""
-        from app.services import customers
-
+        """On the session database, or given `db_url` on that one."""
         self.client = client
         self.password = "pass-" + label + "-123"
-        admin_username = f"{label}-admin"
+        names = {p: f"{label}-{p}" for p in ("admin", "manager", "agent")}
         if db_url is None:
-            customer, admin_id = run_async(
-                customers.create_customer(
-                    name=f"Customer {label}", username=admin_username, password=self.password
-                )
+            made = run_async(self._create(f"Customer {label}", names))
+        elif _state.get("portal") is None:
+            made = run_async(on_database(db_url, self._create(f"Customer {label}", names)))
+        else:  # the in-process app's pool serves the session's database only
+            made = self._create_with_cli(f"Customer {label}", names, db_url)
+        self.customer_id = made["customer"]
+        self.admin_id, self.manager_id, self.agent_id = (made[p] for p in names)
+        self.admin, self.manager, self.agent = (self.token_for(made[p], names[p]) for p in names)
+
+    async def _create(self, name: str, names: dict[str, str]) -> dict[str, str]:
+        from app.domain.enums import Permission
+        from app.domain.principal import Principal
+        from app.domain.resources import AgentCreate
+        from app.services import agents, customers
+
+        customer, admin_id = await customers.create_customer(
+            name=name, username=names["admin"], password=self.password
+        )
+        made = {"customer": customer.id, "admin": admin_id}
+        admin = Principal(
+            customer_id=customer.id,
+            agent_id=admin_id,
+            username=names["admin"],
+            permission=Permission.ADMIN,
+            via="token",
+        )
+        for permission in ("manager", "agent"):
+            body = AgentCreate(
+                username=names[permission],
+                password=self.password,
+                permission=Permission(permission),
             )
-            self.customer_id = customer.id
-        else:
-            made = run_cli(
-                *("customer", "create", "--name", f"Customer {label}"),
-                *("--username", admin_username, "--password", self.password),
-                env=cli_env(DATABASE_URL=db_url),
-            )
-            assert made.returncode == 0, made.stderr
-            created = json.loads(made.stdout.strip().splitlines()[-1])
-            self.customer_id, admin_id = created["customer_id"], created["agent_id"]
-        self.admin_id = admin_id
-        self.admin = self.login(admin_username)
-        self.manager_id = self.add_agent(f"{label}-manager", "manager")
-        self.manager = self.login(f"{label}-manager")
-        self.agent_id = self.add_agent(f"{label}-agent", "agent")
-        self.agent = self.login(f"{label}-agent")
+            made[permission] = (await agents.create_agent(admin, body)).id
+        return made
+
+    def _create_with_cli(self, name: str, names: dict[str, str], db_url: str) -> dict[str, str]:
+        env = cli_env(DATABASE_URL=db_url)
+        done = run_cli(
+            *("customer", "create", "--name", name),
+            *("--username", names["admin"], "--password", self.password),
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        created = json.loads(done.stdout.strip().splitlines()[-1])
+        made = {"customer": created["customer_id"], "admin": created["agent_id"]}
+        admin = self.token_for(made["admin"], names["admin"], made["customer"])
+        for permission in ("manager", "agent"):
+            made[permission] = self._post_agent(admin, names[permission], permission)
+        return made
+
+    def token_for(self, agent_id: str, username: str, customer_id: str | None = None) -> dict:
+        """Authorization headers with a token as `POST /auth/login` would give this agent."""
+        from app.services.auth import issue_token
+
+        customer = str(customer_id or self.customer_id)
+        token = issue_token(str(agent_id), customer, username, SECRET_KEY, 86400)
+        return {"Authorization": f"Bearer {token}"}
 
     def login(self, username: str, password: str | None = None) -> dict[str, str]:
         r = self.client.post(
@@ -335,9 +513,12 @@ class Tenant:
         )
 
     def add_agent(self, username: str, permission: str) -> str:
+        return self._post_agent(self.admin, username, permission)
+
+    def _post_agent(self, admin: dict[str, str], username: str, permission: str) -> str:
         r = self.client.post(
             "/v1.0/agents",
-            headers=self.admin,
+            headers=admin,
             json={"username": username, "password": self.password, "permission": permission},
         )
         assert r.status_code == 201, r.text

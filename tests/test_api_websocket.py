@@ -75,7 +75,12 @@ def test_a_room_topic_gets_only_that_room(client, tenant, ws_factory):
     frames = ws.events(2)
     assert {f["data"]["conversation_id"] for f in frames} == {room}
     assert frames[0]["data"]["text"] == "to my room"
-    ws.nothing()
+    # nothing else came first: the room's next message is the next frame (frames follow the
+    # events' order)
+    inbound(sms, "+15550000001", "later in my room")
+    later = ws.events(2)
+    assert {f["data"]["conversation_id"] for f in later} == {room}
+    assert later[0]["data"]["text"] == "later in my room"
     assert other != room
 
 
@@ -92,13 +97,17 @@ def test_topics_outside_the_callers_rights_are_refused(tenant, other_tenant, ws_
     assert refusal["type"] == "error" and refusal["reason"] == "topic_forbidden"
     assert set(refusal["topics"]) == {theirs, bogus, f"agent_id:{other_tenant.agent_id}:talk"}
     inbound(other_tenant.channel("message"), "+15559876543", "not for you")
-    ws.nothing()
     # bad messages get an error frame; the connection stays usable
     ws.conn.send("not json")
     assert ws.recv()["reason"] == "invalid_message"
     ws.send({"type": "dance"})
     assert ws.recv()["reason"] == "invalid_message"
     ws.subscribe(f"customer_id:{tenant.customer_id}:conversation")
+    # the other customer's message never came: the caller's own later message is the first
+    # event frame (events reach a socket in id order)
+    mine = inbound(tenant.channel("message"), "+15559876543", "for you").conversation_id
+    [first] = ws.events(1)
+    assert (first["type"], first["data"]["id"]) == ("conversation_created", mine)
 
 
 def test_agents_get_no_events_of_rooms_assigned_to_others(client, tenant, ws_factory):
@@ -116,9 +125,13 @@ def test_agents_get_no_events_of_rooms_assigned_to_others(client, tenant, ws_fac
     inbound(sms, "+15550000004", "for everyone")
     agent_frames = agent_ws.events(3)
     assert {f["data"].get("reference_id") for f in agent_frames} == {"+15550000004"}
-    agent_ws.nothing()
     manager_frames = manager_ws.events(5)
     assert "secret for agent2" in [f["data"].get("text") for f in manager_frames]
+    # nothing of agent2's room came to the agent: their room's next message is next
+    inbound(sms, "+15550000004", "for everyone, later")
+    later = agent_ws.events(2)
+    assert later[0]["data"]["text"] == "for everyone, later"
+    assert {f["data"].get("reference_id") for f in later} == {"+15550000004"}
 
 
 def test_a_token_in_the_socket_url_stays_out_of_the_log(server, tenant, ws_factory):
@@ -185,7 +198,8 @@ def test_resume_with_since_delivers_what_was_missed_in_order_once(client, tenant
     live = back.events(2)
     assert live[0]["data"]["text"] == "live again"
     assert int(live[0]["id"]) > ids[-1]
-    back.nothing(1.0)
+    inbound(sms, "+15559876543", "and again")  # the next frame is this one's: no repeats
+    assert back.events(1)[0]["data"]["text"] == "and again"
 
 
 def test_resume_under_a_steady_stream_loses_nothing(client, tenant, server):
@@ -215,7 +229,9 @@ def test_resume_under_a_steady_stream_loses_nothing(client, tenant, server):
             got.append(first.events(1)[0])
     finally:
         first.close()
-    time.sleep(0.3)
+    # away while a few more messages arrive (or the stream has ended)
+    seen = len([f for f in got if f["type"] == "conversation_message_received"])
+    wait_for(lambda: len(sent) >= seen + 3 or not writer.is_alive())
     second = Ws(server.url, tenant.admin)
     second.subscribe(topic, since=got[-1]["id"])
     writer.join()
@@ -229,7 +245,7 @@ def test_resume_under_a_steady_stream_loses_nothing(client, tenant, server):
     assert ids == sorted(set(ids))
 
 
-def test_unsubscribe_stops_delivery(tenant, ws_factory):
+def test_unsubscribe_stops_delivery(client, tenant, ws_factory):
     sms = tenant.channel("message")
     topic = f"customer_id:{tenant.customer_id}:conversation"
     ws = ws_factory(tenant.admin)
@@ -237,14 +253,21 @@ def test_unsubscribe_stops_delivery(tenant, ws_factory):
     ws.send({"type": "unsubscribe", "topics": [topic]})
     assert ws.recv() == {"type": "unsubscribed", "topics": [topic]}
     inbound(sms, "+15559876543", "nobody listens")
-    ws.nothing()
+    # a later event on another topic is the first frame: the message's events never came
+    ws.subscribe(f"agent_id:{tenant.admin_id}:talk")
+    talk = client.post(
+        "/v1.0/talks", headers=tenant.admin, json={"name": "later", "participant_ids": []}
+    )
+    assert talk.status_code == 201, talk.text
+    [frame] = ws.events(1)
+    assert frame["type"] == "talk_created" and frame["data"]["id"] == talk.json()["id"]
 
 
-def test_a_message_sent_through_one_process_reaches_a_socket_on_another(tenant):
-    """Two `convodesk serve` processes on one database: the API call goes to A, the
-    websocket listens on B."""
+def test_a_message_sent_through_one_process_reaches_a_socket_on_another(server, tenant):
+    """Two `convodesk serve` processes on one database: the API call goes to A (the
+    session's server), the websocket listens on B."""
     tenant.channel("message")
-    a = ServerProcess(cli_env()).wait_ready()
+    a = server
     b = ServerProcess(cli_env()).wait_ready()
     try:
         room = httpx.post(
@@ -274,7 +297,6 @@ def test_a_message_sent_through_one_process_reaches_a_socket_on_another(tenant):
         ws.close()
         assert took < 5
     finally:
-        a.stop()
         b.stop()
 
 
@@ -287,9 +309,9 @@ def test_a_separate_worker_process_sends_and_the_desk_hears_it():
     import sys
 
     import asyncpg
-    from conftest import ROOT, create_database, run_cli
+    from conftest import ROOT, migrated_database, run_cli
 
-    url = create_database("convodesk_worker")
+    url = migrated_database("convodesk_worker")
     env = cli_env(DATABASE_URL=url)
     made = json.loads(
         run_cli(
@@ -337,7 +359,12 @@ def test_a_separate_worker_process_sends_and_the_desk_hears_it():
             json={"text": "queued until a worker runs"},
         ).json()
         assert ws.events(1)[0]["type"] == "conversation_message_created"
-        ws.nothing(1.0)  # no worker yet: it stays progressing
+        # no worker yet: it stays progressing; the room's next event (a rename) comes next
+        renamed = httpx.put(
+            f"{web.url}/v1.0/conversations/{room}", headers=auth, json={"name": "waiting"}
+        )
+        assert renamed.status_code == 200, renamed.text
+        assert ws.events(1)[0]["type"] == "conversation_updated"
         worker = subprocess.Popen(
             [sys.executable, "-m", "app", "worker"],
             cwd=ROOT,

@@ -138,12 +138,15 @@ def test_demo_prints_logins_that_work_and_is_reusable():
 def test_serve_with_several_worker_processes(client, tenant):
     srv = ServerProcess(cli_env(), args=("--workers", "2")).wait_ready()
     try:
-        # both processes share the database: a token from the session server works here
+        # both processes share the database: a token of the session's tenant works here
         for _ in range(20):
             r = httpx.get(srv.url + "/v1.0/customer", headers=tenant.admin)
             assert r.status_code == 200
             assert r.json()["id"] == tenant.customer_id
-        out = srv.output()
+        # the first process to start answers at once; the second may still be starting
+        out = wait_for(
+            lambda: srv.output().count("Application startup complete") >= 2 and srv.output()
+        )
         assert "2 worker process(es)" in out
         assert out.count("Application startup complete") == 2
     finally:

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import asyncpg
-from conftest import assert_error, inbound, wait_for
+from conftest import assert_error, inbound, run_async, wait_for
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
 LIVE = "9999-01-01 00:00:00.000000"
@@ -278,7 +278,7 @@ def test_lifecycle_with_a_controllable_clock(client, tenant):
     room = inbound(sms, "+15559876543", "hi").conversation_id
 
     def sweep(after):
-        return asyncio.run(
+        return run_async(
             sweep_lifecycle(
                 idle_after=timedelta(minutes=30),
                 close_after=timedelta(days=7),

@@ -323,14 +323,14 @@ def test_reconnect_after_a_restart_catches_up_exactly(tenant, new_page):
         srv.stop()
 
 
-def test_a_page_from_one_process_and_a_socket_on_another(tenant, new_page):
-    """Two servers on one database: the page comes from A, a reply is sent through B's
-    API, and the page (its socket on A) shows it."""
+def test_a_page_from_one_process_and_a_socket_on_another(server, tenant, new_page):
+    """Two servers on one database: the page comes from A (the session's server), a reply
+    is sent through B's API, and the page (its socket on A) shows it."""
     import httpx
 
     sms = tenant.channel("message")
     room = inbound(sms, "+15559876543", "hi").conversation_id
-    a = ServerProcess(cli_env()).wait_ready()
+    a = server
     b = ServerProcess(cli_env()).wait_ready()
     try:
         page = new_page()
@@ -345,7 +345,6 @@ def test_a_page_from_one_process_and_a_socket_on_another(tenant, new_page):
         item = page.locator("#timeline .item.outbound", has_text="from the other process")
         expect(item.locator(".delivery")).to_contain_text("sent", timeout=LIVE_MS)
     finally:
-        a.stop()
         b.stop()
 
 

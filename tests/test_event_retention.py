@@ -189,7 +189,7 @@ async def test_a_retry_holds_the_customers_events_while_it_runs(db_url):
     assert await event_retention.prune(RETENTION) == 3
 
 
-def test_the_workers_prune_on_their_interval(tenant, db_url):
+def test_the_workers_prune_on_their_interval(server, tenant, db_url):
     sms = tenant.channel("message")
     inbound(sms, "+15559876543", "old news")
     ids = event_ids(db_url, tenant.customer_id)
@@ -273,7 +273,7 @@ def test_the_desk_socket_closes_4410_for_a_page_older_than_the_kept_events(serve
         assert 'data-state="live"' in ws.recv(timeout=10)
 
 
-def test_a_desk_page_older_than_the_kept_events_reloads_itself(tenant, new_page, db_url):
+def test_a_desk_page_older_than_the_kept_events_reloads_itself(server, tenant, new_page, db_url):
     """The page stays open while its server restarts; meanwhile messages arrive and are
     pruned. Coming back, its socket resumes from before them: the page reloads and shows
     what a fresh load shows."""

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest
-from conftest import ServerProcess, cli_env, create_database, run_async, run_cli, wait_for
+from conftest import ServerProcess, cli_env, migrated_database, run_async, run_cli, wait_for
 from db_kit import sql
 from net_kit import holds_connection as talks_to
 from providers import ProviderServer, Recorded, Reply
@@ -122,7 +122,7 @@ def outbound(db_url: str) -> list[asyncpg.Record]:
 @pytest.fixture(scope="module")
 def stack():
     """One database, the fake Twilio, `serve` without workers, and an SMS account."""
-    db_url = create_database("convodesk_sender")
+    db_url = migrated_database("convodesk_sender")
     fake = CountingTwilio()
     made = run_cli(
         "customer",

@@ -5,7 +5,6 @@ outside the talk); resuming with `since`; and a talk message as a signed webhook
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import pytest
@@ -109,9 +108,18 @@ def test_every_change_reaches_the_participants_in_order_and_nobody_else(client, 
         assert all(list(f) == ["id", "type", "tm_create", "data"] for f in frames)
         ids = [int(f["id"]) for f in frames]
         assert ids == sorted(set(ids))
-        sockets[name].nothing(0.5)
-    for name in ("carol", "admin"):
-        sockets[name].nothing(1.0)
+    # a later talk with all four is the next frame everywhere: nothing else came before it
+    # (not to alice and bob, and nothing at all to carol and the admin)
+    later = ok(
+        client.post(
+            "/v1.0/talks",
+            headers=ha,
+            json={"name": "Later", "participant_ids": [bob, carol, tenant.admin_id]},
+        )
+    )
+    for name in ("alice", "bob", "carol", "admin"):
+        [frame] = sockets[name].events(1)
+        assert (frame["type"], frame["data"]["id"]) == ("talk_created", later["id"]), name
 
 
 def test_another_agents_topic_is_refused(client, tenant, ws_factory):
@@ -131,8 +139,20 @@ def test_another_agents_topic_is_refused(client, tenant, ws_factory):
     assert admin_ws.recv() == {"type": "subscribed", "topics": []}
     assert admin_ws.recv()["reason"] == "topic_forbidden"
     ok(client.post(f"/v1.0/talks/{talk['id']}/messages", headers=hb, json={"text": "private"}))
-    ws.nothing()
-    admin_ws.nothing(0.5)
+    # a later talk of their own is the first frame each gets: the private message never came
+    alice = people["Alice"][0]
+    ws.subscribe(topic(alice))
+    admin_ws.subscribe(topic(tenant.admin_id))
+    later = ok(
+        client.post(
+            "/v1.0/talks",
+            headers=hb,
+            json={"name": "Later", "participant_ids": [alice, tenant.admin_id]},
+        )
+    )
+    for socket in (ws, admin_ws):
+        [frame] = socket.events(1)
+        assert (frame["type"], frame["data"]["id"]) == ("talk_created", later["id"])
 
 
 def test_a_removed_agent_hears_of_it_then_nothing(client, tenant, ws_factory):
@@ -155,7 +175,6 @@ def test_a_removed_agent_hears_of_it_then_nothing(client, tenant, ws_factory):
     [frame] = carol_ws.events(1)
     assert frame["type"] == "talk_participant_left" and frame["data"] == removed
     assert removed["status"] == "left"
-    carol_ws.nothing()
     got = bob_ws.events(4)
     assert [f["type"] for f in got] == [
         "talk_participant_left",
@@ -165,6 +184,13 @@ def test_a_removed_agent_hears_of_it_then_nothing(client, tenant, ws_factory):
     ]
     assert got[1]["data"]["text"] == "Alice removed Carol from the talk."
     assert got[2]["data"]["text"] == "after Carol"
+    # then nothing of that talk: a later talk of Carol's is her next frame
+    carol_ws.subscribe(topic(carol))
+    later = ok(
+        client.post("/v1.0/talks", headers=ha, json={"name": "Later", "participant_ids": [carol]})
+    )
+    [frame] = carol_ws.events(1)
+    assert (frame["type"], frame["data"]["id"]) == ("talk_created", later["id"])
 
 
 def test_reconnecting_with_since_replays_missed_talk_events(client, tenant, ws_factory):
@@ -195,7 +221,9 @@ def test_reconnecting_with_since_replays_missed_talk_events(client, tenant, ws_f
     live = ok(client.post(f"{base}/messages", headers=ha, json={"text": "live"}))
     [frame] = back.events(1)
     assert frame["data"] == live and int(frame["id"]) > int(missed[-1]["id"])
-    back.nothing(0.5)
+    again = ok(client.post(f"{base}/messages", headers=ha, json={"text": "again"}))
+    [frame] = back.events(1)  # the next one, nothing repeated before it
+    assert frame["data"] == again
 
 
 # --- webhooks -----------------------------------------------------------------------------
@@ -247,6 +275,18 @@ def test_a_talk_message_goes_out_as_a_signed_webhook(hook_server):
                 )
             )
             [request] = wait_for(lambda: receiver.received("POST", "/hook.*"), timeout=TIMEOUT)
+            # a later message's delivery comes next: the first was delivered once
+            later = ok(
+                client.post(
+                    f"/v1.0/talks/{talk['id']}/messages", headers=ha, json={"text": "later"}
+                )
+            )
+            first, second = wait_for(
+                lambda: (got := receiver.received("POST", "/hook.*"))[1:] and got,
+                timeout=TIMEOUT,
+            )
+            assert first == request
+            assert json.loads(second.body)["data"]["id"] == later["id"]
             assert verifies(request, secret)
             body = json.loads(request.body)
             assert list(body) == ["id", "type", "tm_create", "data"]
@@ -256,7 +296,6 @@ def test_a_talk_message_goes_out_as_a_signed_webhook(hook_server):
             assert body["data"] == ok(
                 client.get(f"/v1.0/talks/{talk['id']}/messages/{sent['id']}", headers=ha)
             )
-            time.sleep(1)
-            assert len(receiver.received("POST", "/hook.*")) == 1
+            assert len(receiver.received("POST", "/hook.*")) == 2
     finally:
         receiver.stop()

@@ -30,7 +30,7 @@ from conftest import (
 )
 from db_kit import sql
 from providers import ProviderServer, Recorded, Reply
-from webhook_kit import allowing, configure, verifies
+from webhook_kit import allowing, configure, endpoint, verifies
 
 # isort: split
 # the module's server, database, client, tenant and receiver
@@ -154,9 +154,17 @@ def test_put_method_and_event_filter(client, tenant, receiver):
     assert request.method == "PUT"
     assert json.loads(request.body)["type"] == "conversation_updated"
     assert json.loads(request.body)["data"]["name"] == "Renamed"
-    time.sleep(1)
-    # conversation_created was not subscribed: no delivery was even made for it
-    assert [json.loads(r.body)["type"] for r in hooks(receiver)] == ["conversation_updated"]
+    # a later rename's delivery comes next (events fan out in id order): by then the room's
+    # creation was looked at, and conversation_created was not subscribed: no delivery
+    # was even made for it
+    r = client.put(f"/v1.0/conversations/{room['id']}", headers=tenant.admin, json={"name": "2"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: len(hooks(receiver)) >= 2, timeout=20)
+    sent = [json.loads(r.body) for r in hooks(receiver)]
+    assert [(b["type"], b["data"]["name"]) for b in sent] == [
+        ("conversation_updated", "Renamed"),
+        ("conversation_updated", "2"),
+    ]
     assert deliveries(client, tenant, event_type="conversation_created") == []
 
 
@@ -181,9 +189,14 @@ def test_only_events_after_the_endpoint_was_set_are_sent(client, tenant, receive
     configure(client, tenant, receiver.url + "/hook")
     make_room(client, tenant, "After")
     wait_for(lambda: hooks(receiver, "conversation_created"), timeout=20)
-    time.sleep(1)
-    names = [json.loads(r.body)["data"]["name"] for r in hooks(receiver, "conversation_created")]
-    assert names == ["After"]
+    # a later room's delivery comes next: nothing of the room made before came first
+    make_room(client, tenant, "Later")
+
+    def names():
+        return [json.loads(r.body)["data"]["name"] for r in hooks(receiver, "conversation_created")]
+
+    wait_for(lambda: "Later" in names(), timeout=20)
+    assert names() == ["After", "Later"]
 
 
 def test_rotation_signs_with_both_secrets_for_the_grace_period(client, tenant, receiver, db_url):
@@ -312,7 +325,7 @@ def test_redirects_are_not_followed(client, tenant, receiver):
     )
     assert delivery["last_status_code"] == 302
     assert "not followed" in delivery["last_error"] and "/elsewhere" in delivery["last_error"]
-    time.sleep(0.5)
+    # the attempt is recorded once it ended: a redirect followed would have come before
     assert receiver.received("POST", "/elsewhere") == []
 
 
@@ -347,7 +360,7 @@ def test_receiver_down_then_up_gets_every_event(client, tenant, db_url):
         back.stop()
 
 
-def test_410_disables_the_endpoint_until_saved_again(client, tenant, receiver):
+def test_410_disables_the_endpoint_until_saved_again(client, tenant, other_tenant, receiver):
     receiver.route("POST", "/hook", lambda r, m: Reply(status=410))
     configure(client, tenant, receiver.url + "/hook")
     make_room(client, tenant, "First")
@@ -358,7 +371,16 @@ def test_410_disables_the_endpoint_until_saved_again(client, tenant, receiver):
 
     # meanwhile events wait: nothing is sent, nothing is lost
     make_room(client, tenant, "While disabled")
-    time.sleep(2)
+    waiting = one_delivery(client, tenant, "conversation_created", status="pending")
+    # another customer's later delivery arrives: the dispatcher has looked at the due
+    # deliveries (oldest first) since, and left the disabled endpoint's alone
+    elsewhere = endpoint()
+    try:
+        configure(client, other_tenant, elsewhere.url + "/hook")
+        make_room(client, other_tenant, "Elsewhere")
+        wait_for(lambda: hooks(elsewhere, "conversation_created"), timeout=20)
+    finally:
+        elsewhere.stop()
     assert len(hooks(receiver)) == 1
     waiting = one_delivery(client, tenant, "conversation_created", status="pending")
     assert waiting["attempt_count"] == 0
@@ -463,11 +485,16 @@ def test_two_dispatchers_share_the_queue(receiver, alone_db):
                 )
                 assert r.status_code == 200
             wait_for(lambda: len(hooks(receiver)) >= 150, timeout=60)
-            time.sleep(1)
+            # one more update's delivery comes after: nothing was sent twice before it
+            r = c.put(
+                f"/v1.0/conversations/{room['id']}", headers=tenant.admin, json={"detail": "last"}
+            )
+            assert r.status_code == 200
+            wait_for(lambda: len(hooks(receiver)) >= 151, timeout=60)
             sent = hooks(receiver)
-            assert len(sent) == 150
-            assert len({r.headers["webhook-id"] for r in sent}) == 150
-            details = sorted(json.loads(r.body)["data"]["detail"] for r in sent)
+            assert len(sent) == 151 and json.loads(sent[-1].body)["data"]["detail"] == "last"
+            assert len({r.headers["webhook-id"] for r in sent}) == 151
+            details = sorted(json.loads(r.body)["data"]["detail"] for r in sent[:150])
             assert details == sorted(f"update {i}" for i in range(150))
     finally:
         worker.stop()

@@ -49,13 +49,6 @@ class Ws:
                 got.append(frame)
         return got
 
-    def nothing(self, wait: float = 1.5) -> None:
-        try:
-            frame = self.recv(timeout=wait)
-        except TimeoutError:
-            return
-        raise AssertionError(f"expected no frame, got {frame}")
-
     def close(self) -> None:
         self._opened.__exit__(None, None, None)
 

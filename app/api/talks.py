@@ -3,7 +3,7 @@ download of files uploaded into a talk (participants only)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.openapi import ResponseSpec
@@ -34,8 +34,10 @@ from app.domain.resources import (
 from app.services import media, talk_messages, talks
 from app.settings import Settings
 
+Resource = TypeVar("Resource")
 
-def _created(value, created: bool) -> tuple:
+
+def _created(value: Resource, created: bool) -> tuple[Resource, int]:
     """(body, 201) for something new, (body, 200) for what was there already."""
     return value, 201 if created else 200
 
@@ -85,7 +87,7 @@ class TalkController(Controller):
         either of you, answers the existing talk with `200` (reopened, and rejoined if you
         had left). A `group` talk needs a `name`."""
 
-        async def create() -> tuple:
+        async def create() -> tuple[TalkOut, int]:
             return _created(*await talks.create_talk(principal, data))
 
         return await idempotent(request, principal, create)
@@ -142,7 +144,7 @@ class TalkController(Controller):
         answers `200`. A direct talk keeps its two agents, and a closed talk takes nobody
         until it is reopened (`409`). Its participants, and admins."""
 
-        async def add() -> tuple:
+        async def add() -> tuple[TalkParticipantOut, int]:
             return _created(*await talks.add_participant(principal, talk_id, data.agent_id))
 
         return await idempotent(request, principal, add)

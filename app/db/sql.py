@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
+import msgspec
 
 from app.db.piccolo_conf import DB
 
@@ -38,6 +39,28 @@ async def fetch(query: str, *args: Any) -> list[asyncpg.Record]:
 async def fetchrow(query: str, *args: Any) -> asyncpg.Record | None:
     async with _conn() as conn:
         return await conn.fetchrow(query, *args)
+
+
+Row = TypeVar("Row", bound=msgspec.Struct)
+
+
+async def fetch_as(row_type: type[Row], query: str, *args: Any) -> list[Row]:
+    """`fetch`, each record as a `row_type` (a Struct whose fields are the columns)."""
+    return [row_type(**record) for record in await fetch(query, *args)]
+
+
+async def fetchrow_as(row_type: type[Row], query: str, *args: Any) -> Row | None:
+    record = await fetchrow(query, *args)
+    return None if record is None else row_type(**record)
+
+
+async def returned(row_type: type[Row], query: str, *args: Any) -> Row:
+    """`fetchrow_as` for a statement that must give a row (an UPDATE ... RETURNING of a row
+    the transaction holds, an INSERT ... RETURNING)."""
+    found = await fetchrow_as(row_type, query, *args)
+    if found is None:
+        raise LookupError(f"no {row_type.__name__} came back from: {query}")
+    return found
 
 
 async def fetchval(query: str, *args: Any) -> Any:

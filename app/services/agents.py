@@ -2,37 +2,37 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import msgspec
 
-from app.db.tables import Agent
 from app.domain.enums import Permission
-from app.domain.errors import Conflict, InvalidInput
+from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.principal import Principal, require_admin
 from app.domain.resources import AgentCreate, AgentOut, AgentUpdate
 from app.domain.timefmt import fmt, now
+from app.services import agent_store, customer_store
+from app.services.agent_store import AgentChanges, AgentRow, Colleague
 from app.services.events import transaction
-from app.services.ids import live_row
-from app.services.pagination import keyset_page
+from app.services.ids import parse_id
 from app.services.passwords import hash_password
 
 
-def agent_out(row: dict[str, Any]) -> AgentOut:
+def agent_out(row: AgentRow) -> AgentOut:
     return AgentOut(
-        id=str(row["id"]),
-        customer_id=str(row["customer_id"]),
-        username=row["username"],
-        name=row["name"],
-        detail=row["detail"],
-        permission=row["permission"],
-        status=row["status"],
-        tm_create=fmt(row["tm_create"]),
-        tm_update=fmt(row["tm_update"]),
-        tm_delete=fmt(row["tm_delete"]),
+        id=str(row.id),
+        customer_id=str(row.customer_id),
+        username=row.username,
+        name=row.name,
+        detail=row.detail,
+        permission=row.permission,
+        status=row.status,
+        tm_create=fmt(row.tm_create),
+        tm_update=fmt(row.tm_update),
+        tm_delete=fmt(row.tm_delete),
     )
 
 
@@ -49,24 +49,21 @@ _USERNAME_TAKEN = Conflict("username_taken", "That username is already in use.")
 
 async def insert_agent(customer_id: str, data: AgentCreate) -> AgentOut:
     username = data.username.lower()
-    taken = await Agent.exists().where(Agent.username == username, Agent.tm_delete.is_null())
-    if taken:
+    if await agent_store.username_taken(username):
         raise _USERNAME_TAKEN
     password_hash = await hash_password(data.password)
     try:
-        rows = await Agent.insert(
-            Agent(
-                customer_id=customer_id,
-                username=username,
-                name=data.name,
-                detail=data.detail,
-                password_hash=password_hash,
-                permission=data.permission.value,
-            )
-        ).returning(*Agent.all_columns())
+        row = await agent_store.insert(
+            customer_id,
+            username=username,
+            name=data.name,
+            detail=data.detail,
+            password_hash=password_hash,
+            permission=data.permission,
+        )
     except asyncpg.UniqueViolationError:  # lost a race with another insert of this name
         raise _USERNAME_TAKEN from None
-    return agent_out(rows[0])
+    return agent_out(row)
 
 
 async def create_agent(principal: Principal, data: AgentCreate) -> AgentOut:
@@ -75,8 +72,12 @@ async def create_agent(principal: Principal, data: AgentCreate) -> AgentOut:
         return await insert_agent(principal.customer_id, data)
 
 
-async def _live_row(principal: Principal, agent_id: str) -> dict[str, Any]:
-    return await live_row(Agent, agent_id, principal.customer_id, "agent_not_found", "agent")
+async def _live_row(principal: Principal, agent_id: str) -> AgentRow:
+    agent_id = parse_id(agent_id, "agent_not_found", "agent")
+    row = await agent_store.live(principal.customer_id, agent_id)
+    if row is None:
+        raise NotFound("agent_not_found", "There is no such agent.")
+    return row
 
 
 async def get_agent(principal: Principal, agent_id: str) -> AgentOut:
@@ -88,25 +89,15 @@ async def list_agents(
     principal: Principal, page_size: int = 100, page_token: str | None = None
 ) -> tuple[list[AgentOut], str]:
     require_admin(principal)
-    rows, token = await keyset_page(
-        Agent,
-        [Agent.customer_id == principal.customer_id, Agent.tm_delete.is_null()],
-        page_size,
-        page_token,
-    )
+    rows, token = await agent_store.page(principal.customer_id, page_size, page_token)
     return [agent_out(r) for r in rows], token
 
 
 async def _other_admins(customer_id: str, agent_id: str) -> int:
     # Lock the customer row first, so two admins demoting each other at the same moment
     # are serialized and the second one sees the first one's change.
-    await Agent.raw("SELECT 1 FROM customers WHERE id = {} FOR UPDATE", customer_id)
-    return await Agent.count().where(
-        Agent.customer_id == customer_id,
-        Agent.permission == Permission.ADMIN.value,
-        Agent.tm_delete.is_null(),
-        Agent.id != agent_id,
-    )
+    await customer_store.lock(customer_id)
+    return await agent_store.other_admins(customer_id, agent_id)
 
 
 _LAST_ADMIN = Conflict(
@@ -116,30 +107,23 @@ _LAST_ADMIN = Conflict(
 
 async def update_agent(principal: Principal, agent_id: str, data: AgentUpdate) -> AgentOut:
     require_admin(principal)
-    changes: dict[Any, Any] = {}
-    for field in ("name", "detail"):
-        value = getattr(data, field)
-        if value is not None:
-            changes[Agent._meta.get_column_by_name(field)] = value
-    if data.permission is not None:
-        changes[Agent.permission] = data.permission.value
-    if data.status is not None:
-        changes[Agent.status] = data.status.value
-    if data.password is not None:
-        changes[Agent.password_hash] = await hash_password(data.password)
+    changes = AgentChanges(
+        name=msgspec.UNSET if data.name is None else data.name,
+        detail=msgspec.UNSET if data.detail is None else data.detail,
+        permission=msgspec.UNSET if data.permission is None else data.permission.value,
+        status=msgspec.UNSET if data.status is None else data.status.value,
+        password_hash=(
+            msgspec.UNSET if data.password is None else await hash_password(data.password)
+        ),
+    )
     async with transaction():
         row = await _live_row(principal, agent_id)
         demoting = data.permission not in (None, Permission.ADMIN)
-        if demoting and row["permission"] == Permission.ADMIN.value:
-            if await _other_admins(principal.customer_id, str(row["id"])) == 0:
+        if demoting and row.permission == Permission.ADMIN.value:
+            if await _other_admins(principal.customer_id, str(row.id)) == 0:
                 raise _LAST_ADMIN
-        if changes:
-            changes[Agent.tm_update] = now()
-            row = (
-                await Agent.update(changes)
-                .where(Agent.id == row["id"])
-                .returning(*Agent.all_columns())
-            )[0]
+        if changes != AgentChanges():
+            row = await agent_store.update(row.id, changes, now())
         return agent_out(row)
 
 
@@ -148,50 +132,20 @@ async def delete_agent(principal: Principal, agent_id: str) -> AgentOut:
     require_admin(principal)
     async with transaction():
         row = await _live_row(principal, agent_id)
-        if row["permission"] == Permission.ADMIN.value:
-            if await _other_admins(principal.customer_id, str(row["id"])) == 0:
+        if row.permission == Permission.ADMIN.value:
+            if await _other_admins(principal.customer_id, str(row.id)) == 0:
                 raise _LAST_ADMIN
-        stamp = now()
-        row = (
-            await Agent.update({Agent.tm_delete: stamp, Agent.tm_update: stamp})
-            .where(Agent.id == row["id"])
-            .returning(*Agent.all_columns())
-        )[0]
-        return agent_out(row)
+        return agent_out(await agent_store.soft_delete(row.id, now()))
 
 
-def _shown(row: dict[str, Any]) -> str:
-    """How the desk names an agent: its name, else its username."""
-    return row["name"] or row["username"]
-
-
-async def directory(principal: Principal) -> list[dict[str, str]]:
+async def directory(principal: Principal) -> list[Colleague]:
     """Colleagues' ids and display names (for assigning rooms); any agent may see them."""
-    rows = await (
-        Agent.select(Agent.id, Agent.name, Agent.username, Agent.permission)
-        .where(Agent.customer_id == principal.customer_id, Agent.tm_delete.is_null())
-        .order_by(Agent.name)
-    )
-    return [{"id": str(r["id"]), "name": _shown(r), "permission": r["permission"]} for r in rows]
+    return await agent_store.directory(principal.customer_id)
 
 
-async def names(customer_id: Any, agent_ids: Iterable[Any]) -> dict[str, str]:
-    """{agent id: display name} for those of `agent_ids` that are agents of `customer_id`
-    (deleted ones too: the history they made still names them). Anything else — None, a
-    malformed id, another customer's agent — is left out, so a stored id can never show a
-    name from another customer."""
-    ids = set()
-    for agent_id in agent_ids:
-        try:
-            ids.add(uuid.UUID(str(agent_id)))
-        except ValueError:
-            continue
-    if not ids:
-        return {}
-    rows = await Agent.select(Agent.id, Agent.name, Agent.username).where(
-        Agent.customer_id == customer_id, Agent.id.is_in(list(ids))
-    )
-    return {str(r["id"]): _shown(r) for r in rows}
+async def names(customer_id: str, agent_ids: Iterable[UUID | str | None]) -> dict[str, str]:
+    """Display names of the customer's agents among `agent_ids`: see agent_store.names."""
+    return await agent_store.names(customer_id, agent_ids)
 
 
 async def display_name(principal: Principal) -> str:

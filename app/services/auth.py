@@ -6,20 +6,20 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Any
+from typing import Literal
 
 import asyncpg
 import jwt
 
-from app.db import sql
-from app.db.tables import Agent, LoginFailure
 from app.domain.enums import Permission
 from app.domain.errors import InvalidInput, TooManyRequests, Unauthenticated
 from app.domain.principal import Principal
 from app.domain.resources import LoginResult
 from app.domain.text import unstorable_char
 from app.domain.timefmt import now
+from app.services import accesskey_store, agent_store, login_store
 from app.services.accesskeys import hash_key
+from app.services.agent_store import SignedIn
 from app.services.events import transaction
 from app.services.passwords import verify_password
 
@@ -33,38 +33,39 @@ FAILURE_WINDOW = timedelta(minutes=5)
 _ALGORITHM = "HS256"
 
 
-def _principal(row: dict[str, Any], via: str) -> Principal:
+def _principal(row: SignedIn, via: str) -> Principal:
     return Principal(
-        customer_id=str(row["customer_id"]),
-        agent_id=str(row["id"]),
-        username=row["username"],
-        permission=Permission(row["permission"]),
+        customer_id=str(row.customer_id),
+        agent_id=str(row.id),
+        username=row.username,
+        permission=Permission(row.permission),
         via=via,
     )
 
 
-def issue_token(agent: dict[str, Any], secret_key: str, ttl_seconds: int) -> str:
+def issue_token(
+    agent_id: str, customer_id: str, username: str, secret_key: str, ttl_seconds: int
+) -> str:
+    """A JWT that signs in as this agent for `ttl_seconds`."""
     issued = now()
     claims = {
-        "sub": str(agent["id"]),
-        "customer_id": str(agent["customer_id"]),
-        "username": agent["username"],
+        "sub": agent_id,
+        "customer_id": customer_id,
+        "username": username,
         "iat": int(issued.timestamp()),
         "exp": int((issued + timedelta(seconds=ttl_seconds)).timestamp()),
     }
     return jwt.encode(claims, secret_key, algorithm=_ALGORITHM)
 
 
-async def _refuse_when_full(column: Any, value: str, limit: int, whose: str) -> None:
-    """429 when `limit` failures with `column == value` fall within the window."""
-    recent = await (
-        LoginFailure.select(LoginFailure.tm_create)
-        .where(column == value, LoginFailure.tm_create > now() - FAILURE_WINDOW)
-        .order_by(LoginFailure.tm_create, ascending=False)
-        .limit(limit)
-    )
+async def _refuse_when_full(
+    by: Literal["username", "address"], value: str, limit: int, whose: str
+) -> None:
+    """429 when `limit` failures with this username / from this address fall within the
+    window."""
+    recent = await login_store.recent(by, value, since=now() - FAILURE_WINDOW, limit=limit)
     if len(recent) >= limit:
-        oldest = recent[-1]["tm_create"]
+        oldest = recent[-1]
         wait = max(1, math.ceil((oldest + FAILURE_WINDOW - now()).total_seconds()))
         raise TooManyRequests(
             "too_many_login_attempts",
@@ -80,20 +81,10 @@ async def _throttle(username: str, address: str) -> int:
     parallel guesses cannot all slip past the count."""
     cutoff = now() - FAILURE_WINDOW
     async with transaction():
-        await LoginFailure.raw("SELECT pg_advisory_xact_lock(hashtext({}))", "login:" + username)
-        await LoginFailure.raw("SELECT pg_advisory_xact_lock(hashtext({}))", "from:" + address)
-        await _refuse_when_full(LoginFailure.username, username, MAX_FAILURES, "for this username")
-        await _refuse_when_full(
-            LoginFailure.address, address, MAX_ADDRESS_FAILURES, "from your address"
-        )
-        await LoginFailure.delete().where(
-            (LoginFailure.username == username) | (LoginFailure.address == address),
-            LoginFailure.tm_create <= cutoff,
-        )
-        rows = await LoginFailure.insert(
-            LoginFailure(username=username, address=address)
-        ).returning(LoginFailure.id)
-    return rows[0]["id"]
+        await login_store.lock(username, address)
+        await _refuse_when_full("username", username, MAX_FAILURES, "for this username")
+        await _refuse_when_full("address", address, MAX_ADDRESS_FAILURES, "from your address")
+        return await login_store.record(username, address, before=cutoff)
 
 
 def _check_username(username: str) -> None:
@@ -119,23 +110,14 @@ async def login(
     username = username.strip().lower()
     _check_username(username)
     await _throttle(username, address[:255])
-    row = await Agent.select().where(Agent.username == username, Agent.tm_delete.is_null()).first()
-    if not await verify_password(row["password_hash"] if row else None, password):
+    row = await agent_store.by_username(username)
+    if not await verify_password(row.password_hash if row else None, password) or row is None:
         raise Unauthenticated("invalid_credentials", "Wrong username or password.")
     # Success clears the username's count, so a mistyped password now and then never locks
     # anyone out (the address keeps its failures for other usernames).
-    await LoginFailure.delete().where(LoginFailure.username == username)
-    return LoginResult(username=row["username"], token=issue_token(row, secret_key, ttl_seconds))
-
-
-async def _live_agent(agent_id: str, customer_id: str) -> Any:
-    # every API request comes through here: plain SQL, not the query builder
-    return await sql.fetchrow(
-        "SELECT id, customer_id, username, permission FROM agents"
-        " WHERE id = $1::uuid AND customer_id = $2::uuid AND tm_delete IS NULL",
-        agent_id,
-        customer_id,
-    )
+    await login_store.clear(username)
+    token = issue_token(str(row.id), str(row.customer_id), row.username, secret_key, ttl_seconds)
+    return LoginResult(username=row.username, token=token)
 
 
 async def authenticate_token(token: str, secret_key: str) -> Principal:
@@ -149,7 +131,7 @@ async def authenticate_token(token: str, secret_key: str) -> Principal:
     except (jwt.InvalidTokenError, KeyError):
         raise Unauthenticated("invalid_token", "The token is not valid.") from None
     try:
-        row = await _live_agent(agent_id, customer_id)
+        row = await agent_store.signed_in(agent_id, customer_id)
     except (ValueError, asyncpg.DataError):  # a signed token whose ids are not UUIDs
         row = None
     if row is None:
@@ -158,16 +140,12 @@ async def authenticate_token(token: str, secret_key: str) -> Principal:
 
 
 async def authenticate_access_key(key: str) -> Principal:
-    found = await sql.fetchrow(
-        "SELECT agent_id, customer_id, tm_expire FROM access_keys"
-        " WHERE token_hash = $1 AND tm_delete IS NULL",
-        hash_key(key),
-    )
+    found = await accesskey_store.presented(hash_key(key))
     if found is None:
         raise Unauthenticated("invalid_accesskey", "The access key is not valid or was revoked.")
-    if found["tm_expire"] is not None and found["tm_expire"] <= now():
+    if found.tm_expire is not None and found.tm_expire <= now():
         raise Unauthenticated("accesskey_expired", "The access key has expired.")
-    row = await _live_agent(str(found["agent_id"]), str(found["customer_id"]))
+    row = await agent_store.signed_in(str(found.agent_id), str(found.customer_id))
     if row is None:
         raise Unauthenticated("invalid_accesskey", "The access key's agent no longer exists.")
     return _principal(row, "accesskey")

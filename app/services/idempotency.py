@@ -14,9 +14,9 @@ from typing import Any
 
 import msgspec
 
-from app.db.tables import IdempotencyKey
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.timefmt import now
+from app.services import idempotency_store
 from app.services.events import transaction
 
 KEEP = timedelta(hours=24)
@@ -60,64 +60,36 @@ class Stored(msgspec.Struct, kw_only=True):
 
 async def claim(customer_id: str, key: str, fingerprint: str) -> Stored | None:
     """None when the caller now owns the key and should do the work."""
-    await IdempotencyKey.delete().where(
-        IdempotencyKey.customer_id == customer_id,
-        IdempotencyKey.key == key,
-        (IdempotencyKey.tm_create < now() - KEEP)
-        | (IdempotencyKey.status_code.is_null() & (IdempotencyKey.tm_create < now() - ABANDONED)),
+    at = now()
+    await idempotency_store.forget_stale(
+        customer_id, key, kept_since=at - KEEP, claimed_since=at - ABANDONED
     )
-    inserted = await IdempotencyKey.raw(
-        "INSERT INTO idempotency_keys (customer_id, key, fingerprint, tm_create)"
-        " VALUES ({}, {}, {}, {}) ON CONFLICT (customer_id, key) DO NOTHING RETURNING id",
-        customer_id,
-        key,
-        fingerprint,
-        now(),
-    )
-    if inserted:
+    if await idempotency_store.claim(customer_id, key, fingerprint, at):
         return None
-    row = await (
-        IdempotencyKey.select()
-        .where(IdempotencyKey.customer_id == customer_id, IdempotencyKey.key == key)
-        .output(load_json=True)
-        .first()
-    )
+    row = await idempotency_store.stored(customer_id, key)
     if row is None:  # released between our insert and select: the caller may go ahead
         return await claim(customer_id, key, fingerprint)
-    if row["fingerprint"] != fingerprint:
+    if row.fingerprint != fingerprint:
         raise InvalidInput(
             "idempotency_key_reused",
             "This Idempotency-Key was used for a different request.",
         )
-    if row["status_code"] is None:
+    if row.status_code is None:
         raise Conflict(
             "idempotency_key_in_progress",
             "A request with this Idempotency-Key is still being processed; retry shortly.",
         )
-    return Stored(status_code=row["status_code"], response=row["response"])
+    return Stored(status_code=row.status_code, response=row.response)
 
 
 async def complete(customer_id: str, key: str, status_code: int, response: Any) -> None:
-    await IdempotencyKey.update(
-        {
-            IdempotencyKey.status_code: status_code,
-            IdempotencyKey.response: msgspec.json.encode(response).decode(),
-        }
-    ).where(IdempotencyKey.customer_id == customer_id, IdempotencyKey.key == key)
+    encoded = msgspec.json.encode(response).decode()
+    await idempotency_store.complete(customer_id, key, status_code, encoded)
 
 
 async def release(customer_id: str, key: str) -> None:
-    await IdempotencyKey.delete().where(
-        IdempotencyKey.customer_id == customer_id,
-        IdempotencyKey.key == key,
-        IdempotencyKey.status_code.is_null(),
-    )
+    await idempotency_store.release(customer_id, key)
 
 
 async def expire() -> int:
-    rows = (
-        await IdempotencyKey.delete()
-        .where(IdempotencyKey.tm_create < now() - KEEP)
-        .returning(IdempotencyKey.id)
-    )
-    return len(rows)
+    return await idempotency_store.expire(now() - KEEP)

@@ -8,17 +8,20 @@ then starts strictly before it, and no row is skipped or repeated.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from piccolo.columns.combination import And, Where
+import msgspec
+from piccolo.columns.combination import Combinable
 from piccolo.table import Table
 
-from app.db import sql
+from app.db import typed
 from app.db.piccolo_conf import DB
 from app.domain.errors import BadRequest
 from app.domain.timefmt import fmt, parse
 
 MAX_PAGE_SIZE = 100
+Row = TypeVar("Row", bound=msgspec.Struct)
 
 
 def check_page_size(page_size: int) -> int:
@@ -39,7 +42,7 @@ def parse_token(page_token: str | None):
 
 
 async def keyset_page(
-    table: type[Table], where: list[Where | And], page_size: int, page_token: str | None
+    table: type[Table], where: Sequence[Combinable], page_size: int, page_token: str | None
 ) -> tuple[list[dict[str, Any]], str]:
     """One page of `table` rows matching every condition in `where`, and the next token."""
     check_page_size(page_size)
@@ -47,7 +50,7 @@ async def keyset_page(
     tm = table._meta.get_column_by_name("tm_create")
     conditions = list(where) + ([tm < before] if before else [])
 
-    def query(*extra: Where | And):
+    def query(*extra: Combinable):
         return (
             table.select()
             .where(*conditions, *extra)
@@ -72,25 +75,13 @@ async def keyset_page(
         return page, fmt(boundary)
 
 
-async def keyset_rows(
-    select: str, where: str, args: list[Any], page_size: int, prefix: str = ""
-) -> tuple[list[Any], str]:
-    """`keyset_page` for raw SQL (`select` ... `where`, with `args` as $1..$n): one page,
-    newest first, growing past `page_size` rather than ending inside a `tm_create` tie."""
-    tm, ident = prefix + "tm_create", prefix + "id"
-    rows = await sql.fetch(
-        f"{select} WHERE {where} ORDER BY {tm} DESC, {ident} DESC LIMIT {page_size + 1}", *args
-    )
-    if len(rows) <= page_size:
-        return list(rows), ""
-    page, boundary = list(rows[:page_size]), rows[page_size - 1]["tm_create"]
-    if rows[page_size]["tm_create"] == boundary:
-        n = len(args) + 1
-        ties = await sql.fetch(
-            f"{select} WHERE {where} AND {tm} = ${n} ORDER BY {ident} DESC", *args, boundary
-        )
-        page = [r for r in page if r["tm_create"] != boundary] + list(ties)
-        older = await sql.fetch(f"{select} WHERE {where} AND {tm} < ${n} LIMIT 1", *args, boundary)
-        if not older:
-            return page, ""
-    return page, fmt(boundary)
+async def keyset_page_as(
+    row_type: type[Row],
+    table: type[Table],
+    where: Sequence[Combinable],
+    page_size: int,
+    page_token: str | None,
+) -> tuple[list[Row], str]:
+    """`keyset_page` with each row as a `row_type` (a Struct of the table's columns)."""
+    rows, token = await keyset_page(table, where, page_size, page_token)
+    return typed.as_rows(row_type, rows), token

@@ -12,11 +12,9 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
-from app.db import sql
 from app.domain import emoji as emojis
 from app.domain.content import require_content
 from app.domain.enums import EventType, TalkMessageType
@@ -30,15 +28,13 @@ from app.domain.resources import (
     TalkUnreadOut,
 )
 from app.domain.timefmt import fmt, now
+from app.services import talk_store
 from app.services.events import transaction
 from app.services.ids import parse_id
-from app.services.pagination import check_page_size, keyset_rows, parse_token
+from app.services.pagination import check_page_size
+from app.services.talk_store import MessageRow, UnreadRow
 from app.services.talks import TalkAccess, reach, talk_event
 
-_COLUMNS = (
-    "id, talk_id, customer_id, agent_id, type, text, parent_id, reply_count, medias::text"
-    " AS medias, tm_create, tm_edit, tm_delete"
-)
 FILES_AREA = "talks/{talk_id}/files"
 """Where a talk's uploaded files live under the data directory, and their URL path."""
 
@@ -50,51 +46,45 @@ def files_area(talk_id: str) -> str:
 # --- shapes -------------------------------------------------------------------------
 
 
-def message_out(row: Any, reactions: list[ReactionOut] | None = None) -> TalkMessageOut:
-    deleted = row["tm_delete"] is not None
+def message_out(row: MessageRow, reactions: list[ReactionOut] | None = None) -> TalkMessageOut:
+    deleted = row.tm_delete is not None
     return TalkMessageOut(
-        id=str(row["id"]),
-        talk_id=str(row["talk_id"]),
-        customer_id=str(row["customer_id"]),
-        agent_id=str(row["agent_id"]) if row["agent_id"] else None,
-        type=row["type"],
-        text="" if deleted else row["text"],
-        parent_id=str(row["parent_id"]) if row["parent_id"] else None,
-        reply_count=row["reply_count"],
-        medias=[] if deleted else msgspec.json.decode(row["medias"], type=list[Media]),
+        id=str(row.id),
+        talk_id=str(row.talk_id),
+        customer_id=str(row.customer_id),
+        agent_id=str(row.agent_id) if row.agent_id else None,
+        type=row.type,
+        text="" if deleted else row.text,
+        parent_id=str(row.parent_id) if row.parent_id else None,
+        reply_count=row.reply_count,
+        medias=[] if deleted else msgspec.json.decode(row.medias, type=list[Media]),
         reactions=[] if deleted else (reactions or []),
-        tm_create=fmt(row["tm_create"]),
-        tm_update=fmt(row["tm_edit"] or row["tm_create"]),
-        tm_delete=fmt(row["tm_delete"]),
+        tm_create=fmt(row.tm_create),
+        tm_update=fmt(row.tm_edit or row.tm_create),
+        tm_delete=fmt(row.tm_delete),
     )
 
 
-async def reactions_of(message_ids: list[Any]) -> dict[str, list[ReactionOut]]:
+async def reactions_of(rows: list[MessageRow]) -> dict[str, list[ReactionOut]]:
     """Each message's reactions: one entry per emoji, in the order they were first used,
     with who reacted (oldest first)."""
-    if not message_ids:
+    if not rows:
         return {}
-    rows = await sql.fetch(
-        "SELECT message_id, emoji, array_agg(agent_id::text ORDER BY id) AS agents"
-        " FROM talk_reactions WHERE message_id = ANY($1::uuid[])"
-        " GROUP BY message_id, emoji ORDER BY min(id)",
-        [str(m) for m in message_ids],
-    )
     found: dict[str, list[ReactionOut]] = {}
-    for r in rows:
-        found.setdefault(str(r["message_id"]), []).append(
-            ReactionOut(emoji=r["emoji"], count=len(r["agents"]), agent_ids=list(r["agents"]))
+    for r in await talk_store.reactions_of([m.id for m in rows]):
+        found.setdefault(str(r.message_id), []).append(
+            ReactionOut(emoji=r.emoji, count=len(r.agents), agent_ids=list(r.agents))
         )
     return found
 
 
-async def with_reactions(rows: list[Any]) -> list[TalkMessageOut]:
-    reactions = await reactions_of([r["id"] for r in rows])
-    return [message_out(r, reactions.get(str(r["id"]))) for r in rows]
+async def with_reactions(rows: list[MessageRow]) -> list[TalkMessageOut]:
+    reactions = await reactions_of(rows)
+    return [message_out(r, reactions.get(str(r.id))) for r in rows]
 
 
 async def message_event(
-    type: EventType, access: TalkAccess, row: Any, agents: Iterable[str]
+    type: EventType, access: TalkAccess, row: MessageRow, agents: Iterable[str]
 ) -> None:
     [message] = await with_reactions([row])
     await talk_event(type, access.customer_id, message, agents, access.id)
@@ -109,16 +99,13 @@ async def insert_message(
     type: TalkMessageType,
     text: str,
     parent_id: str | None,
-    medias: list[dict[str, Any]],
-) -> Any:
-    return await sql.fetchrow(
-        f"INSERT INTO talk_messages (id, customer_id, talk_id, agent_id, type, text, parent_id,"
-        f" medias, tm_create) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7::jsonb, $8)"
-        f" RETURNING {_COLUMNS}",
+    medias: list[Media],
+) -> MessageRow:
+    return await talk_store.insert_message(
         access.customer_id,
         access.id,
         agent_id,
-        type.value,
+        type,
         text,
         parent_id,
         msgspec.json.encode(medias).decode(),
@@ -126,14 +113,9 @@ async def insert_message(
     )
 
 
-async def _message(access: TalkAccess, message_id: str, *, lock: bool = False) -> Any:
+async def _message(access: TalkAccess, message_id: str, *, lock: bool = False) -> MessageRow:
     message_id = parse_id(message_id, "message_not_found", "message")
-    row = await sql.fetchrow(
-        f"SELECT {_COLUMNS} FROM talk_messages WHERE id = $1 AND talk_id = $2"
-        + (" FOR UPDATE" if lock else ""),
-        message_id,
-        access.id,
-    )
+    row = await talk_store.message(access.id, message_id, lock=lock)
     if row is None:
         raise NotFound("message_not_found", "There is no such message in this talk.")
     return row
@@ -143,41 +125,29 @@ async def post_message(
     principal: Principal, talk_id: str, data: TalkMessageCreate
 ) -> TalkMessageOut:
     require_content(data.text, bool(data.medias))
-    medias = [msgspec.to_builtins(m) for m in data.medias]
     async with transaction():
         access = await reach(principal, talk_id, write=True)
         root = None
         if data.parent_id is not None:
             parent = await _message(access, data.parent_id)
-            if parent["tm_delete"] is not None and parent["parent_id"] is not None:
+            if parent.tm_delete is not None and parent.parent_id is not None:
                 raise Conflict("message_deleted", "That message was deleted.")
-            root_id = str(parent["parent_id"] or parent["id"])
+            root_id = str(parent.parent_id or parent.id)
             root = await _message(access, root_id, lock=True)
         row = await insert_message(
             access,
             principal.agent_id,
             TalkMessageType.NORMAL,
             data.text,
-            str(root["id"]) if root else None,
-            medias,
+            str(root.id) if root else None,
+            data.medias,
         )
         agents = access.active_agents
         if root is not None:
-            root = await sql.fetchrow(
-                f"UPDATE talk_messages SET reply_count = reply_count + 1 WHERE id = $1"
-                f" RETURNING {_COLUMNS}",
-                root["id"],
-            )
-        await sql.execute(
-            "UPDATE talks SET tm_last_message = $2 WHERE id = $1", access.id, row["tm_create"]
-        )
+            root = await talk_store.count_reply(root.id)
+        await talk_store.touch(access.id, row.tm_create)
         # what one writes, one has read
-        await sql.execute(
-            "UPDATE talk_participants SET tm_read = $3 WHERE talk_id = $1 AND agent_id = $2",
-            access.id,
-            principal.agent_id,
-            row["tm_create"],
-        )
+        await talk_store.read_up_to(access.id, principal.agent_id, row.tm_create)
         message = message_out(row)
         await talk_event(
             EventType.TALK_MESSAGE_CREATED, access.customer_id, message, agents, access.id
@@ -199,20 +169,14 @@ async def list_messages(
 ) -> tuple[list[TalkMessageOut], str]:
     """The stream's roots, or with `parent_id` one thread's replies; newest first."""
     check_page_size(page_size)
-    before = parse_token(page_token)
     access = await reach(principal, talk_id)
+    root_id = None
     if parent_id is not None:
         root = await _message(access, parent_id)
-        if root["parent_id"] is not None:
-            root = await _message(access, str(root["parent_id"]))
-        where, args = "parent_id = $1 AND tm_delete IS NULL", [root["id"]]
-    else:
-        where = "talk_id = $1 AND parent_id IS NULL AND (tm_delete IS NULL OR reply_count > 0)"
-        args = [access.id]
-    if before is not None:
-        args.append(before)
-        where += f" AND tm_create < ${len(args)}"
-    rows, token = await keyset_rows(f"SELECT {_COLUMNS} FROM talk_messages", where, args, page_size)
+        if root.parent_id is not None:
+            root = await _message(access, str(root.parent_id))
+        root_id = str(root.id)
+    rows, token = await talk_store.message_page(access.id, root_id, page_size, page_token)
     return await with_reactions(rows), token
 
 
@@ -231,17 +195,12 @@ async def edit_message(
     async with transaction():
         access = await reach(principal, talk_id, write=True)
         row = await _message(access, message_id, lock=True)
-        if row["type"] != TalkMessageType.NORMAL or str(row["agent_id"]) != principal.agent_id:
+        if row.type != TalkMessageType.NORMAL or str(row.agent_id) != principal.agent_id:
             raise Forbidden("not_message_author", "Only its author may edit a message.")
-        if row["tm_delete"] is not None:
+        if row.tm_delete is not None:
             raise Conflict("message_deleted", "That message was deleted.")
-        require_content(text, row["medias"] != "[]")
-        row = await sql.fetchrow(
-            f"UPDATE talk_messages SET text = $2, tm_edit = $3 WHERE id = $1 RETURNING {_COLUMNS}",
-            row["id"],
-            text,
-            now(),
-        )
+        require_content(text, row.medias != "[]")
+        row = await talk_store.edit_text(row.id, text, now())
         await message_event(EventType.TALK_MESSAGE_UPDATED, access, row, access.active_agents)
     [message] = await with_reactions([row])
     return message
@@ -255,52 +214,35 @@ async def delete_message(
     async with transaction():
         access = await reach(principal, talk_id, as_admin=True)
         row = await _message(access, message_id, lock=True)
-        mine = row["type"] == TalkMessageType.NORMAL and str(row["agent_id"]) == principal.agent_id
+        mine = row.type == TalkMessageType.NORMAL and str(row.agent_id) == principal.agent_id
         if not (mine or principal.is_admin):
             raise Forbidden("not_message_author", "Only its author or an admin may delete it.")
-        if row["tm_delete"] is not None:
+        if row.tm_delete is not None:
             return message_out(row)
-        files = msgspec.json.decode(row["medias"])
-        row = await sql.fetchrow(
-            f"UPDATE talk_messages SET text = '', medias = '[]', tm_delete = $2 WHERE id = $1"
-            f" RETURNING {_COLUMNS}",
-            row["id"],
-            now(),
-        )
-        await sql.execute("DELETE FROM talk_reactions WHERE message_id = $1", row["id"])
+        files = msgspec.json.decode(row.medias, type=list[Media])
+        row = await talk_store.soft_delete_message(row.id, now())
         agents = access.active_agents
         message = message_out(row)
         await talk_event(
             EventType.TALK_MESSAGE_DELETED, access.customer_id, message, agents, access.id
         )
-        if row["parent_id"] is not None:
-            root = await sql.fetchrow(
-                f"UPDATE talk_messages SET reply_count = greatest(reply_count - 1, 0)"
-                f" WHERE id = $1 RETURNING {_COLUMNS}",
-                row["parent_id"],
-            )
+        if row.parent_id is not None:
+            root = await talk_store.uncount_reply(row.parent_id)
             await message_event(EventType.TALK_MESSAGE_UPDATED, access, root, agents)
     if data_dir is not None and files:
         # a file another live message still shows stays: any participant may post a link
         # to someone else's upload, and deleting that copy must not take the original
-        in_use = await sql.fetchval(
-            "SELECT coalesce(string_agg(medias::text, ' '), '') FROM talk_messages"
-            " WHERE talk_id = $1 AND id <> $2 AND tm_delete IS NULL AND medias <> '[]'",
-            access.id,
-            row["id"],
-        )
+        in_use = await talk_store.medias_in_use(access.id, row.id)
         _remove_files(data_dir, access.id, files, in_use)
     return message
 
 
-def _remove_files(
-    data_dir: Path, talk_id: str, medias: list[dict[str, Any]], in_use: str = ""
-) -> None:
+def _remove_files(data_dir: Path, talk_id: str, medias: list[Media], in_use: str = "") -> None:
     """A deleted message's uploaded files go too (links elsewhere are not ours), unless
     their key appears in `in_use` (the medias of the talk's other live messages)."""
     marker = f"/{files_area(talk_id)}/"
     for item in medias:
-        _, found, rest = str(item.get("url", "")).partition(marker)
+        _, found, rest = item.url.partition(marker)
         key = rest.split("/", 1)[0]
         if found and key and "." not in key and f"/{key}/" not in in_use:
             shutil.rmtree(data_dir / files_area(talk_id) / key, ignore_errors=True)
@@ -309,22 +251,18 @@ def _remove_files(
 # --- reactions ----------------------------------------------------------------------
 
 
-async def _reactable(principal: Principal, message_id: str) -> tuple[TalkAccess, Any]:
+async def _reactable(principal: Principal, message_id: str) -> tuple[TalkAccess, MessageRow]:
     """The message `message_id` in a talk the principal is an active participant of."""
     message_id = parse_id(message_id, "message_not_found", "message")
-    talk_id = await sql.fetchval(
-        "SELECT talk_id FROM talk_messages WHERE id = $1 AND customer_id = $2",
-        message_id,
-        principal.customer_id,
-    )
+    talk_id = await talk_store.talk_of_message(principal.customer_id, message_id)
     if talk_id is None:
         raise NotFound("message_not_found", "There is no such message.")
     try:
-        access = await reach(principal, str(talk_id), write=True)
+        access = await reach(principal, talk_id, write=True)
     except NotFound:
         raise NotFound("message_not_found", "There is no such message.") from None
     row = await _message(access, message_id, lock=True)
-    if row["tm_delete"] is not None:
+    if row.tm_delete is not None:
         raise Conflict("message_deleted", "That message was deleted.")
     return access, row
 
@@ -345,33 +283,21 @@ async def add_reaction(
     emoji = _emoji(emoji)
     async with transaction():
         access, row = await _reactable(principal, message_id)
-        added = await sql.fetchval(
-            "INSERT INTO talk_reactions (customer_id, message_id, agent_id, emoji, tm_create)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
-            access.customer_id,
-            row["id"],
-            principal.agent_id,
-            emoji,
-            now(),
+        added = await talk_store.add_reaction(
+            access.customer_id, row.id, principal.agent_id, emoji, now()
         )
-        if added is not None:
+        if added:
             await message_event(EventType.TALK_REACTION_ADDED, access, row, access.active_agents)
     [message] = await with_reactions([row])
-    return message, added is not None
+    return message, added
 
 
 async def remove_reaction(principal: Principal, message_id: str, emoji: str) -> TalkMessageOut:
     emoji = _emoji(emoji)
     async with transaction():
         access, row = await _reactable(principal, message_id)
-        removed = await sql.fetchval(
-            "DELETE FROM talk_reactions WHERE message_id = $1 AND agent_id = $2 AND emoji = $3"
-            " RETURNING id",
-            row["id"],
-            principal.agent_id,
-            emoji,
-        )
-        if removed is not None:
+        removed = await talk_store.remove_reaction(row.id, principal.agent_id, emoji)
+        if removed:
             await message_event(EventType.TALK_REACTION_REMOVED, access, row, access.active_agents)
     [message] = await with_reactions([row])
     return message
@@ -379,50 +305,29 @@ async def remove_reaction(principal: Principal, message_id: str, emoji: str) -> 
 
 # --- unread -------------------------------------------------------------------------
 
-_UNREAD = (
-    "SELECT p.talk_id, p.agent_id, p.tm_read, (SELECT count(*) FROM talk_messages m"
-    "   WHERE m.talk_id = p.talk_id AND m.type = 'normal' AND m.tm_delete IS NULL"
-    "   AND m.tm_create > p.tm_read AND m.agent_id IS DISTINCT FROM p.agent_id) AS unread"
-    " FROM talk_participants p JOIN talks t ON t.id = p.talk_id AND t.tm_delete IS NULL"
-    " WHERE p.customer_id = $1 AND p.status = 'active'"
-)
 
-
-def _unread_out(row: Any) -> TalkUnreadOut:
+def _unread_out(row: UnreadRow) -> TalkUnreadOut:
     return TalkUnreadOut(
-        talk_id=str(row["talk_id"]), unread_count=row["unread"], tm_read=fmt(row["tm_read"])
+        talk_id=str(row.talk_id), unread_count=row.unread, tm_read=fmt(row.tm_read)
     )
 
 
 async def unread(principal: Principal) -> list[TalkUnreadOut]:
     """The principal's unread count in each of its talks."""
-    rows = await sql.fetch(
-        _UNREAD + " AND p.agent_id = $2 ORDER BY p.talk_id",
-        principal.customer_id,
-        principal.agent_id,
-    )
+    rows = await talk_store.unread(principal.customer_id, agent_id=principal.agent_id)
     return [_unread_out(r) for r in rows]
 
 
 async def unread_by_agent(customer_id: str, talk_id: str) -> dict[str, int]:
     """Every active participant's unread count in one talk (for the desk's badges)."""
-    rows = await sql.fetch(_UNREAD + " AND p.talk_id = $2", customer_id, talk_id)
-    return {str(r["agent_id"]): r["unread"] for r in rows}
+    rows = await talk_store.unread(customer_id, talk_id=talk_id)
+    return {str(r.agent_id): r.unread for r in rows}
 
 
 async def mark_read(principal: Principal, talk_id: str) -> TalkUnreadOut:
     access = await reach(principal, talk_id)
-    await sql.execute(
-        "UPDATE talk_participants SET tm_read = greatest(tm_read, $3)"
-        " WHERE talk_id = $1 AND agent_id = $2",
-        access.id,
-        principal.agent_id,
-        now(),
-    )
-    row = await sql.fetchrow(
-        _UNREAD + " AND p.talk_id = $2 AND p.agent_id = $3",
-        principal.customer_id,
-        access.id,
-        principal.agent_id,
+    await talk_store.read_up_to(access.id, principal.agent_id, now())
+    [row] = await talk_store.unread(
+        principal.customer_id, agent_id=principal.agent_id, talk_id=access.id
     )
     return _unread_out(row)

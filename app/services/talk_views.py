@@ -9,18 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from app.db import sql
 from app.domain.principal import Principal
 from app.domain.resources import TalkMessageOut, TalkOut
 from app.domain.timefmt import LIVE
-from app.services import agents, talk_messages, talks
-
-_COLUMNS = (
-    "t.id, t.customer_id, t.type, t.name, t.detail, t.status, t.creator_id, t.tm_last_message,"
-    " t.tm_create, t.tm_update, t.tm_delete"
-)
+from app.services import agents, talk_messages, talk_store, talks
 
 
 @dataclass
@@ -65,23 +58,10 @@ def make_row(talk: TalkOut, names: dict[str, str], viewer: str, unread: int) -> 
     )
 
 
-async def _talks(where: str, *args: Any) -> list[TalkOut]:
-    rows = await sql.fetch(
-        f"SELECT {_COLUMNS} FROM talks t WHERE {where}"
-        " ORDER BY coalesce(t.tm_last_message, t.tm_create) DESC, t.id DESC LIMIT 200",
-        *args,
-    )
-    members = await talks.participants_of([r["id"] for r in rows])
-    return [talks.talk_out(r, members[str(r["id"])]) for r in rows]
-
-
 async def talk_rows(principal: Principal) -> list[TalkRow]:
     """The principal's live talks, newest activity first, with its unread counts."""
-    found = await _talks(
-        "t.customer_id = $1 AND t.tm_delete IS NULL AND EXISTS (SELECT 1 FROM"
-        " talk_participants p WHERE p.talk_id = t.id AND p.agent_id = $2 AND p.status = 'active')",
-        principal.customer_id,
-        principal.agent_id,
+    found = await talks.talks_out(
+        await talk_store.recent_talks(principal.customer_id, principal.agent_id)
     )
     unread = {u.talk_id: u.unread_count for u in await talk_messages.unread(principal)}
     names = await agents.names(
@@ -92,10 +72,10 @@ async def talk_rows(principal: Principal) -> list[TalkRow]:
 
 async def talk_state(customer_id: str, talk_id: str) -> tuple[TalkOut, dict[str, str]] | None:
     """A talk as it is now, deleted or not, and its participants' names (live pushes)."""
-    found = await _talks("t.customer_id = $1 AND t.id = $2::uuid", customer_id, talk_id)
-    if not found:
+    row = await talk_store.talk(customer_id, talk_id, deleted=True)
+    if row is None:
         return None
-    talk = found[0]
+    [talk] = await talks.talks_out([row])
     return talk, await agents.names(customer_id, [p.agent_id for p in talk.participants])
 
 
@@ -104,19 +84,8 @@ async def unread_totals(customer_id: str, agent_ids: Iterable[str]) -> dict[str,
     ids = sorted(set(agent_ids))
     if not ids:
         return {}
-    rows = await sql.fetch(
-        "SELECT p.agent_id, count(m.id) AS unread FROM talk_participants p"
-        " JOIN talks t ON t.id = p.talk_id AND t.tm_delete IS NULL"
-        " JOIN talk_messages m ON m.talk_id = p.talk_id AND m.type = 'normal'"
-        "  AND m.tm_delete IS NULL AND m.tm_create > p.tm_read"
-        "  AND m.agent_id IS DISTINCT FROM p.agent_id"
-        " WHERE p.customer_id = $1 AND p.status = 'active' AND p.agent_id = ANY($2::uuid[])"
-        " GROUP BY p.agent_id",
-        customer_id,
-        ids,
-    )
     found = {a: 0 for a in ids}
-    found.update({str(r["agent_id"]): r["unread"] for r in rows})
+    found.update(await talk_store.unread_totals(customer_id, ids))
     return found
 
 

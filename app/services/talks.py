@@ -10,16 +10,10 @@ talk they are not in is otherwise hidden from them like from anyone else ("not f
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from app.db import sql
-from app.domain.enums import (
-    EventType,
-    TalkMessageType,
-    TalkParticipantStatus,
-    TalkStatus,
-    TalkType,
-)
+import msgspec
+
+from app.domain.enums import EventType, TalkMessageType, TalkStatus, TalkType
 from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.domain.principal import Principal
 from app.domain.resources import (
@@ -30,64 +24,76 @@ from app.domain.resources import (
 )
 from app.domain.timefmt import fmt, now
 from app.domain.topics import talk_topic
+from app.services import agent_store, talk_store
 from app.services.agents import names as agent_names
 from app.services.events import record_event, transaction
 from app.services.ids import parse_id
-from app.services.pagination import check_page_size, keyset_rows, parse_token
-
-ACTIVE = TalkParticipantStatus.ACTIVE.value
-
+from app.services.pagination import check_page_size
+from app.services.talk_store import ACTIVE, ParticipantRow, TalkRow
 
 # --- shapes -------------------------------------------------------------------------
 
 
-def participant_out(row: Any) -> TalkParticipantOut:
+def participant_out(row: ParticipantRow) -> TalkParticipantOut:
     return TalkParticipantOut(
-        id=str(row["id"]),
-        talk_id=str(row["talk_id"]),
-        agent_id=str(row["agent_id"]),
-        status=row["status"],
-        tm_joined=fmt(row["tm_joined"]),
-        tm_left=fmt(row["tm_left"]) if row["tm_left"] else None,
+        id=str(row.id),
+        talk_id=str(row.talk_id),
+        agent_id=str(row.agent_id),
+        status=row.status,
+        tm_joined=fmt(row.tm_joined),
+        tm_left=fmt(row.tm_left) if row.tm_left else None,
     )
 
 
-def talk_out(row: Any, participants: list[Any]) -> TalkOut:
+def talk_out(row: TalkRow, participants: list[ParticipantRow]) -> TalkOut:
     return TalkOut(
-        id=str(row["id"]),
-        customer_id=str(row["customer_id"]),
-        type=row["type"],
-        name=row["name"],
-        detail=row["detail"],
-        status=row["status"],
-        creator_id=str(row["creator_id"]) if row["creator_id"] else None,
-        member_count=sum(1 for p in participants if p["status"] == ACTIVE),
+        id=str(row.id),
+        customer_id=str(row.customer_id),
+        type=row.type,
+        name=row.name,
+        detail=row.detail,
+        status=row.status,
+        creator_id=str(row.creator_id) if row.creator_id else None,
+        member_count=sum(1 for p in participants if p.status == ACTIVE),
         participants=[participant_out(p) for p in participants],
-        tm_last_message=fmt(row["tm_last_message"]) if row["tm_last_message"] else None,
-        tm_create=fmt(row["tm_create"]),
-        tm_update=fmt(row["tm_update"]),
-        tm_delete=fmt(row["tm_delete"]),
+        tm_last_message=fmt(row.tm_last_message) if row.tm_last_message else None,
+        tm_create=fmt(row.tm_create),
+        tm_update=fmt(row.tm_update),
+        tm_delete=fmt(row.tm_delete),
     )
 
 
-class TalkAccess:
-    """A talk as one principal reaches it: its row, its participants, and whether the
-    principal is one of its active participants."""
+class TalkAccess(msgspec.Struct, frozen=True):
+    """A talk as one principal (`agent_id`) reaches it: its row and its participants."""
 
-    def __init__(self, row: Any, participants: list[Any], agent_id: str) -> None:
-        self.row = row
-        self.participants = participants
-        self.id = str(row["id"])
-        self.customer_id = str(row["customer_id"])
-        self.member = agent_id in self.active_agents
+    row: TalkRow
+    participants: list[ParticipantRow]
+    agent_id: str
+
+    @property
+    def id(self) -> str:
+        return str(self.row.id)
+
+    @property
+    def customer_id(self) -> str:
+        return str(self.row.customer_id)
+
+    @property
+    def member(self) -> bool:
+        """Whether the principal is one of the talk's active participants."""
+        return self.agent_id in self.active_agents
 
     @property
     def active_agents(self) -> list[str]:
-        return [str(p["agent_id"]) for p in self.participants if p["status"] == ACTIVE]
+        return [str(p.agent_id) for p in self.participants if p.status == ACTIVE]
 
     @property
     def closed(self) -> bool:
-        return self.row["status"] == TalkStatus.CLOSED
+        return self.row.status == TalkStatus.CLOSED
+
+    def participant(self, agent_id: str) -> ParticipantRow | None:
+        """The agent's participant row (active or left)."""
+        return next((p for p in self.participants if str(p.agent_id) == agent_id), None)
 
     def out(self) -> TalkOut:
         return talk_out(self.row, self.participants)
@@ -95,23 +101,10 @@ class TalkAccess:
 
 # --- reading ------------------------------------------------------------------------
 
-_TALK_COLUMNS = (
-    "id, customer_id, type, name, detail, status, creator_id, direct_key, tm_last_message,"
-    " tm_create, tm_update, tm_delete"
-)
-_PARTICIPANT_COLUMNS = "id, talk_id, agent_id, status, tm_joined, tm_left"
 
-
-async def participants_of(talk_ids: list[Any]) -> dict[str, list[Any]]:
-    rows = await sql.fetch(
-        f"SELECT {_PARTICIPANT_COLUMNS} FROM talk_participants WHERE talk_id = ANY($1::uuid[])"
-        " ORDER BY tm_joined, id",
-        [str(t) for t in talk_ids],
-    )
-    found: dict[str, list[Any]] = {str(t): [] for t in talk_ids}
-    for row in rows:
-        found[str(row["talk_id"])].append(row)
-    return found
+async def _access(row: TalkRow, agent_id: str) -> TalkAccess:
+    participants = (await talk_store.participants_of([row.id]))[str(row.id)]
+    return TalkAccess(row, participants, agent_id)
 
 
 async def reach(
@@ -127,15 +120,10 @@ async def reach(
     `lock` takes the talk's row lock (inside a transaction) so that membership changes
     and closing happen one at a time."""
     talk_id = parse_id(talk_id, "talk_not_found", "talk")
-    row = await sql.fetchrow(
-        f"SELECT {_TALK_COLUMNS} FROM talks WHERE id = $1 AND customer_id = $2"
-        " AND tm_delete IS NULL" + (" FOR UPDATE" if lock else ""),
-        talk_id,
-        principal.customer_id,
-    )
+    row = await talk_store.talk(principal.customer_id, talk_id, lock=lock)
     if row is None:
         raise NotFound("talk_not_found", "There is no such talk.")
-    access = TalkAccess(row, (await participants_of([talk_id]))[talk_id], principal.agent_id)
+    access = await _access(row, principal.agent_id)
     if not access.member and not (as_admin and principal.is_admin):
         raise NotFound("talk_not_found", "There is no such talk.")
     if write and access.closed:
@@ -163,38 +151,31 @@ async def list_talks(
         raise InvalidInput("invalid_scope", "scope must be mine or all.")
     if scope == "all" and not principal.is_admin:
         raise Forbidden("admin_required", "Only an admin may list every talk.")
-    before = parse_token(page_token)
-    conditions = ["t.customer_id = $1", "t.tm_delete IS NULL"]
-    args: list[Any] = [principal.customer_id]
-    if scope == "mine":
-        args.append(principal.agent_id)
-        conditions.append(
-            f"EXISTS (SELECT 1 FROM talk_participants p WHERE p.talk_id = t.id"
-            f" AND p.agent_id = ${len(args)} AND p.status = 'active')"
-        )
-    for column, value in (("status", status), ("type", type)):
-        if value is not None:
-            args.append(str(value))
-            conditions.append(f"t.{column} = ${len(args)}")
-    if before is not None:
-        args.append(before)
-        conditions.append(f"t.tm_create < ${len(args)}")
-    rows, token = await keyset_rows(
-        f"SELECT {', '.join('t.' + c.strip() for c in _TALK_COLUMNS.split(','))} FROM talks t",
-        " AND ".join(conditions),
-        args,
-        page_size,
-        prefix="t.",
+    rows, token = await talk_store.talk_page(
+        principal.customer_id,
+        member=principal.agent_id if scope == "mine" else None,
+        status=status,
+        type=type,
+        page_size=page_size,
+        page_token=page_token,
     )
-    members = await participants_of([r["id"] for r in rows])
-    return [talk_out(r, members[str(r["id"])]) for r in rows], token
+    return await talks_out(rows), token
+
+
+async def talks_out(rows: list[TalkRow]) -> list[TalkOut]:
+    members = await talk_store.participants_of([r.id for r in rows])
+    return [talk_out(r, members[str(r.id)]) for r in rows]
 
 
 # --- events and system messages -----------------------------------------------------
 
 
 async def talk_event(
-    type: EventType, customer_id: str, payload: Any, agents: Iterable[str], talk_id: str
+    type: EventType,
+    customer_id: str,
+    payload: msgspec.Struct,
+    agents: Iterable[str],
+    talk_id: str,
 ) -> None:
     """Record a talk event for `agents` (its participants, plus anyone who just left):
     one topic per agent, VoIPBIN's `agent_id:<aid>:talk:<id>`."""
@@ -221,13 +202,7 @@ async def system_message(access: TalkAccess, text: str, agents: Iterable[str]) -
 
 async def _live_agents(customer_id: str, ids: list[str]) -> list[str]:
     parsed = [parse_id(a, "agent_not_found", "agent") for a in ids]
-    rows = await sql.fetch(
-        "SELECT id FROM agents WHERE customer_id = $1 AND id = ANY($2::uuid[])"
-        " AND tm_delete IS NULL",
-        customer_id,
-        parsed,
-    )
-    found = {str(r["id"]) for r in rows}
+    found = await agent_store.live_ids(customer_id, parsed)
     missing = [a for a in parsed if a not in found]
     if missing:
         raise NotFound("agent_not_found", f"There is no agent {missing[0]}.")
@@ -252,41 +227,23 @@ async def create_talk(principal: Principal, data: TalkCreate) -> tuple[TalkOut, 
     async with transaction():
         if direct_key is not None:
             # one creator at a time per pair, so two racing requests find one talk
-            await sql.execute("SELECT pg_advisory_xact_lock(hashtext($1))", direct_key)
-            existing = await sql.fetchval(
-                "SELECT id FROM talks WHERE customer_id = $1 AND direct_key = $2"
-                " AND tm_delete IS NULL",
-                principal.customer_id,
-                direct_key,
-            )
+            await talk_store.lock_direct_pair(direct_key)
+            existing = await talk_store.live_direct(principal.customer_id, direct_key)
             if existing is not None:
-                return await _revive_direct(principal, str(existing)), False
-        stamp = now()
-        row = await sql.fetchrow(
-            f"INSERT INTO talks (id, customer_id, type, name, detail, status, creator_id,"
-            f" direct_key, tm_create, tm_update) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
-            f" 'active', $5, $6, $7, $7) RETURNING {_TALK_COLUMNS}",
+                return await _revive_direct(principal, existing), False
+        row = await talk_store.insert_talk(
             principal.customer_id,
-            data.type.value,
+            data.type,
             data.name.strip(),
             data.detail,
             principal.agent_id,
             direct_key,
-            stamp,
-        )
-        await sql.execute(
-            "INSERT INTO talk_participants (id, customer_id, talk_id, agent_id, status,"
-            " tm_joined, tm_read) SELECT gen_random_uuid(), $1, $2, a, 'active', $3, $3"
-            " FROM unnest($4::uuid[]) AS x(a)",
-            principal.customer_id,
-            row["id"],
-            stamp,
             agents,
+            now(),
         )
         # read back in participants_of's order (all joined at one time: by id), so the
         # answer and the talk_created event equal what GET returns later
-        participants = (await participants_of([row["id"]]))[str(row["id"])]
-        talk = talk_out(row, participants)
+        talk = (await _access(row, principal.agent_id)).out()
         await talk_event(EventType.TALK_CREATED, principal.customer_id, talk, agents, talk.id)
     return talk, True
 
@@ -294,8 +251,10 @@ async def create_talk(principal: Principal, data: TalkCreate) -> tuple[TalkOut, 
 async def _revive_direct(principal: Principal, talk_id: str) -> TalkOut:
     # not `reach`: the creator is one of the pair (the direct key says so) even after
     # leaving, when reach would hide the talk from them
-    row = await sql.fetchrow(f"SELECT {_TALK_COLUMNS} FROM talks WHERE id = $1 FOR UPDATE", talk_id)
-    access = TalkAccess(row, (await participants_of([talk_id]))[talk_id], principal.agent_id)
+    row = await talk_store.talk(principal.customer_id, talk_id, lock=True)
+    if row is None:  # the direct key's advisory lock keeps it: not reached
+        raise NotFound("talk_not_found", "There is no such talk.")
+    access = await _access(row, principal.agent_id)
     if not access.member:
         access = await _join(principal, access, principal.agent_id)
     if access.closed:
@@ -306,19 +265,12 @@ async def _revive_direct(principal: Principal, talk_id: str) -> TalkOut:
 async def update_talk(principal: Principal, talk_id: str, data: TalkUpdate) -> TalkOut:
     async with transaction():
         access = await reach(principal, talk_id, as_admin=True, lock=True)
-        name = access.row["name"] if data.name is None else data.name.strip()
-        detail = access.row["detail"] if data.detail is None else data.detail
-        if access.row["type"] == TalkType.GROUP and not name:
+        name = access.row.name if data.name is None else data.name.strip()
+        detail = access.row.detail if data.detail is None else data.detail
+        if access.row.type == TalkType.GROUP and not name:
             raise InvalidInput("name_required", "A group talk needs a name.")
-        access.row = await sql.fetchrow(
-            f"UPDATE talks SET name = $2, detail = $3, tm_update = $4 WHERE id = $1"
-            f" RETURNING {_TALK_COLUMNS}",
-            access.id,
-            name,
-            detail,
-            now(),
-        )
-        talk = access.out()
+        row = await talk_store.describe(access.id, name, detail, now())
+        talk = talk_out(row, access.participants)
         await talk_event(
             EventType.TALK_UPDATED, access.customer_id, talk, access.active_agents, talk.id
         )
@@ -331,18 +283,11 @@ async def delete_talk(principal: Principal, talk_id: str) -> TalkOut:
     talk_deleted."""
     async with transaction():
         access = await reach(principal, talk_id, as_admin=True, lock=True)
-        if not principal.is_admin and str(access.row["creator_id"]) != principal.agent_id:
+        if not principal.is_admin and str(access.row.creator_id) != principal.agent_id:
             raise Forbidden(
                 "not_talk_creator", "Only the talk's creator or an admin may delete it."
             )
-        stamp = now()
-        access.row = await sql.fetchrow(
-            f"UPDATE talks SET status = 'closed', tm_update = $2, tm_delete = $2 WHERE id = $1"
-            f" RETURNING {_TALK_COLUMNS}",
-            access.id,
-            stamp,
-        )
-        talk = access.out()
+        talk = talk_out(await talk_store.soft_delete(access.id, now()), access.participants)
         await talk_event(
             EventType.TALK_UPDATED, access.customer_id, talk, access.active_agents, talk.id
         )
@@ -368,14 +313,11 @@ async def reopen_talk(principal: Principal, talk_id: str) -> TalkOut:
 async def _set_status(
     principal: Principal | None, access: TalkAccess, status: TalkStatus, why: str = ""
 ) -> TalkAccess:
-    """Close or reopen, with its system line and event (`talk_closed` / `talk_updated`)."""
-    access.row = await sql.fetchrow(
-        f"UPDATE talks SET status = $2, tm_update = $3 WHERE id = $1 RETURNING {_TALK_COLUMNS}",
-        access.id,
-        status.value,
-        now(),
-    )
-    if why:
+    """Close or reopen, with its system line and event (`talk_closed` / `talk_updated`).
+    Without a `principal` (the talk closes by itself), `why` says why."""
+    row = await talk_store.set_status(access.id, status, now())
+    access = msgspec.structs.replace(access, row=row)
+    if principal is None:
         text = why
     else:
         actor = (await agent_names(access.customer_id, [principal.agent_id]))[principal.agent_id]
@@ -398,30 +340,28 @@ async def add_participant(
     async with transaction():
         access = await reach(principal, talk_id, as_admin=True, write=True, lock=True)
         [agent] = await _live_agents(access.customer_id, [agent_id])
-        current = next((p for p in access.participants if str(p["agent_id"]) == agent), None)
-        if current is not None and current["status"] == ACTIVE:
+        current = access.participant(agent)
+        if current is not None and current.status == ACTIVE:
             return participant_out(current), False
-        if access.row["type"] == TalkType.DIRECT and current is None:
+        if access.row.type == TalkType.DIRECT and current is None:
             raise Conflict("direct_talk_fixed", "A direct talk is between its two agents only.")
         access = await _join(principal, access, agent)
-        joined = next(p for p in access.participants if str(p["agent_id"]) == agent)
+        joined = _participant(access, agent)
     return participant_out(joined), True
 
 
+def _participant(access: TalkAccess, agent_id: str) -> ParticipantRow:
+    """The participant row a change in this transaction has just written."""
+    found = access.participant(agent_id)
+    if found is None:
+        raise LookupError(f"agent {agent_id} is not in talk {access.id}")
+    return found
+
+
 async def _join(principal: Principal, access: TalkAccess, agent: str) -> TalkAccess:
-    stamp = now()
-    await sql.execute(
-        "INSERT INTO talk_participants (id, customer_id, talk_id, agent_id, status, tm_joined,"
-        " tm_read) VALUES (gen_random_uuid(), $1, $2, $3, 'active', $4, $4)"
-        " ON CONFLICT (talk_id, agent_id) DO UPDATE SET status = 'active', tm_joined = $4,"
-        " tm_left = NULL, tm_read = $4",
-        access.customer_id,
-        access.id,
-        agent,
-        stamp,
-    )
-    access = await _reload(access, principal.agent_id)
-    joined = next(p for p in access.participants if str(p["agent_id"]) == agent)
+    await talk_store.join(access.customer_id, access.id, agent, now())
+    access = await _access(access.row, principal.agent_id)
+    joined = _participant(access, agent)
     name = (await agent_names(access.customer_id, [agent]))[agent]
     await talk_event(
         EventType.TALK_PARTICIPANT_JOINED,
@@ -442,29 +382,25 @@ async def remove_participant(
     async with transaction():
         access = await reach(principal, talk_id, as_admin=True, lock=True)
         participant_id = parse_id(participant_id, "participant_not_found", "participant")
-        current = next((p for p in access.participants if str(p["id"]) == participant_id), None)
+        current = next((p for p in access.participants if str(p.id) == participant_id), None)
         if current is None:
             raise NotFound("participant_not_found", "There is no such participant in this talk.")
-        if current["status"] != ACTIVE:
+        if current.status != ACTIVE:
             return participant_out(current)
-        agent = str(current["agent_id"])
+        agent = str(current.agent_id)
         leaving = agent == principal.agent_id
         if not leaving and not (
-            principal.is_admin or str(access.row["creator_id"]) == principal.agent_id
+            principal.is_admin or str(access.row.creator_id) == principal.agent_id
         ):
             raise Forbidden(
                 "not_talk_creator", "Only the talk's creator or an admin may remove others."
             )
-        if not leaving and access.row["type"] == TalkType.DIRECT:
+        if not leaving and access.row.type == TalkType.DIRECT:
             raise Conflict("direct_talk_fixed", "A direct talk's agents can only leave it.")
-        await sql.execute(
-            "UPDATE talk_participants SET status = 'left', tm_left = $2 WHERE id = $1",
-            participant_id,
-            now(),
-        )
+        await talk_store.leave(participant_id, now())
         before = access.active_agents
-        access = await _reload(access, principal.agent_id)
-        gone = next(p for p in access.participants if str(p["id"]) == participant_id)
+        access = await _access(access.row, principal.agent_id)
+        gone = _participant(access, agent)
         names = await agent_names(access.customer_id, {agent, principal.agent_id})
         # the one who left hears of it too, so their desk drops the talk
         await talk_event(
@@ -483,8 +419,3 @@ async def remove_participant(
         if not access.active_agents and not access.closed:
             await _set_status(None, access, TalkStatus.CLOSED, "Everyone left; the talk closed.")
     return participant_out(gone)
-
-
-async def _reload(access: TalkAccess, agent_id: str) -> TalkAccess:
-    participants = (await participants_of([access.id]))[access.id]
-    return TalkAccess(access.row, participants, agent_id)

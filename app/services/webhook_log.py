@@ -3,63 +3,57 @@ admin's actions on it (retry now, send a test event). Admins only: it shows ever
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
-from app.db import sql
-from app.db.tables import WebhookDelivery
 from app.domain.enums import DeliveryStatus, EventType
 from app.domain.errors import InvalidInput, NotFound
 from app.domain.principal import Principal, require_admin
 from app.domain.resources import WebhookAttemptOut, WebhookDeliveryOut, WebhookTestOut
 from app.domain.timefmt import fmt, now
-from app.services import event_retention
-from app.services.events import connection, record_event, transaction
+from app.services import customer_store, event_retention, webhook_store
+from app.services.events import record_event, transaction
 from app.services.ids import parse_id
-from app.services.pagination import keyset_page
+from app.services.webhook_store import AttemptRow, DeliveryRow
 
 
-def _when(value: Any) -> str:
+def _when(value: datetime | None) -> str:
     return fmt(value) if value else ""
 
 
-def delivery_out(row: Any, attempts: list[Any]) -> WebhookDeliveryOut:
-    waiting = row["status"] == DeliveryStatus.PENDING.value
+def delivery_out(row: DeliveryRow, attempts: list[AttemptRow]) -> WebhookDeliveryOut:
+    waiting = row.status == DeliveryStatus.PENDING.value
     return WebhookDeliveryOut(
-        id=str(row["id"]),
-        customer_id=str(row["customer_id"]),
-        event_id=str(row["event_id"]),
-        event_type=row["event_type"],
-        status=DeliveryStatus(row["status"]),
-        attempt_count=row["attempts"],
-        next_try_at=_when(row["next_try_at"]) if waiting else "",
-        last_status_code=row["last_status_code"],
-        last_error=row["last_error"],
+        id=str(row.id),
+        customer_id=str(row.customer_id),
+        event_id=str(row.event_id),
+        event_type=row.event_type,
+        status=DeliveryStatus(row.status),
+        attempt_count=row.attempts,
+        next_try_at=_when(row.next_try_at) if waiting else "",
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
         attempts=[
             WebhookAttemptOut(
-                uri=a["uri"],
-                status_code=a["status_code"],
-                latency_ms=a["latency_ms"],
-                error=a["error"],
-                response=a["response"],
-                tm_create=fmt(a["tm_create"]),
+                uri=a.uri,
+                status_code=a.status_code,
+                latency_ms=a.latency_ms,
+                error=a.error,
+                response=a.response,
+                tm_create=fmt(a.tm_create),
             )
             for a in attempts
         ],
-        tm_create=fmt(row["tm_create"]),
-        tm_update=fmt(row["tm_update"]),
-        tm_delivered=_when(row["tm_delivered"]),
+        tm_create=fmt(row.tm_create),
+        tm_update=fmt(row.tm_update),
+        tm_delivered=_when(row.tm_delivered),
     )
 
 
-async def _with_attempts(rows: list[Any]) -> list[WebhookDeliveryOut]:
-    found = await sql.fetch(
-        "SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1::uuid[]) ORDER BY id",
-        [r["id"] for r in rows],
-    )
-    by_delivery: dict[str, list[Any]] = {}
-    for a in found:
-        by_delivery.setdefault(str(a["delivery_id"]), []).append(a)
-    return [delivery_out(r, by_delivery.get(str(r["id"]), [])) for r in rows]
+async def _with_attempts(rows: list[DeliveryRow]) -> list[WebhookDeliveryOut]:
+    by_delivery: dict[str, list[AttemptRow]] = {}
+    for a in await webhook_store.attempts_of([r.id for r in rows]):
+        by_delivery.setdefault(str(a.delivery_id), []).append(a)
+    return [delivery_out(r, by_delivery.get(str(r.id), [])) for r in rows]
 
 
 async def list_deliveries(
@@ -72,21 +66,17 @@ async def list_deliveries(
 ) -> tuple[list[WebhookDeliveryOut], str]:
     """Newest event first (a delivery's `tm_create` is its event's)."""
     require_admin(principal)
-    where: list[Any] = [WebhookDelivery.customer_id == principal.customer_id]
-    if status is not None:
-        where.append(WebhookDelivery.status == status.value)
-    if event_type:
-        where.append(WebhookDelivery.event_type == event_type)
-    rows, token = await keyset_page(WebhookDelivery, where, page_size, page_token)
+    rows, token = await webhook_store.delivery_page(
+        principal.customer_id, status, event_type, page_size, page_token
+    )
     return await _with_attempts(rows), token
 
 
-async def _row(customer_id: str, delivery_id: str, *, lock: bool = False) -> Any:
-    row = await sql.fetchrow(
-        "SELECT * FROM webhook_deliveries WHERE id = $1 AND customer_id = $2"
-        + (" FOR UPDATE" if lock else ""),
-        parse_id(delivery_id, "webhook_delivery_not_found", "delivery"),
+async def _row(customer_id: str, delivery_id: str, *, lock: bool = False) -> DeliveryRow:
+    row = await webhook_store.delivery(
         customer_id,
+        parse_id(delivery_id, "webhook_delivery_not_found", "delivery"),
+        lock=lock,
     )
     if row is None:
         raise NotFound("webhook_delivery_not_found", "There is no such delivery.")
@@ -107,24 +97,17 @@ async def retry_delivery(principal: Principal, delivery_id: str) -> WebhookDeliv
     async with transaction():
         await event_retention.hold_events(principal.customer_id)
         row = await _row(principal.customer_id, delivery_id, lock=True)
-        if row["status"] == DeliveryStatus.SENDING.value:
+        if row.status == DeliveryStatus.SENDING.value:
             raise InvalidInput(
                 "delivery_in_progress", "This delivery is being attempted right now."
             )
-        if not await connection().fetchval(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)", row["event_id"]
-        ):
+        if not await webhook_store.event_kept(row.event_id):
             raise InvalidInput(
                 "event_pruned",
                 "This event is older than the event retention and no longer kept,"
                 " so it cannot be sent again.",
             )
-        await connection().execute(
-            "UPDATE webhook_deliveries SET status = 'pending', next_try_at = $2,"
-            " tm_update = $2 WHERE id = $1",
-            row["id"],
-            now(),
-        )
+        await webhook_store.due_now(row.id, now())
     return await get_delivery(principal, delivery_id)
 
 
@@ -132,10 +115,7 @@ async def send_test_event(principal: Principal) -> None:
     """A `webhook_test` event for the endpoint alone (whatever types it subscribes to; no
     websocket topic carries it), delivered, signed and logged like any other."""
     require_admin(principal)
-    uri = await sql.fetchval(
-        "SELECT webhook_uri FROM customers WHERE id = $1", principal.customer_id
-    )
-    if not uri:
+    if not await customer_store.webhook_uri(principal.customer_id):
         raise InvalidInput("no_webhook_uri", "Set a webhook_uri before sending a test event.")
     async with transaction():
         await record_event(

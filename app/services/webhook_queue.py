@@ -20,11 +20,14 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.db import sql
+import msgspec
+
 from app.domain.enums import PUBLIC_EVENTS, EventType
 from app.domain.timefmt import now
 from app.domain.webhook_signature import previous_signs_until
-from app.services.events import connection, transaction
+from app.services import webhook_store
+from app.services.events import transaction
+from app.services.webhook_store import Finished
 
 SCHEDULE = [5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600]
 """Seconds from a failed attempt to the next (Standard Webhooks / Svix): an immediate
@@ -52,53 +55,19 @@ async def fan_out(customers: int = 100, events: int = 1000) -> int:
     whether more may wait. Dispatchers share this: a customer one of them is working on is
     skipped by the others (SKIP LOCKED on its row, in the mode that does not block the
     inserts that reference it)."""
-    at = now()
-    row = await sql.fetchrow(
-        """
-        WITH c AS (
-            SELECT id, webhook_event_cursor AS cursor, webhook_events AS types
-            FROM customers
-            WHERE webhook_uri <> '' AND tm_delete IS NULL
-              AND EXISTS (SELECT 1 FROM events e
-                          WHERE e.customer_id = customers.id AND e.id > webhook_event_cursor)
-            LIMIT $1
-            FOR NO KEY UPDATE SKIP LOCKED
-        ), ev AS (
-            SELECT e.id, e.customer_id, e.type, e.tm_create, c.types
-            FROM c CROSS JOIN LATERAL (
-                SELECT id, customer_id, type, tm_create FROM events
-                WHERE customer_id = c.id AND id > c.cursor ORDER BY id LIMIT $2
-            ) e
-        ), made AS (
-            INSERT INTO webhook_deliveries
-                (id, customer_id, event_id, event_type, status, attempts, next_try_at,
-                 last_error, tm_create, tm_update)
-            SELECT gen_random_uuid(), customer_id, id, type, 'pending', 0, $3, '',
-                   tm_create, $3
-            FROM ev
-            WHERE (cardinality(types) = 0 AND type = ANY($5)) OR type = ANY(types) OR type = $4
-            ON CONFLICT (customer_id, event_id) DO NOTHING
-        ), moved AS (
-            UPDATE customers SET webhook_event_cursor = m.last
-            FROM (SELECT customer_id, max(id) AS last FROM ev GROUP BY customer_id) m
-            WHERE customers.id = m.customer_id
-        )
-        SELECT count(*) AS seen FROM ev
-        """,
+    return await webhook_store.fan_out(
         customers,
         events,
-        at,
+        now(),
         EventType.WEBHOOK_TEST.value,
         sorted(e.value for e in PUBLIC_EVENTS),  # "all": the documented types, never the desk's
     )
-    return int(row["seen"]) if row else 0
 
 
 # --- claiming ---------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Job:
+class Job(msgspec.Struct, frozen=True, kw_only=True):
     """A claimed delivery with everything needed to make the attempt."""
 
     id: str
@@ -119,22 +88,9 @@ async def reclaim_expired() -> int:
     cut-off attempt is logged."""
     at = now()
     async with transaction():
-        rows = await connection().fetch(
-            "UPDATE webhook_deliveries SET status = 'pending', next_try_at = $1,"
-            " lease_until = NULL, last_error = $2, tm_update = $1"
-            " WHERE status = 'sending' AND lease_until < $1"
-            " RETURNING id, customer_id",
-            at,
-            CUT_OFF,
-        )
-        if rows:
-            await connection().executemany(
-                "INSERT INTO webhook_attempts (delivery_id, customer_id, uri, status_code,"
-                " latency_ms, error, response, tm_create)"
-                " SELECT $1, $2, webhook_uri, NULL, 0, $3, '', $4 FROM customers WHERE id = $2",
-                [(r["id"], r["customer_id"], CUT_OFF, at) for r in rows],
-            )
-    return len(rows)
+        expired = await webhook_store.release_expired(at, CUT_OFF)
+        await webhook_store.log_cut_off(expired, CUT_OFF, at)
+    return len(expired)
 
 
 CUT_OFF = "The dispatcher stopped before the endpoint answered; tried again."
@@ -147,55 +103,25 @@ async def claim_due(limit: int, per_endpoint: int, lease_seconds: int) -> list[J
     if limit <= 0:
         return []
     at = now()
-    rows = await sql.fetch(
-        """
-        WITH picked AS (
-            SELECT x.id FROM customers c
-            CROSS JOIN LATERAL (
-                SELECT count(*) AS n FROM webhook_deliveries b
-                WHERE b.customer_id = c.id AND b.status = 'sending'
-            ) busy
-            CROSS JOIN LATERAL (
-                SELECT d.id, d.next_try_at FROM webhook_deliveries d
-                WHERE d.customer_id = c.id AND d.status = 'pending' AND d.next_try_at <= $1
-                ORDER BY d.next_try_at
-                LIMIT greatest($2 - busy.n, 0)
-                FOR UPDATE SKIP LOCKED
-            ) x
-            WHERE c.webhook_uri <> '' AND c.webhook_disabled_at IS NULL AND c.tm_delete IS NULL
-            ORDER BY x.next_try_at
-            LIMIT $3
-        )
-        UPDATE webhook_deliveries w
-        SET status = 'sending', attempts = w.attempts + 1, lease_until = $4, tm_update = $1
-        FROM picked, events e, customers c
-        WHERE w.id = picked.id AND e.id = w.event_id AND c.id = w.customer_id
-        RETURNING w.id, w.customer_id, w.event_id, w.event_type, w.attempts,
-                  e.tm_create AS event_time, e.payload::text AS payload,
-                  c.webhook_uri, c.webhook_method, c.webhook_secret,
-                  c.webhook_secret_previous, c.webhook_secret_rotated_at
-        """,
-        at,
-        per_endpoint,
-        limit,
-        at + timedelta(seconds=lease_seconds),
+    claimed = await webhook_store.claim(
+        at, per_endpoint, limit, at + timedelta(seconds=lease_seconds)
     )
     jobs = []
-    for r in rows:
-        secrets = [r["webhook_secret"]]
-        if previous_signs_until(r["webhook_secret_previous"], r["webhook_secret_rotated_at"], at):
-            secrets.append(r["webhook_secret_previous"])
+    for c in claimed:
+        secrets = [c.webhook_secret]
+        if previous_signs_until(c.webhook_secret_previous, c.webhook_secret_rotated_at, at):
+            secrets.append(c.webhook_secret_previous)
         jobs.append(
             Job(
-                id=str(r["id"]),
-                customer_id=str(r["customer_id"]),
-                event_id=r["event_id"],
-                event_type=r["event_type"],
-                event_time=r["event_time"],
-                payload=r["payload"],
-                attempts=r["attempts"],
-                uri=r["webhook_uri"],
-                method=r["webhook_method"],
+                id=str(c.id),
+                customer_id=str(c.customer_id),
+                event_id=c.event_id,
+                event_type=c.event_type,
+                event_time=c.event_time,
+                payload=c.payload,
+                attempts=c.attempts,
+                uri=c.webhook_uri,
+                method=c.webhook_method,
                 secrets=secrets,
             )
         )
@@ -246,60 +172,30 @@ async def record(outcomes: list[Outcome]) -> None:
     if not outcomes:
         return
     at = now()
-    ids, attempts, states, next_tries, codes, errors, delivered_at = [], [], [], [], [], [], []
+    finished = []
     for o in outcomes:
         state, next_try = _next_state(o)
-        ids.append(o.job.id)
-        attempts.append(o.job.attempts)
-        states.append(state)
-        next_tries.append(next_try)
-        codes.append(o.status_code)
-        errors.append(o.error)
-        delivered_at.append(o.at or at if state == "delivered" else None)
+        finished.append(
+            Finished(
+                delivery_id=o.job.id,
+                customer_id=o.job.customer_id,
+                attempt=o.job.attempts,
+                status=state,
+                next_try_at=next_try,
+                status_code=o.status_code,
+                error=o.error,
+                delivered_at=o.at or at if state == "delivered" else None,
+                uri=o.job.uri,
+                latency_ms=o.latency_ms,
+                response=o.response,
+                at=o.at or at,
+            )
+        )
     gone = sorted({o.job.customer_id for o in outcomes if o.gone})
     async with transaction():
-        conn = connection()
-        await conn.execute(
-            """
-            UPDATE webhook_deliveries d
-            SET status = o.status, next_try_at = o.next_try, lease_until = NULL,
-                last_status_code = o.code, last_error = o.error, tm_update = $8,
-                tm_delivered = coalesce(o.delivered, d.tm_delivered)
-            FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::int[],
-                        $6::text[], $7::timestamptz[])
-                 AS o(id, attempts, status, next_try, code, error, delivered)
-            WHERE d.id = o.id AND d.attempts = o.attempts AND d.status = 'sending'
-            """,
-            ids,
-            attempts,
-            states,
-            next_tries,
-            codes,
-            errors,
-            delivered_at,
-            at,
-        )
-        await conn.execute(
-            """
-            INSERT INTO webhook_attempts
-                (delivery_id, customer_id, uri, status_code, latency_ms, error, response,
-                 tm_create)
-            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::int[],
-                                 $6::text[], $7::text[], $8::timestamptz[])
-            """,
-            ids,
-            [o.job.customer_id for o in outcomes],
-            [o.job.uri for o in outcomes],
-            codes,
-            [o.latency_ms for o in outcomes],
-            errors,
-            [o.response for o in outcomes],
-            [o.at or at for o in outcomes],
-        )
+        await webhook_store.finish(finished, at)
         if gone:
-            await conn.execute(
-                "UPDATE customers SET webhook_disabled_at = $2, webhook_disabled_reason = $3"
-                " WHERE id = ANY($1::uuid[]) AND webhook_disabled_at IS NULL",
+            await webhook_store.disable(
                 gone,
                 at,
                 "The endpoint answered 410 Gone. Save the webhook settings to enable it again.",

@@ -116,14 +116,23 @@ async def _log_context(principal: Principal, filters: LogFilters) -> dict[str, A
 # --- the page ------------------------------------------------------------------------------
 
 
-def _saved_form(customer: CustomerOut) -> dict[str, Any]:
+class SettingsForm(msgspec.Struct, frozen=True, kw_only=True):
+    """The webhook settings form's values, as saved or as typed."""
+
+    method: str
+    uri: str
+    events: frozenset[str]
+    """The ticked boxes."""
+
+
+def _saved_form(customer: CustomerOut) -> SettingsForm:
     """The settings form as saved: [] (every type) shows no box ticked, so that picking a
     few types is a few clicks; the page says what an empty choice means."""
-    return {
-        "method": customer.webhook_method,
-        "uri": customer.webhook_uri,
-        "events": set(customer.webhook_events),
-    }
+    return SettingsForm(
+        method=customer.webhook_method,
+        uri=customer.webhook_uri,
+        events=frozenset(customer.webhook_events),
+    )
 
 
 async def _page(
@@ -131,7 +140,7 @@ async def _page(
     principal: Principal,
     filters: LogFilters,
     *,
-    form: dict[str, Any] | None = None,
+    form: SettingsForm | None = None,
     error: str = "",
     secret: WebhookSecretOut | None = None,
     test_error: str = "",
@@ -144,7 +153,7 @@ async def _page(
         "nav_active": "admin",
         "admin_section": "webhooks",
         "customer": customer,
-        "form": form or _saved_form(customer),
+        "form": form if form is not None else _saved_form(customer),
         "error": error,
         "methods": [m.value for m in WebhookMethod],
         "event_groups": EVENT_GROUPS,
@@ -170,21 +179,21 @@ def _secret_fragment(secret: WebhookSecretOut, *, rotated: bool = False) -> Temp
     )
 
 
-def _typed(form: Any) -> dict[str, Any]:
-    return {
-        "method": str(form.get("webhook_method") or "").strip(),
-        "uri": str(form.get("webhook_uri") or "").strip(),
-        "events": {str(v) for v in form.getall("webhook_events", [])},
-    }
+def _typed(form: Any) -> SettingsForm:
+    return SettingsForm(
+        method=str(form.get("webhook_method") or "").strip(),
+        uri=str(form.get("webhook_uri") or "").strip(),
+        events=frozenset(str(v) for v in form.getall("webhook_events", [])),
+    )
 
 
-def _update(typed: dict[str, Any]) -> CustomerUpdate:
+def _update(typed: SettingsForm) -> CustomerUpdate:
     # ticking every box means "every type", saved as [] so types added later are sent too
-    events = [] if typed["events"] >= set(ALL_TYPES) else sorted(typed["events"])
+    events = [] if typed.events >= set(ALL_TYPES) else sorted(typed.events)
     return convert(
         {
-            "webhook_method": typed["method"] or None,
-            "webhook_uri": typed["uri"],
+            "webhook_method": typed.method or None,
+            "webhook_uri": typed.uri,
             "webhook_events": events,
         },
         CustomerUpdate,

@@ -291,12 +291,9 @@ class TalkDeskController(Controller):
     @post("/{talk_id:str}/leave")
     async def leave(self, request: Request, principal: Principal, talk_id: str) -> Response:
         access = await talks.reach(principal, talk_id)
-        me = next(
-            p
-            for p in access.participants
-            if str(p["agent_id"]) == principal.agent_id and p["status"] == "active"
-        )
-        await talks.remove_participant(principal, talk_id, str(me["id"]))
+        me = access.participant(principal.agent_id)
+        assert me is not None  # reach answers active participants only
+        await talks.remove_participant(principal, talk_id, str(me.id))
         return self._go(request, "/talks")
 
     @post("/{talk_id:str}/participants")

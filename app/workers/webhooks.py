@@ -97,7 +97,7 @@ class Dispatcher:
 
     # --- one attempt --------------------------------------------------------------------
 
-    async def _target(self, uri: str) -> tuple[httpx.URL, dict[str, str], dict]:
+    async def _target(self, uri: str) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
         """Where to connect: the URI itself, or (private targets refused) the public
         address its host resolved to, with the name kept for Host and TLS."""
         url = httpx.URL(uri)
