@@ -9,14 +9,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from app.domain.errors import NotFound
 from app.domain.principal import Principal, require_admin
 from app.domain.resources import AccessKeyCreate, AccessKeyOut, AccessKeyUpdate
 from app.domain.timefmt import fmt, now
 from app.services import accesskey_store
 from app.services.accesskey_store import AccessKeyRow
 from app.services.events import transaction
-from app.services.ids import parse_id
+from app.services.ids import found, parse_id
 
 KEY_PREFIX = "cdk_"
 
@@ -58,12 +57,12 @@ async def create_accesskey(principal: Principal, data: AccessKeyCreate) -> Acces
     return accesskey_out(row, token=key)
 
 
+_NO_KEY = ("accesskey_not_found", "access key")
+
+
 async def _live_row(principal: Principal, key_id: str) -> AccessKeyRow:
-    key_id = parse_id(key_id, "accesskey_not_found", "access key")
-    row = await accesskey_store.live(principal.customer_id, key_id)
-    if row is None:
-        raise NotFound("accesskey_not_found", "There is no such access key.")
-    return row
+    key_id = parse_id(key_id, *_NO_KEY)
+    return found(await accesskey_store.live(principal.customer_id, key_id), *_NO_KEY)
 
 
 async def get_accesskey(principal: Principal, key_id: str) -> AccessKeyOut:

@@ -43,7 +43,7 @@ from app.domain.resources import (
 from app.domain.timefmt import LIVE, fmt, now, parse
 from app.services import accounts_store
 from app.services.accounts_store import AccountRow
-from app.services.ids import parse_id
+from app.services.ids import found, parse_id
 
 TEST_SEND_TIMEOUT = 20.0
 log = logging.getLogger(__name__)
@@ -64,11 +64,9 @@ async def account_for_hook(account_type: str, account_id: str) -> AccountRow:
 
 
 def _found(account: AccountRow | None) -> AccountRow:
-    """The account a lookup or a write found; NotFound when it found none (a deleted one
-    included: it may have gone between the read and the write)."""
-    if account is None:
-        raise NotFound("account_not_found", "There is no such channel account.")
-    return account
+    """The account a lookup or a write found (a deleted one is not: it may have gone
+    between the read and the write)."""
+    return found(account, "account_not_found", "channel account")
 
 
 async def account_by_address(account_type: str, address: str) -> AccountRow | None:

@@ -10,14 +10,14 @@ import asyncpg
 import msgspec
 
 from app.domain.enums import Permission
-from app.domain.errors import Conflict, InvalidInput, NotFound
+from app.domain.errors import Conflict, InvalidInput
 from app.domain.principal import Principal, require_admin
 from app.domain.resources import AgentCreate, AgentOut, AgentUpdate
 from app.domain.timefmt import fmt, now
 from app.services import agent_store, customer_store
 from app.services.agent_store import AgentChanges, AgentRow, Colleague
 from app.services.events import transaction
-from app.services.ids import parse_id
+from app.services.ids import found, parse_id
 from app.services.passwords import hash_password
 
 
@@ -72,12 +72,12 @@ async def create_agent(principal: Principal, data: AgentCreate) -> AgentOut:
         return await insert_agent(principal.customer_id, data)
 
 
+_NO_AGENT = ("agent_not_found", "agent")
+
+
 async def _live_row(principal: Principal, agent_id: str) -> AgentRow:
-    agent_id = parse_id(agent_id, "agent_not_found", "agent")
-    row = await agent_store.live(principal.customer_id, agent_id)
-    if row is None:
-        raise NotFound("agent_not_found", "There is no such agent.")
-    return row
+    agent_id = parse_id(agent_id, *_NO_AGENT)
+    return found(await agent_store.live(principal.customer_id, agent_id), *_NO_AGENT)
 
 
 async def get_agent(principal: Principal, agent_id: str) -> AgentOut:
