@@ -13,10 +13,10 @@ from app.api.errors import EXCEPTION_HANDLERS, RequestTimer, stamp_response
 from app.channels import runtime
 from app.db.engine import engine_config
 from app.db.piccolo_conf import DB
+from app.desk import render, session
 from app.live import Live
 from app.routes import route_handlers
 from app.settings import Settings
-from app.web import render, session
 
 
 def create_app(settings: Settings) -> Litestar:

@@ -126,7 +126,7 @@ def _service_call(coro):
 
 def cmd_customer_create(args: argparse.Namespace) -> None:
     _prepare(quiet=True)
-    from app.services import customers
+    from app.people import customers
 
     customer, agent_id = _service_call(
         customers.create_customer(name=args.name, username=args.username, password=args.password)
@@ -136,13 +136,13 @@ def cmd_customer_create(args: argparse.Namespace) -> None:
 
 def cmd_agent_create(args: argparse.Namespace) -> None:
     _prepare(quiet=True)
-    from app.services import agents
-    from app.services.ids import parse_id
+    from app.core.ids import parse_id
+    from app.people import agents
 
     async def create() -> str:
+        from app.core.events import transaction
         from app.db.tables import Customer
         from app.domain.errors import NotFound
-        from app.services.events import transaction
 
         customer_id = parse_id(args.customer_id, "customer_not_found", "customer")
         if not await Customer.exists().where(
@@ -164,7 +164,7 @@ def cmd_agent_create(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     settings = _prepare()
-    from app.services.demo import seed_demo
+    from app.demo import seed_demo
 
     say("Seeding demo data ...")
     info = asyncio.run(seed_demo())

@@ -23,10 +23,10 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.di import Provide
 
 from app.channels import runtime, smtp_listener
+from app.core import bus
+from app.core.hub import Hub
 from app.db.piccolo_conf import DB
-from app.realtime import bus
-from app.realtime.hub import Hub
-from app.realtime.presence import Presence
+from app.desk.presence import Presence
 from app.settings import Settings
 from app.workers.runner import Workers
 

@@ -10,13 +10,24 @@ from typing import Any
 from litestar import Router
 from litestar.static_files import create_static_files_router
 
-from app.api import accesskeys, accounts, agents, conversations, customer, hooks, talks, webhooks
 from app.api.auth import PRINCIPAL, login
 from app.api.errors import check_api_input
 from app.api.health import healthz
-from app.realtime.api_ws import api_websocket
-from app.realtime.desk_ws import desk_websocket
-from app.web import admin, admin_webhooks, desk, forms, session, talk_desk, widget
+from app.api.ws import api_websocket
+from app.channels import api as accounts
+from app.channels import hooks_api as hooks
+from app.conversations import api as conversations
+from app.desk import admin_channels as admin
+from app.desk import admin_webhooks, forms, session
+from app.desk import pages as desk
+from app.desk import talk_pages as talk_desk
+from app.desk.ws import desk_websocket
+from app.people import accesskeys_api as accesskeys
+from app.people import agents_api as agents
+from app.people import customer_api as customer
+from app.talk import api as talks
+from app.webhooks import api as webhooks
+from app.widget import doors as widget
 
 ROOT = Path(__file__).resolve().parent.parent
 """The project directory, holding templates/ and static/ beside the app package."""

@@ -84,7 +84,9 @@ async def setup(customer_id: str, admin_id: str, url: str) -> dict:
     from app.domain.enums import Permission, TalkType
     from app.domain.principal import Principal
     from app.domain.resources import AccessKeyCreate, TalkCreate, TalkMessageCreate
-    from app.services import accesskeys, talk_messages, talks
+    from app.people import accesskeys
+    from app.talk import messages as talk_messages
+    from app.talk import service as talks
 
     agents = await make_agents(url, customer_id, 20)
     admin = Principal(
@@ -127,10 +129,11 @@ def cases(customer_id: str, admin_id: str, data: dict) -> list[Case]:
     from app.db.typed import as_row
     from app.domain.enums import TalkMessageType
     from app.domain.timefmt import now
-    from app.services import accesskey_store, agent_store, talk_store
-    from app.services.accesskeys import hash_key
-    from app.services.agent_store import Colleague, SignedIn
-    from app.services.talk_store import MessageRow, ParticipantRow, ReactionRow, TalkRow
+    from app.people import accesskey_store, agent_store
+    from app.people.accesskeys import hash_key
+    from app.people.agent_store import Colleague, SignedIn
+    from app.talk import store as talk_store
+    from app.talk.store import MessageRow, ParticipantRow, ReactionRow, TalkRow
 
     talk_id, root_id, agents = data["talk_id"], data["root_id"], data["agents"]
     five, fifty = agents[:5], data["message_ids"]
@@ -353,7 +356,7 @@ async def measure(url: str, customer_id: str, admin_id: str, args) -> tuple[list
     from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
     from app.domain.resources import TalkMessageCreate
-    from app.services import talk_messages
+    from app.talk import messages as talk_messages
 
     DB.config = engine_config(url)
     await DB.start_connection_pool(min_size=2, max_size=2)

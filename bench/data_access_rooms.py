@@ -56,12 +56,13 @@ async def measure(builder: Call, plain: Call, iterations: int) -> dict[str, floa
 async def run(url: str, customer_id: str, rooms: int, iterations: int) -> None:
     from piccolo.query.functions.aggregate import Max
 
+    from app.channels import accounts
+    from app.conversations import messages
     from app.db import sql
     from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
     from app.db.tables import ChannelAccount, Conversation, Event, Message, Participant
     from app.domain.inbound import InboundMessage
-    from app.services import accounts, messages
 
     DB.config = engine_config(url)
     await DB.start_connection_pool(min_size=1, max_size=1)

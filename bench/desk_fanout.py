@@ -41,12 +41,14 @@ from harness import (  # noqa: E402
 async def run(url: str, server: Server, customer_id: str, args) -> None:
     from websockets.asyncio.client import connect
 
+    from app.channels import accounts
+    from app.conversations import messages
+    from app.core import bus
+    from app.core.events import last_event_id
     from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
     from app.domain.inbound import InboundMessage
-    from app.realtime import bus
-    from app.services import accounts, auth, messages
-    from app.services.events import last_event_id
+    from app.people import auth
 
     DB.config = engine_config(url)
     await DB.start_connection_pool(min_size=4, max_size=4)

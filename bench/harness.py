@@ -228,7 +228,7 @@ async def make_agents(
 ) -> list[dict]:
     """`count` agents of a customer in one INSERT (they share the first agent's password
     hash: Argon2id per agent would take ~0.1 s each). Returns id, customer_id, username
-    of each, in order; tokens come from app.services.auth.issue_token(id, customer_id,
+    of each, in order; tokens come from app.people.auth.issue_token(id, customer_id,
     username, SECRET, ttl)."""
     conn = await asyncpg.connect(url)
     try:

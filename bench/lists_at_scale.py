@@ -343,7 +343,7 @@ def _shape(plan: list[str]) -> list[str]:
 
 async def explain(url: str, customer_id: str, context: dict, labels: list[str | None]) -> list[str]:
     """EXPLAIN (ANALYZE, BUFFERS) of the page query each case runs, built by the same
-    Piccolo expressions as services.pagination.keyset_page (LIMIT page + 1), as a prepared
+    Piccolo expressions as core.pagination.keyset_page (LIMIT page + 1), as a prepared
     statement with parameters, like asyncpg runs it in the server: its 1st execution
     (a custom plan for these values) and its 6th (from then on PostgreSQL may keep a
     generic plan for the statement, made without looking at the values)."""

@@ -63,7 +63,7 @@ from harness import (  # noqa: E402
 )
 
 ADVISORY = {0x0C0DE5: "per-customer event-order lock", 0x0C0DE6: "per-address lock"}
-"""The advisory lock classes of app/services/events.py and app/services/messages_store.py."""
+"""The advisory lock classes of app/core/events.py and app/conversations/message_store.py."""
 
 
 def peer_number(i: int) -> str:
@@ -76,10 +76,11 @@ def peer_number(i: int) -> str:
 async def ingest(
     url: str, customer_id: str, n: int, concurrency: int, peers: int, sweep: list[int]
 ) -> dict:
+    from app.channels import accounts
+    from app.conversations import messages
     from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
     from app.domain.inbound import InboundMessage
-    from app.services import accounts, messages
 
     DB.config = engine_config(url)
     size = max([concurrency, *sweep])

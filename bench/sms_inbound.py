@@ -12,7 +12,7 @@ built and signed before the clock starts, so the client spends its CPU on socket
 Message i comes from peer i % `--peers`: the first message from each number opens its
 room, the rest join it. A warm-up from other numbers runs first (not counted).
 
-`--profile` then runs the hook path in this process under cProfile (services.hooks.handle
+`--profile` then runs the hook path in this process under cProfile (channels.hooks.handle
 with the same requests: the driver's verify and parse, then messages.receive) and prints
 where its time goes, beside the server's CPU per request over HTTP.
 """
@@ -172,15 +172,14 @@ async def counts(url: str) -> tuple[int, int]:
 
 
 async def profile_hook_path(url: str, account_id: str, requests: list[Prepared]) -> None:
-    """services.hooks.handle() on the same requests, under cProfile: where the server's
+    """channels.hooks.handle() on the same requests, under cProfile: where the server's
     time per webhook goes, without HTTP."""
     import cProfile
     import pstats
 
-    from app.channels import HookRequest, get_driver, runtime
+    from app.channels import HookRequest, get_driver, hooks, runtime
     from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
-    from app.services import hooks
     from app.settings import Settings
 
     runtime.configure(Settings.from_env().with_overrides(public_url=PUBLIC))

@@ -209,7 +209,7 @@ def describe(r: dict) -> list[str]:
 
 
 async def bench(url: str, server: Server, customer_id: str, args) -> list[dict]:
-    from app.services import auth
+    from app.people import auth
 
     agents = await make_agents(url, customer_id, args.agents, prefix="talker")
     tokens = [

@@ -86,11 +86,12 @@ async def produce(
     peers: int,
     server_pid: int,
 ) -> dict:
+    from app.channels import accounts
+    from app.conversations import messages
+    from app.core import bus
     from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
     from app.domain.inbound import InboundMessage
-    from app.realtime import bus
-    from app.services import accounts, messages
 
     DB.config = engine_config(url)
     await DB.start_connection_pool(min_size=20, max_size=20)

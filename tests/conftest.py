@@ -439,7 +439,7 @@ class Tenant:
         from app.domain.enums import Permission
         from app.domain.principal import Principal
         from app.domain.resources import AgentCreate
-        from app.services import agents, customers
+        from app.people import agents, customers
 
         customer, admin_id = await customers.create_customer(
             name=name, username=names["admin"], password=self.password
@@ -478,7 +478,7 @@ class Tenant:
 
     def token_for(self, agent_id: str, username: str, customer_id: str | None = None) -> dict:
         """Authorization headers with a token as `POST /auth/login` would give this agent."""
-        from app.services.auth import issue_token
+        from app.people.auth import issue_token
 
         customer = str(customer_id or self.customer_id)
         token = issue_token(str(agent_id), customer, username, SECRET_KEY, 86400)
@@ -493,7 +493,7 @@ class Tenant:
 
     def channel(self, reference_type: str = "message", address: str = "", **settings):
         """A loopback channel account standing in for `reference_type` (an AccountRow)."""
-        from app.services import accounts
+        from app.channels import accounts
 
         defaults = {
             "message": "+15550001111",
@@ -553,9 +553,9 @@ def inbound(account, peer: str, text: str = "hello", **fields):
     """A message arriving on `account` from `peer`, through the one inbound entry point;
     then a notice on the PostgreSQL bus, as a worker process would send, so servers'
     websockets pick it up at once (they read the events themselves from the table)."""
+    from app.conversations import messages
+    from app.core import bus
     from app.domain.inbound import InboundMessage
-    from app.realtime import bus
-    from app.services import messages
 
     async def go():
         received = await messages.receive(account, InboundMessage(peer=peer, text=text, **fields))

@@ -30,9 +30,11 @@ def admin_of(tenant):
 
 
 def test_another_customers_agent_is_never_named(server, tenant, other_tenant):
+    from app.conversations import activities
+    from app.conversations import service as conversations
+    from app.core.events import transaction
     from app.db.tables import Conversation
-    from app.services import activities, conversations, timeline
-    from app.services.events import transaction
+    from app.desk import timeline
 
     rename(tenant, tenant.agent_id, OURS)
     rename(other_tenant, other_tenant.agent_id, THEIRS)

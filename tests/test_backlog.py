@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
+from app.api.ws import ApiConnection
+from app.core import connection
+from app.core.hub import Hub
 from app.domain.enums import Permission
 from app.domain.principal import Principal
-from app.realtime import connection
-from app.realtime.api_ws import ApiConnection
-from app.realtime.hub import Hub
 
 
 class SocketThatNeverReads:

@@ -271,8 +271,8 @@ def test_first_messages_from_a_new_person_at_once_open_one_room(client, tenant):
 
 
 def test_lifecycle_with_a_controllable_clock(client, tenant):
+    from app.conversations.service import sweep_lifecycle
     from app.domain.timefmt import now
-    from app.services.conversations import sweep_lifecycle
 
     sms = tenant.channel("message")
     room = inbound(sms, "+15559876543", "hi").conversation_id

@@ -11,6 +11,10 @@ from html.parser import HTMLParser
 import msgspec
 import pytest
 
+from app.desk import talk_views
+from app.desk.inbox import InboxRow
+from app.desk.render import lock, remove, render
+from app.desk.timeline import Item
 from app.domain import emoji
 from app.domain.enums import Permission
 from app.domain.principal import Principal
@@ -21,10 +25,6 @@ from app.domain.resources import (
     TalkMessageOut,
     TalkOut,
 )
-from app.services import talk_views
-from app.services.inbox import InboxRow
-from app.services.timeline import Item
-from app.web.render import lock, remove, render
 
 EVIL = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>"
 LIVE = "9999-01-01 00:00:00.000000"

@@ -278,9 +278,9 @@ def humane(seconds: float) -> str:
 
 
 def test_webhook_retry_schedule_and_timeout_are_the_dispatchers():
-    from app.domain.webhook_signature import SECRET_GRACE
-    from app.services.webhook_queue import SCHEDULE
-    from app.workers.webhooks import TIMEOUT
+    from app.webhooks.dispatcher import TIMEOUT
+    from app.webhooks.queue import SCHEDULE
+    from app.webhooks.signature import SECRET_GRACE
 
     text = " ".join(WEBHOOKS_MD.read_text().split())
     steps = [humane(s) for s in SCHEDULE]
@@ -301,7 +301,7 @@ def webhook_example() -> tuple[str, str, dict[str, str], bytes]:
 
 
 def test_the_documented_signature_is_what_the_dispatcher_makes():
-    from app.domain.webhook_signature import header
+    from app.webhooks.signature import header
 
     secret, signed, headers, body = webhook_example()
     made = header([secret], headers["webhook-id"], int(headers["webhook-timestamp"]), body)
@@ -311,7 +311,7 @@ def test_the_documented_signature_is_what_the_dispatcher_makes():
 def test_the_documented_verifier_accepts_real_deliveries_and_nothing_else():
     """The Python in docs/WEBHOOKS.md, run against signatures the dispatcher makes: with one
     secret, with two (a rotation), a changed body, another secret, an old timestamp."""
-    from app.domain.webhook_signature import header, new_secret
+    from app.webhooks.signature import header, new_secret
 
     code = re.search(r"```python\n(.*?)```", WEBHOOKS_MD.read_text(), re.S).group(1)
     scope: dict = {}

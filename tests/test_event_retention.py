@@ -20,16 +20,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from ws_kit import Ws
 
+from app.core import event_retention
+from app.core.events import last_event_id, pruned_through, record_event, transaction
 from app.domain.enums import EventType, Permission
 from app.domain.errors import InvalidInput
 from app.domain.principal import Principal
-from app.services import customers, event_retention, webhook_log, webhook_queue, widget
-from app.services.events import (
-    last_event_id,
-    pruned_through,
-    record_event,
-    transaction,
-)
+from app.people import customers
+from app.webhooks import log as webhook_log
+from app.webhooks import queue as webhook_queue
+from app.widget import service as widget
 
 RETENTION = timedelta(days=30)
 

@@ -23,7 +23,10 @@ import msgspec
 import pytest
 from conftest import ROOT
 
-from app.channels import runtime
+from app.channels import accounts, runtime
+from app.conversations import messages, notes
+from app.conversations import service as conversations
+from app.core.events import StoredEvent, connection, event_body, events_after, last_event_id
 from app.db.piccolo_conf import DB
 from app.domain.channels import preview
 from app.domain.enums import (
@@ -56,18 +59,10 @@ from app.domain.resources import (
     TalkParticipantOut,
     TalkUpdate,
 )
-from app.services import (
-    accounts,
-    activities,
-    agents,
-    conversations,
-    customers,
-    messages,
-    talk_messages,
-    talks,
-    webhook_log,
-)
-from app.services.events import StoredEvent, connection, event_body, events_after, last_event_id
+from app.people import agents, customers
+from app.talk import messages as talk_messages
+from app.talk import service as talks
+from app.webhooks import log as webhook_log
 
 LIVE = "9999-01-01 00:00:00.000000"
 NEVER_WRITTEN = {EventType.CONVERSATION_MESSAGE_DELETED}
@@ -397,7 +392,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.CONVERSATION_ACTIVITY_CREATED,
     )
     await run.step(
-        activities.add_note(admin, room, "called them back"), Ev.CONVERSATION_ACTIVITY_CREATED
+        notes.add_note(admin, room, "called them back"), Ev.CONVERSATION_ACTIVITY_CREATED
     )
     added = await run.step(
         conversations.add_participant(

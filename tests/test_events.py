@@ -12,10 +12,10 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
+from app.core import bus
+from app.core.events import record_event, transaction
 from app.db.tables import Event
-from app.realtime import bus
-from app.services import customers
-from app.services.events import record_event, transaction
+from app.people import customers
 
 
 @pytest.fixture
@@ -89,8 +89,8 @@ async def test_events_of_one_customer_commit_in_id_order(customer_id):
     """While a transaction holds drawn-but-uncommitted event ids, another writer of the
     same customer waits: ids become visible in id order, so a reader that resumes after
     id N can never miss an id < N that commits later. Watched from a third connection."""
+    from app.core.events import _write_events, connection
     from app.db.piccolo_conf import DB
-    from app.services.events import _write_events, connection
 
     holding = asyncio.Event()
     release = asyncio.Event()
@@ -104,8 +104,8 @@ async def test_events_of_one_customer_commit_in_id_order(customer_id):
             await release.wait()
 
     async def record_event_raw(who: str):
+        from app.core.events import _Pending
         from app.domain.timefmt import now
-        from app.services.events import _Pending
 
         await _write_events(
             [

@@ -55,7 +55,8 @@ def seed_tenant(
     but DELETE, and a second set for the DELETE operations, so that deleting does not take
     the first set away from the operations that run after it. Returns the admin's headers
     and, for each set, the ids that exist per path parameter name."""
-    from app.services import accounts, customers
+    from app.channels import accounts
+    from app.people import customers
 
     customer, _ = run_async(
         customers.create_customer(name="Fuzz", username="fuzz-admin", password=PASSWORD)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.core.pagination import MAX_PAGE_SIZE, check_page_size, parse_token
 from app.domain.errors import BadRequest
 from app.domain.timefmt import fmt
-from app.services.pagination import MAX_PAGE_SIZE, check_page_size, parse_token
 
 pytestmark = pytest.mark.pure
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.desk.render import environment
 from app.domain.participants import ME, UNKNOWN, display_name, has_name, peers
 from app.domain.resources import ParticipantOut
-from app.web.render import environment
 
 
 def person(target_name: str) -> ParticipantOut:

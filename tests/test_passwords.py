@@ -7,7 +7,7 @@ import asyncio
 import argon2
 import pytest
 
-from app.services import passwords
+from app.people import passwords
 from app.settings import Settings
 
 pytestmark = pytest.mark.pure

@@ -49,7 +49,7 @@ def guarded():
 
 @pytest.fixture
 def signed_in(guarded) -> dict[str, str]:
-    from app.services import customers
+    from app.people import customers
 
     run_async(customers.create_customer(name="Slow", username="slow-admin", password="slow-pw-123"))
     r = httpx.post(
@@ -254,7 +254,7 @@ def test_clients_dropping_their_websockets_are_no_error(guarded, signed_in):
     """Sockets reset by their clients while events are being pushed to them (the server
     waiting to send more): each end is an info line, and nothing is logged as an error
     with a traceback."""
-    from app.services import accounts
+    from app.channels import accounts
 
     before = len(guarded.output())
     token = signed_in["Authorization"].removeprefix("Bearer ")

@@ -865,7 +865,8 @@ def test_unread_counts_and_read(client, people):
 
 
 def test_a_talk_file_is_served_to_participants_only(client, people, server, data_dir, other_tenant):
-    from app.services import media, talk_messages
+    from app.conversations import media
+    from app.talk import messages as talk_messages
 
     p = people
     tid = group(client, p)["id"]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from webhook_kit import expected_signature
 
-from app.domain import webhook_signature as ws
+from app.webhooks import signature as ws
 
 pytestmark = pytest.mark.pure
 

@@ -323,9 +323,9 @@ def test_an_agent_reply_reaches_the_visitor_live_and_is_done(client, tenant, liv
 
 
 def test_history_after_a_reload_and_resuming_after_a_drop(client, tenant, live, server):
+    from app.conversations import notes
     from app.domain.enums import Permission
     from app.domain.principal import Principal
-    from app.services import activities
 
     account_id = webchat_account(client, tenant)
     email = tenant.channel("email")
@@ -347,7 +347,7 @@ def test_history_after_a_reload_and_resuming_after_a_drop(client, tenant, live, 
         permission=Permission.ADMIN,
         via="token",
     )
-    run_async(activities.add_note(admin, room["id"], "customer seems upset"))
+    run_async(notes.add_note(admin, room["id"], "customer seems upset"))
     r = client.post(
         f"/v1.0/conversations/{room['id']}/participants",
         headers=tenant.admin,
@@ -534,8 +534,7 @@ def test_bad_allowed_origins_and_colours_are_refused(client, tenant):
 
 
 def test_the_script_carries_the_account_look_and_the_snippet_points_at_it(client, tenant):
-    from app.channels import get_driver, runtime
-    from app.services import accounts
+    from app.channels import accounts, get_driver, runtime
 
     account_id = webchat_account(
         client,

@@ -16,7 +16,7 @@ from app.api.openapi import answers
 from app.domain.errors import Forbidden, TooManyRequests, Unauthenticated
 from app.domain.principal import Principal
 from app.domain.resources import LoginInput, LoginResult
-from app.services import auth
+from app.people import auth
 from app.settings import Settings
 
 

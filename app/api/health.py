@@ -6,7 +6,7 @@ import msgspec
 from litestar import MediaType, Response, get
 from litestar.openapi import ResponseSpec
 
-from app.services.health import database_ok
+from app.core.health import database_ok
 
 
 class Health(msgspec.Struct, kw_only=True):

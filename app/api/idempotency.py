@@ -8,9 +8,9 @@ from typing import Any
 
 from litestar import Request, Response
 
+from app.core import idempotency
 from app.domain.errors import BadRequest
 from app.domain.principal import Principal
-from app.services import idempotency
 
 
 async def idempotent(
@@ -22,7 +22,7 @@ async def idempotent(
     key = request.headers.get("idempotency-key")
     if key is None:
         result = await create()
-        if isinstance(result, tuple):  # (body, status code): see services.idempotency.run
+        if isinstance(result, tuple):  # (body, status code): see core.idempotency.run
             result, status_code = result
         return Response(result, status_code=status_code)
     key = key.strip()

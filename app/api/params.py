@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from litestar.params import Parameter
 
-from app.services.pagination import MAX_PAGE_SIZE
+from app.core.pagination import MAX_PAGE_SIZE
 
 PAGE_SIZE = Parameter(
     default=MAX_PAGE_SIZE,

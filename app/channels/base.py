@@ -3,8 +3,8 @@
 A driver knows one provider: the fields an account of that type is configured with (by
 the names the provider uses), how to verify and parse the provider's webhook into inbound
 messages and delivery statuses, and how to send an outbound message. Drivers do no
-database work: `services.hooks` hands what they parse to the one inbound entry point,
-`services.messages.receive`, and the sender worker records what `send` returns.
+database work: `channels.hooks` hands what they parse to the one inbound entry point,
+`conversations.messages.receive`, and the sender worker records what `send` returns.
 
 Below the types are the pieces several drivers need alike (checking an HMAC-signed hook,
 a bearer token, an optional setting, refusing one event, reading a refused send), so each
@@ -26,7 +26,7 @@ from app.domain.inbound import InboundMessage
 from app.domain.retry import retry_after
 
 if TYPE_CHECKING:  # for annotations only: drivers do no database work
-    from app.services.accounts_store import AccountRow
+    from app.channels.account_store import AccountRow
 
 
 class Field(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,7 +4,7 @@ outbound through the account's SMTP relay.
 Threading: every mail we send has a Message-ID of ours (stored as
 the message's provider id), In-Reply-To/References citing the room's earlier mails, and a
 Reply-To of `reply+<token>@<our domain>` naming the room. A customer's reply finds its
-room by that address first, then by In-Reply-To/References (`services.messages`).
+room by that address first, then by In-Reply-To/References (`conversations.messages`).
 """
 
 from __future__ import annotations
@@ -33,15 +33,15 @@ from app.channels.base import (
     TransientSendError,
     register,
 )
+from app.conversations import media
 from app.domain import storable
 from app.domain.channels import normalize_address
 from app.domain.enums import ParticipantType, ReferenceType
 from app.domain.errors import BadRequest, InvalidInput
 from app.domain.inbound import InboundMessage
-from app.services import media
 
 if TYPE_CHECKING:  # for annotations only: drivers do no database work
-    from app.services.accounts_store import AccountRow
+    from app.channels.account_store import AccountRow
 
 log = logging.getLogger(__name__)
 

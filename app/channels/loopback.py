@@ -26,7 +26,7 @@ from app.channels.base import (
 from app.domain.enums import ReferenceType
 
 if TYPE_CHECKING:  # for annotations only: drivers do no database work
-    from app.services.accounts_store import AccountRow
+    from app.channels.account_store import AccountRow
 
 
 class LoopbackDriver:

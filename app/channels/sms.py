@@ -41,7 +41,7 @@ from app.domain.errors import BadRequest, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
 
 if TYPE_CHECKING:  # for annotations only: drivers do no database work
-    from app.services.accounts_store import AccountRow
+    from app.channels.account_store import AccountRow
 
 log = logging.getLogger(__name__)
 

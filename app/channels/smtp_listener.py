@@ -33,11 +33,10 @@ from urllib.parse import urlsplit
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from app.channels import Rejected, get_driver
+from app.channels import Rejected, get_driver, hooks, mail_threads, rejected
+from app.channels.account_store import AccountRow
 from app.domain import storable
 from app.domain.errors import ServiceError
-from app.services import hooks, mail_threads, rejected
-from app.services.accounts_store import AccountRow
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

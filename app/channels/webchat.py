@@ -1,10 +1,10 @@
 """The web chat widget: a chat box on the customer's own website.
 
 Unlike the other channels there is no provider in between: the visitor's browser talks
-to Convodesk directly (`/widget/{account_id}/...`, see app/web/widget.py), so inbound
+to Convodesk directly (`/widget/{account_id}/...`, see app/widget/doors.py), so inbound
 messages arrive through the widget's own door rather than a hook, and "sending" a reply
 is nothing more than storing it — the visitor's widget receives it from the event stream
-over its websocket (app/realtime/widget_ws.py). That is why `send` makes no network call
+over its websocket (app/widget/ws.py). That is why `send` makes no network call
 and reports the message delivered at once.
 """
 
@@ -27,7 +27,7 @@ from app.domain.enums import ReferenceType
 from app.domain.errors import InvalidInput
 
 if TYPE_CHECKING:  # for annotations only: drivers do no database work
-    from app.services.accounts_store import AccountRow
+    from app.channels.account_store import AccountRow
 
 DEFAULT_COLOR = "#2563eb"
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")

@@ -39,15 +39,15 @@ from app.channels.base import (
     rejected,
     send_refused,
 )
+from app.conversations import media
 from app.domain import storable
 from app.domain.channels import normalize_address
 from app.domain.enums import MessageStatus, ParticipantType, ReferenceType
 from app.domain.errors import BadRequest, Forbidden, InvalidInput, NotFound, ServiceError
 from app.domain.inbound import InboundMessage
-from app.services import media
 
 if TYPE_CHECKING:  # for annotations only: drivers do no database work
-    from app.services.accounts_store import AccountRow
+    from app.channels.account_store import AccountRow
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ def may_see_event(principal: Principal, event_type: str, audience: Collection[st
 
 def may_see_room(principal: Principal, owner_id: str | None) -> bool:
     """Admins and managers see every room; an agent sees the rooms assigned to it and the
-    unassigned ones (the SQL form of this rule is `services.conversations.visible`)."""
+    unassigned ones (the SQL form of this rule is `conversations.service.visible`)."""
     return _in_audience(principal, room_audience(owner_id))
 
 

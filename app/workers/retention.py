@@ -1,5 +1,5 @@
 """The retention timer: prunes events past `CONVODESK_EVENT_RETENTION_DAYS` every
-`CONVODESK_EVENT_PRUNE_INTERVAL` seconds (services.event_retention says what is kept)."""
+`CONVODESK_EVENT_PRUNE_INTERVAL` seconds (core.event_retention says what is kept)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from app.services.event_retention import prune
+from app.core.event_retention import prune
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

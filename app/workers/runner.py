@@ -7,10 +7,12 @@ import contextlib
 import logging
 import signal
 
+from app.conversations import lifecycle, sender
+from app.core.hub import Hub
 from app.domain.enums import EventType
-from app.realtime.hub import Hub
 from app.settings import Settings
-from app.workers import lifecycle, retention, sender, webhooks
+from app.webhooks import dispatcher as webhooks
+from app.workers import retention
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ async def _listen(dsn: str | None, workers: Workers):
     import asyncpg
     import msgspec
 
-    from app.realtime import bus
+    from app.core import bus
 
     def heard(_conn, _pid, _channel, payload: str) -> None:
         try:
@@ -83,9 +85,9 @@ async def run_standalone(settings: Settings) -> None:
     """`convodesk worker`: the workers without a web server. They announce what they
     commit over PostgreSQL, so the web processes' websockets hear it."""
     from app.channels import runtime
+    from app.core import bus
     from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
-    from app.realtime import bus
 
     DB.config = engine_config(settings.database_url)
     runtime.configure(settings)

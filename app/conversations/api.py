@@ -1,0 +1,162 @@
+"""`/v1.0/conversations`: rooms, their participants and their messages."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import Parameter
+
+from app.api.idempotency import idempotent
+from app.api.openapi import answers
+from app.api.params import PAGE_SIZE, PAGE_TOKEN
+from app.conversations import messages
+from app.conversations import service as conversations
+from app.domain.enums import ConversationStatus, ReferenceType
+from app.domain.errors import Conflict, Forbidden, NotFound
+from app.domain.principal import Principal
+from app.domain.resources import (
+    ConversationCreate,
+    ConversationOut,
+    ConversationPage,
+    ConversationUpdate,
+    MessageCreate,
+    MessageOut,
+    MessagePage,
+    ParticipantIn,
+    ParticipantOut,
+)
+from app.settings import Settings
+
+
+class ConversationController(Controller):
+    path = "/v1.0/conversations"
+    tags = ["conversations"]
+
+    @get("/")
+    async def list_conversations(
+        self,
+        principal: Principal,
+        status: ConversationStatus | None = None,
+        reference_type: ReferenceType | None = None,
+        owner_id: str | None = Parameter(
+            default=None, description="an agent id, or `none` for unassigned rooms"
+        ),
+        tag: str | None = Parameter(default=None, description="rooms with this tag"),
+        q: str | None = Parameter(
+            default=None,
+            max_length=200,
+            description="words to find in names, addresses and message text",
+        ),
+        page_size: int = PAGE_SIZE,
+        page_token: str | None = PAGE_TOKEN,
+    ) -> ConversationPage:
+        """The rooms the caller may see, newest first: admins and managers see every room,
+        an agent the rooms assigned to it and the unassigned ones. Filters: `status`,
+        `reference_type` (the channel), `owner_id`, `tag` and `q`."""
+        result, token = await conversations.list_conversations(
+            principal,
+            status=status,
+            reference_type=reference_type,
+            owner_id=owner_id,
+            tag=tag,
+            q=q,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return ConversationPage(result=result, next_page_token=token)
+
+    @post("/", opt=answers(NotFound, idempotent=True))
+    async def create_conversation(
+        self, request: Request, principal: Principal, settings: Settings, data: ConversationCreate
+    ) -> Response[ConversationOut]:
+        """Open a room with the given participants (the people to reach: a phone number,
+        an email address...; phone numbers are stored in E.164). The room's channel account
+        is `account_id` (an unknown one is a `404`), else the customer's first account of
+        the first participant's channel."""
+        return await idempotent(
+            request,
+            principal,
+            lambda: conversations.create_conversation(
+                principal, data, default_region=settings.default_region
+            ),
+        )
+
+    @get("/{conversation_id:str}")
+    async def get_conversation(self, principal: Principal, conversation_id: str) -> ConversationOut:
+        """One room, with its participants and its last message."""
+        return await conversations.get_conversation(principal, conversation_id)
+
+    @put("/{conversation_id:str}", opt=answers(Forbidden))
+    async def update_conversation(
+        self, principal: Principal, conversation_id: str, data: ConversationUpdate
+    ) -> ConversationOut:
+        """Rename a room, assign it (`owner_id`: an agent's id; null unassigns), close it
+        (`status: closed`) or reopen it (`active`), or set its tags; only the fields given
+        change. An agent may assign a room to itself or unassign it; handing a room to
+        someone else takes a manager or an admin (`403`)."""
+        return await conversations.update_conversation(principal, conversation_id, data)
+
+    @delete("/{conversation_id:str}", status_code=200, opt=answers(Forbidden))
+    async def delete_conversation(
+        self, principal: Principal, conversation_id: str
+    ) -> ConversationOut:
+        """Delete a room; it leaves every list and view. Managers and admins only."""
+        return await conversations.delete_conversation(principal, conversation_id)
+
+    @post("/{conversation_id:str}/participants", opt=answers(Conflict, idempotent=True))
+    async def add_participant(
+        self,
+        request: Request,
+        principal: Principal,
+        settings: Settings,
+        conversation_id: str,
+        data: ParticipantIn,
+    ) -> Response[ParticipantOut]:
+        """Add a person (an address on a channel) to the room, so replies can reach them
+        there too. An address already in the room is a `409`."""
+        return await idempotent(
+            request,
+            principal,
+            lambda: conversations.add_participant(
+                principal, conversation_id, data, default_region=settings.default_region
+            ),
+        )
+
+    @delete(
+        "/{conversation_id:str}/participants/{participant_id:str}",
+        status_code=200,
+        opt=answers(Conflict),
+    )
+    async def remove_participant(
+        self, principal: Principal, conversation_id: str, participant_id: str
+    ) -> ParticipantOut:
+        """Remove a participant from the room; returns it. The customer's own address
+        cannot leave (`409`)."""
+        return await conversations.remove_participant(principal, conversation_id, participant_id)
+
+    @get("/{conversation_id:str}/messages")
+    async def list_messages(
+        self,
+        principal: Principal,
+        conversation_id: str,
+        page_size: int = PAGE_SIZE,
+        page_token: str | None = PAGE_TOKEN,
+    ) -> MessagePage:
+        """The room's messages across every channel, newest first, each with its channel
+        and delivery status."""
+        result, token = await messages.list_messages(
+            principal, conversation_id, page_size, page_token
+        )
+        return MessagePage(result=result, next_page_token=token)
+
+    @post("/{conversation_id:str}/messages", opt=answers(idempotent=True))
+    async def send_message(
+        self, request: Request, principal: Principal, conversation_id: str, data: MessageCreate
+    ) -> Response[MessageOut]:
+        """Reply in the room: to `participant_id`, else to the person who wrote last, over
+        the channel account they used; media goes only over a channel that carries it. The
+        message starts `progressing` and becomes `done` when the provider takes it, or
+        `failed` with the provider's reason (the `conversation_message_updated` event and
+        webhook say when). A message needs text or media (`422`)."""
+        return await idempotent(
+            request, principal, lambda: messages.send_message(principal, conversation_id, data)
+        )

@@ -1,0 +1,482 @@
+"""Conversations (rooms): create, read, list, update (rename, assign, tag, close, reopen),
+delete, participants, and the idle/close lifecycle. Messages live in conversations.messages.
+
+Visibility: admins and managers see every room of their customer; an `agent` sees the
+rooms assigned to it and the unassigned ones. A room a principal may not see is "not
+found", exactly like another customer's room.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from app.channels import accounts
+from app.channels.account_store import AccountRow
+from app.conversations import activities, store
+from app.conversations.store import ParticipantRow, RoomChanges, RoomFilter, RoomRow
+from app.core.events import record_event, transaction
+from app.core.ids import parse_id
+from app.db.tables import Agent
+from app.domain.channels import (
+    PARTICIPANT_FOR_REFERENCE,
+    REFERENCE_FOR_PARTICIPANT,
+    normalize_address,
+)
+from app.domain.enums import (
+    ConversationStatus,
+    EventType,
+    ParticipantType,
+    Permission,
+    ReferenceType,
+)
+from app.domain.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
+from app.domain.participants import ME, UNKNOWN
+from app.domain.principal import Principal, room_audience
+from app.domain.resources import (
+    ConversationCreate,
+    ConversationOut,
+    ConversationUpdate,
+    ParticipantIn,
+    ParticipantOut,
+)
+from app.domain.timefmt import fmt, now
+from app.domain.topics import conversation_topic
+from app.people import agents
+
+# --- shapes -------------------------------------------------------------------------
+
+
+def participant_out(row: ParticipantRow) -> ParticipantOut:
+    return ParticipantOut(
+        id=str(row.id),
+        type=row.type,
+        target=row.target,
+        target_name=row.target_name,
+        name=row.name,
+        detail=row.detail,
+    )
+
+
+def conversation_out(row: RoomRow, participants: list[ParticipantRow]) -> ConversationOut:
+    return ConversationOut(
+        id=str(row.id),
+        customer_id=str(row.customer_id),
+        name=row.name,
+        detail=row.detail,
+        status=row.status,
+        reference_type=row.reference_type,
+        reference_id=row.reference_id,
+        account_id=str(row.account_id) if row.account_id else None,
+        owner_type=row.owner_type,
+        owner_id=str(row.owner_id) if row.owner_id else None,
+        tags=list(row.tags or []),
+        participants=[participant_out(p) for p in participants],
+        last_message=row.last_message,
+        tm_last_message=fmt(row.tm_last_message) if row.tm_last_message else None,
+        tm_create=fmt(row.tm_create),
+        tm_update=fmt(row.tm_update),
+        tm_delete=fmt(row.tm_delete),
+    )
+
+
+async def room_out(row: RoomRow) -> ConversationOut:
+    return conversation_out(row, (await store.live_participants([row.id]))[str(row.id)])
+
+
+async def room_event(
+    type: EventType, room: ConversationOut, *previous_owners: uuid.UUID | str | None
+) -> None:
+    await record_event(
+        room.customer_id,
+        type,
+        room,
+        [conversation_topic(room.customer_id, room.id)],
+        room_audience(room.owner_id, *previous_owners),
+    )
+
+
+# --- finding rooms ------------------------------------------------------------------
+
+
+def visible(principal: Principal, **filters: Any) -> RoomFilter:
+    """The rooms the principal may see, narrowed by `filters` (RoomFilter's fields)."""
+    viewer = None if principal.sees_all_conversations else principal.agent_id
+    return RoomFilter(customer_id=principal.customer_id, viewer=viewer, **filters)
+
+
+async def get_room(principal: Principal, conversation_id: str, *, lock: bool = False) -> RoomRow:
+    """A live room the principal may see (locked for update when asked), else NotFound."""
+    conversation_id = parse_id(conversation_id, "conversation_not_found", "conversation")
+    viewer = None if principal.sees_all_conversations else principal.agent_id
+    room = await store.visible_room(principal.customer_id, conversation_id, viewer, lock=lock)
+    if room is None:
+        raise NotFound("conversation_not_found", "There is no such conversation.")
+    return room
+
+
+async def room_by_id(customer_id: str, conversation_id: str) -> RoomRow | None:
+    """A room as it is now, whoever may see it (for rendering pushes already filtered by
+    the event's audience)."""
+    return await store.room_of_customer(customer_id, conversation_id)
+
+
+async def get_conversation(principal: Principal, conversation_id: str) -> ConversationOut:
+    return await room_out(await get_room(principal, conversation_id))
+
+
+async def list_conversations(
+    principal: Principal,
+    *,
+    status: ConversationStatus | None = None,
+    reference_type: ReferenceType | None = None,
+    owner_id: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+    page_size: int = 100,
+    page_token: str | None = None,
+) -> tuple[list[ConversationOut], str]:
+    unassigned = owner_id in ("", "none")
+    rooms = visible(
+        principal,
+        status=status.value if status else None,
+        reference_type=reference_type.value if reference_type else None,
+        owner_id=parse_owner_filter(owner_id) if owner_id and not unassigned else None,
+        unassigned=unassigned,
+        tag=tag or None,
+        q=q.strip() if q and q.strip() else None,
+    )
+    rows, token = await store.page_by_creation(rooms, page_size, page_token)
+    people = await store.live_participants([r.id for r in rows])
+    return [conversation_out(r, people[str(r.id)]) for r in rows], token
+
+
+def parse_owner_filter(owner_id: str) -> str:
+    try:
+        return parse_id(owner_id, "", "")
+    except NotFound:
+        raise BadRequest("invalid_owner_id", "owner_id must be an agent id or 'none'.") from None
+
+
+# --- creating rooms -----------------------------------------------------------------
+
+
+async def open_room(
+    customer_id: str,
+    *,
+    reference_type: ReferenceType,
+    peer: str,
+    peer_name: str,
+    account: AccountRow | None,
+    name: str = "",
+    detail: str = "",
+) -> tuple[RoomRow, ParticipantRow]:
+    """A new room with the customer's own address ("me") and the peer; returns the room
+    row and the peer's participant row. The caller records `conversation_created`."""
+    room = await store.insert_room(
+        customer_id,
+        account_id=account.id if account else None,
+        name=name or peer_name or peer,
+        detail=detail,
+        status=ConversationStatus.ACTIVE.value,
+        reference_type=reference_type.value,
+        reference_id=peer,
+        at=now(),
+    )
+    ptype = PARTICIPANT_FOR_REFERENCE[reference_type].value
+    if account is not None:
+        await store.insert_participant(customer_id, room.id, ptype, account.address, ME)
+    peer_row = await store.insert_participant(
+        customer_id, room.id, ptype, peer, peer_name or UNKNOWN
+    )
+    return room, peer_row
+
+
+async def attach_identity(
+    room: RoomRow, ptype: ParticipantType, target: str, target_name: str, line: str
+) -> ParticipantRow:
+    """Make (ptype, target) a participant of `room` if it is not one yet (the same person
+    on another channel: a web chat visitor who left their email address). Returns the
+    participant row; records `conversation_participant_added` and a system `line` when new.
+    Runs in the caller's transaction."""
+    row = await store.live_participant(room.id, ptype.value, target)
+    if row is not None:
+        return row
+    row = await store.insert_participant(
+        room.customer_id, room.id, ptype.value, target, target_name or UNKNOWN
+    )
+    await _people_changed(room, EventType.CONVERSATION_PARTICIPANT_ADDED, line)
+    return row
+
+
+def _normalized(participant: ParticipantIn, default_region: str) -> tuple[ParticipantType, str]:
+    if participant.type is ParticipantType.AGENT:
+        raise InvalidInput(
+            "invalid_participant_type", "Agents take part through assignment, not as peers."
+        )
+    return participant.type, normalize_address(participant.type, participant.target, default_region)
+
+
+async def _account_for(
+    customer_id: str, reference_type: ReferenceType, account_id: str | None
+) -> AccountRow | None:
+    if account_id:
+        account = await accounts.get_account(customer_id, account_id)
+        if accounts.reference_of(account) is not reference_type:
+            raise InvalidInput(
+                "account_channel_mismatch",
+                f"That channel account does not carry {reference_type.value} messages.",
+            )
+        return account
+    for account in await accounts.live_accounts(customer_id):
+        if accounts.reference_of(account) is reference_type:
+            return account
+    return None
+
+
+async def create_conversation(
+    principal: Principal, data: ConversationCreate, *, default_region: str = "US"
+) -> ConversationOut:
+    peers = [_normalized(p, default_region) for p in data.participants]
+    if len(set(peers)) != len(peers):
+        raise InvalidInput("duplicate_participant", "A participant is listed twice.")
+    first_type, first_target = peers[0]
+    reference_type = REFERENCE_FOR_PARTICIPANT[first_type]
+    async with transaction():
+        account = await _account_for(principal.customer_id, reference_type, data.account_id)
+        first = data.participants[0]
+        room, _ = await open_room(
+            principal.customer_id,
+            reference_type=reference_type,
+            peer=first_target,
+            peer_name=first.target_name,
+            account=account,
+            name=data.name,
+            detail=data.detail,
+        )
+        for (ptype, target), given in list(zip(peers, data.participants, strict=True))[1:]:
+            await store.insert_participant(
+                principal.customer_id,
+                room.id,
+                ptype.value,
+                target,
+                given.target_name or UNKNOWN,
+                given.name,
+                given.detail,
+            )
+        if first.name or first.detail:
+            await store.set_participant_profile(room.id, first_target, first.name, first.detail)
+        out = await room_out(room)
+        await room_event(EventType.CONVERSATION_CREATED, out)
+    return out
+
+
+# --- changing rooms -----------------------------------------------------------------
+
+
+async def _check_owner(principal: Principal, room: RoomRow, owner_id: str | None) -> str | None:
+    current = str(room.owner_id) if room.owner_id else None
+    if principal.permission is Permission.AGENT:
+        # An agent takes a room or lets it go; handing rooms to others is a lead's job.
+        allowed = owner_id in (None, principal.agent_id) and current in (None, principal.agent_id)
+        if not allowed:
+            raise Forbidden(
+                "assignment_not_allowed",
+                "Agents may assign a room to themselves or unassign it; ask a manager.",
+            )
+    if owner_id is None:
+        return None
+    owner_id = parse_id(owner_id, "invalid_owner", "agent")
+    exists = await Agent.exists().where(
+        Agent.id == owner_id,
+        Agent.customer_id == principal.customer_id,
+        Agent.tm_delete.is_null(),
+    )
+    if not exists:
+        raise InvalidInput("invalid_owner", "owner_id must be an agent of this customer.")
+    return owner_id
+
+
+async def update_conversation(
+    principal: Principal, conversation_id: str, data: ConversationUpdate
+) -> ConversationOut:
+    async with transaction():
+        room = await get_room(principal, conversation_id, lock=True)
+        changes: dict[str, Any] = {}
+        if data.name is not msgspec.UNSET:
+            changes["name"] = data.name
+        if data.detail is not msgspec.UNSET:
+            changes["detail"] = data.detail
+        if data.tags is not msgspec.UNSET:
+            changes["tags"] = list(dict.fromkeys(t.strip() for t in data.tags))
+        previous_owner = room.owner_id
+        if data.owner_id is not msgspec.UNSET:
+            owner = await _check_owner(principal, room, data.owner_id)
+            changes["owner_id"] = owner
+            changes["owner_type"] = "agent" if owner else ""
+        closing = reopening = False
+        if data.status is not msgspec.UNSET and data.status.value != room.status:
+            if data.status is ConversationStatus.IDLE:
+                raise InvalidInput(
+                    "invalid_status", "A room becomes idle by itself; set active or closed."
+                )
+            changes["status"] = data.status.value
+            closing = data.status is ConversationStatus.CLOSED
+            reopening = not closing and room.status == ConversationStatus.CLOSED.value
+            if not closing:  # reopening counts as activity, or the idle timer would fire
+                changes["tm_activity"] = now()
+        if not changes:
+            return await room_out(room)
+        room = await store.update_room(room.id, RoomChanges(**changes), now())
+        out = await room_out(room)
+        await room_event(
+            EventType.CONVERSATION_CLOSED if closing else EventType.CONVERSATION_UPDATED,
+            out,
+            previous_owner,
+        )
+        await _system_lines(principal, room, data, previous_owner, closing, reopening)
+    return out
+
+
+async def _system_lines(
+    principal: Principal,
+    room: RoomRow,
+    data: ConversationUpdate,
+    previous_owner: uuid.UUID | None,
+    closing: bool,
+    reopening: bool,
+) -> None:
+    """The timeline's record of who assigned, closed or reopened the room."""
+    names = await agents.names(principal.customer_id, [principal.agent_id, room.owner_id])
+    actor = names.get(principal.agent_id, principal.username)
+    lines = []
+    if data.owner_id is not msgspec.UNSET and room.owner_id != previous_owner:
+        if room.owner_id is None:
+            lines.append(f"{actor} unassigned the conversation")
+        elif str(room.owner_id) == principal.agent_id:
+            lines.append(f"{actor} took the conversation")
+        else:
+            lines.append(f"{actor} assigned the conversation to {names[str(room.owner_id)]}")
+    if closing:
+        lines.append(f"{actor} closed the conversation")
+    if reopening:
+        lines.append(f"{actor} reopened the conversation")
+    for line in lines:
+        await activities.record(room, activities.SYSTEM, line, principal.agent_id)
+
+
+async def delete_conversation(principal: Principal, conversation_id: str) -> ConversationOut:
+    if not principal.sees_all_conversations:
+        raise Forbidden("manager_required", "Only admins and managers may delete conversations.")
+    async with transaction():
+        room = await get_room(principal, conversation_id, lock=True)
+        room = await store.soft_delete_room(room.id, now())
+        out = await room_out(room)
+        await room_event(EventType.CONVERSATION_DELETED, out)
+    return out
+
+
+async def add_participant(
+    principal: Principal, conversation_id: str, data: ParticipantIn, *, default_region: str = "US"
+) -> ParticipantOut:
+    ptype, target = _normalized(data, default_region)
+    async with transaction():
+        room = await get_room(principal, conversation_id, lock=True)
+        if await store.live_participant(room.id, ptype.value, target) is not None:
+            raise Conflict("participant_exists", "That address is already in this conversation.")
+        row = await store.insert_participant(
+            principal.customer_id,
+            room.id,
+            ptype.value,
+            target,
+            data.target_name or UNKNOWN,
+            data.name,
+            data.detail,
+        )
+        what = f"added {target} ({ptype.value})"
+        await _people_changed(room, EventType.CONVERSATION_PARTICIPANT_ADDED, what, principal)
+    return participant_out(row)
+
+
+async def remove_participant(
+    principal: Principal, conversation_id: str, participant_id: str
+) -> ParticipantOut:
+    participant_id = parse_id(participant_id, "participant_not_found", "participant")
+    async with transaction():
+        room = await get_room(principal, conversation_id, lock=True)
+        row = await store.live_participant_by_id(room.id, participant_id)
+        if row is None:
+            raise NotFound("participant_not_found", "There is no such participant here.")
+        if row.target_name == ME:
+            raise Conflict(
+                "cannot_remove_me", "The customer's own address cannot leave its conversation."
+            )
+        stamp = now()
+        row = await store.remove_participant(row.id, stamp)
+        gone = EventType.CONVERSATION_PARTICIPANT_REMOVED
+        what = f"removed {row.target} ({row.type})"
+        await _people_changed(room, gone, what, principal, at=stamp)
+    return participant_out(row)
+
+
+async def _people_changed(
+    room: RoomRow,
+    event_type: EventType,
+    what: str,
+    principal: Principal | None = None,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """After a participant was added or removed: the room marked changed, its event (the
+    room as it now is), and the timeline's line saying `what` happened — and who did it,
+    when an agent did."""
+    room = await store.touch_room(room.id, at or now())
+    await room_event(event_type, await room_out(room))
+    if principal is None:
+        await activities.record(room, activities.SYSTEM, what)
+        return
+    actor = await agents.display_name(principal)
+    await activities.record(room, activities.SYSTEM, f"{actor} {what}", principal.agent_id)
+
+
+# --- lifecycle ----------------------------------------------------------------------
+
+
+async def sweep_lifecycle(
+    *, idle_after: timedelta, close_after: timedelta, at: datetime | None = None, batch: int = 200
+) -> tuple[int, int]:
+    """Idle the active rooms quiet for `idle_after`, close the open ones quiet for
+    `close_after`; one event per room. Returns (idled, closed). `at` is the clock."""
+    at = at or now()
+    closed = await _sweep(
+        active_only=False, cutoff=at - close_after, to=ConversationStatus.CLOSED, at=at, batch=batch
+    )
+    idled = await _sweep(
+        active_only=True, cutoff=at - idle_after, to=ConversationStatus.IDLE, at=at, batch=batch
+    )
+    return idled, closed
+
+
+async def _sweep(
+    *, active_only: bool, cutoff: datetime, to: ConversationStatus, at: datetime, batch: int
+) -> int:
+    done = 0
+    while True:
+        async with transaction():
+            rows = await store.lock_quiet_rooms(
+                active_only=active_only, quiet_since=cutoff, limit=batch
+            )
+            for row in rows:
+                row = await store.set_status(row.id, to.value, at)
+                kind = (
+                    EventType.CONVERSATION_CLOSED
+                    if to is ConversationStatus.CLOSED
+                    else EventType.CONVERSATION_UPDATED
+                )
+                await room_event(kind, await room_out(row))
+        done += len(rows)
+        if len(rows) < batch:
+            return done

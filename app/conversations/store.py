@@ -1,0 +1,558 @@
+"""Rooms as stored: conversations, their participants, the timeline's activities and the
+agents' read marks. Every query on those tables lives here and returns Structs.
+
+The query builder by default. Plain SQL on asyncpg (app/db/sql.py) where a message
+arrives or is sent (the room an address belongs to, the room's activity, the live
+participants a reply is routed to), where the desk reads per event (the room as it is
+now), and where the builder cannot say it (unread counts over `unnest`);
+docs/ARCHITECTURE.md, "Raw SQL, and why", lists them with their reasons.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from piccolo.columns.combination import WhereRaw
+
+from app.core.pagination import keyset_page
+from app.db import sql
+from app.db.tables import Activity, Conversation, Participant, ReadMark
+from app.domain.participants import NO_NAME
+
+Id = uuid.UUID | str
+"""An id as a row holds it or as a request gave it: asyncpg takes either."""
+
+
+class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A `conversations` row."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    account_id: uuid.UUID | None
+    name: str
+    detail: str
+    status: str
+    reference_type: str
+    reference_id: str
+    owner_type: str
+    owner_id: uuid.UUID | None
+    tags: list[str]
+    last_message: str | None
+    tm_last_message: datetime | None
+    tm_activity: datetime
+    tm_create: datetime
+    tm_update: datetime
+    tm_delete: datetime | None
+
+
+class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A `participants` row."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    conversation_id: uuid.UUID
+    type: str
+    target: str
+    target_name: str
+    name: str
+    detail: str
+    tm_create: datetime
+    tm_update: datetime
+    tm_delete: datetime | None
+
+
+class ActivityRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A `conversation_activities` row: a note or a system line."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    conversation_id: uuid.UUID
+    kind: str
+    agent_id: uuid.UUID | None
+    text: str
+    tm_create: datetime
+
+
+_ROOM = RoomRow.__struct_fields__
+_PERSON = ParticipantRow.__struct_fields__
+_ROOM_COLUMNS = ", ".join(_ROOM)
+_PERSON_COLUMNS = ", ".join(_PERSON)
+
+
+def _room(record: Any) -> RoomRow:
+    return RoomRow(**{f: record[f] for f in _ROOM})
+
+
+def _person(record: Any, prefix: str = "") -> ParticipantRow:
+    return ParticipantRow(**{f: record[prefix + f] for f in _PERSON})
+
+
+def _activity(record: Any) -> ActivityRow:
+    return ActivityRow(**{f: record[f] for f in ActivityRow.__struct_fields__})
+
+
+# --- rooms ------------------------------------------------------------------------------
+
+
+class RoomFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which live rooms of a customer a list shows."""
+
+    customer_id: str
+    viewer: str | None = None
+    """An agent who sees only the rooms assigned to it and the unassigned ones; None for
+    admins and managers, who see every room."""
+    owner_id: str | None = None
+    unassigned: bool = False
+    status: str | None = None
+    reference_type: str | None = None
+    channel: str | None = None
+    """A participant type: rooms where a live participant uses that channel."""
+    tag: str | None = None
+    q: str | None = None
+    """Words in a name, an address or a message's text."""
+
+
+def _conditions(f: RoomFilter) -> list[Any]:
+    where: list[Any] = [Conversation.customer_id == f.customer_id, Conversation.tm_delete.is_null()]
+    if f.viewer is not None:
+        where.append((Conversation.owner_id.is_null()) | (Conversation.owner_id == f.viewer))
+    if f.owner_id is not None:
+        where.append(Conversation.owner_id == f.owner_id)
+    if f.unassigned:
+        where.append(Conversation.owner_id.is_null())
+    if f.status:
+        where.append(Conversation.status == f.status)
+    if f.reference_type:
+        where.append(Conversation.reference_type == f.reference_type)
+    if f.channel:
+        where.append(
+            WhereRaw(
+                "EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = conversations.id"
+                " AND p.tm_delete IS NULL AND p.type = {})",
+                f.channel,
+            )
+        )
+    if f.tag:  # containment, so the GIN index on tags answers it
+        where.append(WhereRaw("tags @> {}::text[]", [f.tag]))
+    if f.q:
+        where.append(_search(f.q, f.customer_id))
+    return where
+
+
+def _search(q: str, customer_id: str) -> WhereRaw:
+    """A room matches when its name or address, a participant's address or name, or the
+    text of one of its messages (whole words) matches. Written as one set of room ids so
+    each part can use its index (trigram indexes where the server has pg_trgm, the text
+    index for messages), not a test on every room."""
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    sql_text = (
+        "conversations.id IN ("
+        " SELECT c.id FROM conversations c WHERE c.customer_id = {}"
+        "   AND (c.name ILIKE {} OR c.reference_id ILIKE {})"
+        " UNION SELECT p.conversation_id FROM participants p WHERE p.customer_id = {}"
+        "   AND p.tm_delete IS NULL"
+        "   AND (p.target ILIKE {} OR p.name ILIKE {} OR p.target_name ILIKE {})"
+        " UNION SELECT m.conversation_id FROM messages m WHERE m.customer_id = {}"
+        "   AND to_tsvector('simple', m.text) @@ plainto_tsquery('simple', {}))"
+    )
+    return WhereRaw(
+        sql_text, customer_id, like, like, customer_id, like, like, like, customer_id, q
+    )
+
+
+async def page_by_creation(
+    f: RoomFilter, page_size: int, page_token: str | None
+) -> tuple[list[RoomRow], str]:
+    """Newest created first (see core.pagination)."""
+    rows, token = await keyset_page(Conversation, _conditions(f), page_size, page_token)
+    return [_room(r) for r in rows], token
+
+
+async def page_by_activity(
+    f: RoomFilter, after: tuple[datetime, str] | None, limit: int
+) -> list[RoomRow]:
+    """Up to `limit` rooms, latest activity first, after the (tm_activity, id) `after`."""
+    where = _conditions(f)
+    if after is not None:
+        where.append(WhereRaw("(tm_activity, id) < ({}, {}::uuid)", *after))
+    rows = await (
+        Conversation.select()
+        .where(*where)
+        .order_by(Conversation.tm_activity, ascending=False)
+        .order_by(Conversation.id, ascending=False)
+        .limit(limit)
+    )
+    return [_room(r) for r in rows]
+
+
+async def visible_room(
+    customer_id: str, room_id: str, viewer: str | None = None, *, lock: bool = False
+) -> RoomRow | None:
+    """A live room of the customer (that agent `viewer` may see, when given), locked for
+    update when asked."""
+    query = (
+        f"SELECT {_ROOM_COLUMNS} FROM conversations"
+        " WHERE id = $1 AND customer_id = $2 AND tm_delete IS NULL"
+    )
+    args: list[Any] = [room_id, customer_id]
+    if viewer is not None:
+        query += " AND (owner_id IS NULL OR owner_id = $3)"
+        args.append(viewer)
+    record = await sql.fetchrow(query + (" FOR UPDATE" if lock else ""), *args)
+    return _room(record) if record is not None else None
+
+
+async def room_of_customer(customer_id: str, room_id: str) -> RoomRow | None:
+    """A room as it is now, deleted or not (the desk reads it once per room event)."""
+    record = await sql.fetchrow(
+        f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE id = $1 AND customer_id = $2",
+        room_id,
+        customer_id,
+    )
+    return _room(record) if record is not None else None
+
+
+async def open_room_for_update(customer_id: str, room_id: Id) -> RoomRow | None:
+    """A live room of the customer that is not closed, locked."""
+    record = await sql.fetchrow(
+        f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE id = $1 AND customer_id = $2"
+        " AND tm_delete IS NULL AND status <> 'closed' FOR UPDATE",
+        room_id,
+        customer_id,
+    )
+    return _room(record) if record is not None else None
+
+
+_LATEST_OF_ADDRESS = (
+    "SELECT "
+    + ", ".join(f"c.{f}" for f in _ROOM)
+    + ", "
+    + ", ".join(f"p.{f} AS p_{f}" for f in _PERSON)
+    + " FROM participants p JOIN conversations c ON c.id = p.conversation_id"
+    " WHERE p.customer_id = $1 AND p.type = $2 AND p.target = $3 AND p.tm_delete IS NULL"
+    " AND c.tm_delete IS NULL AND c.status <> 'closed'"
+    " ORDER BY c.tm_activity DESC LIMIT 1"
+    " FOR UPDATE OF c"
+)
+
+
+async def latest_open_room_of_address(
+    customer_id: str, ptype: str, target: str
+) -> tuple[RoomRow, ParticipantRow] | None:
+    """The most recently active open room with this address as a live participant
+    (locked), and that participant."""
+    record = await sql.fetchrow(_LATEST_OF_ADDRESS, customer_id, ptype, target)
+    if record is None:
+        return None
+    return _room(record), _person(record, "p_")
+
+
+async def insert_room(
+    customer_id: str,
+    *,
+    account_id: uuid.UUID | None,
+    name: str,
+    detail: str,
+    status: str,
+    reference_type: str,
+    reference_id: str,
+    at: datetime,
+) -> RoomRow:
+    rows = await Conversation.insert(
+        Conversation(
+            customer_id=customer_id,
+            account_id=account_id,
+            name=name,
+            detail=detail,
+            status=status,
+            reference_type=reference_type,
+            reference_id=reference_id,
+            tm_activity=at,
+            tm_create=at,
+            tm_update=at,
+        )
+    ).returning(*Conversation.all_columns())
+    return _room(rows[0])
+
+
+async def record_message(room_id: uuid.UUID, preview: str, at: datetime) -> RoomRow:
+    """A message in the room: its preview, the activity time, and the room active."""
+    record = await sql.fetchrow(
+        f"UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
+        f" tm_update = $3, status = 'active' WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+        room_id,
+        preview,
+        at,
+    )
+    return _room(record)
+
+
+class RoomChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """What an update sets; unset fields stay as they are."""
+
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    detail: str | msgspec.UnsetType = msgspec.UNSET
+    tags: list[str] | msgspec.UnsetType = msgspec.UNSET
+    owner_type: str | msgspec.UnsetType = msgspec.UNSET
+    owner_id: str | None | msgspec.UnsetType = msgspec.UNSET
+    status: str | msgspec.UnsetType = msgspec.UNSET
+    tm_activity: datetime | msgspec.UnsetType = msgspec.UNSET
+
+
+async def update_room(room_id: uuid.UUID, changes: RoomChanges, at: datetime) -> RoomRow:
+    values: dict[Any, Any] = {
+        Conversation._meta.get_column_by_name(name): value
+        for name, value in msgspec.structs.asdict(changes).items()
+        if value is not msgspec.UNSET
+    }
+    values[Conversation.tm_update] = at
+    rows = (
+        await Conversation.update(values)
+        .where(Conversation.id == room_id)
+        .returning(*Conversation.all_columns())
+    )
+    return _room(rows[0])
+
+
+async def soft_delete_room(room_id: uuid.UUID, at: datetime) -> RoomRow:
+    rows = (
+        await Conversation.update({Conversation.tm_delete: at, Conversation.tm_update: at})
+        .where(Conversation.id == room_id)
+        .returning(*Conversation.all_columns())
+    )
+    return _room(rows[0])
+
+
+async def touch_room(room_id: uuid.UUID, at: datetime) -> RoomRow:
+    """Mark the room changed; returns it as it now is, for the event that says so."""
+    rows = (
+        await Conversation.update({Conversation.tm_update: at})
+        .where(Conversation.id == room_id)
+        .returning(*Conversation.all_columns())
+    )
+    return _room(rows[0])
+
+
+async def owner_of(room_id: Id) -> uuid.UUID | None:
+    return await sql.fetchval("SELECT owner_id FROM conversations WHERE id = $1", room_id)
+
+
+async def name_of(room_id: Id) -> str:
+    return await sql.fetchval("SELECT name FROM conversations WHERE id = $1", room_id) or ""
+
+
+async def lock_quiet_rooms(
+    *, active_only: bool, quiet_since: datetime, limit: int
+) -> list[RoomRow]:
+    """Live rooms without activity since `quiet_since` — the active ones, or every one
+    not yet closed — oldest activity first, locked. SKIP LOCKED: several workers can
+    sweep at once without doing a room twice, and a room locked by a message arriving
+    right now is left for next time."""
+    status = Conversation.status == "active" if active_only else Conversation.status != "closed"
+    rows = await (
+        Conversation.select()
+        .where(Conversation.tm_delete.is_null(), status, Conversation.tm_activity <= quiet_since)
+        .order_by(Conversation.tm_activity)
+        .limit(limit)
+        .lock_rows("UPDATE", skip_locked=True)
+    )
+    return [_room(r) for r in rows]
+
+
+async def set_status(room_id: uuid.UUID, status: str, at: datetime) -> RoomRow:
+    rows = (
+        await Conversation.update({Conversation.status: status, Conversation.tm_update: at})
+        .where(Conversation.id == room_id)
+        .returning(*Conversation.all_columns())
+    )
+    return _room(rows[0])
+
+
+# --- participants -----------------------------------------------------------------------
+
+
+async def live_participants(room_ids: Sequence[Id]) -> dict[str, list[ParticipantRow]]:
+    """Each room's live participants, in the order they joined."""
+    by_room: dict[str, list[ParticipantRow]] = {str(c): [] for c in room_ids}
+    if not room_ids:
+        return by_room
+    records = await sql.fetch(
+        f"SELECT {_PERSON_COLUMNS} FROM participants WHERE conversation_id = ANY($1::uuid[])"
+        " AND tm_delete IS NULL ORDER BY tm_create",
+        [str(c) for c in room_ids],
+    )
+    for record in records:
+        by_room[str(record["conversation_id"])].append(_person(record))
+    return by_room
+
+
+async def live_participant(room_id: Id, ptype: str, target: str) -> ParticipantRow | None:
+    record = await sql.fetchrow(
+        f"SELECT {_PERSON_COLUMNS} FROM participants WHERE conversation_id = $1 AND type = $2"
+        " AND target = $3 AND tm_delete IS NULL",
+        room_id,
+        ptype,
+        target,
+    )
+    return _person(record) if record is not None else None
+
+
+async def live_participant_by_id(room_id: Id, participant_id: str) -> ParticipantRow | None:
+    row = (
+        await Participant.select()
+        .where(
+            Participant.id == participant_id,
+            Participant.conversation_id == room_id,
+            Participant.tm_delete.is_null(),
+        )
+        .first()
+    )
+    return _person(row) if row is not None else None
+
+
+async def insert_participant(
+    customer_id: Id,
+    room_id: Id,
+    ptype: str,
+    target: str,
+    target_name: str = "",
+    name: str = "",
+    detail: str = "",
+) -> ParticipantRow:
+    rows = await Participant.insert(
+        Participant(
+            customer_id=customer_id,
+            conversation_id=room_id,
+            type=ptype,
+            target=target,
+            target_name=target_name,
+            name=name,
+            detail=detail,
+        )
+    ).returning(*Participant.all_columns())
+    return _person(rows[0])
+
+
+async def set_participant_profile(room_id: Id, target: str, name: str, detail: str) -> None:
+    await Participant.update({Participant.name: name, Participant.detail: detail}).where(
+        Participant.conversation_id == room_id, Participant.target == target
+    )
+
+
+async def set_target_name(participant_id: uuid.UUID, target_name: str) -> None:
+    await sql.execute(
+        "UPDATE participants SET target_name = $2 WHERE id = $1", participant_id, target_name
+    )
+
+
+async def remove_participant(participant_id: uuid.UUID, at: datetime) -> ParticipantRow:
+    rows = (
+        await Participant.update({Participant.tm_delete: at, Participant.tm_update: at})
+        .where(Participant.id == participant_id)
+        .returning(*Participant.all_columns())
+    )
+    return _person(rows[0])
+
+
+async def latest_name_of_address(customer_id: Id, ptype: str, target: str) -> str:
+    """The name this address was last given in any room of the customer ("" if none)."""
+    return (
+        await sql.fetchval(
+            "SELECT target_name FROM participants WHERE customer_id = $1 AND type = $2"
+            " AND target = $3 AND target_name <> ALL($4::text[])"
+            " ORDER BY tm_create DESC LIMIT 1",
+            customer_id,
+            ptype,
+            target,
+            list(NO_NAME),
+        )
+        or ""
+    )
+
+
+async def rooms_of_address(customer_id: str, ptype: str, target: str) -> set[str]:
+    """The rooms where this address is, or was, a participant."""
+    rows = (
+        await Participant.select(Participant.conversation_id)
+        .where(
+            Participant.customer_id == customer_id,
+            Participant.type == ptype,
+            Participant.target == target,
+        )
+        .distinct()
+    )
+    return {str(r["conversation_id"]) for r in rows}
+
+
+# --- the timeline's notes and system lines ------------------------------------------------
+
+
+async def insert_activity(
+    room: RoomRow, kind: str, text: str, agent_id: str | None, at: datetime
+) -> ActivityRow:
+    rows = await Activity.insert(
+        Activity(
+            customer_id=room.customer_id,
+            conversation_id=room.id,
+            kind=kind,
+            agent_id=agent_id,
+            text=text,
+            tm_create=at,
+        )
+    ).returning(*Activity.all_columns())
+    return _activity(rows[0])
+
+
+async def activities_before(room_id: Id, before: datetime | None, limit: int) -> list[ActivityRow]:
+    """Newest first."""
+    query = Activity.select().where(Activity.conversation_id == room_id)
+    if before is not None:
+        query = query.where(Activity.tm_create < before)
+    rows = await query.order_by(Activity.tm_create, ascending=False).limit(limit)
+    return [_activity(r) for r in rows]
+
+
+# --- read marks ---------------------------------------------------------------------------
+
+
+async def unread_counts(agent_id: str, room_ids: Sequence[Id]) -> dict[str, int]:
+    """Inbound messages after the agent's read mark, per room (all of them if none)."""
+    return {room: n for (room, _), n in (await _unread(room_ids, [agent_id])).items()}
+
+
+async def unread_for_agents(room_id: str, agent_ids: list[str]) -> dict[str, int]:
+    """One room's unread count for each of these agents."""
+    return {agent: n for (_, agent), n in (await _unread([room_id], agent_ids)).items()}
+
+
+async def _unread(room_ids: Sequence[Id], agent_ids: Sequence[Id]) -> dict[tuple[str, str], int]:
+    """{(room, agent): the room's inbound messages after the agent's read mark (all of
+    them when the agent has none)} for every room and agent given."""
+    if not room_ids or not agent_ids:
+        return {}
+    records = await sql.fetch(
+        "SELECT c.id AS room, a.id AS agent, (SELECT count(*) FROM messages m"
+        "   WHERE m.conversation_id = c.id AND m.direction = 'inbound'"
+        "   AND m.tm_create > coalesce(r.tm_read, '-infinity')) AS unread"
+        " FROM unnest($1::uuid[]) AS c(id) CROSS JOIN unnest($2::uuid[]) AS a(id)"
+        " LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.agent_id = a.id",
+        [str(r) for r in room_ids],
+        [str(a) for a in agent_ids],
+    )
+    return {(str(r["room"]), str(r["agent"])): r["unread"] for r in records}
+
+
+async def mark_read(customer_id: str, agent_id: str, room_id: str, at: datetime) -> None:
+    """The agent has read the room up to `at` (a mark never moves back)."""
+    await ReadMark.insert(
+        ReadMark(customer_id=customer_id, agent_id=agent_id, conversation_id=room_id, tm_read=at)
+    ).on_conflict(
+        target=(ReadMark.agent_id, ReadMark.conversation_id),
+        action="DO UPDATE",
+        values=[ReadMark.tm_read],
+        where=ReadMark.tm_read < at,
+    )

@@ -1,0 +1,224 @@
+"""Service transactions and the event stream.
+
+    async with transaction():
+        ...write rows...
+        await record_event(customer_id, EventType.CONVERSATION_CREATED, payload, topics)
+
+`record_event` queues the event in the caller's transaction; just before the transaction
+commits, `transaction()` writes the queued events in one statement, and once it has
+committed it announces their ids on the live bus. If it rolls back, the events never
+existed and nothing is announced.
+
+Ordering: readers resume "after event id N", so ids must become visible in id order. A
+sequence alone does not promise that (a transaction can take id 5, then commit after the
+one that took id 6). So the events are written under a per-customer advisory lock that is
+held until commit: within one customer, events commit in id order. Writing them last
+keeps that lock to one INSERT and the COMMIT (a fraction of a millisecond), so customers'
+transactions run in parallel for everything else they do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from app.core import bus
+from app.db import sql
+from app.db.piccolo_conf import DB
+from app.domain.enums import EventType
+from app.domain.timefmt import fmt, now
+
+
+class _Pending(msgspec.Struct):
+    customer_id: str
+    type: str
+    payload: str
+    topics: list[str]
+    audience: list[str]
+    tm_create: datetime
+
+
+_pending: ContextVar[list[_Pending] | None] = ContextVar("pending_events", default=None)
+
+# Namespace for pg_advisory_xact_lock(int, int): the first int says "event ordering".
+_EVENT_LOCK_CLASS = 0x0C0DE5
+
+
+def connection() -> asyncpg.Connection:
+    """The asyncpg connection of the current service transaction, for hot paths that
+    run SQL directly (Piccolo's query builder costs more CPU than the query itself)."""
+    current = DB.current_transaction.get()
+    if current is None:
+        raise RuntimeError("no service transaction is open")
+    return current.connection
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[None]:
+    """A database transaction whose recorded events are written at its end and announced
+    after it commits. Nested use joins the outer transaction (and its announcement)."""
+    if _pending.get() is not None:
+        yield
+        return
+    pending: list[_Pending] = []
+    token = _pending.set(pending)
+    notices: list[dict[str, Any]] = []
+    try:
+        async with DB.transaction():
+            yield
+            if pending:
+                notices = await _write_events(pending)
+    finally:
+        _pending.reset(token)
+    # Reached only when the transaction committed.
+    await bus.announce(notices)
+
+
+async def _write_events(pending: list[_Pending]) -> list[dict[str, Any]]:
+    conn = connection()
+    for customer_id in sorted({p.customer_id for p in pending}):
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))", _EVENT_LOCK_CLASS, customer_id
+        )
+    rows = await conn.fetch(
+        "INSERT INTO events (customer_id, type, topics, payload, audience, tm_create)"
+        " SELECT c::uuid, t, string_to_array(tp, chr(31)), p::json,"
+        "        coalesce(string_to_array(nullif(a, ''), chr(31))::uuid[], '{}'), tm"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        "             $6::timestamptz[]) WITH ORDINALITY AS e(c, t, tp, p, a, tm, n)"
+        " ORDER BY n RETURNING id, customer_id, type",
+        [p.customer_id for p in pending],
+        [p.type for p in pending],
+        ["\x1f".join(p.topics) for p in pending],
+        [p.payload for p in pending],
+        ["\x1f".join(p.audience) for p in pending],
+        [p.tm_create for p in pending],
+    )
+    rows = sorted(rows, key=lambda r: r["id"])
+    return [{"id": r["id"], "customer_id": str(r["customer_id"]), "type": r["type"]} for r in rows]
+
+
+async def record_event(
+    customer_id: str,
+    type: EventType,
+    payload: dict[str, Any] | msgspec.Struct,
+    topics: Iterable[str] = (),
+    audience: Iterable[str] = (),
+) -> None:
+    """Queue an event in the current service transaction (written just before commit).
+
+    `audience`: empty when every agent of the customer may see the event; otherwise the
+    agents who may (admins and managers always may, except for talk events: see
+    enums.is_private_to_audience)."""
+    pending = _pending.get()
+    if pending is None:
+        raise RuntimeError("record_event() must be called inside core.events.transaction()")
+    pending.append(
+        _Pending(
+            customer_id=str(customer_id),
+            type=EventType(type).value,  # a type outside the enum fails here, not in readers
+            payload=msgspec.json.encode(payload).decode(),
+            topics=list(topics),
+            audience=sorted({str(a) for a in audience}),
+            tm_create=now(),
+        )
+    )
+
+
+class StoredEvent(msgspec.Struct, kw_only=True, frozen=True):
+    """An event as readers see it."""
+
+    id: int
+    customer_id: str
+    type: str
+    """An EventType value (kept a plain string: a row written by a newer version, with a
+    type this one does not know, must not break a reader)."""
+    topics: list[str]
+    audience: list[str]
+    tm_create: datetime
+    payload: msgspec.Raw
+    """The resource exactly as the API returns it, still encoded: readers forward it."""
+
+
+async def events_after(customer_id: str, after_id: int, limit: int = 500) -> list[StoredEvent]:
+    """Committed events of one customer with id > after_id, oldest first."""
+    rows = await sql.fetch(
+        "SELECT id, customer_id, type, topics, audience, tm_create, payload::text AS payload"
+        " FROM events WHERE customer_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        customer_id,
+        after_id,
+        limit,
+    )
+    return [
+        StoredEvent(
+            id=r["id"],
+            customer_id=str(r["customer_id"]),
+            type=r["type"],
+            topics=list(r["topics"]),
+            audience=[str(a) for a in r["audience"]],
+            tm_create=r["tm_create"],
+            payload=msgspec.Raw(r["payload"].encode()),
+        )
+        for r in rows
+    ]
+
+
+async def last_event_id(customer_id: str) -> int:
+    """Where the customer's stream stands: its last event's id — or, when every event was
+    pruned (core.event_retention), the last one pruned, so that a reader starting
+    here is not taken for one resuming from before the pruning."""
+    return await sql.fetchval(
+        "SELECT greatest((SELECT max(id) FROM events WHERE customer_id = $1),"
+        " (SELECT events_pruned_through FROM customers WHERE id = $1), 0)",
+        customer_id,
+    )
+
+
+async def count_after(customer_id: str, after_id: int, cap: int) -> int:
+    """How many of the customer's events come after `after_id`, counting no further than
+    `cap` (a resume from far back costs no more than that)."""
+    return await sql.fetchval(
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE customer_id = $1 AND id > $2"
+        " LIMIT $3) AS missed",
+        customer_id,
+        after_id,
+        cap,
+    )
+
+
+async def pruned_through(customer_id: str) -> int:
+    """The last event id of the customer that retention has pruned (0: none). A reader
+    resuming after an id below it may have lost events: it must start afresh."""
+    through = await sql.fetchval(
+        "SELECT events_pruned_through FROM customers WHERE id = $1", customer_id
+    )
+    return through or 0
+
+
+class EventBody(msgspec.Struct, kw_only=True):
+    """The webhook body, and the API websocket frame: the resource rides along as stored."""
+
+    id: str
+    type: str
+    tm_create: str
+    data: msgspec.Raw
+
+
+def event_body(event: StoredEvent) -> bytes:
+    """The body of a stored event (an API websocket frame)."""
+    return encode_body(event.id, event.type, event.tm_create, event.payload)
+
+
+def encode_body(id: int, type: str, tm_create: datetime, payload: msgspec.Raw) -> bytes:
+    """`{"id","type","tm_create","data"}`, `data` being the resource as the API returns it
+    (the event's stored bytes): the one body of a webhook delivery and of an API
+    websocket frame."""
+    return msgspec.json.encode(
+        EventBody(id=str(id), type=type, tm_create=fmt(tm_create), data=payload)
+    )

@@ -1,0 +1,133 @@
+"""The desk's inbox: rooms by last activity with this agent's unread counts, and read
+marks. (The API's list is newest-created first; the desk wants what moved last.)"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+
+from app.conversations import service as conversations
+from app.conversations import store as conversations_store
+from app.conversations.store import RoomFilter, RoomRow
+from app.domain.errors import BadRequest
+from app.domain.principal import Principal, may_see_room
+from app.domain.resources import ConversationOut
+from app.domain.timefmt import fmt, now, parse
+from app.people.agents import names as agent_names
+
+VIEWS = ("mine", "unassigned", "all")
+
+
+class InboxFilter(msgspec.Struct, kw_only=True, frozen=True):
+    view: str = "all"
+    status: str | None = None
+    channel: str | None = None
+    tag: str | None = None
+    q: str | None = None
+
+    def params(self, **changes: str) -> dict[str, str]:
+        """As query parameters (for links that keep the view and filters)."""
+        params = {
+            "view": self.view,
+            "status": self.status or "",
+            "channel": self.channel or "",
+            "tag": self.tag or "",
+            "q": self.q or "",
+        }
+        params.update(changes)
+        return params
+
+
+class InboxRow(msgspec.Struct, kw_only=True):
+    room: ConversationOut
+    unread: int
+    owner_name: str | None
+    tm_activity: datetime
+
+
+def default_view(principal: Principal) -> str:
+    return "all" if principal.sees_all_conversations else "mine"
+
+
+def _rooms(principal: Principal, f: InboxFilter) -> RoomFilter:
+    return conversations.visible(
+        principal,
+        owner_id=principal.agent_id if f.view == "mine" else None,
+        unassigned=f.view == "unassigned",
+        status=f.status or None,
+        # a room is on a channel when any live participant uses it
+        channel=f.channel or None,
+        tag=f.tag or None,
+        q=f.q.strip() if f.q and f.q.strip() else None,
+    )
+
+
+def matches(principal: Principal, f: InboxFilter, room: ConversationOut) -> bool | None:
+    """Does a room (as pushed live) belong in this inbox view? None: cannot tell without
+    the database (a search), so only update it if it is already shown."""
+    if room.tm_delete != "9999-01-01 00:00:00.000000":
+        return False
+    if not may_see_room(principal, room.owner_id):
+        return False
+    if f.view == "mine" and room.owner_id != principal.agent_id:
+        return False
+    if f.view == "unassigned" and room.owner_id is not None:
+        return False
+    if f.status and room.status != f.status:
+        return False
+    if f.channel and f.channel not in {p.type for p in room.participants}:
+        return False
+    if f.tag and f.tag not in room.tags:
+        return False
+    if f.q and f.q.strip():
+        return None
+    return True
+
+
+def _token(row: RoomRow) -> str:
+    return f"{fmt(row.tm_activity)}|{row.id}"
+
+
+async def inbox(
+    principal: Principal, f: InboxFilter, *, after: str | None = None, limit: int = 50
+) -> tuple[list[InboxRow], str]:
+    """One page of rooms, most recent activity first; the token for "load more"."""
+    cursor = None
+    if after:
+        try:
+            tm, room_id = after.split("|", 1)
+            cursor = (parse(tm), str(uuid.UUID(room_id)))
+        except ValueError:
+            raise BadRequest("invalid_cursor", "That 'load more' link is not valid.") from None
+    rows = await conversations_store.page_by_activity(_rooms(principal, f), cursor, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    people = await conversations_store.live_participants([r.id for r in rows])
+    unread = await unread_counts(principal.agent_id, [r.id for r in rows])
+    names = await agent_names(principal.customer_id, [r.owner_id for r in rows])
+    result = [
+        InboxRow(
+            room=conversations.conversation_out(r, people[str(r.id)]),
+            unread=unread.get(str(r.id), 0),
+            owner_name=names.get(str(r.owner_id)) if r.owner_id else None,
+            tm_activity=r.tm_activity,
+        )
+        for r in rows
+    ]
+    return result, (_token(rows[-1]) if more else "")
+
+
+async def unread_counts(agent_id: str, room_ids: list[uuid.UUID]) -> dict[str, int]:
+    """Inbound messages after the agent's read mark, per room (all of them if none)."""
+    return await conversations_store.unread_counts(agent_id, room_ids)
+
+
+async def unread_for_agents(room_id: str, agent_ids: list[str]) -> dict[str, int]:
+    """One room's unread count for many agents at once (for live pushes)."""
+    return await conversations_store.unread_for_agents(room_id, agent_ids)
+
+
+async def mark_read(principal: Principal, room_id: str) -> None:
+    await conversations_store.mark_read(principal.customer_id, principal.agent_id, room_id, now())

@@ -1,0 +1,207 @@
+"""The agents table's SQL, as typed rows.
+
+Piccolo's query builder, except for the lookups a request or a live event repeats: the
+agent behind every API request (authentication), and the names and the directory a
+desk fan-out renders. There plain SQL (app/db/sql.py) takes about half the time
+(bench/data_access.py; docs/ARCHITECTURE.md, "Raw SQL, and why").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from app.core.pagination import keyset_page_as
+from app.db import sql, typed
+from app.db.tables import Agent
+from app.domain.enums import Permission
+
+
+class AgentRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    customer_id: UUID
+    username: str
+    name: str
+    detail: str
+    password_hash: str
+    permission: str
+    status: str
+    tm_create: datetime
+    tm_update: datetime
+    tm_delete: datetime | None
+
+
+class SignedIn(msgspec.Struct, frozen=True, kw_only=True):
+    """What a request's credential stands for: a live agent."""
+
+    id: UUID
+    customer_id: UUID
+    username: str
+    permission: str
+
+
+class Colleague(msgspec.Struct, frozen=True, kw_only=True):
+    """An entry of the agents' directory (the assign and add-participant menus)."""
+
+    id: str
+    name: str
+    """The agent's name, or its username when it has none."""
+    permission: str
+
+
+class AgentChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """The columns an update sets; those left UNSET keep their value."""
+
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    detail: str | msgspec.UnsetType = msgspec.UNSET
+    permission: str | msgspec.UnsetType = msgspec.UNSET
+    status: str | msgspec.UnsetType = msgspec.UNSET
+    password_hash: str | msgspec.UnsetType = msgspec.UNSET
+
+
+# --- plain SQL: every request, every live event ---------------------------------------------
+
+
+async def signed_in(agent_id: str, customer_id: str) -> SignedIn | None:
+    """The live agent `agent_id` of the customer (a token's or an access key's)."""
+    return await sql.fetchrow_as(
+        SignedIn,
+        "SELECT id, customer_id, username, permission FROM agents"
+        " WHERE id = $1::uuid AND customer_id = $2::uuid AND tm_delete IS NULL",
+        agent_id,
+        customer_id,
+    )
+
+
+def shown(name: str, username: str) -> str:
+    """How the desk names an agent: its name, else its username."""
+    return name or username
+
+
+async def names(customer_id: str, agent_ids: Iterable[UUID | str | None]) -> dict[str, str]:
+    """Display names by agent id, for those of `agent_ids` that are agents of the customer
+    (deleted ones too: the history they made still names them). Anything else — None, a
+    malformed id, another customer's agent — is left out, so a stored id can never show a
+    name from another customer."""
+    ids = set()
+    for agent_id in agent_ids:
+        try:
+            ids.add(str(UUID(str(agent_id))))
+        except ValueError:
+            continue
+    if not ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT id, name, username FROM agents WHERE customer_id = $1 AND id = ANY($2::uuid[])",
+        customer_id,
+        sorted(ids),
+    )
+    return {str(r["id"]): shown(r["name"], r["username"]) for r in rows}
+
+
+async def directory(customer_id: str) -> list[Colleague]:
+    """The customer's live agents by name."""
+    rows = await sql.fetch(
+        "SELECT id, name, username, permission FROM agents"
+        " WHERE customer_id = $1 AND tm_delete IS NULL ORDER BY name",
+        customer_id,
+    )
+    return [
+        Colleague(id=str(r["id"]), name=shown(r["name"], r["username"]), permission=r["permission"])
+        for r in rows
+    ]
+
+
+# --- the query builder -------------------------------------------------------------------------
+
+
+async def live_ids(customer_id: str, agent_ids: list[str]) -> set[str]:
+    """Which of `agent_ids` are live agents of the customer."""
+    if not agent_ids:
+        return set()
+    rows = await Agent.select(Agent.id).where(
+        Agent.customer_id == customer_id,
+        Agent.id.is_in(agent_ids),
+        Agent.tm_delete.is_null(),
+    )
+    return {str(r["id"]) for r in rows}
+
+
+async def username_taken(username: str) -> bool:
+    """Usernames are unique among live agents, across customers."""
+    return await Agent.exists().where(Agent.username == username, Agent.tm_delete.is_null())
+
+
+async def insert(
+    customer_id: str,
+    *,
+    username: str,
+    name: str,
+    detail: str,
+    password_hash: str,
+    permission: Permission,
+) -> AgentRow:
+    """asyncpg.UniqueViolationError when a live agent has the username."""
+    return await typed.inserted(
+        AgentRow,
+        Agent(
+            customer_id=customer_id,
+            username=username,
+            name=name,
+            detail=detail,
+            password_hash=password_hash,
+            permission=permission.value,
+        ),
+    )
+
+
+async def live(customer_id: str, agent_id: str) -> AgentRow | None:
+    return await typed.live(Agent, AgentRow, customer_id, agent_id)
+
+
+async def by_username(username: str) -> AgentRow | None:
+    """The live agent who signs in with `username` (stored lowercase)."""
+    row = await Agent.select().where(Agent.username == username, Agent.tm_delete.is_null()).first()
+    return None if row is None else typed.as_row(AgentRow, row)
+
+
+async def page(
+    customer_id: str, page_size: int, page_token: str | None
+) -> tuple[list[AgentRow], str]:
+    """The customer's live agents, newest first."""
+    live = [Agent.customer_id == customer_id, Agent.tm_delete.is_null()]
+    return await keyset_page_as(AgentRow, Agent, live, page_size, page_token)
+
+
+async def other_admins(customer_id: str, agent_id: str) -> int:
+    """The customer's live admins besides `agent_id`."""
+    return await Agent.count().where(
+        Agent.customer_id == customer_id,
+        Agent.permission == Permission.ADMIN.value,
+        Agent.tm_delete.is_null(),
+        Agent.id != agent_id,
+    )
+
+
+async def update(agent_id: UUID, changes: AgentChanges, at: datetime) -> AgentRow:
+    values = {**typed.values(Agent, changes), Agent.tm_update: at}
+    return await typed.updated(Agent, AgentRow, agent_id, values)
+
+
+async def soft_delete(agent_id: UUID, at: datetime) -> AgentRow:
+    return await typed.updated(
+        Agent, AgentRow, agent_id, {Agent.tm_delete: at, Agent.tm_update: at}
+    )
+
+
+async def customer_of(username: str) -> str | None:
+    """The customer of the live agent with this username."""
+    row = (
+        await Agent.select(Agent.customer_id)
+        .where(Agent.username == username, Agent.tm_delete.is_null())
+        .first()
+    )
+    return str(row["customer_id"]) if row else None

@@ -1,1 +1,0 @@
-"""The browser doors: desk and admin pages (server-rendered, htmx)."""
