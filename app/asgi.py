@@ -32,7 +32,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[live.database, live.realtime],
         middleware=[RequestTimer],
         before_send=[stamp_response],
-        exception_handlers={  # type: ignore[arg-type]
+        exception_handlers={
             **EXCEPTION_HANDLERS,
             session.NotSignedIn: session.to_sign_in,
         },

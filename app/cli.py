@@ -44,11 +44,11 @@ def _prepare(*, migrate: bool = True, quiet: bool = False) -> Settings:
         if not quiet:
             say("Applying database migrations ...")
         try:
-            asyncio.run(run_migrations(settings.database_url, quiet=quiet))
+            asyncio.run(run_migrations(settings.require_database_url(), quiet=quiet))
         except MigrationError as exc:
             raise _Exit(str(exc)) from None
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            where = _safe_location(settings.database_url)
+            where = _safe_location(settings.require_database_url())
             raise _Exit(f"cannot reach the database at {where}: {exc}") from None
     return settings
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from app.channels import accounts, get_driver
+from app.channels import accounts
+from app.channels.email import EmailDriver
 from app.conversations import messages
 from app.conversations import service as conversations
 from app.core.events import transaction
@@ -86,7 +87,7 @@ async def ensure_email_channel(customer_id: str) -> None:
     if await accounts.account_by_address("email", DEMO_EMAIL) is not None:
         return
     host, port = DEMO_RELAY
-    settings = get_driver("email").normalize(
+    settings = EmailDriver().normalize(
         {
             "address": DEMO_EMAIL,
             "from_name": DEMO_CUSTOMER,

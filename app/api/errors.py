@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, InternalServerException, ValidationException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
 from app.domain.errors import BadRequest, InvalidInput, ServiceError
 from app.domain.resources import UUID_PATTERN
@@ -186,7 +186,7 @@ def _unexpected(request: Request, exc: Exception) -> Response:
     return envelope(request, 500, "internal_error", "Something went wrong on our side.")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ServiceError: _service_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,

@@ -18,12 +18,16 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol
 
 from app.core.events import StoredEvent, events_after, last_event_id
+from app.domain.principal import Principal
 
 log = logging.getLogger(__name__)
 
 
 class Connection(Protocol):
     customer_id: str
+    kind: str
+    """"API", "desk" or "widget": which door the connection came in by."""
+    principal: Principal
 
     def deliver(self, events: list[StoredEvent]) -> None:
         """Take a batch (must not block: queue it)."""
@@ -127,10 +131,11 @@ class Hub:
         pump.ready.set()
         return pump.cursor
 
-    def connections(self, customer_id: str) -> list[Connection]:
-        """The customer's connections in this process."""
+    def connections(self, customer_id: str, kind: str | None = None) -> list[Connection]:
+        """The customer's connections in this process (of one `kind`, if given)."""
         pump = self._pumps.get(customer_id)
-        return list(pump.connections) if pump is not None else []
+        found = list(pump.connections) if pump is not None else []
+        return [c for c in found if kind is None or c.kind == kind]
 
     def unregister(self, connection: Connection) -> None:
         pump = self._pumps.get(connection.customer_id)

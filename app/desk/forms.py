@@ -10,7 +10,7 @@ form values into resource shapes with `convert`, whose refusals are worded by
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -68,7 +68,7 @@ class FormRefused(InvalidInput):
 
 
 def refuse_unstorable(
-    values: Mapping[str, Any] | list[tuple[str, Any]], labels: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | Iterable[tuple[str, Any]], labels: Mapping[str, str] | None = None
 ) -> None:
     """Refuse the first value (a string, or an upload's file name) that holds a
     character that cannot be stored."""

@@ -149,7 +149,7 @@ async def _unread_fragment(desk: LivePage, event: StoredEvent, room_id: str, vie
 
 async def _unread(desk: LivePage, event: StoredEvent, room_id: str) -> dict[str, int]:
     """Every desk-connected agent's count, in one query."""
-    desks = [c for c in desk.hub.connections(event.customer_id) if getattr(c, "kind", "") == "desk"]
+    desks = desk.hub.connections(event.customer_id, kind="desk")
     agent_ids = sorted({c.principal.agent_id for c in desks})
     return await inbox.unread_for_agents(room_id, agent_ids)
 

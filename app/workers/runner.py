@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import Any
 
 from app.conversations import lifecycle, sender
 from app.core.hub import Hub
@@ -89,14 +90,15 @@ async def run_standalone(settings: Settings) -> None:
     from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
 
-    DB.config = engine_config(settings.database_url)
+    database_url = settings.require_database_url()
+    DB.config = engine_config(database_url)
     runtime.configure(settings)
     await DB.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
-    publisher = bus.PostgresPublisher(settings.database_url)
+    publisher = bus.PostgresPublisher(database_url)
     bus.attach(publisher)
     workers = Workers(settings)
     workers.start()
-    listener = await _listen(settings.database_url, workers)
+    listener = await _listen(database_url, workers)
     # SIGTERM and Ctrl+C ask the loop to stop, and the workers then stop as they do inside
     # `serve`. (A SystemExit raised from a plain signal handler lands inside whichever task
     # runs at that moment; the shutdown could then hang with a connection half closed.)
@@ -104,8 +106,8 @@ async def run_standalone(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    running = asyncio.gather(*workers.tasks)
-    asked = asyncio.create_task(stopping.wait())
+    running: asyncio.Future[Any] = asyncio.gather(*workers.tasks)
+    asked: asyncio.Future[Any] = asyncio.create_task(stopping.wait())
     try:
         await asyncio.wait({running, asked}, return_when=asyncio.FIRST_COMPLETED)
         if running.done():
