@@ -25,6 +25,7 @@ from litestar.di import Provide
 from app.channels import runtime, smtp_listener
 from app.core import bus
 from app.core.hub import Hub
+from app.db.engine import close_pool
 from app.db.piccolo_conf import DB
 from app.desk.presence import Presence
 from app.settings import Settings
@@ -77,7 +78,7 @@ class Live:
         yield
         bus.attach(None)
         await runtime.close()
-        await DB.close_connection_pool()
+        await close_pool()
 
     @asynccontextmanager
     async def realtime(self, _: Litestar) -> AsyncIterator[None]:

@@ -2,7 +2,7 @@
 
 Data access uses the query builder unless a figure says a path is worth plain SQL
 (docs/ARCHITECTURE.md, "Raw SQL, and why"). This puts the two side by side for each
-statement kept in plain SQL on a hot path: the app's own function (app/services/*_store.py,
+statement kept in plain SQL on a hot path: the app's own function (each feature's store.py,
 plain SQL through app/db/sql.py) against the builder query that would replace it, both
 returning the same typed rows.
 

@@ -1,4 +1,4 @@
-"""Piccolo tables. Rows only: the rules about them live in app/services.
+"""Piccolo tables. Rows only: the rules about them live in the feature packages' services.
 
 Conventions: ids are UUIDs (events use an ordered bigint so readers can resume by id);
 times are timestamptz in UTC; `tm_delete` is NULL for a live row (the API shows it as

@@ -114,6 +114,10 @@ def build_environment() -> Environment:
         display_name=display_name,
         peers=peers,
     )
+    # The `placed` macro (partials/oob.html) wraps a pushed partial; a global, made once,
+    # because a `{% from %}` import inside a partial that a page includes per row runs per
+    # row (it cost the inbox page 15-20%).
+    env.globals["placed"] = env.get_template("partials/oob.html").module.placed  # type: ignore[attr-defined]
     return env
 
 

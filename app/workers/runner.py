@@ -87,7 +87,7 @@ async def run_standalone(settings: Settings) -> None:
     commit over PostgreSQL, so the web processes' websockets hear it."""
     from app.channels import runtime
     from app.core import bus
-    from app.db.engine import engine_config
+    from app.db.engine import close_pool, engine_config
     from app.db.piccolo_conf import DB
 
     database_url = settings.require_database_url()
@@ -120,4 +120,4 @@ async def run_standalone(settings: Settings) -> None:
         bus.attach(None)
         await publisher.close()
         await runtime.close()
-        await DB.close_connection_pool()
+        await close_pool()
