@@ -25,8 +25,8 @@ from litestar.di import Provide
 from app.channels import runtime, smtp_listener
 from app.core import bus
 from app.core.hub import Hub
-from app.db.engine import close_pool
 from app.db.piccolo_conf import DB
+from app.db.pool import close_pool
 from app.desk.presence import Presence
 from app.settings import Settings
 from app.workers.runner import Workers

@@ -87,8 +87,9 @@ async def run_standalone(settings: Settings) -> None:
     commit over PostgreSQL, so the web processes' websockets hear it."""
     from app.channels import runtime
     from app.core import bus
-    from app.db.engine import close_pool, engine_config
+    from app.db.engine import engine_config
     from app.db.piccolo_conf import DB
+    from app.db.pool import close_pool
 
     database_url = settings.require_database_url()
     DB.config = engine_config(database_url)
