@@ -14,6 +14,7 @@ from piccolo.columns import (
     Array,
     BigInt,
     BigSerial,
+    Boolean,
     ForeignKey,
     Integer,
     Text,
@@ -64,7 +65,19 @@ class Agent(Table, tablename="agents"):
     detail = Text(default="")
     password_hash = Text()
     permission = Varchar(length=16, default="agent")
-    status = Varchar(length=16, default="offline")
+    status = Varchar(length=16, default="active")
+    """`active`, or `deactivated`: a deactivated agent cannot sign in, and its tokens and
+    access keys stop working at once."""
+    availability = Varchar(length=16, default="offline")
+    """`online`, `away` or `offline`: routing gives rooms only to online agents."""
+    default_availability = Varchar(length=16, default="online")
+    auto_offline = Boolean(default=False)
+    """Set when the agent went offline by itself (no desk open for a while): it comes back
+    online when it returns."""
+    max_open = Integer(null=True, default=None)
+    """How many open rooms routing may give the agent; null: each team's `max_open`."""
+    tm_seen = Timestamptz(null=True, default=None)
+    """The last sign of life from one of the agent's desk connections."""
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
@@ -144,6 +157,13 @@ class Conversation(Table, tablename="conversations"):
     owner_type = Varchar(length=16, default="")
     owner_id = UUID(null=True, default=None)
     tags = Array(base_column=Text(), default=list)
+    team_id = UUID(null=True, default=None)
+    priority = Varchar(length=8, default="none")
+    assignment_reason = Text(default="")
+    """Why the room has its assignee, or is waiting (routing writes it)."""
+    tm_queued = Timestamptz(null=True, default=None)
+    """Waiting in its team's queue since; null unless waiting."""
+    tm_assigned = Timestamptz(null=True, default=None)
     last_message = Text(null=True, default=None)
     tm_last_message = Timestamptz(null=True, default=None)
     tm_activity = Timestamptz(default=TimestamptzNow())
@@ -377,6 +397,60 @@ class RejectedInbound(Table, tablename="rejected_inbound"):
     tm_create = Timestamptz(default=TimestamptzNow())
 
 
+class Team(Table, tablename="teams"):
+    """A group of agents and the channel accounts whose new rooms it receives, with how
+    rooms are given out (`manual`, `round_robin`, `least_busy`). `rr_last_agent_id` is the
+    round robin's position, kept in the database so that every process shares it."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    name = Varchar(length=255, default="")
+    detail = Text(default="")
+    assignment_policy = Varchar(length=16, default="manual")
+    max_open = Integer(default=5)
+    reassign_after = Integer(default=0)
+    """Seconds an assignee may leave a room unanswered before it goes back to routing;
+    0: never."""
+    rr_last_agent_id = UUID(null=True, default=None)
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class TeamMember(Table, tablename="team_members"):
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    team_id = ForeignKey(references=Team, on_delete=OnDelete.cascade)
+    agent_id = ForeignKey(references=Agent, on_delete=OnDelete.cascade)
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
+class TeamAccount(Table, tablename="team_accounts"):
+    """A channel account whose new rooms go to the team (one team per account)."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    team_id = ForeignKey(references=Team, on_delete=OnDelete.cascade)
+    account_id = ForeignKey(references=ChannelAccount, on_delete=OnDelete.cascade)
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
+class AuditEntry(Table, tablename="audit_log"):
+    """Who did what to which thing: every admin action and every routing decision."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    actor_type = Varchar(length=16)
+    """`agent`, `accesskey` or `system`."""
+    actor_id = UUID(null=True, default=None)
+    action = Varchar(length=64)
+    target_type = Varchar(length=32)
+    target_id = Text(default="")
+    before = JSONB(default={})
+    after = JSONB(default={})
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES = [
     Customer,
     Agent,
@@ -399,4 +473,8 @@ ALL_TABLES = [
     TalkMessage,
     TalkReaction,
     RejectedInbound,
+    Team,
+    TeamMember,
+    TeamAccount,
+    AuditEntry,
 ]

@@ -10,10 +10,44 @@ class Permission(StrEnum):
 
 
 class AgentStatus(StrEnum):
-    AVAILABLE = "available"
+    """Whether the agent may sign in at all."""
+
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+
+
+class Availability(StrEnum):
+    """Whether routing may give the agent rooms: only `online` agents get them."""
+
+    ONLINE = "online"
     AWAY = "away"
-    BUSY = "busy"
     OFFLINE = "offline"
+
+
+class AssignmentPolicy(StrEnum):
+    MANUAL = "manual"
+    ROUND_ROBIN = "round_robin"
+    LEAST_BUSY = "least_busy"
+
+
+class Priority(StrEnum):
+    """A room's priority; the queue serves urgent first (PRIORITY_RANK)."""
+
+    URGENT = "urgent"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NONE = "none"
+
+
+PRIORITY_RANK = {p.value: rank for rank, p in enumerate(Priority)}
+"""urgent 0 ... none 4: the queue's first sort key."""
+
+
+class ActorType(StrEnum):
+    AGENT = "agent"
+    ACCESSKEY = "accesskey"
+    SYSTEM = "system"
 
 
 class WebhookMethod(StrEnum):
@@ -38,6 +72,14 @@ class EventType(StrEnum):
     CONVERSATION_PARTICIPANT_ADDED = "conversation_participant_added"
     CONVERSATION_PARTICIPANT_REMOVED = "conversation_participant_removed"
     CONVERSATION_ACTIVITY_CREATED = "conversation_activity_created"
+    CONVERSATION_ASSIGNED = "conversation_assigned"
+    """Routing gave the room an assignee, put it in a queue or took it back (the room, with
+    its `assignment_reason`)."""
+    TEAM_CREATED = "team_created"
+    TEAM_UPDATED = "team_updated"
+    TEAM_DELETED = "team_deleted"
+    AGENT_AVAILABILITY_UPDATED = "agent_availability_updated"
+    AGENT_UPDATED = "agent_updated"
     TALK_CREATED = "talk_created"
     TALK_UPDATED = "talk_updated"
     TALK_CLOSED = "talk_closed"

@@ -11,10 +11,16 @@ from app.core.event_retention import prune
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+# The first round waits this long (or one interval, if shorter). At start every worker
+# asks the pool for a connection at once; a prune among them made the pool open one more
+# connection for good, and the sender's work spread over one more backend cost PostgreSQL
+# about 25% more CPU per message (docs/PERFORMANCE.md, "the sender's database CPU").
+FIRST_ROUND_DELAY = 60.0
 
 
 async def run(settings: Settings) -> None:
     retention = timedelta(days=settings.event_retention_days)
+    await asyncio.sleep(min(FIRST_ROUND_DELAY, settings.event_prune_interval_seconds))
     while True:
         try:
             pruned = await prune(retention)
