@@ -82,8 +82,8 @@ forwards = sql_migration(
         " action varchar(64) NOT NULL,"
         " target_type varchar(32) NOT NULL,"
         " target_id text NOT NULL DEFAULT '',"
-        " before jsonb NOT NULL DEFAULT '{}',"
-        " after jsonb NOT NULL DEFAULT '{}',"
+        " before jsonb NOT NULL DEFAULT jsonb_build_object(),"
+        " after jsonb NOT NULL DEFAULT jsonb_build_object(),"
         " tm_create timestamptz NOT NULL DEFAULT now())",
         "CREATE INDEX audit_log_list ON audit_log (customer_id, id DESC)",
     ],
