@@ -296,7 +296,7 @@ async def update_conversation(
             changes["owner_type"] = "agent" if owner else ""
             owner_changed = owner != (str(previous_owner) if previous_owner else None)
             if owner_changed:
-                changes |= await _manual_assignment(principal, owner, stamp)
+                changes |= await _manual_assignment(principal, owner, previous_owner, stamp)
         moved = False
         if data.team_id is not msgspec.UNSET:
             team_id = await _check_team(principal, data.team_id)
@@ -357,21 +357,26 @@ async def update_conversation(
     return out
 
 
-async def _manual_assignment(principal: Principal, owner: str | None, at: datetime) -> dict:
-    """What a person's (un)assignment sets besides the owner: the reason, and the room out
-    of the queue and of the reassign-after timer (which watches routing's choices only)."""
+async def _manual_assignment(
+    principal: Principal, owner: str | None, previous_owner: uuid.UUID | None, at: datetime
+) -> dict:
+    """What a person's (un)assignment sets besides the owner: the reason, the room out of
+    the queue and of the reassign-after timer (which watches routing's choices only); a
+    room let go is not routed back to the agent who had it."""
     actor = await agents.display_name(principal)
     if owner is None:
         return {
             "assignment_reason": f"Unassigned by {actor}",
             "tm_assigned": None,
             "tm_awaiting_reply": None,
+            "reassigned_from": str(previous_owner) if previous_owner else None,
         }
     return {
         "assignment_reason": f"Assigned by {actor}",
         "tm_assigned": at,
         "tm_queued": None,
         "tm_awaiting_reply": None,
+        "reassigned_from": None,
     }
 
 

@@ -48,6 +48,9 @@ class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
     tm_queued: datetime | None
     """Waiting in its team's queue since; null unless waiting."""
     tm_assigned: datetime | None
+    reassigned_from: uuid.UUID | None
+    """Routing does not give the room back to this agent (it did not answer, or let it
+    go)."""
     last_message: str | None
     tm_last_message: datetime | None
     tm_activity: datetime
@@ -329,6 +332,7 @@ class RoomChanges(msgspec.Struct, frozen=True, kw_only=True):
     tm_queued: datetime | None | msgspec.UnsetType = msgspec.UNSET
     tm_assigned: datetime | None | msgspec.UnsetType = msgspec.UNSET
     tm_awaiting_reply: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    reassigned_from: str | None | msgspec.UnsetType = msgspec.UNSET
 
 
 async def update_room(room_id: uuid.UUID, changes: RoomChanges, at: datetime) -> RoomRow:

@@ -167,6 +167,9 @@ class Conversation(Table, tablename="conversations"):
     tm_awaiting_reply = Timestamptz(null=True, default=None)
     """Routing gave the room to its assignee then, and the assignee has not replied since;
     null otherwise (the reassign-after timer's key)."""
+    reassigned_from = UUID(null=True, default=None)
+    """The agent who did not answer the room in time, or let it go: routing does not give
+    it back to them."""
     last_message = Text(null=True, default=None)
     tm_last_message = Timestamptz(null=True, default=None)
     tm_activity = Timestamptz(default=TimestamptzNow())

@@ -35,7 +35,8 @@ holding a team. The per-customer event lock (core.events) comes last, at commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -98,7 +99,9 @@ def why_waiting(team: TeamRow, members: list[MemberRow], exclude: str | None = N
     if not others:
         return "no other member is online"
     if len(others) < len(online):
-        return f"all {_members(len(others))} other online at capacity"
+        if len(others) == 1:
+            return "the other online member is at capacity"
+        return f"all {len(others)} other online members at capacity"
     if len(online) == len(members):
         return f"all {_members(len(online))} at capacity"
     return f"all {_members(len(online))} online at capacity"
@@ -220,6 +223,8 @@ async def _decide(
     team = teams.get(room.team_id)
     if team is None or room.owner_id is not None or room.status == "closed":
         return room
+    if exclude is None and room.reassigned_from is not None:
+        exclude = str(room.reassigned_from)
     if team.assignment_policy == AssignmentPolicy.MANUAL.value:
         why = f"Team {team.name} assigns by hand"
         return await _enqueue(room, why, previous_owner, position=False)
@@ -231,27 +236,28 @@ async def _decide(
     return await _enqueue(room, why, previous_owner, position=True)
 
 
-async def _drain_team(
-    team: TeamRow, teams: _Teams, excluded: Mapping[str, str] | None = None
-) -> int:
+async def _drain_team(team: TeamRow, teams: _Teams) -> int:
     """Give the head of the team's queue to free members until nobody has room or the
-    queue is empty; `excluded`: {room id: an agent it must not go back to}. Returns how
-    many rooms were assigned."""
+    queue is empty. A room is never given back to the agent it was taken from
+    (`reassigned_from`): the rooms behind it may still fit. Returns how many rooms were
+    assigned."""
     if team.assignment_policy == AssignmentPolicy.MANUAL.value:
         return 0
     members = await teams.members(team)
     room_left = sum(max(0, m.capacity - m.open) for m in members if eligible(m))
     if room_left <= 0:
         return 0
-    excluded = excluded or {}
     given = 0
-    for head in await engine_store.queue_heads(team.id, room_left + len(excluded)):
+    # a few more than the free slots: a head that only its previous assignee could take
+    # is passed over
+    for head in await engine_store.queue_heads(team.id, room_left + 10):
         team = teams.get(team.id) or team
         members = await teams.members(team)
-        agent = choose(team, members, excluded.get(str(head.id)))
+        not_back_to = str(head.reassigned_from) if head.reassigned_from else None
+        agent = choose(team, members, not_back_to)
         if agent is None:
-            if str(head.id) in excluded:
-                continue  # only its previous assignee has room: the next room may fit
+            if not_back_to is not None and choose(team, members) is not None:
+                continue
             break
         await _assign(head, team, agent, teams, None)
         given += 1
@@ -327,8 +333,8 @@ async def room_changed(
 ) -> RoomRow:
     """After a service changed `room` (locked): route it when `route_room` (it became
     unassigned, was reopened, or moved to another team), and hand the slot `freed_by` an
-    agent (it closed, lost or gave up a room) to its teams' queues — never giving the room
-    straight back to `exclude_agent_id`. Returns the room as it now is."""
+    agent (it closed, lost or gave up a room) to its teams' queues. The room is not given
+    to `exclude_agent_id`, nor to its `reassigned_from`. Returns the room as it now is."""
     team_ids: list[Any] = [room.team_id] if route_room and room.team_id else []
     freed_teams = await engine_store.teams_of_agent(customer_id, freed_by) if freed_by else []
     team_ids += freed_teams
@@ -337,11 +343,10 @@ async def room_changed(
     teams = await _lock(customer_id, team_ids)
     if route_room:
         room = await _decide(room, teams, exclude=exclude_agent_id, previous_owner=freed_by)
-    excluded = {str(room.id): exclude_agent_id} if exclude_agent_id else {}
     for team_id in freed_teams:
         team = teams.get(team_id)
         if team is not None:
-            await _drain_team(team, teams, excluded)
+            await _drain_team(team, teams)
     return room
 
 
@@ -366,18 +371,20 @@ async def team_for_new_room(customer_id: str, account_id: Any) -> TeamRow | None
     return await engine_store.team_of_account(customer_id, account_id)
 
 
-async def reassign_unanswered(customer_id: str, room_id: str) -> bool:
+async def reassign_unanswered(
+    customer_id: str, room_id: str, *, at: datetime | None = None
+) -> bool:
     """The reassign-after timer: a room whose assignee (given by routing) has not replied
     within the team's `reassign_after` goes back to routing without that agent — to
     someone else if possible, else the queue. False when the room no longer qualifies."""
-    found = await engine_store.lock_overdue_room(customer_id, room_id, now())
+    found = await engine_store.lock_overdue_room(customer_id, room_id, at or now())
     if found is None:
         return False
     room, after_seconds = found.room, found.reassign_after
     previous = str(room.owner_id)
     name = await engine_store.agent_name(customer_id, previous)
     line = f"Reassigned: {name} did not reply within {duration(after_seconds)}"
-    row = await engine_store.unassign(room.id, line, now())
+    row = await engine_store.unassign(room.id, line, now(), not_back_to=previous)
     await activities.record(row, activities.SYSTEM, line)
     await audit.record(
         customer_id,

@@ -166,7 +166,8 @@ async def assign(room_id: Id, agent_id: Id, reason: str, at: datetime) -> RoomRo
     return await sql.returned(
         RoomRow,
         "UPDATE conversations SET owner_id = $2, owner_type = 'agent', assignment_reason = $3,"
-        " tm_assigned = $4, tm_awaiting_reply = $4, tm_queued = NULL, tm_update = $4"
+        " tm_assigned = $4, tm_awaiting_reply = $4, tm_queued = NULL, reassigned_from = NULL,"
+        " tm_update = $4"
         f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         room_id,
         agent_id,
@@ -188,16 +189,20 @@ async def enqueue(room_id: Id, at: datetime) -> RoomRow:
     )
 
 
-async def unassign(room_id: Id, reason: str, at: datetime) -> RoomRow:
-    """The room leaves its assignee (a reassignment, a deactivated agent)."""
+async def unassign(
+    room_id: Id, reason: str, at: datetime, *, not_back_to: Id | None = None
+) -> RoomRow:
+    """The room leaves its assignee (a reassignment, a deactivated agent); routing will
+    not give it back to `not_back_to`."""
     return await sql.returned(
         RoomRow,
         "UPDATE conversations SET owner_id = NULL, owner_type = '', assignment_reason = $2,"
-        " tm_assigned = NULL, tm_awaiting_reply = NULL, tm_update = $3"
+        " tm_assigned = NULL, tm_awaiting_reply = NULL, tm_update = $3, reassigned_from = $4"
         f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         room_id,
         reason,
         at,
+        not_back_to,
     )
 
 
@@ -259,7 +264,7 @@ _OVERDUE = (
     " FROM teams t JOIN conversations c ON c.team_id = t.id"
     " WHERE t.reassign_after > 0 AND t.tm_delete IS NULL"
     " AND c.tm_awaiting_reply IS NOT NULL AND c.tm_delete IS NULL"
-    " AND c.tm_awaiting_reply <= $1 - make_interval(secs => t.reassign_after)"
+    " AND c.tm_awaiting_reply <= $1::timestamptz - make_interval(secs => t.reassign_after)"
     " AND c.owner_id IS NOT NULL AND c.status <> 'closed'"
 )
 """Rooms routing assigned whose assignee has not replied within their team's
