@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
 
@@ -10,7 +12,7 @@ from app.api.openapi import answers
 from app.api.params import PAGE_SIZE, PAGE_TOKEN
 from app.conversations import messages
 from app.conversations import service as conversations
-from app.domain.enums import ConversationStatus, ReferenceType
+from app.domain.enums import ConversationStatus, Priority, ReferenceType
 from app.domain.errors import Conflict, Forbidden, NotFound
 from app.domain.principal import Principal
 from app.domain.resources import (
@@ -46,12 +48,19 @@ class ConversationController(Controller):
             max_length=200,
             description="words to find in names, addresses and message text",
         ),
+        team_id: str | None = Parameter(default=None, description="rooms of this team"),
+        priority: Priority | None = None,
+        sort: Literal["created", "priority"] = Parameter(
+            default="created",
+            description="`created`: newest first; `priority`: urgent first, then newest first",
+        ),
         page_size: int = PAGE_SIZE,
         page_token: str | None = PAGE_TOKEN,
     ) -> ConversationPage:
         """The rooms the caller may see, newest first: admins and managers see every room,
         an agent the rooms assigned to it and the unassigned ones. Filters: `status`,
-        `reference_type` (the channel), `owner_id`, `tag` and `q`."""
+        `reference_type` (the channel), `owner_id`, `tag`, `q`, `team_id` and `priority`;
+        `sort=priority` lists urgent rooms first."""
         result, token = await conversations.list_conversations(
             principal,
             status=status,
@@ -59,6 +68,9 @@ class ConversationController(Controller):
             owner_id=owner_id,
             tag=tag,
             q=q,
+            team_id=team_id,
+            priority=priority,
+            sort=sort,
             page_size=page_size,
             page_token=page_token,
         )

@@ -39,6 +39,7 @@ from app.domain.enums import (
     EventType,
     ParticipantType,
     Permission,
+    Priority,
     ReferenceType,
 )
 from app.domain.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
@@ -97,9 +98,14 @@ async def list_conversations(
     owner_id: str | None = None,
     tag: str | None = None,
     q: str | None = None,
+    team_id: str | None = None,
+    priority: Priority | None = None,
+    sort: str = "created",
     page_size: int = 100,
     page_token: str | None = None,
 ) -> tuple[list[ConversationOut], str]:
+    """`sort`: `created` (newest first, the API's rule) or `priority` (urgent first, then
+    newest first within a priority)."""
     unassigned = owner_id in ("", "none")
     rooms = visible(
         principal,
@@ -109,10 +115,23 @@ async def list_conversations(
         unassigned=unassigned,
         tag=tag or None,
         q=q.strip() if q and q.strip() else None,
+        team_id=_team_filter(team_id) if team_id else None,
+        priority=priority.value if priority else None,
     )
-    rows, token = await store.page_by_creation(rooms, page_size, page_token)
-    people = await store.live_participants([r.id for r in rows])
-    return [conversation_out(r, people[str(r.id)]) for r in rows], token
+    if sort == "priority":
+        rows, token = await store.page_by_priority(rooms, page_size, page_token)
+    elif sort == "created":
+        rows, token = await store.page_by_creation(rooms, page_size, page_token)
+    else:
+        raise BadRequest("invalid_sort", "sort must be created or priority.")
+    return await rooms_out(rows), token
+
+
+def _team_filter(team_id: str) -> str:
+    try:
+        return parse_id(team_id, "", "")
+    except NotFound:
+        raise BadRequest("invalid_team_id", "team_id must be a team id.") from None
 
 
 def parse_owner_filter(owner_id: str) -> str:

@@ -17,12 +17,15 @@ from typing import Any
 
 import msgspec
 from piccolo.columns.combination import WhereRaw
+from piccolo.query import OrderByRaw
 
-from app.core.pagination import keyset_page
+from app.core.pagination import check_page_size, keyset_page
 from app.db import sql
 from app.db.tables import Activity, Conversation, Participant, ReadMark
 from app.domain.enums import PRIORITY_RANK
+from app.domain.errors import BadRequest
 from app.domain.participants import NO_NAME
+from app.domain.timefmt import fmt, parse
 
 Id = uuid.UUID | str
 """An id as a row holds it or as a request gave it: asyncpg takes either."""
@@ -186,6 +189,55 @@ async def page_by_creation(
     """Newest created first (see core.pagination)."""
     rows, token = await keyset_page(Conversation, _conditions(f), page_size, page_token)
     return [_room(r) for r in rows], token
+
+
+async def page_by_priority(
+    f: RoomFilter, page_size: int, page_token: str | None
+) -> tuple[list[RoomRow], str]:
+    """Urgent first, then high, medium, low, none; newest created first within a priority
+    (the index conversations_priority). The token is `<priority>/<tm_create>` of the last
+    room; like core.pagination, a page never ends inside a tie of both."""
+    check_page_size(page_size)
+    rank = QUEUE_RANK.format(col="priority")
+    where = _conditions(f)
+    if page_token:
+        after_rank, after_tm = _priority_token(page_token)
+        where.append(
+            WhereRaw(
+                f"({rank} > {{}} OR ({rank} = {{}} AND tm_create < {{}}))",
+                *(after_rank, after_rank, after_tm),
+            )
+        )
+
+    def query(*extra: Any):
+        return (
+            Conversation.select()
+            .where(*where, *extra)
+            .order_by(OrderByRaw(rank))
+            .order_by(Conversation.tm_create, ascending=False)
+            .order_by(Conversation.id, ascending=False)
+        )
+
+    rows = [_room(r) for r in await query().limit(page_size + 1)]
+    if len(rows) <= page_size:
+        return rows, ""
+    page, last = rows[:page_size], rows[page_size - 1]
+    key = (last.priority, last.tm_create)
+    if (rows[page_size].priority, rows[page_size].tm_create) == key:
+        tie = WhereRaw(f"{rank} = {{}}", PRIORITY_RANK.get(last.priority, len(PRIORITY_RANK)))
+        ties = [_room(r) for r in await query(tie, Conversation.tm_create == last.tm_create)]
+        page = [r for r in page if (r.priority, r.tm_create) != key] + ties
+    return page, f"{last.priority}/{fmt(last.tm_create)}"
+
+
+def _priority_token(token: str) -> tuple[int, datetime]:
+    priority, _, tm = token.partition("/")
+    try:
+        return PRIORITY_RANK[priority], parse(tm)
+    except (KeyError, ValueError):
+        raise BadRequest(
+            "invalid_page_token", "page_token must be a next_page_token from an earlier page."
+        ) from None
 
 
 async def page_by_activity(

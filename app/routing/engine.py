@@ -23,7 +23,8 @@ priority (urgent first) then waiting time.
 Lock order, to keep concurrent decisions free of deadlocks:
 1. room rows (`conversations ... FOR UPDATE`), as the service that changes a room takes
    them (an inbound message, a PUT, the lifecycle);
-2. team rows (`teams ... FOR UPDATE`), all of a transaction's teams in one call, by id
+2. team rows (`teams ... FOR NO KEY UPDATE`: see engine_store.lock_teams for why not
+   FOR UPDATE), all of a transaction's teams in one call, by id
    (engine_store.lock_teams) — decisions in one team are serial, so two rooms arriving
    together for one free slot, in any two processes, cannot both get it;
 3. the members' capacity locks (advisory, by key), in the same call — an agent in two

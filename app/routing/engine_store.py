@@ -55,18 +55,23 @@ _TEAM_COLUMNS = (
 
 
 async def lock_teams(customer_id: Id, team_ids: Iterable[Id]) -> list[TeamRow]:
-    """Lock the customer's live teams among `team_ids` (FOR UPDATE, in id order), then
+    """Lock the customer's live teams among `team_ids` (in id order), then
     every member's capacity lock (in key order): routing decisions in a team are serial,
     and an agent who is in two teams is never given rooms by both at once.
 
     Lock order (see engine.py): rooms, then teams by id, then agents' capacity locks by
-    key; a transaction takes all its teams in one call."""
+    key; a transaction takes all its teams in one call.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: a transaction that just inserted a room of the
+    team holds the FOR KEY SHARE lock of the foreign key on the team row; FOR UPDATE
+    conflicts with it, so two such transactions would each wait for the other (a
+    deadlock), while NO KEY UPDATE serialises the decisions and leaves key shares alone."""
     wanted = sorted({str(t) for t in team_ids if t is not None})
     if not wanted:
         return []
     records = await sql.fetch(
         f"SELECT {_TEAM_COLUMNS} FROM teams WHERE customer_id = $1 AND id = ANY($2::uuid[])"
-        " AND tm_delete IS NULL ORDER BY id FOR UPDATE",
+        " AND tm_delete IS NULL ORDER BY id FOR NO KEY UPDATE",
         customer_id,
         wanted,
     )
