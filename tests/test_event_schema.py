@@ -27,6 +27,7 @@ from app.channels import accounts, runtime
 from app.conversations import messages, notes
 from app.conversations import service as conversations
 from app.core.events import StoredEvent, connection, event_body, events_after, last_event_id
+from app.db import sql
 from app.db.piccolo_conf import DB
 from app.domain.channels import preview
 from app.domain.enums import (
@@ -454,6 +455,50 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.CONVERSATION_CREATED,
     )
     await run.step(conversations.delete_conversation(admin, made.id), Ev.CONVERSATION_DELETED)
+
+    # --- routing: a team's channel, one member with room for one
+    team_line = await accounts.create_account(
+        cid, type="loopback", address="+15550002222", settings={"reference_type": "message"}
+    )
+    await sql.execute("UPDATE agents SET availability = 'online' WHERE id = $1", ann.agent_id)
+    await sql.execute(
+        "WITH t AS (INSERT INTO teams (id, customer_id, name, assignment_policy, max_open)"
+        " VALUES (gen_random_uuid(), $1, 'Schema team', 'round_robin', 1) RETURNING id),"
+        " m AS (INSERT INTO team_members (customer_id, team_id, agent_id)"
+        " SELECT $1, id, $2 FROM t)"
+        " INSERT INTO team_accounts (customer_id, team_id, account_id) SELECT $1, id, $3 FROM t",
+        cid,
+        ann.agent_id,
+        team_line.id,
+    )
+    routed = await run.step(
+        messages.receive(team_line, InboundMessage(peer="+15559870003", text="route me")),
+        Ev.CONVERSATION_CREATED,
+        Ev.CONVERSATION_MESSAGE_CREATED,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+        Ev.CONVERSATION_ASSIGNED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    waits = await run.step(
+        messages.receive(team_line, InboundMessage(peer="+15559870004", text="me too")),
+        Ev.CONVERSATION_CREATED,
+        Ev.CONVERSATION_MESSAGE_CREATED,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+        Ev.CONVERSATION_ASSIGNED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    assert run.state["rooms"][waits.conversation_id]["queue_position"] == 1
+    # closing the first frees the slot: the waiting room is assigned in the same action
+    await run.step(
+        conversations.update_conversation(
+            admin, routed.conversation_id, ConversationUpdate(status=ConversationStatus.CLOSED)
+        ),
+        Ev.CONVERSATION_CLOSED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.CONVERSATION_ASSIGNED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    assert run.state["rooms"][waits.conversation_id]["owner_id"] == ann.agent_id
 
     # --- talks
     talk, _ = await run.step(

@@ -177,10 +177,10 @@ async def _announce(
 ) -> None:
     """The decision's system line, event and audit entry."""
     out = await room_out(after)
-    await activities.record(after, activities.SYSTEM, line)
     await room_event(
         EventType.CONVERSATION_ASSIGNED, out, previous_owner if previous_owner else before.owner_id
     )
+    await activities.record(after, activities.SYSTEM, line)
     await audit.record(
         str(after.customer_id),
         audit.SYSTEM,
