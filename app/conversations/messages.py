@@ -176,7 +176,7 @@ async def receive(
             # a new room of a team's channel (or one of its rooms nobody decided for yet):
             # routing gives it to a member or queues it, after the message is stored so
             # the room it announces is complete
-            await engine.route(str(room.id), str(room.customer_id), trigger="inbound")
+            await engine.route_locked(room, trigger="inbound")
     return Received(
         message=out, conversation_id=str(room.id), new_room=placed.new_room, duplicate=False
     )
@@ -191,7 +191,7 @@ async def greet(account: AccountRow, inbound: InboundMessage, *, default_region:
         assert isinstance(placed, _Placed)  # without dedupe there is no earlier delivery
         room = placed.room
         if room.team_id is not None and room.owner_id is None and room.tm_queued is None:
-            await engine.route(str(room.id), str(room.customer_id), trigger="inbound")
+            await engine.route_locked(room, trigger="inbound")
     return str(placed.room.id)
 
 

@@ -157,7 +157,7 @@ async def open_room(
     """A new room with the customer's own address ("me") and the peer; returns the room
     row and the peer's participant row. A room on a channel account of a team
     (team_accounts) belongs to that team. The caller records `conversation_created`, then
-    routes the room (routing.engine.route)."""
+    routes the room (routing.engine.route_locked)."""
     team = await engine.team_for_new_room(customer_id, account.id if account else None)
     room = await store.insert_room(
         customer_id,
@@ -255,9 +255,8 @@ async def create_conversation(
             await store.set_participant_profile(room.id, first_target, first.name, first.detail)
         out = await room_out(room)
         await room_event(EventType.CONVERSATION_CREATED, out)
-        if room.team_id is not None:
-            await engine.route(str(room.id), principal.customer_id, trigger="created")
-            out = await room_out(await _still(room))
+        if room.team_id is not None:  # the new room is this transaction's alone
+            out = await room_out(await engine.route_locked(room, trigger="created"))
     return out
 
 
@@ -408,13 +407,6 @@ async def _check_team(principal: Principal, team_id: str | None) -> str | None:
     if await engine.team_for_room(principal.customer_id, team_id) is None:
         raise InvalidInput("invalid_team", "team_id must be a team of this customer.")
     return team_id
-
-
-async def _still(room: RoomRow) -> RoomRow:
-    """The room as it is now, after routing changed it (inside the same transaction)."""
-    current = await store.room_of_customer(str(room.customer_id), str(room.id))
-    assert current is not None
-    return current
 
 
 async def _system_lines(

@@ -45,7 +45,7 @@ import msgspec
 from app.audit import log as audit
 from app.conversations import activities
 from app.conversations import store as conversations_store
-from app.conversations.shapes import room_event, room_out
+from app.conversations.shapes import conversation_out, room_event
 from app.conversations.store import RoomRow
 from app.domain.enums import AssignmentPolicy, Availability, EventType
 from app.domain.timefmt import now
@@ -142,10 +142,9 @@ class _Teams:
             self._members[key] = await engine_store.members(team)
         return self._members[key]
 
-    async def given(self, team: TeamRow, agent: MemberRow) -> None:
-        """`agent` got a room of `team`: one more open room wherever it is a member, and
-        the team's turn moves to it."""
-        await engine_store.set_round_robin(team.id, agent.agent_id)
+    def given(self, team: TeamRow, agent: MemberRow) -> None:
+        """`agent` got a room of `team` (engine_store.assign moved the team's turn to it):
+        one more open room wherever it is a member."""
         self.teams[str(team.id)] = msgspec.structs.replace(team, rr_last_agent_id=agent.agent_id)
         for key, people in self._members.items():
             self._members[key] = [
@@ -173,10 +172,16 @@ def _state(room: RoomRow, queue_position: int | None = None) -> dict[str, Any]:
 
 
 async def _announce(
-    before: RoomRow, after: RoomRow, action: str, line: str, previous_owner: Any = None
+    before: RoomRow,
+    after: RoomRow,
+    action: str,
+    line: str,
+    previous_owner: Any = None,
+    queue_position: int | None = None,
 ) -> None:
-    """The decision's system line, event and audit entry."""
-    out = await room_out(after)
+    """The decision's event, system line and audit entry."""
+    people = await conversations_store.live_participants([after.id])
+    out = conversation_out(after, people[str(after.id)], queue_position)
     await room_event(
         EventType.CONVERSATION_ASSIGNED, out, previous_owner if previous_owner else before.owner_id
     )
@@ -199,21 +204,19 @@ async def _assign(
     reason = (
         f"Assigned to {agent.name} by {policy}: online, {agent.open + 1} of {agent.capacity} open"
     )
-    row = await engine_store.assign(room.id, agent.agent_id, reason, now())
-    await teams.given(team, agent)
+    row = await engine_store.assign(room.id, agent.agent_id, reason, now(), team.id)
+    teams.given(team, agent)
     await _announce(room, row, "conversation.assigned", reason, previous_owner)
     return row
 
 
 async def _enqueue(room: RoomRow, why: str, previous_owner: Any, *, position: bool) -> RoomRow:
     """The room waits in its team's queue because `why`; the reason says its position."""
-    row = await engine_store.enqueue(room.id, now())
-    reason = why
-    if position:
-        place = (await conversations_store.queue_positions([row])).get(str(row.id))
-        reason = f"{why}, position {place}"
-    row = await engine_store.set_reason(row.id, reason)
-    await _announce(room, row, "conversation.queued", reason, previous_owner)
+    queued = await engine_store.enqueue(room.id, now(), why, say_position=position)
+    row = queued.room
+    await _announce(
+        room, row, "conversation.queued", row.assignment_reason, previous_owner, queued.position
+    )
     return row
 
 
@@ -276,12 +279,19 @@ async def route(
     place; rooms without a team are left alone. `trigger` says what asked ("inbound",
     "created", ...)."""
     room = await engine_store.lock_room(customer_id, room_id)
-    if room is None or room.team_id is None or room.owner_id is not None:
-        return
-    if room.tm_queued is not None:
-        return  # already waiting: drain() serves the queue in order
-    teams = await _lock(customer_id, [room.team_id])
-    await _decide(room, teams, exclude=exclude_agent_id)
+    if room is not None:
+        await route_locked(room, trigger=trigger, exclude_agent_id=exclude_agent_id)
+
+
+async def route_locked(
+    room: RoomRow, *, trigger: str, exclude_agent_id: str | None = None
+) -> RoomRow:
+    """`route()` for a room the caller already holds locked (the inbound path has it):
+    one statement less on every arrival. Returns the room as it now is."""
+    if room.team_id is None or room.owner_id is not None or room.tm_queued is not None:
+        return room  # no team, an owner, or already waiting (drain() serves the queue)
+    teams = await _lock(str(room.customer_id), [room.team_id])
+    return await _decide(room, teams, exclude=exclude_agent_id)
 
 
 async def drain(customer_id: str, team_ids: Iterable[str], *, trigger: str) -> None:

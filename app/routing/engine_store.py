@@ -46,7 +46,8 @@ class MemberRow(msgspec.Struct, frozen=True, kw_only=True):
     capacity: int
     """coalesce(agents.max_open, teams.max_open)."""
     open: int
-    """Rooms the agent holds that are not closed (in any team)."""
+    """Rooms the agent holds that are not closed (in any team); 0 for those who may not
+    get a room (not active, or not online), whose count is never used."""
 
 
 _TEAM_COLUMNS = (
@@ -116,8 +117,10 @@ async def members(team: TeamRow) -> list[MemberRow]:
         MemberRow,
         "SELECT a.id AS agent_id, coalesce(nullif(a.name, ''), a.username) AS name, a.status,"
         " a.availability, coalesce(a.max_open, $2) AS capacity,"
+        # only those who may get a room are counted: the others' counts are never used
+        " CASE WHEN a.status = 'active' AND a.availability = 'online' THEN"
         " (SELECT count(*) FROM conversations c WHERE c.owner_id = a.id"
-        "   AND c.status <> 'closed' AND c.tm_delete IS NULL)::int AS open"
+        "   AND c.status <> 'closed' AND c.tm_delete IS NULL) ELSE 0 END::int AS open"
         " FROM team_members m JOIN agents a ON a.id = m.agent_id"
         " WHERE m.team_id = $1 AND a.tm_delete IS NULL ORDER BY a.id",
         team.id,
@@ -148,10 +151,6 @@ async def agent_name(customer_id: Id, agent_id: Id) -> str:
     )
 
 
-async def set_round_robin(team_id: Id, agent_id: Id) -> None:
-    await sql.execute("UPDATE teams SET rr_last_agent_id = $2 WHERE id = $1", team_id, agent_id)
-
-
 # --- rooms ------------------------------------------------------------------------------
 
 
@@ -166,31 +165,54 @@ async def lock_room(customer_id: Id, room_id: Id) -> RoomRow | None:
     )
 
 
-async def assign(room_id: Id, agent_id: Id, reason: str, at: datetime) -> RoomRow:
-    """Routing gives the room to `agent_id`: out of the queue, waiting for its reply."""
+async def assign(room_id: Id, agent_id: Id, reason: str, at: datetime, team_id: Id) -> RoomRow:
+    """Routing gives the room to `agent_id`: out of the queue, waiting for its reply; the
+    team's round-robin turn moves to the agent in the same statement."""
     return await sql.returned(
         RoomRow,
-        "UPDATE conversations SET owner_id = $2, owner_type = 'agent', assignment_reason = $3,"
+        "WITH turn AS (UPDATE teams SET rr_last_agent_id = $2 WHERE id = $5)"
+        " UPDATE conversations SET owner_id = $2, owner_type = 'agent', assignment_reason = $3,"
         " tm_assigned = $4, tm_awaiting_reply = $4, tm_queued = NULL, reassigned_from = NULL,"
-        " tm_update = $4"
-        f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+        f" tm_update = $4 WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         room_id,
         agent_id,
         reason,
         at,
+        team_id,
     )
 
 
-async def enqueue(room_id: Id, at: datetime) -> RoomRow:
+class Queued(msgspec.Struct, frozen=True, kw_only=True):
+    room: RoomRow
+    position: int
+
+
+async def enqueue(room_id: Id, at: datetime, why: str, *, say_position: bool) -> Queued:
     """The room waits (unassigned) in its team's queue; a room already waiting keeps its
-    place (tm_queued is kept)."""
-    return await sql.returned(
-        RoomRow,
-        "UPDATE conversations SET owner_id = NULL, owner_type = '',"
-        " tm_queued = coalesce(tm_queued, $2), tm_awaiting_reply = NULL, tm_update = $2"
-        f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+    place (tm_queued is kept). Its reason is `why`, with ", position N" when
+    `say_position`. One statement: the position is counted from the room's old values
+    (an UPDATE's expressions see the row as it was)."""
+    rank = QUEUE_RANK.format(col="q.priority")
+    own_rank = QUEUE_RANK.format(col="c.priority")
+    record = await sql.fetchrow(
+        "WITH place AS (SELECT 1 + count(*) AS position FROM conversations c, conversations q"
+        f" WHERE c.id = $1 AND q.team_id = c.team_id AND {waiting('q')} AND q.id <> c.id"
+        f" AND ({rank}, q.tm_queued, q.id)"
+        f" < ({own_rank}, coalesce(c.tm_queued, $2::timestamptz), c.id))"
+        " UPDATE conversations SET owner_id = NULL, owner_type = '',"
+        " tm_queued = coalesce(tm_queued, $2), tm_awaiting_reply = NULL, tm_update = $2,"
+        " assignment_reason = $3 || CASE WHEN $4 THEN ', position ' || place.position ELSE '' END"
+        f" FROM place WHERE id = $1 RETURNING place.position AS q_position,"
+        f" {', '.join('conversations.' + f for f in RoomRow.__struct_fields__)}",
         room_id,
         at,
+        why,
+        say_position,
+    )
+    assert record is not None
+    return Queued(
+        room=RoomRow(**{f: record[f] for f in RoomRow.__struct_fields__}),
+        position=record["q_position"],
     )
 
 
@@ -208,15 +230,6 @@ async def unassign(
         reason,
         at,
         not_back_to,
-    )
-
-
-async def set_reason(room_id: Id, reason: str) -> RoomRow:
-    return await sql.returned(
-        RoomRow,
-        f"UPDATE conversations SET assignment_reason = $2 WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
-        room_id,
-        reason,
     )
 
 
