@@ -618,17 +618,20 @@ async def rooms_of_address(customer_id: str, ptype: str, target: str) -> set[str
 async def insert_activity(
     room: RoomRow, kind: str, text: str, agent_id: str | None, at: datetime
 ) -> ActivityRow:
-    rows = await Activity.insert(
-        Activity(
-            customer_id=room.customer_id,
-            conversation_id=room.id,
-            kind=kind,
-            agent_id=agent_id,
-            text=text,
-            tm_create=at,
-        )
-    ).returning(*Activity.all_columns())
-    return _activity(rows[0])
+    """Plain SQL: routing writes a system line with every decision, on the inbound path."""
+    return await sql.returned(
+        ActivityRow,
+        "INSERT INTO conversation_activities (id, customer_id, conversation_id, kind, agent_id,"
+        " text, tm_create) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        f" RETURNING {', '.join(ActivityRow.__struct_fields__)}",
+        uuid.uuid4(),
+        room.customer_id,
+        room.id,
+        kind,
+        agent_id,
+        text,
+        at,
+    )
 
 
 async def activities_before(room_id: Id, before: datetime | None, limit: int) -> list[ActivityRow]:
