@@ -34,7 +34,14 @@ def activity_out(row: ActivityRow) -> ActivityOut:
 
 async def record(room: RoomRow, kind: str, text: str, agent_id: str | None = None) -> ActivityOut:
     """Write a timeline line for `room` inside the caller's transaction."""
-    out = activity_out(await conversations_store.insert_activity(room, kind, text, agent_id, now()))
+    row = await conversations_store.insert_activity(room, kind, text, agent_id, now())
+    return await announce(room, row)
+
+
+async def announce(room: RoomRow, row: ActivityRow) -> ActivityOut:
+    """The event of a line already written (routing writes its lines together with their
+    audit entries, in one statement)."""
+    out = activity_out(row)
     await record_event(
         out.customer_id,
         EventType.CONVERSATION_ACTIVITY_CREATED,

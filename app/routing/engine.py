@@ -185,16 +185,10 @@ async def _announce(
     await room_event(
         EventType.CONVERSATION_ASSIGNED, out, previous_owner if previous_owner else before.owner_id
     )
-    await activities.record(after, activities.SYSTEM, line)
-    await audit.record(
-        str(after.customer_id),
-        audit.SYSTEM,
-        action,
-        "conversation",
-        after.id,
-        _state(before),
-        _state(after, out.queue_position),
+    written = await engine_store.line_and_audit(
+        after, line, now(), action, _state(before), _state(after, out.queue_position)
     )
+    await activities.announce(after, written)
 
 
 async def _assign(

@@ -10,10 +10,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
-from app.conversations.store import QUEUE_RANK, RoomRow, waiting
+from app.conversations.store import QUEUE_RANK, ActivityRow, RoomRow, waiting
 from app.db import sql
 
 Id = uuid.UUID | str
@@ -70,6 +71,21 @@ async def lock_teams(customer_id: Id, team_ids: Iterable[Id]) -> list[TeamRow]:
     wanted = sorted({str(t) for t in team_ids if t is not None})
     if not wanted:
         return []
+    if len(wanted) == 1:
+        # one round trip for the one team of an arriving room: the outer query takes the
+        # capacity locks after the CTE has locked the team row (a locking CTE is
+        # evaluated first and not inlined), so the order is the same
+        records = await sql.fetch(
+            f"WITH t AS (SELECT {_TEAM_COLUMNS} FROM teams WHERE customer_id = $1"
+            " AND id = $2::uuid AND tm_delete IS NULL FOR NO KEY UPDATE)"
+            f" SELECT {_TEAM_COLUMNS}, (SELECT count(pg_advisory_xact_lock($3, k)) FROM"
+            " (SELECT DISTINCT hashtext(agent_id::text) AS k FROM team_members"
+            "  WHERE team_id = t.id ORDER BY k) AS keys) AS locked FROM t",
+            customer_id,
+            wanted[0],
+            _AGENT_LOCK_CLASS,
+        )
+        return [TeamRow(**{f: r[f] for f in TeamRow.__struct_fields__}) for r in records]
     records = await sql.fetch(
         f"SELECT {_TEAM_COLUMNS} FROM teams WHERE customer_id = $1 AND id = ANY($2::uuid[])"
         " AND tm_delete IS NULL ORDER BY id FOR NO KEY UPDATE",
@@ -179,6 +195,37 @@ async def assign(room_id: Id, agent_id: Id, reason: str, at: datetime, team_id: 
         reason,
         at,
         team_id,
+    )
+
+
+async def line_and_audit(
+    room: RoomRow,
+    line: str,
+    at: datetime,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> ActivityRow:
+    """A decision's system line in the room's timeline and its audit entry (actor
+    `system`: the row audit.log.record writes), in one round trip: the inbound path pays
+    for every statement. Returns the line for its event (activities.announce)."""
+    return await sql.returned(
+        ActivityRow,
+        "WITH entry AS (INSERT INTO audit_log (customer_id, actor_type, actor_id, action,"
+        " target_type, target_id, before, after, tm_create) VALUES ($2, 'system', NULL, $6,"
+        " 'conversation', $9, $7::jsonb, $8::jsonb, $5))"
+        " INSERT INTO conversation_activities (id, customer_id, conversation_id, kind, agent_id,"
+        " text, tm_create) VALUES ($1, $2, $3, 'system', NULL, $4, $5)"
+        f" RETURNING {', '.join(ActivityRow.__struct_fields__)}",
+        uuid.uuid4(),
+        room.customer_id,
+        room.id,
+        line,
+        at,
+        action,
+        msgspec.json.encode(before).decode(),
+        msgspec.json.encode(after).decode(),
+        str(room.id),
     )
 
 
