@@ -236,9 +236,7 @@ class Settings:
             lifecycle_interval_seconds=_float(
                 env, "CONVODESK_LIFECYCLE_INTERVAL", 30.0, 0.05, 3600
             ),
-            auto_offline_after_seconds=_int(
-                env, "CONVODESK_AUTO_OFFLINE_AFTER", 300, 1, 7 * 86400
-            ),
+            auto_offline_after_seconds=_int(env, "CONVODESK_AUTO_OFFLINE_AFTER", 300, 1, 7 * 86400),
             default_region=_region(env),
             run_workers=not _bool(env, "CONVODESK_NO_WORKERS"),
             send_lease_seconds=_int(env, "CONVODESK_SEND_LEASE", 60, 5, 3600),

@@ -119,7 +119,9 @@ async def create_agent(principal: Principal, data: AgentCreate) -> AgentOut:
     require_admin(principal)
     async with transaction():
         out = await insert_agent(principal.customer_id, data)
-        await audit.record(principal.customer_id, principal, "agent.created", "agent", out.id, None, out)
+        await audit.record(
+            principal.customer_id, principal, "agent.created", "agent", out.id, None, out
+        )
         await record_agent_updated(out)
     return out
 
@@ -242,9 +244,13 @@ async def change_agent(
         shown_after = _without_availability(after_out)
         if row.status != after.status:
             verb = "deactivated" if status == AgentStatus.DEACTIVATED.value else "reactivated"
-            await audit.record(cid, principal, f"agent.{verb}", "agent", row.id, before_out, after_out)
+            await audit.record(
+                cid, principal, f"agent.{verb}", "agent", row.id, before_out, after_out
+            )
         elif shown_before != shown_after or row.availability != after.availability:
-            await audit.record(cid, principal, "agent.updated", "agent", row.id, before_out, after_out)
+            await audit.record(
+                cid, principal, "agent.updated", "agent", row.id, before_out, after_out
+            )
         if data.password is not None:
             await audit.record(cid, principal, "agent.password_reset", "agent", row.id)
         if shown_before != shown_after:

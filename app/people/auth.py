@@ -147,6 +147,14 @@ async def authenticate_token(token: str, secret_key: str) -> Principal:
     return _principal(row, "token")
 
 
+async def still_signed_in(principal: Principal) -> bool:
+    """Whether the principal's agent may still act (live and active): a live connection
+    asks again when its agent changes. Asked, not read from the event: a replay from long
+    ago may show a deactivation that a reactivation has undone since."""
+    row = await agent_store.signed_in(principal.agent_id, principal.customer_id)
+    return row is not None
+
+
 async def authenticate_access_key(key: str) -> Principal:
     found = await accesskey_store.presented(hash_key(key))
     if found is None:

@@ -45,7 +45,9 @@ async def _drain_for(row: AgentRow, trigger: str) -> None:
         await engine.drain(customer_id, teams, trigger=trigger)
 
 
-async def _set(row: AgentRow, availability: Availability, *, auto_offline: bool = False) -> AgentRow:
+async def _set(
+    row: AgentRow, availability: Availability, *, auto_offline: bool = False
+) -> AgentRow:
     """Set the locked `row`'s availability (an event when it changes); drain its teams'
     queues when it comes online."""
     if (row.availability, row.auto_offline) == (availability.value, auto_offline):
@@ -62,9 +64,7 @@ async def _set(row: AgentRow, availability: Availability, *, auto_offline: bool 
 async def set_own(principal: Principal, availability: Availability) -> AgentOut:
     """The agent's own switch. Choosing clears `auto_offline`: the agent decided."""
     async with transaction():
-        row = found(
-            await agent_store.locked(principal.customer_id, principal.agent_id), *_NO_AGENT
-        )
+        row = found(await agent_store.locked(principal.customer_id, principal.agent_id), *_NO_AGENT)
         row = await _set(row, availability)
     return await agents.resource(row)
 
