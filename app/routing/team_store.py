@@ -155,9 +155,9 @@ async def held_elsewhere(
 
 async def set_members(customer_id: str, team_id: UUID, agent_ids: list[str]) -> None:
     """Make `agent_ids` the team's members (keeping the join order of those who stay)."""
-    await TeamMember.delete().where(
-        TeamMember.team_id == team_id, TeamMember.agent_id.not_in(agent_ids or [None])
-    )
+    gone = TeamMember.delete().where(TeamMember.team_id == team_id)
+    # (NOT IN of an empty list is no SQL; NOT IN (NULL) would keep every row)
+    await (gone.where(TeamMember.agent_id.not_in(agent_ids)) if agent_ids else gone)
     await sql.execute(
         "INSERT INTO team_members (customer_id, team_id, agent_id, tm_create)"
         " SELECT $1, $2, a, now() FROM unnest($3::uuid[]) WITH ORDINALITY AS m(a, n)"
@@ -171,9 +171,8 @@ async def set_members(customer_id: str, team_id: UUID, agent_ids: list[str]) -> 
 async def set_accounts(customer_id: str, team_id: UUID, account_ids: list[str]) -> None:
     """Make `account_ids` the team's accounts. asyncpg.UniqueViolationError when another
     team took one of them meanwhile (an account routes to one team: a unique index)."""
-    await TeamAccount.delete().where(
-        TeamAccount.team_id == team_id, TeamAccount.account_id.not_in(account_ids or [None])
-    )
+    gone = TeamAccount.delete().where(TeamAccount.team_id == team_id)
+    await (gone.where(TeamAccount.account_id.not_in(account_ids)) if account_ids else gone)
     await sql.execute(
         "INSERT INTO team_accounts (customer_id, team_id, account_id, tm_create)"
         " SELECT $1, $2, a, now() FROM unnest($3::uuid[]) WITH ORDINALITY AS m(a, n)"
