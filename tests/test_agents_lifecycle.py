@@ -232,7 +232,9 @@ def test_the_other_agents_sockets_stay_open(server, client, tenant):
         watcher = make(tenant.agent)
         watcher.subscribe(f"customer_id:{tenant.customer_id}:agent")
         r = client.put(
-            f"/v1.0/agents/{tenant.manager_id}", headers=tenant.admin, json={"status": "deactivated"}
+            f"/v1.0/agents/{tenant.manager_id}",
+            headers=tenant.admin,
+            json={"status": "deactivated"},
         )
         assert r.status_code == 200
         client.put("/v1.0/me/availability", headers=tenant.admin, json={"availability": "online"})

@@ -134,7 +134,9 @@ def test_admin_creates_reads_updates_and_deletes_a_team(client, tenant, db_url):
         assert e["audience"] == []
 
     # audit: who, what, before and after
-    (made,) = [e for e in _entries(db_url, tenant.customer_id, "team.created") if e["target_id"] == team_id]
+    (made,) = [
+        e for e in _entries(db_url, tenant.customer_id, "team.created") if e["target_id"] == team_id
+    ]
     assert (made["actor_type"], made["actor_id"], made["target_type"]) == (
         "agent",
         tenant.admin_id,
@@ -225,7 +227,9 @@ def test_foreign_and_unknown_ids_are_refused(client, tenant, other_tenant):
     gone_id, _ = named_agent(tenant, "Gone")
     client.delete(f"/v1.0/agents/{gone_id}", headers=h)
     assert_error(
-        client.post(URL, headers=h, json={"name": "x", "agent_ids": [gone_id]}), 422, "unknown_agent"
+        client.post(URL, headers=h, json={"name": "x", "agent_ids": [gone_id]}),
+        422,
+        "unknown_agent",
     )
     assert client.get(URL, headers=h).json()["result"] == [ours]
 
@@ -241,7 +245,9 @@ def test_a_customer_never_sees_another_customers_teams(client, tenant, other_ten
 def test_an_account_routes_to_one_team(client, tenant):
     sms = tenant.channel("message")
     first = _team(client, tenant, name="First", account_ids=[str(sms.id)])
-    r = client.post(URL, headers=tenant.admin, json={"name": "Second", "account_ids": [str(sms.id)]})
+    r = client.post(
+        URL, headers=tenant.admin, json={"name": "Second", "account_ids": [str(sms.id)]}
+    )
     error = assert_error(r, 409, "account_in_other_team")
     assert "First" in error["message"]
     second = _team(client, tenant, name="Second")
@@ -330,9 +336,7 @@ def test_deleting_a_team_takes_its_rooms_out_of_it(client, tenant, db_url):
     assert rows[held]["team_id"] is None and rows[held]["owner_id"] == tenant.agent_id
     assert rows[held]["assignment_reason"] == "Assigned by hand"
     # clients hear of both rooms
-    updated = [
-        e["data"]["id"] for e in _events(db_url, tenant.customer_id, "conversation_updated")
-    ]
+    updated = [e["data"]["id"] for e in _events(db_url, tenant.customer_id, "conversation_updated")]
     assert {waiting, held} <= set(updated)
     # the account's new rooms go to no team now
     assert sql_value(db_url, "SELECT count(*) FROM team_accounts") == 0
