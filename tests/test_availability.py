@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import ServerProcess, Tenant, assert_error, cli_env, own_database, wait_for
+from conftest import ServerProcess, Tenant, assert_error, cli_env, own_database
 from db_kit import sql_value
 from websockets.sync.client import connect
 from ws_kit import sockets
