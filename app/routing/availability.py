@@ -30,7 +30,7 @@ from app.domain.resources import AgentOut, AgentUpdate
 from app.domain.timefmt import now
 from app.people import agent_store, agents
 from app.people.agent_store import AgentChanges, AgentRow
-from app.routing import engine
+from app.routing import engine, teams
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,9 @@ async def update_agent(principal: Principal, agent_id: str, data: AgentUpdate) -
 async def delete_agent(principal: Principal, agent_id: str) -> AgentOut:
     """Delete the agent (app/people/agents.remove_agent); its open rooms return to routing."""
     async with transaction():
+        teams_before = (await agents.get_agent(principal, agent_id)).team_ids
         gone = await agents.remove_agent(principal, agent_id)
+        await teams.agent_left_teams(principal.customer_id, teams_before)
         await engine.release_agent(principal.customer_id, str(gone.id), reason="agent_deleted")
     return agents.agent_out(gone)
 

@@ -25,7 +25,7 @@ from app.domain.errors import Conflict, InvalidInput
 from app.domain.principal import Principal, require_admin
 from app.domain.resources import TeamCreate, TeamOut, TeamUpdate
 from app.domain.timefmt import fmt, now
-from app.people import agent_store
+from app.people import agent_store, agents
 from app.routing import engine, team_store
 from app.routing.team_store import TeamChanges, TeamRow
 
@@ -65,6 +65,25 @@ async def team_out(row: TeamRow) -> TeamOut:
 async def _event(type: EventType, team: TeamOut) -> None:
     """Every agent of the customer may read teams, so every agent gets their events."""
     await record_event(team.customer_id, type, team, [team_topic(team.customer_id, team.id)])
+
+
+async def _members_changed(customer_id: str, agent_ids: set[str]) -> None:
+    """Agents who joined or left a team: their resource's `team_ids` changed
+    (`agent_updated`, so a copy of the agents list stays true)."""
+    for agent_id in sorted(agent_ids):
+        row = await agent_store.live(customer_id, agent_id)
+        if row is not None:
+            await agents.record_agent_updated(await agents.resource(row))
+
+
+async def agent_left_teams(customer_id: str, team_ids: list[str]) -> None:
+    """A deleted agent left these teams: each one's members changed (`team_updated`)."""
+    for team_id in team_ids:
+        row = await team_store.live(customer_id, team_id, lock=True)
+        if row is not None:
+            await _event(
+                EventType.TEAM_UPDATED, await team_out(await team_store.touch(row.id, now()))
+            )
 
 
 def _unique(ids: list[str]) -> list[str]:
@@ -158,6 +177,7 @@ async def create_team(principal: Principal, data: TeamCreate) -> TeamOut:
         out = await team_out(row)
         await audit.record(cid, principal, "team.created", "team", out.id, None, out)
         await _event(EventType.TEAM_CREATED, out)
+        await _members_changed(cid, set(out.agent_ids))
     return out
 
 
@@ -220,6 +240,7 @@ async def _update(principal: Principal, cid: str, team_id: str, data: TeamUpdate
             raise _Unchanged(before)
         await audit.record(cid, principal, "team.updated", "team", after.id, before, after)
         await _event(EventType.TEAM_UPDATED, after)
+        await _members_changed(cid, set(before.agent_ids) ^ set(after.agent_ids))
         if _frees_slots(before, after):
             await engine.drain(cid, [after.id], trigger="team_updated")
     return after
@@ -271,4 +292,5 @@ async def delete_team(principal: Principal, team_id: str) -> TeamOut:
         out = await team_out(gone)
         await audit.record(cid, principal, "team.deleted", "team", out.id, before, None)
         await _event(EventType.TEAM_DELETED, out)
+        await _members_changed(cid, set(before.agent_ids))
     return out
