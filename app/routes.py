@@ -25,6 +25,8 @@ from app.desk.ws import desk_websocket
 from app.people import accesskeys_api as accesskeys
 from app.people import agents_api as agents
 from app.people import customer_api as customer
+from app.people import me_api as me
+from app.routing import teams_api as teams
 from app.talk import api as talks
 from app.webhooks import api as webhooks
 from app.widget import doors as widget
@@ -38,6 +40,8 @@ def route_handlers() -> list[Any]:
         path="/",
         route_handlers=[
             agents.AgentController,
+            me.MeController,
+            teams.TeamController,
             accesskeys.AccessKeyController,
             customer.CustomerController,
             conversations.ConversationController,
