@@ -76,8 +76,9 @@ async def update_agent(principal: Principal, agent_id: str, data: AgentUpdate) -
     async with transaction():
         change = await agents.change_agent(principal, agent_id, data, changes)
         if change.deactivated:
+            name = agent_store.shown(change.after.name, change.after.username)
             await engine.release_agent(
-                principal.customer_id, str(change.after.id), reason="agent_deactivated"
+                principal.customer_id, str(change.after.id), reason=f"{name} was deactivated"
             )
         elif change.may_take_more:
             await _drain_for(change.after, "agent_capacity")
@@ -90,7 +91,10 @@ async def delete_agent(principal: Principal, agent_id: str) -> AgentOut:
         teams_before = (await agents.get_agent(principal, agent_id)).team_ids
         gone = await agents.remove_agent(principal, agent_id)
         await teams.agent_left_teams(principal.customer_id, teams_before)
-        await engine.release_agent(principal.customer_id, str(gone.id), reason="agent_deleted")
+        name = agent_store.shown(gone.name, gone.username)
+        await engine.release_agent(
+            principal.customer_id, str(gone.id), reason=f"{name} was deleted"
+        )
     return agents.agent_out(gone)
 
 

@@ -215,6 +215,18 @@ async def soft_delete(team_id: UUID, at: datetime) -> TeamRow:
     return await typed.updated(Team, TeamRow, team_id, {Team.tm_delete: at, Team.tm_update: at})
 
 
+async def lock_rooms(customer_id: str, team_id: str) -> None:
+    """Lock the team's live rooms (in id order) before the team itself: the routing
+    engine's lock order is rooms, then teams (app/routing/engine.py), and a deletion that
+    held the team while waiting for a room could deadlock with a room being routed."""
+    await sql.execute(
+        "SELECT 1 FROM (SELECT id FROM conversations WHERE customer_id = $1 AND team_id = $2"
+        " AND tm_delete IS NULL ORDER BY id FOR UPDATE) AS locked",
+        customer_id,
+        team_id,
+    )
+
+
 async def release_rooms(customer_id: str, team_id: UUID, reason: str) -> list[str]:
     """The deleted team's rooms leave it (their owners stay): the foreign key's ON DELETE
     SET NULL acts only on a hard delete, and teams are soft-deleted. Rooms waiting in its

@@ -279,6 +279,8 @@ async def delete_team(principal: Principal, team_id: str) -> TeamOut:
     cid = principal.customer_id
     team_id = parse_id(team_id, *_NO_TEAM)
     async with transaction():
+        found(await team_store.live(cid, team_id), *_NO_TEAM)
+        await team_store.lock_rooms(cid, team_id)  # rooms first, then the team
         row = found(await team_store.live(cid, team_id, lock=True), *_NO_TEAM)
         before = await team_out(row)
         gone = await team_store.soft_delete(row.id, now())
