@@ -45,7 +45,7 @@ class TeamController(Controller):
 
     @get("/{team_id:str}")
     async def get_team(self, principal: Principal, team_id: str) -> TeamOut:
-        """One team. Any agent."""
+        """One team, with its members and channel accounts. Any agent."""
         return await teams.get_team(principal, team_id)
 
     @put("/{team_id:str}", opt=answers(Forbidden, Conflict))
