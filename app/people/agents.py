@@ -266,18 +266,11 @@ def _without_availability(out: AgentOut) -> AgentOut:
     return msgspec.structs.replace(out, availability="", auto_offline=False, tm_update="")
 
 
-async def update_agent(principal: Principal, agent_id: str, data: AgentUpdate) -> AgentOut:
-    """An admin's change with no routing consequence to act on (tests, the CLI); the API
-    goes through app/routing/availability.update_agent, which also tells routing."""
-    changes = await changes_of(data)
-    async with transaction():
-        change = await change_agent(principal, agent_id, data, changes)
-    return await resource(change.after)
-
-
 async def remove_agent(principal: Principal, agent_id: str) -> AgentRow:
     """Soft delete, inside the caller's transaction: the agent can no longer sign in, its
-    tokens and keys stop working; leaves its teams."""
+    tokens and keys stop working; leaves its teams. (`DELETE /v1.0/agents/{id}` comes
+    through app/routing/availability.delete_agent, which also returns its rooms to
+    routing; likewise every admin change, change_agent.)"""
     require_admin(principal)
     row = await _live_row(principal, agent_id)
     if row.permission == Permission.ADMIN.value and row.status == AgentStatus.ACTIVE.value:
@@ -290,13 +283,6 @@ async def remove_agent(principal: Principal, agent_id: str) -> AgentRow:
     await audit.record(principal.customer_id, principal, "agent.deleted", "agent", row.id, before)
     await record_agent_updated(out)
     return gone
-
-
-async def delete_agent(principal: Principal, agent_id: str) -> AgentOut:
-    """Soft delete (see remove_agent); the API goes through app/routing/availability,
-    which also returns the agent's rooms to routing."""
-    async with transaction():
-        return agent_out(await remove_agent(principal, agent_id))
 
 
 async def directory(principal: Principal) -> list[Colleague]:
