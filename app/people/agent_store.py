@@ -29,6 +29,7 @@ class AgentRow(msgspec.Struct, frozen=True, kw_only=True):
     password_hash: str
     permission: str
     status: str
+    default_availability: str
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None
@@ -60,6 +61,7 @@ class AgentChanges(msgspec.Struct, frozen=True, kw_only=True):
     permission: str | msgspec.UnsetType = msgspec.UNSET
     status: str | msgspec.UnsetType = msgspec.UNSET
     password_hash: str | msgspec.UnsetType = msgspec.UNSET
+    default_availability: str | msgspec.UnsetType = msgspec.UNSET
 
 
 # --- plain SQL: every request, every live event ---------------------------------------------
