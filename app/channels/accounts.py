@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from app.audit import log as audit
 from app.channels import (
     Field,
     OutboundRequest,
@@ -29,6 +30,7 @@ from app.channels import (
 )
 from app.channels import account_store as accounts_store
 from app.channels.account_store import AccountRow
+from app.core.events import transaction
 from app.core.ids import found, parse_id
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address
 from app.domain.enums import ReferenceType
@@ -253,7 +255,7 @@ async def create(principal: Principal, data: AccountCreate) -> AccountOut:
         if field.default and field.name not in settings and not field.secret:
             settings[field.name] = field.default
     settings = _complete(driver, settings, secrets)
-    async with _address_unique():
+    async with _address_unique(), transaction():
         account = await accounts_store.insert(
             principal.customer_id,
             type=data.type,
@@ -264,7 +266,11 @@ async def create(principal: Principal, data: AccountCreate) -> AccountOut:
             secrets=secrets,
             at=now(),
         )
-    return account_out(account)
+        out = account_out(account)
+        await audit.record(
+            principal.customer_id, principal, "account.created", "account", account.id, None, out
+        )
+    return out
 
 
 async def list_accounts(
@@ -293,7 +299,7 @@ async def update(principal: Principal, account_id: str, data: AccountUpdate) -> 
     secrets = {**current.secrets, **given_secrets}
     secrets = {k: v for k, v in secrets.items() if v}
     settings = _complete(driver, settings, secrets)
-    async with _address_unique():
+    async with _address_unique(), transaction():
         account = await accounts_store.update_live(
             current.id,
             name=current.name if data.name is None else data.name,
@@ -303,7 +309,18 @@ async def update(principal: Principal, account_id: str, data: AccountUpdate) -> 
             secrets=secrets,
             at=now(),
         )
-    return account_out(_found(account))
+        out = account_out(_found(account))
+        # account_out shows which secrets are set, never their values
+        await audit.record(
+            principal.customer_id,
+            principal,
+            "account.updated",
+            "account",
+            current.id,
+            account_out(current),
+            out,
+        )
+    return out
 
 
 async def delete(principal: Principal, account_id: str) -> AccountOut:
@@ -311,7 +328,18 @@ async def delete(principal: Principal, account_id: str) -> AccountOut:
     new message goes out through it."""
     require_admin(principal)
     current = await get_account(principal.customer_id, account_id)
-    return account_out(_found(await accounts_store.soft_delete(current.id, now())))
+    async with transaction():
+        out = account_out(_found(await accounts_store.soft_delete(current.id, now())))
+        await audit.record(
+            principal.customer_id,
+            principal,
+            "account.deleted",
+            "account",
+            current.id,
+            account_out(current),
+            None,
+        )
+    return out
 
 
 async def send_test(principal: Principal, account_id: str, data: AccountTest) -> AccountTestResult:

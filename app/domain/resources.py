@@ -622,6 +622,28 @@ class WebhookTestOut(msgspec.Struct, kw_only=True):
     message: str
 
 
+class TeamOut(msgspec.Struct, kw_only=True):
+    """A team: its members, the channel accounts whose new rooms it receives, and how
+    rooms are given out."""
+
+    id: str
+    customer_id: str
+    name: str
+    detail: str
+    agent_ids: list[str]
+    account_ids: list[str]
+    assignment_policy: str
+    """`manual`, `round_robin` or `least_busy`."""
+    max_open: int
+    """Each member's capacity (open rooms) unless the agent has its own `max_open`."""
+    reassign_after: int
+    """Seconds an assignee may leave a room unanswered before it goes back to routing;
+    0: never."""
+    tm_create: str
+    tm_update: str
+    tm_delete: str
+
+
 EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_CREATED: ConversationOut,
     EventType.CONVERSATION_UPDATED: ConversationOut,
@@ -635,6 +657,12 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_PARTICIPANT_ADDED: ConversationOut,
     EventType.CONVERSATION_PARTICIPANT_REMOVED: ConversationOut,
     EventType.CONVERSATION_ACTIVITY_CREATED: ActivityOut,
+    EventType.CONVERSATION_ASSIGNED: ConversationOut,
+    EventType.TEAM_CREATED: TeamOut,
+    EventType.TEAM_UPDATED: TeamOut,
+    EventType.TEAM_DELETED: TeamOut,
+    EventType.AGENT_AVAILABILITY_UPDATED: AgentOut,
+    EventType.AGENT_UPDATED: AgentOut,
     EventType.TALK_CREATED: TalkOut,
     EventType.TALK_UPDATED: TalkOut,
     EventType.TALK_CLOSED: TalkOut,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from app.audit import log as audit
 from app.channels import runtime
 from app.core.events import last_event_id, transaction
 from app.domain.enums import Permission
@@ -96,9 +97,21 @@ async def update_customer(principal: Principal, data: CustomerUpdate) -> Custome
             # a new endpoint gets the events from now on, not the customer's history
             cursor = await last_event_id(principal.customer_id)
             changes = msgspec.structs.replace(changes, webhook_event_cursor=cursor)
-        if changes != CustomerChanges():
-            await customer_store.update(principal.customer_id, changes, now())
-        return customer_out(await _live(principal.customer_id))
+        if changes == CustomerChanges():
+            return customer_out(before)
+        await customer_store.update(principal.customer_id, changes, now())
+        after = customer_out(await _live(principal.customer_id))
+        action = "customer.webhook_updated" if touches_webhook else "customer.updated"
+        await audit.record(
+            principal.customer_id,
+            principal,
+            action,
+            "customer",
+            principal.customer_id,
+            customer_out(before),
+            after,
+        )
+        return after
 
 
 def _secret_out(row: CustomerRow) -> WebhookSecretOut:
@@ -126,6 +139,18 @@ async def rotate_webhook_secret(principal: Principal) -> WebhookSecretOut:
             webhook_secret_rotated_at=at,
         )
         await customer_store.update(principal.customer_id, changes, at)
+        # the secrets themselves stay out of the log: only that it happened, and when
+        await audit.record(
+            principal.customer_id,
+            principal,
+            "customer.webhook_secret_rotated",
+            "customer",
+            principal.customer_id,
+            {"webhook_secret_rotated_at": fmt(row.webhook_secret_rotated_at)}
+            if row.webhook_secret_rotated_at
+            else {},
+            {"webhook_secret_rotated_at": fmt(at)},
+        )
         return _secret_out(await _live(principal.customer_id))
 
 
