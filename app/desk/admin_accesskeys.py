@@ -11,7 +11,7 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 
 from app.desk.admin_channels import admin_principal
-from app.desk.admin_kit import NO_STORE, admin_context, admin_router, form_text
+from app.desk.admin_kit import NO_STORE, admin_context, page_router, form_text
 from app.desk.forms import convert
 from app.domain.errors import InvalidInput, ServiceError
 from app.domain.principal import Principal
@@ -103,4 +103,4 @@ class AccessKeysController(Controller):
         return Redirect(f"/admin/accesskeys?revoked={key.token_prefix}", status_code=303)
 
 
-ROUTES: list = [admin_router("/admin/accesskeys", AccessKeysController)]
+ROUTES: list = [page_router("/admin/accesskeys", AccessKeysController)]

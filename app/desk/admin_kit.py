@@ -31,8 +31,8 @@ async def admin_context(principal: Principal, section: str, **extra: Any) -> dic
     }
 
 
-def admin_router(path: str, *handlers: ControllerRouterHandler) -> Router:
-    """A router for admin pages under `path`: refusals are pages (or htmx toasts), never
+def page_router(path: str, *handlers: ControllerRouterHandler) -> Router:
+    """A router for desk pages under `path`: refusals are pages (or htmx toasts), never
     the API's JSON envelope, and every input is checked for unstorable characters."""
     return Router(
         path=path,

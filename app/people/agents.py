@@ -169,7 +169,8 @@ def _profile(row: AgentRow) -> dict[str, str]:
 
 
 async def get_me(principal: Principal) -> AgentRow:
-    """The signed-in agent's own row (its profile page)."""
+    """The signed-in agent's own row (its profile page). Superseded by the teams work's
+    get_me (the resource) when merged."""
     return await _own_row(principal)
 
 
