@@ -8,6 +8,7 @@ from litestar.params import Parameter
 from app.api.openapi import answers
 from app.api.params import PAGE_SIZE, PAGE_TOKEN
 from app.audit import service
+from app.domain.enums import ActorType
 from app.domain.errors import Forbidden
 from app.domain.principal import Principal
 from app.domain.resources import AuditPage
@@ -24,6 +25,9 @@ class AuditLogController(Controller):
         principal: Principal,
         actor_id: str | None = Parameter(
             default=None, max_length=64, description="entries made by this agent"
+        ),
+        actor_type: ActorType | None = Parameter(
+            default=None, description="`agent`, `accesskey` or `system` (routing, timers)"
         ),
         action: str | None = Parameter(
             default=None, max_length=service.ACTION_MAX, description="e.g. `agent.created`"
@@ -44,9 +48,10 @@ class AuditLogController(Controller):
         """The audit log, newest first: every admin action and every routing decision, with
         who did it (`actor_type` `agent`, `accesskey` or `system`, and `actor_id`), the
         target, and its state `before` and `after`. Filters: `actor_id`, `action`,
-        `target_type`, `target_id`, `from` and `to`. Admins only."""
+        `target_type`, `target_id`, `actor_type`, `from` and `to`. Admins only."""
         f = service.audit_filter(
             actor_id=actor_id,
+            actor_type=actor_type.value if actor_type else None,
             action=action,
             target_type=target_type,
             target_id=target_id,

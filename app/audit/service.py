@@ -11,11 +11,13 @@ import msgspec
 
 from app.audit import store
 from app.audit.store import AuditFilter, AuditRow
+from app.domain.enums import ActorType
 from app.domain.errors import BadRequest
 from app.domain.principal import Principal, require_admin
 from app.domain.resources import AuditEntryOut
 from app.domain.timefmt import fmt, parse
 
+ACTOR_TYPES = [a.value for a in ActorType]
 ACTION_MAX = 64
 TARGET_TYPE_MAX = 32
 TARGET_ID_MAX = 255
@@ -63,6 +65,7 @@ def _text(name: str, value: str | None, limit: int) -> str | None:
 def audit_filter(
     *,
     actor_id: str | None = None,
+    actor_type: str | None = None,
     action: str | None = None,
     target_type: str | None = None,
     target_id: str | None = None,
@@ -77,8 +80,14 @@ def audit_filter(
             actor = str(uuid.UUID(actor))
         except ValueError:
             raise BadRequest("invalid_parameter", "actor_id must be an agent's id.") from None
+    kind = (actor_type or "").strip() or None
+    if kind is not None and kind not in ACTOR_TYPES:
+        raise BadRequest(
+            "invalid_parameter", "actor_type must be one of " + ", ".join(ACTOR_TYPES) + "."
+        )
     return AuditFilter(
         actor_id=actor,
+        actor_type=kind,
         action=_text("action", action, ACTION_MAX),
         target_type=_text("target_type", target_type, TARGET_TYPE_MAX),
         target_id=_text("target_id", target_id, TARGET_ID_MAX),

@@ -32,6 +32,7 @@ class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
     """Every condition is optional; those given must all hold."""
 
     actor_id: str | None = None
+    actor_type: str | None = None
     action: str | None = None
     target_type: str | None = None
     target_id: str | None = None
@@ -48,6 +49,8 @@ async def page(
     where = [AuditEntry.customer_id == customer_id]
     if f.actor_id is not None:
         where.append(AuditEntry.actor_id == f.actor_id)
+    if f.actor_type is not None:
+        where.append(AuditEntry.actor_type == f.actor_type)
     if f.action is not None:
         where.append(AuditEntry.action == f.action)
     if f.target_type is not None:
