@@ -19,7 +19,15 @@ from app.channels import api as accounts
 from app.channels import hooks_api as hooks
 from app.conversations import api as conversations
 from app.desk import admin_channels as admin
-from app.desk import admin_accesskeys, admin_audit, admin_webhooks, forms, profile, session
+from app.desk import (
+    admin_accesskeys,
+    admin_agents,
+    admin_audit,
+    admin_webhooks,
+    forms,
+    profile,
+    session,
+)
 from app.desk import pages as desk
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
@@ -78,6 +86,7 @@ def route_handlers() -> list[Any]:
         *admin_accesskeys.ROUTES,
         *profile.ROUTES,
         *admin_audit.ROUTES,
+        *admin_agents.ROUTES,
         *widget.ROUTES,
         healthz,
         api_websocket,

@@ -139,6 +139,12 @@ async def delete_agent(principal: Principal, agent_id: str) -> AgentOut:
         return agent_out(await agent_store.soft_delete(row.id, now()))
 
 
+async def open_counts(principal: Principal) -> dict[str, int]:
+    """Each agent's open rooms (the agents page's load column). Admins only."""
+    require_admin(principal)
+    return await agent_store.open_counts(principal.customer_id)
+
+
 async def directory(principal: Principal) -> list[Colleague]:
     """Colleagues' ids and display names (for assigning rooms); any agent may see them."""
     return await agent_store.directory(principal.customer_id)
