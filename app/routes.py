@@ -21,7 +21,6 @@ from app.conversations import api as conversations
 from app.desk import admin_channels as admin
 from app.desk import (
     admin_accesskeys,
-    admin_agents,
     admin_audit,
     admin_webhooks,
     forms,
@@ -86,7 +85,6 @@ def route_handlers() -> list[Any]:
         *admin_accesskeys.ROUTES,
         *profile.ROUTES,
         *admin_audit.ROUTES,
-        *admin_agents.ROUTES,
         *widget.ROUTES,
         healthz,
         api_websocket,
