@@ -1,0 +1,132 @@
+"""The people pages' forms over plain HTTP, as a browser without JavaScript uses them:
+admins only (403 for managers and agents, the sign-in page when signed out), foreign and
+malformed ids 404, refusals in words that keep what was typed, HTML escaped, secrets
+never cached, and an audit entry for each admin action done from the desk."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from db_kit import sql
+from desk_kit import desk_client
+
+ADMIN_PAGES = ["/admin/accesskeys", "/admin/audit"]
+NUL = "a\x00b"
+
+
+@pytest.fixture
+def admin(server, tenant):
+    client = desk_client(server, "acme-admin", tenant.password)
+    yield client
+    client.close()
+
+
+def _entries(db_url: str, customer_id: str, action: str) -> list:
+    return sql(
+        db_url,
+        "SELECT actor_type, actor_id::text, target_id, before::text, after::text FROM audit_log"
+        " WHERE customer_id = $1 AND action = $2 ORDER BY id",
+        customer_id,
+        action,
+    )
+
+
+@pytest.mark.parametrize("who", ["acme-manager", "acme-agent"])
+def test_admin_pages_are_closed_to_others(server, tenant, who, db_url):
+    client = desk_client(server, who, tenant.password)
+    for path in ADMIN_PAGES:
+        r = client.get(path)
+        assert r.status_code == 403, path
+        assert "Only an admin" in r.text
+    r = client.post("/admin/accesskeys", data={"name": "sneaky", "expire": "never"})
+    assert r.status_code == 403
+    client.close()
+    assert sql(db_url, "SELECT 1 FROM access_keys") == []
+
+
+def test_signed_out_visitors_go_to_sign_in(server):
+    import httpx
+
+    for path in [*ADMIN_PAGES, "/profile"]:
+        r = httpx.get(server.url + path)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+
+
+def test_a_new_key_is_shown_once_and_never_cached(admin, tenant, db_url):
+    r = admin.post("/admin/accesskeys", data={"name": "<b>bold</b>", "expire": "30d"})
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"
+    assert "&lt;b&gt;bold&lt;/b&gt;" in r.text and "<b>bold</b>" not in r.text
+    (key,) = sql(db_url, "SELECT id::text, token_prefix, tm_expire FROM access_keys")
+    assert key["tm_expire"] is not None
+    page = admin.get("/admin/accesskeys")
+    assert key["token_prefix"] in page.text and "cdk_" in page.text
+    assert "only time" not in page.text
+
+
+def test_key_form_refusals_keep_what_was_typed(admin, db_url):
+    r = admin.post("/admin/accesskeys", data={"name": "CI", "expire": "forever"})
+    assert r.status_code == 422 and "Choose when the key expires." in r.text
+    assert 'value="CI"' in r.text
+    r = admin.post("/admin/accesskeys", data={"name": "x" * 300, "expire": "never"})
+    assert r.status_code == 422 and "at most 255 characters" in r.text
+    r = admin.post("/admin/accesskeys", data={"name": NUL, "expire": "never"})
+    assert r.status_code in (400, 422) and "U+0000" in r.text
+    assert sql(db_url, "SELECT 1 FROM access_keys") == []
+
+
+def test_revoking_a_foreign_or_malformed_key_is_404(admin, other_tenant, client):
+    r = client.post("/v1.0/accesskeys", headers=other_tenant.admin, json={"name": "theirs"})
+    theirs = r.json()
+    for key_id in (theirs["id"], str(uuid.uuid4()), "not-an-id"):
+        r = admin.post(f"/admin/accesskeys/{key_id}/revoke")
+        assert r.status_code == 404, key_id
+        assert "There is no such access key." in r.text
+    mine = client.get(f"/v1.0/accesskeys/{theirs['id']}", headers=other_tenant.admin)
+    assert mine.json()["tm_delete"].startswith("9999")
+
+
+def test_revoking_from_the_desk_is_audited(admin, tenant, db_url, client):
+    key = client.post("/v1.0/accesskeys", headers=tenant.admin, json={"name": "k"}).json()
+    r = admin.post(f"/admin/accesskeys/{key['id']}/revoke")
+    assert r.status_code == 303
+    (entry,) = _entries(db_url, tenant.customer_id, "accesskey.revoked")
+    assert (entry["actor_type"], entry["actor_id"]) == ("agent", tenant.admin_id)
+    assert entry["target_id"] == key["id"]
+
+
+def test_profile_forms_refuse_in_words(server, tenant, db_url):
+    me = desk_client(server, "acme-agent", tenant.password)
+    r = me.post("/profile", data={"name": "x" * 300, "default_availability": "online"})
+    assert r.status_code == 422 and "at most 255 characters" in r.text
+    r = me.post("/profile", data={"name": "Sam", "default_availability": "busy"})
+    assert r.status_code == 422
+    r = me.post("/profile", data={"name": "<script>alert(1)</script>"})
+    assert r.status_code == 303
+    page = me.get("/profile")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script>alert(1)" not in page.text
+    r = me.post("/profile/password", data={"current_password": "", "password": "abcdefgh1",
+                                           "password_again": "abcdefgh1"})  # fmt: skip
+    assert r.status_code == 422 and "Enter your current password." in r.text
+    r = me.post("/profile/password", data={"current_password": tenant.password,
+                                           "password": "short", "password_again": "short"})  # fmt: skip
+    assert r.status_code == 422 and "at least 8 characters" in r.text
+    assert _entries(db_url, tenant.customer_id, "agent.password_changed") == []
+    r = me.post("/profile/password", data={"current_password": tenant.password,
+                                           "password": "long-enough-1",
+                                           "password_again": "long-enough-1"})  # fmt: skip
+    assert r.status_code == 303
+    (entry,) = _entries(db_url, tenant.customer_id, "agent.password_changed")
+    assert entry["actor_id"] == tenant.agent_id == entry["target_id"]
+    me.close()
+
+
+def test_audit_page_filters_are_checked(admin):
+    assert admin.get("/admin/audit", params={"actor": "nobody"}).status_code == 400
+    assert admin.get("/admin/audit", params={"page_token": "junk"}).status_code == 400
+    r = admin.get("/admin/audit", params={"action": NUL})
+    assert r.status_code in (400, 422) and "U+0000" in r.text
+    r = admin.get("/admin/audit", params={"target_type": "team", "actor": "system"})
+    assert r.status_code == 200 and "No entries match" in r.text
