@@ -67,6 +67,7 @@ async def _context(principal: Principal, **extra: Any) -> dict[str, Any]:
         "teams",
         people=people,
         people_by_id={a.id: a for a in people},
+        online_ids={a.id for a in people if a.availability == "online"},
         accounts=await _all_accounts(principal),
         policies=POLICIES,
         policy_labels={p: label for p, label, _ in POLICIES},

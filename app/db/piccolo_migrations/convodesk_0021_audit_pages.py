@@ -3,7 +3,7 @@ token is a time), with the id as the tie-break. 0019's index orders by id only."
 
 from app.db.raw_migration import sql_migration
 
-ID = "2026-12-01T12:30:00:000000"
+ID = "2026-12-01T13:30:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "audit log pages"
 
