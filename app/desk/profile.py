@@ -4,18 +4,22 @@ reads forms and picks templates. Works without JavaScript (forms that redirect b
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
 from app.api.auth import client_address
 from app.desk.admin_kit import form_text, page_router
 from app.desk.forms import FormRefused, convert
+from app.desk.render import is_htmx
 from app.desk.session import DESK_PRINCIPAL
 from app.domain.enums import Availability
 from app.domain.errors import InvalidInput, TooManyRequests
 from app.domain.principal import Principal
 from app.domain.resources import MeUpdate, PasswordChange
 from app.people import agents
+from app.routing import availability
 
 AVAILABILITY = [
     (Availability.ONLINE.value, "Online", "Routing gives you conversations."),
@@ -46,6 +50,7 @@ async def _page(
         "me_name": me.name or me.username,
         "nav_active": "profile",
         "me": me,
+        "me_availability": getattr(me, "availability", ""),
         "name": me.name if typed_name is None else typed_name,
         "availability_choices": AVAILABILITY,
         "saved": saved,
@@ -106,6 +111,48 @@ class ProfileController(Controller):
                 status_code=exc.status_code,
             )
         return Redirect("/profile?saved=password", status_code=303)
+
+
+    @get("/switch")
+    async def availability_switch(self, principal: Principal) -> Template:
+        """The rail's availability switch (pages that do not render it load it once)."""
+        return await _switch(principal)
+
+    @post("/availability")
+    async def set_availability(self, request: Request, principal: Principal) -> Response:
+        """The rail's switch: online, away or offline (the service `PUT
+        /v1.0/me/availability` calls; every desk hears it live)."""
+        form = await request.form()
+        value = form_text(form, "availability")
+        if value not in {a.value for a in Availability}:
+            raise InvalidInput("invalid_availability", "Choose online, away or offline.")
+        await availability.set_own(principal, Availability(value))
+        if not is_htmx(request):
+            back = request.headers.get("referer", "")
+            return Redirect(_same_site(back, request) or "/", status_code=303)
+        return await _switch(principal)
+
+
+async def _switch(principal: Principal, *, oob: bool = False) -> Template:
+    me = await agents.get_me(principal)
+    return Template(
+        "partials/me_switch.html",
+        context={
+            "principal": principal,
+            "me_name": me.name or me.username,
+            "me_availability": me.availability,
+            "oob": oob,
+        },
+    )
+
+
+def _same_site(url: str, request: Request) -> str:
+    """Back to the page the switch was on, when it is one of ours."""
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.url.netloc:
+        return ""
+    path = parts.path or "/"
+    return path + (f"?{parts.query}" if parts.query else "") if path.startswith("/") else ""
 
 
 ROUTES: list = [page_router("/profile", ProfileController)]

@@ -30,10 +30,11 @@ from app.core.events import StoredEvent
 from app.core.hub import Hub
 from app.desk import inbox
 from app.desk import live_inbox as desk_inbox
+from app.desk import live_people
 from app.desk import live_talk as desk_talk
 from app.desk.presence import Presence
 from app.desk.render import render
-from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS
+from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS, EventType
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal
 from app.domain.topics import parse_event_id
@@ -105,6 +106,10 @@ class DeskConnection(EventConnection):
         parts: list[str] = []
         for event in events:
             talk = event.type in TALK_EVENTS
+            if event.type == EventType.AGENT_AVAILABILITY_UPDATED and self.may_see(event):
+                data = msgspec.json.decode(event.payload)
+                parts += live_people.fragments(self, data)
+                continue
             if not (talk or event.type in CONVERSATION_EVENTS) or not self.may_see(event):
                 continue
             if not talk and self.page != "inbox":
