@@ -42,6 +42,7 @@ from app.domain.principal import Principal, room_audience
 from app.domain.resources import Address, Media, MessageCreate, MessageOut
 from app.domain.timefmt import fmt, now
 from app.domain.topics import conversation_topic
+from app.routing import engine
 
 
 def message_out(row: MessageRow) -> MessageOut:
@@ -118,10 +119,12 @@ async def _message_event(type: EventType, message: MessageOut, owner_id: uuid.UU
 
 
 async def _after_message(
-    room: RoomRow, text: str, medias: list[dict[str, Any]], stamp: datetime
+    room: RoomRow, text: str, medias: list[dict[str, Any]], stamp: datetime, *, reply: bool = False
 ) -> RoomRow:
     """Record the message on its room: preview, activity time, and idle → active."""
-    updated = await conversations_store.record_message(room.id, preview(text, medias), stamp)
+    updated = await conversations_store.record_message(
+        room.id, preview(text, medias), stamp, reply=reply
+    )
     if room.status != ConversationStatus.ACTIVE.value:
         await conversations.room_event(
             EventType.CONVERSATION_UPDATED, await conversations.room_out(updated)
@@ -169,6 +172,11 @@ async def receive(
         out = message_out(row)
         await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
         await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room.owner_id)
+        if room.team_id is not None and room.owner_id is None and room.tm_queued is None:
+            # a new room of a team's channel (or one of its rooms nobody decided for yet):
+            # routing gives it to a member or queues it, after the message is stored so
+            # the room it announces is complete
+            await engine.route(str(room.id), str(room.customer_id), trigger="inbound")
     return Received(
         message=out, conversation_id=str(room.id), new_room=placed.new_room, duplicate=False
     )
@@ -180,7 +188,10 @@ async def greet(account: AccountRow, inbound: InboundMessage, *, default_region:
     inbound = storable.inbound(inbound)
     async with transaction():
         placed = await _place(account, inbound, default_region, dedupe=False)
-    assert isinstance(placed, _Placed)  # without dedupe there is no earlier delivery
+        assert isinstance(placed, _Placed)  # without dedupe there is no earlier delivery
+        room = placed.room
+        if room.team_id is not None and room.owner_id is None and room.tm_queued is None:
+            await engine.route(str(room.id), str(room.customer_id), trigger="inbound")
     return str(placed.room.id)
 
 
@@ -309,7 +320,7 @@ async def send_message(
             room, participant, account, Direction.OUTBOUND, data.text, medias, stamp
         )
         await messages_store.enqueue(principal.customer_id, row.id, account.id, stamp)
-        room = await _after_message(room, data.text, medias, stamp)
+        room = await _after_message(room, data.text, medias, stamp, reply=True)
         out = message_out(row)
         await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
     return out

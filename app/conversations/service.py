@@ -14,11 +14,19 @@ from typing import Any
 
 import msgspec
 
+from app.audit import log as audit
 from app.channels import accounts
 from app.channels.account_store import AccountRow
 from app.conversations import activities, store
+from app.conversations.shapes import (
+    conversation_out,
+    participant_out,
+    room_event,
+    room_out,
+    rooms_out,
+)
 from app.conversations.store import ParticipantRow, RoomChanges, RoomFilter, RoomRow
-from app.core.events import record_event, transaction
+from app.core.events import transaction
 from app.core.ids import parse_id
 from app.db.tables import Agent
 from app.domain.channels import (
@@ -35,7 +43,7 @@ from app.domain.enums import (
 )
 from app.domain.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
 from app.domain.participants import ME, UNKNOWN
-from app.domain.principal import Principal, room_audience
+from app.domain.principal import Principal
 from app.domain.resources import (
     ConversationCreate,
     ConversationOut,
@@ -43,60 +51,13 @@ from app.domain.resources import (
     ParticipantIn,
     ParticipantOut,
 )
-from app.domain.timefmt import fmt, now
-from app.domain.topics import conversation_topic
+from app.domain.timefmt import now
 from app.people import agents
+from app.routing import engine
 
-# --- shapes -------------------------------------------------------------------------
+# --- shapes (conversations.shapes, re-exported: callers use conversations.room_out) ---
 
-
-def participant_out(row: ParticipantRow) -> ParticipantOut:
-    return ParticipantOut(
-        id=str(row.id),
-        type=row.type,
-        target=row.target,
-        target_name=row.target_name,
-        name=row.name,
-        detail=row.detail,
-    )
-
-
-def conversation_out(row: RoomRow, participants: list[ParticipantRow]) -> ConversationOut:
-    return ConversationOut(
-        id=str(row.id),
-        customer_id=str(row.customer_id),
-        name=row.name,
-        detail=row.detail,
-        status=row.status,
-        reference_type=row.reference_type,
-        reference_id=row.reference_id,
-        account_id=str(row.account_id) if row.account_id else None,
-        owner_type=row.owner_type,
-        owner_id=str(row.owner_id) if row.owner_id else None,
-        tags=list(row.tags or []),
-        participants=[participant_out(p) for p in participants],
-        last_message=row.last_message,
-        tm_last_message=fmt(row.tm_last_message) if row.tm_last_message else None,
-        tm_create=fmt(row.tm_create),
-        tm_update=fmt(row.tm_update),
-        tm_delete=fmt(row.tm_delete),
-    )
-
-
-async def room_out(row: RoomRow) -> ConversationOut:
-    return conversation_out(row, (await store.live_participants([row.id]))[str(row.id)])
-
-
-async def room_event(
-    type: EventType, room: ConversationOut, *previous_owners: uuid.UUID | str | None
-) -> None:
-    await record_event(
-        room.customer_id,
-        type,
-        room,
-        [conversation_topic(room.customer_id, room.id)],
-        room_audience(room.owner_id, *previous_owners),
-    )
+__all__ = ["conversation_out", "participant_out", "room_event", "room_out", "rooms_out"]
 
 
 # --- finding rooms ------------------------------------------------------------------
@@ -175,9 +136,13 @@ async def open_room(
     detail: str = "",
 ) -> tuple[RoomRow, ParticipantRow]:
     """A new room with the customer's own address ("me") and the peer; returns the room
-    row and the peer's participant row. The caller records `conversation_created`."""
+    row and the peer's participant row. A room on a channel account of a team
+    (team_accounts) belongs to that team. The caller records `conversation_created`, then
+    routes the room (routing.engine.route)."""
+    team = await engine.team_for_new_room(customer_id, account.id if account else None)
     room = await store.insert_room(
         customer_id,
+        team_id=team.id if team else None,
         account_id=account.id if account else None,
         name=name or peer_name or peer,
         detail=detail,
@@ -271,6 +236,9 @@ async def create_conversation(
             await store.set_participant_profile(room.id, first_target, first.name, first.detail)
         out = await room_out(room)
         await room_event(EventType.CONVERSATION_CREATED, out)
+        if room.team_id is not None:
+            await engine.route(str(room.id), principal.customer_id, trigger="created")
+            out = await room_out(await _still(room))
     return out
 
 
@@ -303,6 +271,11 @@ async def _check_owner(principal: Principal, room: RoomRow, owner_id: str | None
 async def update_conversation(
     principal: Principal, conversation_id: str, data: ConversationUpdate
 ) -> ConversationOut:
+    """Routing follows the change (routing.engine): a room that becomes unassigned, is
+    reopened or moves to another team while unassigned is routed (an unassigned room is
+    not given straight back to the agent who let it go); the agent who loses a room —
+    closed, unassigned, handed to someone else — has a slot free, which goes to the head of
+    its teams' queues. A room moved to another team keeps its assignee."""
     async with transaction():
         room = await get_room(principal, conversation_id, lock=True)
         changes: dict[str, Any] = {}
@@ -312,11 +285,28 @@ async def update_conversation(
             changes["detail"] = data.detail
         if data.tags is not msgspec.UNSET:
             changes["tags"] = list(dict.fromkeys(t.strip() for t in data.tags))
+        if data.priority is not msgspec.UNSET:
+            changes["priority"] = data.priority.value
+        stamp = now()
         previous_owner = room.owner_id
+        owner_changed = False
         if data.owner_id is not msgspec.UNSET:
             owner = await _check_owner(principal, room, data.owner_id)
             changes["owner_id"] = owner
             changes["owner_type"] = "agent" if owner else ""
+            owner_changed = owner != (str(previous_owner) if previous_owner else None)
+            if owner_changed:
+                changes |= await _manual_assignment(principal, owner, stamp)
+        moved = False
+        if data.team_id is not msgspec.UNSET:
+            team_id = await _check_team(principal, data.team_id)
+            moved = team_id != (str(room.team_id) if room.team_id else None)
+            if moved:
+                changes["team_id"] = team_id
+                if team_id is None:  # out of every team: out of the queue too
+                    changes["tm_queued"] = None
+                    if not changes.get("owner_id", previous_owner):
+                        changes["assignment_reason"] = ""
         closing = reopening = False
         if data.status is not msgspec.UNSET and data.status.value != room.status:
             if data.status is ConversationStatus.IDLE:
@@ -327,10 +317,13 @@ async def update_conversation(
             closing = data.status is ConversationStatus.CLOSED
             reopening = not closing and room.status == ConversationStatus.CLOSED.value
             if not closing:  # reopening counts as activity, or the idle timer would fire
-                changes["tm_activity"] = now()
+                changes["tm_activity"] = stamp
+            else:  # a closed room waits for nobody
+                changes["tm_queued"] = None
+                changes["tm_awaiting_reply"] = None
         if not changes:
             return await room_out(room)
-        room = await store.update_room(room.id, RoomChanges(**changes), now())
+        room = await store.update_room(room.id, RoomChanges(**changes), stamp)
         out = await room_out(room)
         await room_event(
             EventType.CONVERSATION_CLOSED if closing else EventType.CONVERSATION_UPDATED,
@@ -338,7 +331,66 @@ async def update_conversation(
             previous_owner,
         )
         await _system_lines(principal, room, data, previous_owner, closing, reopening)
+        if owner_changed and room.owner_id is not None:
+            await audit.record(
+                principal.customer_id,
+                principal,
+                "conversation.assigned",
+                "conversation",
+                room.id,
+                {"owner_id": str(previous_owner) if previous_owner else None},
+                {"owner_id": str(room.owner_id), "assignment_reason": room.assignment_reason},
+            )
+        lost = previous_owner is not None and (closing or room.owner_id != previous_owner)
+        unassigned = room.owner_id is None and room.status != ConversationStatus.CLOSED.value
+        route_it = unassigned and room.team_id is not None and (owner_changed or reopening or moved)
+        if route_it or lost:
+            gave_up = str(previous_owner) if owner_changed and previous_owner else None
+            room = await engine.room_changed(
+                principal.customer_id,
+                room,
+                route_room=route_it,
+                freed_by=previous_owner if lost else None,
+                exclude_agent_id=gave_up,
+            )
+            out = await room_out(room)
     return out
+
+
+async def _manual_assignment(principal: Principal, owner: str | None, at: datetime) -> dict:
+    """What a person's (un)assignment sets besides the owner: the reason, and the room out
+    of the queue and of the reassign-after timer (which watches routing's choices only)."""
+    actor = await agents.display_name(principal)
+    if owner is None:
+        return {
+            "assignment_reason": f"Unassigned by {actor}",
+            "tm_assigned": None,
+            "tm_awaiting_reply": None,
+        }
+    return {
+        "assignment_reason": f"Assigned by {actor}",
+        "tm_assigned": at,
+        "tm_queued": None,
+        "tm_awaiting_reply": None,
+    }
+
+
+async def _check_team(principal: Principal, team_id: str | None) -> str | None:
+    """A live team of the principal's customer, or None; else 422 invalid_team (like
+    owner_id's invalid_owner: the body names something the caller cannot use)."""
+    if team_id is None:
+        return None
+    team_id = parse_id(team_id, "invalid_team", "team")
+    if await engine.team_for_room(principal.customer_id, team_id) is None:
+        raise InvalidInput("invalid_team", "team_id must be a team of this customer.")
+    return team_id
+
+
+async def _still(room: RoomRow) -> RoomRow:
+    """The room as it is now, after routing changed it (inside the same transaction)."""
+    current = await store.room_of_customer(str(room.customer_id), str(room.id))
+    assert current is not None
+    return current
 
 
 async def _system_lines(
@@ -376,6 +428,11 @@ async def delete_conversation(principal: Principal, conversation_id: str) -> Con
         room = await store.soft_delete_room(room.id, now())
         out = await room_out(room)
         await room_event(EventType.CONVERSATION_DELETED, out)
+        if room.owner_id is not None and room.status != ConversationStatus.CLOSED.value:
+            # its owner has a slot free
+            await engine.room_changed(
+                principal.customer_id, room, route_room=False, freed_by=room.owner_id
+            )
     return out
 
 
@@ -469,6 +526,7 @@ async def _sweep(
             rows = await store.lock_quiet_rooms(
                 active_only=active_only, quiet_since=cutoff, limit=batch
             )
+            freed: dict[str, set[str]] = {}
             for row in rows:
                 row = await store.set_status(row.id, to.value, at)
                 kind = (
@@ -477,6 +535,11 @@ async def _sweep(
                     else EventType.CONVERSATION_UPDATED
                 )
                 await room_event(kind, await room_out(row))
+                if kind is EventType.CONVERSATION_CLOSED and row.owner_id is not None:
+                    freed.setdefault(str(row.customer_id), set()).add(str(row.owner_id))
+            for customer_id, owners in sorted(freed.items()):
+                # their owners have slots free: the heads of their teams' queues get them
+                await engine.owners_freed(customer_id, owners)
         done += len(rows)
         if len(rows) < batch:
             return done

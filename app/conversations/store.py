@@ -21,6 +21,7 @@ from piccolo.columns.combination import WhereRaw
 from app.core.pagination import keyset_page
 from app.db import sql
 from app.db.tables import Activity, Conversation, Participant, ReadMark
+from app.domain.enums import PRIORITY_RANK
 from app.domain.participants import NO_NAME
 
 Id = uuid.UUID | str
@@ -41,6 +42,12 @@ class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
     owner_type: str
     owner_id: uuid.UUID | None
     tags: list[str]
+    team_id: uuid.UUID | None
+    priority: str
+    assignment_reason: str
+    tm_queued: datetime | None
+    """Waiting in its team's queue since; null unless waiting."""
+    tm_assigned: datetime | None
     last_message: str | None
     tm_last_message: datetime | None
     tm_activity: datetime
@@ -114,6 +121,8 @@ class RoomFilter(msgspec.Struct, frozen=True, kw_only=True):
     tag: str | None = None
     q: str | None = None
     """Words in a name, an address or a message's text."""
+    team_id: str | None = None
+    priority: str | None = None
 
 
 def _conditions(f: RoomFilter) -> list[Any]:
@@ -136,6 +145,10 @@ def _conditions(f: RoomFilter) -> list[Any]:
                 f.channel,
             )
         )
+    if f.team_id is not None:
+        where.append(Conversation.team_id == f.team_id)
+    if f.priority is not None:
+        where.append(Conversation.priority == f.priority)
     if f.tag:  # containment, so the GIN index on tags answers it
         where.append(WhereRaw("tags @> {}::text[]", [f.tag]))
     if f.q:
@@ -261,11 +274,13 @@ async def insert_room(
     reference_type: str,
     reference_id: str,
     at: datetime,
+    team_id: uuid.UUID | None = None,
 ) -> RoomRow:
     rows = await Conversation.insert(
         Conversation(
             customer_id=customer_id,
             account_id=account_id,
+            team_id=team_id,
             name=name,
             detail=detail,
             status=status,
@@ -279,14 +294,21 @@ async def insert_room(
     return _room(rows[0])
 
 
-async def record_message(room_id: uuid.UUID, preview: str, at: datetime) -> RoomRow:
-    """A message in the room: its preview, the activity time, and the room active."""
+async def record_message(
+    room_id: uuid.UUID, preview: str, at: datetime, *, reply: bool = False
+) -> RoomRow:
+    """A message in the room: its preview, the activity time, and the room active. A
+    `reply` (outbound) also ends the wait for the assignee's answer (the reassign-after
+    timer's `tm_awaiting_reply`)."""
     record = await sql.fetchrow(
         f"UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
-        f" tm_update = $3, status = 'active' WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+        f" tm_update = $3, status = 'active',"
+        f" tm_awaiting_reply = CASE WHEN $4 THEN NULL ELSE tm_awaiting_reply END"
+        f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         room_id,
         preview,
         at,
+        reply,
     )
     return _room(record)
 
@@ -301,6 +323,12 @@ class RoomChanges(msgspec.Struct, frozen=True, kw_only=True):
     owner_id: str | None | msgspec.UnsetType = msgspec.UNSET
     status: str | msgspec.UnsetType = msgspec.UNSET
     tm_activity: datetime | msgspec.UnsetType = msgspec.UNSET
+    team_id: str | None | msgspec.UnsetType = msgspec.UNSET
+    priority: str | msgspec.UnsetType = msgspec.UNSET
+    assignment_reason: str | msgspec.UnsetType = msgspec.UNSET
+    tm_queued: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    tm_assigned: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    tm_awaiting_reply: datetime | None | msgspec.UnsetType = msgspec.UNSET
 
 
 async def update_room(room_id: uuid.UUID, changes: RoomChanges, at: datetime) -> RoomRow:
@@ -364,12 +392,52 @@ async def lock_quiet_rooms(
 
 
 async def set_status(room_id: uuid.UUID, status: str, at: datetime) -> RoomRow:
+    values: dict[Any, Any] = {Conversation.status: status, Conversation.tm_update: at}
+    if status == "closed":  # a closed room waits for nobody
+        values[Conversation.tm_queued] = None
     rows = (
-        await Conversation.update({Conversation.status: status, Conversation.tm_update: at})
+        await Conversation.update(values)
         .where(Conversation.id == room_id)
         .returning(*Conversation.all_columns())
     )
     return _room(rows[0])
+
+
+# --- the team queue ---------------------------------------------------------------------
+
+QUEUE_RANK = (
+    "CASE {col} "
+    + " ".join(f"WHEN '{p}' THEN {rank}" for p, rank in PRIORITY_RANK.items())
+    + f" ELSE {len(PRIORITY_RANK)} END"
+)
+"""A room's priority as the queue's first sort key (urgent first), in SQL; `{col}` is the
+priority column."""
+
+
+def waiting(alias: str) -> str:
+    """SQL: the room `alias` waits in its team's queue (the partial index
+    conversations_queue covers the first two terms)."""
+    return (
+        f"{alias}.tm_queued IS NOT NULL AND {alias}.tm_delete IS NULL"
+        f" AND {alias}.status <> 'closed'"
+    )
+
+
+async def queue_positions(rows: Sequence[RoomRow]) -> dict[str, int]:
+    """The 1-based queue position of each waiting room among `rows`: the rooms of its team
+    waiting before it (higher priority, or the same and waiting longer), plus one."""
+    queued = [str(r.id) for r in rows if r.tm_queued is not None and r.team_id is not None]
+    if not queued:
+        return {}
+    records = await sql.fetch(
+        "SELECT r.id, (SELECT count(*) FROM conversations c WHERE c.team_id = r.team_id"
+        f" AND {waiting('c')}"
+        f" AND ({QUEUE_RANK.format(col='c.priority')}, c.tm_queued, c.id)"
+        f" <= ({QUEUE_RANK.format(col='r.priority')}, r.tm_queued, r.id)) AS position"
+        " FROM conversations r WHERE r.id = ANY($1::uuid[]) AND r.tm_queued IS NOT NULL",
+        queued,
+    )
+    return {str(r["id"]): r["position"] for r in records}
 
 
 # --- participants -----------------------------------------------------------------------

@@ -59,6 +59,10 @@ class SharedWork:
             self.tasks[key] = task
             while len(self.tasks) > self.size:
                 self.tasks.popitem(last=False)
+        elif task.done():
+            # the common case (every connection after the first): nothing left to cancel,
+            # so no shield — a shield per connection and event cost more than the work
+            return task
         # Shielded: one connection closing while it waits must not cancel the work that
         # the other connections are waiting for too.
         return asyncio.shield(task)

@@ -164,6 +164,9 @@ class Conversation(Table, tablename="conversations"):
     tm_queued = Timestamptz(null=True, default=None)
     """Waiting in its team's queue since; null unless waiting."""
     tm_assigned = Timestamptz(null=True, default=None)
+    tm_awaiting_reply = Timestamptz(null=True, default=None)
+    """Routing gave the room to its assignee then, and the assignee has not replied since;
+    null otherwise (the reassign-after timer's key)."""
     last_message = Text(null=True, default=None)
     tm_last_message = Timestamptz(null=True, default=None)
     tm_activity = Timestamptz(default=TimestamptzNow())

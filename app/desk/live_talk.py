@@ -18,7 +18,7 @@ import msgspec
 from app.core.events import StoredEvent
 from app.desk import talk_views
 from app.desk.live_page import LivePage
-from app.desk.render import lock, remove, render
+from app.desk.render import lock, remove, render, render_small
 from app.desk.talk_pages import message_fragments
 from app.domain.enums import EventType
 from app.domain.errors import ServiceError
@@ -71,7 +71,7 @@ async def fragments(desk: LivePage, event: StoredEvent, data: dict[str, Any]) ->
     mine = counts.get(desk.agent_id, 0)
     # the open talk counts as read (the two counts may straddle this socket's mark_read)
     total = max(0, totals.get(desk.agent_id, 0) - (mine if viewing else 0))
-    out = [render("partials/talk_dot.html", talk_unread=total, oob=True)]
+    out = [render_small("partials/talk_dot.html", talk_unread=total, oob=True)]
     if desk.page != "talks":
         return out
     if not member:

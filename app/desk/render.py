@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,15 @@ def render(template: str, **context: Any) -> str:
     """Render outside a request (websocket pushes). Forms rendered so have an empty CSRF
     field: htmx sends the token as a header (`hx-headers` on the page's body)."""
     return environment.get_template(template).render({"csrf_token": _no_csrf_field, **context})
+
+
+@lru_cache(maxsize=1024)
+def render_small(template: str, **context: int | str | bool | None) -> str:
+    """`render` for a small fragment that every desk socket receives with the same few
+    plain values (the event cursor, the talk dot): made once per distinct value, not once
+    per socket — with a thousand sockets, rendering it each time was most of a push's CPU
+    (docs/PERFORMANCE.md, desk fan-out)."""
+    return render(template, **context)
 
 
 def _no_csrf_field() -> str:

@@ -33,7 +33,7 @@ from app.desk import live_inbox as desk_inbox
 from app.desk import live_people
 from app.desk import live_talk as desk_talk
 from app.desk.presence import Presence
-from app.desk.render import render
+from app.desk.render import render, render_small
 from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS, EventType
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal
@@ -121,7 +121,7 @@ class DeskConnection(EventConnection):
                 parts += await (desk_talk if talk else desk_inbox).fragments(self, event, data)
             except Exception:  # noqa: BLE001 - one bad event must not kill the socket
                 log.exception("could not render event %s for the desk", event.id)
-        parts.append(render("partials/desk_cursor.html", since=self.cursor, oob=True))
+        parts.append(render_small("partials/desk_cursor.html", since=self.cursor, oob=True))
         await self.send_text("\n".join(parts))
 
     async def run(self, since: int | None) -> None:

@@ -19,6 +19,7 @@ from app.domain.enums import (
     EventType,
     ParticipantType,
     Permission,
+    Priority,
     PublicEventType,
     TalkType,
     WebhookMethod,
@@ -287,6 +288,17 @@ class ConversationOut(msgspec.Struct, kw_only=True):
     account_id: str | None
     owner_type: str
     owner_id: str | None
+    team_id: str | None
+    """The team the room belongs to (routing gives it to one of its members); null: none."""
+    priority: str
+    """urgent|high|medium|low|none: the team queue serves urgent first."""
+    assignment_reason: str
+    """Why the room has its assignee, or why it waits (routing and manual assignment write
+    it); empty when nothing decided yet."""
+    queue_position: int | None
+    """1-based place in its team's queue while the room waits for an agent; null unless
+    waiting. Computed when the room is read: it moves up without an event of its own when
+    rooms ahead of it leave the queue."""
     tags: list[str]
     participants: list[ParticipantOut]
     last_message: str | None
@@ -326,6 +338,11 @@ class ConversationUpdate(Input):
     status: ConversationStatus | msgspec.UnsetType = msgspec.UNSET
     """`closed` closes the room, `active` reopens it."""
     tags: Annotated[list[Tag], msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+    team_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    """A team of the customer to move the room to (an unassigned room is then routed in
+    it); null takes it out of any team (and out of the queue)."""
+    priority: Priority | msgspec.UnsetType = msgspec.UNSET
+    """urgent|high|medium|low|none: the order of the team queue."""
 
 
 # --- messages -------------------------------------------------------------------------
