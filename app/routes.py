@@ -21,7 +21,9 @@ from app.conversations import api as conversations
 from app.desk import admin_channels as admin
 from app.desk import (
     admin_accesskeys,
+    admin_agents,
     admin_audit,
+    admin_teams,
     admin_webhooks,
     forms,
     profile,
@@ -34,6 +36,7 @@ from app.people import accesskeys_api as accesskeys
 from app.people import agents_api as agents
 from app.people import customer_api as customer
 from app.people import me_api as me
+from app.routing import teams_api as teams
 from app.talk import api as talks
 from app.webhooks import api as webhooks
 from app.widget import doors as widget
@@ -47,6 +50,8 @@ def route_handlers() -> list[Any]:
         path="/",
         route_handlers=[
             agents.AgentController,
+            me.MeController,
+            teams.TeamController,
             accesskeys.AccessKeyController,
             customer.CustomerController,
             conversations.ConversationController,
@@ -85,6 +90,8 @@ def route_handlers() -> list[Any]:
         *admin_accesskeys.ROUTES,
         *profile.ROUTES,
         *admin_audit.ROUTES,
+        *admin_agents.ROUTES,
+        *admin_teams.ROUTES,
         *widget.ROUTES,
         healthz,
         api_websocket,

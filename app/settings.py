@@ -174,6 +174,9 @@ class Settings:
     """A room with no message for this long is closed."""
     lifecycle_interval_seconds: float
     """How often the lifecycle worker looks for rooms to idle or close."""
+    auto_offline_after_seconds: int
+    """An agent whose desks gave no sign of life for this long becomes offline (and online
+    again when it returns, if it was online)."""
     default_region: str
     """Country assumed for phone numbers written without +country code (ISO 3166, "US")."""
     run_workers: bool
@@ -233,6 +236,7 @@ class Settings:
             lifecycle_interval_seconds=_float(
                 env, "CONVODESK_LIFECYCLE_INTERVAL", 30.0, 0.05, 3600
             ),
+            auto_offline_after_seconds=_int(env, "CONVODESK_AUTO_OFFLINE_AFTER", 300, 1, 7 * 86400),
             default_region=_region(env),
             run_workers=not _bool(env, "CONVODESK_NO_WORKERS"),
             send_lease_seconds=_int(env, "CONVODESK_SEND_LEASE", 60, 5, 3600),

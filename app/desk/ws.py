@@ -32,6 +32,7 @@ from app.desk import inbox
 from app.desk import live_inbox as desk_inbox
 from app.desk import live_people
 from app.desk import live_talk as desk_talk
+from app.desk.liveness import DeskLife
 from app.desk.presence import Presence
 from app.desk.render import render, render_small
 from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS, EventType
@@ -39,7 +40,7 @@ from app.domain.errors import ServiceError
 from app.domain.principal import Principal
 from app.domain.topics import parse_event_id
 from app.people import agents
-from app.people.auth import authenticate_token
+from app.people.auth import authenticate_token, still_signed_in
 from app.settings import Settings
 from app.talk import service as talk_service
 
@@ -65,8 +66,11 @@ class DeskConnection(EventConnection):
         agent_name: str,
         page: str = "inbox",
         talk_id: str | None = None,
+        life: DeskLife | None = None,
     ) -> None:
         super().__init__(principal, hub)
+        self.life = life
+        """Where this socket proves its agent is at the desk (auto-offline)."""
         self.page = page
         """"inbox" (conversations) or "talks" (the Talk area): what this page shows."""
         self.talk_id = talk_id
@@ -88,6 +92,10 @@ class DeskConnection(EventConnection):
         reloads it on this close code (a reload renders from the current state)."""
         await close_quietly(self.socket, 4410, "events_pruned")
         return False
+
+    async def agent_changed(self) -> None:
+        if not await still_signed_in(self.principal):
+            await close_quietly(self.socket, 4401, "signed_out")
 
     async def caught_up(self) -> None:
         await self.send_text(render("partials/conn.html", oob=True))
@@ -125,6 +133,8 @@ class DeskConnection(EventConnection):
         await self.send_text("\n".join(parts))
 
     async def run(self, since: int | None) -> None:
+        if self.life is not None:
+            await self.life.opened(self.customer_id, self.agent_id)
         try:
             await self.start(since)
             if self.room_id:
@@ -137,11 +147,13 @@ class DeskConnection(EventConnection):
         finally:
             await self.leave_room()
             await self.stop()
+            if self.life is not None:
+                await self.life.closed(self.customer_id, self.agent_id)
 
 
 @websocket("/desk/ws")
 async def desk_websocket(
-    socket: WebSocket, settings: Settings, hub: Hub, presence: Presence
+    socket: WebSocket, settings: Settings, hub: Hub, presence: Presence, desk_life: DeskLife
 ) -> None:
     await socket.accept()
     if not origin_ok(socket, settings):
@@ -182,5 +194,14 @@ async def desk_websocket(
         since = None
     name = await agents.display_name(principal)
     await DeskConnection(
-        socket, principal, hub, presence, room_id, view, name, page=page, talk_id=talk_id
+        socket,
+        principal,
+        hub,
+        presence,
+        room_id,
+        view,
+        name,
+        page=page,
+        talk_id=talk_id,
+        life=desk_life,
     ).run(since)
