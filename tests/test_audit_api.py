@@ -32,7 +32,7 @@ def test_admins_read_the_log_newest_first_in_pages(client, tenant, db_url):
     _add_entries(db_url, tenant.customer_id, tenant.admin_id, 5, "team.created")
     seen, token = [], ""
     while True:
-        params = {"page_size": 2, **({"page_token": token} if token else {})}
+        params = {"page_size": 2, "target_type": "team", **({"page_token": token} if token else {})}
         r = client.get(LOG, headers=tenant.admin, params=params)
         assert r.status_code == 200, r.text
         body = r.json()
@@ -58,16 +58,18 @@ def test_filters_narrow_the_log(client, tenant, db_url):
     assert [e["action"] for e in get(actor_id=tenant.manager_id)] == ["team.deleted"]
     assert get(actor_type="system") == []
     assert len(get(target_type="team", target_id="team-1")) == 2
-    assert get(target_type="agent") == []
+    assert get(target_type="conversation") == []
     assert get(**{"from": "2999-01-01 00:00:00.000000"}) == []
-    assert len(get(to="2999-01-01T00:00:00")) == 3
+    assert len(get(target_type="team", to="2999-01-01T00:00:00")) == 3
+    assert get(target_type="team", to="2000-01-01T00:00:00") == []
 
 
 def test_the_log_is_for_admins_of_its_own_customer(client, tenant, other_tenant, db_url):
     _add_entries(db_url, tenant.customer_id, tenant.admin_id, 1, "team.created")
     for headers in (tenant.manager, tenant.agent):
         assert_error(client.get(LOG, headers=headers), 403, "admin_required")
-    assert client.get(LOG, headers=other_tenant.admin).json()["result"] == []
+    theirs = client.get(LOG, headers=other_tenant.admin).json()["result"]
+    assert {e["customer_id"] for e in theirs} == {other_tenant.customer_id}
     assert client.get(LOG).status_code == 401
 
 

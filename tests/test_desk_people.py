@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 from browser_kit import sign_in
 from conftest import wait_for
+from db_kit import sql
 from playwright.sync_api import Page, expect
 
 SHOTS = Path(os.environ.get("CONVODESK_SHOTS", "/tmp/shots"))
@@ -124,3 +125,100 @@ def test_the_audit_log_shows_admin_actions_readably_and_filters(server, tenant, 
     page.select_option("#filter-actor", "system")
     page.click("#filter")
     expect(page.locator("#no-entries")).to_contain_text("No entries match")
+
+
+def test_admin_adds_an_agent_who_signs_in_with_the_shown_password(
+    server, tenant, new_page, db_url
+):
+    page = new_page()
+    sign_in(page, server.url, "acme-admin", tenant.password, start="/admin/agents",
+            shows="#agent-table")  # fmt: skip
+    expect(page.locator("h1")).to_contain_text("Agents")
+    expect(page.locator("#agent-table tbody tr")).to_have_count(3)
+    page.click("#add-agent")
+    page.fill("#username", "acme-admin")  # taken: refused in words, what was typed kept
+    page.fill("#name", "Mina Kim")
+    page.check("#role-manager")
+    page.click("#save")
+    expect(page.locator("#form-error")).to_contain_text("already in use")
+    expect(page.locator("#name")).to_have_value("Mina Kim")
+    expect(page.locator("#role-manager")).to_be_checked()
+    page.fill("#username", "mina")
+    page.fill("#max_open", "3")
+    page.click("#save")
+
+    expect(page.locator("#created")).to_contain_text("Mina Kim can sign in now")
+    password = page.locator("#new-password").input_value()
+    assert len(password) >= 20
+    row = page.locator("#agent-table tr[data-username=mina]")
+    expect(row.locator(".chip.role-manager")).to_be_visible()
+    expect(row).to_contain_text("0 / 3")
+    shot(page, "agents-created")
+
+    # the new agent signs in, in a browser of their own, with the password shown once
+    theirs = new_page()
+    sign_in(theirs, server.url, "mina", password, shows="#inbox-list")
+    expect(theirs.locator("#me-switch")).to_be_visible()
+
+    # edit: a role change, then deactivate: their session ends at once
+    row.locator("a.edit").click()
+    page.check("#role-agent")
+    page.click("#save")
+    expect(page.locator("#agent-table tr[data-username=mina] .chip.role-agent")).to_be_visible()
+    page.locator("#agent-table tr[data-username=mina] a.edit").click()
+    page.click("#deactivate summary")
+    page.click("#deactivate-confirm")
+    expect(page.locator("#saved")).to_contain_text("Deactivated")
+    theirs.goto(server.url + "/")
+    expect(theirs).to_have_url(re.compile(r"/login"))
+    actions = [r["action"] for r in sql(db_url,
+               "SELECT action FROM audit_log WHERE target_type = 'agent' AND actor_id = $1"
+               " ORDER BY id", tenant.admin_id)]  # fmt: skip
+    assert actions[-3:] == ["agent.created", "agent.updated", "agent.deactivated"]
+
+
+def test_admin_builds_a_team_with_members_and_a_channel(server, tenant, new_page, db_url):
+    sms = tenant.channel("message")
+    page = new_page()
+    sign_in(page, server.url, "acme-admin", tenant.password, start="/admin/teams",
+            shows="#no-teams")  # fmt: skip
+    page.click("#add-team")
+    page.fill("#name", "Support <1st line>")
+    page.check(f"#member-{tenant.agent_id}")
+    page.check(f"#member-{tenant.manager_id}")
+    page.check(f"#account-{sms.id}")
+    page.check("#policy-round_robin")
+    page.fill("#max_open", "1")
+    page.select_option("#reassign_after", "600")
+    page.click("#save")
+    card = page.locator(".team-card")
+    expect(card).to_have_count(1)
+    expect(card.locator(".team-name")).to_have_text("Support <1st line>")
+    expect(card.locator(".chip.policy")).to_have_text("Round robin")
+    expect(card.locator(".member-count")).to_have_text("2")
+    expect(card).to_contain_text("10 minutes")
+    expect(card.locator(".team-channels")).to_contain_text("(loopback)")
+    shot(page, "teams")
+
+    # a second team cannot take the same channel: refused in words, the form kept
+    page.click("#add-team")
+    page.fill("#name", "Night shift")
+    page.check(f"#account-{sms.id}")
+    page.click("#save")
+    expect(page.locator("#form-error")).to_contain_text("already routes to the team")
+    expect(page.locator("#name")).to_have_value("Night shift")
+
+    # edit, then delete
+    page.goto(server.url + "/admin/teams")
+    page.click("#edit-team-1")
+    page.uncheck(f"#member-{tenant.manager_id}")
+    page.click("#save")
+    expect(page.locator(".team-card .member-count")).to_have_text("1")
+    page.click("#edit-team-1")
+    page.click("#delete summary")
+    page.click("#delete-confirm")
+    expect(page.locator("#deleted")).to_contain_text("Support <1st line>")
+    expect(page.locator("#no-teams")).to_be_visible()
+    actions = [r["action"] for r in sql(db_url,
+               "SELECT action FROM audit_log WHERE target_type = 'team' ORDER BY id")]  # fmt: skip
+    assert actions == ["team.created", "team.updated", "team.deleted"]

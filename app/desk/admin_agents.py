@@ -27,7 +27,8 @@ from app.domain.errors import Conflict, InvalidInput, ServiceError
 from app.domain.principal import Principal
 from app.domain.resources import AgentCreate, AgentOut, AgentUpdate, TeamOut, TeamUpdate
 from app.people import agents
-from app.routing import availability, teams
+from app.routing import availability
+from app.routing import teams as teams_service
 
 ROLES = [
     (Permission.AGENT.value, "Agent", "Answers the conversations assigned to them or unassigned."),
@@ -64,7 +65,7 @@ async def _all(list_page: Any, principal: Principal) -> list[Any]:
 
 
 async def _teams(principal: Principal) -> list[TeamOut]:
-    found = await _all(teams.list_teams, principal)
+    found = await _all(teams_service.list_teams, principal)
     return sorted(found, key=lambda t: t.name.lower())
 
 
@@ -183,7 +184,7 @@ async def _set_teams(
         ids = [a for a in team.agent_ids if a != agent_id]
         if team.id in wanted:
             ids.append(agent_id)
-        await teams.update_team(principal, team.id, TeamUpdate(agent_ids=ids))
+        await teams_service.update_team(principal, team.id, TeamUpdate(agent_ids=ids))
 
 
 def _refusal(exc: ServiceError) -> tuple[str, str]:

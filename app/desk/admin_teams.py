@@ -14,6 +14,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
+from app.channels import accounts, get_driver
 from app.desk.admin_agents import _all
 from app.desk.admin_channels import _all_accounts, admin_principal
 from app.desk.admin_kit import admin_context, form_text, page_router
@@ -21,7 +22,7 @@ from app.desk.forms import FormRefused, convert
 from app.domain.enums import AgentStatus, AssignmentPolicy
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.principal import Principal
-from app.domain.resources import TeamCreate, TeamOut, TeamUpdate
+from app.domain.resources import AccountOut, TeamCreate, TeamOut, TeamUpdate
 from app.people import agents
 from app.routing import teams
 
@@ -58,7 +59,14 @@ def reassign_label(seconds: int) -> str:
     return f"{round(seconds / 60)} minutes"
 
 
+def _channel_of(account: AccountOut) -> str:
+    """The channel an account carries (`message`, `email`…), for its icon."""
+    driver = get_driver(account.type)
+    return driver.reference_type(accounts.as_listed(account)).value
+
+
 async def _context(principal: Principal, **extra: Any) -> dict[str, Any]:
+    found_accounts = await _all_accounts(principal)
     people = await _all(agents.list_agents, principal)
     people = [a for a in people if a.status == AgentStatus.ACTIVE.value]
     people.sort(key=lambda a: (a.name or a.username).lower())
@@ -68,7 +76,8 @@ async def _context(principal: Principal, **extra: Any) -> dict[str, Any]:
         people=people,
         people_by_id={a.id: a for a in people},
         online_ids={a.id for a in people if a.availability == "online"},
-        accounts=await _all_accounts(principal),
+        accounts=found_accounts,
+        account_channel={a.id: _channel_of(a) for a in found_accounts},
         policies=POLICIES,
         policy_labels={p: label for p, label, _ in POLICIES},
         reassign_choices=REASSIGN_CHOICES,
