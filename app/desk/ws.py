@@ -33,6 +33,7 @@ from app.desk import live_inbox as desk_inbox
 from app.desk import live_people
 from app.desk import live_talk as desk_talk
 from app.desk.liveness import DeskLife
+from app.desk.pages import inbox_filter
 from app.desk.presence import Presence
 from app.desk.render import render, render_small
 from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS, EventType
@@ -180,13 +181,9 @@ async def desk_websocket(
             talk_id = (await talk_service.reach(principal, talk_id)).id
         except ServiceError:
             talk_id = None
-    wanted = q.get("view") or ""
-    view = inbox.InboxFilter(
-        view=wanted if wanted in inbox.VIEWS else inbox.default_view(principal),
-        status=q.get("status") or None,
-        channel=q.get("channel") or None,
-        tag=q.get("tag") or None,
-        q=q.get("q") or None,
+    view = await inbox_filter(
+        principal,
+        {k: q.get(k) for k in ("view", "status", "channel", "tag", "q", "team", "priority", "sort")},
     )
     try:
         since = parse_event_id(q["since"]) if q.get("since") else None
