@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 from browser_kit import sign_in
-from conftest import wait_for
+from conftest import inbound, wait_for
 from db_kit import sql
 from playwright.sync_api import Page, expect
 
@@ -222,3 +222,73 @@ def test_admin_builds_a_team_with_members_and_a_channel(server, tenant, new_page
     actions = [r["action"] for r in sql(db_url,
                "SELECT action FROM audit_log WHERE target_type = 'team' ORDER BY id")]  # fmt: skip
     assert actions == ["team.created", "team.updated", "team.deleted"]
+
+
+def test_the_inbox_shows_a_teams_queue_live_and_its_head_is_assigned_when_a_slot_frees(
+    server, tenant, new_page, client
+):
+    """The issue's "done when": a team of two with capacity 1 and round robin; three
+    customers write; two rooms are assigned (one each, explained), the third waits, shown
+    live with its position and the queue count; a room closes and the waiting one goes
+    to that agent at once."""
+    sms = tenant.channel("message")
+    r = client.post(
+        "/v1.0/teams",
+        headers=tenant.admin,
+        json={
+            "name": "Support",
+            "agent_ids": [tenant.agent_id, tenant.manager_id],
+            "account_ids": [str(sms.id)],
+            "assignment_policy": "round_robin",
+            "max_open": 1,
+        },
+    )
+    assert r.status_code == 201, r.text
+    team = r.json()["id"]
+    for who in (tenant.agent, tenant.manager):
+        r = client.put("/v1.0/me/availability", headers=who, json={"availability": "online"})
+        assert r.status_code == 200, r.text
+
+    page = new_page()
+    sign_in(page, server.url, "acme-admin", tenant.password, shows="#inbox-list")
+    page.goto(f"{server.url}/?view=all&team={team}")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=9000)
+    expect(page.locator("#filter-team")).to_have_value(team)
+    expect(page.locator("#queue-count .queue-n")).to_have_text("0")
+
+    rooms = [inbound(sms, f"+1555000000{i}", f"help {i}").conversation_id for i in range(3)]
+    for room in rooms[:2]:
+        expect(page.locator(f"#row-{room} .row-owner")).to_contain_text("→", timeout=9000)
+    waiting = page.locator(f"#row-{rooms[2]} .row-owner")
+    expect(waiting).to_contain_text("Waiting · position 1", timeout=9000)
+    expect(page.locator(f"#row-{rooms[2]} .team-chip")).to_have_text("Support")
+    expect(page.locator("#queue-count .queue-n")).to_have_text("1")
+    shot(page, "inbox-queue")
+
+    # the waiting room's panel explains why; the first room's assignee closes it
+    first = client.get(f"/v1.0/conversations/{rooms[0]}", headers=tenant.admin).json()
+    assert "round robin" in first["assignment_reason"]
+    owner = tenant.agent if first["owner_id"] == tenant.agent_id else tenant.manager
+    r = client.put(f"/v1.0/conversations/{rooms[0]}", headers=owner, json={"status": "closed"})
+    assert r.status_code == 200, r.text
+    expect(waiting).to_contain_text("→", timeout=9000)
+    expect(page.locator("#queue-count .queue-n")).to_have_text("0")
+    third = client.get(f"/v1.0/conversations/{rooms[2]}", headers=tenant.admin).json()
+    assert third["owner_id"] == first["owner_id"] and third["queue_position"] is None
+
+    # priority from the room's side panel, then the priority sort puts it first
+    page.goto(f"{server.url}/conversations/{rooms[1]}?view=all")
+    expect(page.locator("#assignment-reason")).to_contain_text("round robin")
+    page.select_option("#room-priority", "urgent")
+    expect(page.locator(f"#row-{rooms[1]} .prio-urgent")).to_be_visible(timeout=9000)
+    page.click("#me-switch summary")
+    expect(page.locator("#set-online")).to_be_visible()
+    shot(page, "room-panel-and-switch")
+    page.click("#set-away")
+    expect(page.locator("#me-switch")).to_have_attribute("data-availability", "away")
+    me = client.get("/v1.0/me", headers=tenant.admin).json()
+    assert me["availability"] == "away"
+    page.goto(f"{server.url}/?view=all&sort=priority")
+    expect(page.locator("#inbox-list .row").first).to_have_id(f"row-{rooms[1]}")
+    page.goto(f"{server.url}/?view=all&priority=urgent")
+    expect(page.locator("#inbox-list .row")).to_have_count(1)

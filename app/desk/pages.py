@@ -149,10 +149,12 @@ async def team_context(principal: Principal, f: inbox.InboxFilter) -> dict[str, 
     in the queue of the teams the view shows."""
     team_list = await inbox.all_teams(principal)
     shown = [f.team] if f.team else list(f.my_teams) if f.view == "teams" else []
+    names = {t.id: t.name for t in team_list}
+    lengths = await inbox.queue_lengths(principal, shown) if shown else {}
     return {
         "teams": team_list,
-        "team_names": {t.id: t.name for t in team_list},
-        "queue_lengths": await inbox.queue_lengths(principal, shown) if shown else {},
+        "team_names": names,
+        "queue_lengths": {t: lengths.get(t, 0) for t in shown if t in names},
     }
 
 
