@@ -51,7 +51,7 @@ ROOM = msgspec.convert(
         "tags": [EVIL],
         "team_id": None,
         "priority": "none",
-        "assignment_reason": "",
+        "assignment_reason": EVIL,
         "queue_position": None,
         "participants": [{"id": "p1", **PEER}],
         "last_message": EVIL,
