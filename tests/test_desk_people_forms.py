@@ -5,13 +5,23 @@ never cached, and an audit entry for each admin action done from the desk."""
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 
 import pytest
 from db_kit import sql
 from desk_kit import desk_client
 
-ADMIN_PAGES = ["/admin/accesskeys", "/admin/audit"]
+ADMIN_PAGES = [
+    "/admin/accesskeys",
+    "/admin/audit",
+    "/admin/agents",
+    "/admin/agents/new",
+    "/admin/agents/table",
+    "/admin/teams",
+    "/admin/teams/new",
+]
 NUL = "a\x00b"
 
 
@@ -20,6 +30,12 @@ def admin(server, tenant):
     client = desk_client(server, "acme-admin", tenant.password)
     yield client
     client.close()
+
+
+def _form_error(page: str) -> str:
+    """The refusal a form page shows (its #form-error)."""
+    found = re.search(r'id="form-error">([^<]*)<', page)
+    return html.unescape(found.group(1)) if found else ""
 
 
 def _entries(db_url: str, customer_id: str, action: str) -> list:
@@ -41,8 +57,17 @@ def test_admin_pages_are_closed_to_others(server, tenant, who, db_url):
         assert "Only an admin" in r.text
     r = client.post("/admin/accesskeys", data={"name": "sneaky", "expire": "never"})
     assert r.status_code == 403
+    r = client.post("/admin/agents", data={"username": "sneaky", "permission": "admin"})
+    assert r.status_code == 403
+    r = client.post("/admin/teams", data={"name": "sneaky", "assignment_policy": "manual",
+                                          "max_open": "1"})  # fmt: skip
+    assert r.status_code == 403
+    r = client.post(f"/admin/agents/{tenant.admin_id}/deactivate")
+    assert r.status_code == 403
     client.close()
     assert sql(db_url, "SELECT 1 FROM access_keys") == []
+    assert sql(db_url, "SELECT 1 FROM agents WHERE username = 'sneaky'") == []
+    assert sql(db_url, "SELECT 1 FROM teams") == []
 
 
 def test_signed_out_visitors_go_to_sign_in(server):
@@ -130,3 +155,96 @@ def test_audit_page_filters_are_checked(admin):
     assert r.status_code in (400, 422) and "U+0000" in r.text
     r = admin.get("/admin/audit", params={"target_type": "team", "actor": "system"})
     assert r.status_code == 200 and "No entries match" in r.text
+
+
+def test_agent_forms_refuse_in_words_and_audit_what_they_do(admin, tenant, db_url):
+    base = {"username": "sam", "name": "Sam", "permission": "agent", "max_open": ""}
+    for changes, words in (
+        ({"username": "bad name!"}, "username"),
+        ({"permission": "owner"}, "Choose a role."),
+        ({"max_open": "lots"}, "whole number"),
+        ({"max_open": "0"}, "1 to 10,000"),
+        ({"username": "acme-agent"}, "already in use"),
+        ({"name": "x" * 300}, "at most 255 characters"),
+        ({"team_ids": str(uuid.uuid4())}, "no longer exists"),
+    ):
+        r = admin.post("/admin/agents", data={**base, **changes})
+        assert r.status_code in (409, 422), (changes, r.status_code)
+        assert words in _form_error(r.text), (changes, _form_error(r.text))
+    assert sql(db_url, "SELECT 1 FROM agents WHERE username = 'sam'") == []
+    r = admin.post("/admin/agents", data={**base, "name": "<i>Sam</i>"})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert "&lt;i&gt;Sam&lt;/i&gt;" in r.text and "<i>Sam</i>" not in r.text
+    sam = sql(db_url, "SELECT id::text FROM agents WHERE username = 'sam'")[0]["id"]
+    r = admin.post(f"/admin/agents/{sam}/password")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert "New password for" in r.text
+    r = admin.post(f"/admin/agents/{sam}", data={**base, "permission": "manager", "max_open": "4"})
+    assert r.status_code == 303
+    assert admin.post(f"/admin/agents/{sam}/deactivate").status_code == 303
+    assert admin.post(f"/admin/agents/{sam}/reactivate").status_code == 303
+    entries = sql(
+        db_url,
+        "SELECT action, actor_id::text, before::text || after::text AS body FROM audit_log"
+        " WHERE target_id = $1 ORDER BY id",
+        sam,
+    )
+    assert [e["action"] for e in entries] == [
+        "agent.created", "agent.password_reset", "agent.updated", "agent.deactivated",
+        "agent.reactivated",
+    ]  # fmt: skip
+    assert {e["actor_id"] for e in entries} == {tenant.admin_id}
+    table = admin.get("/admin/agents/table")  # what the page polls: the table alone
+    assert 'id="agent-table"' in table.text and "<html" not in table.text
+    assert "sam" in table.text
+    assert not any("argon2" in e["body"] or "password_hash" in e["body"] for e in entries)
+
+
+def test_the_last_admin_cannot_be_deactivated_from_the_desk(admin, tenant, db_url):
+    r = admin.post(f"/admin/agents/{tenant.admin_id}/deactivate")
+    assert r.status_code == 409 and "at least one admin" in r.text
+    assert sql(db_url, "SELECT status FROM agents WHERE id = $1", tenant.admin_id)[0][0] == "active"
+
+
+def test_foreign_and_malformed_ids_are_404(admin, other_tenant, client):
+    r = client.post("/v1.0/teams", headers=other_tenant.admin, json={"name": "Theirs"})
+    theirs = r.json()["id"]
+    for path in (
+        f"/admin/agents/{other_tenant.agent_id}",
+        "/admin/agents/not-an-id",
+        f"/admin/teams/{theirs}",
+        "/admin/teams/not-an-id",
+    ):
+        assert admin.get(path).status_code == 404, path
+    for path in (
+        f"/admin/agents/{other_tenant.agent_id}",
+        f"/admin/agents/{other_tenant.agent_id}/password",
+        f"/admin/agents/{other_tenant.agent_id}/deactivate",
+        f"/admin/teams/{theirs}",
+        f"/admin/teams/{theirs}/delete",
+    ):
+        r = admin.post(path, data={"name": "mine now", "permission": "agent",
+                                   "assignment_policy": "manual", "max_open": "1"})  # fmt: skip
+        assert r.status_code == 404, path
+    assert client.get(f"/v1.0/teams/{theirs}", headers=other_tenant.admin).json()["name"] == "Theirs"
+
+
+def test_team_forms_refuse_in_words(admin, tenant, other_tenant, db_url):
+    base = {"name": "Support", "assignment_policy": "round_robin", "max_open": "2",
+            "reassign_after": "0"}  # fmt: skip
+    for changes, words in (
+        ({"name": ""}, "The name cannot be empty."),
+        ({"assignment_policy": "random"}, "Choose how conversations are assigned."),
+        ({"max_open": "many"}, "whole number"),
+        ({"max_open": "0"}, "capacity"),
+        ({"reassign_after": "-5"}, "reassign"),
+        ({"agent_ids": other_tenant.agent_id}, "agents of this customer"),
+    ):
+        r = admin.post("/admin/teams", data={**base, **changes})
+        assert r.status_code == 422, (changes, r.status_code)
+        assert words in _form_error(r.text), (changes, _form_error(r.text))
+    assert sql(db_url, "SELECT 1 FROM teams") == []
+    r = admin.post("/admin/teams", data={**base, "name": "<b>S</b>", "agent_ids": tenant.agent_id})
+    assert r.status_code == 303
+    page = admin.get("/admin/teams")
+    assert "&lt;b&gt;S&lt;/b&gt;" in page.text and "<b>S</b>" not in page.text
