@@ -18,7 +18,6 @@ from app.audit import api as audit
 from app.channels import api as accounts
 from app.channels import hooks_api as hooks
 from app.conversations import api as conversations
-from app.desk import admin_channels as admin
 from app.desk import (
     admin_accesskeys,
     admin_agents,
@@ -29,6 +28,7 @@ from app.desk import (
     profile,
     session,
 )
+from app.desk import admin_channels as admin
 from app.desk import pages as desk
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket

@@ -45,9 +45,17 @@ def test_admins_read_the_log_newest_first_in_pages(client, tenant, db_url):
     assert first["actor_type"] == "agent" and first["actor_id"] == tenant.admin_id
     assert first["before"] == {} and first["after"] == {"name": "T1"}
     assert set(first) == {
-        "id", "customer_id", "actor_type", "actor_id", "action", "target_type", "target_id",
-        "before", "after", "tm_create",
-    }  # fmt: skip
+        "id",
+        "customer_id",
+        "actor_type",
+        "actor_id",
+        "action",
+        "target_type",
+        "target_id",
+        "before",
+        "after",
+        "tm_create",
+    }
 
 
 def test_filters_narrow_the_log(client, tenant, db_url):
@@ -97,8 +105,9 @@ def test_an_agent_renames_itself_and_sets_its_default_availability(client, tenan
     )
     assert r.status_code == 200, r.text
     assert r.json()["name"] == "Sam Agent" and r.json()["id"] == tenant.agent_id
-    stored = sql(db_url, "SELECT name, default_availability FROM agents WHERE id = $1",
-                 tenant.agent_id)[0]  # fmt: skip
+    stored = sql(
+        db_url, "SELECT name, default_availability FROM agents WHERE id = $1", tenant.agent_id
+    )[0]
     assert (stored["name"], stored["default_availability"]) == ("Sam Agent", "away")
     (entry,) = sql(
         db_url,
@@ -130,18 +139,29 @@ def test_me_refuses_bad_input(client, tenant):
 
 def test_changing_the_password_needs_the_current_one(client, tenant, db_url):
     url = "/v1.0/me/password"
-    r = client.put(url, headers=tenant.agent, json={"current_password": "wrong-one",
-                                                    "password": "new-password-1"})  # fmt: skip
+    r = client.put(
+        url,
+        headers=tenant.agent,
+        json={"current_password": "wrong-one", "password": "new-password-1"},
+    )
     assert_error(r, 422, "wrong_password")
-    r = client.put(url, headers=tenant.agent, json={"current_password": tenant.password,
-                                                    "password": "short"})  # fmt: skip
+    r = client.put(
+        url, headers=tenant.agent, json={"current_password": tenant.password, "password": "short"}
+    )
     assert r.status_code == 422, r.text
-    r = client.put(url, headers=tenant.agent, json={"current_password": tenant.password,
-                                                    "password": "new-password-1"})  # fmt: skip
+    r = client.put(
+        url,
+        headers=tenant.agent,
+        json={"current_password": tenant.password, "password": "new-password-1"},
+    )
     assert r.status_code == 204, r.text
     tenant.login("acme-agent", "new-password-1")
-    assert client.post("/auth/login", json={"username": "acme-agent",
-                                            "password": tenant.password}).status_code == 401  # fmt: skip
+    assert (
+        client.post(
+            "/auth/login", json={"username": "acme-agent", "password": tenant.password}
+        ).status_code
+        == 401
+    )
     entries = sql(
         db_url,
         "SELECT actor_id::text, target_id, before::text, after::text FROM audit_log"
@@ -153,6 +173,8 @@ def test_changing_the_password_needs_the_current_one(client, tenant, db_url):
 
 def test_wrong_current_passwords_are_throttled_like_sign_ins(client, tenant):
     body = {"current_password": "guess", "password": "new-password-1"}
-    answers = [client.put("/v1.0/me/password", headers=tenant.agent, json=body).status_code
-               for _ in range(6)]  # fmt: skip
+    answers = [
+        client.put("/v1.0/me/password", headers=tenant.agent, json=body).status_code
+        for _ in range(6)
+    ]
     assert answers[:5] == [422] * 5 and answers[5] == 429

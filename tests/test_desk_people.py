@@ -108,8 +108,9 @@ def test_the_audit_log_shows_admin_actions_readably_and_filters(server, tenant, 
     admin.close()
 
     page = new_page()
-    sign_in(page, server.url, "acme-admin", tenant.password, start="/admin/audit",
-            shows="#audit-table")  # fmt: skip
+    sign_in(
+        page, server.url, "acme-admin", tenant.password, start="/admin/audit", shows="#audit-table"
+    )
     entries = page.locator("#audit-table .audit-entry")
     wait_for(lambda: entries.count() >= 1)
     profile = page.locator(".audit-entry[data-action='agent.profile_updated']")
@@ -127,12 +128,11 @@ def test_the_audit_log_shows_admin_actions_readably_and_filters(server, tenant, 
     expect(page.locator("#no-entries")).to_contain_text("No entries match")
 
 
-def test_admin_adds_an_agent_who_signs_in_with_the_shown_password(
-    server, tenant, new_page, db_url
-):
+def test_admin_adds_an_agent_who_signs_in_with_the_shown_password(server, tenant, new_page, db_url):
     page = new_page()
-    sign_in(page, server.url, "acme-admin", tenant.password, start="/admin/agents",
-            shows="#agent-table")  # fmt: skip
+    sign_in(
+        page, server.url, "acme-admin", tenant.password, start="/admin/agents", shows="#agent-table"
+    )
     expect(page.locator("h1")).to_contain_text("Agents")
     expect(page.locator("#agent-table tbody tr")).to_have_count(3)
     page.click("#add-agent")
@@ -171,17 +171,24 @@ def test_admin_adds_an_agent_who_signs_in_with_the_shown_password(
     expect(page.locator("#saved")).to_contain_text("Deactivated")
     theirs.goto(server.url + "/")
     expect(theirs).to_have_url(re.compile(r"/login"))
-    actions = [r["action"] for r in sql(db_url,
-               "SELECT action FROM audit_log WHERE target_type = 'agent' AND actor_id = $1"
-               " ORDER BY id", tenant.admin_id)]  # fmt: skip
+    actions = [
+        r["action"]
+        for r in sql(
+            db_url,
+            "SELECT action FROM audit_log WHERE target_type = 'agent' AND actor_id = $1"
+            " ORDER BY id",
+            tenant.admin_id,
+        )
+    ]
     assert actions[-3:] == ["agent.created", "agent.updated", "agent.deactivated"]
 
 
 def test_admin_builds_a_team_with_members_and_a_channel(server, tenant, new_page, db_url):
     sms = tenant.channel("message")
     page = new_page()
-    sign_in(page, server.url, "acme-admin", tenant.password, start="/admin/teams",
-            shows="#no-teams")  # fmt: skip
+    sign_in(
+        page, server.url, "acme-admin", tenant.password, start="/admin/teams", shows="#no-teams"
+    )
     page.click("#add-team")
     page.fill("#name", "Support <1st line>")
     page.check(f"#member-{tenant.agent_id}")
@@ -219,8 +226,10 @@ def test_admin_builds_a_team_with_members_and_a_channel(server, tenant, new_page
     page.click("#delete-confirm")
     expect(page.locator("#deleted")).to_contain_text("Support <1st line>")
     expect(page.locator("#no-teams")).to_be_visible()
-    actions = [r["action"] for r in sql(db_url,
-               "SELECT action FROM audit_log WHERE target_type = 'team' ORDER BY id")]  # fmt: skip
+    actions = [
+        r["action"]
+        for r in sql(db_url, "SELECT action FROM audit_log WHERE target_type = 'team' ORDER BY id")
+    ]
     assert actions == ["team.created", "team.updated", "team.deleted"]
 
 

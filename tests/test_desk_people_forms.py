@@ -59,8 +59,9 @@ def test_admin_pages_are_closed_to_others(server, tenant, who, db_url):
     assert r.status_code == 403
     r = client.post("/admin/agents", data={"username": "sneaky", "permission": "admin"})
     assert r.status_code == 403
-    r = client.post("/admin/teams", data={"name": "sneaky", "assignment_policy": "manual",
-                                          "max_open": "1"})  # fmt: skip
+    r = client.post(
+        "/admin/teams", data={"name": "sneaky", "assignment_policy": "manual", "max_open": "1"}
+    )
     assert r.status_code == 403
     r = client.post(f"/admin/agents/{tenant.admin_id}/deactivate")
     assert r.status_code == 403
@@ -132,16 +133,25 @@ def test_profile_forms_refuse_in_words(server, tenant, db_url):
     page = me.get("/profile")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert "<script>alert(1)" not in page.text
-    r = me.post("/profile/password", data={"current_password": "", "password": "abcdefgh1",
-                                           "password_again": "abcdefgh1"})  # fmt: skip
+    r = me.post(
+        "/profile/password",
+        data={"current_password": "", "password": "abcdefgh1", "password_again": "abcdefgh1"},
+    )
     assert r.status_code == 422 and "Enter your current password." in r.text
-    r = me.post("/profile/password", data={"current_password": tenant.password,
-                                           "password": "short", "password_again": "short"})  # fmt: skip
+    r = me.post(
+        "/profile/password",
+        data={"current_password": tenant.password, "password": "short", "password_again": "short"},
+    )
     assert r.status_code == 422 and "at least 8 characters" in r.text
     assert _entries(db_url, tenant.customer_id, "agent.password_changed") == []
-    r = me.post("/profile/password", data={"current_password": tenant.password,
-                                           "password": "long-enough-1",
-                                           "password_again": "long-enough-1"})  # fmt: skip
+    r = me.post(
+        "/profile/password",
+        data={
+            "current_password": tenant.password,
+            "password": "long-enough-1",
+            "password_again": "long-enough-1",
+        },
+    )
     assert r.status_code == 303
     (entry,) = _entries(db_url, tenant.customer_id, "agent.password_changed")
     assert entry["actor_id"] == tenant.agent_id == entry["target_id"]
@@ -190,9 +200,12 @@ def test_agent_forms_refuse_in_words_and_audit_what_they_do(admin, tenant, db_ur
         sam,
     )
     assert [e["action"] for e in entries] == [
-        "agent.created", "agent.password_reset", "agent.updated", "agent.deactivated",
+        "agent.created",
+        "agent.password_reset",
+        "agent.updated",
+        "agent.deactivated",
         "agent.reactivated",
-    ]  # fmt: skip
+    ]
     assert {e["actor_id"] for e in entries} == {tenant.admin_id}
     table = admin.get("/admin/agents/table")  # what the page polls: the table alone
     assert 'id="agent-table"' in table.text and "<html" not in table.text
@@ -223,15 +236,28 @@ def test_foreign_and_malformed_ids_are_404(admin, other_tenant, client):
         f"/admin/teams/{theirs}",
         f"/admin/teams/{theirs}/delete",
     ):
-        r = admin.post(path, data={"name": "mine now", "permission": "agent",
-                                   "assignment_policy": "manual", "max_open": "1"})  # fmt: skip
+        r = admin.post(
+            path,
+            data={
+                "name": "mine now",
+                "permission": "agent",
+                "assignment_policy": "manual",
+                "max_open": "1",
+            },
+        )
         assert r.status_code == 404, path
-    assert client.get(f"/v1.0/teams/{theirs}", headers=other_tenant.admin).json()["name"] == "Theirs"
+    assert (
+        client.get(f"/v1.0/teams/{theirs}", headers=other_tenant.admin).json()["name"] == "Theirs"
+    )
 
 
 def test_team_forms_refuse_in_words(admin, tenant, other_tenant, db_url):
-    base = {"name": "Support", "assignment_policy": "round_robin", "max_open": "2",
-            "reassign_after": "0"}  # fmt: skip
+    base = {
+        "name": "Support",
+        "assignment_policy": "round_robin",
+        "max_open": "2",
+        "reassign_after": "0",
+    }
     for changes, words in (
         ({"name": ""}, "The name cannot be empty."),
         ({"assignment_policy": "random"}, "Choose how conversations are assigned."),

@@ -11,7 +11,7 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 
 from app.desk.admin_channels import admin_principal
-from app.desk.admin_kit import NO_STORE, admin_context, page_router, form_text
+from app.desk.admin_kit import NO_STORE, admin_context, form_text, page_router
 from app.desk.forms import convert
 from app.domain.errors import InvalidInput, ServiceError
 from app.domain.principal import Principal
@@ -84,7 +84,11 @@ class AccessKeysController(Controller):
             if typed["expire"] not in expire:
                 raise InvalidInput("invalid_expire", "Choose when the key expires.")
             data = convert(
-                {"name": typed["name"], "detail": typed["detail"], "expire": expire[typed["expire"]]},
+                {
+                    "name": typed["name"],
+                    "detail": typed["detail"],
+                    "expire": expire[typed["expire"]],
+                },
                 AccessKeyCreate,
                 LABELS,
             )

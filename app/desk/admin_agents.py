@@ -81,7 +81,9 @@ def capacity(agent: AgentOut, team_list: list[TeamOut]) -> int | None:
 async def _list_page(principal: Principal, **extra: Any) -> Template:
     team_list = await _teams(principal)
     people = await _all(agents.list_agents, principal)
-    people.sort(key=lambda a: (a.status != AgentStatus.ACTIVE.value, (a.name or a.username).lower()))
+    people.sort(
+        key=lambda a: (a.status != AgentStatus.ACTIVE.value, (a.name or a.username).lower())
+    )
     context = await admin_context(
         principal,
         "agents",
@@ -290,9 +292,7 @@ class AgentsController(Controller):
     @post("/{agent_id:str}/password")
     async def reset_password(self, principal: Principal, agent_id: str) -> Template:
         password = new_password()
-        agent = await availability.update_agent(
-            principal, agent_id, AgentUpdate(password=password)
-        )
+        agent = await availability.update_agent(principal, agent_id, AgentUpdate(password=password))
         return await _form_page(principal, agent=agent, password=password)
 
     @post("/{agent_id:str}/deactivate")
@@ -305,9 +305,7 @@ class AgentsController(Controller):
 
     async def _status(self, principal: Principal, agent_id: str, status: AgentStatus) -> Response:
         try:
-            agent = await availability.update_agent(
-                principal, agent_id, AgentUpdate(status=status)
-            )
+            agent = await availability.update_agent(principal, agent_id, AgentUpdate(status=status))
         except Conflict as exc:
             return await _form_page(
                 principal,

@@ -27,9 +27,21 @@ from app.people import agents
 from app.routing import teams
 
 POLICIES = [
-    (AssignmentPolicy.MANUAL.value, "By hand", "Conversations wait unassigned until someone takes one."),
-    (AssignmentPolicy.ROUND_ROBIN.value, "Round robin", "Each new conversation goes to the next online member with room, in turn."),
-    (AssignmentPolicy.LEAST_BUSY.value, "Least busy", "Each new conversation goes to the online member with the fewest open."),
+    (
+        AssignmentPolicy.MANUAL.value,
+        "By hand",
+        "Conversations wait unassigned until someone takes one.",
+    ),
+    (
+        AssignmentPolicy.ROUND_ROBIN.value,
+        "Round robin",
+        "Each new conversation goes to the next online member with room, in turn.",
+    ),
+    (
+        AssignmentPolicy.LEAST_BUSY.value,
+        "Least busy",
+        "Each new conversation goes to the online member with the fewest open.",
+    ),
 ]
 REASSIGN_CHOICES = [
     # (seconds, label)
@@ -126,7 +138,9 @@ async def _form_page(
         principal,
         team=team,
         values=values,
-        account_team={a: t for t in team_list if not team or t.id != team.id for a in t.account_ids},
+        account_team={
+            a: t for t in team_list if not team or t.id != team.id for a in t.account_ids
+        },
         error=error,
         error_field=error_field,
     )
@@ -154,13 +168,19 @@ def _number(text: str, field: str, words: str) -> int:
 
 def _body(typed: dict[str, Any]) -> dict[str, Any]:
     if typed["assignment_policy"] not in {p for p, _, _ in POLICIES}:
-        raise FormRefused("invalid_form", "Choose how conversations are assigned.", "assignment_policy")
+        raise FormRefused(
+            "invalid_form", "Choose how conversations are assigned.", "assignment_policy"
+        )
     return {
         "name": typed["name"],
         "detail": typed["detail"],
         "assignment_policy": typed["assignment_policy"],
-        "max_open": _number(typed["max_open"], "max_open", "The capacity must be a whole number, 1 or more."),
-        "reassign_after": _number(typed["reassign_after"] or "0", "reassign_after", "Choose when to reassign."),
+        "max_open": _number(
+            typed["max_open"], "max_open", "The capacity must be a whole number, 1 or more."
+        ),
+        "reassign_after": _number(
+            typed["reassign_after"] or "0", "reassign_after", "Choose when to reassign."
+        ),
         "agent_ids": typed["agent_ids"],
         "account_ids": typed["account_ids"],
     }
@@ -184,7 +204,9 @@ class TeamsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def teams_page(self, principal: Principal, saved: str = "", deleted: str = "") -> Template:
+    async def teams_page(
+        self, principal: Principal, saved: str = "", deleted: str = ""
+    ) -> Template:
         return await _list_page(principal, saved=saved[:64], deleted=deleted[:255])
 
     @get("/new")

@@ -112,7 +112,9 @@ def matches(principal: Principal, f: InboxFilter, room: ConversationOut) -> bool
 
 def _token(row: RoomRow, f: InboxFilter) -> str:
     if f.sort == "priority":
-        return f"{PRIORITY_RANK.get(row.priority, len(PRIORITY_RANK))}|{fmt(row.tm_activity)}|{row.id}"
+        return (
+            f"{PRIORITY_RANK.get(row.priority, len(PRIORITY_RANK))}|{fmt(row.tm_activity)}|{row.id}"
+        )
     return f"{fmt(row.tm_activity)}|{row.id}"
 
 

@@ -112,7 +112,6 @@ class ProfileController(Controller):
             )
         return Redirect("/profile?saved=password", status_code=303)
 
-
     @get("/switch")
     async def availability_switch(self, principal: Principal) -> Template:
         """The rail's availability switch (pages that do not render it load it once)."""

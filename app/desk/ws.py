@@ -28,9 +28,8 @@ from app.conversations import service as conversations
 from app.core.connection import EventConnection, close_quietly, send_frame
 from app.core.events import StoredEvent
 from app.core.hub import Hub
-from app.desk import inbox
+from app.desk import inbox, live_people
 from app.desk import live_inbox as desk_inbox
-from app.desk import live_people
 from app.desk import live_talk as desk_talk
 from app.desk.liveness import DeskLife
 from app.desk.pages import inbox_filter
@@ -183,7 +182,10 @@ async def desk_websocket(
             talk_id = None
     view = await inbox_filter(
         principal,
-        {k: q.get(k) for k in ("view", "status", "channel", "tag", "q", "team", "priority", "sort")},
+        {
+            k: q.get(k)
+            for k in ("view", "status", "channel", "tag", "q", "team", "priority", "sort")
+        },
     )
     try:
         since = parse_event_id(q["since"]) if q.get("since") else None

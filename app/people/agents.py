@@ -339,9 +339,7 @@ async def update_me(principal: Principal, data: MeUpdate) -> AgentOut:
     changes = AgentChanges(
         name=msgspec.UNSET if data.name is None else data.name.strip(),
         default_availability=(
-            msgspec.UNSET
-            if data.default_availability is None
-            else data.default_availability.value
+            msgspec.UNSET if data.default_availability is None else data.default_availability.value
         ),
     )
     async with transaction():
