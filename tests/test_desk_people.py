@@ -154,6 +154,9 @@ def test_admin_adds_an_agent_who_signs_in_with_the_shown_password(server, tenant
     expect(row.locator(".chip.role-manager")).to_be_visible()
     expect(row).to_contain_text("0 / 3")
     shot(page, "agents-created")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column
+    shot(page, "agents-phone")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # the new agent signs in, in a browser of their own, with the password shown once
     theirs = new_page()
