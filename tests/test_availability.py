@@ -64,7 +64,8 @@ def _desk(server, headers: dict[str, str]):
         server.url.replace("http://", "ws://") + "/desk/ws",
         additional_headers={"Cookie": f"token={token}", "Origin": server.url},
     ).__enter__()  # closed by the test, or with `with`
-    # caught up (a cursor frame for an event the desk does not show may come first)
+    # caught up: frames for events the desk does not show, and the desk's own availability
+    # change (its rail switch), may come first
     while 'data-state="live"' not in ws.recv(timeout=10):
         pass
     return ws

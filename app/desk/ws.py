@@ -28,13 +28,14 @@ from app.conversations import service as conversations
 from app.core.connection import EventConnection, close_quietly, send_frame
 from app.core.events import StoredEvent
 from app.core.hub import Hub
-from app.desk import inbox
+from app.desk import inbox, live_people
 from app.desk import live_inbox as desk_inbox
 from app.desk import live_talk as desk_talk
 from app.desk.liveness import DeskLife
+from app.desk.pages import inbox_filter
 from app.desk.presence import Presence
 from app.desk.render import render, render_small
-from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS
+from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS, EventType
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal
 from app.domain.topics import parse_event_id
@@ -113,6 +114,10 @@ class DeskConnection(EventConnection):
         parts: list[str] = []
         for event in events:
             talk = event.type in TALK_EVENTS
+            if event.type == EventType.AGENT_AVAILABILITY_UPDATED and self.may_see(event):
+                data = msgspec.json.decode(event.payload)
+                parts += live_people.fragments(self, data)
+                continue
             if not (talk or event.type in CONVERSATION_EVENTS) or not self.may_see(event):
                 continue
             if not talk and self.page != "inbox":
@@ -175,13 +180,12 @@ async def desk_websocket(
             talk_id = (await talk_service.reach(principal, talk_id)).id
         except ServiceError:
             talk_id = None
-    wanted = q.get("view") or ""
-    view = inbox.InboxFilter(
-        view=wanted if wanted in inbox.VIEWS else inbox.default_view(principal),
-        status=q.get("status") or None,
-        channel=q.get("channel") or None,
-        tag=q.get("tag") or None,
-        q=q.get("q") or None,
+    view = await inbox_filter(
+        principal,
+        {
+            k: q.get(k)
+            for k in ("view", "status", "channel", "tag", "q", "team", "priority", "sort")
+        },
     )
     try:
         since = parse_event_id(q["since"]) if q.get("since") else None

@@ -247,6 +247,48 @@ class AccessKeyPage(msgspec.Struct, kw_only=True):
     next_page_token: str
 
 
+# --- the signed-in agent's own settings, and the audit log ---------------------------
+
+
+class MeUpdate(Input):
+    """`PUT /v1.0/me`: what an agent changes about itself (only the fields given)."""
+
+    name: Name | None = None
+    default_availability: Availability | None = None
+    """What the agent becomes when it signs in to the desk."""
+
+
+class PasswordChange(Input):
+    """`PUT /v1.0/me/password`: the current password proves it is the agent itself (a
+    desk left signed in is not enough to take the account over)."""
+
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    password: Password
+
+
+class AuditEntryOut(msgspec.Struct, kw_only=True):
+    id: str
+    customer_id: str
+    actor_type: str
+    """`agent` (the desk or a token), `accesskey` (a program, with its maker as
+    `actor_id`) or `system` (routing, timers)."""
+    actor_id: str | None
+    action: str
+    """`<target>.<verb>`, e.g. `agent.created`, `team.updated`, `conversation.assigned`."""
+    target_type: str
+    target_id: str
+    before: dict[str, Any]
+    """The target as the API showed it before the change ({} for a creation)."""
+    after: dict[str, Any]
+    """The target as the API shows it after the change ({} for a deletion)."""
+    tm_create: str
+
+
+class AuditPage(msgspec.Struct, kw_only=True):
+    result: list[AuditEntryOut]
+    next_page_token: str
+
+
 # --- conversations --------------------------------------------------------------------
 
 Text_ = Annotated[str, msgspec.Meta(max_length=20000)]

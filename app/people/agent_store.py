@@ -13,10 +13,11 @@ from datetime import datetime
 from uuid import UUID
 
 import msgspec
+from piccolo.query.functions.aggregate import Count
 
 from app.core.pagination import keyset_page_as
 from app.db import sql, typed
-from app.db.tables import Agent, TeamMember
+from app.db.tables import Agent, Conversation, TeamMember
 from app.domain.enums import Permission
 
 
@@ -257,6 +258,22 @@ async def customer_of(username: str) -> str | None:
         .first()
     )
     return str(row["customer_id"]) if row else None
+
+
+async def open_counts(customer_id: str) -> dict[str, int]:
+    """Each agent's open (not closed) rooms: the load the agents page shows against
+    capacity (index conversations_open_owner)."""
+    rows = (
+        await Conversation.select(Conversation.owner_id, Count(alias="open"))
+        .where(
+            Conversation.customer_id == customer_id,
+            Conversation.owner_id.is_not_null(),
+            Conversation.status != "closed",
+            Conversation.tm_delete.is_null(),
+        )
+        .group_by(Conversation.owner_id)
+    )
+    return {str(r["owner_id"]): int(r["open"]) for r in rows}
 
 
 # --- availability and desk liveness (plain SQL: every desk connection and heartbeat) ---------

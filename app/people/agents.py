@@ -15,9 +15,9 @@ from app.core.ids import found, parse_id
 from app.domain.enums import AgentStatus, Availability, EventType, Permission
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.principal import Principal, require_admin
-from app.domain.resources import AgentCreate, AgentOut, AgentUpdate
+from app.domain.resources import AgentCreate, AgentOut, AgentUpdate, MeUpdate, PasswordChange
 from app.domain.timefmt import fmt, now
-from app.people import agent_store, customer_store
+from app.people import agent_store, auth, customer_store
 from app.people.agent_store import AgentChanges, AgentRow, Colleague
 from app.people.passwords import hash_password
 
@@ -285,6 +285,12 @@ async def remove_agent(principal: Principal, agent_id: str) -> AgentRow:
     return gone
 
 
+async def open_counts(principal: Principal) -> dict[str, int]:
+    """Each agent's open rooms (the agents page's load column). Admins only."""
+    require_admin(principal)
+    return await agent_store.open_counts(principal.customer_id)
+
+
 async def directory(principal: Principal) -> list[Colleague]:
     """Colleagues' ids and display names (for assigning rooms); any agent may see them."""
     return await agent_store.directory(principal.customer_id)
@@ -300,3 +306,73 @@ async def display_name(principal: Principal) -> str:
     return (await names(principal.customer_id, [principal.agent_id])).get(
         principal.agent_id, principal.username
     )
+
+
+# --- the signed-in agent's own settings (any agent, for itself) ---------------------------
+
+
+async def _own_row(principal: Principal) -> AgentRow:
+    return found(await agent_store.live(principal.customer_id, principal.agent_id), *_NO_AGENT)
+
+
+def _profile(row: AgentRow) -> dict[str, str]:
+    """What the audit log shows of a profile change (never the password's hash)."""
+    return {"name": row.name, "default_availability": row.default_availability}
+
+
+async def update_me(principal: Principal, data: MeUpdate) -> AgentOut:
+    """Change one's own name and default availability; only the fields given."""
+    changes = AgentChanges(
+        name=msgspec.UNSET if data.name is None else data.name.strip(),
+        default_availability=(
+            msgspec.UNSET if data.default_availability is None else data.default_availability.value
+        ),
+    )
+    async with transaction():
+        row = await _own_row(principal)
+        if changes != AgentChanges():
+            before = _profile(row)
+            row = await agent_store.update(row.id, changes, now())
+            if _profile(row) != before:
+                await audit.record(
+                    principal.customer_id,
+                    principal,
+                    "agent.profile_updated",
+                    "agent",
+                    row.id,
+                    before,
+                    _profile(row),
+                )
+                await record_agent_updated(await resource(row))
+        return await resource(row)
+
+
+_WRONG_PASSWORD = InvalidInput(
+    "wrong_password",
+    "The current password is not right.",
+    fields=[{"field": "current_password", "message": "is not right"}],
+)
+
+
+async def change_password(principal: Principal, data: PasswordChange, *, address: str) -> None:
+    """A new password for the signed-in agent, given its current one (checked and
+    throttled like a sign-in). Other sessions stay signed in."""
+    row = await _own_row(principal)
+    if not await auth.recheck_password(
+        row.username, row.password_hash, data.current_password, address
+    ):
+        raise _WRONG_PASSWORD
+    password_hash = await hash_password(data.password)
+    async with transaction():
+        row = await _own_row(principal)
+        await agent_store.update(row.id, AgentChanges(password_hash=password_hash), now())
+        # the entry says that it changed and who changed it, never any hash
+        await audit.record(
+            principal.customer_id,
+            principal,
+            "agent.password_changed",
+            "agent",
+            row.id,
+            {},
+            {"password": "changed"},
+        )

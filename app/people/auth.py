@@ -126,6 +126,16 @@ async def login(
     return LoginResult(username=row.username, token=token)
 
 
+async def recheck_password(username: str, password_hash: str, password: str, address: str) -> bool:
+    """Whether a signed-in agent typed its own password (to change it). Counted and
+    throttled like a sign-in, so a desk left open cannot be used to guess the password."""
+    await _throttle(username, address[:255])
+    if not await verify_password(password_hash, password):
+        return False
+    await login_store.clear(username)
+    return True
+
+
 async def authenticate_token(token: str, secret_key: str) -> Principal:
     try:
         claims = jwt.decode(

@@ -1,15 +1,18 @@
 """`/v1.0/me`: the signed-in agent's own resource and settings (any agent, for itself).
 
-One doors module for everything an agent does to itself: its resource and availability
-(here), its profile and password (`PUT /v1.0/me`, `PUT /v1.0/me/password`: the desk's
-profile page uses the same service functions)."""
+One doors module for everything an agent does to itself: its resource and availability,
+its profile (`PUT /v1.0/me`) and password (`PUT /v1.0/me/password`); the desk's profile
+page and rail switch call the same service functions."""
 
 from __future__ import annotations
 
-from litestar import Controller, get, put
+from litestar import Controller, Request, get, put
 
+from app.api.auth import client_address
+from app.api.openapi import answers
+from app.domain.errors import InvalidInput, TooManyRequests
 from app.domain.principal import Principal
-from app.domain.resources import AgentOut, AvailabilityIn
+from app.domain.resources import AgentOut, AvailabilityIn, MeUpdate, PasswordChange
 from app.people import agents
 from app.routing import availability
 
@@ -24,6 +27,12 @@ class MeController(Controller):
         availability, capacity and teams. Any agent."""
         return await agents.get_me(principal)
 
+    @put("/")
+    async def update_me(self, principal: Principal, data: MeUpdate) -> AgentOut:
+        """Change your own `name` and `default_availability` (what you become when you
+        sign in to the desk); only the fields given change. Any agent."""
+        return await agents.update_me(principal, data)
+
     @put("/availability")
     async def set_availability(self, principal: Principal, data: AvailabilityIn) -> AgentOut:
         """Set your own availability: `online` (routing may give you rooms), `away` or
@@ -31,3 +40,13 @@ class MeController(Controller):
         your teams' waiting rooms come to you at once. Every agent of the customer gets
         `agent_availability_updated`. Choosing clears `auto_offline`."""
         return await availability.set_own(principal, data.availability)
+
+    @put("/password", status_code=204, opt=answers(InvalidInput, TooManyRequests))
+    async def change_password(
+        self, request: Request, principal: Principal, data: PasswordChange
+    ) -> None:
+        """Change your own password: `current_password` must be right (a `422`
+        `wrong_password` otherwise; wrong guesses count like failed sign-ins, and too many
+        are a `429`). `password` is at least 8 characters. Your tokens stay valid. Any
+        agent."""
+        await agents.change_password(principal, data, address=client_address(request))

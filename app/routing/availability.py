@@ -156,3 +156,13 @@ async def run(settings: Settings) -> None:
         except Exception:  # noqa: BLE001 - try again next round
             log.exception("auto-offline sweep failed")
         await asyncio.sleep(sweep_seconds(settings))
+
+
+async def desk_signed_in(principal: Principal) -> None:
+    """Signing in to the desk makes the agent what its profile chose
+    (`default_availability`): an agent who starts the day online gets rooms at once."""
+    async with transaction():
+        row = await agent_store.locked(principal.customer_id, principal.agent_id)
+        if row is None or row.status != AgentStatus.ACTIVE.value:
+            return
+        await _set(row, Availability(row.default_availability))
