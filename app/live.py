@@ -1,7 +1,7 @@
 """The parts of a web process that live as long as it does, and their lifespans: the
 database pool, the live bus (Litestar channels: memory, or PostgreSQL LISTEN/NOTIFY across
 processes), the hub that hands committed events to this process's websockets, presence,
-the SMTP listener and the background workers.
+the desks' proof of life (auto-offline), the SMTP listener and the background workers.
 
 One `Live` per application, kept on `app.state.live`; doors reach its parts through the
 `hub`, `presence` and `settings` dependencies."""
@@ -27,7 +27,9 @@ from app.core import bus
 from app.core.hub import Hub
 from app.db.piccolo_conf import DB
 from app.db.pool import close_pool
+from app.desk.liveness import DeskLife
 from app.desk.presence import Presence
+from app.routing import availability
 from app.settings import Settings
 from app.workers.runner import Workers
 
@@ -50,6 +52,7 @@ class Live:
         self.hub = Hub()
         self.presence = Presence(self.publish)
         self.hub.watch(self.presence.on_notice)
+        self.desk_life = DeskLife(availability.heartbeat_seconds(settings))
 
     async def publish(self, notice: dict[str, Any]) -> None:
         await self.channels.wait_published(notice, bus.CHANNEL)
@@ -68,6 +71,7 @@ class Live:
             "settings": Provide(lambda: self.settings, use_cache=True, sync_to_thread=False),
             "hub": Provide(lambda: self.hub, use_cache=True, sync_to_thread=False),
             "presence": Provide(lambda: self.presence, use_cache=True, sync_to_thread=False),
+            "desk_life": Provide(lambda: self.desk_life, use_cache=True, sync_to_thread=False),
         }
 
     @asynccontextmanager
@@ -87,12 +91,14 @@ class Live:
         async with self.channels, smtp_listener.serving(self.settings):
             listener = asyncio.create_task(self.listen(), name="bus-listener")
             self.presence.start()
+            self.desk_life.start()
             workers = Workers(self.settings, self.hub)
             if self.settings.run_workers:
                 workers.start()
             yield
             await workers.stop()
             await self.presence.close()
+            await self.desk_life.close()
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener

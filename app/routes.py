@@ -14,17 +14,29 @@ from app.api.auth import PRINCIPAL, login
 from app.api.errors import check_api_input
 from app.api.health import healthz
 from app.api.ws import api_websocket
+from app.audit import api as audit
 from app.channels import api as accounts
 from app.channels import hooks_api as hooks
 from app.conversations import api as conversations
+from app.desk import (
+    admin_accesskeys,
+    admin_agents,
+    admin_audit,
+    admin_teams,
+    admin_webhooks,
+    forms,
+    profile,
+    session,
+)
 from app.desk import admin_channels as admin
-from app.desk import admin_webhooks, forms, session
 from app.desk import pages as desk
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
 from app.people import accesskeys_api as accesskeys
 from app.people import agents_api as agents
 from app.people import customer_api as customer
+from app.people import me_api as me
+from app.routing import teams_api as teams
 from app.talk import api as talks
 from app.webhooks import api as webhooks
 from app.widget import doors as widget
@@ -38,6 +50,8 @@ def route_handlers() -> list[Any]:
         path="/",
         route_handlers=[
             agents.AgentController,
+            me.MeController,
+            teams.TeamController,
             accesskeys.AccessKeyController,
             customer.CustomerController,
             conversations.ConversationController,
@@ -47,6 +61,8 @@ def route_handlers() -> list[Any]:
             talks.TalkController,
             talks.ReactionController,
             talks.talk_file,
+            audit.AuditLogController,
+            me.MeController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,
@@ -71,6 +87,11 @@ def route_handlers() -> list[Any]:
         hooks.provider_sub_hook,
         *admin.ROUTES,
         *admin_webhooks.ROUTES,
+        *admin_accesskeys.ROUTES,
+        *profile.ROUTES,
+        *admin_audit.ROUTES,
+        *admin_agents.ROUTES,
+        *admin_teams.ROUTES,
         *widget.ROUTES,
         healthz,
         api_websocket,

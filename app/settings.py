@@ -177,6 +177,9 @@ class Settings:
     routing_tick_seconds: float
     """How often the routing timer looks for rooms to reassign (a team's reassign_after)
     and for queues a member has room for."""
+    auto_offline_after_seconds: int
+    """An agent whose desks gave no sign of life for this long becomes offline (and online
+    again when it returns, if it was online)."""
     default_region: str
     """Country assumed for phone numbers written without +country code (ISO 3166, "US")."""
     run_workers: bool
@@ -237,6 +240,7 @@ class Settings:
                 env, "CONVODESK_LIFECYCLE_INTERVAL", 30.0, 0.05, 3600
             ),
             routing_tick_seconds=_float(env, "CONVODESK_ROUTING_TICK", 5.0, 0.05, 3600),
+            auto_offline_after_seconds=_int(env, "CONVODESK_AUTO_OFFLINE_AFTER", 300, 1, 7 * 86400),
             default_region=_region(env),
             run_workers=not _bool(env, "CONVODESK_NO_WORKERS"),
             send_lease_seconds=_int(env, "CONVODESK_SEND_LEASE", 60, 5, 3600),

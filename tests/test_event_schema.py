@@ -34,6 +34,8 @@ from app.domain.enums import (
     PUBLIC_EVENTS,
     TALK_EVENTS,
     WEBHOOK_EVENTS,
+    AgentStatus,
+    Availability,
     ConversationStatus,
     EventType,
     MessageStatus,
@@ -46,6 +48,8 @@ from app.domain.principal import Principal
 from app.domain.resources import (
     EVENT_DATA,
     AgentCreate,
+    AgentOut,
+    AgentUpdate,
     ConversationCreate,
     ConversationOut,
     ConversationUpdate,
@@ -59,8 +63,12 @@ from app.domain.resources import (
     TalkOut,
     TalkParticipantOut,
     TalkUpdate,
+    TeamCreate,
+    TeamOut,
+    TeamUpdate,
 )
 from app.people import agents, customers
+from app.routing import availability, teams
 from app.talk import messages as talk_messages
 from app.talk import service as talks
 from app.webhooks import log as webhook_log
@@ -166,6 +174,13 @@ class Checker:
         # topics and audience, as docs/EVENTS.md says
         if event_type is EventType.WEBHOOK_TEST:
             assert (event.topics, event.audience) == ([], [])
+        elif EVENT_DATA[event_type] is TeamOut:
+            assert event.topics == [f"customer_id:{event.customer_id}:team:{data['id']}"]
+            assert event.audience == []
+        elif EVENT_DATA[event_type] is AgentOut:
+            assert event.topics == [f"customer_id:{event.customer_id}:agent:{data['id']}"]
+            everyone = event_type is EventType.AGENT_AVAILABILITY_UPDATED
+            assert event.audience == ([] if everyone else [data["id"]])
         elif event_type in TALK_EVENTS:
             talk_id = data["id"] if EVENT_DATA[event_type] is TalkOut else data["talk_id"]
             assert event.audience
@@ -201,7 +216,14 @@ async def read_state(admin: Principal) -> dict[str, Any]:
             if root.reply_count:
                 lines |= _plain((await talk_messages.list_messages(admin, talk_id, root.id))[0])
         talk_lines[talk_id] = lines
-    return {"rooms": rooms, "messages": room_messages, "talks": talk_list, "lines": talk_lines}
+    return {
+        "rooms": rooms,
+        "messages": room_messages,
+        "talks": talk_list,
+        "lines": talk_lines,
+        "teams": _plain((await teams.list_teams(admin))[0]),
+        "agents": _plain((await agents.list_agents(admin))[0]),
+    }
 
 
 async def snapshot(admin: Principal) -> tuple[int, dict[str, Any]]:
@@ -233,7 +255,17 @@ def put(state: dict[str, Any], kind: str, inside: str, data: dict, gone: bool) -
 def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
     """docs/EVENTS.md, "Keeping a copy up to date", as a client would write it."""
     shape = EVENT_DATA[event_type]
-    if shape is ConversationOut:
+    if shape is TeamOut:
+        if event_type is EventType.TEAM_DELETED:
+            state["teams"].pop(data["id"], None)
+        else:
+            state["teams"][data["id"]] = data
+    elif shape is AgentOut:
+        if data["tm_delete"] != LIVE:
+            state["agents"].pop(data["id"], None)
+        else:
+            state["agents"][data["id"]] = data
+    elif shape is ConversationOut:
         put(state, "rooms", "messages", data, gone=event_type is EventType.CONVERSATION_DELETED)
     elif shape is MessageOut:
         state["messages"].setdefault(data["conversation_id"], {})[data["id"]] = data
@@ -554,6 +586,40 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.TALK_CREATED,
     )
     await run.step(talks.delete_talk(admin, direct.id), Ev.TALK_UPDATED)
+
+    # --- teams and agents
+    team = await run.step(
+        teams.create_team(admin, TeamCreate(name="Support", agent_ids=[ann.agent_id])),
+        Ev.TEAM_CREATED,
+        Ev.AGENT_UPDATED,  # ann's team_ids
+    )
+    await run.step(
+        teams.update_team(
+            admin, team.id, TeamUpdate(agent_ids=[ann.agent_id, bob.agent_id], max_open=2)
+        ),
+        Ev.TEAM_UPDATED,
+        Ev.AGENT_UPDATED,  # bob's team_ids
+    )
+    await run.step(availability.set_own(cyd, Availability.ONLINE), Ev.AGENT_AVAILABILITY_UPDATED)
+    await run.step(
+        availability.update_agent(admin, cyd.agent_id, AgentUpdate(name="Cyd", max_open=3)),
+        Ev.AGENT_UPDATED,
+    )
+    await run.step(
+        availability.update_agent(admin, cyd.agent_id, AgentUpdate(status=AgentStatus.DEACTIVATED)),
+        Ev.AGENT_UPDATED,
+        Ev.AGENT_AVAILABILITY_UPDATED,
+    )
+    await run.step(
+        availability.delete_agent(admin, bob.agent_id),
+        Ev.AGENT_UPDATED,
+        Ev.TEAM_UPDATED,  # bob left it
+    )
+    await run.step(
+        teams.delete_team(admin, team.id),
+        Ev.TEAM_DELETED,
+        Ev.AGENT_UPDATED,  # ann's team_ids
+    )
 
     # --- the webhook test event
     await customers.update_customer(admin, CustomerUpdate(webhook_uri="http://127.0.0.1:9/h"))

@@ -22,6 +22,7 @@ IDEMPOTENT = {
     ("post", "/v1.0/conversations/{conversation_id}/participants"),
     ("post", "/v1.0/conversations/{conversation_id}/messages"),
     ("post", "/v1.0/conversation_accounts"),
+    ("post", "/v1.0/teams"),
     ("post", "/v1.0/talks"),
     ("post", "/v1.0/talks/{talk_id}/participants"),
     ("post", "/v1.0/talks/{talk_id}/messages"),

@@ -29,13 +29,14 @@ def test_admin_manages_agents(client, tenant):
     updated = client.put(
         f"/v1.0/agents/{agent['id']}",
         headers=h,
-        json={"name": "Mina K.", "permission": "manager", "status": "available"},
+        json={"name": "Mina K.", "permission": "manager", "availability": "online"},
     ).json()
-    assert (updated["name"], updated["permission"], updated["status"]) == (
+    assert (updated["name"], updated["permission"], updated["availability"]) == (
         "Mina K.",
         "manager",
-        "available",
+        "online",
     )
+    assert updated["status"] == "active"
     assert updated["tm_update"] > agent["tm_update"]
 
     # a new password works for sign-in, the old one does not

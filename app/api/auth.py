@@ -96,13 +96,14 @@ def client_address(connection: ASGIConnection) -> str:
     tags=["auth"],
     summary="Sign in and get a token",
     status_code=200,
-    opt=answers(Unauthenticated, TooManyRequests),
+    opt=answers(Unauthenticated, Forbidden, TooManyRequests),
 )
 async def login(request: Request, data: LoginInput, settings: Settings) -> LoginResult:
     """Sign in with an agent's username (any case) and password. The answer's `token` (a
     JWT, valid for a day unless the server is configured otherwise) authenticates API
-    calls and websockets. A wrong username or password is a `401`; too many failed
-    attempts answer `429` with `Retry-After`."""
+    calls and websockets. A wrong username or password is a `401`; the right password of
+    a deactivated agent is a `403` (`agent_deactivated`); too many failed attempts answer
+    `429` with `Retry-After`."""
     return await auth.login(
         data.username,
         data.password,

@@ -35,6 +35,7 @@ from app.domain.errors import ServiceError
 from app.domain.origins import same_origin
 from app.domain.principal import Principal
 from app.domain.topics import is_well_formed, owner_of, parse_event_id
+from app.people import auth
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,10 @@ class ApiConnection(EventConnection):
 
     async def close_broken(self) -> None:
         await close_quietly(self.socket, 1011, "internal error; reconnect")
+
+    async def agent_changed(self) -> None:
+        if not await auth.still_signed_in(self.principal):
+            await close_quietly(self.socket, 4401, "signed_out")
 
     async def resume_too_old(self) -> bool:
         await self.send_text(msgspec.json.encode(EVENTS_PRUNED).decode())

@@ -119,7 +119,7 @@ async def list_conversations(
         priority=priority.value if priority else None,
     )
     if sort == "priority":
-        rows, token = await store.page_by_priority(rooms, page_size, page_token)
+        rows, token = await store.page_by_priority_then_creation(rooms, page_size, page_token)
     elif sort == "created":
         rows, token = await store.page_by_creation(rooms, page_size, page_token)
     else:

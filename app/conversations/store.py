@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 from piccolo.columns.combination import WhereRaw
 from piccolo.query import OrderByRaw
+from piccolo.query.functions.aggregate import Count
 
 from app.core.pagination import check_page_size, keyset_page
 from app.db import sql
@@ -129,6 +130,8 @@ class RoomFilter(msgspec.Struct, frozen=True, kw_only=True):
     """Words in a name, an address or a message's text."""
     team_id: str | None = None
     priority: str | None = None
+    team_ids: tuple[str, ...] | None = None
+    """In any of these teams (the desk's "My teams"); () matches nothing."""
 
 
 def _conditions(f: RoomFilter) -> list[Any]:
@@ -155,6 +158,11 @@ def _conditions(f: RoomFilter) -> list[Any]:
         where.append(Conversation.team_id == f.team_id)
     if f.priority is not None:
         where.append(Conversation.priority == f.priority)
+    if f.team_ids is not None:
+        if f.team_ids:
+            where.append(Conversation.team_id.is_in(list(f.team_ids)))
+        else:
+            where.append(WhereRaw("false"))
     if f.tag:  # containment, so the GIN index on tags answers it
         where.append(WhereRaw("tags @> {}::text[]", [f.tag]))
     if f.q:
@@ -191,7 +199,7 @@ async def page_by_creation(
     return [_room(r) for r in rows], token
 
 
-async def page_by_priority(
+async def page_by_priority_then_creation(
     f: RoomFilter, page_size: int, page_token: str | None
 ) -> tuple[list[RoomRow], str]:
     """Urgent first, then high, medium, low, none; newest created first within a priority
@@ -255,6 +263,67 @@ async def page_by_activity(
         .limit(limit)
     )
     return [_room(r) for r in rows]
+
+
+async def page_by_priority(
+    f: RoomFilter, after: tuple[int, datetime, str] | None, limit: int
+) -> list[RoomRow]:
+    """Up to `limit` rooms, most urgent first and within a priority the latest activity
+    first, after the (rank, tm_activity, id) `after`. (The directions differ, so the
+    keyset condition is spelled out rather than one row comparison.)"""
+    rank_sql = QUEUE_RANK.format(col="priority")  # urgent first
+    where = _conditions(f)
+    if after is not None:
+        rank, tm, room_id = after
+        where.append(
+            WhereRaw(
+                f"(({rank_sql}) > {{}} OR (({rank_sql}) = {{}}"
+                " AND (tm_activity, id) < ({}, {}::uuid)))",
+                rank,
+                rank,
+                tm,
+                room_id,
+            )
+        )
+    rows = await (
+        Conversation.select()
+        .where(*where)
+        .order_by(OrderByRaw(rank_sql))
+        .order_by(Conversation.tm_activity, ascending=False)
+        .order_by(Conversation.id, ascending=False)
+        .limit(limit)
+    )
+    return [_room(r) for r in rows]
+
+
+async def team_names(customer_id: str, team_ids: Sequence[Any]) -> dict[str, str]:
+    """Team names by id, for the customer's teams among `team_ids` (the inbox's chips)."""
+    ids = sorted({str(t) for t in team_ids if t})
+    if not ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT id, name FROM teams WHERE customer_id = $1 AND id = ANY($2::uuid[])",
+        customer_id,
+        ids,
+    )
+    return {str(r["id"]): r["name"] for r in rows}
+
+
+async def queue_lengths(customer_id: str, team_ids: list[str]) -> dict[str, int]:
+    """How many rooms wait in each of these teams' queues (index conversations_queue)."""
+    if not team_ids:
+        return {}
+    rows = await (
+        Conversation.select(Conversation.team_id, Count(alias="waiting"))
+        .where(
+            Conversation.customer_id == customer_id,
+            Conversation.team_id.is_in(team_ids),
+            Conversation.tm_queued.is_not_null(),
+            Conversation.tm_delete.is_null(),
+        )
+        .group_by(Conversation.team_id)
+    )
+    return {str(r["team_id"]): int(r["waiting"]) for r in rows}
 
 
 async def visible_room(

@@ -20,6 +20,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from app.core.events import StoredEvent, events_after, last_event_id, pruned_through
 from app.core.hub import Hub
+from app.domain.enums import EventType
 from app.domain.principal import Principal, may_see_event
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,12 @@ class EventConnection:
         them. Tell it. True: carry on from the stream's current end (the client reloads
         what it shows); False (the default): the connection is over."""
         return False
+
+    async def agent_changed(self) -> None:
+        """The connection's agent changed (`agent_updated`): it may have been deactivated
+        or deleted. A socket is authenticated once, when it opens; the agents' sockets
+        check again here and close (code 4401) at once rather than at the next reconnect,
+        which authentication refuses."""
 
     # -- machinery ---------------------------------------------------------------------
 
@@ -179,6 +186,18 @@ class EventConnection:
             return
         self.cursor = fresh[-1].id
         await self.emit(fresh)
+        if any(self._about_me(e) for e in fresh):
+            await self.agent_changed()
+
+    def _about_me(self, event: StoredEvent) -> bool:
+        """An `agent_updated` about this connection's agent: it may have been deactivated
+        or deleted (the payload's id is near its start: no need to decode it)."""
+        agent_id = self.principal.agent_id
+        return (
+            bool(agent_id)
+            and event.type == EventType.AGENT_UPDATED
+            and f'"id":"{agent_id}"'.encode() in bytes(event.payload)
+        )
 
     def may_see(self, event: StoredEvent) -> bool:
         return may_see_event(self.principal, event.type, event.audience)

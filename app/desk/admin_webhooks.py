@@ -45,6 +45,8 @@ STATUSES = [s.value for s in DeliveryStatus]
 EVENT_GROUPS = [
     ("Conversations", [t for t in ALL_TYPES if t in CONVERSATION_EVENTS]),
     ("Talks", [t for t in ALL_TYPES if t in TALK_EVENTS]),
+    # every other public type (teams, agents ...), so that ticking every box is every type
+    ("People and teams", [t for t in ALL_TYPES if t not in CONVERSATION_EVENTS | TALK_EVENTS]),
 ]
 NO_STORE = {"Cache-Control": "no-store"}
 """On anything that carries the signing secret."""

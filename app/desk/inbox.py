@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
 from app.conversations import service as conversations
 from app.conversations import store as conversations_store
 from app.conversations.store import RoomFilter, RoomRow
+from app.domain.enums import PRIORITY_RANK
 from app.domain.errors import BadRequest
 from app.domain.principal import Principal, may_see_room
-from app.domain.resources import ConversationOut
+from app.domain.resources import ConversationOut, TeamOut
 from app.domain.timefmt import fmt, now, parse
 from app.people.agents import names as agent_names
+from app.routing import teams as teams_service
 
-VIEWS = ("mine", "unassigned", "all")
+VIEWS = ("mine", "teams", "unassigned", "all")
+SORTS = ("activity", "priority")
 
 
 class InboxFilter(msgspec.Struct, kw_only=True, frozen=True):
@@ -26,6 +30,13 @@ class InboxFilter(msgspec.Struct, kw_only=True, frozen=True):
     channel: str | None = None
     tag: str | None = None
     q: str | None = None
+    team: str | None = None
+    """One team's rooms (a team id)."""
+    priority: str | None = None
+    sort: str = "activity"
+    """`activity` (latest first) or `priority` (urgent first, then latest)."""
+    my_teams: tuple[str, ...] = ()
+    """The agent's teams (the "My teams" view shows their rooms); not a parameter."""
 
     def params(self, **changes: str) -> dict[str, str]:
         """As query parameters (for links that keep the view and filters)."""
@@ -35,6 +46,9 @@ class InboxFilter(msgspec.Struct, kw_only=True, frozen=True):
             "channel": self.channel or "",
             "tag": self.tag or "",
             "q": self.q or "",
+            "team": self.team or "",
+            "priority": self.priority or "",
+            "sort": "" if self.sort == "activity" else self.sort,
         }
         params.update(changes)
         return params
@@ -45,6 +59,7 @@ class InboxRow(msgspec.Struct, kw_only=True):
     unread: int
     owner_name: str | None
     tm_activity: datetime
+    team_name: str | None = None
 
 
 def default_view(principal: Principal) -> str:
@@ -61,6 +76,9 @@ def _rooms(principal: Principal, f: InboxFilter) -> RoomFilter:
         channel=f.channel or None,
         tag=f.tag or None,
         q=f.q.strip() if f.q and f.q.strip() else None,
+        team_id=f.team or None,
+        priority=f.priority or None,
+        team_ids=f.my_teams if f.view == "teams" else None,
     )
 
 
@@ -81,12 +99,22 @@ def matches(principal: Principal, f: InboxFilter, room: ConversationOut) -> bool
         return False
     if f.tag and f.tag not in room.tags:
         return False
+    if f.view == "teams" and room.team_id not in f.my_teams:
+        return False
+    if f.team and room.team_id != f.team:
+        return False
+    if f.priority and room.priority != f.priority:
+        return False
     if f.q and f.q.strip():
         return None
     return True
 
 
-def _token(row: RoomRow) -> str:
+def _token(row: RoomRow, f: InboxFilter) -> str:
+    if f.sort == "priority":
+        return (
+            f"{PRIORITY_RANK.get(row.priority, len(PRIORITY_RANK))}|{fmt(row.tm_activity)}|{row.id}"
+        )
     return f"{fmt(row.tm_activity)}|{row.id}"
 
 
@@ -94,29 +122,40 @@ async def inbox(
     principal: Principal, f: InboxFilter, *, after: str | None = None, limit: int = 50
 ) -> tuple[list[InboxRow], str]:
     """One page of rooms, most recent activity first; the token for "load more"."""
-    cursor = None
-    if after:
-        try:
-            tm, room_id = after.split("|", 1)
-            cursor = (parse(tm), str(uuid.UUID(room_id)))
-        except ValueError:
-            raise BadRequest("invalid_cursor", "That 'load more' link is not valid.") from None
-    rows = await conversations_store.page_by_activity(_rooms(principal, f), cursor, limit + 1)
+    rooms = _rooms(principal, f)
+    try:
+        if f.sort == "priority":
+            ranked = None
+            if after:
+                rank, tm, room_id = after.split("|", 2)
+                ranked = (int(rank), parse(tm), str(uuid.UUID(room_id)))
+            rows = await conversations_store.page_by_priority(rooms, ranked, limit + 1)
+        else:
+            cursor = None
+            if after:
+                tm, room_id = after.split("|", 1)
+                cursor = (parse(tm), str(uuid.UUID(room_id)))
+            rows = await conversations_store.page_by_activity(rooms, cursor, limit + 1)
+    except ValueError:
+        raise BadRequest("invalid_cursor", "That 'load more' link is not valid.") from None
     more = len(rows) > limit
     rows = rows[:limit]
     people = await conversations_store.live_participants([r.id for r in rows])
     unread = await unread_counts(principal.agent_id, [r.id for r in rows])
     names = await agent_names(principal.customer_id, [r.owner_id for r in rows])
+    positions = await conversations_store.queue_positions(rows)
+    teams = await conversations_store.team_names(principal.customer_id, [r.team_id for r in rows])
     result = [
         InboxRow(
-            room=conversations.conversation_out(r, people[str(r.id)]),
+            room=conversations.conversation_out(r, people[str(r.id)], positions.get(str(r.id))),
             unread=unread.get(str(r.id), 0),
             owner_name=names.get(str(r.owner_id)) if r.owner_id else None,
             tm_activity=r.tm_activity,
+            team_name=teams.get(str(r.team_id)) if r.team_id else None,
         )
         for r in rows
     ]
-    return result, (_token(rows[-1]) if more else "")
+    return result, (_token(rows[-1], f) if more else "")
 
 
 async def unread_counts(agent_id: str, room_ids: list[uuid.UUID]) -> dict[str, int]:
@@ -131,3 +170,26 @@ async def unread_for_agents(room_id: str, agent_ids: list[str]) -> dict[str, int
 
 async def mark_read(principal: Principal, room_id: str) -> None:
     await conversations_store.mark_read(principal.customer_id, principal.agent_id, room_id, now())
+
+
+async def queue_lengths(principal: Principal, team_ids: list[str]) -> dict[str, int]:
+    """How many rooms wait in each of these teams' queues (the inbox's team filter)."""
+    return await queue_lengths_of(principal.customer_id, team_ids)
+
+
+async def queue_lengths_of(customer_id: str, team_ids: list[str]) -> dict[str, int]:
+    return await conversations_store.queue_lengths(customer_id, team_ids)
+
+
+async def team_names(customer_id: str, team_ids: list[Any]) -> dict[str, str]:
+    return await conversations_store.team_names(customer_id, team_ids)
+
+
+async def all_teams(principal: Principal) -> list[TeamOut]:
+    """The customer's teams by name (any agent may read them): the inbox's team filter,
+    the room panel's team choice."""
+    team_list, token = await teams_service.list_teams(principal)
+    while token:
+        more, token = await teams_service.list_teams(principal, page_token=token)
+        team_list.extend(more)
+    return sorted(team_list, key=lambda t: t.name.lower())

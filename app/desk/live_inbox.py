@@ -34,8 +34,19 @@ ROOM_EVENTS = frozenset(
         EventType.CONVERSATION_ASSIGNED,
         EventType.CONVERSATION_PARTICIPANT_ADDED,
         EventType.CONVERSATION_PARTICIPANT_REMOVED,
+        EventType.CONVERSATION_ASSIGNED,
     }
 )
+QUEUE_EVENTS = frozenset(
+    {
+        EventType.CONVERSATION_CREATED,
+        EventType.CONVERSATION_UPDATED,
+        EventType.CONVERSATION_CLOSED,
+        EventType.CONVERSATION_DELETED,
+        EventType.CONVERSATION_ASSIGNED,
+    }
+)
+"""Events after which a team's queue may be longer or shorter."""
 ITEM_EVENTS = frozenset(
     {
         EventType.CONVERSATION_MESSAGE_CREATED,
@@ -68,6 +79,8 @@ async def fragments(desk: LivePage, event: StoredEvent, data: dict[str, Any]) ->
         out += row_fragments
         if shown:  # the shared row says 0 unread; this agent's count goes on top of it
             out.append(await _unread_fragment(desk, event, room_id, viewing))
+        if event.type in QUEUE_EVENTS and room.team_id and room.team_id in _shown_teams(desk):
+            out.append(await _queue_fragment(desk, event))
     if viewing:
         if event.type in ITEM_EVENTS:
             # new: at the end, dropping a copy the page may already show (rendered while
@@ -95,11 +108,13 @@ async def _row_parts(event: StoredEvent, room_id: str) -> tuple[ConversationOut,
         return None
     room = await conversations.room_out(room_row)
     names = await agents.names(event.customer_id, [room.owner_id])
+    teams = await inbox.team_names(event.customer_id, [room.team_id])
     row = inbox.InboxRow(
         room=room,
         unread=0,
         owner_name=names.get(room.owner_id or ""),
         tm_activity=room_row.tm_activity,
+        team_name=teams.get(room.team_id or ""),
     )
     return room, row
 
@@ -135,6 +150,30 @@ async def _row_html(event: StoredEvent, row: Any, current: bool, place: str) -> 
         oob=True,
         place=place,
     )
+
+
+def _shown_teams(desk: LivePage) -> tuple[str, ...]:
+    """The teams whose queue this desk's inbox view counts (a team filter, or My teams)."""
+    view = desk.view
+    if view.team:
+        return (view.team,)
+    return view.my_teams if view.view == "teams" else ()
+
+
+async def _queue_fragment(desk: LivePage, event: StoredEvent) -> str:
+    """The queue count of the teams this view shows, as it is now (once per event and
+    set of teams per process)."""
+    shown = _shown_teams(desk)
+    return await desk.hub.shared.get(
+        ("queue", event.customer_id, event.id, shown), lambda: _queue_html(event, shown)
+    )
+
+
+async def _queue_html(event: StoredEvent, shown: tuple[str, ...]) -> str:
+    lengths = await inbox.queue_lengths_of(event.customer_id, list(shown))
+    names = await inbox.team_names(event.customer_id, list(shown))
+    counts = {t: lengths.get(t, 0) for t in shown if t in names}
+    return render("partials/queue_count.html", queue_lengths=counts, team_names=names, oob=True)
 
 
 async def _unread_fragment(desk: LivePage, event: StoredEvent, room_id: str, viewing: bool) -> str:
@@ -178,6 +217,7 @@ async def _chrome(desk: LivePage, room: ConversationOut) -> str:
         principal=desk.principal,
         owner_name=names.get(room.owner_id or ""),
         directory=await agents.directory(desk.principal),
+        teams=await inbox.all_teams(desk.principal),
         oob=True,
     )
 

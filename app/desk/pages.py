@@ -7,6 +7,7 @@ same forms answer with the fragments to swap. Live changes arrive over the desk 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -26,17 +27,19 @@ from app.core.events import last_event_id
 from app.desk import forms, inbox, timeline
 from app.desk.render import is_htmx, render
 from app.desk.session import DESK_PRINCIPAL
-from app.domain.enums import ConversationStatus, ParticipantType
+from app.domain.enums import ConversationStatus, ParticipantType, Priority
 from app.domain.errors import InvalidInput, ServiceError
 from app.domain.explain import explain
 from app.domain.principal import Principal
 from app.domain.resources import ConversationUpdate, MessageCreate, ParticipantIn
 from app.domain.timefmt import parse
 from app.people import agents
+from app.routing import engine
 from app.settings import Settings
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 STATUSES = [s.value for s in ConversationStatus]
+PRIORITIES = [p.value for p in Priority]
 CHANNEL_FILTERS = ["tel", "email", "line", "webchat", "whatsapp"]
 
 
@@ -47,17 +50,52 @@ async def provide_filter(
     channel: str | None = None,
     tag: str | None = None,
     q: str | None = None,
+    team: str | None = None,
+    priority: str | None = None,
+    sort: str | None = None,
 ) -> inbox.InboxFilter:
     """The inbox view and filters from the query string (unknown values are ignored)."""
+    return await inbox_filter(
+        principal,
+        {
+            "view": view,
+            "status": status,
+            "channel": channel,
+            "tag": tag,
+            "q": q,
+            "team": team,
+            "priority": priority,
+            "sort": sort,
+        },
+    )
+
+
+async def inbox_filter(principal: Principal, given: dict[str, str | None]) -> inbox.InboxFilter:
+    """The inbox filter from query parameters (the page's, or the desk socket's)."""
+    view = given.get("view")
     if view not in inbox.VIEWS:
         view = inbox.default_view(principal)
+    my_teams = tuple(await engine.teams_of_agent(principal.customer_id, principal.agent_id))
+    team = (given.get("team") or "").strip().lower()
     return inbox.InboxFilter(
         view=view,
-        status=status if status in STATUSES else None,
-        channel=channel if channel in CHANNEL_FILTERS else None,
-        tag=(tag or "").strip() or None,
-        q=(q or "").strip()[:200] or None,
+        status=given.get("status") if given.get("status") in STATUSES else None,
+        channel=given.get("channel") if given.get("channel") in CHANNEL_FILTERS else None,
+        tag=(given.get("tag") or "").strip() or None,
+        q=(given.get("q") or "").strip()[:200] or None,
+        team=team if _is_id(team) else None,
+        priority=given.get("priority") if given.get("priority") in PRIORITIES else None,
+        sort="priority" if given.get("sort") == "priority" else "activity",
+        my_teams=my_teams,
     )
+
+
+def _is_id(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 async def room_context(principal: Principal, conversation_id: str) -> dict[str, Any]:
@@ -94,6 +132,8 @@ async def page_context(
         "directory": await agents.directory(principal),
         "statuses": STATUSES,
         "channels": CHANNEL_FILTERS,
+        "priorities": PRIORITIES,
+        **await team_context(principal, f),
     }
     if conversation_id:
         context.update(await room_context(principal, conversation_id))
@@ -102,6 +142,20 @@ async def page_context(
             if row.room.id == context["room"].id:
                 row.unread = 0
     return context
+
+
+async def team_context(principal: Principal, f: inbox.InboxFilter) -> dict[str, Any]:
+    """The teams for the inbox's team filter and the room panel, and how many rooms wait
+    in the queue of the teams the view shows."""
+    team_list = await inbox.all_teams(principal)
+    shown = [f.team] if f.team else list(f.my_teams) if f.view == "teams" else []
+    names = {t.id: t.name for t in team_list}
+    lengths = await inbox.queue_lengths(principal, shown) if shown else {}
+    return {
+        "teams": team_list,
+        "team_names": names,
+        "queue_lengths": {t: lengths.get(t, 0) for t in shown if t in names},
+    }
 
 
 @dataclass
@@ -123,6 +177,14 @@ class StatusForm(msgspec.Struct, kw_only=True):
 
 class TagsForm(msgspec.Struct, kw_only=True):
     tags: str = ""
+
+
+class PriorityForm(msgspec.Struct, kw_only=True):
+    priority: str = ""
+
+
+class TeamForm(msgspec.Struct, kw_only=True):
+    team_id: str = ""
 
 
 class ParticipantForm(msgspec.Struct, kw_only=True):
@@ -221,9 +283,37 @@ class DeskController(Controller):
         context.update(
             principal=principal,
             directory=await agents.directory(principal),
+            teams=await inbox.all_teams(principal),
             oob=True,
         )
         return Template("partials/room_chrome.html", context=context)
+
+    @post("/conversations/{conversation_id:str}/priority")
+    async def set_priority(
+        self,
+        request: Request,
+        principal: Principal,
+        conversation_id: str,
+        data: Annotated[PriorityForm, FORM],
+    ) -> Response:
+        if data.priority not in PRIORITIES:
+            raise InvalidInput("invalid_priority", "Choose a priority.")
+        await conversations.update_conversation(
+            principal, conversation_id, ConversationUpdate(priority=Priority(data.priority))
+        )
+        return await self._room_changed(request, principal, conversation_id)
+
+    @post("/conversations/{conversation_id:str}/team")
+    async def set_team(
+        self,
+        request: Request,
+        principal: Principal,
+        conversation_id: str,
+        data: Annotated[TeamForm, FORM],
+    ) -> Response:
+        update = forms.convert({"team_id": data.team_id.strip() or None}, ConversationUpdate)
+        await conversations.update_conversation(principal, conversation_id, update)
+        return await self._room_changed(request, principal, conversation_id)
 
     @post("/conversations/{conversation_id:str}/assign")
     async def assign(

@@ -6,6 +6,7 @@ is always shown as text."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -94,6 +95,20 @@ def names_of(agent_ids: list[str], names: dict[str, str]) -> str:
     return ", ".join(names.get(a, "someone") for a in agent_ids)
 
 
+def initials(name: str) -> str:
+    """An avatar's letters: "Mina Kim" → "MK", "sam" → "S"."""
+    words = [w for w in str(name or "").replace(".", " ").replace("_", " ").split() if w]
+    if not words:
+        return "?"
+    letters = words[0][:1] + (words[-1][:1] if len(words) > 1 else "")
+    return letters.upper()
+
+
+def hue(value: str) -> int:
+    """An avatar's colour (a hue, 0-359) derived from an id, stable across pages."""
+    return zlib.crc32(str(value).encode()) % 360
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -110,6 +125,8 @@ def build_environment() -> Environment:
         channel_label=channel_label,
         channel_icon=channel_icon,
         names_of=names_of,
+        initials=initials,
+        hue=hue,
         # a participant's name, "" for the placeholder ("Unknown"); the room's people
         # without the customer's own address ("me")
         display_name=display_name,

@@ -17,6 +17,7 @@ from app.domain.principal import Principal
 from app.domain.resources import LoginInput
 from app.domain.text import strip_unstorable, unstorable_char
 from app.people import auth
+from app.routing import availability
 from app.settings import Settings
 
 COOKIE = "token"
@@ -96,6 +97,10 @@ async def login_submit(request: Request, settings: Settings) -> Response:
             status_code=exc.status_code,
             headers=exc.headers,  # Retry-After, when throttled
         )
+    # the desk's sign-in makes the agent what its profile says (online, away or offline)
+    await availability.desk_signed_in(
+        await auth.authenticate_token(result.token, settings.require_secret_key())
+    )
     response = Redirect(_safe_next(typed["next"]), status_code=303)
     response.set_cookie(
         COOKIE,

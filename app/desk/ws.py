@@ -28,17 +28,19 @@ from app.conversations import service as conversations
 from app.core.connection import EventConnection, close_quietly, send_frame
 from app.core.events import StoredEvent
 from app.core.hub import Hub
-from app.desk import inbox
+from app.desk import inbox, live_people
 from app.desk import live_inbox as desk_inbox
 from app.desk import live_talk as desk_talk
+from app.desk.liveness import DeskLife
+from app.desk.pages import inbox_filter
 from app.desk.presence import Presence
 from app.desk.render import render, render_small
-from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS
+from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS, EventType
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal
 from app.domain.topics import parse_event_id
 from app.people import agents
-from app.people.auth import authenticate_token
+from app.people.auth import authenticate_token, still_signed_in
 from app.settings import Settings
 from app.talk import service as talk_service
 
@@ -64,8 +66,11 @@ class DeskConnection(EventConnection):
         agent_name: str,
         page: str = "inbox",
         talk_id: str | None = None,
+        life: DeskLife | None = None,
     ) -> None:
         super().__init__(principal, hub)
+        self.life = life
+        """Where this socket proves its agent is at the desk (auto-offline)."""
         self.page = page
         """"inbox" (conversations) or "talks" (the Talk area): what this page shows."""
         self.talk_id = talk_id
@@ -88,6 +93,10 @@ class DeskConnection(EventConnection):
         await close_quietly(self.socket, 4410, "events_pruned")
         return False
 
+    async def agent_changed(self) -> None:
+        if not await still_signed_in(self.principal):
+            await close_quietly(self.socket, 4401, "signed_out")
+
     async def caught_up(self) -> None:
         await self.send_text(render("partials/conn.html", oob=True))
 
@@ -105,6 +114,10 @@ class DeskConnection(EventConnection):
         parts: list[str] = []
         for event in events:
             talk = event.type in TALK_EVENTS
+            if event.type == EventType.AGENT_AVAILABILITY_UPDATED and self.may_see(event):
+                data = msgspec.json.decode(event.payload)
+                parts += live_people.fragments(self, data)
+                continue
             if not (talk or event.type in CONVERSATION_EVENTS) or not self.may_see(event):
                 continue
             if not talk and self.page != "inbox":
@@ -120,6 +133,8 @@ class DeskConnection(EventConnection):
         await self.send_text("\n".join(parts))
 
     async def run(self, since: int | None) -> None:
+        if self.life is not None:
+            await self.life.opened(self.customer_id, self.agent_id)
         try:
             await self.start(since)
             if self.room_id:
@@ -132,11 +147,13 @@ class DeskConnection(EventConnection):
         finally:
             await self.leave_room()
             await self.stop()
+            if self.life is not None:
+                await self.life.closed(self.customer_id, self.agent_id)
 
 
 @websocket("/desk/ws")
 async def desk_websocket(
-    socket: WebSocket, settings: Settings, hub: Hub, presence: Presence
+    socket: WebSocket, settings: Settings, hub: Hub, presence: Presence, desk_life: DeskLife
 ) -> None:
     await socket.accept()
     if not origin_ok(socket, settings):
@@ -163,13 +180,12 @@ async def desk_websocket(
             talk_id = (await talk_service.reach(principal, talk_id)).id
         except ServiceError:
             talk_id = None
-    wanted = q.get("view") or ""
-    view = inbox.InboxFilter(
-        view=wanted if wanted in inbox.VIEWS else inbox.default_view(principal),
-        status=q.get("status") or None,
-        channel=q.get("channel") or None,
-        tag=q.get("tag") or None,
-        q=q.get("q") or None,
+    view = await inbox_filter(
+        principal,
+        {
+            k: q.get(k)
+            for k in ("view", "status", "channel", "tag", "q", "team", "priority", "sort")
+        },
     )
     try:
         since = parse_event_id(q["since"]) if q.get("since") else None
@@ -177,5 +193,14 @@ async def desk_websocket(
         since = None
     name = await agents.display_name(principal)
     await DeskConnection(
-        socket, principal, hub, presence, room_id, view, name, page=page, talk_id=talk_id
+        socket,
+        principal,
+        hub,
+        presence,
+        room_id,
+        view,
+        name,
+        page=page,
+        talk_id=talk_id,
+        life=desk_life,
     ).run(since)

@@ -13,6 +13,8 @@ import msgspec
 
 from app.domain.enums import (
     AgentStatus,
+    AssignmentPolicy,
+    Availability,
     ConversationStatus,
     DeliveryStatus,
     EventType,
@@ -152,9 +154,25 @@ class AgentOut(msgspec.Struct, kw_only=True):
     detail: str
     permission: str
     status: str
+    """`active`, or `deactivated`: a deactivated agent cannot sign in, and its tokens,
+    desk session and access keys stop working at once."""
+    availability: str
+    """`online`, `away` or `offline`: routing gives rooms only to online agents."""
+    default_availability: str
+    """What the agent's availability becomes when it signs in to the desk (its profile)."""
+    auto_offline: bool
+    """The agent went offline by itself (no desk open for a while): it comes back online
+    when a desk connection opens again."""
+    max_open: int | None
+    """How many open rooms routing may give the agent; null: each team's `max_open`."""
+    team_ids: list[str]
+    """The teams the agent is a member of."""
     tm_create: str
     tm_update: str
     tm_delete: str
+
+
+MaxOpen = Annotated[int, msgspec.Meta(ge=1, le=10000)]
 
 
 class AgentCreate(Input):
@@ -163,6 +181,7 @@ class AgentCreate(Input):
     name: Name = ""
     detail: Detail = ""
     permission: Permission = Permission.AGENT
+    max_open: MaxOpen | None = None
 
 
 class AgentUpdate(Input):
@@ -170,7 +189,16 @@ class AgentUpdate(Input):
     detail: Detail | None = None
     permission: Permission | None = None
     status: AgentStatus | None = None
+    """`deactivated` stops the agent's sign-in and every credential at once, and returns
+    its rooms to routing; `active` restores sign-in (availability stays offline)."""
+    availability: Availability | None = None
+    max_open: MaxOpen | None | msgspec.UnsetType = msgspec.UNSET
+    """null: use each team's `max_open`."""
     password: Password | None = None
+
+
+class AvailabilityIn(Input):
+    availability: Availability
 
 
 # --- access keys --------------------------------------------------------------------
@@ -216,6 +244,48 @@ class AgentPage(msgspec.Struct, kw_only=True):
 
 class AccessKeyPage(msgspec.Struct, kw_only=True):
     result: list[AccessKeyOut]
+    next_page_token: str
+
+
+# --- the signed-in agent's own settings, and the audit log ---------------------------
+
+
+class MeUpdate(Input):
+    """`PUT /v1.0/me`: what an agent changes about itself (only the fields given)."""
+
+    name: Name | None = None
+    default_availability: Availability | None = None
+    """What the agent becomes when it signs in to the desk."""
+
+
+class PasswordChange(Input):
+    """`PUT /v1.0/me/password`: the current password proves it is the agent itself (a
+    desk left signed in is not enough to take the account over)."""
+
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    password: Password
+
+
+class AuditEntryOut(msgspec.Struct, kw_only=True):
+    id: str
+    customer_id: str
+    actor_type: str
+    """`agent` (the desk or a token), `accesskey` (a program, with its maker as
+    `actor_id`) or `system` (routing, timers)."""
+    actor_id: str | None
+    action: str
+    """`<target>.<verb>`, e.g. `agent.created`, `team.updated`, `conversation.assigned`."""
+    target_type: str
+    target_id: str
+    before: dict[str, Any]
+    """The target as the API showed it before the change ({} for a creation)."""
+    after: dict[str, Any]
+    """The target as the API shows it after the change ({} for a deletion)."""
+    tm_create: str
+
+
+class AuditPage(msgspec.Struct, kw_only=True):
+    result: list[AuditEntryOut]
     next_page_token: str
 
 
@@ -616,6 +686,40 @@ class TeamOut(msgspec.Struct, kw_only=True):
     tm_create: str
     tm_update: str
     tm_delete: str
+
+
+# --- teams --------------------------------------------------------------------------
+
+
+IdList = Annotated[list[Id], msgspec.Meta(max_length=1000)]
+ReassignAfter = Annotated[int, msgspec.Meta(ge=0, le=30 * 86400)]
+
+
+class TeamCreate(Input):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    detail: Detail = ""
+    agent_ids: IdList = msgspec.field(default_factory=list)
+    account_ids: IdList = msgspec.field(default_factory=list)
+    assignment_policy: AssignmentPolicy = AssignmentPolicy.MANUAL
+    max_open: MaxOpen = 5
+    reassign_after: ReassignAfter = 0
+
+
+class TeamUpdate(Input):
+    """Only the fields given change; a list given replaces the whole list."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
+    detail: Detail | None = None
+    agent_ids: IdList | None = None
+    account_ids: IdList | None = None
+    assignment_policy: AssignmentPolicy | None = None
+    max_open: MaxOpen | None = None
+    reassign_after: ReassignAfter | None = None
+
+
+class TeamPage(msgspec.Struct, kw_only=True):
+    result: list[TeamOut]
+    next_page_token: str
 
 
 EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {

@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from app.audit import log as audit
 from app.core.events import transaction
 from app.core.ids import found, parse_id
 from app.domain.principal import Principal, require_admin
@@ -54,6 +55,10 @@ async def create_accesskey(principal: Principal, data: AccessKeyCreate) -> Acces
             token_prefix=key[:12],
             tm_expire=expire,
         )
+        out = accesskey_out(row)  # the entry never holds the key itself
+        await audit.record(
+            principal.customer_id, principal, "accesskey.created", "accesskey", out.id, None, out
+        )
     return accesskey_out(row, token=key)
 
 
@@ -85,7 +90,17 @@ async def update_accesskey(
     async with transaction():
         row = await _live_row(principal, key_id)
         if (data.name, data.detail) != (None, None):
+            before = accesskey_out(row)
             row = await accesskey_store.describe(row.id, data.name, data.detail, now())
+            await audit.record(
+                principal.customer_id,
+                principal,
+                "accesskey.updated",
+                "accesskey",
+                row.id,
+                before,
+                accesskey_out(row),
+            )
     return accesskey_out(row)
 
 
@@ -93,5 +108,15 @@ async def revoke_accesskey(principal: Principal, key_id: str) -> AccessKeyOut:
     require_admin(principal)
     async with transaction():
         row = await _live_row(principal, key_id)
+        before = accesskey_out(row)
         row = await accesskey_store.revoke(row.id, now())
+        await audit.record(
+            principal.customer_id,
+            principal,
+            "accesskey.revoked",
+            "accesskey",
+            row.id,
+            before,
+            accesskey_out(row),
+        )
     return accesskey_out(row)

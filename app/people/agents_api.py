@@ -10,6 +10,7 @@ from app.domain.errors import Conflict, Forbidden
 from app.domain.principal import Principal
 from app.domain.resources import AgentCreate, AgentOut, AgentPage, AgentUpdate
 from app.people import agents
+from app.routing import availability
 
 
 class AgentController(Controller):
@@ -45,13 +46,19 @@ class AgentController(Controller):
     async def update_agent(
         self, principal: Principal, agent_id: str, data: AgentUpdate
     ) -> AgentOut:
-        """Change an agent's name, detail, permission, status or password; only the fields
-        given change. A new permission applies to the agent's next request. Demoting the
-        customer's last admin is a `409`. Admins only."""
-        return await agents.update_agent(principal, agent_id, data)
+        """Change an agent's name, detail, permission, status, availability, capacity
+        (`max_open`; null: each team's) or password; only the fields given change. A new
+        permission applies to the agent's next request. `status: deactivated` stops the
+        agent's sign-in, tokens, desk session, websockets and access keys at once, makes it
+        offline and returns its open rooms to routing; `status: active` restores sign-in
+        (it stays offline until it chooses). Demoting or deactivating the customer's last
+        active admin is a `409`, and so is making a deactivated agent available. Admins
+        only."""
+        return await availability.update_agent(principal, agent_id, data)
 
     @delete("/{agent_id:str}", status_code=200, opt=answers(Forbidden, Conflict))
     async def delete_agent(self, principal: Principal, agent_id: str) -> AgentOut:
-        """Delete an agent: its tokens and access keys stop working at once. Deleting the
-        customer's last admin is a `409`. Admins only."""
-        return await agents.delete_agent(principal, agent_id)
+        """Delete an agent: its tokens and access keys stop working at once, it leaves its
+        teams and its open rooms return to routing. Deleting the customer's last admin is a
+        `409`. Admins only."""
+        return await availability.delete_agent(principal, agent_id)

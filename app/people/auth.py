@@ -12,8 +12,8 @@ import asyncpg
 import jwt
 
 from app.core.events import transaction
-from app.domain.enums import Permission
-from app.domain.errors import InvalidInput, TooManyRequests, Unauthenticated
+from app.domain.enums import AgentStatus, Permission
+from app.domain.errors import Forbidden, InvalidInput, TooManyRequests, Unauthenticated
 from app.domain.principal import Principal
 from app.domain.resources import LoginResult
 from app.domain.text import unstorable_char
@@ -113,11 +113,27 @@ async def login(
     row = await agent_store.by_username(username)
     if not await verify_password(row.password_hash if row else None, password) or row is None:
         raise Unauthenticated("invalid_credentials", "Wrong username or password.")
+    if row.status == AgentStatus.DEACTIVATED.value:
+        # Said only to whoever knows the password: the person, who should know why.
+        raise Forbidden(
+            "agent_deactivated",
+            "This account is deactivated; ask an admin of your team to reactivate it.",
+        )
     # Success clears the username's count, so a mistyped password now and then never locks
     # anyone out (the address keeps its failures for other usernames).
     await login_store.clear(username)
     token = issue_token(str(row.id), str(row.customer_id), row.username, secret_key, ttl_seconds)
     return LoginResult(username=row.username, token=token)
+
+
+async def recheck_password(username: str, password_hash: str, password: str, address: str) -> bool:
+    """Whether a signed-in agent typed its own password (to change it). Counted and
+    throttled like a sign-in, so a desk left open cannot be used to guess the password."""
+    await _throttle(username, address[:255])
+    if not await verify_password(password_hash, password):
+        return False
+    await login_store.clear(username)
+    return True
 
 
 async def authenticate_token(token: str, secret_key: str) -> Principal:
@@ -135,8 +151,18 @@ async def authenticate_token(token: str, secret_key: str) -> Principal:
     except (ValueError, asyncpg.DataError):  # a signed token whose ids are not UUIDs
         row = None
     if row is None:
-        raise Unauthenticated("invalid_token", "The token's agent no longer exists.")
+        raise Unauthenticated(
+            "invalid_token", "The token's agent no longer exists or is deactivated."
+        )
     return _principal(row, "token")
+
+
+async def still_signed_in(principal: Principal) -> bool:
+    """Whether the principal's agent may still act (live and active): a live connection
+    asks again when its agent changes. Asked, not read from the event: a replay from long
+    ago may show a deactivation that a reactivation has undone since."""
+    row = await agent_store.signed_in(principal.agent_id, principal.customer_id)
+    return row is not None
 
 
 async def authenticate_access_key(key: str) -> Principal:
@@ -147,5 +173,7 @@ async def authenticate_access_key(key: str) -> Principal:
         raise Unauthenticated("accesskey_expired", "The access key has expired.")
     row = await agent_store.signed_in(str(found.agent_id), str(found.customer_id))
     if row is None:
-        raise Unauthenticated("invalid_accesskey", "The access key's agent no longer exists.")
+        raise Unauthenticated(
+            "invalid_accesskey", "The access key's agent no longer exists or is deactivated."
+        )
     return _principal(row, "accesskey")

@@ -11,7 +11,7 @@ from typing import Any
 from app.conversations import lifecycle, sender
 from app.core.hub import Hub
 from app.domain.enums import EventType
-from app.routing import reassign
+from app.routing import availability, reassign
 from app.settings import Settings
 from app.webhooks import dispatcher as webhooks
 from app.workers import retention
@@ -47,6 +47,7 @@ class Workers:
             asyncio.create_task(lifecycle.run(self.settings), name="lifecycle"),
             asyncio.create_task(reassign.run(self.settings), name="routing-timer"),
             asyncio.create_task(retention.run(self.settings), name="event-retention"),
+            asyncio.create_task(availability.run(self.settings), name="auto-offline"),
             asyncio.create_task(
                 webhooks.run(self.settings, self.wake_webhooks), name="webhook-dispatcher"
             ),
