@@ -27,7 +27,6 @@ from app.channels import accounts, runtime
 from app.conversations import messages, notes
 from app.conversations import service as conversations
 from app.core.events import StoredEvent, connection, event_body, events_after, last_event_id
-from app.db import sql
 from app.db.piccolo_conf import DB
 from app.domain.channels import preview
 from app.domain.enums import (
@@ -35,6 +34,7 @@ from app.domain.enums import (
     TALK_EVENTS,
     WEBHOOK_EVENTS,
     AgentStatus,
+    AssignmentPolicy,
     Availability,
     ConversationStatus,
     EventType,
@@ -492,16 +492,20 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
     team_line = await accounts.create_account(
         cid, type="loopback", address="+15550002222", settings={"reference_type": "message"}
     )
-    await sql.execute("UPDATE agents SET availability = 'online' WHERE id = $1", ann.agent_id)
-    await sql.execute(
-        "WITH t AS (INSERT INTO teams (id, customer_id, name, assignment_policy, max_open)"
-        " VALUES (gen_random_uuid(), $1, 'Schema team', 'round_robin', 1) RETURNING id),"
-        " m AS (INSERT INTO team_members (customer_id, team_id, agent_id)"
-        " SELECT $1, id, $2 FROM t)"
-        " INSERT INTO team_accounts (customer_id, team_id, account_id) SELECT $1, id, $3 FROM t",
-        cid,
-        ann.agent_id,
-        team_line.id,
+    await run.step(availability.set_own(ann, Availability.ONLINE), Ev.AGENT_AVAILABILITY_UPDATED)
+    await run.step(
+        teams.create_team(
+            admin,
+            TeamCreate(
+                name="Schema team",
+                agent_ids=[ann.agent_id],
+                account_ids=[str(team_line.id)],
+                assignment_policy=AssignmentPolicy.ROUND_ROBIN,
+                max_open=1,
+            ),
+        ),
+        Ev.TEAM_CREATED,
+        Ev.AGENT_UPDATED,  # ann's team_ids
     )
     routed = await run.step(
         messages.receive(team_line, InboundMessage(peer="+15559870003", text="route me")),
