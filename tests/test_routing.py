@@ -453,3 +453,15 @@ def _inbound(peer: str):
     from app.domain.inbound import InboundMessage
 
     return InboundMessage(peer=peer, text="hi")
+
+
+async def test_the_timer_serves_a_queue_a_member_has_room_for():
+    """A capacity raised outside the services (no drain): the timer's safety drain."""
+    shop, team_id = await shop_with("Ann", max_open=1)
+    rooms = [await shop.arrive() for _ in range(2)]
+    assert await shop.owner(rooms[1]) is None
+    assert await reassign.sweep() == 0
+    assert await shop.owner(rooms[1]) is None  # nobody has room: still waiting
+    await sql.execute("UPDATE teams SET max_open = 2 WHERE id = $1", team_id)
+    await reassign.sweep()
+    assert await shop.owner(rooms[1]) == "Ann"

@@ -299,12 +299,18 @@ async def queue_heads(team_id: Id, limit: int) -> list[RoomRow]:
 
 
 async def teams_with_queue() -> list[tuple[str, str]]:
-    """(customer id, team id) of every live team with a waiting room, for the timer's
-    safety drain."""
+    """(customer id, team id) of every live automatic team with a waiting room while one
+    of its members could take one, for the timer's safety drain (normally none: freed
+    slots are handed out by the change that frees them)."""
     records = await sql.fetch(
         "SELECT t.customer_id, t.id FROM teams t WHERE t.tm_delete IS NULL"
         " AND t.assignment_policy <> 'manual' AND EXISTS (SELECT 1 FROM conversations c"
         f" WHERE c.team_id = t.id AND {waiting('c')})"
+        " AND EXISTS (SELECT 1 FROM team_members m JOIN agents a ON a.id = m.agent_id"
+        "  WHERE m.team_id = t.id AND a.status = 'active' AND a.availability = 'online'"
+        "  AND a.tm_delete IS NULL AND (SELECT count(*) FROM conversations o"
+        "   WHERE o.owner_id = a.id AND o.status <> 'closed' AND o.tm_delete IS NULL)"
+        "  < coalesce(a.max_open, t.max_open))"
     )
     return [(str(r["customer_id"]), str(r["id"])) for r in records]
 
