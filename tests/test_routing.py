@@ -465,3 +465,21 @@ async def test_the_timer_serves_a_queue_a_member_has_room_for():
     await sql.execute("UPDATE teams SET max_open = 2 WHERE id = $1", team_id)
     await reassign.sweep()
     assert await shop.owner(rooms[1]) == "Ann"
+
+
+async def test_a_persons_assignments_and_deletions_are_audited():
+    shop, _ = await shop_with("Ann", "Bob", policy="manual")
+    room_id = await shop.arrive()
+    await conversations.update_conversation(
+        shop.admin, room_id, ConversationUpdate(owner_id=shop.agents["Bob"])
+    )
+    await conversations.update_conversation(shop.admin, room_id, ConversationUpdate(owner_id=None))
+    await conversations.delete_conversation(shop.admin, room_id)
+    entries = [(e["actor_type"], e["action"]) for e in await audit_of(room_id)]
+    assert entries == [
+        ("system", "conversation.queued"),  # a manual team: waits for a person
+        ("agent", "conversation.assigned"),
+        ("agent", "conversation.unassigned"),
+        ("system", "conversation.queued"),  # back in the queue, saying so
+        ("agent", "conversation.deleted"),
+    ]

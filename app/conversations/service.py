@@ -349,15 +349,18 @@ async def update_conversation(
             previous_owner,
         )
         await _system_lines(principal, room, data, previous_owner, closing, reopening)
-        if owner_changed and room.owner_id is not None:
+        if owner_changed:  # a person's (un)assignment is in the audit log like routing's
             await audit.record(
                 principal.customer_id,
                 principal,
-                "conversation.assigned",
+                "conversation.assigned" if room.owner_id else "conversation.unassigned",
                 "conversation",
                 room.id,
                 {"owner_id": str(previous_owner) if previous_owner else None},
-                {"owner_id": str(room.owner_id), "assignment_reason": room.assignment_reason},
+                {
+                    "owner_id": str(room.owner_id) if room.owner_id else None,
+                    "assignment_reason": room.assignment_reason,
+                },
             )
         lost = previous_owner is not None and (closing or room.owner_id != previous_owner)
         unassigned = room.owner_id is None and room.status != ConversationStatus.CLOSED.value
@@ -444,6 +447,15 @@ async def delete_conversation(principal: Principal, conversation_id: str) -> Con
         room = await store.soft_delete_room(room.id, now())
         out = await room_out(room)
         await room_event(EventType.CONVERSATION_DELETED, out)
+        await audit.record(
+            principal.customer_id,
+            principal,
+            "conversation.deleted",
+            "conversation",
+            room.id,
+            {"name": room.name, "owner_id": str(room.owner_id) if room.owner_id else None},
+            None,
+        )
         if room.owner_id is not None and room.status != ConversationStatus.CLOSED.value:
             # its owner has a slot free
             await engine.room_changed(

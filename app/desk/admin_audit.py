@@ -40,8 +40,10 @@ ACTIONS = [
     "account.updated",
     "account.deleted",
     "conversation.assigned",
+    "conversation.unassigned",
     "conversation.queued",
     "conversation.reassigned",
+    "conversation.deleted",
 ]
 SKIPPED = {"tm_update", "customer_id"}
 """Fields every change touches or that never change: they say nothing in a diff."""
