@@ -90,11 +90,12 @@ async def delete_agent(principal: Principal, agent_id: str) -> AgentOut:
     async with transaction():
         teams_before = (await agents.get_agent(principal, agent_id)).team_ids
         gone = await agents.remove_agent(principal, agent_id)
-        await teams.agent_left_teams(principal.customer_id, teams_before)
         name = agent_store.shown(gone.name, gone.username)
+        # its rooms first: the engine locks rooms before teams (app/routing/engine.py)
         await engine.release_agent(
             principal.customer_id, str(gone.id), reason=f"{name} was deleted"
         )
+        await teams.agent_left_teams(principal.customer_id, sorted(teams_before))
     return agents.agent_out(gone)
 
 

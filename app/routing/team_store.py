@@ -78,7 +78,11 @@ async def live(customer_id: str, team_id: str, *, lock: bool = False) -> TeamRow
     return await sql.fetchrow_as(
         TeamRow,
         f"SELECT {', '.join(TeamRow.__struct_fields__)} FROM teams"
-        " WHERE id = $1::uuid AND customer_id = $2::uuid AND tm_delete IS NULL FOR UPDATE",
+        " WHERE id = $1::uuid AND customer_id = $2::uuid AND tm_delete IS NULL"
+        # NO KEY UPDATE, as the engine takes it (engine_store.lock_teams): FOR UPDATE
+        # conflicts with the foreign-key share lock a room being inserted holds on its
+        # team, and deadlocks with that arrival's routing decision
+        " FOR NO KEY UPDATE",
         team_id,
         customer_id,
     )
