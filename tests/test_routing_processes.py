@@ -141,3 +141,47 @@ def test_the_workers_reassign_a_room_nobody_answered(server, second_server, clie
     ]
     assert lines[1].endswith("did not reply within 1 second")
     assert lines[2].startswith("Assigned to Eve" if other == members[1] else "Assigned to Dan")
+
+
+def test_admins_changing_a_team_while_rooms_arrive_deadlock_nothing(
+    server, second_server, tenant, db_url
+):
+    """The teams API locks a team like routing does: arrivals at both servers and an
+    admin's changes to their team, all at once, all succeed."""
+    account = tenant.channel("message")
+    members = _agents(tenant, db_url, ["Fay", "Gus"])
+    team_id = make_team(db_url, tenant, "Busy", members, account=account, max_open=3)
+    urls = [server.url, second_server.url]
+
+    def change(n: int) -> None:
+        r = httpx.put(
+            f"{urls[n % 2]}/v1.0/teams/{team_id}",
+            headers=tenant.admin,
+            json={"max_open": 3 + n % 2, "detail": f"change {n}"},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+
+    def work(n: int) -> None:
+        if n % 4 == 0:
+            change(n)
+        else:
+            _create(urls[n % 2], tenant.admin, str(account.id), 100 + n)
+
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(work, range(48)))
+    owners = Counter(
+        str(r["owner_id"])
+        for r in sql(
+            db_url,
+            "SELECT owner_id FROM conversations WHERE team_id = $1 AND owner_id IS NOT NULL",
+            team_id,
+        )
+    )
+    assert sum(owners.values()) <= 8 and max(owners.values()) <= 4
+    assert sql_value(
+        db_url,
+        "SELECT count(*) FROM conversations WHERE team_id = $1 AND owner_id IS NULL"
+        " AND tm_queued IS NULL",
+        team_id,
+    ) == 0

@@ -79,9 +79,9 @@ async def live(customer_id: str, team_id: str, *, lock: bool = False) -> TeamRow
         TeamRow,
         f"SELECT {', '.join(TeamRow.__struct_fields__)} FROM teams"
         " WHERE id = $1::uuid AND customer_id = $2::uuid AND tm_delete IS NULL"
-        # NO KEY UPDATE, as the engine takes it (engine_store.lock_teams): FOR UPDATE
-        # conflicts with the foreign-key share lock a room being inserted holds on its
-        # team, and deadlocks with that arrival's routing decision
+        # NO KEY UPDATE, as the engine takes it (engine_store.lock_teams): it serialises
+        # with routing decisions; FOR UPDATE would also wait for every room being
+        # inserted in the team (the foreign key's share lock on the team row)
         " FOR NO KEY UPDATE",
         team_id,
         customer_id,
