@@ -4,9 +4,6 @@
   assignee has not replied since (null otherwise). The reassign-after timer finds the
   overdue ones with one range scan per team that has a timer, not a scan of every
   assigned room and its messages.
-- `conversations.reassigned_from`: the agent a room was taken from because it did not
-  answer, or who let it go; routing does not give the room back to it (until a person
-  assigns the room, or it is given to someone).
 - `conversations_queue_order`: a team's queue in serving order (priority rank, then
   waiting time), so the head is the first index entry. The expression is the one
   app/conversations/store.py QUEUE_RANK writes; they must stay equal for the planner to
@@ -30,8 +27,7 @@ forwards = sql_migration(
     ID,
     DESCRIPTION,
     [
-        "ALTER TABLE conversations ADD COLUMN tm_awaiting_reply timestamptz NULL,"
-        " ADD COLUMN reassigned_from uuid NULL",
+        "ALTER TABLE conversations ADD COLUMN tm_awaiting_reply timestamptz NULL",
         "CREATE INDEX conversations_awaiting_reply ON conversations (team_id, tm_awaiting_reply)"
         " WHERE tm_awaiting_reply IS NOT NULL AND tm_delete IS NULL",
         f"CREATE INDEX conversations_queue_order ON conversations (team_id, {RANK}, tm_queued, id)"
