@@ -179,9 +179,12 @@ def test_admins_changing_a_team_while_rooms_arrive_deadlock_nothing(
         )
     )
     assert sum(owners.values()) <= 8 and max(owners.values()) <= 4
-    assert sql_value(
-        db_url,
-        "SELECT count(*) FROM conversations WHERE team_id = $1 AND owner_id IS NULL"
-        " AND tm_queued IS NULL",
-        team_id,
-    ) == 0
+    assert (
+        sql_value(
+            db_url,
+            "SELECT count(*) FROM conversations WHERE team_id = $1 AND owner_id IS NULL"
+            " AND tm_queued IS NULL",
+            team_id,
+        )
+        == 0
+    )
