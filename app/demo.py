@@ -1,4 +1,11 @@
-"""Demo data: a customer with an admin and an agent, made once and reused after."""
+"""Demo data: a customer with an admin and an agent, made once and reused after.
+
+Everything goes through the services real requests use, so what a new user sees is what
+the product does: the agent is created by the admin (an audit entry), the teams by the
+admin's team service, availability by the agents' own switches, and the rooms arrive on
+channel accounts that route to teams — so each room's assignment reason, system line,
+`conversation_assigned` event and audit entry were written by routing itself.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +15,28 @@ from app.channels import accounts
 from app.channels.email import EmailDriver
 from app.conversations import messages
 from app.conversations import service as conversations
-from app.core.events import transaction
-from app.domain.enums import ConversationStatus, ParticipantType, Permission, TalkType
+from app.domain.enums import (
+    AssignmentPolicy,
+    Availability,
+    ConversationStatus,
+    ParticipantType,
+    Permission,
+    Priority,
+    TalkType,
+)
 from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
 from app.domain.resources import (
+    AgentUpdate,
     ConversationUpdate,
     MessageCreate,
     ParticipantIn,
     TalkCreate,
     TalkMessageCreate,
+    TeamCreate,
 )
 from app.people import agents, customers
+from app.routing import availability, teams
 from app.talk import messages as talk_messages
 from app.talk import service as talks
 
@@ -59,14 +76,6 @@ async def seed_demo() -> DemoInfo:
         password=DEMO_PASSWORD,
         agent_name=admin_name,
     )
-    data = agents.validated_create(
-        username=agent_username,
-        password=DEMO_PASSWORD,
-        name=agent_name,
-        permission=agent_perm.value,
-    )
-    async with transaction():
-        agent = await agents.insert_agent(customer.id, data)
     admin = Principal(
         customer_id=customer.id,
         agent_id=admin_id,
@@ -74,9 +83,23 @@ async def seed_demo() -> DemoInfo:
         permission=Permission.ADMIN,
         via="demo",
     )
-    await seed_conversations(admin, agent.id)
-    await seed_talks(admin, agent.id)
+    data = agents.validated_create(
+        username=agent_username,
+        password=DEMO_PASSWORD,
+        name=agent_name,
+        permission=agent_perm.value,
+    )
+    agent_out = await agents.create_agent(admin, data)  # by the admin: an audit entry
+    agent = Principal(
+        customer_id=customer.id,
+        agent_id=agent_out.id,
+        username=agent_username,
+        permission=agent_perm,
+        via="demo",
+    )
     await ensure_email_channel(customer.id)
+    await seed_conversations(admin, agent)
+    await seed_talks(admin, agent.agent_id)
     return DemoInfo(customer_id=customer.id, created=True, logins=logins)
 
 
@@ -114,9 +137,16 @@ DEMO_CHANNELS = {
 }
 
 
-async def seed_conversations(admin: Principal, agent_id: str) -> None:
+async def seed_conversations(admin: Principal, agent: Principal) -> None:
     """Rooms across channels, through the same entry points real traffic uses; one person
-    reaches the desk by SMS and by email and both land in one room."""
+    reaches the desk by SMS and by email and both land in one room.
+
+    Two teams route them: Support (round robin, 3 rooms each) gets SMS and web chat,
+    Billing (least busy) gets email; LINE routes to no team and is assigned by hand. Both
+    agents are online while the rooms arrive; Sam takes at most 2 rooms (his own
+    capacity), so once everyone is full the last rooms wait in Support's queue. Then Sam
+    steps away: the admin stays online, and a room closed by the admin (or Sam coming
+    back) hands the head of the queue out at once."""
     channel = {}
     for reference_type, (address, name) in DEMO_CHANNELS.items():
         if reference_type == "webchat":
@@ -136,6 +166,35 @@ async def seed_conversations(admin: Principal, agent_id: str) -> None:
             name=name,
             settings={"reference_type": reference_type},
         )
+    real_email = await accounts.account_by_address("email", DEMO_EMAIL)
+
+    # Who is there: both at their desks; Sam is newer and takes 2 rooms at a time.
+    await availability.set_own(admin, Availability.ONLINE)
+    await availability.set_own(agent, Availability.ONLINE)
+    await availability.update_agent(admin, agent.agent_id, AgentUpdate(max_open=2))
+    await teams.create_team(
+        admin,
+        TeamCreate(
+            name="Support",
+            detail="Orders, shipping and the website",
+            agent_ids=[admin.agent_id, agent.agent_id],
+            account_ids=[str(channel["message"].id), str(channel["webchat"].id)],
+            assignment_policy=AssignmentPolicy.ROUND_ROBIN,
+            max_open=3,
+        ),
+    )
+    await teams.create_team(
+        admin,
+        TeamCreate(
+            name="Billing",
+            detail="Refunds, invoices and payments",
+            agent_ids=[admin.agent_id, agent.agent_id],
+            account_ids=[str(channel["email"].id)]
+            + ([str(real_email.id)] if real_email is not None else []),
+            assignment_policy=AssignmentPolicy.LEAST_BUSY,
+            max_open=4,
+        ),
+    )
 
     async def arrive(reference_type: str, peer: str, text: str, name: str = "") -> str:
         got = await messages.receive(
@@ -146,11 +205,14 @@ async def seed_conversations(admin: Principal, agent_id: str) -> None:
     async def reply(room: str, text: str) -> None:
         await messages.send_message(admin, room, MessageCreate(text=text))
 
-    # One person, two channels, one room.
+    async def update(room: str, **changes: object) -> None:
+        await conversations.update_conversation(
+            admin, room, msgspec.convert(changes, ConversationUpdate)
+        )
+
+    # One person, two channels, one room (Support: it began by SMS).
     order = await arrive("message", "+15559876543", "When will my order arrive?", "Dana Park")
-    await conversations.update_conversation(
-        admin, order, ConversationUpdate(name="Order Support #5678", tags=["shipping"])
-    )
+    await update(order, name="Order Support #5678", tags=["shipping"])
     await reply(order, "Your order is scheduled for Friday delivery. Tracking is on its way.")
     await conversations.add_participant(
         admin,
@@ -164,26 +226,43 @@ async def seed_conversations(admin: Principal, agent_id: str) -> None:
     )
     await reply(order, "Yes, I've updated it. Sending confirmation by email.")
 
+    checkout = await arrive(
+        "webchat", "visitor-7f3a", "Is anyone there? The checkout button does nothing."
+    )
+    await update(checkout, priority=Priority.URGENT.value, tags=["website"])
+
+    done = await arrive("message", "+15557770000", "Thanks, all sorted!")
+    await reply(done, "Glad to hear it. Have a great day!")
+    await update(done, status=ConversationStatus.CLOSED.value)
+
+    # No team: the admin hands it to Sam.
     line = await arrive(
         "line", "Ud871bcaf7c3ad13d2a0b0d78a42a287f", "Hi! Do you ship to Osaka?", "Mina K."
     )
-    await conversations.update_conversation(admin, line, ConversationUpdate(owner_id=agent_id))
+    await update(line, owner_id=agent.agent_id)
 
+    # Billing, least busy: Sam already holds two rooms, so the admin gets it.
     refund = await arrive(
         "email",
         "bob@example.com",
         "Refund status for order #991? It has been two weeks.",
         "Bob Builder",
     )
-    await conversations.update_conversation(admin, refund, ConversationUpdate(tags=["billing"]))
+    await update(refund, tags=["billing"], priority=Priority.HIGH.value)
 
-    await arrive("webchat", "visitor-7f3a", "Is anyone there? The checkout button does nothing.")
-
-    done = await arrive("message", "+15557770000", "Thanks, all sorted!")
-    await reply(done, "Glad to hear it. Have a great day!")
-    await conversations.update_conversation(
-        admin, done, ConversationUpdate(status=ConversationStatus.CLOSED)
+    # Support fills up: the admin's third room, then everyone is at capacity.
+    damaged = await arrive(
+        "message", "+15552223333", "My package arrived damaged. What now?", "Lee Chen"
     )
+    await update(damaged, priority=Priority.HIGH.value, tags=["shipping"])
+    wholesale = await arrive(
+        "webchat", "visitor-20c1", "Do you offer wholesale prices for 50+ units?", "Priya Shah"
+    )
+    await update(wholesale, priority=Priority.HIGH.value)
+    await arrive("message", "+15554445555", "Is the blue jacket back in stock?", "Ravi Patel")
+
+    # Sam steps away from the desk; the admin keeps working.
+    await availability.set_own(agent, Availability.AWAY)
 
 
 async def seed_talks(admin: Principal, agent_id: str) -> None:

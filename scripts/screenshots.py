@@ -2,6 +2,9 @@
 database, signed in as the demo admin, in Debian's Chromium.
 
     .venv/bin/python scripts/screenshots.py        # writes docs/screenshots/*.png
+
+The desk's channel icons are emoji: install a colour emoji font first (Debian:
+`apt-get install fonts-noto-color-emoji`), or Chromium draws them as empty boxes.
 """
 
 from __future__ import annotations
@@ -59,13 +62,24 @@ def main() -> None:
             page.screenshot(path=str(OUT / "inbox.png"))
             page.click("text=Order Support #5678")
             page.wait_for_selector("#timeline .item")
-            page.wait_for_timeout(800)
+            page.wait_for_timeout(1500)  # the "Live" flash of a new connection fades
             page.screenshot(path=str(OUT / "room.png"))
             phone = browser.new_page(viewport={"width": 390, "height": 760})
             phone.context.add_cookies(page.context.cookies())
             phone.goto(page.url)
             phone.wait_for_selector("#timeline .item")
+            phone.wait_for_timeout(1500)
             phone.screenshot(path=str(OUT / "phone.png"))
+            # Admin → Agents, Teams and the audit log
+            for name, path, ready in (
+                ("agents", "/admin/agents", "table"),
+                ("teams", "/admin/teams", ".team-card"),
+                ("audit", "/admin/audit", "#audit-table"),
+            ):
+                page.goto(base + path)
+                page.wait_for_selector(ready)
+                page.wait_for_timeout(500)
+                page.screenshot(path=str(OUT / f"{name}.png"))
             browser.close()
         print("wrote", ", ".join(str(p.relative_to(ROOT)) for p in sorted(OUT.glob("*.png"))))
     finally:

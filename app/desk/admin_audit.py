@@ -46,6 +46,8 @@ ACTIONS = [
     "conversation.deleted",
 ]
 SKIPPED = {"tm_update", "customer_id"}
+AGENT_FIELDS = {"owner_id": "owner"}
+"""Fields holding an agent's id: shown as the agent's name, under a plain label."""
 """Fields every change touches or that never change: they say nothing in a diff."""
 SYSTEM = "system"
 """The "who" filter's value for routing and timers (no agent)."""
@@ -80,18 +82,35 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def changes(entry: AuditEntryOut) -> list[tuple[str, str, str]]:
+def agent_ids_in(entries: list[AuditEntryOut]) -> list[str]:
+    """The agent ids the entries' changes mention (a room's owner before and after)."""
+    return [
+        str(side[key])
+        for e in entries
+        for side in (e.before, e.after)
+        for key in AGENT_FIELDS
+        if side.get(key)
+    ]
+
+
+def changes(
+    entry: AuditEntryOut, names: dict[str, str] | None = None
+) -> list[tuple[str, str, str]]:
     """(field, before, after) for each field that differs; every field of a creation or a
-    deletion (the side that is empty shows "—")."""
+    deletion (the side that is empty shows "—"). Agent ids read as names when `names`
+    knows them."""
+    names = names or {}
     keys = [k for k in {**entry.before, **entry.after} if k not in SKIPPED]
     rows = []
     for key in keys:
         before, after = entry.before.get(key), entry.after.get(key)
         if entry.before and entry.after and before == after:
             continue
+        if key in AGENT_FIELDS:
+            before, after = (names.get(str(v), v) if v else v for v in (before, after))
         rows.append(
             (
-                key.replace("_", " "),
+                AGENT_FIELDS.get(key, key.replace("_", " ")),
                 _shown(before) if key in entry.before else "—",
                 _shown(after) if key in entry.after else "—",
             )
@@ -129,11 +148,10 @@ class AuditController(Controller):
             principal, f, PAGE_SIZE, filters.page_token or None
         )
         directory = await agents.directory(principal)
-        names = await agents.names(
-            principal.customer_id,
-            [e.actor_id for e in entries]
-            + [e.target_id for e in entries if e.target_type == "agent"],
-        )
+        named: list[str | None] = [e.actor_id for e in entries]
+        named += [e.target_id for e in entries if e.target_type == "agent"]
+        named += agent_ids_in(entries)
+        names = await agents.names(principal.customer_id, named)
         context = await admin_context(
             principal,
             "audit",
@@ -144,7 +162,7 @@ class AuditController(Controller):
             directory=directory,
             target_types=TARGET_TYPES,
             actions=ACTIONS,
-            changes=changes,
+            changes=lambda entry: changes(entry, names),
         )
         return Template("admin/audit.html", context=context)
 
