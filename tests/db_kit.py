@@ -25,3 +25,20 @@ def sql(db_url: str, query: str, *args) -> list[asyncpg.Record]:
 def sql_value(db_url: str, query: str, *args) -> Any:
     """The first column of the statement's first row."""
     return run_async(_run(db_url, "fetchval", query, args))
+
+
+def audit_entries(db_url: str, customer_id: str, action: str) -> list[dict]:
+    """The customer's audit entries of one action, oldest first, before/after decoded."""
+    import json
+
+    rows = sql(
+        db_url,
+        "SELECT actor_type, actor_id::text, action, target_type, target_id, before::text,"
+        " after::text FROM audit_log WHERE customer_id = $1 AND action = $2 ORDER BY id",
+        customer_id,
+        action,
+    )
+    return [
+        {**dict(r), "before": json.loads(r["before"]), "after": json.loads(r["after"])}
+        for r in rows
+    ]

@@ -6,24 +6,11 @@ from __future__ import annotations
 
 import json
 
+from db_kit import audit_entries as _entries
 from db_kit import sql
 from test_accounts_api import sms_body
 
 URL = "/v1.0/conversation_accounts"
-
-
-def _entries(db_url: str, customer_id: str, action: str) -> list[dict]:
-    rows = sql(
-        db_url,
-        "SELECT actor_type, actor_id::text, action, target_type, target_id, before::text,"
-        " after::text FROM audit_log WHERE customer_id = $1 AND action = $2 ORDER BY id",
-        customer_id,
-        action,
-    )
-    return [
-        {**dict(r), "before": json.loads(r["before"]), "after": json.loads(r["after"])}
-        for r in rows
-    ]
 
 
 def test_channel_account_create_update_delete_are_audited_without_secrets(client, tenant, db_url):

@@ -22,6 +22,7 @@ import jsonschema_rs
 import msgspec
 import pytest
 from conftest import ROOT
+from routing_kit import principal
 
 from app.channels import accounts, runtime
 from app.conversations import messages, notes
@@ -349,16 +350,6 @@ def differences(mine: Any, fresh: Any, where: str = "") -> list[str]:
                 found += differences(mine[key], fresh[key], f"{where}/{key}")
         return found
     return [] if mine == fresh else [f"{where}: copy {mine!r}, fetch {fresh!r}"]
-
-
-def principal(customer_id: str, agent_id: str, username: str, permission: Permission):
-    return Principal(
-        customer_id=customer_id,
-        agent_id=agent_id,
-        username=username,
-        permission=permission,
-        via="token",
-    )
 
 
 @pytest.fixture

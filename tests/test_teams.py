@@ -8,24 +8,11 @@ import uuid
 
 from api_kit import named_agent
 from conftest import assert_error, inbound
+from db_kit import audit_entries as _entries
 from db_kit import sql, sql_value
 
 URL = "/v1.0/teams"
 LIVE = "9999-01-01 00:00:00.000000"
-
-
-def _entries(db_url: str, customer_id: str, action: str) -> list[dict]:
-    rows = sql(
-        db_url,
-        "SELECT actor_type, actor_id::text, action, target_type, target_id, before::text,"
-        " after::text FROM audit_log WHERE customer_id = $1 AND action = $2 ORDER BY id",
-        customer_id,
-        action,
-    )
-    return [
-        {**dict(r), "before": json.loads(r["before"]), "after": json.loads(r["after"])}
-        for r in rows
-    ]
 
 
 def _events(db_url: str, customer_id: str, *types: str) -> list[dict]:

@@ -160,6 +160,21 @@ async def _lock(customer_id: str, team_ids: Iterable[Any]) -> _Teams:
 # --- what a decision writes ------------------------------------------------------------
 
 
+async def _taken_back(customer_id: str, before: RoomRow, row: RoomRow, line: str) -> None:
+    """A room taken from its assignee by routing (deactivation, nobody replied): the
+    timeline line and the audit entry; deciding again is the caller's next step."""
+    await activities.record(row, activities.SYSTEM, line)
+    await audit.record(
+        customer_id,
+        audit.SYSTEM,
+        "conversation.reassigned",
+        "conversation",
+        row.id,
+        _state(before),
+        _state(row),
+    )
+
+
 def _state(room: RoomRow, queue_position: int | None = None) -> dict[str, Any]:
     """A room's routing state, for the audit log's before/after."""
     return {
@@ -315,16 +330,7 @@ async def release_agent(customer_id: str, agent_id: str, *, reason: str) -> None
         if teams.get(row.team_id) is None:
             await _announce(room, row, "conversation.reassigned", line, agent_id)
             continue
-        await activities.record(row, activities.SYSTEM, line)
-        await audit.record(
-            customer_id,
-            audit.SYSTEM,
-            "conversation.reassigned",
-            "conversation",
-            row.id,
-            _state(room),
-            _state(row),
-        )
+        await _taken_back(customer_id, room, row, line)
         await _decide(row, teams, exclude=agent_id, previous_owner=agent_id)
 
 
@@ -390,16 +396,7 @@ async def reassign_unanswered(
     name = await engine_store.agent_name(customer_id, previous)
     line = f"Reassigned: {name} did not reply within {duration(after_seconds)}"
     row = await engine_store.unassign(room.id, line, now(), not_back_to=previous)
-    await activities.record(row, activities.SYSTEM, line)
-    await audit.record(
-        customer_id,
-        audit.SYSTEM,
-        "conversation.reassigned",
-        "conversation",
-        row.id,
-        _state(room),
-        _state(row),
-    )
+    await _taken_back(customer_id, room, row, line)
     await room_changed(
         customer_id, row, route_room=True, freed_by=previous, exclude_agent_id=previous
     )
