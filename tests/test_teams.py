@@ -327,3 +327,21 @@ def test_deleting_a_team_takes_its_rooms_out_of_it(client, tenant, db_url):
     assert {waiting, held} <= set(updated)
     # the account's new rooms go to no team now
     assert sql_value(db_url, "SELECT count(*) FROM team_accounts") == 0
+
+
+def test_deleting_a_channel_account_is_a_change_of_its_team(client, tenant, other_tenant, db_url):
+    sms = tenant.channel("message")
+    team = _team(client, tenant, account_ids=[str(sms.id)])
+    r = client.delete(f"/v1.0/conversation_accounts/{sms.id}", headers=other_tenant.admin)
+    assert r.status_code == 404
+    r = client.delete("/v1.0/conversation_accounts/not-an-id", headers=tenant.admin)
+    assert r.status_code == 404
+    r = client.delete(f"/v1.0/conversation_accounts/{sms.id}", headers=tenant.admin)
+    assert r.status_code == 200, r.text
+
+    assert client.get(f"{URL}/{team['id']}", headers=tenant.admin).json()["account_ids"] == []
+    updated = _events(db_url, tenant.customer_id, "team_updated")
+    assert [e["data"]["account_ids"] for e in updated] == [[]]
+    (entry,) = _entries(db_url, tenant.customer_id, "team.updated")
+    assert (entry["before"]["account_ids"], entry["after"]["account_ids"]) == ([str(sms.id)], [])
+    assert len(_entries(db_url, tenant.customer_id, "account.deleted")) == 1

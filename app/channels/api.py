@@ -22,6 +22,7 @@ from app.domain.resources import (
     ConversationSetupResult,
     RejectedInboundPage,
 )
+from app.routing import teams
 
 
 class AccountController(Controller):
@@ -69,7 +70,7 @@ class AccountController(Controller):
     async def delete_account(self, principal: Principal, account_id: str) -> AccountOut:
         """Delete a channel account: its hooks stop taking messages and nothing more goes
         out through it; its rooms and messages stay. Admins only."""
-        return await accounts.delete(principal, account_id)
+        return await teams.delete_account(principal, account_id)
 
     @get("/{account_id:str}/rejected", opt=answers(Forbidden, NotFound))
     async def list_rejected(

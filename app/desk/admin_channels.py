@@ -40,6 +40,7 @@ from app.domain.resources import (
     RejectedInboundOut,
 )
 from app.people import agents
+from app.routing import teams
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -409,7 +410,7 @@ class AdminController(Controller):
 
     @post("/channels/{account_id:str}/delete")
     async def delete_account(self, principal: Principal, account_id: str) -> Redirect:
-        await accounts.delete(principal, account_id)
+        await teams.delete_account(principal, account_id)
         return Redirect("/admin/channels?deleted=true", status_code=303)
 
     @post("/channels/{account_id:str}/test")

@@ -17,13 +17,14 @@ import asyncpg
 import msgspec
 
 from app.audit import log as audit
+from app.channels import accounts
 from app.conversations import service as conversations
 from app.core.events import record_event, transaction
 from app.core.ids import found, parse_id
 from app.domain.enums import AssignmentPolicy, EventType
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.principal import Principal, require_admin
-from app.domain.resources import TeamCreate, TeamOut, TeamUpdate
+from app.domain.resources import AccountOut, TeamCreate, TeamOut, TeamUpdate
 from app.domain.timefmt import fmt, now
 from app.people import agent_store, agents
 from app.routing import engine, team_store
@@ -295,4 +296,24 @@ async def delete_team(principal: Principal, team_id: str) -> TeamOut:
         await audit.record(cid, principal, "team.deleted", "team", out.id, before, None)
         await _event(EventType.TEAM_DELETED, out)
         await _members_changed(cid, set(before.agent_ids))
+    return out
+
+
+async def delete_account(principal: Principal, account_id: str) -> AccountOut:
+    """Delete a channel account (channels.accounts.delete) and tell its team: the team's
+    `account_ids` lose it, which is a change of the team like any other (event, audit).
+    The doors delete accounts through here; channels cannot import routing (routing
+    imports conversations, which import channels)."""
+    account_id = parse_id(account_id, "account_not_found", "channel account")
+    async with transaction():
+        cid = principal.customer_id
+        holders = await team_store.held_elsewhere(cid, None, [account_id])
+        team = holders[0].team_id if holders else None
+        row = await team_store.live(cid, team, lock=True) if team else None
+        before = await team_out(row) if row else None
+        out = await accounts.delete(principal, account_id)
+        if row is not None and before is not None:
+            after = await team_out(await team_store.touch(row.id, now()))
+            await audit.record(cid, principal, "team.updated", "team", after.id, before, after)
+            await _event(EventType.TEAM_UPDATED, after)
     return out
