@@ -19,11 +19,12 @@ from litestar.datastructures import FormMultiDict
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
+from app.core.events import last_event_id
 from app.desk.admin_channels import admin_principal
 from app.desk.admin_kit import NO_STORE, admin_context, form_text, page_router
 from app.desk.forms import FormRefused, convert
 from app.domain.enums import AgentStatus, Permission
-from app.domain.errors import Conflict, InvalidInput, ServiceError
+from app.domain.errors import Conflict, InvalidInput, NotFound, ServiceError
 from app.domain.principal import Principal
 from app.domain.resources import AgentCreate, AgentOut, AgentUpdate, TeamOut, TeamUpdate
 from app.people import agents
@@ -79,6 +80,8 @@ def capacity(agent: AgentOut, team_list: list[TeamOut]) -> int | None:
 
 
 async def _list_page(principal: Principal, **extra: Any) -> Template:
+    # read before the page's queries: the desk socket replays what commits meanwhile
+    since = await last_event_id(principal.customer_id)
     team_list = await _teams(principal)
     people = await _all(agents.list_agents, principal)
     people.sort(
@@ -91,10 +94,28 @@ async def _list_page(principal: Principal, **extra: Any) -> Template:
         teams_by_id={t.id: t for t in team_list},
         open_counts=await agents.open_counts(principal),
         capacity=lambda a: capacity(a, team_list),
+        live_page="agents",
+        since=since,
         **extra,
     )
     headers = NO_STORE if extra.get("password") else None
     return Template("admin/agents.html", context=context, headers=headers)
+
+
+async def row_context(principal: Principal, agent_id: str) -> dict[str, Any] | None:
+    """What one agent's row of the list renders with, as it is now (the desk socket
+    pushes it again on a change); None when the agent is gone (deleted)."""
+    try:
+        agent = await agents.get_agent(principal, agent_id)
+    except NotFound:
+        return None
+    team_list = await _teams(principal)
+    return {
+        "a": agent,
+        "teams_by_id": {t.id: t for t in team_list},
+        "open_counts": await agents.open_counts(principal),
+        "capacity": lambda a: capacity(a, team_list),
+    }
 
 
 async def _form_page(
@@ -211,7 +232,8 @@ class AgentsController(Controller):
 
     @get("/table")
     async def agents_table(self, principal: Principal) -> Template:
-        """The table alone: the page refreshes it, so availability and load stay live."""
+        """The table alone (as the page shows it; the page itself stays current through
+        the desk socket's pushes)."""
         page = await _list_page(principal)
         page.template_name = "admin/agents_table.html"
         return page

@@ -15,6 +15,7 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 
 from app.channels import accounts, get_driver
+from app.core.events import last_event_id
 from app.desk.admin_agents import _all
 from app.desk.admin_channels import _all_accounts, admin_principal
 from app.desk.admin_kit import admin_context, form_text, page_router
@@ -98,15 +99,31 @@ async def _context(principal: Principal, **extra: Any) -> dict[str, Any]:
     )
 
 
+async def online_context(principal: Principal) -> dict[str, Any]:
+    """What each team's member count, online count and avatars render with, as they are
+    now (the desk socket pushes them again when availability or membership changes)."""
+    people = await _all(agents.list_agents, principal)
+    people = [a for a in people if a.status == AgentStatus.ACTIVE.value]
+    return {
+        "team_list": await _teams(principal),
+        "people_by_id": {a.id: a for a in people},
+        "online_ids": {a.id for a in people if a.availability == "online"},
+    }
+
+
 async def _teams(principal: Principal) -> list[TeamOut]:
     found = await _all(teams.list_teams, principal)
     return sorted(found, key=lambda t: t.name.lower())
 
 
 async def _list_page(principal: Principal, saved: str = "", deleted: str = "") -> Template:
+    # read before the page's queries: the desk socket replays what commits meanwhile
+    since = await last_event_id(principal.customer_id)
     team_list = await _teams(principal)
     context = await _context(
         principal,
+        live_page="teams",
+        since=since,
         team_list=team_list,
         account_team={a: t for t in team_list for a in t.account_ids},
         saved=saved,

@@ -1,21 +1,44 @@
-"""What an agent's availability change means for a desk page: its own rail switch shows
-the new state (changed in another tab, by an admin, or by auto-offline). Pushed as the
-same partial the pages render, swapped by id (every desk page has `#me-switch`)."""
+"""What a change of agents means for a desk page.
+
+- The agent's own rail switch (every desk page has `#me-switch`) shows its new
+  availability (changed in another tab, by an admin, or by auto-offline).
+- On the admin Agents page (`page=agents`), the changed agent's row is pushed again
+  (`agent-<id>`; at the top when the page lacks it, removed when the agent is deleted).
+- On the admin Teams page (`page=teams`), each team's member and online counts and its
+  avatars (`team-online-<id>`, `team-members-<id>`) are pushed again.
+
+Pushed as the same partials the pages render (`oob=True`). What is the same for every
+admin socket of the customer (the row, the counts) is worked out once per event per process
+through the hub's shared work; the admin pages' sockets are admins' only.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from app.desk.render import render
+from app.core.events import StoredEvent
+from app.core.hub import Hub
+from app.desk import admin_agents, admin_teams
+from app.desk.render import remove, render
+from app.domain.enums import EventType
 from app.domain.principal import Principal
+
+AGENT_EVENTS = frozenset({EventType.AGENT_AVAILABILITY_UPDATED, EventType.AGENT_UPDATED})
+"""Events after which an agent's row on the Agents page may look different."""
+TEAM_COUNT_EVENTS = AGENT_EVENTS | {EventType.TEAM_UPDATED}
+"""Events after which a team's member or online count may be different."""
+PEOPLE_EVENTS = TEAM_COUNT_EVENTS
+ADMIN_PAGES = frozenset({"agents", "teams"})
 
 
 class Watcher(Protocol):
     principal: Principal
+    page: str
+    hub: Hub
 
 
 def fragments(conn: Watcher, data: dict[str, Any]) -> list[str]:
-    """`agent_availability_updated`'s data (AgentAvailabilityOut) → what to push."""
+    """`agent_availability_updated`'s data (AgentOut) → the agent's own rail switch."""
     if data.get("id") != conn.principal.agent_id:
         return []
     return [
@@ -27,3 +50,45 @@ def fragments(conn: Watcher, data: dict[str, Any]) -> list[str]:
             oob=True,
         )
     ]
+
+
+async def admin_fragments(conn: Watcher, event: StoredEvent, data: dict[str, Any]) -> list[str]:
+    """An agent or team event → what an admin page (Agents, Teams) shows of it."""
+    if conn.page not in ADMIN_PAGES or not conn.principal.is_admin:
+        return []
+    shared = conn.hub.shared
+    if conn.page == "agents" and event.type in AGENT_EVENTS and data.get("id"):
+        agent_id = str(data["id"])
+        you = agent_id == conn.principal.agent_id
+        return [
+            await shared.get(
+                ("agentrow", event.customer_id, event.id, you),
+                lambda: _agent_row(conn.principal, agent_id, you),
+            )
+        ]
+    if conn.page == "teams" and event.type in TEAM_COUNT_EVENTS:
+        return [
+            await shared.get(
+                ("teamcounts", event.customer_id, event.id),
+                lambda: _team_counts(conn.principal),
+            )
+        ]
+    return []
+
+
+async def _agent_row(principal: Principal, agent_id: str, you: bool) -> str:
+    """The agent's row as it is now (the replay of older events ends on the same row)."""
+    context = await admin_agents.row_context(principal, agent_id)
+    if context is None:
+        return remove(f"agent-{agent_id}")
+    return render("admin/agent_row.html", principal=principal, you=you, oob=True, **context)
+
+
+async def _team_counts(principal: Principal) -> str:
+    """Every team's counts and avatars, as they are now (a customer has a few teams)."""
+    context = await admin_teams.online_context(principal)
+    parts: list[str] = []
+    for team in context["team_list"]:
+        parts.append(render("admin/team_online.html", t=team, oob=True, **context))
+        parts.append(render("admin/team_members.html", t=team, oob=True, **context))
+    return "\n".join(parts)

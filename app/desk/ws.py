@@ -4,7 +4,8 @@ This module is the connection itself: it accepts and authenticates the socket, r
 what the page shows from the URL, registers with the hub, replays from the page's
 `since`, sends, and closes. What an event means for the page is worked out beside it:
 conversation events by app/desk/live_inbox.py, talk events by
-app/desk/live_talk.py; both answer with HTML fragments that the templates render with
+app/desk/live_talk.py, agent and team events (the rail switch, the admin Agents and
+Teams pages) by app/desk/live_people.py; all answer with HTML fragments that the templates render with
 `oob=True` and htmx swaps out-of-band.
 
 The page says up to which event it was rendered (`since`); the socket replays from there,
@@ -46,6 +47,9 @@ from app.talk import service as talk_service
 
 log = logging.getLogger(__name__)
 
+PAGES = frozenset({"inbox", "talks"}) | live_people.ADMIN_PAGES
+"""The `page` kinds a desk socket may say it is (anything else is the inbox)."""
+
 
 async def _decode(event: StoredEvent) -> dict[str, Any]:
     return msgspec.json.decode(event.payload)
@@ -72,7 +76,8 @@ class DeskConnection(EventConnection):
         self.life = life
         """Where this socket proves its agent is at the desk (auto-offline)."""
         self.page = page
-        """"inbox" (conversations) or "talks" (the Talk area): what this page shows."""
+        """What this page shows: "inbox" (conversations), "talks" (the Talk area), or an
+        admin page kept live, "agents" or "teams" (app/desk/live_people.py)."""
         self.talk_id = talk_id
         self.socket = socket
         self.presence = presence
@@ -114,9 +119,18 @@ class DeskConnection(EventConnection):
         parts: list[str] = []
         for event in events:
             talk = event.type in TALK_EVENTS
-            if event.type == EventType.AGENT_AVAILABILITY_UPDATED and self.may_see(event):
-                data = msgspec.json.decode(event.payload)
-                parts += live_people.fragments(self, data)
+            if event.type in live_people.PEOPLE_EVENTS:
+                if not self.may_see(event):
+                    continue
+                try:
+                    data = await self.hub.shared.get(
+                        ("data", event.customer_id, event.id), partial(_decode, event)
+                    )
+                    if event.type == EventType.AGENT_AVAILABILITY_UPDATED:
+                        parts += live_people.fragments(self, data)
+                    parts += await live_people.admin_fragments(self, event, data)
+                except Exception:  # noqa: BLE001 - one bad event must not kill the socket
+                    log.exception("could not render event %s for the desk", event.id)
                 continue
             if not (talk or event.type in CONVERSATION_EVENTS) or not self.may_see(event):
                 continue
@@ -173,7 +187,9 @@ async def desk_websocket(
             await conversations.get_room(principal, room_id)
         except ServiceError:
             room_id = None
-    page = "talks" if q.get("page") == "talks" else "inbox"
+    page = q.get("page") or "inbox"
+    if page not in PAGES or (page in live_people.ADMIN_PAGES and not principal.is_admin):
+        page = "inbox"
     talk_id = q.get("talk") or None
     if talk_id:
         try:

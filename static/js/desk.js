@@ -52,6 +52,8 @@
       holder.remove();
       var how = holder.dataset.place;
       var el = holder.firstElementChild;
+      // a table row comes in a <template> (a <tr> outside a table does not parse)
+      if (el && el.tagName === "TEMPLATE") el = el.content.firstElementChild;
       var list = holder.dataset.in ? document.getElementById(holder.dataset.in) : null;
       var old = document.getElementById(holder.dataset.id || (el && el.id));
       if (how === "remove") { if (old) old.remove(); continue; }
