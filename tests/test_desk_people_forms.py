@@ -207,7 +207,7 @@ def test_agent_forms_refuse_in_words_and_audit_what_they_do(admin, tenant, db_ur
         "agent.reactivated",
     ]
     assert {e["actor_id"] for e in entries} == {tenant.admin_id}
-    table = admin.get("/admin/agents/table")  # what the page polls: the table alone
+    table = admin.get("/admin/agents/table")  # the table alone
     assert 'id="agent-table"' in table.text and "<html" not in table.text
     assert "sam" in table.text
     assert not any("argon2" in e["body"] or "password_hash" in e["body"] for e in entries)

@@ -63,7 +63,7 @@ def test_the_teams_page_shows_each_teams_online_count_live(server, tenant, new_p
 
     _set_availability(client, tenant.agent, "online")
     expect(card.locator(".online-count")).to_have_text("1", timeout=5000)
-    expect(card.locator(f".avatar-stack .avail-online")).to_have_count(1)
+    expect(card.locator(".avatar-stack .avail-online")).to_have_count(1)
     _set_availability(client, tenant.manager, "online")
     expect(card.locator(".online-count")).to_have_text("2", timeout=5000)
     _set_availability(client, tenant.agent, "away")

@@ -3,9 +3,9 @@
 This module is the connection itself: it accepts and authenticates the socket, reads
 what the page shows from the URL, registers with the hub, replays from the page's
 `since`, sends, and closes. What an event means for the page is worked out beside it:
-conversation events by app/desk/live_inbox.py, talk events by
-app/desk/live_talk.py, agent and team events (the rail switch, the admin Agents and
-Teams pages) by app/desk/live_people.py; all answer with HTML fragments that the templates render with
+conversation events by app/desk/live_inbox.py, talk events by app/desk/live_talk.py,
+agent and team events (the rail switch, the admin Agents and Teams pages) by
+app/desk/live_people.py; all answer with HTML fragments that the templates render with
 `oob=True` and htmx swaps out-of-band.
 
 The page says up to which event it was rendered (`since`); the socket replays from there,
