@@ -1,11 +1,12 @@
 """Other agents' availability is live on the admin pages (Debian's Chromium driven by
 Playwright against a real server): the Agents page's row and the Teams page's online
 count follow an agent's `PUT /v1.0/me/availability` without a reload — pushed by the
-desk socket, not polled."""
+desk socket, not polled; and so does the agent's mark in a room's assign menu."""
 
 from __future__ import annotations
 
 from browser_kit import live, sign_in
+from conftest import inbound
 from playwright.sync_api import expect
 
 
@@ -77,3 +78,21 @@ def test_the_teams_page_shows_each_teams_online_count_live(server, tenant, new_p
     expect(card.locator(".member-count")).to_have_text("1", timeout=5000)
     expect(card.locator(".online-count")).to_have_text("1")
     assert page.evaluate("document.body.dataset.loaded") == "yes"
+
+
+def test_the_rooms_assign_menu_shows_each_agents_availability_live(
+    server, tenant, new_page, client
+):
+    _set_availability(client, tenant.agent, "offline")
+    room = inbound(tenant.channel("message"), "+15550000001", "hello").conversation_id
+    page = new_page()
+    sign_in(page, server.url, "acme-admin", tenant.password, f"/conversations/{room}")
+    live(page)
+    option = page.locator(f"#assignee option[value='{tenant.agent_id}']")
+    expect(option).to_have_text("acme-agent · offline")
+    expect(option).to_have_class("avail-offline")
+
+    _set_availability(client, tenant.agent, "online")
+    expect(option).to_have_text("acme-agent · online", timeout=5000)
+    expect(option).to_have_class("avail-online")
+    expect(page.locator(f"#assignee option[value='{tenant.admin_id}']")).to_contain_text("(you)")

@@ -2,6 +2,8 @@
 
 - The agent's own rail switch (every desk page has `#me-switch`) shows its new
   availability (changed in another tab, by an admin, or by auto-offline).
+- On the inbox pages, every agent's mark in the open room's assign menu follows its
+  availability (partials/availability.html; the page's script applies it).
 - On the admin Agents page (`page=agents`), the changed agent's row is pushed again
   (`agent-<id>`; at the top when the page lacks it, removed when the agent is deleted).
 - On the admin Teams page (`page=teams`), each team's member and online counts and its
@@ -19,7 +21,7 @@ from typing import Any, Protocol
 from app.core.events import StoredEvent
 from app.core.hub import Hub
 from app.desk import admin_agents, admin_teams
-from app.desk.render import remove, render
+from app.desk.render import remove, render, render_small
 from app.domain.enums import EventType
 from app.domain.principal import Principal
 
@@ -35,13 +37,25 @@ class Watcher(Protocol):
     principal: Principal
     page: str
     hub: Hub
+    room_id: str | None
 
 
 def fragments(conn: Watcher, data: dict[str, Any]) -> list[str]:
-    """`agent_availability_updated`'s data (AgentOut) → the agent's own rail switch."""
+    """`agent_availability_updated`'s data (AgentOut) → the agent's own rail switch, and on
+    the inbox pages the agent's mark in the open room's assign menu."""
+    out: list[str] = []
+    if conn.page == "inbox" and conn.room_id and data.get("id"):  # a room's menu is shown
+        out.append(
+            render_small(
+                "partials/availability.html",
+                agent_id=str(data["id"]),
+                availability=str(data.get("availability") or "offline"),
+                oob=True,
+            )
+        )
     if data.get("id") != conn.principal.agent_id:
-        return []
-    return [
+        return out
+    return out + [
         render(
             "partials/me_switch.html",
             principal=conn.principal,

@@ -55,6 +55,8 @@ class Colleague(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     """The agent's name, or its username when it has none."""
     permission: str
+    availability: str = "offline"
+    """online, away or offline (the assign menu shows it)."""
 
 
 class AgentChanges(msgspec.Struct, frozen=True, kw_only=True):
@@ -136,12 +138,17 @@ async def team_ids(customer_id: str, agent_ids: list[UUID]) -> dict[str, list[st
 async def directory(customer_id: str) -> list[Colleague]:
     """The customer's live agents by name."""
     rows = await sql.fetch(
-        "SELECT id, name, username, permission FROM agents"
+        "SELECT id, name, username, permission, availability FROM agents"
         " WHERE customer_id = $1 AND tm_delete IS NULL ORDER BY name",
         customer_id,
     )
     return [
-        Colleague(id=str(r["id"]), name=shown(r["name"], r["username"]), permission=r["permission"])
+        Colleague(
+            id=str(r["id"]),
+            name=shown(r["name"], r["username"]),
+            permission=r["permission"],
+            availability=r["availability"],
+        )
         for r in rows
     ]
 

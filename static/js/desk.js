@@ -56,6 +56,7 @@
       if (el && el.tagName === "TEMPLATE") el = el.content.firstElementChild;
       var list = holder.dataset.in ? document.getElementById(holder.dataset.in) : null;
       var old = document.getElementById(holder.dataset.id || (el && el.id));
+      if (how === "availability") { markAvailability(holder.dataset.id, holder.dataset.availability); continue; }
       if (how === "remove") { if (old) old.remove(); continue; }
       if (how === "lock") { if (old) lock(old); continue; }
       if (!el) continue;
@@ -72,6 +73,18 @@
       placedRows = true;
     }
     if (placedRows) { markCurrent(); stickToBottom(); }
+  }
+  function markAvailability(agentId, state) {
+    // an agent's availability changed: its marks (the assign menu's options) follow
+    if (!agentId || !/^\w+$/.test(state || "")) return;
+    document.querySelectorAll("[data-avail-agent]").forEach(function (el) {
+      if (el.dataset.availAgent !== agentId) return;
+      Array.prototype.slice.call(el.classList).forEach(function (c) {
+        if (c.indexOf("avail-") === 0) el.classList.remove(c);
+      });
+      el.classList.add("avail-" + state);
+      if (el.dataset.label) el.textContent = el.dataset.label + " · " + state;
+    });
   }
   function lock(area) {
     // The text stays readable (and copyable); nothing can be sent or changed.
