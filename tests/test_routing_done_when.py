@@ -1,4 +1,4 @@
-"""Issue 13's "Done when", played from browsers only (Debian's Chromium driven by
+"""Routing's whole story, played from browsers only (Debian's Chromium driven by
 Playwright, against a real server): an admin creates a team with two agents and a
 channel, capacity 1 and round robin; three customers write; two rooms are assigned (one
 each, explained) and the third waits in the queue, visible live; one agent closes a room
