@@ -3,11 +3,14 @@ isolation, and what each change leaves behind: its event and its audit entry."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
+import asyncpg
+import httpx
 from api_kit import named_agent
-from conftest import assert_error, inbound
+from conftest import assert_error, inbound, run_async
 from db_kit import audit_entries as _entries
 from db_kit import sql, sql_value
 
@@ -345,3 +348,41 @@ def test_deleting_a_channel_account_is_a_change_of_its_team(client, tenant, othe
     (entry,) = _entries(db_url, tenant.customer_id, "team.updated")
     assert (entry["before"]["account_ids"], entry["after"]["account_ids"]) == ([str(sms.id)], [])
     assert len(_entries(db_url, tenant.customer_id, "account.deleted")) == 1
+
+
+def test_a_write_undone_to_break_a_deadlock_answers_503_and_a_retry_passes(
+    server, client, tenant, db_url
+):
+    """Another transaction holds the team and then wants the room that deleting the team
+    has locked first: PostgreSQL breaks the deadlock by undoing the request, which
+    answers `503 conflict_retry` (never a 500), and the same request then passes."""
+    sms = tenant.channel("message")
+    team = _team(client, tenant, account_ids=[str(sms.id)])
+    room = inbound(sms, "+15550001234", "hi").conversation_id
+
+    async def collide() -> httpx.Response:
+        holder = await asyncpg.connect(db_url)
+        try:
+            await holder.execute("BEGIN")
+            await holder.execute("SELECT 1 FROM teams WHERE id = $1 FOR UPDATE", team["id"])
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+                deleting = asyncio.create_task(
+                    http.delete(f"{URL}/{team['id']}", headers=tenant.admin)
+                )
+                waiting = (
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                # the request blocking is a state of the database, seen only by polling
+                while not await holder.fetchval(waiting) and not deleting.done():  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+                await holder.execute("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", room)
+                return await deleting
+        finally:
+            await holder.close()
+
+    answer = run_async(collide())
+    assert_error(answer, 503, "conflict_retry")
+    assert answer.headers["Retry-After"] == "1"
+    assert client.get(f"{URL}/{team['id']}", headers=tenant.admin).status_code == 200
+    assert client.delete(f"{URL}/{team['id']}", headers=tenant.admin).status_code == 200

@@ -16,6 +16,7 @@ import time
 import uuid
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, InternalServerException, ValidationException
@@ -176,6 +177,21 @@ def _http_error(request: Request, exc: HTTPException) -> Response:
     return envelope(request, code, reason, message, headers=headers)
 
 
+def _conflicting_transaction(request: Request, exc: Exception) -> Response:
+    """PostgreSQL broke a deadlock (or a serialization conflict) by rolling this request's
+    transaction back: nothing was written, and the same request will most likely pass a
+    moment later. Routing locks rooms, teams and agents in one documented order, so this is
+    rare — but a rare race must still be an answer the client can act on, not a 500."""
+    log.warning("request %s %s rolled back: %s", request.method, request.url.path, exc)
+    return envelope(
+        request,
+        503,
+        "conflict_retry",
+        "The request met a concurrent change and was undone; nothing was saved. Retry it.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception(
         "request %s %s failed (request_id=%s)",
@@ -190,6 +206,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ServiceError: _service_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
+    asyncpg.exceptions.TransactionRollbackError: _conflicting_transaction,
     Exception: _unexpected,
 }
 

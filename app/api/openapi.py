@@ -138,7 +138,9 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
     ),
     503: (
         "ServiceUnavailable",
-        "A service this needs (the database, or the provider being set up) did not answer.",
+        "A service this needs (the database, or the provider being set up) did not answer; "
+        "or a write met a concurrent change and was undone (`conflict_retry`: nothing was "
+        "saved, retry after `Retry-After`).",
     ),
 }
 
@@ -354,7 +356,8 @@ def _complete_operation(operation: Operation, method: str, handler: HTTPRouteHan
         if method != "get":
             statuses.add(403)  # the CSRF token, for a cookie-authenticated write
     if method in WRITES:
-        statuses.update((400, 413, 415))
+        # 503 conflict_retry: a write PostgreSQL undid to break a deadlock (api/errors.py)
+        statuses.update((400, 413, 415, 503))
     if operation.request_body is not None:
         statuses.add(422)
     if any(p.param_in == "query" for p in parameters):
