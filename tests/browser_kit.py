@@ -49,3 +49,26 @@ def refused(page: Page, url: str) -> None:
     response = page.goto(url)
     assert response is not None and response.status == 403, url
     expect(page.locator(".alert")).to_contain_text("Only an admin")
+
+
+def add_team(
+    page: Page,
+    name: str,
+    member_ids: list[str],
+    account_ids: list[str],
+    policy: str,
+    max_open: int,
+    reassign_after: str | None = None,
+) -> None:
+    """Fill in and save Admin → Teams' new-team form (the page is open)."""
+    page.click("#add-team")
+    page.fill("#name", name)
+    for agent_id in member_ids:
+        page.check(f"#member-{agent_id}")
+    for account_id in account_ids:
+        page.check(f"#account-{account_id}")
+    page.check(f"#policy-{policy}")
+    page.fill("#max_open", str(max_open))
+    if reassign_after is not None:
+        page.select_option("#reassign_after", reassign_after)
+    page.click("#save")

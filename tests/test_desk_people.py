@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import httpx
-from browser_kit import sign_in
+from browser_kit import add_team, sign_in
 from conftest import inbound, wait_for
 from db_kit import sql
 from playwright.sync_api import Page, expect
@@ -192,15 +192,8 @@ def test_admin_builds_a_team_with_members_and_a_channel(server, tenant, new_page
     sign_in(
         page, server.url, "acme-admin", tenant.password, start="/admin/teams", shows="#no-teams"
     )
-    page.click("#add-team")
-    page.fill("#name", "Support <1st line>")
-    page.check(f"#member-{tenant.agent_id}")
-    page.check(f"#member-{tenant.manager_id}")
-    page.check(f"#account-{sms.id}")
-    page.check("#policy-round_robin")
-    page.fill("#max_open", "1")
-    page.select_option("#reassign_after", "600")
-    page.click("#save")
+    members = [tenant.agent_id, tenant.manager_id]
+    add_team(page, "Support <1st line>", members, [str(sms.id)], "round_robin", 1, "600")
     card = page.locator(".team-card")
     expect(card).to_have_count(1)
     expect(card.locator(".team-name")).to_have_text("Support <1st line>")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from browser_kit import live, sign_in
+from browser_kit import add_team, live, sign_in
 from conftest import inbound
 from playwright.sync_api import expect
 
@@ -27,14 +27,9 @@ def test_a_team_routes_three_customers_and_a_freed_slot_takes_the_queue_head(
     sign_in(
         admin, server.url, "acme-admin", tenant.password, start="/admin/teams", shows="#no-teams"
     )
-    admin.click("#add-team")
-    admin.fill("#name", "Support")
-    admin.check(f"#member-{tenant.agent_id}")
-    admin.check(f"#member-{tenant.manager_id}")
-    admin.check(f"#account-{sms.id}")
-    admin.check("#policy-round_robin")
-    admin.fill("#max_open", "1")
-    admin.click("#save")
+    add_team(
+        admin, "Support", [tenant.agent_id, tenant.manager_id], [str(sms.id)], "round_robin", 1
+    )
     card = admin.locator(".team-card")
     expect(card).to_have_count(1)
     expect(card.locator(".chip.policy")).to_have_text("Round robin")
