@@ -154,6 +154,9 @@ def _conditions(f: RoomFilter) -> list[Any]:
                 f.channel,
             )
         )
+    if f.team_id is not None or f.team_ids:
+        # spelled out so the planner matches the partial index conversations_team
+        where.append(Conversation.team_id.is_not_null())
     if f.team_id is not None:
         where.append(Conversation.team_id == f.team_id)
     if f.priority is not None:
