@@ -18,6 +18,7 @@ from app.audit import api as audit
 from app.channels import api as accounts
 from app.channels import hooks_api as hooks
 from app.conversations import api as conversations
+from app.conversations import rooms_api
 from app.desk import (
     admin_accesskeys,
     admin_agents,
@@ -63,6 +64,7 @@ def route_handlers() -> list[Any]:
             talks.talk_file,
             audit.AuditLogController,
             me.MeController,
+            rooms_api.RoomActionsController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,

@@ -50,6 +50,9 @@ class ConversationController(Controller):
         ),
         team_id: str | None = Parameter(default=None, description="rooms of this team"),
         priority: Priority | None = None,
+        snoozed: bool | None = Parameter(
+            default=None, description="`true`: snoozed rooms only; `false`: none of them"
+        ),
         sort: Literal["created", "priority"] = Parameter(
             default="created",
             description="`created`: newest first; `priority`: urgent first, then newest first",
@@ -59,7 +62,8 @@ class ConversationController(Controller):
     ) -> ConversationPage:
         """The rooms the caller may see, newest first: admins and managers see every room,
         an agent the rooms assigned to it and the unassigned ones. Filters: `status`,
-        `reference_type` (the channel), `owner_id`, `tag`, `q`, `team_id` and `priority`;
+        `reference_type` (the channel), `owner_id`, `tag`, `q`, `team_id`, `priority` and
+        `snoozed`;
         `sort=priority` lists urgent rooms first."""
         result, token = await conversations.list_conversations(
             principal,
@@ -70,6 +74,7 @@ class ConversationController(Controller):
             q=q,
             team_id=team_id,
             priority=priority,
+            snoozed=snoozed,
             sort=sort,
             page_size=page_size,
             page_token=page_token,

@@ -20,6 +20,7 @@ from app.channels import StatusUpdate, accounts
 from app.channels.account_store import AccountRow
 from app.conversations import message_store as messages_store
 from app.conversations import service as conversations
+from app.conversations import snooze
 from app.conversations import store as conversations_store
 from app.conversations.message_store import MessageRow
 from app.conversations.store import ParticipantRow, RoomRow
@@ -172,6 +173,8 @@ async def receive(
         out = message_out(row)
         await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
         await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room.owner_id)
+        if room.tm_snoozed is not None:  # the customer wrote: the snooze ends (rooms slice)
+            room = await snooze.woken_by_message(room)
         if room.team_id is not None and room.owner_id is None and room.tm_queued is None:
             # a new room of a team's channel (or one of its rooms nobody decided for yet):
             # routing gives it to a member or queues it, after the message is stored so

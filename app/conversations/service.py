@@ -100,6 +100,7 @@ async def list_conversations(
     q: str | None = None,
     team_id: str | None = None,
     priority: Priority | None = None,
+    snoozed: bool | None = None,
     sort: str = "created",
     page_size: int = 100,
     page_token: str | None = None,
@@ -117,6 +118,7 @@ async def list_conversations(
         q=q.strip() if q and q.strip() else None,
         team_id=_team_filter(team_id) if team_id else None,
         priority=priority.value if priority else None,
+        snoozed=snoozed,
     )
     if sort == "priority":
         rows, token = await store.page_by_priority_then_creation(rooms, page_size, page_token)
@@ -339,6 +341,13 @@ async def update_conversation(
             else:  # a closed room waits for nobody
                 changes["tm_queued"] = None
                 changes["tm_awaiting_reply"] = None
+                # nor sleeps: it leaves the Snoozed view (rooms slice)
+                changes |= {"tm_snoozed": None, "snoozed_until": None, "snooze_until_reply": False}
+            if reopening and room.merged_into is not None:  # rooms slice
+                raise Conflict(
+                    "conversation_merged",
+                    "This conversation was merged into another; reply there instead.",
+                )
         if not changes:
             return await room_out(room)
         room = await store.update_room(room.id, RoomChanges(**changes), stamp)

@@ -61,6 +61,12 @@ class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None
+    # rooms slice: snooze and merge
+    tm_snoozed: datetime | None = None
+    """Snoozed since; null unless snoozed."""
+    snoozed_until: datetime | None = None
+    snooze_until_reply: bool = False
+    merged_into: uuid.UUID | None = None
 
 
 class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,6 +138,9 @@ class RoomFilter(msgspec.Struct, frozen=True, kw_only=True):
     priority: str | None = None
     team_ids: tuple[str, ...] | None = None
     """In any of these teams (the desk's "My teams"); () matches nothing."""
+    snoozed: bool | None = None
+    """True: snoozed rooms only (the desk's Snoozed view); False: none (the desk's open
+    views); None: either (the API's list, unless asked)."""
 
 
 def _conditions(f: RoomFilter) -> list[Any]:
@@ -170,6 +179,10 @@ def _conditions(f: RoomFilter) -> list[Any]:
         where.append(WhereRaw("tags @> {}::text[]", [f.tag]))
     if f.q:
         where.append(_search(f.q, f.customer_id))
+    if f.snoozed is True:  # the partial index conversations_snoozed
+        where.append(Conversation.tm_snoozed.is_not_null())
+    elif f.snoozed is False:
+        where.append(Conversation.tm_snoozed.is_null())
     return where
 
 
@@ -457,6 +470,9 @@ class RoomChanges(msgspec.Struct, frozen=True, kw_only=True):
     tm_assigned: datetime | None | msgspec.UnsetType = msgspec.UNSET
     tm_awaiting_reply: datetime | None | msgspec.UnsetType = msgspec.UNSET
     reassigned_from: str | None | msgspec.UnsetType = msgspec.UNSET
+    tm_snoozed: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    snoozed_until: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    snooze_until_reply: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 async def update_room(room_id: uuid.UUID, changes: RoomChanges, at: datetime) -> RoomRow:
@@ -511,7 +527,13 @@ async def lock_quiet_rooms(
     status = Conversation.status == "active" if active_only else Conversation.status != "closed"
     rows = await (
         Conversation.select()
-        .where(Conversation.tm_delete.is_null(), status, Conversation.tm_activity <= quiet_since)
+        .where(
+            Conversation.tm_delete.is_null(),
+            status,
+            Conversation.tm_activity <= quiet_since,
+            # a snoozed room waits on purpose: it is not quiet until it wakes
+            Conversation.tm_snoozed.is_null(),
+        )
         .order_by(Conversation.tm_activity)
         .limit(limit)
         .lock_rows("UPDATE", skip_locked=True)

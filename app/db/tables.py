@@ -177,6 +177,14 @@ class Conversation(Table, tablename="conversations"):
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
+    # --- rooms slice (migration 0028): snooze and merge ---
+    tm_snoozed = Timestamptz(null=True, default=None)
+    """Snoozed since; null unless snoozed (the desk's open views leave it out)."""
+    snoozed_until = Timestamptz(null=True, default=None)
+    """The snooze ends by itself then; null: no time (until the customer replies)."""
+    snooze_until_reply = Boolean(default=False)
+    merged_into = UUID(null=True, default=None)
+    """The room this one was merged into (this one is closed)."""
 
 
 class Participant(Table, tablename="participants"):

@@ -91,6 +91,13 @@ class EventType(StrEnum):
     TALK_PARTICIPANT_JOINED = "talk_participant_joined"
     TALK_PARTICIPANT_LEFT = "talk_participant_left"
     WEBHOOK_TEST = "webhook_test"
+    # rooms slice: snooze and merge
+    CONVERSATION_SNOOZED = "conversation_snoozed"
+    """The room was snoozed (or its snooze changed): it leaves the open views."""
+    CONVERSATION_WOKE = "conversation_woke"
+    """The room's snooze ended: at its time, with the customer's message, or by hand."""
+    CONVERSATION_MERGED = "conversation_merged"
+    """The room was merged into another (`merged_into`); it is closed."""
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})
@@ -128,6 +135,19 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"
     DELIVERED = "delivered"
     FAILED = "failed"
+
+
+class BulkAction(StrEnum):
+    """What `POST /v1.0/conversations/bulk` does to each room."""
+
+    ASSIGN = "assign"
+    MOVE_TEAM = "move_team"
+    ADD_TAGS = "add_tags"
+    REMOVE_TAGS = "remove_tags"
+    SET_PRIORITY = "set_priority"
+    SNOOZE = "snooze"
+    CLOSE = "close"
+    MARK_READ = "mark_read"
 
 
 class ConversationStatus(StrEnum):

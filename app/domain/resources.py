@@ -15,6 +15,7 @@ from app.domain.enums import (
     AgentStatus,
     AssignmentPolicy,
     Availability,
+    BulkAction,
     ConversationStatus,
     DeliveryStatus,
     EventType,
@@ -326,6 +327,15 @@ class ConversationOut(msgspec.Struct, kw_only=True):
     """1-based place in its team's queue while the room waits for an agent; null unless
     waiting. Computed when the room is read: it moves up without an event of its own when
     rooms ahead of it leave the queue."""
+    snoozed_until: str | None = None
+    """While snoozed: when the snooze ends by itself; null when it has no time (or the room
+    is not snoozed)."""
+    snooze_until_reply: bool = False
+    """While snoozed: the snooze was asked to last until the customer replies. A room is
+    snoozed when `snoozed_until` is set or this is true; any inbound message wakes it."""
+    merged_into: str | None = None
+    """The room this one was merged into (`POST …/{id}/merge`); it is then closed and its
+    messages, notes and participants are in that room."""
     tags: list[str]
     participants: list[ParticipantOut]
     last_message: str | None
@@ -370,6 +380,72 @@ class ConversationUpdate(Input):
     it); null takes it out of any team (and out of the queue)."""
     priority: Priority | msgspec.UnsetType = msgspec.UNSET
     """urgent|high|medium|low|none: the order of the team queue."""
+
+
+# --- snooze, bulk actions and merge (rooms slice) -----------------------------------
+
+MAX_BULK = 1000
+"""The most rooms one bulk action takes."""
+
+Time = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=40,
+        pattern=r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$",
+        description="a time: `2026-12-03 09:00:00.000000` (UTC, as the API writes times) or"
+        " ISO 8601 with an offset",
+    ),
+]
+
+
+class SnoozeIn(Input):
+    until: Time | None = None
+    """When the snooze ends by itself (in the future); null: no time."""
+    until_reply: bool = False
+    """End the snooze with the customer's next message (any inbound message ends a
+    snooze; this says it has no other end). `until` or `until_reply` is required."""
+
+
+class BulkIn(Input):
+    conversation_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=MAX_BULK)]
+    action: BulkAction
+    owner_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    """`assign`: the agent (null unassigns)."""
+    team_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    """`move_team`: the team (null: out of every team)."""
+    tags: Annotated[list[Tag], msgspec.Meta(min_length=1, max_length=50)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    """`add_tags`, `remove_tags`."""
+    priority: Priority | msgspec.UnsetType = msgspec.UNSET
+    """`set_priority`."""
+    until: Time | None = None
+    """`snooze`: as `POST …/snooze`."""
+    until_reply: bool = False
+    """`snooze`: as `POST …/snooze`."""
+
+
+class BulkError(msgspec.Struct, kw_only=True):
+    status: int
+    """The HTTP status the single action would have answered."""
+    reason: str
+    message: str
+
+
+class BulkItem(msgspec.Struct, kw_only=True):
+    id: str
+    ok: bool
+    error: BulkError | None = None
+
+
+class BulkOut(msgspec.Struct, kw_only=True):
+    result: list[BulkItem]
+    """One entry per id given (duplicates once), in the order given."""
+
+
+class MergeIn(Input):
+    conversation_id: Id
+    """The room to merge into this one (it closes, pointing here)."""
 
 
 # --- messages -------------------------------------------------------------------------
@@ -752,6 +828,9 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.TALK_PARTICIPANT_JOINED: TalkParticipantOut,
     EventType.TALK_PARTICIPANT_LEFT: TalkParticipantOut,
     EventType.WEBHOOK_TEST: WebhookTestOut,
+    EventType.CONVERSATION_SNOOZED: ConversationOut,
+    EventType.CONVERSATION_WOKE: ConversationOut,
+    EventType.CONVERSATION_MERGED: ConversationOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""
