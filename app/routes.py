@@ -31,6 +31,7 @@ from app.desk import (
 )
 from app.desk import admin_channels as admin
 from app.desk import pages as desk
+from app.desk import rooms_pages as rooms_desk
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
 from app.people import accesskeys_api as accesskeys
@@ -73,7 +74,11 @@ def route_handlers() -> list[Any]:
     # The desk: its own errors become pages or alerts, not JSON envelopes.
     pages = Router(
         path="/",
-        route_handlers=[desk.DeskController, talk_desk.TalkDeskController],
+        route_handlers=[
+            desk.DeskController,
+            talk_desk.TalkDeskController,
+            rooms_desk.RoomsDeskController,
+        ],
         exception_handlers=desk.DESK_ERRORS,
         before_request=forms.check_input,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -212,7 +213,12 @@ class DeskController(Controller):
     @get("/conversations/{conversation_id:str}")
     async def room_page(
         self, principal: Principal, f: inbox.InboxFilter, conversation_id: str
-    ) -> Template:
+    ) -> Template | Redirect:
+        room = await conversations.get_room(principal, conversation_id)
+        if room.merged_into is not None:  # a merged room's link leads where it went
+            query = urlencode({k: v for k, v in f.params().items() if v})
+            where = f"/conversations/{room.merged_into}" + (f"?{query}" if query else "")
+            return Redirect(where, status_code=303)
         return Template("desk.html", context=await page_context(principal, f, conversation_id))
 
     @get("/conversations/{conversation_id:str}/older")
