@@ -100,7 +100,7 @@ class RoomsDeskController(Controller):
     dependencies = {**DESK_PRINCIPAL, "f": Provide(provide_filter)}
     include_in_schema = False
 
-    @post("/conversations/{conversation_id:str}/snooze")
+    @post("/conversations/{conversation_id:str}/snooze", status_code=200)
     async def snooze_room(
         self, request: Request, principal: Principal, conversation_id: str
     ) -> Response:
@@ -110,7 +110,7 @@ class RoomsDeskController(Controller):
         await snooze.snooze(principal, conversation_id, end, end is None)
         return _back(request, conversation_id)
 
-    @post("/conversations/{conversation_id:str}/wake")
+    @post("/conversations/{conversation_id:str}/wake", status_code=200)
     async def wake_room(
         self, request: Request, principal: Principal, conversation_id: str
     ) -> Response:
@@ -127,7 +127,7 @@ class RoomsDeskController(Controller):
             context={"room_id": conversation_id, "candidates": found, "principal": principal},
         )
 
-    @post("/conversations/{conversation_id:str}/merge-into")
+    @post("/conversations/{conversation_id:str}/merge-into", status_code=200)
     async def merge_into(
         self, request: Request, principal: Principal, conversation_id: str
     ) -> Response:
@@ -142,7 +142,7 @@ class RoomsDeskController(Controller):
             return Response("", status_code=204, headers={"HX-Redirect": where})
         return Redirect(where, status_code=303)
 
-    @post("/inbox/bulk")
+    @post("/inbox/bulk", status_code=200)
     async def bulk_action(
         self, request: Request, principal: Principal, f: inbox.InboxFilter
     ) -> Response:
