@@ -268,6 +268,11 @@ def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
             state["agents"][data["id"]] = data
     elif shape is ConversationOut:
         put(state, "rooms", "messages", data, gone=event_type is EventType.CONVERSATION_DELETED)
+        if event_type is EventType.CONVERSATION_MERGED:  # B's messages now are A's
+            into = state["messages"].setdefault(data["merged_into"], {})
+            for message_id, message in state["messages"].pop(data["id"], {}).items():
+                into[message_id] = {**message, "conversation_id": data["merged_into"]}
+            state["messages"][data["id"]] = {}
     elif shape is MessageOut:
         state["messages"].setdefault(data["conversation_id"], {})[data["id"]] = data
         room = state["rooms"].get(data["conversation_id"])
@@ -526,6 +531,49 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.CONVERSATION_ACTIVITY_CREATED,
     )
     assert run.state["rooms"][waits.conversation_id]["owner_id"] == ann.agent_id
+
+    # --- snooze, bulk actions and merge
+    from app.conversations import bulk, merge, snooze
+    from app.domain.resources import BulkIn
+
+    new_room = (Ev.CONVERSATION_CREATED, Ev.CONVERSATION_MESSAGE_CREATED)
+    a = await run.step(
+        messages.receive(sms, InboundMessage(peer="+15559870011", text="one")),
+        *new_room,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+    )
+    b = await run.step(
+        messages.receive(sms, InboundMessage(peer="+15559870012", text="two")),
+        *new_room,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+    )
+    a_id, b_id = a.conversation_id, b.conversation_id
+    await run.step(
+        snooze.snooze(admin, a_id, None, True),
+        Ev.CONVERSATION_SNOOZED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    await run.step(
+        messages.receive(sms, InboundMessage(peer="+15559870011", text="back")),
+        Ev.CONVERSATION_MESSAGE_CREATED,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+        Ev.CONVERSATION_WOKE,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    body = {"conversation_ids": [a_id, b_id], "action": "set_priority", "priority": "high"}
+    await run.step(
+        bulk.bulk(admin, msgspec.convert(body, BulkIn)),
+        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_UPDATED,
+    )
+    await run.step(
+        merge.merge(admin, a_id, b_id),
+        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_MERGED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
 
     # --- talks
     talk, _ = await run.step(

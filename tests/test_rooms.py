@@ -1,4 +1,4 @@
-"""Snooze, bulk actions and merge (issue 14, points 4, 6 and 7), over the API of the
+"""Snooze, bulk actions and merge, over the API of the
 in-process app with the services' own clock: a snoozed room leaves the open views and
 wakes by time (the worker's round driven with a later clock), by the customer's message
 and by hand, once across two workers; bulk actions change each room as the single action

@@ -1,4 +1,4 @@
-"""`/v1.0/conversations`: snooze, bulk actions and merge (the rooms slice of issue 14)."""
+"""`/v1.0/conversations`: snooze, bulk actions and merge."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from litestar import Controller, delete, post
 
 from app.api.openapi import answers
 from app.conversations import bulk, merge, snooze
-from app.domain.errors import Conflict, Forbidden
+from app.domain.errors import Conflict
 from app.domain.principal import Principal
 from app.domain.resources import BulkIn, BulkOut, ConversationOut, MergeIn, SnoozeIn
 
@@ -45,7 +45,7 @@ class RoomActionsController(Controller):
         return await snooze.wake(principal, conversation_id)
 
     @post(
-        "/{conversation_id:str}/merge", status_code=200, opt=answers(Conflict, Forbidden)
+        "/{conversation_id:str}/merge", status_code=200, opt=answers(Conflict)
     )
     async def merge_conversation(
         self, principal: Principal, conversation_id: str, data: MergeIn

@@ -1,4 +1,4 @@
-"""The desk's snooze menu, "Merge into…" and the inbox's bulk bar (issue 14, the rooms
+"""The desk's snooze menu, "Merge into…" and the inbox's bulk bar (the rooms
 slice). Each form calls the same service as the API (`conversations.snooze`, `merge`,
 `bulk`); the room's header, rows and badges then follow the events live.
 

@@ -1,4 +1,4 @@
-"""Snooze and merge (issue 14, the rooms slice).
+"""Snooze and merge.
 
 - `conversations.tm_snoozed`: snoozed since; null unless snoozed. The desk's open views
   leave such rooms out and its "Snoozed" view lists them.
