@@ -106,9 +106,7 @@ async def main_async(args, url: str, created: dict) -> None:
                     k: (created["agent_id"] if v == "AGENT" else team.id if v == "TEAM" else v)
                     for k, v in fields.items()
                 }
-                data = msgspec.convert(
-                    {"conversation_ids": rooms, "action": name, **body}, BulkIn
-                )
+                data = msgspec.convert({"conversation_ids": rooms, "action": name, **body}, BulkIn)
                 before = await last_event_id(customer_id)
                 start = time.perf_counter()
                 out = await bulk.bulk(admin, data)

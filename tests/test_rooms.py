@@ -124,7 +124,9 @@ def test_two_workers_wake_each_room_once(client, tenant, db_url):
 
     async def both():
         at = now() + timedelta(minutes=10)
-        return await asyncio.gather(snooze.wake_due(at=at, batch=2), snooze.wake_due(at=at, batch=2))
+        return await asyncio.gather(
+            snooze.wake_due(at=at, batch=2), snooze.wake_due(at=at, batch=2)
+        )
 
     assert sum(run_async(both())) == 6
     woke = [d["id"] for _, d in _events(db_url, tenant.customer_id, "conversation_woke")]
@@ -143,10 +145,21 @@ def test_the_customers_message_wakes_a_room_snoozed_until_reply(client, tenant, 
     assert _room(tenant, sms, "+15557770003", "any news?") == room_id
     room = client.get(f"{URL}/{room_id}", headers=tenant.admin).json()
     assert room["snooze_until_reply"] is False
-    kinds = [t for t, d in _events(db_url, tenant.customer_id, "conversation_snoozed",
-                                   "conversation_woke", "conversation_message_received")]
-    assert kinds[-3:] == ["conversation_snoozed", "conversation_message_received",
-                          "conversation_woke"]
+    kinds = [
+        t
+        for t, d in _events(
+            db_url,
+            tenant.customer_id,
+            "conversation_snoozed",
+            "conversation_woke",
+            "conversation_message_received",
+        )
+    ]
+    assert kinds[-3:] == [
+        "conversation_snoozed",
+        "conversation_message_received",
+        "conversation_woke",
+    ]
     assert _lines(db_url, room_id)[-1] == "Snooze ended: the customer replied"
     assert room_id in _inbox_ids(tenant, "all")
 
@@ -157,8 +170,7 @@ def test_waking_by_hand_and_what_snooze_refuses(client, tenant, other_tenant, db
     post = lambda body, h=tenant.admin, rid=room_id: client.post(  # noqa: E731
         f"{URL}/{rid}/snooze", headers=h, json=body
     )
-    assert_error(client.delete(f"{URL}/{room_id}/snooze", headers=tenant.admin), 409,
-                 "not_snoozed")
+    assert_error(client.delete(f"{URL}/{room_id}/snooze", headers=tenant.admin), 409, "not_snoozed")
     assert_error(post({}), 422, "snooze_needs_an_end")
     assert_error(post({"until": fmt(now() - timedelta(minutes=1))}), 422, "until_in_the_past")
     assert_error(post({"until": "tomorrow"}), 422)
@@ -208,16 +220,24 @@ def test_bulk_close_emits_one_event_per_changed_room(client, tenant, other_tenan
     # again: every room is as asked already; nothing changes, nothing is recorded
     assert all(x["ok"] for x in _bulk(client, tenant.admin, rooms, "close").json()["result"])
     assert len(_events(db_url, tenant.customer_id, "conversation_closed")) == 3
-    assert sql_value(db_url, "SELECT count(*) FROM conversations WHERE id = $1 AND status"
-                     " = 'closed'", theirs) == 0
+    assert (
+        sql_value(
+            db_url, "SELECT count(*) FROM conversations WHERE id = $1 AND status = 'closed'", theirs
+        )
+        == 0
+    )
 
 
 def test_bulk_respects_the_single_actions_permissions(client, tenant, db_url):
     sms = tenant.channel("message")
     free = _room(tenant, sms, "+15557773001")
     managers = _room(tenant, sms, "+15557773002")
-    assert client.put(f"{URL}/{managers}", headers=tenant.admin,
-                      json={"owner_id": tenant.manager_id}).status_code == 200
+    assert (
+        client.put(
+            f"{URL}/{managers}", headers=tenant.admin, json={"owner_id": tenant.manager_id}
+        ).status_code
+        == 200
+    )
     before = len(_events(db_url, tenant.customer_id, "conversation_updated"))
     # an agent hands rooms to someone else: refused room by room, as PUT refuses it
     r = _bulk(client, tenant.agent, [free, managers], "assign", owner_id=tenant.manager_id)
@@ -228,12 +248,14 @@ def test_bulk_respects_the_single_actions_permissions(client, tenant, db_url):
     assert rows[1]["error"]["reason"] == "conversation_not_found"  # not the agent's to see
     assert len(_events(db_url, tenant.customer_id, "conversation_updated")) == before
     # taking them for itself is allowed where PUT allows it
-    rows = _bulk(client, tenant.agent, [free, managers], "assign",
-                 owner_id=tenant.agent_id).json()["result"]
+    rows = _bulk(client, tenant.agent, [free, managers], "assign", owner_id=tenant.agent_id).json()[
+        "result"
+    ]
     assert [x["ok"] for x in rows] == [True, False]
     assert client.get(f"{URL}/{free}", headers=tenant.admin).json()["owner_id"] == tenant.agent_id
-    assert audit_entries(db_url, tenant.customer_id, "conversation.assigned")[-1]["target_id"] \
-        == free
+    assert (
+        audit_entries(db_url, tenant.customer_id, "conversation.assigned")[-1]["target_id"] == free
+    )
 
 
 def test_every_bulk_action_does_what_the_single_one_does(client, tenant, db_url):
@@ -256,26 +278,39 @@ def test_every_bulk_action_does_what_the_single_one_does(client, tenant, db_url)
 
     assert run_async(inbox.unread_counts(tenant.admin_id, [a, b])) == {a: 0, b: 0}
     # an unknown team is refused room by room with the single action's error
-    bad = _bulk(client, tenant.admin, [a], "move_team",
-                team_id="00000000-0000-4000-8000-000000000000").json()["result"]
+    bad = _bulk(
+        client, tenant.admin, [a], "move_team", team_id="00000000-0000-4000-8000-000000000000"
+    ).json()["result"]
     assert bad[0]["error"]["reason"] == "invalid_team"
 
 
 def test_bulk_bodies_that_are_refused(client, tenant):
     one = ["00000000-0000-4000-8000-000000000001"]
-    assert_error(_bulk(client, tenant.admin, one * 2 + [f"00000000-0000-4000-8000-{i:012d}"
-                                                       for i in range(1000)], "close"), 422)
+    assert_error(
+        _bulk(
+            client,
+            tenant.admin,
+            one * 2 + [f"00000000-0000-4000-8000-{i:012d}" for i in range(1000)],
+            "close",
+        ),
+        422,
+    )
     assert_error(_bulk(client, tenant.admin, [], "close"), 422)
     assert_error(_bulk(client, tenant.admin, one, "explode"), 422)
     assert_error(_bulk(client, tenant.admin, ["nope"], "close"), 422)
     assert_error(_bulk(client, tenant.admin, one, "assign"), 422, "missing_field")
-    assert_error(_bulk(client, tenant.admin, one, "close", priority="high"), 422,
-                 "unexpected_field")
+    assert_error(
+        _bulk(client, tenant.admin, one, "close", priority="high"), 422, "unexpected_field"
+    )
     assert_error(_bulk(client, tenant.admin, one, "snooze"), 422, "snooze_needs_an_end")
     assert_error(_bulk(client, tenant.admin, one, "add_tags", tags=["a\x00b"]), 422)
     assert_error(_bulk(client, tenant.admin, one, "add_tags", tags=[]), 422)
-    r = client.post(f"{URL}/bulk", headers=tenant.admin, content=b"[1]",
-                    params={}, )
+    r = client.post(
+        f"{URL}/bulk",
+        headers=tenant.admin,
+        content=b"[1]",
+        params={},
+    )
     assert r.status_code in (400, 415, 422)
 
 
@@ -288,8 +323,14 @@ def test_merge_keeps_every_message_and_leaves_a_pointer(client, tenant, db_url):
     b = _room(tenant, mail, "dana@example.com", "by mail")
     _room(tenant, mail, "dana@example.com", "again by mail")
     # B also has Dana's phone: one participant per address after the merge
-    assert client.post(f"{URL}/{b}/participants", headers=tenant.admin,
-                       json={"type": "tel", "target": "+15557775001"}).status_code == 201
+    assert (
+        client.post(
+            f"{URL}/{b}/participants",
+            headers=tenant.admin,
+            json={"type": "tel", "target": "+15557775001"},
+        ).status_code
+        == 201
+    )
     client.put(f"{URL}/{a}", headers=tenant.admin, json={"tags": ["vip"]})
     client.put(f"{URL}/{b}", headers=tenant.admin, json={"tags": ["billing", "vip"]})
     count = lambda rid: sql_value(  # noqa: E731
@@ -306,15 +347,23 @@ def test_merge_keeps_every_message_and_leaves_a_pointer(client, tenant, db_url):
     assert people.count(("tel", "+15557775001")) == 1
     assert ("email", "dana@example.com") in people
     assert count(a) == before and count(b) == 0
-    texts = [m["text"] for m in client.get(f"{URL}/{a}/messages",
-                                            headers=tenant.admin).json()["result"]]
+    texts = [
+        m["text"] for m in client.get(f"{URL}/{a}/messages", headers=tenant.admin).json()["result"]
+    ]
     assert texts == ["again by mail", "by mail", "first"]  # newest first, in time order
     gone = client.get(f"{URL}/{b}", headers=tenant.admin).json()
     assert gone["merged_into"] == a and gone["status"] == "closed"
-    kinds = [(t, d["id"]) for t, d in _events(
-        db_url, tenant.customer_id, "conversation_merged", "conversation_updated")][-3:]
-    assert kinds == [("conversation_updated", a), ("conversation_updated", b),
-                     ("conversation_merged", b)]
+    kinds = [
+        (t, d["id"])
+        for t, d in _events(
+            db_url, tenant.customer_id, "conversation_merged", "conversation_updated"
+        )
+    ][-3:]
+    assert kinds == [
+        ("conversation_updated", a),
+        ("conversation_updated", b),
+        ("conversation_merged", b),
+    ]
     entry = audit_entries(db_url, tenant.customer_id, "conversation.merged")[-1]
     assert entry["target_id"] == b and entry["actor_id"] == tenant.admin_id
     assert entry["after"]["merged_into"] == a
@@ -323,8 +372,11 @@ def test_merge_keeps_every_message_and_leaves_a_pointer(client, tenant, db_url):
     # the customer writes again by mail: A, not B, receives it
     assert _room(tenant, mail, "dana@example.com", "third") == a
     # a merged room stays closed
-    assert_error(client.put(f"{URL}/{b}", headers=tenant.admin, json={"status": "active"}),
-                 409, "conversation_merged")
+    assert_error(
+        client.put(f"{URL}/{b}", headers=tenant.admin, json={"status": "active"}),
+        409,
+        "conversation_merged",
+    )
 
 
 def test_what_merge_refuses(client, tenant, other_tenant, db_url):
@@ -355,8 +407,12 @@ def test_what_merge_refuses(client, tenant, other_tenant, db_url):
 def test_the_desk_url_of_a_merged_room_leads_to_the_room_it_went_into(client, tenant):
     sms = tenant.channel("message")
     a, b = _room(tenant, sms, "+15557777001"), _room(tenant, sms, "+15557777002")
-    assert client.post(f"{URL}/{a}/merge", headers=tenant.admin,
-                       json={"conversation_id": b}).status_code == 200
+    assert (
+        client.post(
+            f"{URL}/{a}/merge", headers=tenant.admin, json={"conversation_id": b}
+        ).status_code
+        == 200
+    )
     client.get("/login")
     token = client.cookies["csrftoken"]
     signed_in = client.post(

@@ -35,8 +35,7 @@ def test_shift_click_three_rooms_and_close_them_at_once(server, tenant, new_page
         expect(page.locator(f"#row-{room_id}")).to_have_count(0, timeout=LIVE_MS)
     expect(page.locator(f"#row-{rooms[0]}")).to_be_visible()
     statuses = [
-        client.get(f"/v1.0/conversations/{r}", headers=tenant.admin).json()["status"]
-        for r in rooms
+        client.get(f"/v1.0/conversations/{r}", headers=tenant.admin).json()["status"] for r in rooms
     ]
     assert statuses == ["active", "closed", "closed", "closed"]
 

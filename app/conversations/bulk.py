@@ -81,7 +81,9 @@ async def bulk(principal: Principal, data: BulkIn) -> BulkOut:
                     async with savepoint():
                         await _one(principal, data, room_id, end)
                 except ServiceError as exc:
-                    error = BulkError(status=exc.status_code, reason=exc.reason, message=exc.message)
+                    error = BulkError(
+                        status=exc.status_code, reason=exc.reason, message=exc.message
+                    )
                     result.append(BulkItem(id=room_id, ok=False, error=error))
                 else:
                     result.append(BulkItem(id=room_id, ok=True))

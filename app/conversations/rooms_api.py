@@ -40,13 +40,13 @@ class RoomActionsController(Controller):
         return await snooze.snooze(principal, conversation_id, data.until, data.until_reply)
 
     @delete("/{conversation_id:str}/snooze", status_code=200, opt=answers(Conflict))
-    async def wake_conversation(self, principal: Principal, conversation_id: str) -> ConversationOut:
+    async def wake_conversation(
+        self, principal: Principal, conversation_id: str
+    ) -> ConversationOut:
         """Wake a snoozed room now (`409` if it is not snoozed). Event: `conversation_woke`."""
         return await snooze.wake(principal, conversation_id)
 
-    @post(
-        "/{conversation_id:str}/merge", status_code=200, opt=answers(Conflict)
-    )
+    @post("/{conversation_id:str}/merge", status_code=200, opt=answers(Conflict))
     async def merge_conversation(
         self, principal: Principal, conversation_id: str, data: MergeIn
     ) -> ConversationOut:

@@ -32,7 +32,9 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def parse_until(until: str | None, until_reply: bool, at: datetime | None = None) -> datetime | None:
+def parse_until(
+    until: str | None, until_reply: bool, at: datetime | None = None
+) -> datetime | None:
     """The snooze's end from a request: a time in the future, or none with `until_reply`;
     else InvalidInput (422)."""
     if until is None:
