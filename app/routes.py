@@ -32,6 +32,7 @@ from app.desk import admin_channels as admin
 from app.desk import pages as desk
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
+from app.notifications import api as notifications
 from app.people import accesskeys_api as accesskeys
 from app.people import agents_api as agents
 from app.people import customer_api as customer
@@ -63,6 +64,7 @@ def route_handlers() -> list[Any]:
             talks.talk_file,
             audit.AuditLogController,
             me.MeController,
+            notifications.NotificationController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,
