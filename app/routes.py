@@ -29,6 +29,7 @@ from app.desk import (
     session,
 )
 from app.desk import admin_channels as admin
+from app.desk import notifications as notifications_desk
 from app.desk import pages as desk
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
@@ -94,6 +95,7 @@ def route_handlers() -> list[Any]:
         *admin_audit.ROUTES,
         *admin_agents.ROUTES,
         *admin_teams.ROUTES,
+        *notifications_desk.ROUTES,
         *widget.ROUTES,
         healthz,
         api_websocket,
