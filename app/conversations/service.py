@@ -369,7 +369,7 @@ async def update_conversation(
                     str(room.id),
                     str(room.owner_id),
                     principal.agent_id,
-                    room.name or room.last_message or "",
+                    notifications.room_label(room.name, room.last_message),
                 )
         lost = previous_owner is not None and (closing or room.owner_id != previous_owner)
         unassigned = room.owner_id is None and room.status != ConversationStatus.CLOSED.value

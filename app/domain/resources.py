@@ -753,8 +753,8 @@ class NotificationOut(msgspec.Struct, kw_only=True):
     actor_id: str | None
     """Who caused it: the note's author, the agent who assigned; null for routing."""
     text: str
-    """A short text to show: a mention's note (its first 200 characters), or the room's
-    name or last message for an assignment."""
+    """A short text to show (at most 200 characters): a mention's note, or for an
+    assignment the room's name and the customer's last message."""
     read: bool
     tm_read: str | None
     tm_create: str

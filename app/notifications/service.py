@@ -68,6 +68,12 @@ def _short(text: str) -> str:
 # --- writing (inside the caller's transaction) ----------------------------------------------
 
 
+def room_label(name: str, last_message: str | None) -> str:
+    """An assignment's text: the room's name (the customer, unless renamed) and what the
+    customer last wrote."""
+    return " — ".join(part for part in (name, last_message or "") if part)
+
+
 async def mentionable(customer_id: str, owner_id: str | None) -> list[Mentionable]:
     """The agents a note in a room with this owner may mention: active agents who may see
     the room (admins and managers always; an agent when the room is its own or unassigned).

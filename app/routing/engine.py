@@ -223,7 +223,7 @@ async def _assign(
         str(row.id),
         str(agent.agent_id),
         None,
-        row.name or row.last_message or "",
+        notifications.room_label(row.name, row.last_message),
     )
     return row
 
