@@ -1,1 +1,1 @@
-"""An agent's notifications: mentions in notes, rooms assigned to it (issue 14, point 8)."""
+"""An agent's notifications: mentions in notes, rooms assigned to it."""

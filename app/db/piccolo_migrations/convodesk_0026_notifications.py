@@ -1,4 +1,4 @@
-"""Mentions and notifications (issue 14, point 8).
+"""Mentions and notifications.
 
 - `notifications`: what an agent should look at (a mention in a note, a room assigned to
   it), with its read state. Keyset pages per agent, newest first
