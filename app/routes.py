@@ -30,10 +30,12 @@ from app.desk import (
     session,
 )
 from app.desk import admin_channels as admin
+from app.desk import notifications as notifications_desk
 from app.desk import pages as desk
 from app.desk import rooms_pages as rooms_desk
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
+from app.notifications import api as notifications
 from app.people import accesskeys_api as accesskeys
 from app.people import agents_api as agents
 from app.people import customer_api as customer
@@ -66,6 +68,7 @@ def route_handlers() -> list[Any]:
             audit.AuditLogController,
             me.MeController,
             rooms_api.RoomActionsController,
+            notifications.NotificationController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,
@@ -99,6 +102,7 @@ def route_handlers() -> list[Any]:
         *admin_audit.ROUTES,
         *admin_agents.ROUTES,
         *admin_teams.ROUTES,
+        *notifications_desk.ROUTES,
         *widget.ROUTES,
         healthz,
         api_websocket,

@@ -57,6 +57,7 @@ from app.domain.resources import (
     CustomerUpdate,
     MessageCreate,
     MessageOut,
+    NotificationOut,
     ParticipantIn,
     TalkCreate,
     TalkMessageCreate,
@@ -68,6 +69,7 @@ from app.domain.resources import (
     TeamOut,
     TeamUpdate,
 )
+from app.notifications import service as notifications
 from app.people import agents, customers
 from app.routing import availability, teams
 from app.talk import messages as talk_messages
@@ -182,6 +184,9 @@ class Checker:
             assert event.topics == [f"customer_id:{event.customer_id}:agent:{data['id']}"]
             everyone = event_type is EventType.AGENT_AVAILABILITY_UPDATED
             assert event.audience == ([] if everyone else [data["id"]])
+        elif EVENT_DATA[event_type] is NotificationOut:  # the notified agent's alone
+            assert event.topics == [f"agent_id:{data['agent_id']}:notification:{data['id']}"]
+            assert event.audience == [data["agent_id"]]
         elif event_type in TALK_EVENTS:
             talk_id = data["id"] if EVENT_DATA[event_type] is TalkOut else data["talk_id"]
             assert event.audience
@@ -419,10 +424,20 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         ),
         Ev.CONVERSATION_UPDATED,
         Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.NOTIFICATION_CREATED,  # ann: assigned by the admin
     )
     await run.step(
         notes.add_note(admin, room, "called them back"), Ev.CONVERSATION_ACTIVITY_CREATED
     )
+    mention = await run.step(
+        notes.add_note(admin, room, "@schema-ann please follow up"),
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.NOTIFICATION_CREATED,
+    )
+    assert [m.agent_id for m in mention.mentions] == [ann.agent_id]
+    told = (await notifications.list_notifications(ann))[0]
+    await run.step(notifications.read_one(ann, told[0].id), Ev.NOTIFICATION_UPDATED)
+    await run.step(notifications.read_all(ann), Ev.NOTIFICATION_UPDATED)
     added = await run.step(
         conversations.add_participant(
             admin,
@@ -510,6 +525,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.CONVERSATION_MESSAGE_RECEIVED,
         Ev.CONVERSATION_ASSIGNED,
         Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.NOTIFICATION_CREATED,  # ann: routing gave it to her
     )
     waits = await run.step(
         messages.receive(team_line, InboundMessage(peer="+15559870004", text="me too")),
@@ -529,6 +545,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.CONVERSATION_ACTIVITY_CREATED,
         Ev.CONVERSATION_ASSIGNED,
         Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.NOTIFICATION_CREATED,
     )
     assert run.state["rooms"][waits.conversation_id]["owner_id"] == ann.agent_id
 

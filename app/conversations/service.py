@@ -53,6 +53,7 @@ from app.domain.resources import (
     ParticipantOut,
 )
 from app.domain.timefmt import now
+from app.notifications import service as notifications
 from app.people import agents
 from app.routing import engine
 
@@ -371,6 +372,14 @@ async def update_conversation(
                     "assignment_reason": room.assignment_reason,
                 },
             )
+            if room.owner_id is not None:  # the new owner hears of it (unless it took it)
+                await notifications.assigned(
+                    principal.customer_id,
+                    str(room.id),
+                    str(room.owner_id),
+                    principal.agent_id,
+                    notifications.room_label(room.name, room.last_message),
+                )
         lost = previous_owner is not None and (closing or room.owner_id != previous_owner)
         unassigned = room.owner_id is None and room.status != ConversationStatus.CLOSED.value
         route_it = unassigned and room.team_id is not None and (owner_changed or reopening or moved)

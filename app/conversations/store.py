@@ -95,6 +95,8 @@ class ActivityRow(msgspec.Struct, frozen=True, kw_only=True):
     agent_id: uuid.UUID | None
     text: str
     tm_create: datetime
+    mentions: str = "[]"
+    """A note's mentions as JSON text (`[{"agent_id", "start", "end"}]`)."""
 
 
 _ROOM = RoomRow.__struct_fields__
@@ -710,13 +712,19 @@ async def rooms_of_address(customer_id: str, ptype: str, target: str) -> set[str
 
 
 async def insert_activity(
-    room: RoomRow, kind: str, text: str, agent_id: str | None, at: datetime
+    room: RoomRow,
+    kind: str,
+    text: str,
+    agent_id: str | None,
+    at: datetime,
+    mentions: str = "[]",
 ) -> ActivityRow:
-    """Plain SQL: routing writes a system line with every decision, on the inbound path."""
+    """Plain SQL: routing writes a system line with every decision, on the inbound path.
+    `mentions`: a note's, as JSON text."""
     return await sql.returned(
         ActivityRow,
         "INSERT INTO conversation_activities (id, customer_id, conversation_id, kind, agent_id,"
-        " text, tm_create) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " text, tm_create, mentions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)"
         f" RETURNING {', '.join(ActivityRow.__struct_fields__)}",
         uuid.uuid4(),
         room.customer_id,
@@ -725,6 +733,7 @@ async def insert_activity(
         agent_id,
         text,
         at,
+        mentions,
     )
 
 

@@ -268,6 +268,9 @@ class Activity(Table, tablename="conversation_activities"):
     agent_id = UUID(null=True, default=None)
     text = Text(default="")
     tm_create = Timestamptz(default=TimestamptzNow())
+    mentions = JSONB(default=[])
+    """A note's mentions, resolved when written: `[{"agent_id", "start", "end"}]`
+    (notify slice, migration 0026)."""
 
 
 class ReadMark(Table, tablename="conversation_reads"):
@@ -492,3 +495,26 @@ ALL_TABLES = [
     TeamAccount,
     AuditEntry,
 ]
+
+
+# --- notify slice: notifications (migration 0026) -------------------------------------------
+
+
+class Notification(Table, tablename="notifications"):
+    """Something an agent should look at: a mention in a note, a room assigned to it."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    agent_id = ForeignKey(references=Agent, on_delete=OnDelete.cascade)
+    type = Varchar(length=16)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, null=True)
+    message_id = UUID(null=True, default=None)
+    actor_id = UUID(null=True, default=None)
+    text = Text(default="")
+    read = Boolean(default=False)
+    tm_read = Timestamptz(null=True, default=None)
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES.append(Notification)

@@ -98,6 +98,9 @@ class EventType(StrEnum):
     """The room's snooze ended: at its time, with the customer's message, or by hand."""
     CONVERSATION_MERGED = "conversation_merged"
     """The room was merged into another (`merged_into`); it is closed."""
+    # --- notify slice: an agent's notifications (private to that agent)
+    NOTIFICATION_CREATED = "notification_created"
+    NOTIFICATION_UPDATED = "notification_updated"
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})
@@ -120,6 +123,9 @@ MESSAGE_EVENTS = frozenset(e for e in EventType if e.startswith("conversation_me
 
 TALK_EVENTS = frozenset(e for e in EventType if e.startswith("talk_"))
 """Events about the agents' talks: private to the talk's participants."""
+
+NOTIFICATION_EVENTS = frozenset(e for e in EventType if e.startswith("notification_"))
+"""Events about one agent's notifications: private to that agent (its audience)."""
 
 PublicEventType = StrEnum(  # type: ignore[misc]
     "EventType", [(e.name, e.value) for e in EventType if e in PUBLIC_EVENTS], module=__name__
@@ -208,5 +214,19 @@ class TalkMessageType(StrEnum):
 
 def is_private_to_audience(event_type: str) -> bool:
     """Talk events reach only the talk's participants: unlike a conversation's events,
-    which admins and managers always see, a talk is private even from admins."""
-    return event_type in TALK_EVENTS
+    which admins and managers always see, a talk is private even from admins. So is an
+    agent's notification: only the notified agent's sockets receive it."""
+    return event_type in TALK_EVENTS or event_type in NOTIFICATION_EVENTS
+
+
+# --- notify slice --------------------------------------------------------------------------
+
+
+class NotificationType(StrEnum):
+    """Why an agent is notified: a `mention` in a note, a room `assigned` to it by someone
+    else or by routing; `sla_warning` and `sla_breached` are reserved for service levels."""
+
+    MENTION = "mention"
+    ASSIGNED = "assigned"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"

@@ -19,6 +19,7 @@ from app.domain.enums import (
     ConversationStatus,
     DeliveryStatus,
     EventType,
+    NotificationType,
     ParticipantType,
     Permission,
     Priority,
@@ -503,6 +504,16 @@ class MessageCreate(Input):
 # --- desk: notes and system lines -----------------------------------------------------
 
 
+class MentionOut(msgspec.Struct, kw_only=True):
+    """An agent `@`mentioned in a note, resolved when the note was written: the agent and
+    where the mention stands in the note's `text` (`start` inclusive, `end` exclusive,
+    counted in Unicode code points), so a later rename changes nothing."""
+
+    agent_id: str
+    start: int
+    end: int
+
+
 class ActivityOut(msgspec.Struct, kw_only=True):
     """A line in a room's timeline that is not a message: `note` (internal, agents only)
     or `system` (assigned, closed, participant added...)."""
@@ -514,6 +525,8 @@ class ActivityOut(msgspec.Struct, kw_only=True):
     agent_id: str | None
     text: str
     tm_create: str
+    mentions: list[MentionOut] = []
+    """A note's mentions, in text order (a system line has none)."""
 
 
 # --- channel accounts -----------------------------------------------------------------
@@ -798,6 +811,48 @@ class TeamPage(msgspec.Struct, kw_only=True):
     next_page_token: str
 
 
+# --- notify slice: notifications ----------------------------------------------------------
+
+
+class NotificationOut(msgspec.Struct, kw_only=True):
+    """Something an agent should look at: a `mention` in a note, a room `assigned` to it
+    by someone else or by routing (`sla_warning`, `sla_breached`: reserved)."""
+
+    id: str
+    customer_id: str
+    agent_id: str
+    """The notified agent."""
+    type: NotificationType
+    conversation_id: str | None
+    message_id: str | None
+    """For a `mention`, the note's id (a timeline line of the room); null otherwise."""
+    actor_id: str | None
+    """Who caused it: the note's author, the agent who assigned; null for routing."""
+    text: str
+    """A short text to show (at most 200 characters): a mention's note, or for an
+    assignment the room's name and the customer's last message."""
+    read: bool
+    tm_read: str | None
+    tm_create: str
+
+
+class NotificationPage(msgspec.Struct, kw_only=True):
+    result: list[NotificationOut]
+    next_page_token: str
+
+
+class NotificationReadAll(Input):
+    """Which notifications `read_all` marks: all the caller's unread ones, or only those
+    of one room."""
+
+    conversation_id: Id | None = None
+
+
+class NotificationReadAllResult(msgspec.Struct, kw_only=True):
+    updated: int
+    """How many notifications were unread and are read now."""
+
+
 EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_CREATED: ConversationOut,
     EventType.CONVERSATION_UPDATED: ConversationOut,
@@ -831,6 +886,8 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_SNOOZED: ConversationOut,
     EventType.CONVERSATION_WOKE: ConversationOut,
     EventType.CONVERSATION_MERGED: ConversationOut,
+    EventType.NOTIFICATION_CREATED: NotificationOut,
+    EventType.NOTIFICATION_UPDATED: NotificationOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""
