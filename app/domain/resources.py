@@ -7,7 +7,7 @@ ignored.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -410,11 +410,25 @@ class MessageOut(msgspec.Struct, kw_only=True):
     tm_create: str
     tm_update: str
     tm_delete: str
+    # replies slice
+    agent_id: str | None = None
+    """The agent who sent an outbound message (signed in, in the desk or with a token);
+    null for inbound messages and for messages sent with an access key."""
+    scheduled_at: str | None = None
+    """When a scheduled reply is (or was) due; null for one sent at once."""
+    kind: Literal["message"] | msgspec.UnsetType = msgspec.UNSET
+    """Only in `GET …/messages?include=…`, where messages and timeline lines mix."""
 
 
 class MessagePage(msgspec.Struct, kw_only=True):
-    result: list[MessageOut]
+    result: list[MessageOut | ActivityOut]
+    """Messages; with `include=notes,system` also notes and system lines (`kind`)."""
     next_page_token: str
+
+
+TimeText = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+"""A time in the API's format ("2026-12-02 13:00:00.000000", UTC) or ISO 8601 with an
+offset; anything else is a 422 from the service."""
 
 
 class MessageCreate(Input):
@@ -422,6 +436,23 @@ class MessageCreate(Input):
     medias: Annotated[list[Media], msgspec.Meta(max_length=10)] = []
     participant_id: Id | None = None
     """Send to this participant (and so by its channel) instead of the one who wrote last."""
+    scheduled_at: TimeText | None = None
+    """Send later: the message waits (status `scheduled`) until this time."""
+    if_no_activity_since: TimeText | None = None
+    """The stale-reply check: the `tm_create` of the newest message the sender had seen.
+    If the customer wrote, or someone else replied, after it, nothing is sent: `409
+    stale_reply`. Omit it to send regardless."""
+
+
+class MessageUpdate(Input):
+    """A scheduled message's new text or time (only while it is `scheduled`)."""
+
+    text: Text_ | msgspec.UnsetType = msgspec.UNSET
+    scheduled_at: TimeText | msgspec.UnsetType = msgspec.UNSET
+
+
+class NoteCreate(Input):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=20000)]
 
 
 # --- desk: notes and system lines -----------------------------------------------------
@@ -434,10 +465,15 @@ class ActivityOut(msgspec.Struct, kw_only=True):
     id: str
     conversation_id: str
     customer_id: str
-    kind: str
+    kind: Literal["note", "system"]
     agent_id: str | None
     text: str
     tm_create: str
+
+
+class ActivityPage(msgspec.Struct, kw_only=True):
+    result: list[ActivityOut]
+    next_page_token: str
 
 
 # --- channel accounts -----------------------------------------------------------------
@@ -752,6 +788,9 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.TALK_PARTICIPANT_JOINED: TalkParticipantOut,
     EventType.TALK_PARTICIPANT_LEFT: TalkParticipantOut,
     EventType.WEBHOOK_TEST: WebhookTestOut,
+    EventType.CONVERSATION_MESSAGE_SCHEDULED: MessageOut,
+    EventType.CONVERSATION_MESSAGE_CANCELED: MessageOut,
+    EventType.CONVERSATION_NOTE_CREATED: ActivityOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""
