@@ -29,6 +29,7 @@ from app.desk import (
     session,
 )
 from app.desk import admin_channels as admin
+from app.desk import replies as desk_replies
 from app.desk import pages as desk
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
@@ -71,7 +72,11 @@ def route_handlers() -> list[Any]:
     # The desk: its own errors become pages or alerts, not JSON envelopes.
     pages = Router(
         path="/",
-        route_handlers=[desk.DeskController, talk_desk.TalkDeskController],
+        route_handlers=[
+            desk.DeskController,
+            talk_desk.TalkDeskController,
+            desk_replies.ScheduledDeskController,
+        ],
         exception_handlers=desk.DESK_ERRORS,
         before_request=forms.check_input,
     )

@@ -124,7 +124,8 @@ async def insert(
         " direction, status, reference_type, reference_id, source, destination, text, medias,"
         " provider_message_id, tm_create, tm_update, agent_id, scheduled_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13::jsonb,"
-        f" $14, coalesce($17::timestamptz, $15), $15, $16::uuid, $17::timestamptz) RETURNING {_COLUMNS}",
+        " $14, coalesce($17::timestamptz, $15), $15, $16::uuid, $17::timestamptz)"
+        f" RETURNING {_COLUMNS}",
         uuid.uuid4(),
         customer_id,
         conversation_id,

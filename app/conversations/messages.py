@@ -24,9 +24,9 @@ from app.conversations import service as conversations
 from app.conversations import store as conversations_store
 from app.conversations.message_store import MessageRow
 from app.conversations.store import ActivityRow, ParticipantRow, RoomRow
-from app.core.pagination import check_page_size, parse_token
 from app.core.events import record_event, transaction
 from app.core.ids import parse_id
+from app.core.pagination import check_page_size, parse_token
 from app.domain import storable
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, preview
 from app.domain.content import require_content
