@@ -29,8 +29,8 @@ from app.desk import (
     session,
 )
 from app.desk import admin_channels as admin
-from app.desk import replies as desk_replies
 from app.desk import pages as desk
+from app.desk import replies as desk_replies
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
 from app.people import accesskeys_api as accesskeys
