@@ -25,7 +25,7 @@ def activity_out(row: ActivityRow) -> ActivityOut:
         id=str(row.id),
         conversation_id=str(row.conversation_id),
         customer_id=str(row.customer_id),
-        kind="note" if row.kind == NOTE else "system",
+        kind=row.kind,
         agent_id=str(row.agent_id) if row.agent_id else None,
         text=row.text,
         tm_create=fmt(row.tm_create),

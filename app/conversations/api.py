@@ -29,6 +29,7 @@ from app.domain.resources import (
     NoteCreate,
     ParticipantIn,
     ParticipantOut,
+    TimelinePage,
 )
 from app.settings import Settings
 
@@ -156,26 +157,35 @@ class ConversationController(Controller):
         conversation_id: str,
         page_size: int = PAGE_SIZE,
         page_token: str | None = PAGE_TOKEN,
-        include: str | None = Parameter(
-            default=None,
-            max_length=40,
-            description="`notes`, `system` or `notes,system`: mix the room's internal notes "
-            "and system lines into the list, in time order; every item then has a `kind` "
-            "(`message`, `note`, `system`)",
-        ),
     ) -> MessagePage:
         """The room's messages across every channel, newest first, each with its channel
-        and delivery status. With `include`, the room's notes and system lines too."""
-        kinds = messages.parse_include(include)
-        if kinds:
-            mixed, token = await messages.list_with_lines(
-                principal, conversation_id, kinds, page_size, page_token
-            )
-            return MessagePage(result=mixed, next_page_token=token)
+        and delivery status. `GET …/timeline` mixes in the room's notes and system lines."""
         result, token = await messages.list_messages(
             principal, conversation_id, page_size, page_token
         )
-        return MessagePage(result=list(result), next_page_token=token)
+        return MessagePage(result=result, next_page_token=token)
+
+    @get("/{conversation_id:str}/timeline")
+    async def timeline(
+        self,
+        principal: Principal,
+        conversation_id: str,
+        page_size: int = PAGE_SIZE,
+        page_token: str | None = PAGE_TOKEN,
+        include: str | None = Parameter(
+            default=None,
+            max_length=40,
+            description="which lines to mix in with the messages: `notes`, `system` or "
+            "`notes,system` (the default)",
+        ),
+    ) -> TimelinePage:
+        """The room's messages, internal notes and system lines in one list, newest first,
+        each with its `kind`: `message` (the message resource), `note` or `system`."""
+        kinds = messages.parse_include(include)
+        result, token = await messages.list_with_lines(
+            principal, conversation_id, kinds, page_size, page_token
+        )
+        return TimelinePage(result=result, next_page_token=token)
 
     @post("/{conversation_id:str}/messages", opt=answers(idempotent=True))
     async def send_message(

@@ -42,12 +42,15 @@ from app.domain.inbound import InboundMessage
 from app.domain.participants import ME, has_name, peers
 from app.domain.principal import Principal, room_audience
 from app.domain.resources import (
-    ActivityOut,
     Address,
     Media,
     MessageCreate,
     MessageOut,
     MessageUpdate,
+    TimelineLine,
+    TimelineMessage,
+    TimelineNote,
+    TimelineSystem,
 )
 from app.domain.timefmt import fmt, now, parse
 from app.domain.topics import conversation_topic
@@ -445,12 +448,17 @@ async def send_message(
             room = await _after_message(
                 room, data.text, medias, stamp, reply=True, agent_id=agent_id
             )
-        # a scheduled reply touches the room (preview, activity, the assignee's wait)
-        # only when it goes out: start_scheduled
         out = message_out(row)
-        await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
-        if due is not None:
-            await _message_event(EventType.CONVERSATION_MESSAGE_SCHEDULED, out, room.owner_id)
+        # a scheduled reply enters the room's history (its preview, its activity, the
+        # assignee's wait, and `conversation_message_created`) when it goes out:
+        # start_scheduled. Until then it is `conversation_message_scheduled`.
+        await _message_event(
+            EventType.CONVERSATION_MESSAGE_CREATED
+            if due is None
+            else EventType.CONVERSATION_MESSAGE_SCHEDULED,
+            out,
+            room.owner_id,
+        )
     return out
 
 
@@ -541,7 +549,7 @@ async def start_scheduled(message_id: str, queue_id: int) -> MessageRow | None:
         medias = msgspec.to_builtins(row.medias)
         room = await _after_message(room, row.text, medias, stamp, reply=True, agent_id=agent_id)
         out = message_out(row)
-        await _message_event(EventType.CONVERSATION_MESSAGE_UPDATED, out, room.owner_id)
+        await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
     return row
 
 
@@ -670,15 +678,20 @@ TIMELINE_KINDS = ("notes", "system")
 
 
 def parse_include(include: str | None) -> list[str]:
-    """The activity kinds an `include` parameter names ("notes,system" → note, system)."""
-    if not include:
-        return []
+    """The activity kinds an `include` parameter names ("notes,system" → note, system);
+    both when it is absent."""
+    if include is None:
+        include = ",".join(TIMELINE_KINDS)
     names = [n.strip() for n in include.split(",") if n.strip()]
     unknown = [n for n in names if n not in TIMELINE_KINDS]
     if unknown:
         raise BadRequest(
             "invalid_parameter",
             f"include: one or more of {', '.join(TIMELINE_KINDS)} (got {unknown[0]!r}).",
+        )
+    if not names:
+        raise BadRequest(
+            "invalid_parameter", f"include: one or more of {', '.join(TIMELINE_KINDS)}."
         )
     return sorted({"note" if n == "notes" else "system" for n in names})
 
@@ -689,20 +702,24 @@ async def list_with_lines(
     kinds: list[str],
     page_size: int = 100,
     page_token: str | None = None,
-) -> tuple[list[MessageOut | ActivityOut], str]:
+) -> tuple[list[TimelineMessage | TimelineNote | TimelineSystem], str]:
     """Messages and the room's lines of `kinds`, newest first, each with its `kind`. One
     keyset over both tables: a page never ends inside a run of equal times (the rule of
     core.pagination), so the time token skips and repeats nothing."""
     check_page_size(page_size)
     before = parse_token(page_token)
     room = await conversations.get_room(principal, conversation_id)
-    found: list[tuple[datetime, str, MessageOut | ActivityOut]] = []
+    found: list[tuple[datetime, str, TimelineMessage | TimelineNote | TimelineSystem]] = []
 
     def add(msgs: list[MessageRow], lines: list[ActivityRow]) -> None:
         for m in msgs:
-            found.append((m.tm_create, str(m.id), _with_kind(message_out(m))))
+            out = message_out(m)
+            found.append((m.tm_create, str(m.id), TimelineMessage(**msgspec.structs.asdict(out))))
         for a in lines:
-            found.append((a.tm_create, str(a.id), activities.activity_out(a)))
+            line = activities.activity_out(a)
+            fields = {f: getattr(line, f) for f in TimelineLine.__struct_fields__}
+            kind = TimelineNote if a.kind == activities.NOTE else TimelineSystem
+            found.append((a.tm_create, str(a.id), kind(**fields)))
 
     add(
         await messages_store.of_room(room.id, before=before, limit=page_size + 1),
@@ -726,11 +743,6 @@ async def list_with_lines(
         )
         page = found
     return [f[2] for f in page], fmt(boundary)
-
-
-def _with_kind(message: MessageOut) -> MessageOut:
-    message.kind = "message"
-    return message
 
 
 async def retry(principal: Principal, message_id: str) -> MessageOut:

@@ -1,4 +1,4 @@
-"""The desk's side of replies (issue 14, points 5 and 9): "Send later" times from the
+"""The desk's side of replies: "Send later" times from the
 composer's menu, the stale-reply warning, and editing or cancelling a scheduled reply
 from its timeline item. The composer's own form is `pages.DeskController.reply`, which
 calls `schedule_from_form` and `stale_warning` here."""

@@ -93,7 +93,8 @@ class EventType(StrEnum):
     WEBHOOK_TEST = "webhook_test"
     # replies slice: send later, and notes through the API
     CONVERSATION_MESSAGE_SCHEDULED = "conversation_message_scheduled"
-    """A reply was stored to be sent later (with `conversation_message_created`)."""
+    """A reply was stored to be sent later (status `scheduled`); when it goes out,
+    `conversation_message_created`."""
     CONVERSATION_MESSAGE_CANCELED = "conversation_message_canceled"
     """A scheduled reply was cancelled before it went out (with `..._updated`)."""
     CONVERSATION_NOTE_CREATED = "conversation_note_created"

@@ -7,7 +7,7 @@ ignored.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
@@ -416,13 +416,10 @@ class MessageOut(msgspec.Struct, kw_only=True):
     null for inbound messages and for messages sent with an access key."""
     scheduled_at: str | None = None
     """When a scheduled reply is (or was) due; null for one sent at once."""
-    kind: Literal["message"] | msgspec.UnsetType = msgspec.UNSET
-    """Only in `GET …/messages?include=…`, where messages and timeline lines mix."""
 
 
 class MessagePage(msgspec.Struct, kw_only=True):
-    result: list[MessageOut | ActivityOut]
-    """Messages; with `include=notes,system` also notes and system lines (`kind`)."""
+    result: list[MessageOut]
     next_page_token: str
 
 
@@ -465,7 +462,7 @@ class ActivityOut(msgspec.Struct, kw_only=True):
     id: str
     conversation_id: str
     customer_id: str
-    kind: Literal["note", "system"]
+    kind: str
     agent_id: str | None
     text: str
     tm_create: str
@@ -473,6 +470,35 @@ class ActivityOut(msgspec.Struct, kw_only=True):
 
 class ActivityPage(msgspec.Struct, kw_only=True):
     result: list[ActivityOut]
+    next_page_token: str
+
+
+# --- a room's timeline through the API: messages, notes and system lines (replies) -----
+
+
+class TimelineMessage(MessageOut, kw_only=True, tag_field="kind", tag="message"):
+    """A message in `GET …/timeline`: the message resource, with `kind: "message"`."""
+
+
+class TimelineLine(msgspec.Struct, kw_only=True):
+    id: str
+    conversation_id: str
+    customer_id: str
+    agent_id: str | None
+    text: str
+    tm_create: str
+
+
+class TimelineNote(TimelineLine, kw_only=True, tag_field="kind", tag="note"):
+    """An internal note (agents only), with `kind: "note"`."""
+
+
+class TimelineSystem(TimelineLine, kw_only=True, tag_field="kind", tag="system"):
+    """A system line (assigned, closed, participant added…), with `kind: "system"`."""
+
+
+class TimelinePage(msgspec.Struct, kw_only=True):
+    result: list[TimelineMessage | TimelineNote | TimelineSystem]
     next_page_token: str
 
 

@@ -1,4 +1,4 @@
-"""Replies (issue 14, points 5 and 9): `messages.agent_id`, the agent who sent an outbound
+"""Replies: `messages.agent_id`, the agent who sent an outbound
 message (null for inbound ones and for access keys), and `messages.scheduled_at`, when a
 scheduled ("send later") message is due. A scheduled message waits in the send queue
 (`outbound_messages.next_try_at`), so no new table and no index: the queue's claim already
