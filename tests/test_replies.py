@@ -184,7 +184,8 @@ async def test_a_scheduled_reply_waits_and_goes_out_once_however_many_senders_cl
     assert row is not None and row.status == "progressing"
     # it enters the room's history now, once: one `conversation_message_created`
     created = [
-        e for e in await events_of(shop.customer_id, "conversation_message_created")
+        e
+        for e in await events_of(shop.customer_id, "conversation_message_created")
         if e["id"] == out.id
     ]
     assert [c["status"] for c in created] == ["progressing"]
