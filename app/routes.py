@@ -33,6 +33,7 @@ from app.desk import admin_channels as admin
 from app.desk import notifications as notifications_desk
 from app.desk import pages as desk
 from app.desk import rooms_pages as rooms_desk
+from app.desk import replies as desk_replies
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
 from app.notifications import api as notifications
@@ -81,6 +82,7 @@ def route_handlers() -> list[Any]:
             desk.DeskController,
             talk_desk.TalkDeskController,
             rooms_desk.RoomsDeskController,
+            desk_replies.ScheduledDeskController,
         ],
         exception_handlers=desk.DESK_ERRORS,
         before_request=forms.check_input,

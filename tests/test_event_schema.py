@@ -58,6 +58,7 @@ from app.domain.resources import (
     MessageCreate,
     MessageOut,
     NotificationOut,
+    MessageUpdate,
     ParticipantIn,
     TalkCreate,
     TalkMessageCreate,
@@ -70,6 +71,7 @@ from app.domain.resources import (
     TeamUpdate,
 )
 from app.notifications import service as notifications
+from app.domain.timefmt import fmt, now
 from app.people import agents, customers
 from app.routing import availability, teams
 from app.talk import messages as talk_messages
@@ -427,7 +429,23 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.NOTIFICATION_CREATED,  # ann: assigned by the admin
     )
     await run.step(
-        notes.add_note(admin, room, "called them back"), Ev.CONVERSATION_ACTIVITY_CREATED
+        notes.add_note(admin, room, "called them back"),
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.CONVERSATION_NOTE_CREATED,
+    )
+    # a reply scheduled for later, edited, cancelled
+    later = await run.step(
+        messages.send_message(
+            admin, room, MessageCreate(text="later", scheduled_at=fmt(now() + timedelta(hours=1)))
+        ),
+        Ev.CONVERSATION_MESSAGE_SCHEDULED,
+    )
+    # (an outbound message's `_updated` is a background event here, checked and applied)
+    await run.step(
+        messages.update_scheduled(admin, room, later.id, MessageUpdate(text="later, edited"))
+    )
+    await run.step(
+        messages.cancel_scheduled(admin, room, later.id), Ev.CONVERSATION_MESSAGE_CANCELED
     )
     mention = await run.step(
         notes.add_note(admin, room, "@schema-ann please follow up"),

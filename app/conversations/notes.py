@@ -10,12 +10,15 @@ transaction. Replies to the customer are never read for mentions."""
 from __future__ import annotations
 
 from app.conversations import service as conversations
-from app.conversations.activities import NOTE, record
-from app.core.events import transaction
+from app.conversations import store as conversations_store
+from app.conversations.activities import NOTE, activity_out, record
+from app.core.events import record_event, transaction
+from app.domain.enums import EventType
 from app.domain.errors import InvalidInput
 from app.domain.mentions import Mentionable, insert_text
-from app.domain.principal import Principal
+from app.domain.principal import Principal, room_audience
 from app.domain.resources import ActivityOut
+from app.domain.topics import conversation_topic
 from app.notifications import service as notifications
 
 
@@ -30,6 +33,14 @@ async def add_note(principal: Principal, conversation_id: str, text: str) -> Act
         owner = str(room.owner_id) if room.owner_id else None
         mentions = await notifications.mentions_in(principal.customer_id, owner, text)
         note = await record(room, NOTE, text, principal.agent_id, mentions)
+        # the desk's line above is desk-only; API clients and webhooks get this one
+        await record_event(
+            note.customer_id,
+            EventType.CONVERSATION_NOTE_CREATED,
+            note,
+            [conversation_topic(note.customer_id, note.conversation_id)],
+            room_audience(room.owner_id),
+        )
         if mentions:
             await notifications.mentioned(
                 principal.customer_id,
@@ -52,3 +63,12 @@ async def mention_candidates(
         principal.customer_id, str(room.owner_id) if room.owner_id else None
     )
     return [(a, insert_text(a, agents)) for a in agents]
+
+
+async def list_notes(
+    principal: Principal, conversation_id: str, page_size: int, page_token: str | None
+) -> tuple[list[ActivityOut], str]:
+    """The room's internal notes, newest first."""
+    room = await conversations.get_room(principal, conversation_id)
+    rows, token = await conversations_store.activity_page(room.id, [NOTE], page_size, page_token)
+    return [activity_out(r) for r in rows], token

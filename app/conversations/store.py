@@ -437,20 +437,28 @@ async def insert_room(
 
 
 async def record_message(
-    room_id: uuid.UUID, preview: str, at: datetime, *, reply: bool = False
+    room_id: uuid.UUID,
+    preview: str,
+    at: datetime,
+    *,
+    reply: bool = False,
+    agent_id: str | None = None,
 ) -> RoomRow:
     """A message in the room: its preview, the activity time, and the room active. A
-    `reply` (outbound) also ends the wait for the assignee's answer (the reassign-after
-    timer's `tm_awaiting_reply`)."""
+    `reply` (outbound) by the room's assignee (`agent_id`) also ends the wait for its
+    answer (the reassign-after timer's `tm_awaiting_reply`): another agent's reply, or an
+    access key's, does not answer for the assignee."""
     record = await sql.fetchrow(
         f"UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
         f" tm_update = $3, status = 'active',"
-        f" tm_awaiting_reply = CASE WHEN $4 THEN NULL ELSE tm_awaiting_reply END"
+        f" tm_awaiting_reply = CASE WHEN $4 AND owner_id = $5::uuid THEN NULL"
+        f" ELSE tm_awaiting_reply END"
         f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         room_id,
         preview,
         at,
         reply,
+        agent_id,
     )
     return _room(record)
 
@@ -786,3 +794,44 @@ async def mark_read(customer_id: str, agent_id: str, room_id: str, at: datetime)
         values=[ReadMark.tm_read],
         where=ReadMark.tm_read < at,
     )
+
+
+# --- notes and system lines through the API (replies slice) ------------------------------
+
+
+async def activity_page(
+    room_id: Id, kinds: Sequence[str], page_size: int, page_token: str | None
+) -> tuple[list[ActivityRow], str]:
+    """The room's lines of these kinds, newest first (see core.pagination)."""
+    rows, token = await keyset_page(
+        Activity,
+        [Activity.conversation_id == room_id, Activity.kind.is_in(list(kinds))],
+        page_size,
+        page_token,
+    )
+    return [_activity(r) for r in rows], token
+
+
+async def activities_of_kinds(
+    room_id: Id,
+    kinds: Sequence[str],
+    *,
+    before: datetime | None = None,
+    at: datetime | None = None,
+    limit: int = 101,
+) -> list[ActivityRow]:
+    """The room's lines of these kinds created before `before` (or exactly `at`), newest
+    first: one side of `GET …/messages?include=`."""
+    query = Activity.select().where(
+        Activity.conversation_id == room_id, Activity.kind.is_in(list(kinds))
+    )
+    if before is not None:
+        query = query.where(Activity.tm_create < before)
+    if at is not None:
+        query = query.where(Activity.tm_create == at)
+    rows = (
+        await query.order_by(Activity.tm_create, ascending=False)
+        .order_by(Activity.id, ascending=False)
+        .limit(limit)
+    )
+    return [_activity(r) for r in rows]

@@ -225,6 +225,11 @@ class Message(Table, tablename="messages"):
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
+    # replies slice (migration 0027): who sent it, and when a scheduled one is due
+    agent_id = UUID(null=True, default=None)
+    """The agent who sent an outbound message; null for inbound ones and access keys."""
+    scheduled_at = Timestamptz(null=True, default=None)
+    """When a scheduled ("send later") message is due; null for any other."""
 
 
 class OutboundMessage(Table, tablename="outbound_messages"):

@@ -55,6 +55,7 @@ ITEM_EVENTS = frozenset(
         EventType.CONVERSATION_MESSAGE_CREATED,
         EventType.CONVERSATION_MESSAGE_UPDATED,
         EventType.CONVERSATION_ACTIVITY_CREATED,
+        EventType.CONVERSATION_MESSAGE_SCHEDULED,  # at the end: it sorts at its future time
     }
 )
 MOVES_TO_TOP = frozenset(

@@ -25,7 +25,7 @@ from litestar.types import ExceptionHandlersMap
 from app.conversations import media, messages, notes
 from app.conversations import service as conversations
 from app.core.events import last_event_id
-from app.desk import forms, inbox, timeline
+from app.desk import forms, inbox, replies, timeline
 from app.desk.render import is_htmx, render
 from app.desk.session import DESK_PRINCIPAL
 from app.domain.enums import ConversationStatus, ParticipantType, Priority
@@ -166,6 +166,14 @@ class ReplyForm:
     mode: str = "reply"
     files: list[Any] = field(default_factory=list)
     """Uploads; a browser sends an empty part (a str here) when no file was chosen."""
+    # replies slice: Send later, and the stale-reply check (app/desk/replies.py)
+    later: str = ""
+    send_at_local: str = ""
+    tz_offset: str = ""
+    known_at: str = ""
+    """When the agent began typing, the time of the newest item it saw (static/js/stale.js)."""
+    force: str = ""
+    """"1": send anyway, after the stale-reply warning."""
 
 
 class AssignForm(msgspec.Struct, kw_only=True):
@@ -261,19 +269,29 @@ class DeskController(Controller):
                         content,
                     )
                 )
-            message = await messages.send_message(
-                principal,
-                conversation_id,
-                forms.convert(
-                    {
-                        "text": data.text,
-                        "medias": medias,
-                        "participant_id": data.participant_id or None,
-                    },
-                    MessageCreate,
-                ),
-            )
-            item = timeline.Item(kind="message", tm=parse(message.tm_create), message=message)
+            check = data.known_at if data.known_at and data.force != "1" else None
+            try:
+                message = await messages.send_message(
+                    principal,
+                    conversation_id,
+                    forms.convert(
+                        {
+                            "text": data.text,
+                            "medias": medias,
+                            "participant_id": data.participant_id or None,
+                            "scheduled_at": replies.schedule_from_form(
+                                data.later, data.send_at_local, data.tz_offset
+                            ),
+                            "if_no_activity_since": check,
+                        },
+                        MessageCreate,
+                    ),
+                )
+            except messages.StaleReply as warning:
+                if not is_htmx(request):
+                    raise
+                return replies.stale_warning(warning)
+            item = await timeline.message_item(message)
         if not is_htmx(request):
             return Redirect(f"/conversations/{conversation_id}", status_code=303)
         # at the end of the timeline, dropping the copy the websocket may have shown first
@@ -403,7 +421,7 @@ class DeskController(Controller):
         message = await messages.retry(principal, message_id)
         if not is_htmx(request):
             return Redirect(f"/conversations/{message.conversation_id}", status_code=303)
-        item = timeline.Item(kind="message", tm=parse(message.tm_create), message=message)
+        item = await timeline.message_item(message)
         return Template("partials/timeline_item.html", context={"item": item})
 
 

@@ -101,6 +101,14 @@ class EventType(StrEnum):
     # --- notify slice: an agent's notifications (private to that agent)
     NOTIFICATION_CREATED = "notification_created"
     NOTIFICATION_UPDATED = "notification_updated"
+    # replies slice: send later, and notes through the API
+    CONVERSATION_MESSAGE_SCHEDULED = "conversation_message_scheduled"
+    """A reply was stored to be sent later (status `scheduled`); when it goes out,
+    `conversation_message_created`."""
+    CONVERSATION_MESSAGE_CANCELED = "conversation_message_canceled"
+    """A scheduled reply was cancelled before it went out (with `..._updated`)."""
+    CONVERSATION_NOTE_CREATED = "conversation_note_created"
+    """An internal note was written (the public twin of the desk's activity event)."""
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})
@@ -190,6 +198,10 @@ class MessageStatus(StrEnum):
     PROGRESSING = "progressing"
     DONE = "done"
     FAILED = "failed"
+    SCHEDULED = "scheduled"
+    """Waiting for its `scheduled_at`; then progressing like any reply."""
+    CANCELED = "canceled"
+    """A scheduled message cancelled before it was due; it is never sent."""
 
 
 class TalkType(StrEnum):

@@ -487,6 +487,12 @@ class MessageOut(msgspec.Struct, kw_only=True):
     tm_create: str
     tm_update: str
     tm_delete: str
+    # replies slice
+    agent_id: str | None = None
+    """The agent who sent an outbound message (signed in, in the desk or with a token);
+    null for inbound messages and for messages sent with an access key."""
+    scheduled_at: str | None = None
+    """When a scheduled reply is (or was) due; null for one sent at once."""
 
 
 class MessagePage(msgspec.Struct, kw_only=True):
@@ -494,11 +500,33 @@ class MessagePage(msgspec.Struct, kw_only=True):
     next_page_token: str
 
 
+TimeText = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+"""A time in the API's format ("2026-12-02 13:00:00.000000", UTC) or ISO 8601 with an
+offset; anything else is a 422 from the service."""
+
+
 class MessageCreate(Input):
     text: Text_ = ""
     medias: Annotated[list[Media], msgspec.Meta(max_length=10)] = []
     participant_id: Id | None = None
     """Send to this participant (and so by its channel) instead of the one who wrote last."""
+    scheduled_at: TimeText | None = None
+    """Send later: the message waits (status `scheduled`) until this time."""
+    if_no_activity_since: TimeText | None = None
+    """The stale-reply check: the `tm_create` of the newest message the sender had seen.
+    If the customer wrote, or someone else replied, after it, nothing is sent: `409
+    stale_reply`. Omit it to send regardless."""
+
+
+class MessageUpdate(Input):
+    """A scheduled message's new text or time (only while it is `scheduled`)."""
+
+    text: Text_ | msgspec.UnsetType = msgspec.UNSET
+    scheduled_at: TimeText | msgspec.UnsetType = msgspec.UNSET
+
+
+class NoteCreate(Input):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=20000)]
 
 
 # --- desk: notes and system lines -----------------------------------------------------
@@ -527,6 +555,40 @@ class ActivityOut(msgspec.Struct, kw_only=True):
     tm_create: str
     mentions: list[MentionOut] = []
     """A note's mentions, in text order (a system line has none)."""
+
+
+class ActivityPage(msgspec.Struct, kw_only=True):
+    result: list[ActivityOut]
+    next_page_token: str
+
+
+# --- a room's timeline through the API: messages, notes and system lines (replies) -----
+
+
+class TimelineMessage(MessageOut, kw_only=True, tag_field="kind", tag="message"):
+    """A message in `GET …/timeline`: the message resource, with `kind: "message"`."""
+
+
+class TimelineLine(msgspec.Struct, kw_only=True):
+    id: str
+    conversation_id: str
+    customer_id: str
+    agent_id: str | None
+    text: str
+    tm_create: str
+
+
+class TimelineNote(TimelineLine, kw_only=True, tag_field="kind", tag="note"):
+    """An internal note (agents only), with `kind: "note"`."""
+
+
+class TimelineSystem(TimelineLine, kw_only=True, tag_field="kind", tag="system"):
+    """A system line (assigned, closed, participant added…), with `kind: "system"`."""
+
+
+class TimelinePage(msgspec.Struct, kw_only=True):
+    result: list[TimelineMessage | TimelineNote | TimelineSystem]
+    next_page_token: str
 
 
 # --- channel accounts -----------------------------------------------------------------
@@ -888,6 +950,9 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_MERGED: ConversationOut,
     EventType.NOTIFICATION_CREATED: NotificationOut,
     EventType.NOTIFICATION_UPDATED: NotificationOut,
+    EventType.CONVERSATION_MESSAGE_SCHEDULED: MessageOut,
+    EventType.CONVERSATION_MESSAGE_CANCELED: MessageOut,
+    EventType.CONVERSATION_NOTE_CREATED: ActivityOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""

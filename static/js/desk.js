@@ -67,7 +67,11 @@
       }
       if (!list) continue; // top / end / swap-or-top into a list this page does not have
       if (old) old.remove();
-      if (how === "end") list.appendChild(el); else list.insertBefore(el, list.firstChild);
+      if (how === "end") {
+        // scheduled replies stay last: they belong at their (future) time
+        var later = el.classList.contains("st-scheduled") ? null : list.querySelector(":scope > .st-scheduled");
+        list.insertBefore(el, later);
+      } else list.insertBefore(el, list.firstChild);
       var empty = list.querySelector(":scope > .empty");
       if (empty) empty.remove();
       htmx.process(el);
