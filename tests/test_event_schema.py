@@ -450,6 +450,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
     mention = await run.step(
         notes.add_note(admin, room, "@schema-ann please follow up"),
         Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.CONVERSATION_NOTE_CREATED,
         Ev.NOTIFICATION_CREATED,
     )
     assert [m.agent_id for m in mention.mentions] == [ann.agent_id]
