@@ -15,6 +15,7 @@ from app.api.errors import check_api_input
 from app.api.health import healthz
 from app.api.ws import api_websocket
 from app.audit import api as audit
+from app.canned import api as canned
 from app.channels import api as accounts
 from app.channels import hooks_api as hooks
 from app.conversations import api as conversations
@@ -63,6 +64,7 @@ def route_handlers() -> list[Any]:
             talks.talk_file,
             audit.AuditLogController,
             me.MeController,
+            canned.CannedResponseController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from app.canned import signatures
 from app.channels import StatusUpdate, accounts
 from app.channels.account_store import AccountRow
 from app.conversations import message_store as messages_store
@@ -315,12 +316,14 @@ async def send_message(
     async with transaction():
         room = await conversations.get_room(principal, conversation_id, lock=True)
         participant, account = await _route(room, data)
+        # the agent's signature, where the account says so: stored as sent
+        text = await signatures.signed(principal, account, data.text)
         stamp = now()
         row = await _insert_message(
-            room, participant, account, Direction.OUTBOUND, data.text, medias, stamp
+            room, participant, account, Direction.OUTBOUND, text, medias, stamp
         )
         await messages_store.enqueue(principal.customer_id, row.id, account.id, stamp)
-        room = await _after_message(room, data.text, medias, stamp, reply=True)
+        room = await _after_message(room, text, medias, stamp, reply=True)
         out = message_out(row)
         await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
     return out
@@ -386,6 +389,8 @@ class ReplyTarget(msgspec.Struct, kw_only=True):
     target_name: str
     reference_type: str
     carries_media: bool
+    account_id: str = ""
+    """The channel account the reply would go out from (its signature setting)."""
 
 
 async def reply_targets(room: RoomRow) -> list[ReplyTarget]:
@@ -403,6 +408,7 @@ async def reply_targets(room: RoomRow) -> list[ReplyTarget]:
                     target_name=participant.target_name,
                     reference_type=accounts.reference_of(account).value,
                     carries_media=accounts.carries_media(account),
+                    account_id=str(account.id),
                 )
             )
     return targets

@@ -91,6 +91,10 @@ class EventType(StrEnum):
     TALK_PARTICIPANT_JOINED = "talk_participant_joined"
     TALK_PARTICIPANT_LEFT = "talk_participant_left"
     WEBHOOK_TEST = "webhook_test"
+    # canned replies (slice "canned"): tenant configuration, public like teams
+    CANNED_RESPONSE_CREATED = "canned_response_created"
+    CANNED_RESPONSE_UPDATED = "canned_response_updated"
+    CANNED_RESPONSE_DELETED = "canned_response_deleted"
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})

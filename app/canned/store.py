@@ -1,0 +1,144 @@
+"""The `canned_responses` table's SQL, as typed rows.
+
+Piccolo's query builder for the admin's and the API's changes and lists; plain SQL for
+the composer's lookup, which runs on every key an agent types after `/`
+(bench/canned.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from piccolo.columns.combination import Combinable
+
+from app.core.pagination import keyset_page_as
+from app.db import sql, typed
+from app.db.tables import CannedResponse
+from app.domain.errors import Conflict
+
+
+class CannedRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    customer_id: UUID
+    owner_id: UUID | None
+    name: str
+    shortcut: str
+    text: str
+    tm_create: datetime
+    tm_update: datetime
+    tm_delete: datetime | None
+
+
+class CannedChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """The columns an update sets; those left UNSET keep their value."""
+
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    shortcut: str | msgspec.UnsetType = msgspec.UNSET
+    text: str | msgspec.UnsetType = msgspec.UNSET
+
+
+SHORTCUT_TAKEN = Conflict(
+    "shortcut_taken",
+    "That shortcut is already used by another canned reply of the same scope (yours, or"
+    " the shared ones).",
+)
+
+
+def like_prefix(q: str) -> str:
+    """A LIKE pattern for "starts with `q`" (its own % _ \\ taken literally)."""
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+async def insert(
+    customer_id: str, owner_id: str | None, *, name: str, shortcut: str, text: str
+) -> CannedRow:
+    try:
+        return await typed.inserted(
+            CannedRow,
+            CannedResponse(
+                customer_id=customer_id, owner_id=owner_id, name=name, shortcut=shortcut, text=text
+            ),
+        )
+    except asyncpg.UniqueViolationError:
+        raise SHORTCUT_TAKEN from None
+
+
+async def live(customer_id: str, canned_id: str) -> CannedRow | None:
+    return await typed.live(CannedResponse, CannedRow, customer_id, canned_id)
+
+
+async def locked(customer_id: str, canned_id: str) -> CannedRow | None:
+    """The live reply, its row locked until the transaction ends (two edits of one reply
+    serialize, so each event carries the state it made)."""
+    return await sql.fetchrow_as(
+        CannedRow,
+        f"SELECT {', '.join(CannedRow.__struct_fields__)} FROM canned_responses"
+        " WHERE id = $1::uuid AND customer_id = $2::uuid AND tm_delete IS NULL FOR UPDATE",
+        canned_id,
+        customer_id,
+    )
+
+
+async def page(
+    customer_id: str,
+    agent_id: str,
+    *,
+    scope: str,
+    q: str,
+    page_size: int,
+    page_token: str | None,
+) -> tuple[list[CannedRow], str]:
+    """The replies `agent_id` may use (its own and the shared ones; `scope` `personal` or
+    `shared` narrows it), whose shortcut or name starts with `q`; newest first."""
+    t = CannedResponse
+    where: list[Combinable] = [t.customer_id == customer_id, t.tm_delete.is_null()]
+    if scope == "personal":
+        where.append(t.owner_id == agent_id)
+    elif scope == "shared":
+        where.append(t.owner_id.is_null())
+    else:
+        where.append(t.owner_id.is_null() | (t.owner_id == agent_id))
+    if q:
+        pattern = like_prefix(q.lower())
+        where.append(t.shortcut.like(pattern) | t.name.ilike(pattern))
+    return await keyset_page_as(CannedRow, t, where, page_size, page_token)
+
+
+async def lookup(customer_id: str, agent_id: str, q: str, limit: int) -> list[CannedRow]:
+    """The composer's list as the agent types `/q`: its own and the shared replies whose
+    shortcut (or name) starts with `q`, shortcut matches first, then the agent's own
+    before shared ones, then by shortcut. Plain SQL with the prefix indexes (the two
+    branches are separate so each uses its own index; UNION drops a row both find)."""
+    pattern = like_prefix(q.lower())
+    return await sql.fetch_as(
+        CannedRow,
+        f"SELECT {', '.join(CannedRow.__struct_fields__)} FROM ("
+        " SELECT *, 0 AS rank FROM canned_responses WHERE customer_id = $1"
+        "  AND tm_delete IS NULL AND (owner_id IS NULL OR owner_id = $2)"
+        "  AND shortcut LIKE $3"
+        " UNION ALL"
+        " SELECT *, 1 AS rank FROM canned_responses WHERE customer_id = $1"
+        "  AND tm_delete IS NULL AND (owner_id IS NULL OR owner_id = $2)"
+        "  AND lower(name) LIKE $3 AND shortcut NOT LIKE $3"
+        ") AS found ORDER BY rank, owner_id IS NULL, shortcut LIMIT $4",
+        customer_id,
+        agent_id,
+        pattern,
+        limit,
+    )
+
+
+async def update(canned_id: UUID, changes: CannedChanges, at: datetime) -> CannedRow:
+    values = {**typed.values(CannedResponse, changes), CannedResponse.tm_update: at}
+    try:
+        return await typed.updated(CannedResponse, CannedRow, canned_id, values)
+    except asyncpg.UniqueViolationError:
+        raise SHORTCUT_TAKEN from None
+
+
+async def soft_delete(canned_id: UUID, at: datetime) -> CannedRow:
+    values = {CannedResponse.tm_delete: at, CannedResponse.tm_update: at}
+    return await typed.updated(CannedResponse, CannedRow, canned_id, values)
