@@ -3,7 +3,7 @@ Any agent manages its own; admins manage the shared ones."""
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
@@ -24,6 +24,12 @@ from app.domain.resources import (
 )
 
 
+class CannedScope(StrEnum):
+    ALL = "all"
+    PERSONAL = "personal"
+    SHARED = "shared"
+
+
 class CannedResponseController(Controller):
     path = "/v1.0/canned_responses"
     tags = ["canned responses"]
@@ -38,8 +44,10 @@ class CannedResponseController(Controller):
             description="Only replies whose shortcut or name starts with this"
             " (case-insensitive; a leading `/` is ignored).",
         ),
-        scope: Literal["all", "personal", "shared"] = Parameter(
-            default="all",
+        # `scope` is Litestar's name for the ASGI scope: the query's `scope` arrives as `kind`
+        kind: CannedScope = Parameter(
+            query="scope",
+            default=CannedScope.ALL,
             description="`personal`: your own; `shared`: the shared ones; `all`: both.",
         ),
         page_size: int = PAGE_SIZE,
@@ -48,7 +56,7 @@ class CannedResponseController(Controller):
         """The canned replies you may use — your own and the shared ones — newest first.
         Any agent (another agent's personal replies are never listed)."""
         result, token = await service.list_page(
-            principal, q=q or "", scope=scope, page_size=page_size, page_token=page_token
+            principal, q=q or "", scope=kind.value, page_size=page_size, page_token=page_token
         )
         return CannedResponsePage(result=result, next_page_token=token)
 

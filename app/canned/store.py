@@ -7,10 +7,12 @@ the composer's lookup, which runs on every key an agent types after `/`
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
+from piccolo.columns import Column
 from piccolo.columns.combination import Combinable
 
 from app.core.pagination import keyset_page_as
@@ -140,5 +142,5 @@ async def update(canned_id: UUID, changes: CannedChanges, at: datetime) -> Canne
 
 
 async def soft_delete(canned_id: UUID, at: datetime) -> CannedRow:
-    values = {CannedResponse.tm_delete: at, CannedResponse.tm_update: at}
+    values: dict[Column | str, Any] = {CannedResponse.tm_delete: at, CannedResponse.tm_update: at}
     return await typed.updated(CannedResponse, CannedRow, canned_id, values)
