@@ -111,8 +111,8 @@ async def page(
 
 async def lookup(customer_id: str, agent_id: str, q: str, limit: int) -> list[CannedRow]:
     """The composer's list as the agent types `/q`: its own and the shared replies whose
-    shortcut (or name) starts with `q`, shortcut matches first, then the agent's own
-    before shared ones, then by shortcut. Plain SQL with the prefix indexes (the two
+    shortcut (or name) starts with `q`; shortcut matches first (the exact one first of
+    all), then the agent's own before shared ones, then by shortcut. Plain SQL with the prefix indexes (the two
     branches are separate so each uses its own index; UNION drops a row both find)."""
     pattern = like_prefix(q.lower())
     return await sql.fetch_as(
@@ -125,11 +125,12 @@ async def lookup(customer_id: str, agent_id: str, q: str, limit: int) -> list[Ca
         " SELECT *, 1 AS rank FROM canned_responses WHERE customer_id = $1"
         "  AND tm_delete IS NULL AND (owner_id IS NULL OR owner_id = $2)"
         "  AND lower(name) LIKE $3 AND shortcut NOT LIKE $3"
-        ") AS found ORDER BY rank, owner_id IS NULL, shortcut LIMIT $4",
+        ") AS found ORDER BY rank, shortcut <> $5, owner_id IS NULL, shortcut LIMIT $4",
         customer_id,
         agent_id,
         pattern,
         limit,
+        q.lower(),
     )
 
 
