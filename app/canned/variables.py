@@ -1,7 +1,7 @@
 """What a canned reply's variables become for a room and the agent inserting it.
 
 `variables_for` is the one place that knows where each value comes from. Until rooms link
-to contacts (issue 14's contacts work), the contact is the room's peer participant: its
+to contacts (the contacts work), the contact is the room's peer participant: its
 name, and the addresses of the room's peers by channel. When contacts land, this function
 reads the room's contact instead and nothing else changes."""
 

@@ -488,7 +488,7 @@ ALL_TABLES = [
 ]
 
 
-# --- canned replies and signatures (issue 14, slice "canned") -------------------------------
+# --- canned replies and signatures (slice "canned") -----------------------------------------
 
 
 class CannedResponse(Table, tablename="canned_responses"):

@@ -1,4 +1,4 @@
-"""Canned replies and signatures (issue 14, points 2 and 3).
+"""Canned replies and signatures.
 
 - `canned_responses`: a reply an agent inserts by its shortcut; `owner_id` null = shared
   (admins manage those). A shortcut is unique within its scope (the agent's own, or the
