@@ -34,7 +34,6 @@ from app.domain.resources import (
 from app.domain.timefmt import fmt, now
 from app.domain.variables import fill
 from app.people import agent_store
-from app.people.agent_store import AgentRow
 
 _NOT_FOUND = ("canned_response_not_found", "canned response")
 SCOPES = ("all", "personal", "shared")
@@ -218,12 +217,10 @@ async def delete(principal: Principal, canned_id: str) -> CannedResponseOut:
 # --- filling the variables -------------------------------------------------------------------
 
 
-async def _agent(principal: Principal) -> AgentRow:
-    return found(
-        await agent_store.live(principal.customer_id, principal.agent_id),
-        "agent_not_found",
-        "agent",
-    )
+async def _agent_name(principal: Principal) -> str:
+    """The agent's name as variables show it (plain SQL: the lookup runs on every key)."""
+    names = await agent_store.names(principal.customer_id, [principal.agent_id])
+    return names.get(principal.agent_id, principal.username)
 
 
 async def render(principal: Principal, canned_id: str, conversation_id: str) -> CannedRenderOut:
@@ -231,7 +228,7 @@ async def render(principal: Principal, canned_id: str, conversation_id: str) -> 
     as the agent: plain text, unknown variables as written."""
     reply = await get(principal, canned_id)
     room = await conversations.get_room(principal, conversation_id)
-    values = await variables_for(room, await _agent(principal))
+    values = await variables_for(room, await _agent_name(principal))
     return CannedRenderOut(text=fill(reply.text, values), variables=values)
 
 
@@ -251,7 +248,7 @@ async def lookup(principal: Principal, q: str, room: RoomRow | None) -> list[Sug
     )
     if not rows:
         return []
-    values = await variables_for(room, await _agent(principal)) if room is not None else {}
+    values = await variables_for(room, await _agent_name(principal)) if room is not None else {}
     return [
         Suggestion(
             reply=canned_out(r), filled=fill(r.text, values) if values else r.text, values=values

@@ -112,25 +112,57 @@ async def page(
 async def lookup(customer_id: str, agent_id: str, q: str, limit: int) -> list[CannedRow]:
     """The composer's list as the agent types `/q`: its own and the shared replies whose
     shortcut (or name) starts with `q`; shortcut matches first (the exact one first of
-    all), then the agent's own before shared ones, then by shortcut. Plain SQL with the prefix indexes (the two
-    branches are separate so each uses its own index; UNION drops a row both find)."""
-    pattern = like_prefix(q.lower())
+    all), then the agent's own before shared ones, then by shortcut.
+
+    Plain SQL, one branch per way to match, each taking its first `limit` rows from its own
+    index in order (bench/canned.py): the agent's shortcuts, the shared shortcuts, then
+    (only when something was typed) the agent's and the shared names that a shortcut match
+    did not already find."""
+    q = q.lower()
+    columns = ", ".join(CannedRow.__struct_fields__)
+    branch = (
+        "(SELECT {c}, {rank} AS rank FROM canned_responses WHERE {where} AND tm_delete IS NULL"
+        " ORDER BY {order} LIMIT $4)"
+    )
+    branches = [
+        branch.format(
+            c=columns,
+            rank=0,
+            where='owner_id = $2 AND customer_id = $1 AND shortcut COLLATE "C" LIKE $3',
+            order='shortcut COLLATE "C"',
+        ),
+        branch.format(
+            c=columns,
+            rank=1,
+            where='customer_id = $1 AND owner_id IS NULL AND shortcut COLLATE "C" LIKE $3',
+            order='shortcut COLLATE "C"',
+        ),
+    ]
+    if q:
+        name = 'lower(name) COLLATE "C" LIKE $3 AND shortcut COLLATE "C" NOT LIKE $3'
+        branches += [
+            branch.format(
+                c=columns,
+                rank=2,
+                where=f"owner_id = $2 AND customer_id = $1 AND {name}",
+                order='lower(name) COLLATE "C"',
+            ),
+            branch.format(
+                c=columns,
+                rank=3,
+                where=f"customer_id = $1 AND owner_id IS NULL AND {name}",
+                order='lower(name) COLLATE "C"',
+            ),
+        ]
     return await sql.fetch_as(
         CannedRow,
-        f"SELECT {', '.join(CannedRow.__struct_fields__)} FROM ("
-        " SELECT *, 0 AS rank FROM canned_responses WHERE customer_id = $1"
-        "  AND tm_delete IS NULL AND (owner_id IS NULL OR owner_id = $2)"
-        "  AND shortcut LIKE $3"
-        " UNION ALL"
-        " SELECT *, 1 AS rank FROM canned_responses WHERE customer_id = $1"
-        "  AND tm_delete IS NULL AND (owner_id IS NULL OR owner_id = $2)"
-        "  AND lower(name) LIKE $3 AND shortcut NOT LIKE $3"
-        ") AS found ORDER BY rank, shortcut <> $5, owner_id IS NULL, shortcut LIMIT $4",
+        f"SELECT {columns} FROM ({' UNION ALL '.join(branches)}) AS found"
+        ' ORDER BY rank >= 2, shortcut <> $5, rank, shortcut COLLATE "C" LIMIT $4',
         customer_id,
         agent_id,
-        pattern,
+        like_prefix(q),
         limit,
-        q.lower(),
+        q,
     )
 
 

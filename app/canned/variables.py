@@ -1,9 +1,9 @@
 """What a canned reply's variables become for a room and the agent inserting it.
 
-`variables_for` is the one place that knows where each value comes from. Until rooms link
-to contacts (the contacts work), the contact is the room's peer participant: its
-name, and the addresses of the room's peers by channel. When contacts land, this function
-reads the room's contact instead and nothing else changes."""
+`variables_for(room, agent_name)` is the one place that knows where each value comes
+from. Until rooms link to contacts (the contacts work), the contact is the room's peer
+participant: its name, and the addresses of the room's peers by channel. When contacts
+land, this function reads the room's contact instead and nothing else changes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from app.conversations.store import ParticipantRow, RoomRow
 from app.domain.enums import ParticipantType
 from app.domain.participants import display_name, peers
 from app.domain.variables import split_name
-from app.people.agent_store import AgentRow, shown
 
 
 def _the_peer(room: RoomRow, people: list[ParticipantRow]) -> ParticipantRow | None:
@@ -29,14 +28,14 @@ def _first(people: list[ParticipantRow], *types: ParticipantType) -> str:
     return next((p.target for p in people if p.type in wanted), "")
 
 
-async def variables_for(room: RoomRow, agent: AgentRow) -> dict[str, str]:
-    """Every variable's value ("" when the room does not know it)."""
+async def variables_for(room: RoomRow, agent_name: str) -> dict[str, str]:
+    """Every variable's value ("" when the room does not know it), for the agent shown as
+    `agent_name` (its name, else its username: agent_store.names)."""
     everyone = (await conversations_store.live_participants([room.id]))[str(room.id)]
     people = [p for p in peers(everyone) if p.type != ParticipantType.AGENT.value]
     peer = _the_peer(room, people)
     name = (display_name(peer.target_name) or peer.name) if peer else ""
     first, last = split_name(name)
-    agent_name = shown(agent.name, agent.username)
     return {
         "contact.name": name,
         "contact.first_name": first,

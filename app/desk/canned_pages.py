@@ -88,7 +88,8 @@ def _refused(exc: ServiceError) -> bool:
 async def _create(request: Request, principal: Principal, where: _Scope) -> Response:
     form = await request.form()
     typed = {k: form_text(form, k) for k in FIELDS}
-    typed["text"] = form.get("text") if isinstance(form.get("text"), str) else ""
+    text = form.get("text")  # as typed: leading spaces and blank lines are the author's
+    typed["text"] = text if isinstance(text, str) else ""
     body: dict[str, Any] = dict(typed)
     if where is SHARED:
         body["owner_id"] = None
