@@ -142,6 +142,8 @@ def main() -> None:
             print(summary(label, times[label]))
         print(summary("every lookup", every))
         print(summary("floor: GET /healthz (same server, same run)", times["floor"]))
+        load = os.getloadavg()
+        print(f"load average during the run: {load[0]:.1f} (1 min), {load[1]:.1f} (5 min)")
         p95 = percentile(every, 95)
         verdict = "ok" if p95 <= TARGET_P95_MS else "MISSED"
         print(f"lookup p95 {p95:.2f} ms, target ≤ {TARGET_P95_MS:.0f} ms: {verdict}")
