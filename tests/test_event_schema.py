@@ -49,12 +49,12 @@ from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
 from app.domain.resources import (
     EVENT_DATA,
-    CannedResponseCreate,
-    CannedResponseOut,
-    CannedResponseUpdate,
     AgentCreate,
     AgentOut,
     AgentUpdate,
+    CannedResponseCreate,
+    CannedResponseOut,
+    CannedResponseUpdate,
     ConversationCreate,
     ConversationOut,
     ConversationUpdate,
