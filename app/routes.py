@@ -15,6 +15,7 @@ from app.api.errors import check_api_input
 from app.api.health import healthz
 from app.api.ws import api_websocket
 from app.audit import api as audit
+from app.canned import api as canned
 from app.channels import api as accounts
 from app.channels import hooks_api as hooks
 from app.conversations import api as conversations
@@ -25,6 +26,7 @@ from app.desk import (
     admin_audit,
     admin_teams,
     admin_webhooks,
+    canned_pages,
     forms,
     profile,
     session,
@@ -70,6 +72,7 @@ def route_handlers() -> list[Any]:
             me.MeController,
             rooms_api.RoomActionsController,
             notifications.NotificationController,
+            canned.CannedResponseController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,
@@ -105,6 +108,7 @@ def route_handlers() -> list[Any]:
         *admin_agents.ROUTES,
         *admin_teams.ROUTES,
         *notifications_desk.ROUTES,
+        *canned_pages.ROUTES,
         *widget.ROUTES,
         healthz,
         api_websocket,

@@ -24,6 +24,7 @@ import pytest
 from conftest import ROOT
 from routing_kit import principal
 
+from app.canned import service as canned
 from app.channels import accounts, runtime
 from app.conversations import messages, notes
 from app.conversations import service as conversations
@@ -51,6 +52,9 @@ from app.domain.resources import (
     AgentCreate,
     AgentOut,
     AgentUpdate,
+    CannedResponseCreate,
+    CannedResponseOut,
+    CannedResponseUpdate,
     ConversationCreate,
     ConversationOut,
     ConversationUpdate,
@@ -182,6 +186,9 @@ class Checker:
         elif EVENT_DATA[event_type] is TeamOut:
             assert event.topics == [f"customer_id:{event.customer_id}:team:{data['id']}"]
             assert event.audience == []
+        elif EVENT_DATA[event_type] is CannedResponseOut:
+            assert event.topics == [f"customer_id:{event.customer_id}:canned_response:{data['id']}"]
+            assert event.audience == ([data["owner_id"]] if data["owner_id"] else [])
         elif EVENT_DATA[event_type] is AgentOut:
             assert event.topics == [f"customer_id:{event.customer_id}:agent:{data['id']}"]
             everyone = event_type is EventType.AGENT_AVAILABILITY_UPDATED
@@ -231,6 +238,8 @@ async def read_state(admin: Principal) -> dict[str, Any]:
         "lines": talk_lines,
         "teams": _plain((await teams.list_teams(admin))[0]),
         "agents": _plain((await agents.list_agents(admin))[0]),
+        "canned": _plain((await canned.list_page(admin))[0]),
+        "me": admin.agent_id,
     }
 
 
@@ -268,6 +277,13 @@ def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
             state["teams"].pop(data["id"], None)
         else:
             state["teams"][data["id"]] = data
+    elif shape is CannedResponseOut:
+        if data["owner_id"] not in (None, state["me"]):
+            return  # another agent's personal reply: never in my list
+        if event_type is EventType.CANNED_RESPONSE_DELETED:
+            state["canned"].pop(data["id"], None)
+        else:
+            state["canned"][data["id"]] = data
     elif shape is AgentOut:
         if data["tm_delete"] != LIVE:
             state["agents"].pop(data["id"], None)
@@ -699,6 +715,25 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.TEAM_DELETED,
         Ev.AGENT_UPDATED,  # ann's team_ids
     )
+
+    # --- canned replies: another agent's personal one (not in the admin's list), shared ones
+    mine = await run.step(
+        canned.create(ann, CannedResponseCreate(shortcut="thx", text="Thanks!")),
+        Ev.CANNED_RESPONSE_CREATED,
+    )
+    await run.step(
+        canned.update(ann, mine.id, CannedResponseUpdate(text="Cheers!")),
+        Ev.CANNED_RESPONSE_UPDATED,
+    )
+    shared = await run.step(
+        canned.create(admin, CannedResponseCreate(shortcut="hi", text="Hi", owner_id=None)),
+        Ev.CANNED_RESPONSE_CREATED,
+    )
+    await run.step(
+        canned.update(admin, shared.id, CannedResponseUpdate(name="Greeting")),
+        Ev.CANNED_RESPONSE_UPDATED,
+    )
+    await run.step(canned.delete(admin, shared.id), Ev.CANNED_RESPONSE_DELETED)
 
     # --- the webhook test event
     await customers.update_customer(admin, CustomerUpdate(webhook_uri="http://127.0.0.1:9/h"))

@@ -27,6 +27,7 @@ IDEMPOTENT = {
     ("post", "/v1.0/talks/{talk_id}/participants"),
     ("post", "/v1.0/talks/{talk_id}/messages"),
     ("post", "/v1.0/conversations/{conversation_id}/notes"),
+    ("post", "/v1.0/canned_responses"),
 }
 
 

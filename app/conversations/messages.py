@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from app.canned import signatures
 from app.channels import StatusUpdate, accounts
 from app.channels.account_store import AccountRow
 from app.conversations import activities
@@ -434,13 +435,15 @@ async def send_message(
         if data.if_no_activity_since is not None:
             await _check_not_stale(room, data.if_no_activity_since, agent_id)
         participant, account = await _route(room, data)
+        # the agent's signature, where the account says so: stored as sent
+        text = await signatures.signed(principal, account, data.text)
         stamp = now()
         row = await _insert_message(
             room,
             participant,
             account,
             Direction.OUTBOUND,
-            data.text,
+            text,
             medias,
             stamp,
             agent_id=agent_id,
@@ -449,7 +452,7 @@ async def send_message(
         await messages_store.enqueue(principal.customer_id, row.id, account.id, stamp, due)
         if due is None:
             room = await _after_message(
-                room, data.text, medias, stamp, reply=True, agent_id=agent_id
+                room, text, medias, stamp, reply=True, agent_id=agent_id
             )
         out = message_out(row)
         # a scheduled reply enters the room's history (its preview, its activity, the
@@ -616,6 +619,8 @@ class ReplyTarget(msgspec.Struct, kw_only=True):
     target_name: str
     reference_type: str
     carries_media: bool
+    account_id: str = ""
+    """The channel account the reply would go out from (its signature setting)."""
 
 
 async def reply_targets(room: RoomRow) -> list[ReplyTarget]:
@@ -633,6 +638,7 @@ async def reply_targets(room: RoomRow) -> list[ReplyTarget]:
                     target_name=participant.target_name,
                     reference_type=accounts.reference_of(account).value,
                     carries_media=accounts.carries_media(account),
+                    account_id=str(account.id),
                 )
             )
     return targets

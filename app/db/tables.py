@@ -78,6 +78,8 @@ class Agent(Table, tablename="agents"):
     """How many open rooms routing may give the agent; null: each team's `max_open`."""
     tm_seen = Timestamptz(null=True, default=None)
     """The last sign of life from one of the agent's desk connections."""
+    signature = Text(default="")
+    """Appended to the agent's replies on accounts whose `signature` setting is `below`."""
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
@@ -523,3 +525,23 @@ class Notification(Table, tablename="notifications"):
 
 
 ALL_TABLES.append(Notification)
+# --- canned replies and signatures (slice "canned") -----------------------------------------
+
+
+class CannedResponse(Table, tablename="canned_responses"):
+    """A reply an agent inserts by its shortcut: the agent's own, or shared (no owner)."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    owner_id = ForeignKey(references=Agent, on_delete=OnDelete.cascade, null=True, default=None)
+    """null: shared by every agent of the customer (admins manage it)."""
+    name = Varchar(length=255, default="")
+    shortcut = Varchar(length=64)
+    """Lowercase; unique among the live replies of its scope (the owner's, or the shared)."""
+    text = Text(default="")
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+ALL_TABLES.append(CannedResponse)

@@ -22,6 +22,7 @@ from litestar.params import Body
 from litestar.response import File, Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
+from app.canned import signatures
 from app.conversations import media, messages, notes
 from app.conversations import service as conversations
 from app.core.events import last_event_id
@@ -112,6 +113,8 @@ async def room_context(principal: Principal, conversation_id: str) -> dict[str, 
         "older": older,
         "targets": targets,
         "owner_name": names.get(room.owner_id or ""),
+        # the composer's "Will be appended" preview, per channel account
+        "signatures": await signatures.previews(principal, [t.account_id for t in targets]),
     }
 
 

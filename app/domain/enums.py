@@ -109,6 +109,10 @@ class EventType(StrEnum):
     """A scheduled reply was cancelled before it went out (with `..._updated`)."""
     CONVERSATION_NOTE_CREATED = "conversation_note_created"
     """An internal note was written (the public twin of the desk's activity event)."""
+    # canned replies (slice "canned"): tenant configuration, public like teams
+    CANNED_RESPONSE_CREATED = "canned_response_created"
+    CANNED_RESPONSE_UPDATED = "canned_response_updated"
+    CANNED_RESPONSE_DELETED = "canned_response_deleted"
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})

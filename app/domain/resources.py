@@ -172,6 +172,9 @@ class AgentOut(msgspec.Struct, kw_only=True):
     tm_create: str
     tm_update: str
     tm_delete: str
+    signature: str = ""
+    """Appended below the agent's replies on channel accounts whose `signature` setting is
+    `below` (the agent sets it: `PUT /v1.0/me`)."""
 
 
 MaxOpen = Annotated[int, msgspec.Meta(ge=1, le=10000)]
@@ -258,6 +261,8 @@ class MeUpdate(Input):
     name: Name | None = None
     default_availability: Availability | None = None
     """What the agent becomes when it signs in to the desk."""
+    signature: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    """Appended below your replies where the channel account says so; "" for none."""
 
 
 class PasswordChange(Input):
@@ -913,6 +918,70 @@ class NotificationReadAll(Input):
 class NotificationReadAllResult(msgspec.Struct, kw_only=True):
     updated: int
     """How many notifications were unread and are read now."""
+# --- canned replies (slice "canned") ------------------------------------------------------
+
+Shortcut = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="letters, digits and _ . - ; what follows `/` in the composer;"
+        " stored lowercase, unique among your own (or among the shared) replies",
+    ),
+]
+CannedText = Annotated[str, msgspec.Meta(min_length=1, max_length=20000)]
+
+
+class CannedResponseOut(msgspec.Struct, kw_only=True):
+    """A canned reply: text an agent inserts by typing `/shortcut` in the composer, with
+    variables (`{{contact.name}}`, `{{agent.name}}`...) filled for the room."""
+
+    id: str
+    customer_id: str
+    owner_id: str | None
+    """The agent whose personal reply it is; null: shared by every agent (admins manage it)."""
+    name: str
+    shortcut: str
+    text: str
+    """As written, variables unfilled (`POST …/render` fills them for a room)."""
+    tm_create: str
+    tm_update: str
+    tm_delete: str
+
+
+class CannedResponsePage(msgspec.Struct, kw_only=True):
+    result: list[CannedResponseOut]
+    next_page_token: str
+
+
+class CannedResponseCreate(Input):
+    shortcut: Shortcut
+    text: CannedText
+    name: Name = ""
+    owner_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    """Omitted or your own id: a personal reply; null: a shared one (admins only)."""
+
+
+class CannedResponseUpdate(Input):
+    """Only the fields given change; the owner never does."""
+
+    shortcut: Shortcut | None = None
+    text: CannedText | None = None
+    name: Name | None = None
+
+
+class CannedRender(Input):
+    conversation_id: Id
+    """The room whose contact, agent and conversation fill the variables."""
+
+
+class CannedRenderOut(msgspec.Struct, kw_only=True):
+    text: str
+    """The reply's text with the variables filled, as plain text (not HTML-escaped);
+    unknown variables stay as written."""
+    variables: dict[str, str]
+    """Every variable's value for that room and agent ("" when unknown, e.g. no email)."""
 
 
 EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
@@ -953,6 +1022,9 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_MESSAGE_SCHEDULED: MessageOut,
     EventType.CONVERSATION_MESSAGE_CANCELED: MessageOut,
     EventType.CONVERSATION_NOTE_CREATED: ActivityOut,
+    EventType.CANNED_RESPONSE_CREATED: CannedResponseOut,
+    EventType.CANNED_RESPONSE_UPDATED: CannedResponseOut,
+    EventType.CANNED_RESPONSE_DELETED: CannedResponseOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""
