@@ -34,8 +34,8 @@ from app.desk import (
 from app.desk import admin_channels as admin
 from app.desk import notifications as notifications_desk
 from app.desk import pages as desk
-from app.desk import rooms_pages as rooms_desk
 from app.desk import replies as desk_replies
+from app.desk import rooms_pages as rooms_desk
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
 from app.notifications import api as notifications

@@ -102,6 +102,8 @@ async def main_async(args, url: str, created: dict) -> None:
             rooms = await seed_rooms(customer_id, args.rooms, f"r{round_no}-")
             wait_for_quiet(limit=QUIET)
             for name, fields in ACTIONS:
+                if args.actions and name not in args.actions:
+                    continue
                 body = {
                     k: (created["agent_id"] if v == "AGENT" else team.id if v == "TEAM" else v)
                     for k, v in fields.items()
@@ -116,6 +118,8 @@ async def main_async(args, url: str, created: dict) -> None:
         print(f"bulk actions on {args.rooms} rooms, {args.rounds} rounds (service, in process):")
         for name, _ in ACTIONS:
             t = timings[name]
+            if not t:
+                continue
             print(
                 f"  {name:<13} median={statistics.median(t):7.1f} ms  p95={percentile(t, 95):7.1f}"
                 f" ms  max={max(t):7.1f} ms  events per call={sorted(set(counted[name]))}"
@@ -150,6 +154,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--single", type=int, default=100)
     parser.add_argument("--quiet", type=float, default=60)
+    parser.add_argument(
+        "--actions", nargs="*", default=[], help="only these actions (default: every one)"
+    )
     args = parser.parse_args()
     QUIET = args.quiet
     harness.PATIENCE["quiet"] = QUIET

@@ -61,8 +61,8 @@ from app.domain.resources import (
     CustomerUpdate,
     MessageCreate,
     MessageOut,
-    NotificationOut,
     MessageUpdate,
+    NotificationOut,
     ParticipantIn,
     TalkCreate,
     TalkMessageCreate,
@@ -74,8 +74,8 @@ from app.domain.resources import (
     TeamOut,
     TeamUpdate,
 )
-from app.notifications import service as notifications
 from app.domain.timefmt import fmt, now
+from app.notifications import service as notifications
 from app.people import agents, customers
 from app.routing import availability, teams
 from app.talk import messages as talk_messages

@@ -25,6 +25,7 @@ from app.domain.errors import InvalidInput, ServiceError
 from app.domain.principal import Principal
 from app.domain.resources import BulkError, BulkIn, BulkItem, BulkOut, ConversationUpdate
 from app.domain.timefmt import now
+from app.people import agents
 
 CHUNK = 100
 
@@ -74,6 +75,12 @@ async def bulk(principal: Principal, data: BulkIn) -> BulkOut:
         end = snooze.parse_until(data.until, data.until_reply)
     ids = list(dict.fromkeys(i.lower() for i in data.conversation_ids))
     result: list[BulkItem] = []
+    with agents.remembered():
+        await _chunks(principal, data, ids, end, result)
+    return BulkOut(result=result)
+
+
+async def _chunks(principal: Principal, data: BulkIn, ids: list[str], end, result) -> None:
     for start in range(0, len(ids), CHUNK):
         async with transaction():
             for room_id in ids[start : start + CHUNK]:
@@ -87,7 +94,6 @@ async def bulk(principal: Principal, data: BulkIn) -> BulkOut:
                     result.append(BulkItem(id=room_id, ok=False, error=error))
                 else:
                     result.append(BulkItem(id=room_id, ok=True))
-    return BulkOut(result=result)
 
 
 def _same(value: object, current: object) -> bool:

@@ -19,10 +19,9 @@ import msgspec
 from app.canned import signatures
 from app.channels import StatusUpdate, accounts
 from app.channels.account_store import AccountRow
-from app.conversations import activities
+from app.conversations import activities, snooze
 from app.conversations import message_store as messages_store
 from app.conversations import service as conversations
-from app.conversations import snooze
 from app.conversations import store as conversations_store
 from app.conversations.message_store import MessageRow
 from app.conversations.store import ActivityRow, ParticipantRow, RoomRow
@@ -451,9 +450,7 @@ async def send_message(
         )
         await messages_store.enqueue(principal.customer_id, row.id, account.id, stamp, due)
         if due is None:
-            room = await _after_message(
-                room, text, medias, stamp, reply=True, agent_id=agent_id
-            )
+            room = await _after_message(room, text, medias, stamp, reply=True, agent_id=agent_id)
         out = message_out(row)
         # a scheduled reply enters the room's history (its preview, its activity, the
         # assignee's wait, and `conversation_message_created`) when it goes out:

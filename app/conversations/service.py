@@ -28,7 +28,6 @@ from app.conversations.shapes import (
 from app.conversations.store import ParticipantRow, RoomChanges, RoomFilter, RoomRow
 from app.core.events import transaction
 from app.core.ids import parse_id
-from app.db.tables import Agent
 from app.domain.channels import (
     PARTICIPANT_FOR_REFERENCE,
     REFERENCE_FOR_PARTICIPANT,
@@ -279,12 +278,7 @@ async def _check_owner(principal: Principal, room: RoomRow, owner_id: str | None
     if owner_id is None:
         return None
     owner_id = parse_id(owner_id, "invalid_owner", "agent")
-    exists = await Agent.exists().where(
-        Agent.id == owner_id,
-        Agent.customer_id == principal.customer_id,
-        Agent.tm_delete.is_null(),
-    )
-    if not exists:
+    if not await agents.is_live(principal.customer_id, owner_id):
         raise InvalidInput("invalid_owner", "owner_id must be an agent of this customer.")
     return owner_id
 

@@ -918,6 +918,8 @@ class NotificationReadAll(Input):
 class NotificationReadAllResult(msgspec.Struct, kw_only=True):
     updated: int
     """How many notifications were unread and are read now."""
+
+
 # --- canned replies (slice "canned") ------------------------------------------------------
 
 Shortcut = Annotated[

@@ -119,6 +119,18 @@ async def names(customer_id: str, agent_ids: Iterable[UUID | str | None]) -> dic
     return {str(r["id"]): shown(r["name"], r["username"]) for r in rows}
 
 
+async def is_live(customer_id: str, agent_id: str) -> bool:
+    """Whether the agent exists for the customer and is not deleted."""
+    return bool(
+        await sql.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM agents WHERE id = $1::uuid AND customer_id = $2"
+            " AND tm_delete IS NULL)",
+            agent_id,
+            customer_id,
+        )
+    )
+
+
 async def team_ids(customer_id: str, agent_ids: list[UUID]) -> dict[str, list[str]]:
     """The live teams each of `agent_ids` is a member of (AgentOut.team_ids), oldest team
     first. Plain SQL: the desk's agents page and every agent event ask it."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
 
@@ -297,9 +299,53 @@ async def directory(principal: Principal) -> list[Colleague]:
     return await agent_store.directory(principal.customer_id)
 
 
+_remembered: ContextVar[dict[tuple[str, str, str], Any] | None] = ContextVar(
+    "agents_remembered", default=None
+)
+
+
+@contextmanager
+def remembered() -> Iterator[None]:
+    """Inside this block, who an agent is (its name, whether it is a live agent) is read
+    from the database once per agent, not once per call. A bulk action runs the single
+    action's service function for each of up to 1,000 rooms, and each asks the same few
+    agents' names again (the actor's, the new owner's): a query per room per question. No
+    action a bulk request runs changes agents, so the first answer stays true."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
 async def names(customer_id: str, agent_ids: Iterable[UUID | str | None]) -> dict[str, str]:
     """Display names of the customer's agents among `agent_ids`: see agent_store.names."""
-    return await agent_store.names(customer_id, agent_ids)
+    memo = _remembered.get()
+    if memo is None:
+        return await agent_store.names(customer_id, agent_ids)
+    wanted = {str(a) for a in agent_ids if a is not None}
+    missing = [a for a in wanted if ("name", customer_id, a) not in memo]
+    if missing:
+        found = await agent_store.names(customer_id, missing)
+        for a in missing:
+            memo[("name", customer_id, a)] = found.get(a)
+    return {
+        a: memo[("name", customer_id, a)]
+        for a in wanted
+        if memo.get(("name", customer_id, a)) is not None
+    }
+
+
+async def is_live(customer_id: str, agent_id: str) -> bool:
+    """Whether `agent_id` (a valid UUID) is an agent of the customer, not deleted."""
+    memo = _remembered.get()
+    key = ("live", customer_id, agent_id)
+    if memo is not None and key in memo:
+        return memo[key]
+    live = await agent_store.is_live(customer_id, agent_id)
+    if memo is not None:
+        memo[key] = live
+    return live
 
 
 async def display_name(principal: Principal) -> str:
