@@ -71,8 +71,8 @@
       "cursor:pointer;padding:2px 8px;border-radius:6px}",
       ".conn{font-size:12px;color:#6b7280;text-align:center;padding:2px 8px}",
       ".conn:empty{display:none}",
-      ".log{list-style:none;margin:0;padding:12px;flex:1;overflow-y:auto;display:flex;",
-      "flex-direction:column;gap:8px;background:#f7f7f9}",
+      ".log{flex:1;overflow-y:auto;background:#f7f7f9}",
+      ".msgs{list-style:none;margin:0;padding:12px;display:flex;flex-direction:column;gap:8px}",
       ".msg{max-width:80%;padding:8px 11px;border-radius:14px;white-space:pre-wrap;",
       "overflow-wrap:anywhere}",
       ".msg.agent{align-self:flex-start;background:#fff;border:1px solid #e5e7eb;",
@@ -151,17 +151,19 @@
       text: "\u00d7",
     });
     var conn = el("div", { class: "conn", role: "status", "aria-live": "polite" });
-    var log = el("ol", {
-      class: "log",
-      role: "log",
-      "aria-live": "polite",
-      "aria-label": "Messages",
-    });
+    // The live region is a box around the list, not the list itself: role="log" on the
+    // <ol> would hide that it is a list, and its items would belong to nothing (axe).
+    var list = el("ol", { class: "msgs" });
+    var log = el(
+      "div",
+      { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" },
+      [list]
+    );
     var greeting = el("li", { class: "msg agent greeting" }, [
       el("span", { class: "who", text: "Support" }),
       el("span", { class: "text", text: CONFIG.greeting }),
     ]);
-    log.appendChild(greeting);
+    list.appendChild(greeting);
 
     var nameInput = el("input", { name: "name", autocomplete: "name", maxlength: "100" });
     var emailInput = el("input", {
@@ -279,7 +281,7 @@
         el("span", { class: "files" }),
         el("span", { class: "meta" }),
       ]);
-      log.appendChild(node);
+      list.appendChild(node);
       return node;
     }
 
