@@ -18,7 +18,7 @@ from pathlib import Path
 
 import browser_kit
 from browser_kit import live
-from conftest import LIVE_MS, free_port, inbound
+from conftest import LIVE_MS, free_port, inbound, run_async
 from playwright.sync_api import Page, expect
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -92,20 +92,58 @@ class HostSite:
         self.httpd.server_close()
 
 
+async def note(tenant, room: str, text: str) -> None:
+    """An internal note by the admin, through the service the desk's form uses."""
+    from app.conversations import notes
+    from app.domain.enums import Permission
+    from app.domain.principal import Principal
+
+    admin = Principal(
+        customer_id=tenant.customer_id,
+        agent_id=tenant.admin_id,
+        username="acme-admin",
+        permission=Permission.ADMIN,
+        via="token",
+    )
+    await notes.add_note(admin, room, text)
+
+
 def content(client, tenant) -> dict[str, str]:
     """A room, a talk with a thread, a team, an access key: every page shows something."""
     admin = tenant.admin
     sms = tenant.channel("message")
-    room = inbound(sms, "+15559876543", "Hi, my parcel https://track.example/123 is late").conversation_id
+    room = inbound(
+        sms, "+15559876543", "Hi, my parcel https://track.example/123 is late"
+    ).conversation_id
     inbound(sms, "+15559876543", "Can you check?")
-    r = client.post(f"/v1.0/conversations/{room}/messages", headers=admin, json={"text": "On it!"})
+    r = client.post(
+        f"/v1.0/conversations/{room}/messages",
+        headers=admin,
+        json={"text": "On it! Tracking: www.track.example/123"},
+    )
     assert r.status_code == 201, r.text
+    run_async(note(tenant, room, "Customer asked before: see https://wiki.example/parcels"))
     r = client.put(
         f"/v1.0/conversations/{room}",
         headers=admin,
         json={"owner_id": tenant.agent_id, "priority": "high", "tags": ["vip"]},
     )
     assert r.status_code == 200, r.text
+    # a room on every other channel, each with another priority and status: every chip
+    others = [
+        ("email", "dana@example.com", "urgent", "active"),
+        ("line", "U" + "1" * 32, "medium", "closed"),
+        ("whatsapp", "15557654321", "low", "active"),
+        ("webchat", "wv-" + "a" * 32, "none", "active"),
+    ]
+    for kind, peer, priority, status in others:
+        other = inbound(tenant.channel(kind), peer, f"Hello by {kind}").conversation_id
+        r = client.put(
+            f"/v1.0/conversations/{other}",
+            headers=admin,
+            json={"priority": priority, "status": status},
+        )
+        assert r.status_code == 200, r.text
     r = client.post(
         "/v1.0/teams",
         headers=admin,
@@ -131,7 +169,9 @@ def content(client, tenant) -> dict[str, str]:
         json={"text": "Yes", "parent_id": thread},
     )
     assert r.status_code == 201, r.text
-    client.post(f"/v1.0/talks/{talk}/messages/{thread}/reactions", headers=admin, json={"emoji": "👍"})
+    client.post(
+        f"/v1.0/talks/{talk}/messages/{thread}/reactions", headers=admin, json={"emoji": "👍"}
+    )
     return {"room": room, "talk": talk, "thread": thread, "team": team}
 
 
@@ -143,8 +183,11 @@ def test_no_wcag2_violations_on_any_desk_or_admin_page(server, client, tenant, n
         json={"type": "webchat", "name": "Website", "settings": {"title": "Acme help"}},
     )
     assert r.status_code == 201, r.text
-    snippet = f'<!doctype html><html lang="en"><head><title>Shop</title></head><body><main><h1>Shop</h1></main><script src="{server.url}/widget/{r.json()["id"]}/widget.js" async></script></body></html>'
-    site = HostSite(snippet)
+    widget_js = f"{server.url}/widget/{r.json()['id']}/widget.js"
+    site = HostSite(
+        '<!doctype html><html lang="en"><head><title>Shop</title></head>'
+        f'<body><main><h1>Shop</h1></main><script src="{widget_js}" async></script></body></html>'
+    )
     found: dict[str, list[str]] = {}
 
     def audit(page: Page, where: str) -> None:

@@ -98,18 +98,19 @@ def names_of(agent_ids: list[str], names: dict[str, str]) -> str:
 
 
 def initials(name: str) -> str:
-    """An avatar's letters: "Mina Kim" → "MK", "sam" → "S", "dana.scully@x.example" → "DS",
-    "+1 555 0100" → "1": the first letter or digit of the first and the last word (an email
-    address counts by its local part); "?" when there is none."""
+    """An avatar's letters: "Mina Kim" → "MK", "sam" → "S", "dana.scully@x.example" → "DS":
+    the first letter of the first and the last word that have one (an email address
+    counts by its local part). "" when there is none (a phone number): the avatar then
+    shows a person's outline (partials/avatar.html)."""
     text = str(name or "")
     if "@" in text.strip(" @"):
         text = text.strip().split("@", 1)[0]
-    words = [w for w in re.split(r"[\s._\-]+", text) if any(c.isalnum() for c in w)]
+    words = [w for w in re.split(r"[\s._\-]+", text) if any(c.isalpha() for c in w)]
     if not words:
-        return "?"
+        return ""
 
     def first(word: str) -> str:
-        return next(c for c in word if c.isalnum())
+        return next(c for c in word if c.isalpha())
 
     letters = first(words[0]) + (first(words[-1]) if len(words) > 1 else "")
     return letters.upper()

@@ -123,8 +123,7 @@ async def talk_rows(principal: Principal) -> list[TalkRow]:
     ids.update(m.agent_id for m in last.values() if m.agent_id)  # a former participant
     names = await agents.names(principal.customer_id, ids)
     return [
-        make_row(t, names, principal.agent_id, unread.get(t.id, 0), last.get(t.id))
-        for t in found
+        make_row(t, names, principal.agent_id, unread.get(t.id, 0), last.get(t.id)) for t in found
     ]
 
 

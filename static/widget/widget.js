@@ -401,7 +401,20 @@
       part(node, "meta").textContent = "Sending\u2026";
       scrollDown();
       input.value = "";
+      lastTyping = 0; // the next message's first keystroke tells the desk again
       send(text, clientId, node, 1);
+    });
+
+    // "Visitor is typing…" at the desk: a `typing` frame while the visitor types, at most
+    // every TYPING_EVERY ms (the desk forgets it a few seconds after the last one).
+    var TYPING_EVERY = 2000;
+    var lastTyping = 0;
+    input.addEventListener("input", function () {
+      var now = Date.now();
+      if (!input.value.trim() || now - lastTyping < TYPING_EVERY) return;
+      if (!socket || socket.readyState !== 1) return;
+      lastTyping = now;
+      socket.send(JSON.stringify({ type: "typing" }));
     });
 
     input.addEventListener("keydown", function (event) {
