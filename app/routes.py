@@ -15,23 +15,30 @@ from app.api.errors import check_api_input
 from app.api.health import healthz
 from app.api.ws import api_websocket
 from app.audit import api as audit
+from app.canned import api as canned
 from app.channels import api as accounts
 from app.channels import hooks_api as hooks
 from app.conversations import api as conversations
+from app.conversations import rooms_api
 from app.desk import (
     admin_accesskeys,
     admin_agents,
     admin_audit,
     admin_teams,
     admin_webhooks,
+    canned_pages,
     forms,
     profile,
     session,
 )
 from app.desk import admin_channels as admin
+from app.desk import notifications as notifications_desk
 from app.desk import pages as desk
+from app.desk import rooms_pages as rooms_desk
+from app.desk import replies as desk_replies
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
+from app.notifications import api as notifications
 from app.people import accesskeys_api as accesskeys
 from app.people import agents_api as agents
 from app.people import customer_api as customer
@@ -63,6 +70,9 @@ def route_handlers() -> list[Any]:
             talks.talk_file,
             audit.AuditLogController,
             me.MeController,
+            rooms_api.RoomActionsController,
+            notifications.NotificationController,
+            canned.CannedResponseController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,
@@ -71,7 +81,12 @@ def route_handlers() -> list[Any]:
     # The desk: its own errors become pages or alerts, not JSON envelopes.
     pages = Router(
         path="/",
-        route_handlers=[desk.DeskController, talk_desk.TalkDeskController],
+        route_handlers=[
+            desk.DeskController,
+            talk_desk.TalkDeskController,
+            rooms_desk.RoomsDeskController,
+            desk_replies.ScheduledDeskController,
+        ],
         exception_handlers=desk.DESK_ERRORS,
         before_request=forms.check_input,
     )
@@ -92,6 +107,8 @@ def route_handlers() -> list[Any]:
         *admin_audit.ROUTES,
         *admin_agents.ROUTES,
         *admin_teams.ROUTES,
+        *notifications_desk.ROUTES,
+        *canned_pages.ROUTES,
         *widget.ROUTES,
         healthz,
         api_websocket,

@@ -205,6 +205,8 @@ class Settings:
     password_hashing: str
     """`standard`: Argon2id with the argon2-cffi defaults. `fast`: Argon2id at its lowest
     cost, for test suites that create and sign in thousands of agents; never in production."""
+    snooze_tick_seconds: float
+    """How often the snooze worker wakes the rooms whose snooze time has come (rooms slice)."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -257,6 +259,7 @@ class Settings:
             password_hashing=_choice(
                 env, "CONVODESK_PASSWORD_HASHING", "standard", PASSWORD_HASHINGS
             ),
+            snooze_tick_seconds=_float(env, "CONVODESK_SNOOZE_TICK", 10.0, 0.05, 3600),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -115,8 +115,9 @@ def test_an_agent_renames_itself_and_sets_its_default_availability(client, tenan
         " WHERE action = 'agent.profile_updated'",
     )
     assert entry["actor_id"] == tenant.agent_id
-    assert json.loads(entry["before"]) == {"name": "", "default_availability": "online"}
-    assert json.loads(entry["after"]) == {"name": "Sam Agent", "default_availability": "away"}
+    before, after = json.loads(entry["before"]), json.loads(entry["after"])
+    assert before == {"name": "", "default_availability": "online", "signature": ""}
+    assert after == {"name": "Sam Agent", "default_availability": "away", "signature": ""}
     # only the fields given change
     r = client.put("/v1.0/me", headers=tenant.agent, json={"name": "Sam A."})
     assert r.status_code == 200

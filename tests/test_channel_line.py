@@ -177,7 +177,7 @@ def account(client, tenant, line) -> dict:
     )
     assert r.status_code == 201, r.text
     created = r.json()
-    assert created["settings"] == {"channel_id": "1657000000"}
+    assert created["settings"] == {"channel_id": "1657000000", "signature": "off"}
     assert created["secrets_set"] == ["channel_access_token", "channel_secret"]
     return created
 

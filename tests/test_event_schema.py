@@ -24,6 +24,7 @@ import pytest
 from conftest import ROOT
 from routing_kit import principal
 
+from app.canned import service as canned
 from app.channels import accounts, runtime
 from app.conversations import messages, notes
 from app.conversations import service as conversations
@@ -51,12 +52,17 @@ from app.domain.resources import (
     AgentCreate,
     AgentOut,
     AgentUpdate,
+    CannedResponseCreate,
+    CannedResponseOut,
+    CannedResponseUpdate,
     ConversationCreate,
     ConversationOut,
     ConversationUpdate,
     CustomerUpdate,
     MessageCreate,
     MessageOut,
+    NotificationOut,
+    MessageUpdate,
     ParticipantIn,
     TalkCreate,
     TalkMessageCreate,
@@ -68,6 +74,8 @@ from app.domain.resources import (
     TeamOut,
     TeamUpdate,
 )
+from app.notifications import service as notifications
+from app.domain.timefmt import fmt, now
 from app.people import agents, customers
 from app.routing import availability, teams
 from app.talk import messages as talk_messages
@@ -178,10 +186,16 @@ class Checker:
         elif EVENT_DATA[event_type] is TeamOut:
             assert event.topics == [f"customer_id:{event.customer_id}:team:{data['id']}"]
             assert event.audience == []
+        elif EVENT_DATA[event_type] is CannedResponseOut:
+            assert event.topics == [f"customer_id:{event.customer_id}:canned_response:{data['id']}"]
+            assert event.audience == ([data["owner_id"]] if data["owner_id"] else [])
         elif EVENT_DATA[event_type] is AgentOut:
             assert event.topics == [f"customer_id:{event.customer_id}:agent:{data['id']}"]
             everyone = event_type is EventType.AGENT_AVAILABILITY_UPDATED
             assert event.audience == ([] if everyone else [data["id"]])
+        elif EVENT_DATA[event_type] is NotificationOut:  # the notified agent's alone
+            assert event.topics == [f"agent_id:{data['agent_id']}:notification:{data['id']}"]
+            assert event.audience == [data["agent_id"]]
         elif event_type in TALK_EVENTS:
             talk_id = data["id"] if EVENT_DATA[event_type] is TalkOut else data["talk_id"]
             assert event.audience
@@ -224,6 +238,8 @@ async def read_state(admin: Principal) -> dict[str, Any]:
         "lines": talk_lines,
         "teams": _plain((await teams.list_teams(admin))[0]),
         "agents": _plain((await agents.list_agents(admin))[0]),
+        "canned": _plain((await canned.list_page(admin))[0]),
+        "me": admin.agent_id,
     }
 
 
@@ -261,6 +277,13 @@ def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
             state["teams"].pop(data["id"], None)
         else:
             state["teams"][data["id"]] = data
+    elif shape is CannedResponseOut:
+        if data["owner_id"] not in (None, state["me"]):
+            return  # another agent's personal reply: never in my list
+        if event_type is EventType.CANNED_RESPONSE_DELETED:
+            state["canned"].pop(data["id"], None)
+        else:
+            state["canned"][data["id"]] = data
     elif shape is AgentOut:
         if data["tm_delete"] != LIVE:
             state["agents"].pop(data["id"], None)
@@ -268,6 +291,11 @@ def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
             state["agents"][data["id"]] = data
     elif shape is ConversationOut:
         put(state, "rooms", "messages", data, gone=event_type is EventType.CONVERSATION_DELETED)
+        if event_type is EventType.CONVERSATION_MERGED:  # B's messages now are A's
+            into = state["messages"].setdefault(data["merged_into"], {})
+            for message_id, message in state["messages"].pop(data["id"], {}).items():
+                into[message_id] = {**message, "conversation_id": data["merged_into"]}
+            state["messages"][data["id"]] = {}
     elif shape is MessageOut:
         state["messages"].setdefault(data["conversation_id"], {})[data["id"]] = data
         room = state["rooms"].get(data["conversation_id"])
@@ -414,10 +442,37 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         ),
         Ev.CONVERSATION_UPDATED,
         Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.NOTIFICATION_CREATED,  # ann: assigned by the admin
     )
     await run.step(
-        notes.add_note(admin, room, "called them back"), Ev.CONVERSATION_ACTIVITY_CREATED
+        notes.add_note(admin, room, "called them back"),
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.CONVERSATION_NOTE_CREATED,
     )
+    # a reply scheduled for later, edited, cancelled
+    later = await run.step(
+        messages.send_message(
+            admin, room, MessageCreate(text="later", scheduled_at=fmt(now() + timedelta(hours=1)))
+        ),
+        Ev.CONVERSATION_MESSAGE_SCHEDULED,
+    )
+    # (an outbound message's `_updated` is a background event here, checked and applied)
+    await run.step(
+        messages.update_scheduled(admin, room, later.id, MessageUpdate(text="later, edited"))
+    )
+    await run.step(
+        messages.cancel_scheduled(admin, room, later.id), Ev.CONVERSATION_MESSAGE_CANCELED
+    )
+    mention = await run.step(
+        notes.add_note(admin, room, "@schema-ann please follow up"),
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.CONVERSATION_NOTE_CREATED,
+        Ev.NOTIFICATION_CREATED,
+    )
+    assert [m.agent_id for m in mention.mentions] == [ann.agent_id]
+    told = (await notifications.list_notifications(ann))[0]
+    await run.step(notifications.read_one(ann, told[0].id), Ev.NOTIFICATION_UPDATED)
+    await run.step(notifications.read_all(ann), Ev.NOTIFICATION_UPDATED)
     added = await run.step(
         conversations.add_participant(
             admin,
@@ -505,6 +560,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.CONVERSATION_MESSAGE_RECEIVED,
         Ev.CONVERSATION_ASSIGNED,
         Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.NOTIFICATION_CREATED,  # ann: routing gave it to her
     )
     waits = await run.step(
         messages.receive(team_line, InboundMessage(peer="+15559870004", text="me too")),
@@ -524,8 +580,52 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.CONVERSATION_ACTIVITY_CREATED,
         Ev.CONVERSATION_ASSIGNED,
         Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.NOTIFICATION_CREATED,
     )
     assert run.state["rooms"][waits.conversation_id]["owner_id"] == ann.agent_id
+
+    # --- snooze, bulk actions and merge
+    from app.conversations import bulk, merge, snooze
+    from app.domain.resources import BulkIn
+
+    new_room = (Ev.CONVERSATION_CREATED, Ev.CONVERSATION_MESSAGE_CREATED)
+    a = await run.step(
+        messages.receive(sms, InboundMessage(peer="+15559870011", text="one")),
+        *new_room,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+    )
+    b = await run.step(
+        messages.receive(sms, InboundMessage(peer="+15559870012", text="two")),
+        *new_room,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+    )
+    a_id, b_id = a.conversation_id, b.conversation_id
+    await run.step(
+        snooze.snooze(admin, a_id, None, True),
+        Ev.CONVERSATION_SNOOZED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    await run.step(
+        messages.receive(sms, InboundMessage(peer="+15559870011", text="back")),
+        Ev.CONVERSATION_MESSAGE_CREATED,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+        Ev.CONVERSATION_WOKE,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    body = {"conversation_ids": [a_id, b_id], "action": "set_priority", "priority": "high"}
+    await run.step(
+        bulk.bulk(admin, msgspec.convert(body, BulkIn)),
+        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_UPDATED,
+    )
+    await run.step(
+        merge.merge(admin, a_id, b_id),
+        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_MERGED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
 
     # --- talks
     talk, _ = await run.step(
@@ -615,6 +715,25 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.TEAM_DELETED,
         Ev.AGENT_UPDATED,  # ann's team_ids
     )
+
+    # --- canned replies: another agent's personal one (not in the admin's list), shared ones
+    mine = await run.step(
+        canned.create(ann, CannedResponseCreate(shortcut="thx", text="Thanks!")),
+        Ev.CANNED_RESPONSE_CREATED,
+    )
+    await run.step(
+        canned.update(ann, mine.id, CannedResponseUpdate(text="Cheers!")),
+        Ev.CANNED_RESPONSE_UPDATED,
+    )
+    shared = await run.step(
+        canned.create(admin, CannedResponseCreate(shortcut="hi", text="Hi", owner_id=None)),
+        Ev.CANNED_RESPONSE_CREATED,
+    )
+    await run.step(
+        canned.update(admin, shared.id, CannedResponseUpdate(name="Greeting")),
+        Ev.CANNED_RESPONSE_UPDATED,
+    )
+    await run.step(canned.delete(admin, shared.id), Ev.CANNED_RESPONSE_DELETED)
 
     # --- the webhook test event
     await customers.update_customer(admin, CustomerUpdate(webhook_uri="http://127.0.0.1:9/h"))

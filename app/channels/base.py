@@ -44,6 +44,24 @@ class Field(msgspec.Struct, frozen=True, kw_only=True):
     help: str = ""
 
 
+def signature_field(default: str) -> Field:
+    """The `signature` setting every account type has: whether agents' replies sent from
+    the account get the agent's signature appended (`below`) or not (`off`). Default
+    `below` for email, `off` for chat-like channels (a signature on every SMS or LINE
+    message is noise); the loopback's default follows the channel it stands in for
+    (app/canned/signatures.py)."""
+    return Field(
+        name="signature",
+        label="Agent signature",
+        kind="select",
+        # no default: "" (shown as "—") means "as the channel it stands in for"
+        choices=("below", "off") if default else ("", "below", "off"),
+        default=default,
+        required=False,
+        help="Append the replying agent's signature (from their profile) below each reply.",
+    )
+
+
 class HookRequest(msgspec.Struct, kw_only=True):
     """A provider's call to one of our hooks, as the driver needs it to verify and parse."""
 

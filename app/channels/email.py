@@ -32,6 +32,7 @@ from app.channels.base import (
     SendResult,
     TransientSendError,
     register,
+    signature_field,
 )
 from app.conversations import media
 from app.domain import storable
@@ -91,6 +92,7 @@ class EmailDriver:
             required=False,
             help="For relays that POST raw MIME to the hook URL (HTTP Basic password).",
         ),
+        signature_field("below"),
     )
     address_field = "address"
     hooks = {"raw MIME hook (optional)": ""}

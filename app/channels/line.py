@@ -43,6 +43,7 @@ from app.channels.base import (
     register,
     rejected,
     send_refused,
+    signature_field,
 )
 from app.conversations import media
 from app.domain import storable
@@ -355,6 +356,7 @@ class LineDriver:
             kind="password",
             help="A long-lived token (Messaging API tab).",
         ),
+        signature_field("off"),
     )
     address_field = "channel_id"
     hooks = {"webhook URL": ""}

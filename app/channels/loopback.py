@@ -22,6 +22,7 @@ from app.channels.base import (
     SendResult,
     TransientSendError,
     register,
+    signature_field,
 )
 from app.domain.enums import ReferenceType
 
@@ -49,6 +50,7 @@ class LoopbackDriver:
             required=False,
             help="Refuse every message (fail) or be briefly unavailable (unavailable).",
         ),
+        signature_field(""),
     )
     address_field = "address"
     hooks: dict[str, str] = {}

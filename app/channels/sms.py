@@ -33,6 +33,7 @@ from app.channels.base import (
     keep_if_given,
     register,
     send_refused,
+    signature_field,
 )
 from app.domain import storable
 from app.domain.channels import normalize_address
@@ -194,6 +195,7 @@ class SmsDriver:
             help="Optional (MG…): send through a Messaging Service instead of the number.",
         ),
         Field(name="auth_token", label="Auth token", secret=True, kind="password"),
+        signature_field("off"),
     )
     address_field = "phone_number"
     hooks = {"incoming": "", "status callback": "status"}

@@ -22,6 +22,7 @@ from app.channels.base import (
     OutboundRequest,
     SendResult,
     register,
+    signature_field,
 )
 from app.domain.enums import ReferenceType
 from app.domain.errors import InvalidInput
@@ -77,6 +78,7 @@ class WebchatDriver:
             help="Origins that may embed the widget, one per line (https://www.example.com);"
             " empty allows any.",
         ),
+        signature_field("off"),
     )
     address_field = ""
     hooks: dict[str, str] = {}

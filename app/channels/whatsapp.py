@@ -38,6 +38,7 @@ from app.channels.base import (
     register,
     rejected,
     send_refused,
+    signature_field,
 )
 from app.conversations import media
 from app.domain import storable
@@ -294,6 +295,7 @@ class WhatsAppDriver:
             kind="password",
             help="App settings > Basic: signs the webhooks Meta sends.",
         ),
+        signature_field("off"),
     )
     address_field = "phone_number_id"
     hooks = {"callback URL": ""}

@@ -7,12 +7,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import msgspec
+
 from app.conversations import store as conversations_store
 from app.conversations.store import ActivityRow, RoomRow
 from app.core.events import record_event
 from app.domain.enums import EventType
 from app.domain.principal import room_audience
-from app.domain.resources import ActivityOut
+from app.domain.resources import ActivityOut, MentionOut
 from app.domain.timefmt import fmt, now
 from app.domain.topics import conversation_topic
 
@@ -29,12 +31,22 @@ def activity_out(row: ActivityRow) -> ActivityOut:
         agent_id=str(row.agent_id) if row.agent_id else None,
         text=row.text,
         tm_create=fmt(row.tm_create),
+        mentions=msgspec.json.decode(row.mentions or "[]", type=list[MentionOut]),
     )
 
 
-async def record(room: RoomRow, kind: str, text: str, agent_id: str | None = None) -> ActivityOut:
-    """Write a timeline line for `room` inside the caller's transaction."""
-    row = await conversations_store.insert_activity(room, kind, text, agent_id, now())
+async def record(
+    room: RoomRow,
+    kind: str,
+    text: str,
+    agent_id: str | None = None,
+    mentions: list[MentionOut] | None = None,
+) -> ActivityOut:
+    """Write a timeline line for `room` inside the caller's transaction (a note with the
+    mentions its text holds)."""
+    row = await conversations_store.insert_activity(
+        room, kind, text, agent_id, now(), msgspec.json.encode(mentions or []).decode()
+    )
     return await announce(room, row)
 
 

@@ -10,12 +10,14 @@ from litestar.params import Parameter
 from app.api.idempotency import idempotent
 from app.api.openapi import answers
 from app.api.params import PAGE_SIZE, PAGE_TOKEN
-from app.conversations import messages
+from app.conversations import messages, notes
 from app.conversations import service as conversations
 from app.domain.enums import ConversationStatus, Priority, ReferenceType
 from app.domain.errors import Conflict, Forbidden, NotFound
 from app.domain.principal import Principal
 from app.domain.resources import (
+    ActivityOut,
+    ActivityPage,
     ConversationCreate,
     ConversationOut,
     ConversationPage,
@@ -23,8 +25,11 @@ from app.domain.resources import (
     MessageCreate,
     MessageOut,
     MessagePage,
+    MessageUpdate,
+    NoteCreate,
     ParticipantIn,
     ParticipantOut,
+    TimelinePage,
 )
 from app.settings import Settings
 
@@ -50,6 +55,9 @@ class ConversationController(Controller):
         ),
         team_id: str | None = Parameter(default=None, description="rooms of this team"),
         priority: Priority | None = None,
+        snoozed: bool | None = Parameter(
+            default=None, description="`true`: snoozed rooms only; `false`: none of them"
+        ),
         sort: Literal["created", "priority"] = Parameter(
             default="created",
             description="`created`: newest first; `priority`: urgent first, then newest first",
@@ -59,7 +67,8 @@ class ConversationController(Controller):
     ) -> ConversationPage:
         """The rooms the caller may see, newest first: admins and managers see every room,
         an agent the rooms assigned to it and the unassigned ones. Filters: `status`,
-        `reference_type` (the channel), `owner_id`, `tag`, `q`, `team_id` and `priority`;
+        `reference_type` (the channel), `owner_id`, `tag`, `q`, `team_id`, `priority` and
+        `snoozed`;
         `sort=priority` lists urgent rooms first."""
         result, token = await conversations.list_conversations(
             principal,
@@ -70,6 +79,7 @@ class ConversationController(Controller):
             q=q,
             team_id=team_id,
             priority=priority,
+            snoozed=snoozed,
             sort=sort,
             page_size=page_size,
             page_token=page_token,
@@ -154,11 +164,33 @@ class ConversationController(Controller):
         page_token: str | None = PAGE_TOKEN,
     ) -> MessagePage:
         """The room's messages across every channel, newest first, each with its channel
-        and delivery status."""
+        and delivery status. `GET …/timeline` mixes in the room's notes and system lines."""
         result, token = await messages.list_messages(
             principal, conversation_id, page_size, page_token
         )
         return MessagePage(result=result, next_page_token=token)
+
+    @get("/{conversation_id:str}/timeline")
+    async def timeline(
+        self,
+        principal: Principal,
+        conversation_id: str,
+        page_size: int = PAGE_SIZE,
+        page_token: str | None = PAGE_TOKEN,
+        include: str | None = Parameter(
+            default=None,
+            max_length=40,
+            description="which lines to mix in with the messages: `notes`, `system` or "
+            "`notes,system` (the default)",
+        ),
+    ) -> TimelinePage:
+        """The room's messages, internal notes and system lines in one list, newest first,
+        each with its `kind`: `message` (the message resource), `note` or `system`."""
+        kinds = messages.parse_include(include)
+        result, token = await messages.list_with_lines(
+            principal, conversation_id, kinds, page_size, page_token
+        )
+        return TimelinePage(result=result, next_page_token=token)
 
     @post("/{conversation_id:str}/messages", opt=answers(idempotent=True))
     async def send_message(
@@ -168,7 +200,64 @@ class ConversationController(Controller):
         the channel account they used; media goes only over a channel that carries it. The
         message starts `progressing` and becomes `done` when the provider takes it, or
         `failed` with the provider's reason (the `conversation_message_updated` event and
-        webhook say when). A message needs text or media (`422`)."""
+        webhook say when). A message needs text or media (`422`).
+
+        `scheduled_at` sends it later: it waits with status `scheduled` (a time in the
+        past, or more than 365 days ahead, is a `422`). `if_no_activity_since` (the
+        `tm_create` of the newest message the sender saw) refuses to send a stale reply:
+        if the customer wrote, or someone else replied, after it, the answer is `409
+        stale_reply` and nothing is sent."""
         return await idempotent(
             request, principal, lambda: messages.send_message(principal, conversation_id, data)
+        )
+
+    @get("/{conversation_id:str}/messages/{message_id:str}")
+    async def get_message(
+        self, principal: Principal, conversation_id: str, message_id: str
+    ) -> MessageOut:
+        """One message of the room."""
+        return await messages.get_message(principal, conversation_id, message_id)
+
+    @put("/{conversation_id:str}/messages/{message_id:str}", opt=answers(Conflict))
+    async def update_message(
+        self, principal: Principal, conversation_id: str, message_id: str, data: MessageUpdate
+    ) -> MessageOut:
+        """Change a scheduled message's `text` or `scheduled_at` before it goes out. A
+        message that is not `scheduled` (sent, sending, canceled) is a `409
+        not_scheduled`."""
+        return await messages.update_scheduled(principal, conversation_id, message_id, data)
+
+    @post(
+        "/{conversation_id:str}/messages/{message_id:str}/cancel",
+        status_code=200,
+        opt=answers(Conflict),
+    )
+    async def cancel_message(
+        self, principal: Principal, conversation_id: str, message_id: str
+    ) -> MessageOut:
+        """Cancel a scheduled message: status `canceled`, never sent. One that already
+        went out (or is going) is a `409 not_scheduled`."""
+        return await messages.cancel_scheduled(principal, conversation_id, message_id)
+
+    @get("/{conversation_id:str}/notes")
+    async def list_notes(
+        self,
+        principal: Principal,
+        conversation_id: str,
+        page_size: int = PAGE_SIZE,
+        page_token: str | None = PAGE_TOKEN,
+    ) -> ActivityPage:
+        """The room's internal notes (agents only; customers never see them), newest
+        first."""
+        result, token = await notes.list_notes(principal, conversation_id, page_size, page_token)
+        return ActivityPage(result=result, next_page_token=token)
+
+    @post("/{conversation_id:str}/notes", opt=answers(idempotent=True))
+    async def add_note(
+        self, request: Request, principal: Principal, conversation_id: str, data: NoteCreate
+    ) -> Response[ActivityOut]:
+        """Write an internal note in the room's timeline, as the caller (`agent_id`). An
+        empty note (only spaces) is a `422`."""
+        return await idempotent(
+            request, principal, lambda: notes.add_note(principal, conversation_id, data.text)
         )

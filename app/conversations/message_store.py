@@ -46,6 +46,8 @@ class MessageRow(msgspec.Struct, frozen=True, kw_only=True):
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None
+    agent_id: uuid.UUID | None = None
+    scheduled_at: datetime | None = None
 
 
 _FIELDS = MessageRow.__struct_fields__
@@ -112,13 +114,18 @@ async def insert(
     medias: list[Any],
     provider_message_id: str,
     at: datetime,
+    agent_id: str | None = None,
+    scheduled_at: datetime | None = None,
 ) -> MessageRow:
+    """A scheduled message is stored at its due time (`tm_create` = `scheduled_at`): it
+    sorts where it will be sent, and moves to the time it actually goes out."""
     record = await connection().fetchrow(
         "INSERT INTO messages (id, customer_id, conversation_id, participant_id, account_id,"
         " direction, status, reference_type, reference_id, source, destination, text, medias,"
-        " provider_message_id, tm_create, tm_update)"
+        " provider_message_id, tm_create, tm_update, agent_id, scheduled_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13::jsonb,"
-        f" $14, $15, $15) RETURNING {_COLUMNS}",
+        " $14, coalesce($17::timestamptz, $15), $15, $16::uuid, $17::timestamptz)"
+        f" RETURNING {_COLUMNS}",
         uuid.uuid4(),
         customer_id,
         conversation_id,
@@ -134,6 +141,8 @@ async def insert(
         _json(medias),
         provider_message_id,
         at,
+        agent_id,
+        scheduled_at,
     )
     return _row(record)
 
@@ -307,16 +316,22 @@ class Claimed(msgspec.Struct, kw_only=True):
 
 
 async def enqueue(
-    customer_id: str, message_id: uuid.UUID, account_id: uuid.UUID, at: datetime
+    customer_id: str,
+    message_id: uuid.UUID,
+    account_id: uuid.UUID,
+    at: datetime,
+    due: datetime | None = None,
 ) -> None:
+    """Into the send queue, due now or at `due` (a scheduled message)."""
     await connection().execute(
         "INSERT INTO outbound_messages (customer_id, message_id, account_id, status,"
         " attempts, next_try_at, last_error, tm_create, tm_update)"
-        " VALUES ($1, $2, $3, 'queued', 0, $4, '', $4, $4)",
+        " VALUES ($1, $2, $3, 'queued', 0, coalesce($5::timestamptz, $4), '', $4, $4)",
         customer_id,
         message_id,
         account_id,
         at,
+        due,
     )
 
 
@@ -500,3 +515,131 @@ async def rejected_page(
         page_token,
     )
     return [RejectedRow(**{f: r[f] for f in RejectedRow.__struct_fields__}) for r in rows], token
+
+
+# --- scheduled messages and the stale-reply check (replies slice) ------------------------------
+
+
+async def lock_in_room(room_id: uuid.UUID, message_id: str) -> MessageRow | None:
+    """The room's message, locked (the caller holds the room's lock first: rooms, then
+    messages, as everywhere)."""
+    record = await connection().fetchrow(
+        f"SELECT {_COLUMNS} FROM messages WHERE id = $1 AND conversation_id = $2"
+        " AND tm_delete IS NULL FOR UPDATE",
+        message_id,
+        room_id,
+    )
+    return _row(record) if record is not None else None
+
+
+async def reschedule(message_id: uuid.UUID, text: str, due: datetime, at: datetime) -> MessageRow:
+    """A scheduled message's new text and time, and its queue row due then (back to
+    `queued` with a fresh count, even when a sender holds a lease on it: that sender
+    finds it not yet due and leaves it)."""
+    record = await connection().fetchrow(
+        "UPDATE messages SET text = $2, scheduled_at = $3, tm_create = $3, tm_update = $4"
+        f" WHERE id = $1 RETURNING {_COLUMNS}",
+        message_id,
+        text,
+        due,
+        at,
+    )
+    await connection().execute(
+        "UPDATE outbound_messages SET status = 'queued', attempts = 0, next_try_at = $2,"
+        " lease_until = NULL, tm_update = $3 WHERE message_id = $1",
+        message_id,
+        due,
+        at,
+    )
+    return _row(record)
+
+
+async def cancel(message_id: uuid.UUID, at: datetime) -> MessageRow:
+    """Status `canceled`, and out of the send queue (a sender holding a lease on the row
+    finds the message canceled and sends nothing)."""
+    record = await connection().fetchrow(
+        "UPDATE messages SET status = 'canceled', tm_update = $2"
+        f" WHERE id = $1 RETURNING {_COLUMNS}",
+        message_id,
+        at,
+    )
+    await connection().execute("DELETE FROM outbound_messages WHERE message_id = $1", message_id)
+    return _row(record)
+
+
+async def start_scheduled(message_id: uuid.UUID, at: datetime) -> MessageRow:
+    """A due scheduled message becomes an ordinary reply going out now: progressing, and
+    placed in the room's history at this time."""
+    record = await connection().fetchrow(
+        "UPDATE messages SET status = 'progressing', tm_create = $2, tm_update = $2"
+        f" WHERE id = $1 RETURNING {_COLUMNS}",
+        message_id,
+        at,
+    )
+    return _row(record)
+
+
+async def not_yet_due(queue_id: int, due: datetime, at: datetime) -> None:
+    """Back in the queue until `due` (claimed early: the time was moved, or clocks differ)."""
+    await connection().execute(
+        "UPDATE outbound_messages SET status = 'queued', attempts = 0, next_try_at = $2,"
+        " lease_until = NULL, tm_update = $3 WHERE id = $1",
+        queue_id,
+        due,
+        at,
+    )
+
+
+class Newer(msgspec.Struct, frozen=True, kw_only=True):
+    """The newest message that makes a reply stale."""
+
+    direction: str
+    agent_id: uuid.UUID | None
+    source_name: str
+    tm_create: datetime
+
+
+async def newer_than(room_id: uuid.UUID, since: datetime, agent_id: str | None) -> Newer | None:
+    """The room's newest message after `since` written by the customer, or sent by anyone
+    but `agent_id` (another agent, or an access key); scheduled and canceled ones do not
+    count. Reads the (conversation_id, tm_create) index from `since` on."""
+    record = await connection().fetchrow(
+        "SELECT direction, agent_id, source->>'target_name' AS source_name, tm_create"
+        " FROM messages WHERE conversation_id = $1 AND tm_create > $2 AND tm_delete IS NULL"
+        " AND status NOT IN ('scheduled', 'canceled')"
+        " AND (direction = 'inbound' OR agent_id IS DISTINCT FROM $3::uuid)"
+        " ORDER BY tm_create DESC LIMIT 1",
+        room_id,
+        since,
+        agent_id,
+    )
+    if record is None:
+        return None
+    return Newer(
+        direction=record["direction"],
+        agent_id=record["agent_id"],
+        source_name=record["source_name"] or "",
+        tm_create=record["tm_create"],
+    )
+
+
+async def of_room(
+    room_id: uuid.UUID,
+    *,
+    before: datetime | None = None,
+    at: datetime | None = None,
+    limit: int = 101,
+) -> list[MessageRow]:
+    """The room's live messages created before `before` (or exactly `at`), newest first:
+    one side of `GET …/messages?include=`."""
+    query = Message.select().where(Message.conversation_id == room_id, Message.tm_delete.is_null())
+    if before is not None:
+        query = query.where(Message.tm_create < before)
+    if at is not None:
+        query = query.where(Message.tm_create == at)
+    rows = (
+        await query.order_by(Message.tm_create, ascending=False)
+        .order_by(Message.id, ascending=False)
+        .limit(limit)
+    )
+    return [_row(r) for r in rows]

@@ -16,15 +16,19 @@ from typing import Any
 
 import msgspec
 
+from app.canned import signatures
 from app.channels import StatusUpdate, accounts
 from app.channels.account_store import AccountRow
+from app.conversations import activities
 from app.conversations import message_store as messages_store
 from app.conversations import service as conversations
+from app.conversations import snooze
 from app.conversations import store as conversations_store
 from app.conversations.message_store import MessageRow
-from app.conversations.store import ParticipantRow, RoomRow
+from app.conversations.store import ActivityRow, ParticipantRow, RoomRow
 from app.core.events import record_event, transaction
 from app.core.ids import parse_id
+from app.core.pagination import check_page_size, parse_token
 from app.domain import storable
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, preview
 from app.domain.content import require_content
@@ -35,13 +39,24 @@ from app.domain.enums import (
     MessageStatus,
     ParticipantType,
 )
-from app.domain.errors import Conflict, InvalidInput, NotFound
+from app.domain.errors import BadRequest, Conflict, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
 from app.domain.participants import ME, has_name, peers
 from app.domain.principal import Principal, room_audience
-from app.domain.resources import Address, Media, MessageCreate, MessageOut
-from app.domain.timefmt import fmt, now
+from app.domain.resources import (
+    Address,
+    Media,
+    MessageCreate,
+    MessageOut,
+    MessageUpdate,
+    TimelineLine,
+    TimelineMessage,
+    TimelineNote,
+    TimelineSystem,
+)
+from app.domain.timefmt import fmt, now, parse
 from app.domain.topics import conversation_topic
+from app.people.agents import names as agents_names
 from app.routing import engine
 
 
@@ -66,6 +81,8 @@ def message_out(row: MessageRow) -> MessageOut:
         tm_create=fmt(row.tm_create),
         tm_update=fmt(row.tm_update),
         tm_delete=fmt(row.tm_delete),
+        agent_id=str(row.agent_id) if row.agent_id else None,
+        scheduled_at=fmt(row.scheduled_at) if row.scheduled_at else None,
     )
 
 
@@ -79,9 +96,12 @@ async def _insert_message(
     stamp: datetime,
     *,
     provider_message_id: str = "",
+    agent_id: str | None = None,
+    scheduled_at: datetime | None = None,
 ) -> MessageRow:
     """A message between the peer `participant` and the customer's own address on
-    `account`: inbound ones are done when stored, outbound ones start progressing."""
+    `account`: inbound ones are done when stored, outbound ones start progressing (or
+    wait, `scheduled`, until `scheduled_at`)."""
     me = Address(type=participant.type, target=account.address, target_name=ME, name="")
     peer = Address(
         type=participant.type,
@@ -90,13 +110,19 @@ async def _insert_message(
         name=participant.name,
     )
     inbound = direction is Direction.INBOUND
+    if inbound:
+        status = MessageStatus.DONE
+    elif scheduled_at is not None:
+        status = MessageStatus.SCHEDULED
+    else:
+        status = MessageStatus.PROGRESSING
     return await messages_store.insert(
         customer_id=room.customer_id,
         conversation_id=room.id,
         participant_id=participant.id,
         account_id=account.id,
         direction=direction.value,
-        status=(MessageStatus.DONE if inbound else MessageStatus.PROGRESSING).value,
+        status=status.value,
         reference_type=accounts.reference_of(account).value,
         reference_id=participant.target,
         source=peer if inbound else me,
@@ -105,6 +131,8 @@ async def _insert_message(
         medias=medias,
         provider_message_id=provider_message_id,
         at=stamp,
+        agent_id=agent_id,
+        scheduled_at=scheduled_at,
     )
 
 
@@ -119,11 +147,18 @@ async def _message_event(type: EventType, message: MessageOut, owner_id: uuid.UU
 
 
 async def _after_message(
-    room: RoomRow, text: str, medias: list[dict[str, Any]], stamp: datetime, *, reply: bool = False
+    room: RoomRow,
+    text: str,
+    medias: list[dict[str, Any]],
+    stamp: datetime,
+    *,
+    reply: bool = False,
+    agent_id: str | None = None,
 ) -> RoomRow:
-    """Record the message on its room: preview, activity time, and idle → active."""
+    """Record the message on its room: preview, activity time, and idle → active (and, for
+    the assignee's own reply, the end of its wait: `store.record_message`)."""
     updated = await conversations_store.record_message(
-        room.id, preview(text, medias), stamp, reply=reply
+        room.id, preview(text, medias), stamp, reply=reply, agent_id=agent_id
     )
     if room.status != ConversationStatus.ACTIVE.value:
         await conversations.room_event(
@@ -172,6 +207,8 @@ async def receive(
         out = message_out(row)
         await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
         await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room.owner_id)
+        if room.tm_snoozed is not None:  # the customer wrote: the snooze ends (rooms slice)
+            room = await snooze.woken_by_message(room)
         if room.team_id is not None and room.owner_id is None and room.tm_queued is None:
             # a new room of a team's channel (or one of its rooms nobody decided for yet):
             # routing gives it to a member or queues it, after the message is stored so
@@ -307,23 +344,219 @@ async def _matching_room(
 # --- outbound -----------------------------------------------------------------------
 
 
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
+"""How far ahead a reply may be scheduled: further is almost surely a typo (a year)."""
+
+
+def sender_agent(principal: Principal) -> str | None:
+    """Whom an outbound message is attributed to: the signed-in agent (desk, token, demo);
+    an access key is an integration, not a person typing, so its messages carry none."""
+    if principal.via == "accesskey" or not principal.agent_id:
+        return None
+    return principal.agent_id
+
+
+def _time_field(value: str, field: str) -> datetime:
+    try:
+        return parse(value)
+    except ValueError:
+        raise InvalidInput(
+            "invalid_time",
+            f"{field}: a time like 2026-12-02 13:00:00.000000 (UTC) or ISO 8601 is needed.",
+            fields=[{"field": field, "message": "not a time"}],
+        ) from None
+
+
+def schedule_time(value: str, at: datetime) -> datetime:
+    """When a scheduled reply is due: in the future, at most MAX_SCHEDULE_AHEAD away."""
+    due = _time_field(value, "scheduled_at")
+    if due <= at:
+        raise InvalidInput(
+            "scheduled_in_past",
+            "A reply can only be scheduled for a time in the future.",
+            fields=[{"field": "scheduled_at", "message": "in the past"}],
+        )
+    if due > at + MAX_SCHEDULE_AHEAD:
+        raise InvalidInput(
+            "scheduled_too_far",
+            "A reply can be scheduled at most 365 days ahead.",
+            fields=[{"field": "scheduled_at", "message": "more than 365 days ahead"}],
+        )
+    return due
+
+
+class StaleReply(Conflict):
+    """Someone wrote in the room after the sender last looked (Help Scout's traffic cop)."""
+
+    def __init__(self, message: str, *, who: str, at: datetime) -> None:
+        super().__init__("stale_reply", message)
+        self.who = who
+        self.at = at
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h ago"
+
+
+async def _check_not_stale(room: RoomRow, since_text: str, agent_id: str | None) -> None:
+    since = _time_field(since_text, "if_no_activity_since")
+    newer = await messages_store.newer_than(room.id, since, agent_id)
+    if newer is None:
+        return
+    if newer.direction == Direction.INBOUND.value:
+        who = storable.text(newer.source_name) if has_name(newer.source_name) else ""
+        who = who or "The customer"
+        verb = "wrote"
+    elif newer.agent_id is not None:
+        names = await agents_names(str(room.customer_id), [newer.agent_id])
+        who = names.get(str(newer.agent_id), "Another agent")
+        verb = "replied"
+    else:
+        who, verb = "An integration", "replied"
+    ago = _ago((now() - newer.tm_create).total_seconds())
+    raise StaleReply(f"{who} {verb} {ago} — send anyway?", who=who, at=newer.tm_create)
+
+
 async def send_message(
     principal: Principal, conversation_id: str, data: MessageCreate
 ) -> MessageOut:
     require_content(data.text, bool(data.medias))
     medias = [msgspec.to_builtins(m) for m in data.medias]
+    agent_id = sender_agent(principal)
+    stamp = now()
+    due = schedule_time(data.scheduled_at, stamp) if data.scheduled_at is not None else None
     async with transaction():
         room = await conversations.get_room(principal, conversation_id, lock=True)
+        if data.if_no_activity_since is not None:
+            await _check_not_stale(room, data.if_no_activity_since, agent_id)
         participant, account = await _route(room, data)
+        # the agent's signature, where the account says so: stored as sent
+        text = await signatures.signed(principal, account, data.text)
         stamp = now()
         row = await _insert_message(
-            room, participant, account, Direction.OUTBOUND, data.text, medias, stamp
+            room,
+            participant,
+            account,
+            Direction.OUTBOUND,
+            text,
+            medias,
+            stamp,
+            agent_id=agent_id,
+            scheduled_at=due,
         )
-        await messages_store.enqueue(principal.customer_id, row.id, account.id, stamp)
-        room = await _after_message(room, data.text, medias, stamp, reply=True)
+        await messages_store.enqueue(principal.customer_id, row.id, account.id, stamp, due)
+        if due is None:
+            room = await _after_message(
+                room, text, medias, stamp, reply=True, agent_id=agent_id
+            )
+        out = message_out(row)
+        # a scheduled reply enters the room's history (its preview, its activity, the
+        # assignee's wait, and `conversation_message_created`) when it goes out:
+        # start_scheduled. Until then it is `conversation_message_scheduled`.
+        await _message_event(
+            EventType.CONVERSATION_MESSAGE_CREATED
+            if due is None
+            else EventType.CONVERSATION_MESSAGE_SCHEDULED,
+            out,
+            room.owner_id,
+        )
+    return out
+
+
+async def _scheduled_in_room(
+    principal: Principal, conversation_id: str, message_id: str
+) -> tuple[RoomRow, MessageRow]:
+    """The room (locked) and its message (locked), which must still be scheduled."""
+    message_id = parse_id(message_id, "message_not_found", "message")
+    room = await conversations.get_room(principal, conversation_id, lock=True)
+    row = await messages_store.lock_in_room(room.id, message_id)
+    if row is None:
+        raise NotFound("message_not_found", "There is no such message.")
+    if row.status != MessageStatus.SCHEDULED.value:
+        raise Conflict(
+            "not_scheduled",
+            f"Only a scheduled message can be changed or cancelled; this one is {row.status}.",
+        )
+    return room, row
+
+
+async def get_message(principal: Principal, conversation_id: str, message_id: str) -> MessageOut:
+    message_id = parse_id(message_id, "message_not_found", "message")
+    room = await conversations.get_room(principal, conversation_id)
+    row = await messages_store.by_id(message_id)
+    if row is None or row.conversation_id != room.id or row.tm_delete is not None:
+        raise NotFound("message_not_found", "There is no such message.")
+    return message_out(row)
+
+
+async def update_scheduled(
+    principal: Principal, conversation_id: str, message_id: str, data: MessageUpdate
+) -> MessageOut:
+    """A scheduled message's new text or time (`conversation_message_updated`)."""
+    stamp = now()
+    due = (
+        schedule_time(data.scheduled_at, stamp)
+        if not isinstance(data.scheduled_at, msgspec.UnsetType)
+        else None
+    )
+    async with transaction():
+        room, row = await _scheduled_in_room(principal, conversation_id, message_id)
+        text = row.text if isinstance(data.text, msgspec.UnsetType) else data.text
+        require_content(text, bool(row.medias))
+        assert row.scheduled_at is not None  # a scheduled message has its time
+        row = await messages_store.reschedule(row.id, text, due or row.scheduled_at, now())
+        out = message_out(row)
+        await _message_event(EventType.CONVERSATION_MESSAGE_UPDATED, out, room.owner_id)
+    return out
+
+
+async def cancel_scheduled(
+    principal: Principal, conversation_id: str, message_id: str
+) -> MessageOut:
+    """A scheduled message is never sent: status `canceled` (`conversation_message_updated`
+    and `conversation_message_canceled`). Once it went out, a `409 not_scheduled`."""
+    async with transaction():
+        room, row = await _scheduled_in_room(principal, conversation_id, message_id)
+        row = await messages_store.cancel(row.id, now())
+        out = message_out(row)
+        await _message_event(EventType.CONVERSATION_MESSAGE_UPDATED, out, room.owner_id)
+        await _message_event(EventType.CONVERSATION_MESSAGE_CANCELED, out, room.owner_id)
+    return out
+
+
+async def start_scheduled(message_id: str, queue_id: int) -> MessageRow | None:
+    """The sender claimed a scheduled message's queue row: if it is still scheduled and
+    due, it becomes a reply going out now (the room's preview and activity move, the
+    assignee's wait ends if it is theirs) and is returned to be sent. A canceled one, or
+    one whose time was moved later (an edit after the claim), is not sent now. The
+    message's lock makes this and an edit or a cancel happen one after the other, and the
+    status check makes a second claim (a lease that ran out) send nothing twice."""
+    found = await messages_store.by_id(message_id)
+    if found is None:
+        return None
+    async with transaction():
+        room = await conversations_store.visible_room(
+            str(found.customer_id), str(found.conversation_id), lock=True
+        )
+        row = await messages_store.lock_in_room(found.conversation_id, message_id)
+        if room is None or row is None or row.status != MessageStatus.SCHEDULED.value:
+            return None
+        stamp = now()
+        if row.scheduled_at is not None and row.scheduled_at > stamp:
+            await messages_store.not_yet_due(queue_id, row.scheduled_at, stamp)
+            return None
+        row = await messages_store.start_scheduled(row.id, stamp)
+        agent_id = str(row.agent_id) if row.agent_id else None
+        medias = msgspec.to_builtins(row.medias)
+        room = await _after_message(room, row.text, medias, stamp, reply=True, agent_id=agent_id)
         out = message_out(row)
         await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
-    return out
+    return row
 
 
 class _Routing(msgspec.Struct):
@@ -386,6 +619,8 @@ class ReplyTarget(msgspec.Struct, kw_only=True):
     target_name: str
     reference_type: str
     carries_media: bool
+    account_id: str = ""
+    """The channel account the reply would go out from (its signature setting)."""
 
 
 async def reply_targets(room: RoomRow) -> list[ReplyTarget]:
@@ -403,6 +638,7 @@ async def reply_targets(room: RoomRow) -> list[ReplyTarget]:
                     target_name=participant.target_name,
                     reference_type=accounts.reference_of(account).value,
                     carries_media=accounts.carries_media(account),
+                    account_id=str(account.id),
                 )
             )
     return targets
@@ -444,6 +680,78 @@ async def list_messages(
     room = await conversations.get_room(principal, conversation_id)
     rows, token = await messages_store.page_of_room(room.id, page_size, page_token)
     return [message_out(r) for r in rows], token
+
+
+TIMELINE_KINDS = ("notes", "system")
+"""What `GET …/messages?include=` may add to the messages: internal notes, system lines."""
+
+
+def parse_include(include: str | None) -> list[str]:
+    """The activity kinds an `include` parameter names ("notes,system" → note, system);
+    both when it is absent."""
+    if include is None:
+        include = ",".join(TIMELINE_KINDS)
+    names = [n.strip() for n in include.split(",") if n.strip()]
+    unknown = [n for n in names if n not in TIMELINE_KINDS]
+    if unknown:
+        raise BadRequest(
+            "invalid_parameter",
+            f"include: one or more of {', '.join(TIMELINE_KINDS)} (got {unknown[0]!r}).",
+        )
+    if not names:
+        raise BadRequest(
+            "invalid_parameter", f"include: one or more of {', '.join(TIMELINE_KINDS)}."
+        )
+    return sorted({"note" if n == "notes" else "system" for n in names})
+
+
+async def list_with_lines(
+    principal: Principal,
+    conversation_id: str,
+    kinds: list[str],
+    page_size: int = 100,
+    page_token: str | None = None,
+) -> tuple[list[TimelineMessage | TimelineNote | TimelineSystem], str]:
+    """Messages and the room's lines of `kinds`, newest first, each with its `kind`. One
+    keyset over both tables: a page never ends inside a run of equal times (the rule of
+    core.pagination), so the time token skips and repeats nothing."""
+    check_page_size(page_size)
+    before = parse_token(page_token)
+    room = await conversations.get_room(principal, conversation_id)
+    found: list[tuple[datetime, str, TimelineMessage | TimelineNote | TimelineSystem]] = []
+
+    def add(msgs: list[MessageRow], lines: list[ActivityRow]) -> None:
+        for m in msgs:
+            out = message_out(m)
+            found.append((m.tm_create, str(m.id), TimelineMessage(**msgspec.structs.asdict(out))))
+        for a in lines:
+            line = activities.activity_out(a)
+            fields = {f: getattr(line, f) for f in TimelineLine.__struct_fields__}
+            kind = TimelineNote if a.kind == activities.NOTE else TimelineSystem
+            found.append((a.tm_create, str(a.id), kind(**fields)))
+
+    add(
+        await messages_store.of_room(room.id, before=before, limit=page_size + 1),
+        await conversations_store.activities_of_kinds(
+            room.id, kinds, before=before, limit=page_size + 1
+        ),
+    )
+    found.sort(key=lambda f: (f[0], f[1]), reverse=True)
+    if len(found) <= page_size:
+        return [f[2] for f in found], ""
+    boundary = found[page_size - 1][0]
+    page = found[:page_size]
+    if found[page_size][0] == boundary:  # a tie across the page's end: take all of it
+        page = [f for f in page if f[0] != boundary]
+        found = page
+        add(
+            await messages_store.of_room(room.id, at=boundary, limit=10_000),
+            await conversations_store.activities_of_kinds(
+                room.id, kinds, at=boundary, limit=10_000
+            ),
+        )
+        page = found
+    return [f[2] for f in page], fmt(boundary)
 
 
 async def retry(principal: Principal, message_id: str) -> MessageOut:
@@ -544,9 +852,11 @@ async def forget_early_statuses() -> int:
 
 
 _RANK = {
+    MessageStatus.SCHEDULED.value: -1,
     MessageStatus.PROGRESSING.value: 0,
     MessageStatus.DONE.value: 1,
     MessageStatus.FAILED.value: 2,
+    MessageStatus.CANCELED.value: 3,  # final: it never reached a provider
 }
 
 

@@ -36,6 +36,23 @@ async def load(claim: Claimed) -> MessageRow | None:
     return await messages_store.by_id(claim.message_id)
 
 
+async def start_scheduled(claim: Claimed) -> MessageRow | None:
+    """A claimed scheduled message, now going out; None when it is not to be sent now (not
+    yet due: back in the queue; canceled, or its room deleted: out of the queue)."""
+    started = await messages.start_scheduled(claim.message_id, claim.queue_id)
+    if started is None:
+        message = await messages_store.by_id(claim.message_id)
+        moved = (
+            message is not None
+            and message.status == MessageStatus.SCHEDULED.value
+            and message.scheduled_at is not None
+            and message.scheduled_at > now()
+        )
+        if not moved:  # canceled, or its room is gone: never to be sent
+            await _finish(claim, "done", "not sent")
+    return started
+
+
 async def thread(message: MessageRow, limit: int = 30) -> list[str]:
     """The provider ids of the room's earlier messages on the same account, oldest first
     (the last `limit`): what an email reply cites in In-Reply-To and References."""

@@ -26,6 +26,13 @@ SEND_TIMEOUT = 30.0
 
 async def send_one(claim: outbound.Claimed) -> None:
     message = await outbound.load(claim)
+    if message is not None and message.status == MessageStatus.SCHEDULED.value:
+        # send later: due now, it becomes an ordinary reply (once: the message's lock and
+        # status decide, whichever sender holds the claim); not due, or canceled meanwhile,
+        # it is not sent now
+        message = await outbound.start_scheduled(claim)
+        if message is None:
+            return
     if message is None or message.status != MessageStatus.PROGRESSING.value:
         await outbound.succeeded(claim, message.provider_message_id if message else "", False)
         return

@@ -53,6 +53,7 @@ from app.domain.resources import (
     ParticipantOut,
 )
 from app.domain.timefmt import now
+from app.notifications import service as notifications
 from app.people import agents
 from app.routing import engine
 
@@ -100,6 +101,7 @@ async def list_conversations(
     q: str | None = None,
     team_id: str | None = None,
     priority: Priority | None = None,
+    snoozed: bool | None = None,
     sort: str = "created",
     page_size: int = 100,
     page_token: str | None = None,
@@ -117,6 +119,7 @@ async def list_conversations(
         q=q.strip() if q and q.strip() else None,
         team_id=_team_filter(team_id) if team_id else None,
         priority=priority.value if priority else None,
+        snoozed=snoozed,
     )
     if sort == "priority":
         rows, token = await store.page_by_priority_then_creation(rooms, page_size, page_token)
@@ -339,6 +342,13 @@ async def update_conversation(
             else:  # a closed room waits for nobody
                 changes["tm_queued"] = None
                 changes["tm_awaiting_reply"] = None
+                # nor sleeps: it leaves the Snoozed view (rooms slice)
+                changes |= {"tm_snoozed": None, "snoozed_until": None, "snooze_until_reply": False}
+            if reopening and room.merged_into is not None:  # rooms slice
+                raise Conflict(
+                    "conversation_merged",
+                    "This conversation was merged into another; reply there instead.",
+                )
         if not changes:
             return await room_out(room)
         room = await store.update_room(room.id, RoomChanges(**changes), stamp)
@@ -362,6 +372,14 @@ async def update_conversation(
                     "assignment_reason": room.assignment_reason,
                 },
             )
+            if room.owner_id is not None:  # the new owner hears of it (unless it took it)
+                await notifications.assigned(
+                    principal.customer_id,
+                    str(room.id),
+                    str(room.owner_id),
+                    principal.agent_id,
+                    notifications.room_label(room.name, room.last_message),
+                )
         lost = previous_owner is not None and (closing or room.owner_id != previous_owner)
         unassigned = room.owner_id is None and room.status != ConversationStatus.CLOSED.value
         route_it = unassigned and room.team_id is not None and (owner_changed or reopening or moved)

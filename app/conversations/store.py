@@ -61,6 +61,12 @@ class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None
+    # rooms slice: snooze and merge
+    tm_snoozed: datetime | None = None
+    """Snoozed since; null unless snoozed."""
+    snoozed_until: datetime | None = None
+    snooze_until_reply: bool = False
+    merged_into: uuid.UUID | None = None
 
 
 class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,6 +95,8 @@ class ActivityRow(msgspec.Struct, frozen=True, kw_only=True):
     agent_id: uuid.UUID | None
     text: str
     tm_create: datetime
+    mentions: str = "[]"
+    """A note's mentions as JSON text (`[{"agent_id", "start", "end"}]`)."""
 
 
 _ROOM = RoomRow.__struct_fields__
@@ -132,6 +140,9 @@ class RoomFilter(msgspec.Struct, frozen=True, kw_only=True):
     priority: str | None = None
     team_ids: tuple[str, ...] | None = None
     """In any of these teams (the desk's "My teams"); () matches nothing."""
+    snoozed: bool | None = None
+    """True: snoozed rooms only (the desk's Snoozed view); False: none (the desk's open
+    views); None: either (the API's list, unless asked)."""
 
 
 def _conditions(f: RoomFilter) -> list[Any]:
@@ -170,6 +181,10 @@ def _conditions(f: RoomFilter) -> list[Any]:
         where.append(WhereRaw("tags @> {}::text[]", [f.tag]))
     if f.q:
         where.append(_search(f.q, f.customer_id))
+    if f.snoozed is True:  # the partial index conversations_snoozed
+        where.append(Conversation.tm_snoozed.is_not_null())
+    elif f.snoozed is False:
+        where.append(Conversation.tm_snoozed.is_null())
     return where
 
 
@@ -422,20 +437,28 @@ async def insert_room(
 
 
 async def record_message(
-    room_id: uuid.UUID, preview: str, at: datetime, *, reply: bool = False
+    room_id: uuid.UUID,
+    preview: str,
+    at: datetime,
+    *,
+    reply: bool = False,
+    agent_id: str | None = None,
 ) -> RoomRow:
     """A message in the room: its preview, the activity time, and the room active. A
-    `reply` (outbound) also ends the wait for the assignee's answer (the reassign-after
-    timer's `tm_awaiting_reply`)."""
+    `reply` (outbound) by the room's assignee (`agent_id`) also ends the wait for its
+    answer (the reassign-after timer's `tm_awaiting_reply`): another agent's reply, or an
+    access key's, does not answer for the assignee."""
     record = await sql.fetchrow(
         f"UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
         f" tm_update = $3, status = 'active',"
-        f" tm_awaiting_reply = CASE WHEN $4 THEN NULL ELSE tm_awaiting_reply END"
+        f" tm_awaiting_reply = CASE WHEN $4 AND owner_id = $5::uuid THEN NULL"
+        f" ELSE tm_awaiting_reply END"
         f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         room_id,
         preview,
         at,
         reply,
+        agent_id,
     )
     return _room(record)
 
@@ -457,6 +480,9 @@ class RoomChanges(msgspec.Struct, frozen=True, kw_only=True):
     tm_assigned: datetime | None | msgspec.UnsetType = msgspec.UNSET
     tm_awaiting_reply: datetime | None | msgspec.UnsetType = msgspec.UNSET
     reassigned_from: str | None | msgspec.UnsetType = msgspec.UNSET
+    tm_snoozed: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    snoozed_until: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    snooze_until_reply: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 async def update_room(room_id: uuid.UUID, changes: RoomChanges, at: datetime) -> RoomRow:
@@ -511,7 +537,13 @@ async def lock_quiet_rooms(
     status = Conversation.status == "active" if active_only else Conversation.status != "closed"
     rows = await (
         Conversation.select()
-        .where(Conversation.tm_delete.is_null(), status, Conversation.tm_activity <= quiet_since)
+        .where(
+            Conversation.tm_delete.is_null(),
+            status,
+            Conversation.tm_activity <= quiet_since,
+            # a snoozed room waits on purpose: it is not quiet until it wakes
+            Conversation.tm_snoozed.is_null(),
+        )
         .order_by(Conversation.tm_activity)
         .limit(limit)
         .lock_rows("UPDATE", skip_locked=True)
@@ -688,13 +720,19 @@ async def rooms_of_address(customer_id: str, ptype: str, target: str) -> set[str
 
 
 async def insert_activity(
-    room: RoomRow, kind: str, text: str, agent_id: str | None, at: datetime
+    room: RoomRow,
+    kind: str,
+    text: str,
+    agent_id: str | None,
+    at: datetime,
+    mentions: str = "[]",
 ) -> ActivityRow:
-    """Plain SQL: routing writes a system line with every decision, on the inbound path."""
+    """Plain SQL: routing writes a system line with every decision, on the inbound path.
+    `mentions`: a note's, as JSON text."""
     return await sql.returned(
         ActivityRow,
         "INSERT INTO conversation_activities (id, customer_id, conversation_id, kind, agent_id,"
-        " text, tm_create) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " text, tm_create, mentions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)"
         f" RETURNING {', '.join(ActivityRow.__struct_fields__)}",
         uuid.uuid4(),
         room.customer_id,
@@ -703,6 +741,7 @@ async def insert_activity(
         agent_id,
         text,
         at,
+        mentions,
     )
 
 
@@ -755,3 +794,44 @@ async def mark_read(customer_id: str, agent_id: str, room_id: str, at: datetime)
         values=[ReadMark.tm_read],
         where=ReadMark.tm_read < at,
     )
+
+
+# --- notes and system lines through the API (replies slice) ------------------------------
+
+
+async def activity_page(
+    room_id: Id, kinds: Sequence[str], page_size: int, page_token: str | None
+) -> tuple[list[ActivityRow], str]:
+    """The room's lines of these kinds, newest first (see core.pagination)."""
+    rows, token = await keyset_page(
+        Activity,
+        [Activity.conversation_id == room_id, Activity.kind.is_in(list(kinds))],
+        page_size,
+        page_token,
+    )
+    return [_activity(r) for r in rows], token
+
+
+async def activities_of_kinds(
+    room_id: Id,
+    kinds: Sequence[str],
+    *,
+    before: datetime | None = None,
+    at: datetime | None = None,
+    limit: int = 101,
+) -> list[ActivityRow]:
+    """The room's lines of these kinds created before `before` (or exactly `at`), newest
+    first: one side of `GET …/messages?include=`."""
+    query = Activity.select().where(
+        Activity.conversation_id == room_id, Activity.kind.is_in(list(kinds))
+    )
+    if before is not None:
+        query = query.where(Activity.tm_create < before)
+    if at is not None:
+        query = query.where(Activity.tm_create == at)
+    rows = (
+        await query.order_by(Activity.tm_create, ascending=False)
+        .order_by(Activity.id, ascending=False)
+        .limit(limit)
+    )
+    return [_activity(r) for r in rows]

@@ -80,6 +80,26 @@ async def transaction() -> AsyncIterator[None]:
     await bus.announce(notices)
 
 
+@asynccontextmanager
+async def savepoint() -> AsyncIterator[None]:
+    """Inside `transaction()`: a part that may fail on its own (one room of a bulk action).
+    If it raises, its writes are rolled back to the savepoint and the events it recorded
+    are dropped; the transaction goes on."""
+    pending = _pending.get()
+    if pending is None:
+        raise RuntimeError("savepoint() must be used inside core.events.transaction()")
+    mark = len(pending)
+    inner = connection().transaction()  # asyncpg: a savepoint inside the open transaction
+    await inner.start()
+    try:
+        yield
+    except BaseException:
+        await inner.rollback()
+        del pending[mark:]
+        raise
+    await inner.commit()
+
+
 async def _write_events(pending: list[_Pending]) -> list[dict[str, Any]]:
     conn = connection()
     for customer_id in sorted({p.customer_id for p in pending}):

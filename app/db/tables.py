@@ -78,6 +78,8 @@ class Agent(Table, tablename="agents"):
     """How many open rooms routing may give the agent; null: each team's `max_open`."""
     tm_seen = Timestamptz(null=True, default=None)
     """The last sign of life from one of the agent's desk connections."""
+    signature = Text(default="")
+    """Appended to the agent's replies on accounts whose `signature` setting is `below`."""
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
@@ -177,6 +179,14 @@ class Conversation(Table, tablename="conversations"):
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
+    # --- rooms slice (migration 0028): snooze and merge ---
+    tm_snoozed = Timestamptz(null=True, default=None)
+    """Snoozed since; null unless snoozed (the desk's open views leave it out)."""
+    snoozed_until = Timestamptz(null=True, default=None)
+    """The snooze ends by itself then; null: no time (until the customer replies)."""
+    snooze_until_reply = Boolean(default=False)
+    merged_into = UUID(null=True, default=None)
+    """The room this one was merged into (this one is closed)."""
 
 
 class Participant(Table, tablename="participants"):
@@ -217,6 +227,11 @@ class Message(Table, tablename="messages"):
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
+    # replies slice (migration 0027): who sent it, and when a scheduled one is due
+    agent_id = UUID(null=True, default=None)
+    """The agent who sent an outbound message; null for inbound ones and access keys."""
+    scheduled_at = Timestamptz(null=True, default=None)
+    """When a scheduled ("send later") message is due; null for any other."""
 
 
 class OutboundMessage(Table, tablename="outbound_messages"):
@@ -260,6 +275,9 @@ class Activity(Table, tablename="conversation_activities"):
     agent_id = UUID(null=True, default=None)
     text = Text(default="")
     tm_create = Timestamptz(default=TimestamptzNow())
+    mentions = JSONB(default=[])
+    """A note's mentions, resolved when written: `[{"agent_id", "start", "end"}]`
+    (notify slice, migration 0026)."""
 
 
 class ReadMark(Table, tablename="conversation_reads"):
@@ -484,3 +502,46 @@ ALL_TABLES = [
     TeamAccount,
     AuditEntry,
 ]
+
+
+# --- notify slice: notifications (migration 0026) -------------------------------------------
+
+
+class Notification(Table, tablename="notifications"):
+    """Something an agent should look at: a mention in a note, a room assigned to it."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    agent_id = ForeignKey(references=Agent, on_delete=OnDelete.cascade)
+    type = Varchar(length=16)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, null=True)
+    message_id = UUID(null=True, default=None)
+    actor_id = UUID(null=True, default=None)
+    text = Text(default="")
+    read = Boolean(default=False)
+    tm_read = Timestamptz(null=True, default=None)
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES.append(Notification)
+# --- canned replies and signatures (slice "canned") -----------------------------------------
+
+
+class CannedResponse(Table, tablename="canned_responses"):
+    """A reply an agent inserts by its shortcut: the agent's own, or shared (no owner)."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    owner_id = ForeignKey(references=Agent, on_delete=OnDelete.cascade, null=True, default=None)
+    """null: shared by every agent of the customer (admins manage it)."""
+    name = Varchar(length=255, default="")
+    shortcut = Varchar(length=64)
+    """Lowercase; unique among the live replies of its scope (the owner's, or the shared)."""
+    text = Text(default="")
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+ALL_TABLES.append(CannedResponse)

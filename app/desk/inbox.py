@@ -20,7 +20,8 @@ from app.domain.timefmt import fmt, now, parse
 from app.people.agents import names as agent_names
 from app.routing import teams as teams_service
 
-VIEWS = ("mine", "teams", "unassigned", "all")
+VIEWS = ("mine", "teams", "unassigned", "all", "snoozed")
+"""`snoozed`: the snoozed rooms the agent may see; the others leave them out."""
 SORTS = ("activity", "priority")
 
 
@@ -79,6 +80,7 @@ def _rooms(principal: Principal, f: InboxFilter) -> RoomFilter:
         team_id=f.team or None,
         priority=f.priority or None,
         team_ids=f.my_teams if f.view == "teams" else None,
+        snoozed=f.view == "snoozed",
     )
 
 
@@ -88,6 +90,8 @@ def matches(principal: Principal, f: InboxFilter, room: ConversationOut) -> bool
     if room.tm_delete != "9999-01-01 00:00:00.000000":
         return False
     if not may_see_room(principal, room.owner_id):
+        return False
+    if (f.view == "snoozed") != is_snoozed(room):
         return False
     if f.view == "mine" and room.owner_id != principal.agent_id:
         return False
@@ -108,6 +112,10 @@ def matches(principal: Principal, f: InboxFilter, room: ConversationOut) -> bool
     if f.q and f.q.strip():
         return None
     return True
+
+
+def is_snoozed(room: ConversationOut) -> bool:
+    return room.snoozed_until is not None or room.snooze_until_reply
 
 
 def _token(row: RoomRow, f: InboxFilter) -> str:

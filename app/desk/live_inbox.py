@@ -35,6 +35,9 @@ ROOM_EVENTS = frozenset(
         EventType.CONVERSATION_PARTICIPANT_ADDED,
         EventType.CONVERSATION_PARTICIPANT_REMOVED,
         EventType.CONVERSATION_ASSIGNED,
+        EventType.CONVERSATION_SNOOZED,
+        EventType.CONVERSATION_WOKE,
+        EventType.CONVERSATION_MERGED,
     }
 )
 QUEUE_EVENTS = frozenset(
@@ -52,9 +55,16 @@ ITEM_EVENTS = frozenset(
         EventType.CONVERSATION_MESSAGE_CREATED,
         EventType.CONVERSATION_MESSAGE_UPDATED,
         EventType.CONVERSATION_ACTIVITY_CREATED,
+        EventType.CONVERSATION_MESSAGE_SCHEDULED,  # at the end: it sorts at its future time
     }
 )
-MOVES_TO_TOP = frozenset({EventType.CONVERSATION_CREATED, EventType.CONVERSATION_MESSAGE_CREATED})
+MOVES_TO_TOP = frozenset(
+    {
+        EventType.CONVERSATION_CREATED,
+        EventType.CONVERSATION_MESSAGE_CREATED,
+        EventType.CONVERSATION_WOKE,  # a woken room is back at the top, unread
+    }
+)
 
 
 def viewers(names: dict[str, str], agent_id: str) -> str:

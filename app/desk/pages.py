@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -21,10 +22,11 @@ from litestar.params import Body
 from litestar.response import File, Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
+from app.canned import signatures
 from app.conversations import media, messages, notes
 from app.conversations import service as conversations
 from app.core.events import last_event_id
-from app.desk import forms, inbox, timeline
+from app.desk import forms, inbox, replies, timeline
 from app.desk.render import is_htmx, render
 from app.desk.session import DESK_PRINCIPAL
 from app.domain.enums import ConversationStatus, ParticipantType, Priority
@@ -111,6 +113,8 @@ async def room_context(principal: Principal, conversation_id: str) -> dict[str, 
         "older": older,
         "targets": targets,
         "owner_name": names.get(room.owner_id or ""),
+        # the composer's "Will be appended" preview, per channel account
+        "signatures": await signatures.previews(principal, [t.account_id for t in targets]),
     }
 
 
@@ -165,6 +169,14 @@ class ReplyForm:
     mode: str = "reply"
     files: list[Any] = field(default_factory=list)
     """Uploads; a browser sends an empty part (a str here) when no file was chosen."""
+    # replies slice: Send later, and the stale-reply check (app/desk/replies.py)
+    later: str = ""
+    send_at_local: str = ""
+    tz_offset: str = ""
+    known_at: str = ""
+    """When the agent began typing, the time of the newest item it saw (static/js/stale.js)."""
+    force: str = ""
+    """"1": send anyway, after the stale-reply warning."""
 
 
 class AssignForm(msgspec.Struct, kw_only=True):
@@ -212,7 +224,12 @@ class DeskController(Controller):
     @get("/conversations/{conversation_id:str}")
     async def room_page(
         self, principal: Principal, f: inbox.InboxFilter, conversation_id: str
-    ) -> Template:
+    ) -> Template | Redirect:
+        room = await conversations.get_room(principal, conversation_id)
+        if room.merged_into is not None:  # a merged room's link leads where it went
+            query = urlencode({k: v for k, v in f.params().items() if v})
+            where = f"/conversations/{room.merged_into}" + (f"?{query}" if query else "")
+            return Redirect(where, status_code=303)
         return Template("desk.html", context=await page_context(principal, f, conversation_id))
 
     @get("/conversations/{conversation_id:str}/older")
@@ -255,19 +272,29 @@ class DeskController(Controller):
                         content,
                     )
                 )
-            message = await messages.send_message(
-                principal,
-                conversation_id,
-                forms.convert(
-                    {
-                        "text": data.text,
-                        "medias": medias,
-                        "participant_id": data.participant_id or None,
-                    },
-                    MessageCreate,
-                ),
-            )
-            item = timeline.Item(kind="message", tm=parse(message.tm_create), message=message)
+            check = data.known_at if data.known_at and data.force != "1" else None
+            try:
+                message = await messages.send_message(
+                    principal,
+                    conversation_id,
+                    forms.convert(
+                        {
+                            "text": data.text,
+                            "medias": medias,
+                            "participant_id": data.participant_id or None,
+                            "scheduled_at": replies.schedule_from_form(
+                                data.later, data.send_at_local, data.tz_offset
+                            ),
+                            "if_no_activity_since": check,
+                        },
+                        MessageCreate,
+                    ),
+                )
+            except messages.StaleReply as warning:
+                if not is_htmx(request):
+                    raise
+                return replies.stale_warning(warning)
+            item = await timeline.message_item(message)
         if not is_htmx(request):
             return Redirect(f"/conversations/{conversation_id}", status_code=303)
         # at the end of the timeline, dropping the copy the websocket may have shown first
@@ -397,7 +424,7 @@ class DeskController(Controller):
         message = await messages.retry(principal, message_id)
         if not is_htmx(request):
             return Redirect(f"/conversations/{message.conversation_id}", status_code=303)
-        item = timeline.Item(kind="message", tm=parse(message.tm_create), message=message)
+        item = await timeline.message_item(message)
         return Template("partials/timeline_item.html", context={"item": item})
 
 

@@ -31,6 +31,7 @@ LABELS = {
     "default_availability": "The availability",
     "current_password": "The current password",
     "password": "The new password",
+    "signature": "Your signature",
 }
 
 
@@ -75,9 +76,17 @@ class ProfileController(Controller):
         form = await request.form()
         name = form_text(form, "name")
         availability = form_text(form, "default_availability")
+        # absent (an older form): the signature stays; present and empty: none
+        signature = form.get("signature")
         try:
             data = convert(
-                {"name": name, "default_availability": availability or None}, MeUpdate, LABELS
+                {
+                    "name": name,
+                    "default_availability": availability or None,
+                    "signature": signature if isinstance(signature, str) else None,
+                },
+                MeUpdate,
+                LABELS,
             )
             await agents.update_me(principal, data)
         except InvalidInput as exc:

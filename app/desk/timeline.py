@@ -28,6 +28,10 @@ class Item(msgspec.Struct, kw_only=True):
     activity: ActivityOut | None = None
     author: str | None = None
     """The agent who wrote a note or caused a system line."""
+    agent_id: str | None = None
+    """The agent who sent an outbound message (replies slice)."""
+    agent_name: str | None = None
+    """Its display name, shown on the bubble."""
 
 
 async def timeline(
@@ -53,11 +57,15 @@ async def timeline(
     more = len(items) > limit
     items = items[:limit]
     names = await agents.names(
-        principal.customer_id, [i.activity.agent_id for i in items if i.activity]
+        principal.customer_id,
+        [i.activity.agent_id for i in items if i.activity]
+        + [i.message.agent_id for i in items if i.message],
     )
     for item in items:
         if item.activity and item.activity.agent_id:
             item.author = names.get(item.activity.agent_id)
+        if item.message and item.message.agent_id:
+            _attribute(item, names)
     items.reverse()
     return items, (fmt(items[0].tm) if more and items else "")
 
@@ -66,7 +74,7 @@ async def item_for(event_type: str, data: dict[str, Any]) -> Item | None:
     """The timeline item a live event carries, if any."""
     if event_type in MESSAGE_EVENTS:
         message = msgspec.convert(data, MessageOut)
-        return Item(kind="message", tm=parse(message.tm_create), message=message)
+        return await message_item(message)
     if event_type == EventType.CONVERSATION_ACTIVITY_CREATED:
         activity = msgspec.convert(data, ActivityOut)
         names = await agents.names(activity.customer_id, [activity.agent_id])
@@ -77,3 +85,17 @@ async def item_for(event_type: str, data: dict[str, Any]) -> Item | None:
             author=names.get(activity.agent_id or ""),
         )
     return None
+
+
+def _attribute(item: Item, names: dict[str, str]) -> None:
+    assert item.message is not None
+    item.agent_id = item.message.agent_id
+    item.agent_name = names.get(item.agent_id or "")
+
+
+async def message_item(message: MessageOut) -> Item:
+    """A message's timeline item, with the name of the agent who sent it."""
+    item = Item(kind="message", tm=parse(message.tm_create), message=message)
+    if message.agent_id:
+        _attribute(item, await agents.names(message.customer_id, [message.agent_id]))
+    return item

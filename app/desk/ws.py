@@ -32,11 +32,12 @@ from app.core.hub import Hub
 from app.desk import inbox, live_people
 from app.desk import live_inbox as desk_inbox
 from app.desk import live_talk as desk_talk
+from app.desk import notifications as notifications_desk
 from app.desk.liveness import DeskLife
 from app.desk.pages import inbox_filter
 from app.desk.presence import Presence
 from app.desk.render import render, render_small
-from app.domain.enums import CONVERSATION_EVENTS, TALK_EVENTS, EventType
+from app.domain.enums import CONVERSATION_EVENTS, NOTIFICATION_EVENTS, TALK_EVENTS, EventType
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal
 from app.domain.topics import parse_event_id
@@ -122,7 +123,13 @@ class DeskConnection(EventConnection):
 
     async def emit(self, events: list[StoredEvent]) -> None:
         parts: list[str] = []
+        bell = False
         for event in events:
+            if event.type in NOTIFICATION_EVENTS:
+                # this agent's own only (private audience): the count once per batch, as it
+                # is now (a "mark all read" is a batch of updates)
+                bell = bell or self.may_see(event)
+                continue
             talk = event.type in TALK_EVENTS
             if event.type in live_people.PEOPLE_EVENTS:
                 if not self.may_see(event):
@@ -148,6 +155,11 @@ class DeskConnection(EventConnection):
                 parts += await (desk_talk if talk else desk_inbox).fragments(self, event, data)
             except Exception:  # noqa: BLE001 - one bad event must not kill the socket
                 log.exception("could not render event %s for the desk", event.id)
+        if bell:
+            try:
+                parts.append(await notifications_desk.bell(self.principal, oob=True))
+            except Exception:  # noqa: BLE001 - one bad push must not kill the socket
+                log.exception("could not render the bell for the desk")
         parts.append(render_small("partials/desk_cursor.html", since=self.cursor, oob=True))
         await self.send_text("\n".join(parts))
 

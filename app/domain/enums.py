@@ -91,6 +91,28 @@ class EventType(StrEnum):
     TALK_PARTICIPANT_JOINED = "talk_participant_joined"
     TALK_PARTICIPANT_LEFT = "talk_participant_left"
     WEBHOOK_TEST = "webhook_test"
+    # rooms slice: snooze and merge
+    CONVERSATION_SNOOZED = "conversation_snoozed"
+    """The room was snoozed (or its snooze changed): it leaves the open views."""
+    CONVERSATION_WOKE = "conversation_woke"
+    """The room's snooze ended: at its time, with the customer's message, or by hand."""
+    CONVERSATION_MERGED = "conversation_merged"
+    """The room was merged into another (`merged_into`); it is closed."""
+    # --- notify slice: an agent's notifications (private to that agent)
+    NOTIFICATION_CREATED = "notification_created"
+    NOTIFICATION_UPDATED = "notification_updated"
+    # replies slice: send later, and notes through the API
+    CONVERSATION_MESSAGE_SCHEDULED = "conversation_message_scheduled"
+    """A reply was stored to be sent later (status `scheduled`); when it goes out,
+    `conversation_message_created`."""
+    CONVERSATION_MESSAGE_CANCELED = "conversation_message_canceled"
+    """A scheduled reply was cancelled before it went out (with `..._updated`)."""
+    CONVERSATION_NOTE_CREATED = "conversation_note_created"
+    """An internal note was written (the public twin of the desk's activity event)."""
+    # canned replies (slice "canned"): tenant configuration, public like teams
+    CANNED_RESPONSE_CREATED = "canned_response_created"
+    CANNED_RESPONSE_UPDATED = "canned_response_updated"
+    CANNED_RESPONSE_DELETED = "canned_response_deleted"
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})
@@ -114,6 +136,9 @@ MESSAGE_EVENTS = frozenset(e for e in EventType if e.startswith("conversation_me
 TALK_EVENTS = frozenset(e for e in EventType if e.startswith("talk_"))
 """Events about the agents' talks: private to the talk's participants."""
 
+NOTIFICATION_EVENTS = frozenset(e for e in EventType if e.startswith("notification_"))
+"""Events about one agent's notifications: private to that agent (its audience)."""
+
 PublicEventType = StrEnum(  # type: ignore[misc]
     "EventType", [(e.name, e.value) for e in EventType if e in PUBLIC_EVENTS], module=__name__
 )
@@ -128,6 +153,19 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"
     DELIVERED = "delivered"
     FAILED = "failed"
+
+
+class BulkAction(StrEnum):
+    """What `POST /v1.0/conversations/bulk` does to each room."""
+
+    ASSIGN = "assign"
+    MOVE_TEAM = "move_team"
+    ADD_TAGS = "add_tags"
+    REMOVE_TAGS = "remove_tags"
+    SET_PRIORITY = "set_priority"
+    SNOOZE = "snooze"
+    CLOSE = "close"
+    MARK_READ = "mark_read"
 
 
 class ConversationStatus(StrEnum):
@@ -164,6 +202,10 @@ class MessageStatus(StrEnum):
     PROGRESSING = "progressing"
     DONE = "done"
     FAILED = "failed"
+    SCHEDULED = "scheduled"
+    """Waiting for its `scheduled_at`; then progressing like any reply."""
+    CANCELED = "canceled"
+    """A scheduled message cancelled before it was due; it is never sent."""
 
 
 class TalkType(StrEnum):
@@ -188,5 +230,19 @@ class TalkMessageType(StrEnum):
 
 def is_private_to_audience(event_type: str) -> bool:
     """Talk events reach only the talk's participants: unlike a conversation's events,
-    which admins and managers always see, a talk is private even from admins."""
-    return event_type in TALK_EVENTS
+    which admins and managers always see, a talk is private even from admins. So is an
+    agent's notification: only the notified agent's sockets receive it."""
+    return event_type in TALK_EVENTS or event_type in NOTIFICATION_EVENTS
+
+
+# --- notify slice --------------------------------------------------------------------------
+
+
+class NotificationType(StrEnum):
+    """Why an agent is notified: a `mention` in a note, a room `assigned` to it by someone
+    else or by routing; `sla_warning` and `sla_breached` are reserved for service levels."""
+
+    MENTION = "mention"
+    ASSIGNED = "assigned"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"

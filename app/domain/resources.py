@@ -15,9 +15,11 @@ from app.domain.enums import (
     AgentStatus,
     AssignmentPolicy,
     Availability,
+    BulkAction,
     ConversationStatus,
     DeliveryStatus,
     EventType,
+    NotificationType,
     ParticipantType,
     Permission,
     Priority,
@@ -170,6 +172,9 @@ class AgentOut(msgspec.Struct, kw_only=True):
     tm_create: str
     tm_update: str
     tm_delete: str
+    signature: str = ""
+    """Appended below the agent's replies on channel accounts whose `signature` setting is
+    `below` (the agent sets it: `PUT /v1.0/me`)."""
 
 
 MaxOpen = Annotated[int, msgspec.Meta(ge=1, le=10000)]
@@ -256,6 +261,8 @@ class MeUpdate(Input):
     name: Name | None = None
     default_availability: Availability | None = None
     """What the agent becomes when it signs in to the desk."""
+    signature: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    """Appended below your replies where the channel account says so; "" for none."""
 
 
 class PasswordChange(Input):
@@ -326,6 +333,15 @@ class ConversationOut(msgspec.Struct, kw_only=True):
     """1-based place in its team's queue while the room waits for an agent; null unless
     waiting. Computed when the room is read: it moves up without an event of its own when
     rooms ahead of it leave the queue."""
+    snoozed_until: str | None = None
+    """While snoozed: when the snooze ends by itself; null when it has no time (or the room
+    is not snoozed)."""
+    snooze_until_reply: bool = False
+    """While snoozed: the snooze was asked to last until the customer replies. A room is
+    snoozed when `snoozed_until` is set or this is true; any inbound message wakes it."""
+    merged_into: str | None = None
+    """The room this one was merged into (`POST …/{id}/merge`); it is then closed and its
+    messages, notes and participants are in that room."""
     tags: list[str]
     participants: list[ParticipantOut]
     last_message: str | None
@@ -372,6 +388,72 @@ class ConversationUpdate(Input):
     """urgent|high|medium|low|none: the order of the team queue."""
 
 
+# --- snooze, bulk actions and merge (rooms slice) -----------------------------------
+
+MAX_BULK = 1000
+"""The most rooms one bulk action takes."""
+
+Time = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=40,
+        pattern=r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$",
+        description="a time: `2026-12-03 09:00:00.000000` (UTC, as the API writes times) or"
+        " ISO 8601 with an offset",
+    ),
+]
+
+
+class SnoozeIn(Input):
+    until: Time | None = None
+    """When the snooze ends by itself (in the future); null: no time."""
+    until_reply: bool = False
+    """End the snooze with the customer's next message (any inbound message ends a
+    snooze; this says it has no other end). `until` or `until_reply` is required."""
+
+
+class BulkIn(Input):
+    conversation_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=MAX_BULK)]
+    action: BulkAction
+    owner_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    """`assign`: the agent (null unassigns)."""
+    team_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    """`move_team`: the team (null: out of every team)."""
+    tags: Annotated[list[Tag], msgspec.Meta(min_length=1, max_length=50)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    """`add_tags`, `remove_tags`."""
+    priority: Priority | msgspec.UnsetType = msgspec.UNSET
+    """`set_priority`."""
+    until: Time | None = None
+    """`snooze`: as `POST …/snooze`."""
+    until_reply: bool = False
+    """`snooze`: as `POST …/snooze`."""
+
+
+class BulkError(msgspec.Struct, kw_only=True):
+    status: int
+    """The HTTP status the single action would have answered."""
+    reason: str
+    message: str
+
+
+class BulkItem(msgspec.Struct, kw_only=True):
+    id: str
+    ok: bool
+    error: BulkError | None = None
+
+
+class BulkOut(msgspec.Struct, kw_only=True):
+    result: list[BulkItem]
+    """One entry per id given (duplicates once), in the order given."""
+
+
+class MergeIn(Input):
+    conversation_id: Id
+    """The room to merge into this one (it closes, pointing here)."""
+
+
 # --- messages -------------------------------------------------------------------------
 
 
@@ -410,6 +492,12 @@ class MessageOut(msgspec.Struct, kw_only=True):
     tm_create: str
     tm_update: str
     tm_delete: str
+    # replies slice
+    agent_id: str | None = None
+    """The agent who sent an outbound message (signed in, in the desk or with a token);
+    null for inbound messages and for messages sent with an access key."""
+    scheduled_at: str | None = None
+    """When a scheduled reply is (or was) due; null for one sent at once."""
 
 
 class MessagePage(msgspec.Struct, kw_only=True):
@@ -417,14 +505,46 @@ class MessagePage(msgspec.Struct, kw_only=True):
     next_page_token: str
 
 
+TimeText = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+"""A time in the API's format ("2026-12-02 13:00:00.000000", UTC) or ISO 8601 with an
+offset; anything else is a 422 from the service."""
+
+
 class MessageCreate(Input):
     text: Text_ = ""
     medias: Annotated[list[Media], msgspec.Meta(max_length=10)] = []
     participant_id: Id | None = None
     """Send to this participant (and so by its channel) instead of the one who wrote last."""
+    scheduled_at: TimeText | None = None
+    """Send later: the message waits (status `scheduled`) until this time."""
+    if_no_activity_since: TimeText | None = None
+    """The stale-reply check: the `tm_create` of the newest message the sender had seen.
+    If the customer wrote, or someone else replied, after it, nothing is sent: `409
+    stale_reply`. Omit it to send regardless."""
+
+
+class MessageUpdate(Input):
+    """A scheduled message's new text or time (only while it is `scheduled`)."""
+
+    text: Text_ | msgspec.UnsetType = msgspec.UNSET
+    scheduled_at: TimeText | msgspec.UnsetType = msgspec.UNSET
+
+
+class NoteCreate(Input):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=20000)]
 
 
 # --- desk: notes and system lines -----------------------------------------------------
+
+
+class MentionOut(msgspec.Struct, kw_only=True):
+    """An agent `@`mentioned in a note, resolved when the note was written: the agent and
+    where the mention stands in the note's `text` (`start` inclusive, `end` exclusive,
+    counted in Unicode code points), so a later rename changes nothing."""
+
+    agent_id: str
+    start: int
+    end: int
 
 
 class ActivityOut(msgspec.Struct, kw_only=True):
@@ -438,6 +558,42 @@ class ActivityOut(msgspec.Struct, kw_only=True):
     agent_id: str | None
     text: str
     tm_create: str
+    mentions: list[MentionOut] = []
+    """A note's mentions, in text order (a system line has none)."""
+
+
+class ActivityPage(msgspec.Struct, kw_only=True):
+    result: list[ActivityOut]
+    next_page_token: str
+
+
+# --- a room's timeline through the API: messages, notes and system lines (replies) -----
+
+
+class TimelineMessage(MessageOut, kw_only=True, tag_field="kind", tag="message"):
+    """A message in `GET …/timeline`: the message resource, with `kind: "message"`."""
+
+
+class TimelineLine(msgspec.Struct, kw_only=True):
+    id: str
+    conversation_id: str
+    customer_id: str
+    agent_id: str | None
+    text: str
+    tm_create: str
+
+
+class TimelineNote(TimelineLine, kw_only=True, tag_field="kind", tag="note"):
+    """An internal note (agents only), with `kind: "note"`."""
+
+
+class TimelineSystem(TimelineLine, kw_only=True, tag_field="kind", tag="system"):
+    """A system line (assigned, closed, participant added…), with `kind: "system"`."""
+
+
+class TimelinePage(msgspec.Struct, kw_only=True):
+    result: list[TimelineMessage | TimelineNote | TimelineSystem]
+    next_page_token: str
 
 
 # --- channel accounts -----------------------------------------------------------------
@@ -722,6 +878,112 @@ class TeamPage(msgspec.Struct, kw_only=True):
     next_page_token: str
 
 
+# --- notify slice: notifications ----------------------------------------------------------
+
+
+class NotificationOut(msgspec.Struct, kw_only=True):
+    """Something an agent should look at: a `mention` in a note, a room `assigned` to it
+    by someone else or by routing (`sla_warning`, `sla_breached`: reserved)."""
+
+    id: str
+    customer_id: str
+    agent_id: str
+    """The notified agent."""
+    type: NotificationType
+    conversation_id: str | None
+    message_id: str | None
+    """For a `mention`, the note's id (a timeline line of the room); null otherwise."""
+    actor_id: str | None
+    """Who caused it: the note's author, the agent who assigned; null for routing."""
+    text: str
+    """A short text to show (at most 200 characters): a mention's note, or for an
+    assignment the room's name and the customer's last message."""
+    read: bool
+    tm_read: str | None
+    tm_create: str
+
+
+class NotificationPage(msgspec.Struct, kw_only=True):
+    result: list[NotificationOut]
+    next_page_token: str
+
+
+class NotificationReadAll(Input):
+    """Which notifications `read_all` marks: all the caller's unread ones, or only those
+    of one room."""
+
+    conversation_id: Id | None = None
+
+
+class NotificationReadAllResult(msgspec.Struct, kw_only=True):
+    updated: int
+    """How many notifications were unread and are read now."""
+# --- canned replies (slice "canned") ------------------------------------------------------
+
+Shortcut = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="letters, digits and _ . - ; what follows `/` in the composer;"
+        " stored lowercase, unique among your own (or among the shared) replies",
+    ),
+]
+CannedText = Annotated[str, msgspec.Meta(min_length=1, max_length=20000)]
+
+
+class CannedResponseOut(msgspec.Struct, kw_only=True):
+    """A canned reply: text an agent inserts by typing `/shortcut` in the composer, with
+    variables (`{{contact.name}}`, `{{agent.name}}`...) filled for the room."""
+
+    id: str
+    customer_id: str
+    owner_id: str | None
+    """The agent whose personal reply it is; null: shared by every agent (admins manage it)."""
+    name: str
+    shortcut: str
+    text: str
+    """As written, variables unfilled (`POST …/render` fills them for a room)."""
+    tm_create: str
+    tm_update: str
+    tm_delete: str
+
+
+class CannedResponsePage(msgspec.Struct, kw_only=True):
+    result: list[CannedResponseOut]
+    next_page_token: str
+
+
+class CannedResponseCreate(Input):
+    shortcut: Shortcut
+    text: CannedText
+    name: Name = ""
+    owner_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    """Omitted or your own id: a personal reply; null: a shared one (admins only)."""
+
+
+class CannedResponseUpdate(Input):
+    """Only the fields given change; the owner never does."""
+
+    shortcut: Shortcut | None = None
+    text: CannedText | None = None
+    name: Name | None = None
+
+
+class CannedRender(Input):
+    conversation_id: Id
+    """The room whose contact, agent and conversation fill the variables."""
+
+
+class CannedRenderOut(msgspec.Struct, kw_only=True):
+    text: str
+    """The reply's text with the variables filled, as plain text (not HTML-escaped);
+    unknown variables stay as written."""
+    variables: dict[str, str]
+    """Every variable's value for that room and agent ("" when unknown, e.g. no email)."""
+
+
 EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_CREATED: ConversationOut,
     EventType.CONVERSATION_UPDATED: ConversationOut,
@@ -752,6 +1014,17 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.TALK_PARTICIPANT_JOINED: TalkParticipantOut,
     EventType.TALK_PARTICIPANT_LEFT: TalkParticipantOut,
     EventType.WEBHOOK_TEST: WebhookTestOut,
+    EventType.CONVERSATION_SNOOZED: ConversationOut,
+    EventType.CONVERSATION_WOKE: ConversationOut,
+    EventType.CONVERSATION_MERGED: ConversationOut,
+    EventType.NOTIFICATION_CREATED: NotificationOut,
+    EventType.NOTIFICATION_UPDATED: NotificationOut,
+    EventType.CONVERSATION_MESSAGE_SCHEDULED: MessageOut,
+    EventType.CONVERSATION_MESSAGE_CANCELED: MessageOut,
+    EventType.CONVERSATION_NOTE_CREATED: ActivityOut,
+    EventType.CANNED_RESPONSE_CREATED: CannedResponseOut,
+    EventType.CANNED_RESPONSE_UPDATED: CannedResponseOut,
+    EventType.CANNED_RESPONSE_DELETED: CannedResponseOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""

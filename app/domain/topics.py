@@ -32,6 +32,12 @@ def talk_topic(agent_id: str, talk_id: str) -> str:
     return f"agent_id:{agent_id}:talk:{talk_id}"
 
 
+def notification_topic(agent_id: str, notification_id: str) -> str:
+    """An agent's notification (VoIPBIN's form for what is one agent's: the agent first);
+    the API websocket's `agent_id:<me>:notification` subscribes to all of them."""
+    return f"agent_id:{agent_id}:notification:{notification_id}"
+
+
 MAX_EVENT_ID = 2**63 - 1  # events.id is a bigint
 
 

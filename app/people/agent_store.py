@@ -37,6 +37,7 @@ class AgentRow(msgspec.Struct, frozen=True, kw_only=True):
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None
+    signature: str = ""
 
 
 class SignedIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,6 +72,7 @@ class AgentChanges(msgspec.Struct, frozen=True, kw_only=True):
     default_availability: str | msgspec.UnsetType = msgspec.UNSET
     max_open: int | None | msgspec.UnsetType = msgspec.UNSET
     password_hash: str | msgspec.UnsetType = msgspec.UNSET
+    signature: str | msgspec.UnsetType = msgspec.UNSET
 
 
 # --- plain SQL: every request, every live event ---------------------------------------------

@@ -39,6 +39,7 @@ def agent_out(row: AgentRow, team_ids: list[str] | None = None) -> AgentOut:
         tm_create=fmt(row.tm_create),
         tm_update=fmt(row.tm_update),
         tm_delete=fmt(row.tm_delete),
+        signature=row.signature,
     )
 
 
@@ -317,16 +318,26 @@ async def _own_row(principal: Principal) -> AgentRow:
 
 def _profile(row: AgentRow) -> dict[str, str]:
     """What the audit log shows of a profile change (never the password's hash)."""
-    return {"name": row.name, "default_availability": row.default_availability}
+    return {
+        "name": row.name,
+        "default_availability": row.default_availability,
+        "signature": row.signature,
+    }
+
+
+def _signature(text: str) -> str:
+    """A signature as stored: line endings made plain, no blank lines around it."""
+    return text.replace("\r\n", "\n").strip()
 
 
 async def update_me(principal: Principal, data: MeUpdate) -> AgentOut:
-    """Change one's own name and default availability; only the fields given."""
+    """Change one's own name, default availability and signature; only the fields given."""
     changes = AgentChanges(
         name=msgspec.UNSET if data.name is None else data.name.strip(),
         default_availability=(
             msgspec.UNSET if data.default_availability is None else data.default_availability.value
         ),
+        signature=msgspec.UNSET if data.signature is None else _signature(data.signature),
     )
     async with transaction():
         row = await _own_row(principal)

@@ -29,8 +29,10 @@ class MeController(Controller):
 
     @put("/")
     async def update_me(self, principal: Principal, data: MeUpdate) -> AgentOut:
-        """Change your own `name` and `default_availability` (what you become when you
-        sign in to the desk); only the fields given change. Any agent."""
+        """Change your own `name`, `default_availability` (what you become when you
+        sign in to the desk) and `signature` (appended below your replies on channel
+        accounts whose `signature` setting is `below`; "" for none); only the fields
+        given change. Any agent."""
         return await agents.update_me(principal, data)
 
     @put("/availability")

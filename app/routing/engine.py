@@ -49,6 +49,7 @@ from app.conversations.shapes import conversation_out, room_event
 from app.conversations.store import RoomRow
 from app.domain.enums import AssignmentPolicy, Availability, EventType
 from app.domain.timefmt import now
+from app.notifications import service as notifications
 from app.routing import engine_store
 from app.routing.engine_store import MemberRow, TeamRow
 
@@ -216,6 +217,14 @@ async def _assign(
     row = await engine_store.assign(room.id, agent.agent_id, reason, now(), team.id)
     teams.given(team, agent)
     await _announce(room, row, "conversation.assigned", reason, previous_owner)
+    # the agent hears of its new room (notify slice): routing is "someone else"
+    await notifications.assigned(
+        str(row.customer_id),
+        str(row.id),
+        str(agent.agent_id),
+        None,
+        notifications.room_label(row.name, row.last_message),
+    )
     return row
 
 

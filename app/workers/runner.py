@@ -8,7 +8,7 @@ import logging
 import signal
 from typing import Any
 
-from app.conversations import lifecycle, sender
+from app.conversations import lifecycle, sender, snooze
 from app.core.hub import Hub
 from app.domain.enums import EventType
 from app.routing import availability, reassign
@@ -51,6 +51,7 @@ class Workers:
             asyncio.create_task(
                 webhooks.run(self.settings, self.wake_webhooks), name="webhook-dispatcher"
             ),
+            asyncio.create_task(snooze.run(self.settings), name="snooze"),
         ]
 
     async def stop(self) -> None:

@@ -60,19 +60,25 @@
       if (how === "remove") { if (old) old.remove(); continue; }
       if (how === "lock") { if (old) lock(old); continue; }
       if (!el) continue;
+      keepTicked(old, el);
       if (how === "swap" || (how === "swap-or-top" && old)) {
         if (old) { old.replaceWith(el); htmx.process(el); placedRows = true; }
         continue;
       }
       if (!list) continue; // top / end / swap-or-top into a list this page does not have
       if (old) old.remove();
-      if (how === "end") list.appendChild(el); else list.insertBefore(el, list.firstChild);
+      if (how === "end") {
+        // scheduled replies stay last: they belong at their (future) time
+        var later = el.classList.contains("st-scheduled") ? null : list.querySelector(":scope > .st-scheduled");
+        list.insertBefore(el, later);
+      } else list.insertBefore(el, list.firstChild);
       var empty = list.querySelector(":scope > .empty");
       if (empty) empty.remove();
       htmx.process(el);
       placedRows = true;
     }
     if (placedRows) { markCurrent(); stickToBottom(); }
+    updateBulk(); // rows came or went: the bulk bar's count follows
   }
   function markAvailability(agentId, state) {
     // an agent's availability changed: its marks (the assign menu's options) follow
@@ -229,6 +235,67 @@
     else if (event.key === "e") { var c = document.getElementById("close-room"); if (c) c.click(); }
     else if (event.key === "a") { var a = document.getElementById("assign-me"); if (a) a.click(); }
     else return;
+  });
+
+  // --- bulk actions (rooms slice): tick rows, shift-click a range, select all ----------
+  // A row pushed live replaces the shown one: it keeps its tick. The bar's count says how
+  // many are ticked; "every conversation in this view" is offered once all loaded rows are.
+  function keepTicked(old, el) {
+    var was = old && old.querySelector && old.querySelector(".row-check");
+    var now = el && el.querySelector && el.querySelector(".row-check");
+    if (was && now && was.checked) now.checked = true;
+    if (old && el && old.parentNode) setTimeout(updateBulk, 0);
+  }
+  function checks() { return Array.prototype.slice.call(document.querySelectorAll("#inbox-list .row-check")); }
+  function updateBulk() {
+    var form = document.getElementById("bulk-form");
+    if (!form) return;
+    var all = checks(), ticked = all.filter(function (c) { return c.checked; }).length;
+    var matching = document.getElementById("bulk-matching");
+    var every = matching && matching.checked;
+    form.classList.toggle("active", ticked > 0 || every);
+    var count = document.getElementById("bulk-count");
+    if (count) count.textContent = every ? "All in this view" : ticked ? ticked + " selected" : "Select";
+    var box = document.getElementById("bulk-all");
+    if (box) { box.checked = all.length > 0 && ticked === all.length; box.indeterminate = ticked > 0 && ticked < all.length; }
+    var offer = form.querySelector(".bulk-matching");
+    if (offer) offer.hidden = !(all.length > 0 && ticked === all.length);
+    if (matching && offer && offer.hidden) matching.checked = false;
+  }
+  var lastTicked = null;
+  document.addEventListener("click", function (event) {
+    var box = event.target;
+    if (!box.classList || !box.classList.contains("row-check")) return;
+    if (event.shiftKey && lastTicked && lastTicked !== box) {
+      var all = checks(), a = all.indexOf(lastTicked), b = all.indexOf(box);
+      if (a >= 0 && b >= 0) {
+        all.slice(Math.min(a, b), Math.max(a, b) + 1).forEach(function (c) { c.checked = box.checked; });
+      }
+    }
+    lastTicked = box;
+    updateBulk();
+  });
+  document.addEventListener("change", function (event) {
+    var t = event.target;
+    if (t.id === "bulk-all") { checks().forEach(function (c) { c.checked = t.checked; }); updateBulk(); }
+    else if (t.id === "bulk-matching") updateBulk();
+  });
+  function fillZones() {
+    // "tomorrow 09:00" is where the agent is: the browser's offset goes with the form
+    document.querySelectorAll("input.tz-offset").forEach(function (i) { i.value = String(new Date().getTimezoneOffset()); });
+  }
+  document.addEventListener("DOMContentLoaded", function () { fillZones(); updateBulk(); });
+  document.body.addEventListener("htmx:afterSettle", fillZones);
+  document.body.addEventListener("htmx:oobAfterSwap", fillZones);
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || form.id !== "bulk-form" || !event.detail.successful) return;
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("X-Desk-Refused")) return; // keep the selection
+    checks().forEach(function (c) { c.checked = false; });
+    var matching = document.getElementById("bulk-matching");
+    if (matching) matching.checked = false;
+    updateBulk();
   });
 
   // --- relative times ("5m") stay true while the page is open --------------------------

@@ -1,0 +1,1 @@
+"""Canned replies (personal and shared, with variables) and signatures."""

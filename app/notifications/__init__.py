@@ -1,0 +1,1 @@
+"""An agent's notifications: mentions in notes, rooms assigned to it."""
