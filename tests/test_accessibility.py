@@ -43,6 +43,8 @@ PAGES = [
     ("/admin/teams/{team}", "main"),
     ("/admin/accesskeys", "main"),
     ("/admin/audit", "main"),
+    ("/canned", "main"),
+    ("/admin/canned", "main"),
 ]
 
 
