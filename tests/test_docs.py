@@ -353,13 +353,13 @@ SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__"}
 `_cache` or `.egg-info` too)."""
 SKIPPED_AT_TOP = {"build", "dist", "data", "test-results"}
 """What building, the demo and test runs leave in the project directory."""
-VENDORED = ROOT / "static" / "vendor"
-"""Third-party files kept as they were published."""
+VENDORED = (ROOT / "static" / "vendor", ROOT / "tests" / "vendor")
+"""Third-party files kept as they were published (the app's; the tests' own, axe-core)."""
 
 
 def _skipped(directory: Path) -> bool:
     name = directory.name
-    if name in SKIPPED_DIRS or name.endswith(("_cache", ".egg-info")) or directory == VENDORED:
+    if name in SKIPPED_DIRS or name.endswith(("_cache", ".egg-info")) or directory in VENDORED:
         return True
     return directory.parent == ROOT and name in SKIPPED_AT_TOP
 

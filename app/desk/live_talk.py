@@ -55,7 +55,7 @@ async def fragments(desk: LivePage, event: StoredEvent, data: dict[str, Any]) ->
         ("talk", event.customer_id, event.id),
         lambda: talk_views.talk_state(event.customer_id, talk_id),
     )
-    talk, names = state if state else (None, {})
+    talk, names, last = state if state else (None, {}, None)
     member = (
         talk is not None
         and not talk_views.is_deleted(talk)
@@ -79,7 +79,7 @@ async def fragments(desk: LivePage, event: StoredEvent, data: dict[str, Any]) ->
         if desk.talk_id == talk_id:
             out += _talk_gone(talk)
         return out
-    row = talk_views.make_row(talk, names, desk.agent_id, 0 if viewing else mine)
+    row = talk_views.make_row(talk, names, desk.agent_id, 0 if viewing else mine, last)
     # new activity to the top; a change in place (a row the page lacks goes on top)
     place = "top" if event.type in TALK_MOVES_TO_TOP else "swap-or-top"
     out.append(

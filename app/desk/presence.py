@@ -1,9 +1,16 @@
-"""Who is looking at which room, across every process: the "also viewing" line.
+"""Who is looking at which room, across every process: the "also viewing" line; and a web
+chat visitor typing, told to the desks that have the visitor's room open.
 
 Presence is not history, so it is not stored: each desk connection on a room announces
 itself on the live bus (join, a heartbeat every 15 s, leave), and every process keeps a
 map of room → agents that expires entries after 40 s without a heartbeat (a process that
-died cannot say leave)."""
+died cannot say leave).
+
+Typing is the same kind of thing, shorter lived: the widget's socket (app/widget/ws.py)
+announces `{"type": "typing", "customer_id", "rooms"}` on the bus, at most once a second
+per visitor; every process hands it to its desk connections on those rooms, which show
+"Visitor is typing…" until no new signal has come for a few seconds (static/js/desk.js)
+or the visitor's message arrives."""
 
 from __future__ import annotations
 
@@ -24,6 +31,8 @@ class Viewer(Protocol):
     agent_name: str
 
     def viewers_changed(self, names: dict[str, str]) -> None: ...
+
+    def visitor_typing(self) -> None: ...
 
 
 class Presence:
@@ -64,7 +73,17 @@ class Presence:
         now = time.monotonic()
         return {a: n for a, (n, until) in self.rooms.get(key, {}).items() if until > now}
 
+    async def typing(self, customer_id: str, room_ids: list[str]) -> None:
+        """A web chat visitor in these rooms is typing (best effort, like presence)."""
+        if self.publish is None or not room_ids:
+            return
+        with contextlib.suppress(Exception):
+            await self.publish({"type": "typing", "customer_id": customer_id, "rooms": room_ids})
+
     def on_notice(self, notice: dict[str, Any]) -> None:
+        if notice.get("type") == "typing":
+            self._typing(notice)
+            return
         if notice.get("type") != "presence":
             return
         key = (str(notice.get("customer_id")), str(notice.get("room")))
@@ -72,6 +91,13 @@ class Presence:
             self._gone(key, str(notice.get("agent_id")))
         else:
             self._seen(key, str(notice.get("agent_id")), str(notice.get("name", "")))
+
+    def _typing(self, notice: dict[str, Any]) -> None:
+        customer_id = str(notice.get("customer_id"))
+        rooms = notice.get("rooms")
+        for room in rooms if isinstance(rooms, list) else ():
+            for viewer in list(self.local.get((customer_id, str(room)), ())):
+                viewer.visitor_typing()
 
     def _seen(self, key, agent_id: str, name: str) -> None:
         before = self.names(key)

@@ -109,6 +109,11 @@ class DeskConnection(EventConnection):
     def viewers_changed(self, names: dict[str, str]) -> None:
         self.queue_text(desk_inbox.viewers(names, self.agent_id))
 
+    def visitor_typing(self) -> None:
+        """The web chat visitor of the open room is typing (presence.py): not an event, so
+        no cursor moves; the page's script hides the line again (static/js/desk.js)."""
+        self.queue_text(render_small("partials/typing.html", typing=True, oob=True))
+
     async def leave_room(self) -> None:
         """Stop viewing the open room: "also viewing" drops this agent for the others,
         and nothing more of the room is pushed here."""

@@ -125,6 +125,25 @@ async def participants_of(talk_ids: Iterable[UUID | str]) -> dict[str, list[Part
     return found
 
 
+async def last_messages(talk_ids: Iterable[UUID | str]) -> dict[str, MessageRow]:
+    """Each talk's newest live normal message, thread replies included (what moved the
+    talk up the list: `touch` follows the same messages), for the talk list's preview.
+    One index probe per talk on talk_messages_unread (talk_id, tm_create) of exactly those
+    rows; plain SQL for the LATERAL join."""
+    wanted = [str(t) for t in talk_ids]
+    if not wanted:
+        return {}
+    rows = await sql.fetch_as(
+        MessageRow,
+        f"SELECT {_MESSAGE} FROM unnest($1::uuid[]) AS wanted(wanted_id)"
+        " CROSS JOIN LATERAL (SELECT * FROM talk_messages m"
+        "  WHERE m.talk_id = wanted.wanted_id AND m.type = 'normal' AND m.tm_delete IS NULL"
+        "  ORDER BY m.tm_create DESC LIMIT 1) AS last",
+        wanted,
+    )
+    return {str(r.talk_id): r for r in rows}
+
+
 async def message(talk_id: str, message_id: str, *, lock: bool = False) -> MessageRow | None:
     return await sql.fetchrow_as(
         MessageRow,

@@ -17,6 +17,9 @@ Frames (JSON text), each with the event id to resume from:
     {"type": "ready", "id": "<event id>"}    caught up; live from here
     {"type": "cursor", "id": "<event id>"}   nothing for you, but resume from here
     {"type": "resync"}                       `since` was too old: reload the history
+The widget sends one frame, `{"type": "typing"}`, while the visitor types (at most every
+2 s): the desks with the visitor's room open show "Visitor is typing…" (through presence,
+app/desk/presence.py; not stored). Anything else it sends is ignored.
 Close codes: 4401 bad token, 4403 website not allowed, 4404 no such widget, 1013 too slow.
 """
 
@@ -33,6 +36,7 @@ from app.channels.account_store import AccountRow
 from app.core.connection import EventConnection, close_quietly, send_frame
 from app.core.events import StoredEvent
 from app.core.hub import Hub
+from app.desk.presence import Presence
 from app.domain.enums import EventType, Permission
 from app.domain.errors import Forbidden, NotFound, ServiceError
 from app.domain.principal import Principal
@@ -51,6 +55,16 @@ JOIN_EVENTS = {
 CURSOR_EVERY = 15.0
 """Seconds between `cursor` frames for a visitor who gets no messages, so a reconnect
 after a long quiet spell does not replay the whole stream in between."""
+TYPING_EVERY = 1.0
+"""Seconds between two typing announcements of one visitor, whatever the widget sends:
+a page sending a frame per keystroke (or a hostile one, a flood) costs the bus one
+notice a second."""
+MAX_CLIENT_FRAME = 256
+"""Longer frames from the widget are not read (the one it sends is 17 bytes)."""
+
+
+class _ClientFrame(msgspec.Struct):
+    type: str
 
 
 class _Peer(msgspec.Struct):
@@ -77,7 +91,14 @@ def _room_of(event: StoredEvent) -> str | None:
 class WidgetConnection(EventConnection):
     kind = "widget"
 
-    def __init__(self, socket: WebSocket, account: AccountRow, visitor_id: str, hub: Hub) -> None:
+    def __init__(
+        self,
+        socket: WebSocket,
+        account: AccountRow,
+        visitor_id: str,
+        hub: Hub,
+        presence: Presence | None = None,
+    ) -> None:
         principal = Principal(  # a visitor is no agent: only the customer id is used
             customer_id=str(account.customer_id),
             agent_id="",
@@ -90,6 +111,8 @@ class WidgetConnection(EventConnection):
         self.visitor_id = visitor_id
         self.rooms: set[str] | None = None
         self.last_frame = time.monotonic()
+        self.presence = presence
+        self.last_typing = 0.0
 
     async def send_text(self, text: str) -> None:
         await send_frame(self.socket, text)
@@ -135,20 +158,42 @@ class WidgetConnection(EventConnection):
         if any(p.type == "webchat" and p.target == self.visitor_id for p in room.participants):
             self.rooms.add(room.id)
 
+    async def heard(self, text: str) -> None:
+        """A frame from the widget: only `typing` means something."""
+        if len(text) > MAX_CLIENT_FRAME:
+            return
+        try:
+            frame = msgspec.json.decode(text, type=_ClientFrame)
+        except msgspec.DecodeError:
+            return
+        if frame.type != "typing" or self.presence is None:
+            return
+        now = time.monotonic()
+        if now - self.last_typing < TYPING_EVERY:
+            return
+        self.last_typing = now
+        if self.rooms is None:
+            self.rooms = await widget.visitor_rooms(self.customer_id, self.visitor_id)
+        # a bus notice is small (PostgreSQL NOTIFY takes 8,000 bytes): 50 rooms at most
+        await self.presence.typing(self.customer_id, sorted(self.rooms)[:50])
+
     async def run(self, since: int | None) -> None:
         try:
             await self.start(since)
-            while True:  # the widget sends nothing we need; read to notice it leaving
+            while True:  # read until the widget leaves; it may say the visitor is typing
                 try:
-                    await self.socket.receive_data(mode="text")
+                    text = await self.socket.receive_data(mode="text")
                 except WebSocketDisconnect:
                     return
+                await self.heard(str(text))
         finally:
             await self.stop()
 
 
 @websocket("/widget/{account_id:str}/ws")
-async def widget_websocket(socket: WebSocket, hub: Hub, account_id: str) -> None:
+async def widget_websocket(
+    socket: WebSocket, hub: Hub, presence: Presence, account_id: str
+) -> None:
     # Accept first, then close with a code and reason the widget can act on (a refused
     # handshake tells a browser only that it failed).
     await socket.accept()
@@ -171,7 +216,7 @@ async def widget_websocket(socket: WebSocket, hub: Hub, account_id: str) -> None
         await socket.close(code=4400, reason="invalid_since")
         return
     since, resync = await widget.resume_point(str(account.customer_id), since)
-    connection = WidgetConnection(socket, account, visitor_id, hub)
+    connection = WidgetConnection(socket, account, visitor_id, hub, presence)
     if resync:
         connection.queue_text(connection.frame({"type": "resync"}))
     await connection.run(since)

@@ -164,6 +164,48 @@
     if (menu) menu.open = false;
   });
 
+  // --- "Visitor is typing…" (partials/typing.html): each push shows it for TYPING_MS more;
+  // the visitor's message arriving ends it at once. The widget signals every 2 s while
+  // the visitor types, so 6 s without one means they stopped.
+  var TYPING_MS = 6000, typingTimer = null, inboundSeen = -1;
+  function stopTyping() {
+    var line = document.getElementById("typing");
+    if (line) { line.textContent = ""; delete line.dataset.typing; }
+  }
+  function countInbound() { return document.querySelectorAll("#timeline .item.inbound").length; }
+  // another room opened (or older messages loaded): count from what it shows now
+  document.body.addEventListener("htmx:afterSettle", function () { inboundSeen = countInbound(); });
+  document.body.addEventListener("htmx:wsAfterMessage", function () {
+    var line = document.getElementById("typing");
+    var inbound = countInbound();
+    if (inboundSeen >= 0 && inbound > inboundSeen) { clearTimeout(typingTimer); stopTyping(); }
+    inboundSeen = inbound;
+    if (line && line.dataset.typing === "on") {
+      line.dataset.typing = "shown";
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(stopTyping, TYPING_MS);
+    }
+  });
+
+  // --- the attach button: the chosen files' names (or how many) beside the paperclip ---
+  function showFiles(input) {
+    var label = input.closest("label.attach");
+    var names = document.getElementById(input.id + "-names");
+    var files = Array.prototype.map.call(input.files || [], function (f) { return f.name; });
+    var text = files.length > 2 ? files.length + " files" : files.join(", ");
+    if (names) { names.textContent = text; names.title = files.join(", "); }
+    if (label) label.classList.toggle("has-files", files.length > 0);
+  }
+  document.addEventListener("change", function (event) {
+    var t = event.target;
+    if (t && t.classList && t.classList.contains("attach-input")) showFiles(t);
+  });
+  document.addEventListener("reset", function (event) {
+    // after the reset has emptied the inputs (the event comes before it)
+    var form = event.target;
+    setTimeout(function () { form.querySelectorAll(".attach-input").forEach(showFiles); }, 0);
+  }, true);
+
   // --- keyboard: j/k move, Enter open, / search, e close, a assign to me --------------
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#inbox-list .row")); }
   function selected() { return document.querySelector("#inbox-list .row.selected") || document.querySelector("#inbox-list .row.current"); }

@@ -71,8 +71,8 @@
       "cursor:pointer;padding:2px 8px;border-radius:6px}",
       ".conn{font-size:12px;color:#6b7280;text-align:center;padding:2px 8px}",
       ".conn:empty{display:none}",
-      ".log{list-style:none;margin:0;padding:12px;flex:1;overflow-y:auto;display:flex;",
-      "flex-direction:column;gap:8px;background:#f7f7f9}",
+      ".log{flex:1;overflow-y:auto;background:#f7f7f9}",
+      ".msgs{list-style:none;margin:0;padding:12px;display:flex;flex-direction:column;gap:8px}",
       ".msg{max-width:80%;padding:8px 11px;border-radius:14px;white-space:pre-wrap;",
       "overflow-wrap:anywhere}",
       ".msg.agent{align-self:flex-start;background:#fff;border:1px solid #e5e7eb;",
@@ -151,17 +151,19 @@
       text: "\u00d7",
     });
     var conn = el("div", { class: "conn", role: "status", "aria-live": "polite" });
-    var log = el("ol", {
-      class: "log",
-      role: "log",
-      "aria-live": "polite",
-      "aria-label": "Messages",
-    });
+    // The live region is a box around the list, not the list itself: role="log" on the
+    // <ol> would hide that it is a list, and its items would belong to nothing (axe).
+    var list = el("ol", { class: "msgs" });
+    var log = el(
+      "div",
+      { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" },
+      [list]
+    );
     var greeting = el("li", { class: "msg agent greeting" }, [
       el("span", { class: "who", text: "Support" }),
       el("span", { class: "text", text: CONFIG.greeting }),
     ]);
-    log.appendChild(greeting);
+    list.appendChild(greeting);
 
     var nameInput = el("input", { name: "name", autocomplete: "name", maxlength: "100" });
     var emailInput = el("input", {
@@ -279,7 +281,7 @@
         el("span", { class: "files" }),
         el("span", { class: "meta" }),
       ]);
-      log.appendChild(node);
+      list.appendChild(node);
       return node;
     }
 
@@ -399,7 +401,20 @@
       part(node, "meta").textContent = "Sending\u2026";
       scrollDown();
       input.value = "";
+      lastTyping = 0; // the next message's first keystroke tells the desk again
       send(text, clientId, node, 1);
+    });
+
+    // "Visitor is typing…" at the desk: a `typing` frame while the visitor types, at most
+    // every TYPING_EVERY ms (the desk forgets it a few seconds after the last one).
+    var TYPING_EVERY = 2000;
+    var lastTyping = 0;
+    input.addEventListener("input", function () {
+      var now = Date.now();
+      if (!input.value.trim() || now - lastTyping < TYPING_EVERY) return;
+      if (!socket || socket.readyState !== 1) return;
+      lastTyping = now;
+      socket.send(JSON.stringify({ type: "typing" }));
     });
 
     input.addEventListener("keydown", function (event) {
