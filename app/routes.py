@@ -17,6 +17,7 @@ from app.api.ws import api_websocket
 from app.audit import api as audit
 from app.channels import api as accounts
 from app.channels import hooks_api as hooks
+from app.contacts import api as contacts
 from app.conversations import api as conversations
 from app.desk import (
     admin_accesskeys,
@@ -63,6 +64,8 @@ def route_handlers() -> list[Any]:
             talks.talk_file,
             audit.AuditLogController,
             me.MeController,
+            contacts.ContactController,
+            contacts.TagController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,

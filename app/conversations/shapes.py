@@ -25,6 +25,7 @@ def participant_out(row: ParticipantRow) -> ParticipantOut:
         target_name=row.target_name,
         name=row.name,
         detail=row.detail,
+        contact_id=str(row.contact_id) if row.contact_id else None,
     )
 
 
@@ -50,6 +51,7 @@ def conversation_out(
         queue_position=queue_position if row.tm_queued is not None else None,
         tags=list(row.tags or []),
         participants=[participant_out(p) for p in participants],
+        contact_ids=list(dict.fromkeys(str(p.contact_id) for p in participants if p.contact_id)),
         last_message=row.last_message,
         tm_last_message=fmt(row.tm_last_message) if row.tm_last_message else None,
         tm_create=fmt(row.tm_create),

@@ -77,6 +77,8 @@ class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None
+    contact_id: uuid.UUID | None = None
+    """The contact this participant is (app/contacts/matching.py links peers)."""
 
 
 class ActivityRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,6 +134,8 @@ class RoomFilter(msgspec.Struct, frozen=True, kw_only=True):
     priority: str | None = None
     team_ids: tuple[str, ...] | None = None
     """In any of these teams (the desk's "My teams"); () matches nothing."""
+    contact_id: str | None = None
+    """Rooms where this contact takes part (a participant, present or past, is it)."""
 
 
 def _conditions(f: RoomFilter) -> list[Any]:
@@ -168,6 +172,14 @@ def _conditions(f: RoomFilter) -> list[Any]:
             where.append(WhereRaw("false"))
     if f.tag:  # containment, so the GIN index on tags answers it
         where.append(WhereRaw("tags @> {}::text[]", [f.tag]))
+    if f.contact_id is not None:  # participants_contact answers it
+        where.append(
+            WhereRaw(
+                "conversations.id IN (SELECT p.conversation_id FROM participants p"
+                " WHERE p.contact_id = {})",
+                f.contact_id,
+            )
+        )
     if f.q:
         where.append(_search(f.q, f.customer_id))
     return where
@@ -618,6 +630,7 @@ async def insert_participant(
     target_name: str = "",
     name: str = "",
     detail: str = "",
+    contact_id: Id | None = None,
 ) -> ParticipantRow:
     rows = await Participant.insert(
         Participant(
@@ -628,6 +641,7 @@ async def insert_participant(
             target_name=target_name,
             name=name,
             detail=detail,
+            contact_id=contact_id,
         )
     ).returning(*Participant.all_columns())
     return _person(rows[0])
@@ -642,6 +656,13 @@ async def set_participant_profile(room_id: Id, target: str, name: str, detail: s
 async def set_target_name(participant_id: uuid.UUID, target_name: str) -> None:
     await sql.execute(
         "UPDATE participants SET target_name = $2 WHERE id = $1", participant_id, target_name
+    )
+
+
+async def link_contact(participant_id: uuid.UUID, contact_id: Id | None) -> None:
+    """The participant is this contact (app/contacts/)."""
+    await sql.execute(
+        "UPDATE participants SET contact_id = $2 WHERE id = $1", participant_id, contact_id
     )
 
 

@@ -91,6 +91,16 @@ class EventType(StrEnum):
     TALK_PARTICIPANT_JOINED = "talk_participant_joined"
     TALK_PARTICIPANT_LEFT = "talk_participant_left"
     WEBHOOK_TEST = "webhook_test"
+    # contacts slice: a contact and a tag are each a resource of their own (app/contacts/)
+    CONTACT_CREATED = "contact_created"
+    CONTACT_UPDATED = "contact_updated"
+    CONTACT_DELETED = "contact_deleted"
+    CONTACT_MERGED = "contact_merged"
+    """Another contact was merged into this one (the survivor; the other one's
+    `contact_deleted` comes first)."""
+    TAG_CREATED = "tag_created"
+    TAG_UPDATED = "tag_updated"
+    TAG_DELETED = "tag_deleted"
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})
@@ -113,6 +123,9 @@ MESSAGE_EVENTS = frozenset(e for e in EventType if e.startswith("conversation_me
 
 TALK_EVENTS = frozenset(e for e in EventType if e.startswith("talk_"))
 """Events about the agents' talks: private to the talk's participants."""
+
+CONTACT_EVENTS = frozenset(e for e in EventType if e.startswith(("contact_", "tag_")))
+"""Events about contacts and tags (the desk's Contacts page follows them)."""
 
 PublicEventType = StrEnum(  # type: ignore[misc]
     "EventType", [(e.name, e.value) for e in EventType if e in PUBLIC_EVENTS], module=__name__
@@ -153,6 +166,26 @@ class ParticipantType(StrEnum):
     WEBCHAT = "webchat"
     WHATSAPP = "whatsapp"
     AGENT = "agent"
+
+
+class ContactSource(StrEnum):
+    """Where a contact came from: an agent (`manual`), an import, the API, or the
+    channels (`sync`: made by an inbound message from an address no contact had)."""
+
+    MANUAL = "manual"
+    IMPORT = "import"
+    API = "api"
+    SYNC = "sync"
+
+
+class AddressType(StrEnum):
+    """What a contact may be reached at: a participant's types, less `agent`."""
+
+    TEL = "tel"
+    EMAIL = "email"
+    LINE = "line"
+    WEBCHAT = "webchat"
+    WHATSAPP = "whatsapp"
 
 
 class Direction(StrEnum):
