@@ -1,7 +1,7 @@
 """What the contact search matches, and how a query becomes an index range. Pure rules.
 
 Semantics (Chatwoot's): a contact matches when the query, lower-cased, starts any of its
-name words, its whole names ("ann smi" finds Ann Smith), or one of its addresses (a phone
+name words, or several in a row ("ann smi" finds Mary Ann Smith), or one of its addresses (a phone
 number with or without its `+`). The words are stored in the C collation, where byte order
 is code point order, so "starts with q" is the range [q, q with its last character
 incremented) of a plain btree: no extension (pg_trgm) needed.
@@ -23,11 +23,11 @@ def search_words(names: Iterable[str], addresses: Iterable[tuple[str, str]]) -> 
     """`names`: first, last, display name, company...; `addresses`: (type, target)."""
     found: dict[str, None] = {}
     for name in names:
-        whole = _norm(name)
-        if whole:
-            found[whole[:MAX_WORD]] = None
-            for word in whole.split(" "):
-                found[word[:MAX_WORD]] = None
+        words = _norm(name).split(" ")
+        # every tail of the name from a word on: "mary ann smith", "ann smith", "smith"
+        # — a prefix of one of them starts a word (or several words in a row)
+        for i in range(len(words)):
+            found[" ".join(words[i:])[:MAX_WORD]] = None
     for kind, target in addresses:
         target = target.lower()
         found[target[:MAX_WORD]] = None
