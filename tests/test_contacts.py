@@ -52,10 +52,23 @@ def test_a_contact_in_voipbins_shape(client, tenant, db_url):
         attributes={"plan": "gold", "seats": 3},
     )
     assert set(made) == {
-        "id", "customer_id", "first_name", "last_name", "display_name", "company",
-        "job_title", "source", "external_id", "notes", "addresses", "tag_ids",
-        "attributes", "tm_create", "tm_update", "tm_delete",
-    }  # fmt: skip
+        "id",
+        "customer_id",
+        "first_name",
+        "last_name",
+        "display_name",
+        "company",
+        "job_title",
+        "source",
+        "external_id",
+        "notes",
+        "addresses",
+        "tag_ids",
+        "attributes",
+        "tm_create",
+        "tm_update",
+        "tm_delete",
+    }
     assert made["source"] == "api" and made["customer_id"] == tenant.customer_id
     assert [(a["type"], a["target"], a["is_primary"]) for a in made["addresses"]] == [
         ("tel", "+15552010001", True),
@@ -83,11 +96,22 @@ def test_a_contact_in_voipbins_shape(client, tenant, db_url):
 
 
 def test_search_starts_with_any_name_word_or_address_and_pages(client, tenant):
-    ann = _contact(client, tenant, display_name="Mary Ann Smith",
-                   addresses=[{"type": "email", "target": "mas@shop.example"}])  # fmt: skip
-    bob = _contact(client, tenant, first_name="Bob", last_name="Annand",
-                   addresses=[{"type": "tel", "target": "+15552020002"}])  # fmt: skip
-    _contact(client, tenant, first_name="Zed", addresses=[{"type": "tel", "target": "+15559990000"}])
+    ann = _contact(
+        client,
+        tenant,
+        display_name="Mary Ann Smith",
+        addresses=[{"type": "email", "target": "mas@shop.example"}],
+    )
+    bob = _contact(
+        client,
+        tenant,
+        first_name="Bob",
+        last_name="Annand",
+        addresses=[{"type": "tel", "target": "+15552020002"}],
+    )
+    _contact(
+        client, tenant, first_name="Zed", addresses=[{"type": "tel", "target": "+15559990000"}]
+    )
 
     def found(q, **params):
         r = client.get(C, headers=tenant.agent, params={"q": q, **params})
@@ -117,37 +141,72 @@ def test_search_starts_with_any_name_word_or_address_and_pages(client, tenant):
 
 
 def test_an_address_names_one_contact(client, tenant, other_tenant):
-    ann = _contact(client, tenant, display_name="Ann", addresses=[{"type": "email", "target": "a@x.example"}])
+    ann = _contact(
+        client, tenant, display_name="Ann", addresses=[{"type": "email", "target": "a@x.example"}]
+    )
     error = assert_error(
-        client.post(C, headers=tenant.agent, json={"addresses": [{"type": "email", "target": "A@X.example"}]}),
+        client.post(
+            C,
+            headers=tenant.agent,
+            json={"addresses": [{"type": "email", "target": "A@X.example"}]},
+        ),
         409,
         "address_taken",
     )
     assert "Ann" in error["message"] and ann["id"] in error["message"]
     bob = _contact(client, tenant, display_name="Bob")
-    taken = client.post(f"{C}/{bob['id']}/addresses", headers=tenant.agent,
-                        json={"type": "email", "target": "a@x.example"})  # fmt: skip
+    taken = client.post(
+        f"{C}/{bob['id']}/addresses",
+        headers=tenant.agent,
+        json={"type": "email", "target": "a@x.example"},
+    )
     assert ann["id"] in assert_error(taken, 409, "address_taken")["message"]
-    twice = client.post(C, headers=tenant.agent, json={"addresses": [
-        {"type": "tel", "target": "+15550100000"}, {"type": "tel", "target": "555-010-0000"}]})  # fmt: skip
+    twice = client.post(
+        C,
+        headers=tenant.agent,
+        json={
+            "addresses": [
+                {"type": "tel", "target": "+15550100000"},
+                {"type": "tel", "target": "555-010-0000"},
+            ]
+        },
+    )
     assert_error(twice, 422, "duplicate_address")
-    bad = client.post(f"{C}/{bob['id']}/addresses", headers=tenant.agent, json={"type": "email", "target": "nope"})
+    bad = client.post(
+        f"{C}/{bob['id']}/addresses", headers=tenant.agent, json={"type": "email", "target": "nope"}
+    )
     assert assert_error(bad, 422, "invalid_address")["fields"][0]["field"] == "target"
     # another customer may hold the same address
-    r = client.post(C, headers=other_tenant.agent, json={"addresses": [{"type": "email", "target": "a@x.example"}]})
+    r = client.post(
+        C,
+        headers=other_tenant.agent,
+        json={"addresses": [{"type": "email", "target": "a@x.example"}]},
+    )
     assert r.status_code == 201
     # change and remove addresses; one primary per type
-    bob = client.post(f"{C}/{bob['id']}/addresses", headers=tenant.agent,
-                      json={"type": "tel", "target": "+15550200001", "is_primary": True}).json()  # fmt: skip
-    bob = client.post(f"{C}/{bob['id']}/addresses", headers=tenant.agent,
-                      json={"type": "tel", "target": "+15550200002", "is_primary": True}).json()  # fmt: skip
+    bob = client.post(
+        f"{C}/{bob['id']}/addresses",
+        headers=tenant.agent,
+        json={"type": "tel", "target": "+15550200001", "is_primary": True},
+    ).json()
+    bob = client.post(
+        f"{C}/{bob['id']}/addresses",
+        headers=tenant.agent,
+        json={"type": "tel", "target": "+15550200002", "is_primary": True},
+    ).json()
     assert [a["is_primary"] for a in bob["addresses"]] == [False, True]
     first = bob["addresses"][0]["id"]
-    moved = client.put(f"{C}/{bob['id']}/addresses/{first}", headers=tenant.agent,
-                       json={"target": "a@x.example", "type": "email"})  # fmt: skip
+    moved = client.put(
+        f"{C}/{bob['id']}/addresses/{first}",
+        headers=tenant.agent,
+        json={"target": "a@x.example", "type": "email"},
+    )
     assert_error(moved, 409, "address_taken")
-    bob = client.put(f"{C}/{bob['id']}/addresses/{first}", headers=tenant.agent,
-                     json={"name": "home", "is_primary": True}).json()  # fmt: skip
+    bob = client.put(
+        f"{C}/{bob['id']}/addresses/{first}",
+        headers=tenant.agent,
+        json={"name": "home", "is_primary": True},
+    ).json()
     assert [(a["name"], a["is_primary"]) for a in bob["addresses"]] == [("home", True), ("", False)]
     bob = client.delete(f"{C}/{bob['id']}/addresses/{first}", headers=tenant.agent).json()
     assert [a["target"] for a in bob["addresses"]] == ["+15550200002"]
@@ -171,28 +230,45 @@ def test_one_person_across_sms_email_and_web_chat_is_one_contact_only_through_an
     other = _room(client, tenant, first_mail.conversation_id)["contact_ids"]
     assert other != [contact_id]
     # an agent adds another email address to the SMS contact: the next mail from it is theirs
-    client.post(f"{C}/{contact_id}/addresses", headers=tenant.agent,
-                json={"type": "email", "target": "sam@work.example"})  # fmt: skip
+    client.post(
+        f"{C}/{contact_id}/addresses",
+        headers=tenant.agent,
+        json={"type": "email", "target": "sam@work.example"},
+    )
     by_mail = inbound(email, "Sam@Work.example", "hi again", peer_name="Sam")
     assert _room(client, tenant, by_mail.conversation_id)["contact_ids"] == [contact_id]
     # a web chat visitor leaves that address: the visitor is the same contact (in a room
     # of their own once the mail room is closed)
-    client.put(f"/v1.0/conversations/{by_mail.conversation_id}", headers=tenant.admin,
-               json={"status": "closed"})  # fmt: skip
-    visit = inbound(chat, "wv-" + "a" * 32, "hello from the site", peer_label="Visitor from shop.example",
-                    identities=[{"type": "email", "target": "sam@work.example", "name": ""}])  # fmt: skip
+    client.put(
+        f"/v1.0/conversations/{by_mail.conversation_id}",
+        headers=tenant.admin,
+        json={"status": "closed"},
+    )
+    visit = inbound(
+        chat,
+        "wv-" + "a" * 32,
+        "hello from the site",
+        peer_label="Visitor from shop.example",
+        identities=[{"type": "email", "target": "sam@work.example", "name": ""}],
+    )
     chat_room = _room(client, tenant, visit.conversation_id)
     assert contact_id in chat_room["contact_ids"]
     contact = client.get(f"{C}/{contact_id}", headers=tenant.agent).json()
     assert {(a["type"], a["target"]) for a in contact["addresses"]} == {
-        ("tel", "+15553030303"), ("email", "sam@work.example"), ("webchat", "wv-" + "a" * 32)}  # fmt: skip
+        ("tel", "+15553030303"),
+        ("email", "sam@work.example"),
+        ("webchat", "wv-" + "a" * 32),
+    }
     assert contact["display_name"] == "Sam"  # the name mail gave, once nobody named it
     rooms = client.get(f"{C}/{contact_id}/conversations", headers=tenant.admin).json()["result"]
     assert {r["reference_type"] for r in rooms} == {"message", "email", "webchat"}
     assert len(rooms) == 3
     # an agent sees the rooms it may see only
-    client.put(f"/v1.0/conversations/{by_sms.conversation_id}", headers=tenant.admin,
-               json={"owner_id": tenant.manager_id})  # fmt: skip
+    client.put(
+        f"/v1.0/conversations/{by_sms.conversation_id}",
+        headers=tenant.admin,
+        json={"owner_id": tenant.manager_id},
+    )
     mine = client.get(f"{C}/{contact_id}/conversations", headers=tenant.agent).json()["result"]
     assert by_sms.conversation_id not in {r["id"] for r in mine} and len(mine) == 2
     # one contact made per new address, none for a known one
@@ -220,10 +296,20 @@ def test_merge_moves_addresses_attributes_tags_notes_and_rooms(client, tenant, d
     by_mail = inbound(email, "dup@x.example", "mail")
     keep_id = _room(client, tenant, by_sms.conversation_id)["contact_ids"][0]
     other_id = _room(client, tenant, by_mail.conversation_id)["contact_ids"][0]
-    client.put(f"{C}/{keep_id}", headers=tenant.agent,
-               json={"attributes": {"plan": "gold"}, "notes": "keep", "first_name": "Dee"})  # fmt: skip
-    client.put(f"{C}/{other_id}", headers=tenant.agent,
-               json={"attributes": {"plan": "free", "city": "Oslo"}, "notes": "other", "company": "Dup Inc"})  # fmt: skip
+    client.put(
+        f"{C}/{keep_id}",
+        headers=tenant.agent,
+        json={"attributes": {"plan": "gold"}, "notes": "keep", "first_name": "Dee"},
+    )
+    client.put(
+        f"{C}/{other_id}",
+        headers=tenant.agent,
+        json={
+            "attributes": {"plan": "free", "city": "Oslo"},
+            "notes": "other",
+            "company": "Dup Inc",
+        },
+    )
     client.post(f"{C}/{keep_id}/tags", headers=tenant.agent, json={"tag_id": vip["id"]})
     client.post(f"{C}/{other_id}/tags", headers=tenant.agent, json={"tag_id": late["id"]})
     client.post(f"{C}/{other_id}/tags", headers=tenant.agent, json={"tag_id": vip["id"]})
@@ -250,8 +336,11 @@ def test_merge_moves_addresses_attributes_tags_notes_and_rooms(client, tenant, d
     # the next mail from the merged address finds the survivor
     again = inbound(email, "dup@x.example", "mail again")
     assert _room(client, tenant, again.conversation_id)["contact_ids"] == [keep_id]
-    assert_error(client.post(f"{C}/{keep_id}/merge", headers=tenant.agent,
-                             json={"contact_id": keep_id}), 422, "same_contact")  # fmt: skip
+    assert_error(
+        client.post(f"{C}/{keep_id}/merge", headers=tenant.agent, json={"contact_id": keep_id}),
+        422,
+        "same_contact",
+    )
 
 
 def test_tags_are_resources_and_conversations_keep_their_names(client, tenant, db_url):
@@ -259,9 +348,19 @@ def test_tags_are_resources_and_conversations_keep_their_names(client, tenant, d
     room_id = inbound(sms, "+15555050505").conversation_id
     assert_error(client.post(T, headers=tenant.agent, json={"name": "vip"}), 403)
     vip = client.post(T, headers=tenant.manager, json={"name": "vip", "detail": "big"}).json()
-    assert set(vip) == {"id", "customer_id", "name", "detail", "tm_create", "tm_update", "tm_delete"}
+    assert set(vip) == {
+        "id",
+        "customer_id",
+        "name",
+        "detail",
+        "tm_create",
+        "tm_update",
+        "tm_delete",
+    }
     assert_error(client.post(T, headers=tenant.admin, json={"name": "VIP"}), 409, "tag_exists")
-    client.put(f"/v1.0/conversations/{room_id}", headers=tenant.admin, json={"tags": ["vip", "gold", "x"]})
+    client.put(
+        f"/v1.0/conversations/{room_id}", headers=tenant.admin, json={"tags": ["vip", "gold", "x"]}
+    )
     renamed = client.put(f"{T}/{vip['id']}", headers=tenant.admin, json={"name": "gold"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "gold"
     assert _room(client, tenant, room_id)["tags"] == ["gold", "x"]  # one gold, where vip was
@@ -279,7 +378,9 @@ def test_tags_are_resources_and_conversations_keep_their_names(client, tenant, d
 
 
 def test_the_accesskey_cookie_works_on_the_api_only(client, tenant):
-    key = client.post("/v1.0/accesskeys", headers=tenant.admin, json={"name": "voipbin"}).json()["token"]
+    key = client.post("/v1.0/accesskeys", headers=tenant.admin, json={"name": "voipbin"}).json()[
+        "token"
+    ]
     client.cookies.set("accesskey", key)
     try:
         listed = client.get(C)
@@ -287,7 +388,9 @@ def test_the_accesskey_cookie_works_on_the_api_only(client, tenant):
         made = client.post(C, json={"first_name": "Cookie"})  # a program sends no CSRF token
         assert made.status_code == 201, made.text
         # a page of another site cannot use it
-        refused = client.post(C, json={"first_name": "X"}, headers={"Origin": "https://evil.example"})
+        refused = client.post(
+            C, json={"first_name": "X"}, headers={"Origin": "https://evil.example"}
+        )
         assert_error(refused, 403, "cross_site_request")
         # the desk does not take it: it asks to sign in
         desk = client.get("/contacts", follow_redirects=False)
@@ -320,8 +423,11 @@ _NO = str(uuid.uuid4())
     ],
 )
 def test_foreign_and_unknown_ids_are_404(client, tenant, other_tenant, method, path, body):
-    theirs = client.post(C, headers=other_tenant.admin, json={
-        "addresses": [{"type": "tel", "target": "+15557770000"}]}).json()  # fmt: skip
+    theirs = client.post(
+        C,
+        headers=other_tenant.admin,
+        json={"addresses": [{"type": "tel", "target": "+15557770000"}]},
+    ).json()
     their_tag = client.post(T, headers=other_tenant.admin, json={"name": "theirs"}).json()
     mine = _contact(client, tenant, addresses=[{"type": "tel", "target": "+15557770001"}])
     my_tag = client.post(T, headers=tenant.admin, json={"name": "mine"}).json()
@@ -333,12 +439,18 @@ def test_foreign_and_unknown_ids_are_404(client, tenant, other_tenant, method, p
         ("not-an-id", mine["addresses"][0]["id"], my_tag["id"], mine["id"], "not-an-id"),
     ]
     if "{a}" in path or "{t}" in path or "{c2}" in json.dumps(body):
-        cases.append((mine["id"], theirs["addresses"][0]["id"], their_tag["id"], theirs["id"], my_tag["id"]))
+        cases.append(
+            (mine["id"], theirs["addresses"][0]["id"], their_tag["id"], theirs["id"], my_tag["id"])
+        )
         cases.append((mine["id"], _NO, _NO, _NO, my_tag["id"]))
     for c, a, t, c2, tag in cases:
         url = ("{tag}" if path.startswith("{tag}") else "").join([""])  # noqa: F841
         full = (T + "/" + tag) if path.startswith("{tag}") else C + "/" + path.format(c=c, a=a, t=t)
-        sent = None if body is None else json.loads(json.dumps(body).replace("{t}", t).replace("{c2}", c2))
+        sent = (
+            None
+            if body is None
+            else json.loads(json.dumps(body).replace("{t}", t).replace("{c2}", c2))
+        )
         if "{a}" not in path and "{t}" not in path and c == mine["id"] and sent == body:
             continue
         r = client.request(method, full, headers=tenant.admin, json=sent)
