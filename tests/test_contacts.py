@@ -495,3 +495,33 @@ def test_bad_bodies_are_422(client, tenant, method, path, body):
     else:
         url = C + path.format(c=mine["id"], a=mine["addresses"][0]["id"])
     assert_error(client.request(method, url, headers=tenant.admin, json=body), 422)
+
+
+def test_the_widget_names_a_visitor_by_the_page_they_are_on(client, tenant):
+    """Through the widget's own doors: the page's Origin gives the host."""
+    from app.channels import accounts
+    from conftest import run_async
+
+    account = run_async(
+        accounts.create_account(
+            tenant.customer_id, type="webchat", address="site", name="Site", settings={}
+        )
+    )
+    base, origin = f"/widget/{account.id}", {"Origin": "https://shop.example:8443"}
+    session = client.post(base + "/session", headers=origin).json()
+    headers = {**origin, "X-Widget-Token": session["token"]}
+    sent = client.post(base + "/messages", headers=headers, json={"text": "hi", "client_id": "c1"})
+    assert sent.status_code == 201, sent.text
+    (room,) = client.get("/v1.0/conversations", headers=tenant.admin).json()["result"]
+    assert room["name"] == "Visitor from shop.example"
+    assert session["visitor_id"] not in room["name"]
+    contact = client.get(f"{C}/{room['contact_ids'][0]}", headers=tenant.agent).json()
+    assert contact["display_name"] == "Visitor from shop.example"
+    named = client.post(
+        base + "/identify", headers=headers, json={"name": "Lou", "email": "lou@x.example"}
+    )
+    assert named.status_code == 200, named.text
+    assert _room(client, tenant, room["id"])["name"] == "Lou"
+    contact = client.get(f"{C}/{contact['id']}", headers=tenant.agent).json()
+    assert contact["display_name"] == "Lou"
+    assert {a["type"] for a in contact["addresses"]} == {"webchat", "email"}
