@@ -26,6 +26,8 @@ IDEMPOTENT = {
     ("post", "/v1.0/talks"),
     ("post", "/v1.0/talks/{talk_id}/participants"),
     ("post", "/v1.0/talks/{talk_id}/messages"),
+    ("post", "/v1.0/contacts"),
+    ("post", "/v1.0/tags"),
 }
 
 

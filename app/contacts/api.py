@@ -66,7 +66,7 @@ class ContactController(Controller):
 
     @get("/{contact_id:str}")
     async def get_contact(self, principal: Principal, contact_id: str) -> ContactOut:
-        """One contact. Any agent."""
+        """One contact, with its addresses and tags. Any agent of the customer."""
         return await contacts.get_contact(principal, contact_id)
 
     @put("/{contact_id:str}")
@@ -169,7 +169,7 @@ class TagController(Controller):
 
     @get("/{tag_id:str}")
     async def get_tag(self, principal: Principal, tag_id: str) -> TagOut:
-        """One tag. Any agent."""
+        """One tag, by its id. Any agent of the customer."""
         return await tags.get_tag(principal, tag_id)
 
     @put("/{tag_id:str}", opt=answers(Forbidden, Conflict))

@@ -488,7 +488,7 @@ ALL_TABLES = [
 ]
 
 
-# --- contacts slice (issue 14, point 1): contacts, their addresses, search words, tags ---
+# --- contacts slice: contacts, their addresses, search words, tags ---
 
 
 class Contact(Table, tablename="contacts"):

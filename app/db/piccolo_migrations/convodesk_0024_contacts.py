@@ -1,4 +1,4 @@
-"""Contacts and tags (issue 14, point 1).
+"""Contacts and tags.
 
 - `contacts`: a person, in VoIPBIN's contact shape; soft-deleted (`tm_delete`).
 - `contact_addresses`: where a contact is reached, `(type, target)` normalised as a
