@@ -110,7 +110,9 @@ def shapes(rng: random.Random) -> dict[str, callable]:
     return {
         "q=<one letter>": lambda: rng.choice("abcdefghijklmnopqrstuvwxyz"),
         "q=<first name>": lambda: name()[0],
-        "q=<first last, typed halfway>": lambda: (lambda f, l: f"{f} {l[:3]}")(*name()),
+        "q=<first last, typed halfway>": lambda: (lambda first, last: f"{first} {last[:3]}")(
+            *name()
+        ),
         "q=<email prefix>": lambda: "{}.{}".format(*name())[:12],
         "q=<phone digits>": lambda: "1555" + str(rng.randrange(10**7)).zfill(7)[:4],
         "q=<no match>": lambda: "zq" + str(rng.randrange(1000)),
@@ -169,7 +171,9 @@ def main() -> None:
     args = parser.parse_args()
     with customer_database() as (url, _env, created):
         seconds = asyncio.run(load(url, created["customer_id"], args.contacts))
-        print(f"loaded {args.contacts:,} contacts (2 addresses each, their words) in {seconds:.0f} s")
+        print(
+            f"loaded {args.contacts:,} contacts (2 addresses each, their words) in {seconds:.0f} s"
+        )
         wait_for_quiet(limit=60)
         asyncio.run(measure(url, created["customer_id"], created["agent_id"], args.requests))
 

@@ -499,8 +499,9 @@ def test_bad_bodies_are_422(client, tenant, method, path, body):
 
 def test_the_widget_names_a_visitor_by_the_page_they_are_on(client, tenant):
     """Through the widget's own doors: the page's Origin gives the host."""
-    from app.channels import accounts
     from conftest import run_async
+
+    from app.channels import accounts
 
     account = run_async(
         accounts.create_account(

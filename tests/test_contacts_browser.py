@@ -16,7 +16,9 @@ LIVE = LIVE_MS * 2
 
 def sign_in(page: Page, base: str, username: str, password: str, start: str = "/contacts") -> None:
     page.set_default_timeout(15000)
-    browser_kit.sign_in(page, base, username, password, start, shows="#contact-list", wait_live=True)
+    browser_kit.sign_in(
+        page, base, username, password, start, shows="#contact-list", wait_live=True
+    )
 
 
 def test_find_a_contact_see_their_conversations_and_edit_them(server, tenant, client, new_page):

@@ -33,10 +33,10 @@ from app.core.events import StoredEvent, connection, event_body, events_after, l
 from app.db.piccolo_conf import DB
 from app.domain.channels import preview
 from app.domain.enums import (
-    AddressType,
     PUBLIC_EVENTS,
     TALK_EVENTS,
     WEBHOOK_EVENTS,
+    AddressType,
     AgentStatus,
     AssignmentPolicy,
     Availability,
@@ -50,18 +50,15 @@ from app.domain.enums import (
 from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
 from app.domain.resources import (
+    EVENT_DATA,
+    AgentCreate,
+    AgentOut,
+    AgentUpdate,
     ContactAddressIn,
     ContactCreate,
     ContactMergeIn,
     ContactOut,
     ContactUpdate,
-    TagCreate,
-    TagOut,
-    TagUpdate,
-    EVENT_DATA,
-    AgentCreate,
-    AgentOut,
-    AgentUpdate,
     ConversationCreate,
     ConversationOut,
     ConversationUpdate,
@@ -69,6 +66,9 @@ from app.domain.resources import (
     MessageCreate,
     MessageOut,
     ParticipantIn,
+    TagCreate,
+    TagOut,
+    TagUpdate,
     TalkCreate,
     TalkMessageCreate,
     TalkMessageOut,
@@ -673,9 +673,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
     await run.step(
         contact_tags.update_tag(admin, vip.id, TagUpdate(name="platinum")), Ev.TAG_UPDATED
     )
-    await run.step(
-        contact_tags.delete_tag(admin, vip.id), Ev.TAG_DELETED, Ev.CONTACT_UPDATED
-    )
+    await run.step(contact_tags.delete_tag(admin, vip.id), Ev.TAG_DELETED, Ev.CONTACT_UPDATED)
     await run.step(
         contact_service.delete_contact(admin, merged.id),
         Ev.CONTACT_DELETED,

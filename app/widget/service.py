@@ -35,8 +35,8 @@ from app.domain.channels import normalize_address
 from app.domain.enums import Direction, ParticipantType, ReferenceType
 from app.domain.errors import Forbidden, InvalidInput, Unauthenticated
 from app.domain.inbound import InboundMessage
-from app.domain.participants import visitor_label
 from app.domain.origins import same_origin
+from app.domain.participants import visitor_label
 from app.domain.resources import MessageOut
 from app.domain.timefmt import LIVE
 
