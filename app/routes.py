@@ -18,6 +18,7 @@ from app.audit import api as audit
 from app.canned import api as canned
 from app.channels import api as accounts
 from app.channels import hooks_api as hooks
+from app.contacts import api as contacts
 from app.conversations import api as conversations
 from app.conversations import rooms_api
 from app.desk import (
@@ -27,6 +28,7 @@ from app.desk import (
     admin_teams,
     admin_webhooks,
     canned_pages,
+    contacts_pages,
     forms,
     profile,
     session,
@@ -73,6 +75,8 @@ def route_handlers() -> list[Any]:
             rooms_api.RoomActionsController,
             notifications.NotificationController,
             canned.CannedResponseController,
+            contacts.ContactController,
+            contacts.TagController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,
@@ -109,6 +113,7 @@ def route_handlers() -> list[Any]:
         *admin_teams.ROUTES,
         *notifications_desk.ROUTES,
         *canned_pages.ROUTES,
+        *contacts_pages.ROUTES,
         *widget.ROUTES,
         healthz,
         api_websocket,

@@ -26,6 +26,8 @@ from routing_kit import principal
 
 from app.canned import service as canned
 from app.channels import accounts, runtime
+from app.contacts import service as contact_service
+from app.contacts import tags as contact_tags
 from app.conversations import messages, notes
 from app.conversations import service as conversations
 from app.core.events import StoredEvent, connection, event_body, events_after, last_event_id
@@ -35,6 +37,7 @@ from app.domain.enums import (
     PUBLIC_EVENTS,
     TALK_EVENTS,
     WEBHOOK_EVENTS,
+    AddressType,
     AgentStatus,
     AssignmentPolicy,
     Availability,
@@ -55,6 +58,11 @@ from app.domain.resources import (
     CannedResponseCreate,
     CannedResponseOut,
     CannedResponseUpdate,
+    ContactAddressIn,
+    ContactCreate,
+    ContactMergeIn,
+    ContactOut,
+    ContactUpdate,
     ConversationCreate,
     ConversationOut,
     ConversationUpdate,
@@ -64,6 +72,9 @@ from app.domain.resources import (
     MessageUpdate,
     NotificationOut,
     ParticipantIn,
+    TagCreate,
+    TagOut,
+    TagUpdate,
     TalkCreate,
     TalkMessageCreate,
     TalkMessageOut,
@@ -189,6 +200,10 @@ class Checker:
         elif EVENT_DATA[event_type] is CannedResponseOut:
             assert event.topics == [f"customer_id:{event.customer_id}:canned_response:{data['id']}"]
             assert event.audience == ([data["owner_id"]] if data["owner_id"] else [])
+        elif EVENT_DATA[event_type] in (ContactOut, TagOut):
+            kind = "contact" if EVENT_DATA[event_type] is ContactOut else "tag"
+            assert event.topics == [f"customer_id:{event.customer_id}:{kind}:{data['id']}"]
+            assert event.audience == []
         elif EVENT_DATA[event_type] is AgentOut:
             assert event.topics == [f"customer_id:{event.customer_id}:agent:{data['id']}"]
             everyone = event_type is EventType.AGENT_AVAILABILITY_UPDATED
@@ -240,6 +255,8 @@ async def read_state(admin: Principal) -> dict[str, Any]:
         "agents": _plain((await agents.list_agents(admin))[0]),
         "canned": _plain((await canned.list_page(admin))[0]),
         "me": admin.agent_id,
+        "contacts": _plain((await contact_service.list_contacts(admin))[0]),
+        "tags": _plain((await contact_tags.list_tags(admin))[0]),
     }
 
 
@@ -272,7 +289,13 @@ def put(state: dict[str, Any], kind: str, inside: str, data: dict, gone: bool) -
 def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
     """docs/EVENTS.md, "Keeping a copy up to date", as a client would write it."""
     shape = EVENT_DATA[event_type]
-    if shape is TeamOut:
+    if shape in (ContactOut, TagOut):
+        kind = "contacts" if shape is ContactOut else "tags"
+        if data["tm_delete"] != LIVE:
+            state[kind].pop(data["id"], None)
+        else:
+            state[kind][data["id"]] = data
+    elif shape is TeamOut:
         if event_type is EventType.TEAM_DELETED:
             state["teams"].pop(data["id"], None)
         else:
@@ -413,6 +436,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
     # --- rooms and messages
     first = await run.step(
         messages.receive(sms, InboundMessage(peer="+15559870001", text="hello  there")),
+        Ev.CONTACT_CREATED,  # a new address: its contact
         Ev.CONVERSATION_CREATED,
         Ev.CONVERSATION_MESSAGE_CREATED,
         Ev.CONVERSATION_MESSAGE_RECEIVED,
@@ -479,6 +503,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
             room,
             ParticipantIn(type=ParticipantType.EMAIL, target="pat@example.com", name="Pat"),
         ),
+        Ev.CONTACT_CREATED,
         Ev.CONVERSATION_PARTICIPANT_ADDED,
         Ev.CONVERSATION_ACTIVITY_CREATED,
     )
@@ -530,6 +555,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
                 participants=[ParticipantIn(type=ParticipantType.TEL, target="+15559870002")]
             ),
         ),
+        Ev.CONTACT_CREATED,
         Ev.CONVERSATION_CREATED,
     )
     await run.step(conversations.delete_conversation(admin, made.id), Ev.CONVERSATION_DELETED)
@@ -555,6 +581,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
     )
     routed = await run.step(
         messages.receive(team_line, InboundMessage(peer="+15559870003", text="route me")),
+        Ev.CONTACT_CREATED,
         Ev.CONVERSATION_CREATED,
         Ev.CONVERSATION_MESSAGE_CREATED,
         Ev.CONVERSATION_MESSAGE_RECEIVED,
@@ -564,6 +591,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
     )
     waits = await run.step(
         messages.receive(team_line, InboundMessage(peer="+15559870004", text="me too")),
+        Ev.CONTACT_CREATED,
         Ev.CONVERSATION_CREATED,
         Ev.CONVERSATION_MESSAGE_CREATED,
         Ev.CONVERSATION_MESSAGE_RECEIVED,
@@ -734,6 +762,41 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.CANNED_RESPONSE_UPDATED,
     )
     await run.step(canned.delete(admin, shared.id), Ev.CANNED_RESPONSE_DELETED)
+    # --- contacts and tags
+    vip = await run.step(contact_tags.create_tag(admin, TagCreate(name="gold")), Ev.TAG_CREATED)
+    pat = await run.step(
+        contact_service.create_contact(
+            admin, ContactCreate(first_name="Pat", tag_ids=[vip.id], attributes={"plan": "a"})
+        ),
+        Ev.CONTACT_CREATED,
+    )
+    await run.step(
+        contact_service.update_contact(admin, pat.id, ContactUpdate(company="Pat Inc")),
+        Ev.CONTACT_UPDATED,
+    )
+    await run.step(
+        contact_service.add_address(
+            admin, pat.id, ContactAddressIn(type=AddressType.EMAIL, target="pat@pat.example")
+        ),
+        Ev.CONTACT_UPDATED,
+    )
+    sms_contact = run.state["rooms"][room]["contact_ids"][0]
+    merged = await run.step(
+        contact_service.merge(admin, pat.id, ContactMergeIn(contact_id=sms_contact)),
+        Ev.CONTACT_DELETED,
+        Ev.CONTACT_MERGED,
+        Ev.CONVERSATION_UPDATED,  # the room's contact_ids
+    )
+    assert run.state["rooms"][room]["contact_ids"] == [merged.id]
+    await run.step(
+        contact_tags.update_tag(admin, vip.id, TagUpdate(name="platinum")), Ev.TAG_UPDATED
+    )
+    await run.step(contact_tags.delete_tag(admin, vip.id), Ev.TAG_DELETED, Ev.CONTACT_UPDATED)
+    await run.step(
+        contact_service.delete_contact(admin, merged.id),
+        Ev.CONTACT_DELETED,
+        Ev.CONVERSATION_UPDATED,
+    )
 
     # --- the webhook test event
     await customers.update_customer(admin, CustomerUpdate(webhook_uri="http://127.0.0.1:9/h"))

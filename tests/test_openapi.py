@@ -28,6 +28,8 @@ IDEMPOTENT = {
     ("post", "/v1.0/talks/{talk_id}/messages"),
     ("post", "/v1.0/conversations/{conversation_id}/notes"),
     ("post", "/v1.0/canned_responses"),
+    ("post", "/v1.0/contacts"),
+    ("post", "/v1.0/tags"),
 }
 
 

@@ -190,9 +190,7 @@ def test_through_the_api(server, tenant, client):
     assert gone["merged_into"] == room
     texts = [
         m["text"]
-        for m in client.get(f"/v1.0/conversations/{room}/messages", headers=agent).json()[
-            "result"
-        ]
+        for m in client.get(f"/v1.0/conversations/{room}/messages", headers=agent).json()["result"]
     ]
     assert "Order, again: any news?" in texts and "Where is my order?" in texts
 

@@ -1,8 +1,8 @@
 """Sign-in, and the `principal` dependency that authenticates every API request.
 
 A caller presents one credential, looked for in this order: the `Authorization` header
-(`Bearer <jwt>` or `AccessKey <key>`), the `token` or `accesskey` query parameter, then
-the `token` cookie.
+(`Bearer <jwt>` or `AccessKey <key>`), the `token` or `accesskey` query parameter, the
+`token` cookie, then (on `/v1.0/` requests only) the `accesskey` cookie.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from litestar.middleware.csrf import CSRFMiddleware
 
 from app.api.openapi import answers
 from app.domain.errors import Forbidden, TooManyRequests, Unauthenticated
+from app.domain.origins import same_origin
 from app.domain.principal import Principal
 from app.domain.resources import LoginInput, LoginResult
 from app.people import auth
@@ -53,11 +54,15 @@ def check_csrf(request: Request) -> None:
 async def authenticate(connection: ASGIConnection, settings: Settings) -> tuple[Principal, bool]:
     """The caller of an HTTP request or websocket, and whether it came by the cookie (which
     a browser sends by itself, so websockets must then check the Origin)."""
-    principal, by_cookie = await _credential(connection, settings.require_secret_key())
+    principal, by_cookie = await _credential(
+        connection, settings.require_secret_key(), settings.public_url
+    )
     return principal, by_cookie
 
 
-async def _credential(request: ASGIConnection, secret: str) -> tuple[Principal, bool]:
+async def _credential(
+    request: ASGIConnection, secret: str, public_url: str = ""
+) -> tuple[Principal, bool]:
     header = request.headers.get("authorization", "").strip()
     if header:
         scheme, _, value = header.partition(" ")
@@ -76,9 +81,31 @@ async def _credential(request: ASGIConnection, secret: str) -> tuple[Principal, 
         return await auth.authenticate_access_key(key), False
     if token := request.cookies.get("token"):
         return await auth.authenticate_token(token, secret), True
+    if (key := request.cookies.get("accesskey")) and request.url.path.startswith("/v1.0/"):
+        # VoIPBIN's clients send their key as this cookie by default. Convodesk never sets
+        # it, so a browser holds it only if its user put it there; a request from another
+        # site's page (an Origin that is not ours) is refused all the same (CSRF). Such
+        # clients send no CSRF token, so the desk's double submit is not asked for.
+        if not _same_site_or_program(request, public_url):
+            raise Forbidden(
+                "cross_site_request",
+                "A request from another site's page cannot use the accesskey cookie.",
+            )
+        return await auth.authenticate_access_key(key), request.scope["type"] == "websocket"
     raise Unauthenticated(
         "unauthenticated", "Sign in first: send a token or an access key with the request."
     )
+
+
+def _same_site_or_program(request: ASGIConnection, public_url: str) -> bool:
+    """No Origin (a program, or a browser's plain navigation) or one of our own origins.
+    Websockets are left to their door, which checks the Origin of anything sent by a
+    cookie (`by_cookie`)."""
+    origin = request.headers.get("origin")
+    if not origin or request.scope["type"] == "websocket":
+        return True
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    return same_origin(origin, own) or same_origin(origin, public_url)
 
 
 PRINCIPAL = {"principal": Provide(provide_principal)}

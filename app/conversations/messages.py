@@ -19,6 +19,7 @@ import msgspec
 from app.canned import signatures
 from app.channels import StatusUpdate, accounts
 from app.channels.account_store import AccountRow
+from app.contacts import matching as contacts
 from app.conversations import activities, snooze
 from app.conversations import message_store as messages_store
 from app.conversations import service as conversations
@@ -40,7 +41,7 @@ from app.domain.enums import (
 )
 from app.domain.errors import BadRequest, Conflict, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
-from app.domain.participants import ME, has_name, peers
+from app.domain.participants import ME, has_name, is_visitor_label, peers
 from app.domain.principal import Principal, room_audience
 from app.domain.resources import (
     Address,
@@ -271,12 +272,26 @@ async def _place(
                 new_room=False,
                 duplicate=True,
             )
-    who = inbound.peer_name or peer
+    # the sender's contact (and the contacts of what it declares): one indexed lookup
+    # when the address is known; made here otherwise (contacts.matching)
+    known = await contacts.resolve(
+        customer_id,
+        (ptype.value, peer),
+        [(t.value, a) for t, a, _ in identities],
+        name=inbound.peer_name,
+        label=inbound.peer_label,
+    )
+    who = inbound.peer_name or inbound.peer_label or peer
     participant: ParticipantRow | None = None
     room = await _hinted_room(customer_id, inbound.conversation_hint, inbound.references)
     if room is not None:  # a reply that names its room (email threading): it goes there
         participant = await conversations.attach_identity(
-            room, ptype, peer, inbound.peer_name, f"{who} joined by replying ({ptype.value})"
+            room,
+            ptype,
+            peer,
+            inbound.peer_name,
+            f"{who} joined by replying ({ptype.value})",
+            known.sender,
         )
     else:
         room, participant = await _matching_room(customer_id, ptype, peer)
@@ -285,7 +300,12 @@ async def _place(
             room, _known = await _matching_room(customer_id, itype, address)
             if room is not None:
                 participant = await conversations.attach_identity(
-                    room, ptype, peer, inbound.peer_name, f"{who} continued on {ptype.value}"
+                    room,
+                    ptype,
+                    peer,
+                    inbound.peer_name,
+                    f"{who} continued on {ptype.value}",
+                    known.sender,
                 )
                 break
     new_room = room is None
@@ -296,23 +316,51 @@ async def _place(
             peer=peer,
             peer_name=inbound.peer_name,
             account=account,
-            name=inbound.topic[:255],
+            name=inbound.topic[:255] or inbound.peer_label,
+            contact_id=known.sender,
         )
         await conversations.room_event(
             EventType.CONVERSATION_CREATED, await conversations.room_out(room)
         )
-    elif inbound.peer_name and not has_name(participant.target_name):
-        await conversations_store.set_target_name(participant.id, inbound.peer_name)
-        participant = msgspec.structs.replace(participant, target_name=inbound.peer_name)
-    for itype, address, name in identities:
+    else:
+        room, participant = await _refresh_peer(room, participant, inbound, known.sender)
+    for (itype, address, name), contact_id in zip(identities, known.identities, strict=True):
         await conversations.attach_identity(
             room,
             itype,
             address,
             name or inbound.peer_name,
             f"{who} left their {itype.value} address {address}",
+            contact_id,
         )
     return _Placed(room=room, participant=participant, new_room=new_room)
+
+
+async def _refresh_peer(
+    room: RoomRow, participant: ParticipantRow, inbound: InboundMessage, contact_id: uuid.UUID
+) -> tuple[RoomRow, ParticipantRow]:
+    """What an inbound message teaches about a sender already in the room: the name they
+    now give, and their contact (a participant from before contacts, or whose contact was
+    deleted, is linked now). A room still called by a web chat visitor's label takes the
+    name they left. Rare, so the room's event for it costs the hot path nothing."""
+    changed = False
+    if inbound.peer_name and not has_name(participant.target_name):
+        await conversations_store.set_target_name(participant.id, inbound.peer_name)
+        participant = msgspec.structs.replace(participant, target_name=inbound.peer_name)
+        if is_visitor_label(room.name):
+            room = await conversations_store.update_room(
+                room.id, conversations_store.RoomChanges(name=inbound.peer_name[:255]), now()
+            )
+            changed = True
+    if participant.contact_id != contact_id:
+        await conversations_store.link_contact(participant.id, contact_id)
+        participant = msgspec.structs.replace(participant, contact_id=contact_id)
+        changed = True
+    if changed:
+        await conversations.room_event(
+            EventType.CONVERSATION_UPDATED, await conversations.room_out(room)
+        )
+    return room, participant
 
 
 async def _hinted_room(customer_id: str, hint: str | None, references: list[str]) -> RoomRow | None:

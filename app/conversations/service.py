@@ -17,6 +17,7 @@ import msgspec
 from app.audit import log as audit
 from app.channels import accounts
 from app.channels.account_store import AccountRow
+from app.contacts import matching as contacts
 from app.conversations import activities, store
 from app.conversations.shapes import (
     conversation_out,
@@ -155,6 +156,7 @@ async def open_room(
     account: AccountRow | None,
     name: str = "",
     detail: str = "",
+    contact_id: uuid.UUID | None = None,
 ) -> tuple[RoomRow, ParticipantRow]:
     """A new room with the customer's own address ("me") and the peer; returns the room
     row and the peer's participant row. A room on a channel account of a team
@@ -176,13 +178,18 @@ async def open_room(
     if account is not None:
         await store.insert_participant(customer_id, room.id, ptype, account.address, ME)
     peer_row = await store.insert_participant(
-        customer_id, room.id, ptype, peer, peer_name or UNKNOWN
+        customer_id, room.id, ptype, peer, peer_name or UNKNOWN, contact_id=contact_id
     )
     return room, peer_row
 
 
 async def attach_identity(
-    room: RoomRow, ptype: ParticipantType, target: str, target_name: str, line: str
+    room: RoomRow,
+    ptype: ParticipantType,
+    target: str,
+    target_name: str,
+    line: str,
+    contact_id: uuid.UUID | None = None,
 ) -> ParticipantRow:
     """Make (ptype, target) a participant of `room` if it is not one yet (the same person
     on another channel: a web chat visitor who left their email address). Returns the
@@ -192,7 +199,12 @@ async def attach_identity(
     if row is not None:
         return row
     row = await store.insert_participant(
-        room.customer_id, room.id, ptype.value, target, target_name or UNKNOWN
+        room.customer_id,
+        room.id,
+        ptype.value,
+        target,
+        target_name or UNKNOWN,
+        contact_id=contact_id,
     )
     await _people_changed(room, EventType.CONVERSATION_PARTICIPANT_ADDED, line)
     return row
@@ -234,6 +246,19 @@ async def create_conversation(
     async with transaction():
         account = await _account_for(principal.customer_id, reference_type, data.account_id)
         first = data.participants[0]
+        # each peer is a contact: the one holding its address, or a new one
+        known = [
+            (
+                await contacts.resolve(
+                    principal.customer_id,
+                    (ptype.value, target),
+                    [],
+                    name=given.target_name,
+                    label="",
+                )
+            ).sender
+            for (ptype, target), given in zip(peers, data.participants, strict=True)
+        ]
         room, _ = await open_room(
             principal.customer_id,
             reference_type=reference_type,
@@ -242,8 +267,11 @@ async def create_conversation(
             account=account,
             name=data.name,
             detail=data.detail,
+            contact_id=known[0],
         )
-        for (ptype, target), given in list(zip(peers, data.participants, strict=True))[1:]:
+        for (ptype, target), given, contact_id in list(
+            zip(peers, data.participants, known, strict=True)
+        )[1:]:
             await store.insert_participant(
                 principal.customer_id,
                 room.id,
@@ -252,6 +280,7 @@ async def create_conversation(
                 given.target_name or UNKNOWN,
                 given.name,
                 given.detail,
+                contact_id=contact_id,
             )
         if first.name or first.detail:
             await store.set_participant_profile(room.id, first_target, first.name, first.detail)
@@ -484,6 +513,9 @@ async def add_participant(
         room = await get_room(principal, conversation_id, lock=True)
         if await store.live_participant(room.id, ptype.value, target) is not None:
             raise Conflict("participant_exists", "That address is already in this conversation.")
+        contact = await contacts.resolve(
+            principal.customer_id, (ptype.value, target), [], name=data.target_name, label=""
+        )
         row = await store.insert_participant(
             principal.customer_id,
             room.id,
@@ -492,6 +524,7 @@ async def add_participant(
             data.target_name or UNKNOWN,
             data.name,
             data.detail,
+            contact_id=contact.sender,
         )
         what = f"added {target} ({ptype.value})"
         await _people_changed(room, EventType.CONVERSATION_PARTICIPANT_ADDED, what, principal)

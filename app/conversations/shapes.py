@@ -25,6 +25,7 @@ def participant_out(row: ParticipantRow) -> ParticipantOut:
         target_name=row.target_name,
         name=row.name,
         detail=row.detail,
+        contact_id=str(row.contact_id) if row.contact_id else None,
     )
 
 
@@ -53,6 +54,7 @@ def conversation_out(
         merged_into=str(row.merged_into) if row.merged_into else None,
         tags=list(row.tags or []),
         participants=[participant_out(p) for p in participants],
+        contact_ids=list(dict.fromkeys(str(p.contact_id) for p in participants if p.contact_id)),
         last_message=row.last_message,
         tm_last_message=fmt(row.tm_last_message) if row.tm_last_message else None,
         tm_create=fmt(row.tm_create),

@@ -83,6 +83,8 @@ class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None
+    contact_id: uuid.UUID | None = None
+    """The contact this participant is (app/contacts/matching.py links peers)."""
 
 
 class ActivityRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -143,6 +145,8 @@ class RoomFilter(msgspec.Struct, frozen=True, kw_only=True):
     snoozed: bool | None = None
     """True: snoozed rooms only (the desk's Snoozed view); False: none (the desk's open
     views); None: either (the API's list, unless asked)."""
+    contact_id: str | None = None
+    """Rooms where this contact takes part (a participant, present or past, is it)."""
 
 
 def _conditions(f: RoomFilter) -> list[Any]:
@@ -179,6 +183,14 @@ def _conditions(f: RoomFilter) -> list[Any]:
             where.append(WhereRaw("false"))
     if f.tag:  # containment, so the GIN index on tags answers it
         where.append(WhereRaw("tags @> {}::text[]", [f.tag]))
+    if f.contact_id is not None:  # participants_contact answers it
+        where.append(
+            WhereRaw(
+                "conversations.id IN (SELECT p.conversation_id FROM participants p"
+                " WHERE p.contact_id = {})",
+                f.contact_id,
+            )
+        )
     if f.q:
         where.append(_search(f.q, f.customer_id))
     if f.snoozed is True:  # the partial index conversations_snoozed
@@ -650,6 +662,7 @@ async def insert_participant(
     target_name: str = "",
     name: str = "",
     detail: str = "",
+    contact_id: Id | None = None,
 ) -> ParticipantRow:
     rows = await Participant.insert(
         Participant(
@@ -660,6 +673,7 @@ async def insert_participant(
             target_name=target_name,
             name=name,
             detail=detail,
+            contact_id=contact_id,
         )
     ).returning(*Participant.all_columns())
     return _person(rows[0])
@@ -674,6 +688,13 @@ async def set_participant_profile(room_id: Id, target: str, name: str, detail: s
 async def set_target_name(participant_id: uuid.UUID, target_name: str) -> None:
     await sql.execute(
         "UPDATE participants SET target_name = $2 WHERE id = $1", participant_id, target_name
+    )
+
+
+async def link_contact(participant_id: uuid.UUID, contact_id: Id | None) -> None:
+    """The participant is this contact (app/contacts/)."""
+    await sql.execute(
+        "UPDATE participants SET contact_id = $2 WHERE id = $1", participant_id, contact_id
     )
 
 

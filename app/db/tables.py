@@ -203,6 +203,8 @@ class Participant(Table, tablename="participants"):
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
+    contact_id = UUID(null=True, default=None)
+    """The contact this participant is (contacts slice; app/contacts/)."""
 
 
 class Message(Table, tablename="messages"):
@@ -539,9 +541,73 @@ class CannedResponse(Table, tablename="canned_responses"):
     shortcut = Varchar(length=64)
     """Lowercase; unique among the live replies of its scope (the owner's, or the shared)."""
     text = Text(default="")
+
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
 
 
 ALL_TABLES.append(CannedResponse)
+
+
+# --- contacts slice: contacts, their addresses, search words, tags ---
+
+
+class Contact(Table, tablename="contacts"):
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    first_name = Varchar(length=255, default="")
+    last_name = Varchar(length=255, default="")
+    display_name = Varchar(length=255, default="")
+    company = Varchar(length=255, default="")
+    job_title = Varchar(length=255, default="")
+    source = Varchar(length=16, default="api")
+    external_id = Varchar(length=255, default="")
+    notes = Text(default="")
+    attributes = JSONB(default={})
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class ContactAddress(Table, tablename="contact_addresses"):
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    contact_id = ForeignKey(references=Contact, on_delete=OnDelete.cascade)
+    type = Varchar(length=16)
+    target = Text()
+    name = Varchar(length=255, default="")
+    detail = Text(default="")
+    is_primary = Boolean(default=False)
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+
+
+class ContactWord(Table, tablename="contact_words"):
+    """What the contact search matches ("starts with"), in the C collation."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    contact_id = ForeignKey(references=Contact, on_delete=OnDelete.cascade)
+    word = Text()
+
+
+class Tag(Table, tablename="tags"):
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    name = Varchar(length=64)
+    detail = Text(default="")
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class ContactTag(Table, tablename="contact_tags"):
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    contact_id = ForeignKey(references=Contact, on_delete=OnDelete.cascade)
+    tag_id = ForeignKey(references=Tag, on_delete=OnDelete.cascade)
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES.extend([Contact, ContactAddress, ContactWord, Tag, ContactTag])

@@ -138,6 +138,15 @@ def avatar_color(key: str | None) -> str:
     return AVATAR_COLORS[zlib.crc32(str(key or "").encode()) % len(AVATAR_COLORS)]
 
 
+def contact_title(contact: Any) -> str:
+    """What a contact (ContactOut) is called on the desk: its display name, its full
+    name, else its first address (a contact made from an SMS has only its number)."""
+    full = f"{contact.first_name} {contact.last_name}".strip()
+    if contact.display_name or full:
+        return contact.display_name or full
+    return contact.addresses[0].target if contact.addresses else "Unnamed contact"
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -160,6 +169,7 @@ def build_environment() -> Environment:
         # without the customer's own address ("me")
         display_name=display_name,
         peers=peers,
+        contact_title=contact_title,
     )
     # The `placed` macro (partials/oob.html) wraps a pushed partial; a global, made once,
     # because a `{% from %}` import inside a partial that a page includes per row runs per

@@ -25,11 +25,12 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from app.api.ws import origin_ok
+from app.contacts import service as contacts
 from app.conversations import service as conversations
 from app.core.connection import EventConnection, close_quietly, send_frame
 from app.core.events import StoredEvent
 from app.core.hub import Hub
-from app.desk import inbox, live_people
+from app.desk import inbox, live_contacts, live_people
 from app.desk import live_inbox as desk_inbox
 from app.desk import live_talk as desk_talk
 from app.desk import notifications as notifications_desk
@@ -37,7 +38,13 @@ from app.desk.liveness import DeskLife
 from app.desk.pages import inbox_filter
 from app.desk.presence import Presence
 from app.desk.render import render, render_small
-from app.domain.enums import CONVERSATION_EVENTS, NOTIFICATION_EVENTS, TALK_EVENTS, EventType
+from app.domain.enums import (
+    CONTACT_EVENTS,
+    CONVERSATION_EVENTS,
+    NOTIFICATION_EVENTS,
+    TALK_EVENTS,
+    EventType,
+)
 from app.domain.errors import ServiceError
 from app.domain.principal import Principal
 from app.domain.topics import parse_event_id
@@ -48,7 +55,7 @@ from app.talk import service as talk_service
 
 log = logging.getLogger(__name__)
 
-PAGES = frozenset({"inbox", "talks"}) | live_people.ADMIN_PAGES
+PAGES = frozenset({"inbox", "talks", "contacts"}) | live_people.ADMIN_PAGES
 """The `page` kinds a desk socket may say it is (anything else is the inbox)."""
 
 
@@ -72,6 +79,8 @@ class DeskConnection(EventConnection):
         page: str = "inbox",
         talk_id: str | None = None,
         life: DeskLife | None = None,
+        contact_id: str | None = None,
+        contact_q: str = "",
     ) -> None:
         super().__init__(principal, hub)
         self.life = life
@@ -80,6 +89,10 @@ class DeskConnection(EventConnection):
         """What this page shows: "inbox" (conversations), "talks" (the Talk area), or an
         admin page kept live, "agents" or "teams" (app/desk/live_people.py)."""
         self.talk_id = talk_id
+        self.contact_id = contact_id
+        """The contact whose profile the Contacts page shows (app/desk/live_contacts.py)."""
+        self.contact_q = contact_q
+        """The Contacts page's search, if any."""
         self.socket = socket
         self.presence = presence
         self.room_id = room_id
@@ -141,6 +154,17 @@ class DeskConnection(EventConnection):
                     if event.type == EventType.AGENT_AVAILABILITY_UPDATED:
                         parts += live_people.fragments(self, data)
                     parts += await live_people.admin_fragments(self, event, data)
+                except Exception:  # noqa: BLE001 - one bad event must not kill the socket
+                    log.exception("could not render event %s for the desk", event.id)
+                continue
+            if event.type in CONTACT_EVENTS:
+                if self.page != "contacts" or not self.may_see(event):
+                    continue
+                try:
+                    data = await self.hub.shared.get(
+                        ("data", event.customer_id, event.id), partial(_decode, event)
+                    )
+                    parts += await live_contacts.fragments(self, event, data)
                 except Exception:  # noqa: BLE001 - one bad event must not kill the socket
                     log.exception("could not render event %s for the desk", event.id)
                 continue
@@ -213,6 +237,12 @@ async def desk_websocket(
             talk_id = (await talk_service.reach(principal, talk_id)).id
         except ServiceError:
             talk_id = None
+    contact_id = q.get("contact") or None
+    if contact_id:
+        try:
+            contact_id = (await contacts.get_contact(principal, contact_id)).id
+        except ServiceError:
+            contact_id = None
     view = await inbox_filter(
         principal,
         {
@@ -236,4 +266,6 @@ async def desk_websocket(
         page=page,
         talk_id=talk_id,
         life=desk_life,
+        contact_id=contact_id,
+        contact_q=(q.get("cq") or "").strip()[:200],
     ).run(since)

@@ -113,6 +113,16 @@ class EventType(StrEnum):
     CANNED_RESPONSE_CREATED = "canned_response_created"
     CANNED_RESPONSE_UPDATED = "canned_response_updated"
     CANNED_RESPONSE_DELETED = "canned_response_deleted"
+    # contacts slice: a contact and a tag are each a resource of their own (app/contacts/)
+    CONTACT_CREATED = "contact_created"
+    CONTACT_UPDATED = "contact_updated"
+    CONTACT_DELETED = "contact_deleted"
+    CONTACT_MERGED = "contact_merged"
+    """Another contact was merged into this one (the survivor; the other one's
+    `contact_deleted` comes first)."""
+    TAG_CREATED = "tag_created"
+    TAG_UPDATED = "tag_updated"
+    TAG_DELETED = "tag_deleted"
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})
@@ -138,6 +148,8 @@ TALK_EVENTS = frozenset(e for e in EventType if e.startswith("talk_"))
 
 NOTIFICATION_EVENTS = frozenset(e for e in EventType if e.startswith("notification_"))
 """Events about one agent's notifications: private to that agent (its audience)."""
+CONTACT_EVENTS = frozenset(e for e in EventType if e.startswith(("contact_", "tag_")))
+"""Events about contacts and tags (the desk's Contacts page follows them)."""
 
 PublicEventType = StrEnum(  # type: ignore[misc]
     "EventType", [(e.name, e.value) for e in EventType if e in PUBLIC_EVENTS], module=__name__
@@ -191,6 +203,26 @@ class ParticipantType(StrEnum):
     WEBCHAT = "webchat"
     WHATSAPP = "whatsapp"
     AGENT = "agent"
+
+
+class ContactSource(StrEnum):
+    """Where a contact came from: an agent (`manual`), an import, the API, or the
+    channels (`sync`: made by an inbound message from an address no contact had)."""
+
+    MANUAL = "manual"
+    IMPORT = "import"
+    API = "api"
+    SYNC = "sync"
+
+
+class AddressType(StrEnum):
+    """What a contact may be reached at: a participant's types, less `agent`."""
+
+    TEL = "tel"
+    EMAIL = "email"
+    LINE = "line"
+    WEBCHAT = "webchat"
+    WHATSAPP = "whatsapp"
 
 
 class Direction(StrEnum):

@@ -29,6 +29,9 @@ class InboundMessage(msgspec.Struct, kw_only=True):
     conversation_hint: str | None = None
     """A room the channel already knows this message belongs to (an email reply's
     In-Reply-To); used when that room is still open."""
+    peer_label: str = ""
+    """What to call a sender who gave no name, instead of their address (a web chat
+    visitor: "Visitor from <page host>"): the name of the room and contact it opens."""
     raw: str = ""
     """The provider's event as it came (JSON, a form, a mail's head): what the
     rejected-inbound log shows should the message fail to be stored."""

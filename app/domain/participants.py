@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 ME = "me"
 UNKNOWN = "Unknown"
@@ -36,3 +37,23 @@ def _target_name(participant: Any) -> str:
         return participant["target_name"]  # a row (dict, asyncpg Record)
     except TypeError:
         return participant.target_name  # a resource
+
+
+# --- web chat visitors (contacts slice) ------------------------------------------------
+
+VISITOR_PREFIX = "Visitor from "
+
+
+def visitor_label(page_origin: str | None) -> str:
+    """What a web chat visitor who left no name is called: "Visitor from <page host>"
+    (the page the widget runs on), "Visitor" when the page is unknown — never the
+    visitor's opaque token."""
+    try:
+        host = urlsplit(page_origin or "").hostname or ""
+    except ValueError:
+        host = ""
+    return f"{VISITOR_PREFIX}{host}" if host else "Visitor"
+
+
+def is_visitor_label(name: str) -> bool:
+    return name == "Visitor" or name.startswith(VISITOR_PREFIX)

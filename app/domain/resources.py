@@ -12,10 +12,12 @@ from typing import Annotated, Any
 import msgspec
 
 from app.domain.enums import (
+    AddressType,
     AgentStatus,
     AssignmentPolicy,
     Availability,
     BulkAction,
+    ContactSource,
     ConversationStatus,
     DeliveryStatus,
     EventType,
@@ -309,6 +311,9 @@ class ParticipantOut(msgspec.Struct, kw_only=True):
     target_name: str
     name: str
     detail: str
+    contact_id: str | None = None
+    """The contact this participant is (null for the customer's own address, agents, and
+    a participant whose contact was deleted)."""
 
 
 class ConversationOut(msgspec.Struct, kw_only=True):
@@ -344,6 +349,8 @@ class ConversationOut(msgspec.Struct, kw_only=True):
     messages, notes and participants are in that room."""
     tags: list[str]
     participants: list[ParticipantOut]
+    contact_ids: list[str]
+    """The contacts of the room's participants (each once, in the order they joined)."""
     last_message: str | None
     tm_last_message: str | None
     tm_create: str
@@ -986,6 +993,141 @@ class CannedRenderOut(msgspec.Struct, kw_only=True):
     """Every variable's value for that room and agent ("" when unknown, e.g. no email)."""
 
 
+# --- contacts and tags (contacts slice) ----------------------------------------------
+
+ShortText = Annotated[str, msgspec.Meta(max_length=255)]
+Notes = Annotated[str, msgspec.Meta(max_length=20000)]
+AttributeValue = Annotated[str, msgspec.Meta(max_length=4000)] | int | float | bool | None
+Attributes = Annotated[
+    dict[Annotated[str, msgspec.Meta(min_length=1, max_length=64)], AttributeValue],
+    msgspec.Meta(max_length=100),
+]
+AddressTarget = Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\s,][^,]*$")]
+
+
+class ContactAddressOut(msgspec.Struct, kw_only=True):
+    id: str
+    type: str
+    """tel|email|line|webchat|whatsapp: a participant's types."""
+    target: str
+    """Normalised as a participant's (phone numbers E.164, email addresses lower-case)."""
+    name: str
+    detail: str
+    is_primary: bool
+    """At most one address of each type is primary."""
+
+
+class ContactOut(msgspec.Struct, kw_only=True):
+    """A person, reached at several addresses across channels (VoIPBIN's contact)."""
+
+    id: str
+    customer_id: str
+    first_name: str
+    last_name: str
+    display_name: str
+    company: str
+    job_title: str
+    source: str
+    """manual|import|api|sync (`sync`: made by an inbound message from a new address)."""
+    external_id: str
+    notes: str
+    addresses: list[ContactAddressOut]
+    tag_ids: list[str]
+    attributes: dict[str, Any]
+    tm_create: str
+    tm_update: str
+    tm_delete: str
+
+
+class ContactPage(msgspec.Struct, kw_only=True):
+    result: list[ContactOut]
+    next_page_token: str
+
+
+class ContactAddressIn(Input):
+    type: AddressType
+    target: AddressTarget
+    name: ShortText = ""
+    detail: Detail = ""
+    is_primary: bool = False
+
+
+class ContactAddressUpdate(Input):
+    """Only the fields given change."""
+
+    type: AddressType | None = None
+    target: AddressTarget | None = None
+    name: ShortText | None = None
+    detail: Detail | None = None
+    is_primary: bool | None = None
+
+
+class ContactCreate(Input):
+    first_name: ShortText = ""
+    last_name: ShortText = ""
+    display_name: ShortText = ""
+    company: ShortText = ""
+    job_title: ShortText = ""
+    source: ContactSource = ContactSource.API
+    external_id: ShortText = ""
+    notes: Notes = ""
+    addresses: Annotated[list[ContactAddressIn], msgspec.Meta(max_length=50)] = []
+    tag_ids: Annotated[list[Id], msgspec.Meta(max_length=50)] = []
+    attributes: Attributes = {}
+
+
+class ContactUpdate(Input):
+    """Only the fields given change; `attributes` given replaces the whole object.
+    Addresses and tags change through their own endpoints."""
+
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    display_name: ShortText | None = None
+    company: ShortText | None = None
+    job_title: ShortText | None = None
+    source: ContactSource | None = None
+    external_id: ShortText | None = None
+    notes: Notes | None = None
+    attributes: Attributes | None = None
+
+
+class ContactTagIn(Input):
+    tag_id: Id
+
+
+class ContactMergeIn(Input):
+    contact_id: Id
+    """The contact merged into this one (and deleted)."""
+
+
+class TagOut(msgspec.Struct, kw_only=True):
+    """A tag, usable on contacts (`tag_ids`) and on conversations (`tags`, by name)."""
+
+    id: str
+    customer_id: str
+    name: str
+    detail: str
+    tm_create: str
+    tm_update: str
+    tm_delete: str
+
+
+class TagPage(msgspec.Struct, kw_only=True):
+    result: list[TagOut]
+    next_page_token: str
+
+
+class TagCreate(Input):
+    name: TagName
+    detail: Detail = ""
+
+
+class TagUpdate(Input):
+    name: TagName | None = None
+    detail: Detail | None = None
+
+
 EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_CREATED: ConversationOut,
     EventType.CONVERSATION_UPDATED: ConversationOut,
@@ -1027,6 +1169,13 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CANNED_RESPONSE_CREATED: CannedResponseOut,
     EventType.CANNED_RESPONSE_UPDATED: CannedResponseOut,
     EventType.CANNED_RESPONSE_DELETED: CannedResponseOut,
+    EventType.CONTACT_CREATED: ContactOut,
+    EventType.CONTACT_UPDATED: ContactOut,
+    EventType.CONTACT_DELETED: ContactOut,
+    EventType.CONTACT_MERGED: ContactOut,
+    EventType.TAG_CREATED: TagOut,
+    EventType.TAG_UPDATED: TagOut,
+    EventType.TAG_DELETED: TagOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""

@@ -131,13 +131,16 @@ async def post_message(
     request: Request, account: AccountRow, visitor_id: str
 ) -> widget.VisitorMessage:
     data = _body(request, MessageIn)
-    return await widget.post_message(account, visitor_id, data.text, data.client_id)
+    # the page the widget runs on (a browser always sends Origin on this cross-site POST)
+    page = request.headers.get("origin")
+    return await widget.post_message(account, visitor_id, data.text, data.client_id, page)
 
 
 @post("/{account_id:str}/identify", status_code=200, dependencies=_VISITOR)
 async def identify(request: Request, account: AccountRow, visitor_id: str) -> widget.Identity:
     data = _body(request, IdentifyIn)
-    return await widget.identify(account, visitor_id, data.name, data.email)
+    page = request.headers.get("origin")
+    return await widget.identify(account, visitor_id, data.name, data.email, page)
 
 
 # --- bodies: what a visitor's browser sends is read like a provider's ------------------

@@ -36,6 +36,7 @@ from app.domain.enums import Direction, ParticipantType, ReferenceType
 from app.domain.errors import Forbidden, InvalidInput, Unauthenticated
 from app.domain.inbound import InboundMessage
 from app.domain.origins import same_origin
+from app.domain.participants import visitor_label
 from app.domain.resources import MessageOut
 from app.domain.timefmt import LIVE
 
@@ -168,7 +169,7 @@ async def _known_name(customer_id: uuid.UUID, visitor_id: str) -> str:
 
 
 async def post_message(
-    account: AccountRow, visitor_id: str, text: str, client_id: str
+    account: AccountRow, visitor_id: str, text: str, client_id: str, page: str | None = None
 ) -> VisitorMessage:
     """Store what the visitor wrote through the one inbound entry point. The widget's
     `client_id` makes a resend after a network failure the same message (stored once)."""
@@ -180,6 +181,8 @@ async def post_message(
         InboundMessage(
             peer=visitor_id,
             peer_name=await _known_name(account.customer_id, visitor_id),
+            # until they leave a name: "Visitor from <the page's host>", not their token
+            peer_label=visitor_label(page),
             text=text,
             provider_message_id=f"{visitor_id}:{client_id}",
         ),
@@ -190,7 +193,9 @@ async def post_message(
     return shown
 
 
-async def identify(account: AccountRow, visitor_id: str, name: str, email: str) -> Identity:
+async def identify(
+    account: AccountRow, visitor_id: str, name: str, email: str, page: str | None = None
+) -> Identity:
     """The visitor's name and email address join their room (opened now if they have not
     written yet; or, when an open room already has that address, the visitor joins it), so
     an agent can continue by email."""
@@ -204,6 +209,7 @@ async def identify(account: AccountRow, visitor_id: str, name: str, email: str) 
         InboundMessage(
             peer=visitor_id,
             peer_name=name,
+            peer_label=visitor_label(page),
             identities=[{"type": ParticipantType.EMAIL.value, "target": email, "name": name}],
         ),
         default_region=runtime.settings().default_region,
