@@ -8,7 +8,7 @@ and the dark colour scheme, because the stylesheet has both and contrast differs
 walks them all (signing in and building the data once) and reports every violation of
 every page together, so a failure names all that is wrong at once.
 
-New pages are added to PAGES (the lead appends /contacts and /admin/canned)."""
+New pages are added to PAGES."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ PAGES = [
     ("/admin/audit", "main"),
     ("/canned", "main"),
     ("/admin/canned", "main"),
+    ("/contacts", "#contact-list"),
+    ("/contacts/{contact}", "#contact-card"),
 ]
 
 
@@ -174,7 +176,10 @@ def content(client, tenant) -> dict[str, str]:
     client.post(
         f"/v1.0/talks/{talk}/messages/{thread}/reactions", headers=admin, json={"emoji": "👍"}
     )
-    return {"room": room, "talk": talk, "thread": thread, "team": team}
+    contact = client.get(f"/v1.0/conversations/{room}", headers=tenant.admin).json()["contact_ids"][
+        0
+    ]
+    return {"room": room, "talk": talk, "thread": thread, "team": team, "contact": contact}
 
 
 def test_no_wcag2_violations_on_any_desk_or_admin_page(server, client, tenant, new_page):

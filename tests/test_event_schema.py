@@ -616,7 +616,7 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
     from app.conversations import bulk, merge, snooze
     from app.domain.resources import BulkIn
 
-    new_room = (Ev.CONVERSATION_CREATED, Ev.CONVERSATION_MESSAGE_CREATED)
+    new_room = (Ev.CONTACT_CREATED, Ev.CONVERSATION_CREATED, Ev.CONVERSATION_MESSAGE_CREATED)
     a = await run.step(
         messages.receive(sms, InboundMessage(peer="+15559870011", text="one")),
         *new_room,

@@ -1,12 +1,15 @@
 """What a canned reply's variables become for a room and the agent inserting it.
 
 `variables_for(room, agent_name)` is the one place that knows where each value comes
-from. Until rooms link to contacts (the contacts work), the contact is the room's peer
-participant: its name, and the addresses of the room's peers by channel. When contacts
-land, this function reads the room's contact instead and nothing else changes."""
+from. The contact is the contact of the room's customer (the peer the room was opened
+with): its names, and its primary (else first) email address and phone number. A room
+whose peer has no contact (a participant added before contacts existed) falls back on the
+peer participant: its name, and the addresses of the room's peers by channel."""
 
 from __future__ import annotations
 
+from app.contacts import store as contacts_store
+from app.contacts.store import AddressRow, ContactRow
 from app.conversations import store as conversations_store
 from app.conversations.store import ParticipantRow, RoomRow
 from app.domain.enums import ParticipantType
@@ -28,6 +31,23 @@ def _first(people: list[ParticipantRow], *types: ParticipantType) -> str:
     return next((p.target for p in people if p.type in wanted), "")
 
 
+def _address(addresses: list[AddressRow], *types: str) -> str:
+    """The primary address of these types, else the first one added."""
+    of_type = [a for a in addresses if a.type in types]
+    primary = [a for a in of_type if a.is_primary]
+    return (primary or of_type)[0].target if of_type else ""
+
+
+def _contact_name(contact: ContactRow) -> tuple[str, str, str]:
+    """Name, first name and last name as the contact's own fields give them."""
+    whole = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+    name = contact.display_name or whole
+    first, last = contact.first_name, contact.last_name
+    if not first and not last:
+        first, last = split_name(name)
+    return name, first, last
+
+
 async def variables_for(room: RoomRow, agent_name: str) -> dict[str, str]:
     """Every variable's value ("" when the room does not know it), for the agent shown as
     `agent_name` (its name, else its username: agent_store.names)."""
@@ -36,12 +56,23 @@ async def variables_for(room: RoomRow, agent_name: str) -> dict[str, str]:
     peer = _the_peer(room, people)
     name = (display_name(peer.target_name) or peer.name) if peer else ""
     first, last = split_name(name)
+    email = _first(people, ParticipantType.EMAIL)
+    phone = _first(people, ParticipantType.TEL, ParticipantType.WHATSAPP)
+    contact = None
+    if peer is not None and peer.contact_id is not None:
+        found = await contacts_store.by_ids(str(room.customer_id), [peer.contact_id])
+        contact = found[0] if found else None
+    if contact is not None:
+        name, first, last = _contact_name(contact)
+        addresses = (await contacts_store.addresses([contact.id]))[str(contact.id)]
+        email = _address(addresses, "email") or email
+        phone = _address(addresses, "tel", "whatsapp") or phone
     return {
         "contact.name": name,
         "contact.first_name": first,
         "contact.last_name": last,
-        "contact.email": _first(people, ParticipantType.EMAIL),
-        "contact.phone": _first(people, ParticipantType.TEL, ParticipantType.WHATSAPP),
+        "contact.email": email,
+        "contact.phone": phone,
         "agent.name": agent_name,
         "agent.first_name": split_name(agent_name)[0],
         "conversation.id": str(room.id),
