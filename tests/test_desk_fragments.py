@@ -54,6 +54,7 @@ ROOM = msgspec.convert(
         "assignment_reason": EVIL,
         "queue_position": None,
         "participants": [{"id": "p1", **PEER}],
+        "contact_ids": [],
         "last_message": EVIL,
         "tm_last_message": WHEN,
         "tm_create": WHEN,

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from conftest import ServerProcess, cli_env, run_async, wait_for
 
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = 4
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -199,7 +199,7 @@ def test_every_answer_matches_the_document(server, client, tmp_path):
             "--generation-deterministic",
             *("--suppress-health-check", "all"),
             "--continue-on-failure",
-            *("--workers", "1"),
+            *("--workers", "2"),
             *("--request-timeout", "20"),
             "--no-color",
         ],
