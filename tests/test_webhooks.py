@@ -31,6 +31,7 @@ from conftest import (
 from db_kit import sql
 from providers import ProviderServer, Recorded, Reply
 from webhook_kit import allowing, configure, endpoint, verifies
+
 from app.domain.enums import PUBLIC_EVENTS
 
 # isort: split
