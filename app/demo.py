@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import msgspec
 
+from datetime import timedelta
+
+from app.canned import service as canned
 from app.channels import accounts
+from app.contacts import service as contacts
 from app.channels.email import EmailDriver
-from app.conversations import messages
+from app.conversations import messages, notes, snooze
 from app.conversations import service as conversations
 from app.domain.enums import (
     AssignmentPolicy,
@@ -26,10 +30,14 @@ from app.domain.enums import (
 )
 from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
+from app.domain.timefmt import fmt, now
 from app.domain.resources import (
     AgentUpdate,
+    CannedResponseCreate,
+    ContactUpdate,
     ConversationUpdate,
     MessageCreate,
+    MeUpdate,
     ParticipantIn,
     TalkCreate,
     TalkMessageCreate,
@@ -259,10 +267,76 @@ async def seed_conversations(admin: Principal, agent: Principal) -> None:
         "webchat", "visitor-20c1", "Do you offer wholesale prices for 50+ units?", "Priya Shah"
     )
     await update(wholesale, priority=Priority.HIGH.value)
-    await arrive("message", "+15554445555", "Is the blue jacket back in stock?", "Ravi Patel")
+    stock = await arrive(
+        "message", "+15554445555", "Is the blue jacket back in stock?", "Ravi Patel"
+    )
+
+    await seed_toolbox(admin, agent, order=order, line=line, refund=refund, stock=stock)
 
     # Sam steps away from the desk; the admin keeps working.
     await availability.set_own(agent, Availability.AWAY)
+
+
+async def seed_toolbox(
+    admin: Principal, agent: Principal, *, order: str, line: str, refund: str, stock: str
+) -> None:
+    """The agent's daily tools, in use: shared and personal canned replies, signatures,
+    a contact filled in, a reply scheduled for tomorrow morning, a room snoozed until the
+    customer replies, and Sam's note @mentioning the admin (the admin's bell shows it)."""
+    for shortcut, name, text in (
+        (
+            "thanks",
+            "Thanks for writing",
+            "Thanks for reaching out, {{contact.first_name}}! I'm {{agent.first_name}} and"
+            " I'll look into this right away.",
+        ),
+        (
+            "tracking",
+            "Tracking link",
+            "Hi {{contact.first_name}}, you can follow your parcel here:"
+            " https://track.example.com/{{conversation.id}}",
+        ),
+        (
+            "refund",
+            "Refund timeline",
+            "Refunds reach your account 5–7 business days after we approve them.",
+        ),
+    ):
+        await canned.create(
+            admin, CannedResponseCreate(shortcut=shortcut, name=name, text=text, owner_id=None)
+        )
+    await canned.create(
+        agent,
+        CannedResponseCreate(
+            shortcut="brb", name="Checking", text="One moment please, I'm checking that for you."
+        ),
+    )
+    await agents.update_me(admin, MeUpdate(signature="— Ada, Demo Company Support"))
+    dana = (await conversations.get_conversation(admin, order)).contact_ids[0]
+    await contacts.update_contact(
+        admin,
+        dana,
+        ContactUpdate(
+            first_name="Dana",
+            last_name="Park",
+            company="Park & Daughters",
+            job_title="Office manager",
+            notes="Prefers email for anything with an invoice.",
+        ),
+    )
+    tomorrow_nine = (now() + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    await messages.send_message(
+        admin,
+        refund,
+        MessageCreate(
+            text="Following up: your refund for order #991 was approved this morning.",
+            scheduled_at=fmt(tomorrow_nine),
+        ),
+    )
+    await snooze.snooze(admin, stock, None, True)
+    await notes.add_note(
+        agent, line, "@admin do we ship to Osaka yet? Mina is asking about a bulk order."
+    )
 
 
 async def seed_talks(admin: Principal, agent_id: str) -> None:
