@@ -199,7 +199,7 @@ def test_every_answer_matches_the_document(server, client, tmp_path):
             "--generation-deterministic",
             *("--suppress-health-check", "all"),
             "--continue-on-failure",
-            *("--workers", "2"),
+            *("--workers", "1"),
             *("--request-timeout", "20"),
             "--no-color",
         ],
