@@ -9,14 +9,14 @@ channel accounts that route to teams — so each room's assignment reason, syste
 
 from __future__ import annotations
 
-import msgspec
-
 from datetime import timedelta
+
+import msgspec
 
 from app.canned import service as canned
 from app.channels import accounts
-from app.contacts import service as contacts
 from app.channels.email import EmailDriver
+from app.contacts import service as contacts
 from app.conversations import messages, notes, snooze
 from app.conversations import service as conversations
 from app.domain.enums import (
@@ -30,10 +30,10 @@ from app.domain.enums import (
 )
 from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
-from app.domain.timefmt import fmt, now
 from app.domain.resources import (
     AgentUpdate,
     CannedResponseCreate,
+    ContactMergeIn,
     ContactUpdate,
     ConversationUpdate,
     MessageCreate,
@@ -43,6 +43,7 @@ from app.domain.resources import (
     TalkMessageCreate,
     TeamCreate,
 )
+from app.domain.timefmt import fmt, now
 from app.people import agents, customers
 from app.routing import availability, teams
 from app.talk import messages as talk_messages
@@ -312,7 +313,11 @@ async def seed_toolbox(
         ),
     )
     await agents.update_me(admin, MeUpdate(signature="— Ada, Demo Company Support"))
-    dana = (await conversations.get_conversation(admin, order)).contact_ids[0]
+    # Dana wrote by SMS, and the agent added her email address to the room: two contacts
+    # of one person, merged (her addresses, rooms and notes follow)
+    dana, *also = (await conversations.get_conversation(admin, order)).contact_ids
+    for other in also:
+        await contacts.merge(admin, dana, ContactMergeIn(contact_id=other))
     await contacts.update_contact(
         admin,
         dana,

@@ -206,7 +206,7 @@ class Settings:
     """`standard`: Argon2id with the argon2-cffi defaults. `fast`: Argon2id at its lowest
     cost, for test suites that create and sign in thousands of agents; never in production."""
     snooze_tick_seconds: float
-    """How often the snooze worker wakes the rooms whose snooze time has come (rooms slice)."""
+    """How often the snooze worker wakes the rooms whose snooze time has come."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

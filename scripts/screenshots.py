@@ -59,18 +59,42 @@ def main() -> None:
             page.click("form.card button[type=submit]")
             page.wait_for_selector("#inbox-list .row")
             page.wait_for_timeout(1500)  # the demo's replies tick to sent
-            page.screenshot(path=str(OUT / "inbox.png"))
+            # the hero: the inbox with a room open
             page.click("text=Order Support #5678")
             page.wait_for_selector("#timeline .item")
             page.wait_for_timeout(1500)  # the "Live" flash of a new connection fades
+            page.screenshot(path=str(OUT / "inbox.png"))
+            # a room with a scheduled reply, and the canned replies opened by "/"
+            page.click("text=Refund status")
+            page.wait_for_selector("#timeline .item.st-scheduled")
+            page.locator("#reply-text").click()
+            page.locator("#reply-text").press_sequentially("/")
+            page.wait_for_selector("#canned-list .canned-option")
+            page.wait_for_timeout(800)
             page.screenshot(path=str(OUT / "room.png"))
+            page.locator("#reply-text").press("Escape")
+            page.locator("#reply-text").fill("")
+            page.click("text=Order Support #5678")
+            page.wait_for_selector("#timeline .item")
             phone = browser.new_page(viewport={"width": 390, "height": 760})
             phone.context.add_cookies(page.context.cookies())
             phone.goto(page.url)
             phone.wait_for_selector("#timeline .item")
             phone.wait_for_timeout(1500)
             phone.screenshot(path=str(OUT / "phone.png"))
-            # Admin → Agents, Teams and the audit log
+            # Contacts (Dana's profile), Talk, Admin → Agents, Teams and the audit log
+            page.goto(base + "/contacts")
+            page.fill("#contact-q", "dana")
+            page.press("#contact-q", "Enter")
+            page.locator("#contact-list > li a").first.click()
+            page.wait_for_selector("#contact-card")
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(OUT / "contacts.png"))
+            page.goto(base + "/talks")
+            page.locator("#talk-list a").first.click()
+            page.wait_for_selector("#talk-stream .tmsg")
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(OUT / "talk.png"))
             for name, path, ready in (
                 ("agents", "/admin/agents", "table"),
                 ("teams", "/admin/teams", ".team-card"),

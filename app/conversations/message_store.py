@@ -517,7 +517,7 @@ async def rejected_page(
     return [RejectedRow(**{f: r[f] for f in RejectedRow.__struct_fields__}) for r in rows], token
 
 
-# --- scheduled messages and the stale-reply check (replies slice) ------------------------------
+# --- scheduled messages and the stale-reply check ------------------------------
 
 
 async def lock_in_room(room_id: uuid.UUID, message_id: str) -> MessageRow | None:

@@ -207,7 +207,7 @@ async def receive(
         out = message_out(row)
         await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
         await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room.owner_id)
-        if room.tm_snoozed is not None:  # the customer wrote: the snooze ends (rooms slice)
+        if room.tm_snoozed is not None:  # the customer wrote: the snooze ends
             room = await snooze.woken_by_message(room)
         if room.team_id is not None and room.owner_id is None and room.tm_queued is None:
             # a new room of a team's channel (or one of its rooms nobody decided for yet):

@@ -365,9 +365,9 @@ async def update_conversation(
             else:  # a closed room waits for nobody
                 changes["tm_queued"] = None
                 changes["tm_awaiting_reply"] = None
-                # nor sleeps: it leaves the Snoozed view (rooms slice)
+                # nor sleeps: it leaves the Snoozed view
                 changes |= {"tm_snoozed": None, "snoozed_until": None, "snooze_until_reply": False}
-            if reopening and room.merged_into is not None:  # rooms slice
+            if reopening and room.merged_into is not None:
                 raise Conflict(
                     "conversation_merged",
                     "This conversation was merged into another; reply there instead.",

@@ -61,7 +61,7 @@ class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None
-    # rooms slice: snooze and merge
+    # snooze and merge
     tm_snoozed: datetime | None = None
     """Snoozed since; null unless snoozed."""
     snoozed_until: datetime | None = None
@@ -817,7 +817,7 @@ async def mark_read(customer_id: str, agent_id: str, room_id: str, at: datetime)
     )
 
 
-# --- notes and system lines through the API (replies slice) ------------------------------
+# --- notes and system lines through the API ------------------------------
 
 
 async def activity_page(

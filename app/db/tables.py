@@ -179,7 +179,7 @@ class Conversation(Table, tablename="conversations"):
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
-    # --- rooms slice (migration 0028): snooze and merge ---
+    # --- snooze, bulk actions and merge (migration 0028): snooze and merge ---
     tm_snoozed = Timestamptz(null=True, default=None)
     """Snoozed since; null unless snoozed (the desk's open views leave it out)."""
     snoozed_until = Timestamptz(null=True, default=None)
@@ -204,7 +204,7 @@ class Participant(Table, tablename="participants"):
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
     contact_id = UUID(null=True, default=None)
-    """The contact this participant is (contacts slice; app/contacts/)."""
+    """The contact this participant is (app/contacts/)."""
 
 
 class Message(Table, tablename="messages"):
@@ -229,7 +229,7 @@ class Message(Table, tablename="messages"):
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
-    # replies slice (migration 0027): who sent it, and when a scheduled one is due
+    # replies (migration 0027): who sent it, and when a scheduled one is due
     agent_id = UUID(null=True, default=None)
     """The agent who sent an outbound message; null for inbound ones and access keys."""
     scheduled_at = Timestamptz(null=True, default=None)
@@ -279,7 +279,7 @@ class Activity(Table, tablename="conversation_activities"):
     tm_create = Timestamptz(default=TimestamptzNow())
     mentions = JSONB(default=[])
     """A note's mentions, resolved when written: `[{"agent_id", "start", "end"}]`
-    (notify slice, migration 0026)."""
+    (migration 0026)."""
 
 
 class ReadMark(Table, tablename="conversation_reads"):
@@ -506,7 +506,7 @@ ALL_TABLES = [
 ]
 
 
-# --- notify slice: notifications (migration 0026) -------------------------------------------
+# --- notifications: notifications (migration 0026) -------------------------------------------
 
 
 class Notification(Table, tablename="notifications"):
@@ -527,7 +527,7 @@ class Notification(Table, tablename="notifications"):
 
 
 ALL_TABLES.append(Notification)
-# --- canned replies and signatures (slice "canned") -----------------------------------------
+# --- canned replies and signatures -----------------------------------------
 
 
 class CannedResponse(Table, tablename="canned_responses"):
@@ -550,7 +550,7 @@ class CannedResponse(Table, tablename="canned_responses"):
 ALL_TABLES.append(CannedResponse)
 
 
-# --- contacts slice: contacts, their addresses, search words, tags ---
+# --- contacts: contacts, their addresses, search words, tags ---
 
 
 class Contact(Table, tablename="contacts"):

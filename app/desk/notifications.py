@@ -1,4 +1,4 @@
-"""The desk's notifications (notify slice): the bell in the rail with the unread count,
+"""The desk's notifications: the bell in the rail with the unread count,
 its panel of recent notifications, "mark all read", the link that opens a notification's
 room, and the agents a note in a room may `@`mention (the composer's autocomplete,
 static/js/mentions.js). Reads and writes through `notifications.service`, the code

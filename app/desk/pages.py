@@ -169,7 +169,7 @@ class ReplyForm:
     mode: str = "reply"
     files: list[Any] = field(default_factory=list)
     """Uploads; a browser sends an empty part (a str here) when no file was chosen."""
-    # replies slice: Send later, and the stale-reply check (app/desk/replies.py)
+    # replies: Send later, and the stale-reply check (app/desk/replies.py)
     later: str = ""
     send_at_local: str = ""
     tz_offset: str = ""

@@ -1,5 +1,5 @@
-"""The desk's snooze menu, "Merge into…" and the inbox's bulk bar (the rooms
-slice). Each form calls the same service as the API (`conversations.snooze`, `merge`,
+"""The desk's snooze menu, "Merge into…" and the inbox's bulk bar. Each form calls the
+same service as the API (`conversations.snooze`, `merge`,
 `bulk`); the room's header, rows and badges then follow the events live.
 
 Without JavaScript every form posts and redirects back; with htmx the answers are a

@@ -29,7 +29,7 @@ class Item(msgspec.Struct, kw_only=True):
     author: str | None = None
     """The agent who wrote a note or caused a system line."""
     agent_id: str | None = None
-    """The agent who sent an outbound message (replies slice)."""
+    """The agent who sent an outbound message."""
     agent_name: str | None = None
     """Its display name, shown on the bubble."""
 

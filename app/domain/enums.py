@@ -91,17 +91,17 @@ class EventType(StrEnum):
     TALK_PARTICIPANT_JOINED = "talk_participant_joined"
     TALK_PARTICIPANT_LEFT = "talk_participant_left"
     WEBHOOK_TEST = "webhook_test"
-    # rooms slice: snooze and merge
+    # snooze and merge
     CONVERSATION_SNOOZED = "conversation_snoozed"
     """The room was snoozed (or its snooze changed): it leaves the open views."""
     CONVERSATION_WOKE = "conversation_woke"
     """The room's snooze ended: at its time, with the customer's message, or by hand."""
     CONVERSATION_MERGED = "conversation_merged"
     """The room was merged into another (`merged_into`); it is closed."""
-    # --- notify slice: an agent's notifications (private to that agent)
+    # --- notifications: an agent's notifications (private to that agent)
     NOTIFICATION_CREATED = "notification_created"
     NOTIFICATION_UPDATED = "notification_updated"
-    # replies slice: send later, and notes through the API
+    # replies: send later, and notes through the API
     CONVERSATION_MESSAGE_SCHEDULED = "conversation_message_scheduled"
     """A reply was stored to be sent later (status `scheduled`); when it goes out,
     `conversation_message_created`."""
@@ -109,11 +109,11 @@ class EventType(StrEnum):
     """A scheduled reply was cancelled before it went out (with `..._updated`)."""
     CONVERSATION_NOTE_CREATED = "conversation_note_created"
     """An internal note was written (the public twin of the desk's activity event)."""
-    # canned replies (slice "canned"): tenant configuration, public like teams
+    # canned replies: tenant configuration, public like teams
     CANNED_RESPONSE_CREATED = "canned_response_created"
     CANNED_RESPONSE_UPDATED = "canned_response_updated"
     CANNED_RESPONSE_DELETED = "canned_response_deleted"
-    # contacts slice: a contact and a tag are each a resource of their own (app/contacts/)
+    # contacts: a contact and a tag are each a resource of their own (app/contacts/)
     CONTACT_CREATED = "contact_created"
     CONTACT_UPDATED = "contact_updated"
     CONTACT_DELETED = "contact_deleted"
@@ -267,7 +267,7 @@ def is_private_to_audience(event_type: str) -> bool:
     return event_type in TALK_EVENTS or event_type in NOTIFICATION_EVENTS
 
 
-# --- notify slice --------------------------------------------------------------------------
+# --- notifications --------------------------------------------------------------------------
 
 
 class NotificationType(StrEnum):

@@ -39,7 +39,7 @@ def _target_name(participant: Any) -> str:
         return participant.target_name  # a resource
 
 
-# --- web chat visitors (contacts slice) ------------------------------------------------
+# --- web chat visitors ------------------------------------------------
 
 VISITOR_PREFIX = "Visitor from "
 

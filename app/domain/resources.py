@@ -395,7 +395,7 @@ class ConversationUpdate(Input):
     """urgent|high|medium|low|none: the order of the team queue."""
 
 
-# --- snooze, bulk actions and merge (rooms slice) -----------------------------------
+# --- snooze, bulk actions and merge -----------------------------------
 
 MAX_BULK = 1000
 """The most rooms one bulk action takes."""
@@ -499,7 +499,7 @@ class MessageOut(msgspec.Struct, kw_only=True):
     tm_create: str
     tm_update: str
     tm_delete: str
-    # replies slice
+
     agent_id: str | None = None
     """The agent who sent an outbound message (signed in, in the desk or with a token);
     null for inbound messages and for messages sent with an access key."""
@@ -885,7 +885,7 @@ class TeamPage(msgspec.Struct, kw_only=True):
     next_page_token: str
 
 
-# --- notify slice: notifications ----------------------------------------------------------
+# --- notifications: notifications ----------------------------------------------------------
 
 
 class NotificationOut(msgspec.Struct, kw_only=True):
@@ -927,7 +927,7 @@ class NotificationReadAllResult(msgspec.Struct, kw_only=True):
     """How many notifications were unread and are read now."""
 
 
-# --- canned replies (slice "canned") ------------------------------------------------------
+# --- canned replies ------------------------------------------------------
 
 Shortcut = Annotated[
     str,
@@ -993,7 +993,7 @@ class CannedRenderOut(msgspec.Struct, kw_only=True):
     """Every variable's value for that room and agent ("" when unknown, e.g. no email)."""
 
 
-# --- contacts and tags (contacts slice) ----------------------------------------------
+# --- contacts and tags ----------------------------------------------
 
 ShortText = Annotated[str, msgspec.Meta(max_length=255)]
 Notes = Annotated[str, msgspec.Meta(max_length=20000)]

@@ -217,7 +217,7 @@ async def _assign(
     row = await engine_store.assign(room.id, agent.agent_id, reason, now(), team.id)
     teams.given(team, agent)
     await _announce(room, row, "conversation.assigned", reason, previous_owner)
-    # the agent hears of its new room (notify slice): routing is "someone else"
+    # the agent hears of its new room: routing is "someone else"
     await notifications.assigned(
         str(row.customer_id),
         str(row.id),

@@ -237,7 +237,7 @@
     else return;
   });
 
-  // --- bulk actions (rooms slice): tick rows, shift-click a range, select all ----------
+  // --- bulk actions: tick rows, shift-click a range, select all ----------
   // A row pushed live replaces the shown one: it keeps its tick. The bar's count says how
   // many are ticked; "every conversation in this view" is offered once all loaded rows are.
   function keepTicked(old, el) {

@@ -1,4 +1,4 @@
-// Mentions and notifications on the desk (notify slice).
+// Mentions and notifications on the desk.
 //
 // - The rail's bell opens a panel of recent notifications (/notifications/panel); the
 //   count (#notif-count) is pushed by the desk socket, and an open panel reloads when it
