@@ -66,8 +66,9 @@ def _desk(server, headers: dict[str, str]):
     ).__enter__()  # closed by the test, or with `with`
     # caught up: frames for events the desk does not show, and the desk's own availability
     # change (its rail switch), may come first
-    while 'data-state="live"' not in ws.recv(timeout=10):
-        pass
+    frame = ws.recv(timeout=10)
+    while 'data-state="live"' not in frame:
+        frame = ws.recv(timeout=10)
     return ws
 
 
