@@ -50,6 +50,8 @@ class Customer(Table, tablename="customers"):
     events_pruned_through = BigInt(default=0)
     """The last event id of this customer that retention has pruned: a reader resuming
     from before it may have lost events and must start afresh."""
+    business_hours_id = UUID(null=True, default=None)
+    """The calendar of teams that have none of their own (migration 0029)."""
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
@@ -438,6 +440,8 @@ class Team(Table, tablename="teams"):
     """Seconds an assignee may leave a room unanswered before it goes back to routing;
     0: never."""
     rr_last_agent_id = UUID(null=True, default=None)
+    business_hours_id = UUID(null=True, default=None)
+    """The team's calendar (migration 0029); null: the customer's."""
     tm_create = Timestamptz(default=TimestamptzNow())
     tm_update = Timestamptz(default=TimestamptzNow())
     tm_delete = Timestamptz(null=True, default=None)
@@ -611,3 +615,71 @@ class ContactTag(Table, tablename="contact_tags"):
 
 
 ALL_TABLES.extend([Contact, ContactAddress, ContactWord, Tag, ContactTag])
+
+
+# --- service levels: business hours, SLA policies and clocks, CSAT (migration 0029) ---------
+
+
+class BusinessHours(Table, tablename="business_hours"):
+    """A calendar: weekly open periods and holidays, in a time zone."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    name = Varchar(length=255, default="")
+    time_zone = Varchar(length=64, default="UTC")
+    periods = JSONB(default=[])
+    holidays = JSONB(default=[])
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class SlaPolicy(Table, tablename="sla_policies"):
+    """Targets in business minutes for the rooms of a priority and a team (null: any)."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    name = Varchar(length=255, default="")
+    priority = Varchar(length=16, null=True, default=None)
+    team_id = UUID(null=True, default=None)
+    business_hours_id = UUID(null=True, default=None)
+    first_response_minutes = Integer(null=True, default=None)
+    next_response_minutes = Integer(null=True, default=None)
+    resolution_minutes = Integer(null=True, default=None)
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class SlaClock(Table, tablename="sla_clocks"):
+    """A room's clock of one kind under its policy; `stopped_at` is when it was met or
+    breached."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    policy_id = ForeignKey(references=SlaPolicy, on_delete=OnDelete.cascade)
+    kind = Varchar(length=16)
+    status = Varchar(length=16, default="running")
+    started_at = Timestamptz(default=TimestamptzNow())
+    due_at = Timestamptz(null=True, default=None)
+    stopped_at = Timestamptz(null=True, default=None)
+    warned_at = Timestamptz(null=True, default=None)
+    tm_update = Timestamptz(default=TimestamptzNow())
+
+
+class CsatResponse(Table, tablename="csat_responses"):
+    """A customer's 1-5 rating of a closed room (one per room)."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    contact_id = ForeignKey(references=Contact, on_delete=OnDelete.set_null, null=True)
+    agent_id = UUID(null=True, default=None)
+    reference_type = Varchar(length=16)
+    rating = Integer()
+    comment = Text(default="")
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES.extend([BusinessHours, SlaPolicy, SlaClock, CsatResponse])
