@@ -41,7 +41,8 @@ def create_app(settings: Settings) -> Litestar:
             cookie_secure=settings.public_url.startswith("https://"),
             # JSON doors authenticate by token and take only application/json, which a
             # cross-site form cannot send; provider hooks are signed by the provider.
-            exclude=["/v1.0/", "/auth/", "/hooks/", "/widget/", "/schema", "/healthz"],
+            # The survey page's token is its credential (app/csat/page.py).
+            exclude=["/v1.0/", "/auth/", "/hooks/", "/widget/", "/csat/", "/schema", "/healthz"],
         ),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi.config(),

@@ -21,6 +21,8 @@ from app.channels import hooks_api as hooks
 from app.contacts import api as contacts
 from app.conversations import api as conversations
 from app.conversations import rooms_api
+from app.csat import api as csat
+from app.csat import page as csat_page
 from app.desk import (
     admin_accesskeys,
     admin_agents,
@@ -77,6 +79,7 @@ def route_handlers() -> list[Any]:
             canned.CannedResponseController,
             contacts.ContactController,
             contacts.TagController,
+            csat.CsatResponseController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,
@@ -115,6 +118,7 @@ def route_handlers() -> list[Any]:
         *canned_pages.ROUTES,
         *contacts_pages.ROUTES,
         *widget.ROUTES,
+        *csat_page.ROUTES,
         healthz,
         api_websocket,
         desk_websocket,

@@ -32,6 +32,7 @@ from app.channels import account_store as accounts_store
 from app.channels.account_store import AccountRow
 from app.core.events import transaction
 from app.core.ids import found, parse_id
+from app.domain import csat
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address
 from app.domain.enums import ReferenceType
 from app.domain.errors import Conflict, InvalidInput, NotFound
@@ -228,6 +229,7 @@ def _complete(driver, settings: dict[str, Any], secrets: dict[str, str]) -> dict
             "missing_setting",
             f"An account of type {driver.type} needs: {', '.join('`' + m + '`' for m in missing)}.",
         )
+    settings = csat.normalized(settings)  # every type has the survey's settings
     normalize = getattr(driver, "normalize", None)
     return normalize(settings) if normalize else settings
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import httpx
 import msgspec
 
+from app.domain import csat
 from app.domain.enums import MessageStatus, ReferenceType
 from app.domain.inbound import InboundMessage
 from app.domain.retry import retry_after
@@ -59,6 +60,42 @@ def signature_field(default: str) -> Field:
         default=default,
         required=False,
         help="Append the replying agent's signature (from their profile) below each reply.",
+    )
+
+
+def csat_fields() -> tuple[Field, ...]:
+    """The satisfaction survey settings every account type has: whether a room whose
+    customer last wrote on this account gets a survey when it closes (`csat`, off by
+    default), what it asks (`csat_question`) and how long after the close
+    (`csat_delay`, seconds). Checked by `domain.csat.normalized`."""
+    return (
+        Field(
+            name="csat",
+            label="Satisfaction survey",
+            kind="select",
+            choices=("off", "on"),
+            default="off",
+            required=False,
+            help="When a conversation closes, ask the customer to rate it (1-5) on the"
+            " channel they last used.",
+        ),
+        Field(
+            name="csat_question",
+            label="Survey question",
+            kind="textarea",
+            default=csat.DEFAULT_QUESTION,
+            required=False,
+            help="Over SMS, LINE and WhatsApp the customer answers with a number; email"
+            " carries a link, web chat shows buttons.",
+        ),
+        Field(
+            name="csat_delay",
+            label="Survey delay (seconds)",
+            kind="number",
+            default="0",
+            required=False,
+            help="How long after the close the survey goes out (0 to 604800, a week).",
+        ),
     )
 
 

@@ -181,6 +181,29 @@ async def last_inbound_participant(room_id: uuid.UUID) -> uuid.UUID | None:
     )
 
 
+class LastInbound(msgspec.Struct, frozen=True, kw_only=True):
+    """Who wrote last in a room, and on which account: where its survey goes."""
+
+    participant_id: uuid.UUID
+    account_id: uuid.UUID
+    type: str
+    target: str
+    contact_id: uuid.UUID | None
+
+
+async def last_inbound(room_id: uuid.UUID) -> LastInbound | None:
+    """The room's latest inbound message from a participant still in it."""
+    return await sql.fetchrow_as(
+        LastInbound,
+        "SELECT m.participant_id, m.account_id, p.type, p.target, p.contact_id"
+        " FROM messages m JOIN participants p ON p.id = m.participant_id"
+        " WHERE m.conversation_id = $1 AND m.direction = 'inbound'"
+        " AND m.account_id IS NOT NULL AND p.tm_delete IS NULL"
+        " ORDER BY m.tm_create DESC LIMIT 1",
+        room_id,
+    )
+
+
 async def last_account_of(room_id: uuid.UUID, participant_id: uuid.UUID) -> uuid.UUID | None:
     """The account the room's latest message with this participant went over."""
     return await sql.fetchval(

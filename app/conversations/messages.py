@@ -29,6 +29,9 @@ from app.conversations.store import ActivityRow, ParticipantRow, RoomRow
 from app.core.events import record_event, transaction
 from app.core.ids import parse_id
 from app.core.pagination import check_page_size, parse_token
+from app.csat import service as csat
+from app.csat.store import SurveyRow
+from app.domain import csat as csat_rules
 from app.domain import storable
 from app.domain.channels import PARTICIPANT_FOR_REFERENCE, normalize_address, preview
 from app.domain.content import require_content
@@ -188,10 +191,15 @@ async def receive(
         medias = [msgspec.to_builtins(msgspec.convert(m, Media)) for m in inbound.medias]
     except msgspec.ValidationError as exc:
         raise InvalidInput("invalid_media", f"A media of the message is unusable: {exc}.") from None
+    # a digit 1-5 may answer a survey (only looked up when no open room takes it)
+    answer = None if medias else csat_rules.parse_reply(inbound.text)
     async with transaction():
-        placed = await _place(account, inbound, default_region, dedupe=True)
+        placed = await _place(account, inbound, default_region, dedupe=True, answer=answer)
         if isinstance(placed, Received):
             return placed
+        if placed.survey is not None:
+            assert answer is not None  # _place looks for a survey only with an answer
+            return await _survey_answered(account, inbound, placed, answer)
         stamp = now()
         row = await _insert_message(
             placed.room,
@@ -219,6 +227,33 @@ async def receive(
     )
 
 
+async def _survey_answered(
+    account: AccountRow, inbound: InboundMessage, placed: _Placed, answer: csat_rules.Answer
+) -> Received:
+    """A text reply to a closed room's survey: kept in that room (its history shows what
+    the customer wrote, and a provider's retry finds it), recorded as the rating, and the
+    room stays closed — no room is opened or reopened for it."""
+    assert placed.survey is not None
+    room = placed.room
+    stamp = now()
+    row = await _insert_message(
+        room,
+        placed.participant,
+        account,
+        Direction.INBOUND,
+        inbound.text,
+        [],
+        stamp,
+        provider_message_id=inbound.provider_message_id,
+    )
+    await conversations_store.record_preview(room.id, preview(inbound.text, []), stamp)
+    out = message_out(row)
+    await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
+    await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room.owner_id)
+    await csat.record_answer(placed.survey, room, answer.rating, answer.comment)
+    return Received(message=out, conversation_id=str(room.id), new_room=False, duplicate=False)
+
+
 async def greet(account: AccountRow, inbound: InboundMessage, *, default_region: str = "US") -> str:
     """Find or open the room for someone who reached out without a message yet (LINE's
     `follow`, a web chat visitor leaving their name and email). Returns the room id."""
@@ -238,10 +273,17 @@ class _Placed(msgspec.Struct, frozen=True, kw_only=True):
     participant: ParticipantRow
     """The sender's participant there."""
     new_room: bool
+    survey: SurveyRow | None = None
+    """The closed room's survey this message answers (locked); the room is that room."""
 
 
 async def _place(
-    account: AccountRow, inbound: InboundMessage, default_region: str, *, dedupe: bool
+    account: AccountRow,
+    inbound: InboundMessage,
+    default_region: str,
+    *,
+    dedupe: bool,
+    answer: csat_rules.Answer | None = None,
 ) -> Received | _Placed:
     """The room (locked) and participant an inbound message from this sender belongs to,
     opening or joining one by the room-matching rule above; or the stored message when this is a
@@ -308,6 +350,16 @@ async def _place(
                     known.sender,
                 )
                 break
+    if room is None and answer is not None:
+        # no open room: the message may be the answer to a closed room's survey
+        waiting = await csat.awaiting_text_answer(customer_id, ptype, peer)
+        if waiting is not None:
+            return _Placed(
+                room=waiting.room,
+                participant=waiting.participant,
+                new_room=False,
+                survey=waiting.survey,
+            )
     new_room = room is None
     if room is None or participant is None:
         room, participant = await conversations.open_room(
@@ -510,6 +562,22 @@ async def send_message(
             out,
             room.owner_id,
         )
+    return out
+
+
+async def send_system_message(
+    room: RoomRow, participant: ParticipantRow, account: AccountRow, text: str
+) -> MessageOut:
+    """A message Convodesk itself sends in a room, attributed to no agent (a satisfaction
+    survey), in the caller's transaction with the room locked. It goes through the send
+    queue like a reply and moves the room's preview, but it is no activity: a closed room
+    stays closed (a reply would reopen it)."""
+    stamp = now()
+    row = await _insert_message(room, participant, account, Direction.OUTBOUND, text, [], stamp)
+    await messages_store.enqueue(str(room.customer_id), row.id, account.id, stamp)
+    await conversations_store.record_preview(room.id, preview(text, []), stamp)
+    out = message_out(row)
+    await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
     return out
 
 

@@ -29,6 +29,7 @@ from app.conversations.shapes import (
 from app.conversations.store import ParticipantRow, RoomChanges, RoomFilter, RoomRow
 from app.core.events import transaction
 from app.core.ids import parse_id
+from app.csat import service as csat
 from app.domain.channels import (
     PARTICIPANT_FOR_REFERENCE,
     REFERENCE_FOR_PARTICIPANT,
@@ -382,6 +383,8 @@ async def update_conversation(
             previous_owner,
         )
         await _system_lines(principal, room, data, previous_owner, closing, reopening)
+        if closing:  # the customer may be asked how it went (their channel's setting)
+            await csat.room_closed(room, stamp)
         if owner_changed:  # a person's (un)assignment is in the audit log like routing's
             await audit.record(
                 principal.customer_id,
@@ -608,6 +611,8 @@ async def _sweep(
                     else EventType.CONVERSATION_UPDATED
                 )
                 await room_event(kind, await room_out(row))
+                if kind is EventType.CONVERSATION_CLOSED:
+                    await csat.room_closed(row, at)
                 if kind is EventType.CONVERSATION_CLOSED and row.owner_id is not None:
                     freed.setdefault(str(row.customer_id), set()).add(str(row.owner_id))
             for customer_id, owners in sorted(freed.items()):

@@ -52,6 +52,7 @@ def conversation_out(
         snoozed_until=fmt(row.snoozed_until) if row.snoozed_until else None,
         snooze_until_reply=row.snooze_until_reply,
         merged_into=str(row.merged_into) if row.merged_into else None,
+        csat=row.csat,
         tags=list(row.tags or []),
         participants=[participant_out(p) for p in participants],
         contact_ids=list(dict.fromkeys(str(p.contact_id) for p in participants if p.contact_id)),

@@ -67,6 +67,8 @@ class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
     snoozed_until: datetime | None = None
     snooze_until_reply: bool = False
     merged_into: uuid.UUID | None = None
+    csat: int | None = None
+    """The customer's rating (1-5), once its survey was answered (app/csat/)."""
 
 
 class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -471,6 +473,31 @@ async def record_message(
         at,
         reply,
         agent_id,
+    )
+    return _room(record)
+
+
+async def record_preview(room_id: uuid.UUID, preview: str, at: datetime) -> None:
+    """A message that moves the room's preview but is no activity: a satisfaction
+    survey, or the customer's answer to it, in a closed room. The status and the idle
+    and close timers' time stay as they are (`record_message` would reopen the room)."""
+    await sql.execute(
+        "UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_update = $3"
+        " WHERE id = $1",
+        room_id,
+        preview,
+        at,
+    )
+
+
+async def set_csat(room_id: uuid.UUID, rating: int, at: datetime) -> RoomRow:
+    """The room's rating, once its survey is answered."""
+    record = await sql.fetchrow(
+        f"UPDATE conversations SET csat = $2, tm_update = $3 WHERE id = $1"
+        f" RETURNING {_ROOM_COLUMNS}",
+        room_id,
+        rating,
+        at,
     )
     return _room(record)
 

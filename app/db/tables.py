@@ -17,6 +17,7 @@ from piccolo.columns import (
     Boolean,
     ForeignKey,
     Integer,
+    SmallInt,
     Text,
     Timestamptz,
     Varchar,
@@ -189,6 +190,9 @@ class Conversation(Table, tablename="conversations"):
     snooze_until_reply = Boolean(default=False)
     merged_into = UUID(null=True, default=None)
     """The room this one was merged into (this one is closed)."""
+    # --- CSAT surveys (migration 0032) ---
+    csat = SmallInt(null=True, default=None)
+    """The customer's rating of the room (1-5), once answered (`csat_responses` has it all)."""
 
 
 class Participant(Table, tablename="participants"):
@@ -683,3 +687,32 @@ class CsatResponse(Table, tablename="csat_responses"):
 
 
 ALL_TABLES.extend([BusinessHours, SlaPolicy, SlaClock, CsatResponse])
+
+
+class CsatSurvey(Table, tablename="csat_surveys"):
+    """The one satisfaction survey a closed room may get (migration 0032): who it goes to
+    (the participant who wrote last, on the account that message came by), when, and
+    where it stands (`scheduled`, `sent`, `answered`, `canceled`, `skipped`)."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    account_id = UUID()
+    participant_id = UUID()
+    target_type = Varchar(length=16)
+    target = Text()
+    contact_id = UUID(null=True, default=None)
+    agent_id = UUID(null=True, default=None)
+    """The room's assignee when it closed: the response is theirs."""
+    reference_type = Varchar(length=16, default="")
+    question = Text(default="")
+    status = Varchar(length=16, default="scheduled")
+    due_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+    message_id = UUID(null=True, default=None)
+    """The question as a message of the room (not for web chat, where the widget asks)."""
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES.append(CsatSurvey)

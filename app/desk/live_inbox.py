@@ -17,6 +17,7 @@ from typing import Any
 
 from app.conversations import service as conversations
 from app.core.events import StoredEvent
+from app.csat import service as csat
 from app.desk import inbox, timeline
 from app.desk.live_page import LivePage
 from app.desk.render import lock, remove, render
@@ -228,6 +229,7 @@ async def _chrome(desk: LivePage, room: ConversationOut) -> str:
         owner_name=names.get(room.owner_id or ""),
         directory=await agents.directory(desk.principal),
         teams=await inbox.all_teams(desk.principal),
+        csat=await csat.response_of_room(room.id) if room.csat is not None else None,
         oob=True,
     )
 

@@ -23,6 +23,7 @@ from litestar.response import File, Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from app.canned import signatures
+from app.csat import service as csat
 from app.conversations import media, messages, notes
 from app.conversations import service as conversations
 from app.core.events import last_event_id
@@ -115,6 +116,8 @@ async def room_context(principal: Principal, conversation_id: str) -> dict[str, 
         "owner_name": names.get(room.owner_id or ""),
         # the composer's "Will be appended" preview, per channel account
         "signatures": await signatures.previews(principal, [t.account_id for t in targets]),
+        # the side panel's rating and comment, once the customer answered its survey
+        "csat": await csat.response_of_room(room.id) if room.csat is not None else None,
     }
 
 

@@ -123,6 +123,11 @@ class EventType(StrEnum):
     TAG_CREATED = "tag_created"
     TAG_UPDATED = "tag_updated"
     TAG_DELETED = "tag_deleted"
+    # satisfaction surveys: about a room, on its topic
+    CSAT_SURVEY_SENT = "csat_survey_sent"
+    """A closed room's survey went out (or, for web chat, the widget was asked to show it)."""
+    CSAT_RESPONSE_CREATED = "csat_response_created"
+    """The customer rated the room (the room's `conversation_updated` follows)."""
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})

@@ -347,6 +347,9 @@ class ConversationOut(msgspec.Struct, kw_only=True):
     merged_into: str | None = None
     """The room this one was merged into (`POST …/{id}/merge`); it is then closed and its
     messages, notes and participants are in that room."""
+    csat: int | None = None
+    """The customer's satisfaction rating of the room (1-5) once they answered its survey;
+    null until then (`GET /v1.0/csat_responses` has the comment)."""
     tags: list[str]
     participants: list[ParticipantOut]
     contact_ids: list[str]
@@ -1128,6 +1131,57 @@ class TagUpdate(Input):
     detail: Detail | None = None
 
 
+# --- satisfaction surveys (CSAT) ---------------------------------------------------------
+
+
+class CsatResponseOut(msgspec.Struct, kw_only=True):
+    """A customer's rating of a closed room: at most one per room."""
+
+    id: str
+    customer_id: str
+    conversation_id: str
+    contact_id: str | None
+    """The contact who answered (null when unknown or since deleted)."""
+    agent_id: str | None
+    """The room's assignee when it closed (null: unassigned)."""
+    reference_type: str
+    """The channel the survey went out on and was answered by: `message` (a reply 1-5),
+    `email` (its link), `webchat` (the widget), `line`, `whatsapp`."""
+    rating: int
+    """1 (poor) to 5 (great)."""
+    comment: str
+    """What the customer wrote besides the number ("" for none)."""
+    tm_create: str
+
+
+class CsatResponsePage(msgspec.Struct, kw_only=True):
+    result: list[CsatResponseOut]
+    next_page_token: str
+
+
+class CsatSurveyOut(msgspec.Struct, kw_only=True):
+    """A satisfaction survey as it went out (the data of `csat_survey_sent`)."""
+
+    id: str
+    customer_id: str
+    conversation_id: str
+    contact_id: str | None
+    agent_id: str | None
+    """The room's assignee when it closed."""
+    reference_type: str
+    """The channel of the customer's last message, which the survey went out on."""
+    target: str
+    """The address it went to (the participant's)."""
+    question: str
+    status: str
+    """`sent`."""
+    message_id: str | None
+    """The question as a message of the room (SMS, LINE, WhatsApp, email); null for web
+    chat, whose widget asks inline."""
+    tm_due: str
+    tm_sent: str
+
+
 EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_CREATED: ConversationOut,
     EventType.CONVERSATION_UPDATED: ConversationOut,
@@ -1176,6 +1230,8 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.TAG_CREATED: TagOut,
     EventType.TAG_UPDATED: TagOut,
     EventType.TAG_DELETED: TagOut,
+    EventType.CSAT_SURVEY_SENT: CsatSurveyOut,
+    EventType.CSAT_RESPONSE_CREATED: CsatResponseOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""

@@ -7,6 +7,7 @@ website (another origin) by static/widget/widget.js:
     GET  messages         the visitor's history and the event id it is current up to
     POST messages         {text, client_id} → the stored message (a resend is stored once)
     POST identify         {name, email}: the visitor's email joins their room
+    POST csat             {survey_id, rating, comment}: the satisfaction survey's card
     WS   ws               live messages (app/widget/ws.py)
 
 No cookies (a third-party page would not send them anyway): the visitor's token travels
@@ -49,6 +50,12 @@ class MessageIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class IdentifyIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(max_length=100)] = ""
     email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
+
+
+class RatingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    survey_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    rating: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    comment: Annotated[str, msgspec.Meta(max_length=5000)] = ""
 
 
 class AllowOrigin:
@@ -143,6 +150,12 @@ async def identify(request: Request, account: AccountRow, visitor_id: str) -> wi
     return await widget.identify(account, visitor_id, data.name, data.email, page)
 
 
+@post("/{account_id:str}/csat", status_code=200, dependencies=_VISITOR)
+async def rate(request: Request, account: AccountRow, visitor_id: str) -> widget.Rated:
+    data = _body(request, RatingIn)
+    return await widget.rate(account, visitor_id, data.survey_id, data.rating, data.comment)
+
+
 # --- bodies: what a visitor's browser sends is read like a provider's ------------------
 
 _BODY_STATE = "widget_body"
@@ -192,6 +205,7 @@ def _body(request: Request, kind: type[T]) -> T:
         "/{account_id:str}/session",
         "/{account_id:str}/messages",
         "/{account_id:str}/identify",
+        "/{account_id:str}/csat",
     ],
     http_method=["OPTIONS"],
     status_code=204,
@@ -225,6 +239,7 @@ ROUTES: list = [
             history,
             post_message,
             identify,
+            rate,
         ],
         middleware=[AllowOrigin],
         before_request=_read_json,

@@ -31,6 +31,7 @@ from app.conversations import messages
 from app.conversations import store as conversations_store
 from app.core import events
 from app.core.events import last_event_id, pruned_through
+from app.csat import service as csat
 from app.domain.channels import normalize_address
 from app.domain.enums import Direction, ParticipantType, ReferenceType
 from app.domain.errors import Forbidden, InvalidInput, Unauthenticated
@@ -79,6 +80,13 @@ class History(msgspec.Struct, kw_only=True):
     messages: list[VisitorMessage]
     cursor: str
     """The event id the history is current up to: the websocket's `since`."""
+    survey: csat.WidgetSurvey | None = None
+    """A satisfaction survey waiting for the visitor's rating (the widget's card)."""
+
+
+class Rated(msgspec.Struct, kw_only=True):
+    rating: int
+    comment: str
 
 
 class Identity(msgspec.Struct, kw_only=True):
@@ -236,7 +244,19 @@ async def history(account: AccountRow, visitor_id: str) -> History:
             list(rooms), WEBCHAT, visitor_id, HISTORY_LIMIT
         )
     shown = [visitor_message(messages.message_out(r), visitor_id) for r in reversed(rows)]
-    return History(messages=[m for m in shown if m is not None], cursor=str(cursor))
+    return History(
+        messages=[m for m in shown if m is not None],
+        cursor=str(cursor),
+        survey=await csat.widget_survey(account, visitor_id) if rooms else None,
+    )
+
+
+async def rate(
+    account: AccountRow, visitor_id: str, survey_id: str, rating: int, comment: str
+) -> Rated:
+    """The visitor's answer to the survey card (`csat.answer_widget`: theirs only, once)."""
+    out = await csat.answer_widget(account, visitor_id, survey_id, rating, comment)
+    return Rated(rating=out.rating, comment=out.comment)
 
 
 def visitor_message(message: MessageOut, visitor_id: str) -> VisitorMessage | None:

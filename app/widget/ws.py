@@ -14,6 +14,7 @@ the visitor joining a room (a first message opens one; leaving an email may join
 
 Frames (JSON text), each with the event id to resume from:
     {"type": "message", "id": "<event id>", "data": {VisitorMessage}}
+    {"type": "survey", "id": "<event id>", "data": {"id", "question"}}   rate the chat
     {"type": "ready", "id": "<event id>"}    caught up; live from here
     {"type": "cursor", "id": "<event id>"}   nothing for you, but resume from here
     {"type": "resync"}                       `since` was too old: reload the history
@@ -37,10 +38,11 @@ from app.core.connection import EventConnection, close_quietly, send_frame
 from app.core.events import StoredEvent
 from app.core.hub import Hub
 from app.desk.presence import Presence
+from app.domain import csat as csat_rules
 from app.domain.enums import EventType, Permission
 from app.domain.errors import Forbidden, NotFound, ServiceError
 from app.domain.principal import Principal
-from app.domain.resources import MessageOut
+from app.domain.resources import CsatSurveyOut, MessageOut
 from app.domain.topics import parse_event_id
 from app.widget import service as widget
 
@@ -145,6 +147,13 @@ class WidgetConnection(EventConnection):
                 )
                 if message is not None:
                     body = {"type": "message", "id": str(event.id), "data": message}
+                    await self.send_text(self.frame(body))
+                    sent = True
+            elif event.type == EventType.CSAT_SURVEY_SENT and _room_of(event) in self.rooms:
+                survey = msgspec.json.decode(event.payload, type=CsatSurveyOut)
+                if survey.reference_type == widget.WEBCHAT and survey.target == self.visitor_id:
+                    card = {"id": survey.id, "question": csat_rules.shown_question(survey.question)}
+                    body = {"type": "survey", "id": str(event.id), "data": card}
                     await self.send_text(self.frame(body))
                     sent = True
         if not sent and time.monotonic() - self.last_frame > CURSOR_EVERY:

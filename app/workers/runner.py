@@ -10,6 +10,7 @@ from typing import Any
 
 from app.conversations import lifecycle, sender, snooze
 from app.core.hub import Hub
+from app.csat import sender as csat
 from app.domain.enums import EventType
 from app.routing import availability, reassign
 from app.settings import Settings
@@ -24,6 +25,7 @@ class Workers:
         self.settings = settings
         self.wake_sender = asyncio.Event()
         self.wake_webhooks = asyncio.Event()
+        self.wake_csat = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
         if hub is not None:
             hub.watch(self.on_notice)
@@ -37,6 +39,9 @@ class Workers:
             EventType.CONVERSATION_MESSAGE_UPDATED,
         ):
             self.wake_sender.set()
+        # a closed room's survey may be due now (no delay)
+        if notice.get("type") == EventType.CONVERSATION_CLOSED:
+            self.wake_csat.set()
 
     def start(self) -> None:
         self.tasks = [
@@ -52,6 +57,7 @@ class Workers:
                 webhooks.run(self.settings, self.wake_webhooks), name="webhook-dispatcher"
             ),
             asyncio.create_task(snooze.run(self.settings), name="snooze"),
+            asyncio.create_task(csat.run(self.settings, self.wake_csat), name="csat"),
         ]
 
     async def stop(self) -> None:

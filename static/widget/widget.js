@@ -100,6 +100,20 @@
       "border-radius:10px;min-height:40px;max-height:120px}",
       ".primary{background:var(--accent);color:#fff;border:0;border-radius:10px;padding:0 14px;",
       "font:inherit;font-weight:600;cursor:pointer;min-height:36px}",
+      ".survey{align-self:stretch;max-width:none;background:#fff;border:1px solid #e5e7eb;",
+      "border-radius:14px;white-space:normal}",
+      ".survey p{margin:0 0 8px}",
+      ".stars{display:flex;gap:6px;margin:0 0 8px}",
+      ".stars button{flex:1;min-height:36px;border:1px solid #d1d5db;border-radius:8px;",
+      "background:#fff;color:#1f2328;font:inherit;font-weight:600;cursor:pointer}",
+      ".stars button[aria-pressed=true]{background:var(--accent);border-color:var(--accent);",
+      "color:#fff}",
+      ".survey textarea{width:100%;font:inherit;padding:6px 8px;border:1px solid #d1d5db;",
+      "border-radius:8px;resize:vertical;min-height:40px;margin:0 0 8px}",
+      ".survey .scale{display:flex;justify-content:space-between;font-size:11px;color:#4b5563;",
+      "margin:-4px 0 8px}",
+      ".survey .note{font-size:12px;color:#b91c1c;margin:6px 0 0}",
+      ".survey .note:empty{display:none}",
       ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);",
       "white-space:nowrap}",
       "@media (max-width:480px){.cd{right:12px;bottom:12px}",
@@ -425,6 +439,77 @@
       }
     });
 
+    // --- the satisfaction survey: a card of five buttons and a comment ------------------
+    var surveyCard = null;
+
+    function showSurvey(survey) {
+      if (!survey || (surveyCard && surveyCard.dataset.survey === survey.id)) return;
+      if (surveyCard) surveyCard.remove();
+      var chosen = 0;
+      var buttons = [1, 2, 3, 4, 5].map(function (n) {
+        var b = el("button", {
+          type: "button",
+          "aria-pressed": "false",
+          "aria-label": n + " of 5",
+          text: String(n),
+        });
+        b.addEventListener("click", function () {
+          chosen = n;
+          buttons.forEach(function (other, i) {
+            other.setAttribute("aria-pressed", i + 1 === n ? "true" : "false");
+          });
+        });
+        return b;
+      });
+      var comment = el("textarea", {
+        id: "cd-csat-comment",
+        rows: "2",
+        maxlength: "5000",
+        placeholder: "Anything to add? (optional)",
+      });
+      var note = el("p", { class: "note", role: "status" });
+      var question = el("p", { id: "cd-csat-q", text: survey.question });
+      var form = el("form", { class: "survey-form" }, [
+        question,
+        el("div", { class: "stars", role: "group", "aria-labelledby": "cd-csat-q" }, buttons),
+        el("div", { class: "scale", "aria-hidden": "true" }, [
+          el("span", { text: "poor" }),
+          el("span", { text: "great" }),
+        ]),
+        el("label", { class: "sr", for: "cd-csat-comment", text: "Comment" }),
+        comment,
+        el("button", { type: "submit", class: "primary", text: "Send rating" }),
+        note,
+      ]);
+      surveyCard = el("li", { class: "msg agent survey" }, [form]);
+      surveyCard.dataset.survey = survey.id;
+      list.appendChild(surveyCard);
+      scrollDown();
+
+      function thanks(text) {
+        form.textContent = "";
+        form.appendChild(el("p", { class: "thanks", role: "status", text: text }));
+      }
+
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        if (!chosen) {
+          note.textContent = "Choose a number from 1 to 5 first.";
+          return;
+        }
+        note.textContent = "";
+        var body = { survey_id: survey.id, rating: chosen, comment: comment.value };
+        call("POST", "/csat", body)
+          .then(function (rated) {
+            thanks("Thank you for your rating (" + rated.rating + "/5)!");
+          })
+          .catch(function (error) {
+            if (error.status === 409) thanks(error.message);
+            else note.textContent = error.message;
+          });
+      });
+    }
+
     // --- name and email ----------------------------------------------------------------
     function showIdentity() {
       if (saved.email) {
@@ -473,6 +558,7 @@
     function loadHistory() {
       return call("GET", "/messages").then(function (data) {
         data.messages.forEach(show);
+        if (data.survey) showSurvey(data.survey);
         since = data.cursor;
       });
     }
@@ -497,6 +583,8 @@
         if (frame.type === "message") {
           frame.data.live = true;
           show(frame.data);
+        } else if (frame.type === "survey") {
+          showSurvey(frame.data);
         } else if (frame.type === "resync") {
           loadHistory();
         } else if (frame.type === "ready") {
