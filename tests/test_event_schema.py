@@ -31,6 +31,8 @@ from app.contacts import tags as contact_tags
 from app.conversations import messages, notes
 from app.conversations import service as conversations
 from app.core.events import StoredEvent, connection, event_body, events_after, last_event_id
+from app.csat import sender as csat_sender
+from app.csat import service as csat
 from app.db.piccolo_conf import DB
 from app.domain.channels import preview
 from app.domain.enums import (
@@ -66,6 +68,7 @@ from app.domain.resources import (
     ConversationCreate,
     ConversationOut,
     ConversationUpdate,
+    CsatResponseOut,
     CustomerUpdate,
     MessageCreate,
     MessageOut,
@@ -257,6 +260,7 @@ async def read_state(admin: Principal) -> dict[str, Any]:
         "me": admin.agent_id,
         "contacts": _plain((await contact_service.list_contacts(admin))[0]),
         "tags": _plain((await contact_tags.list_tags(admin))[0]),
+        "ratings": _plain((await csat.list_responses(admin, csat.response_filter(admin)))[0]),
     }
 
 
@@ -295,6 +299,8 @@ def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
             state[kind].pop(data["id"], None)
         else:
             state[kind][data["id"]] = data
+    elif shape is CsatResponseOut:
+        state["ratings"][data["id"]] = data
     elif shape is TeamOut:
         if event_type is EventType.TEAM_DELETED:
             state["teams"].pop(data["id"], None)
@@ -654,6 +660,42 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.CONVERSATION_ACTIVITY_CREATED,
         Ev.CONVERSATION_ACTIVITY_CREATED,
     )
+
+    # --- satisfaction surveys: a closed room's survey over SMS, answered by a reply that
+    # opens no room (an hour's delay keeps the server's own worker from sending it first)
+    asks = await accounts.create_account(
+        cid,
+        type="loopback",
+        address="+15550003333",
+        settings={"reference_type": "message", "csat": "on", "csat_delay": 3600},
+    )
+    surveyed = await run.step(
+        messages.receive(asks, InboundMessage(peer="+15559870021", text="help")),
+        *new_room,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+    )
+    await run.step(
+        conversations.update_conversation(
+            admin, surveyed.conversation_id, ConversationUpdate(status=ConversationStatus.CLOSED)
+        ),
+        Ev.CONVERSATION_CLOSED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    await run.step(
+        csat_sender.send_due(at=now() + timedelta(hours=2)),
+        Ev.CONVERSATION_MESSAGE_CREATED,
+        Ev.CSAT_SURVEY_SENT,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    await run.step(
+        messages.receive(asks, InboundMessage(peer="+15559870021", text="5 thanks")),
+        Ev.CONVERSATION_MESSAGE_CREATED,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+        Ev.CSAT_RESPONSE_CREATED,
+        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+    )
+    assert run.state["rooms"][surveyed.conversation_id]["csat"] == 5
 
     # --- talks
     talk, _ = await run.step(
