@@ -18,7 +18,7 @@ from pathlib import Path
 
 import browser_kit
 from browser_kit import live
-from conftest import LIVE_MS, free_port, inbound, run_async
+from conftest import LIVE_MS, free_port, inbound, run_async, wait_for
 from playwright.sync_api import Page, expect
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -47,6 +47,7 @@ PAGES = [
     ("/admin/canned", "main"),
     ("/contacts", "#contact-list"),
     ("/contacts/{contact}", "#contact-card"),
+    ("/csat/{survey}", "#csat-form"),  # public: an email survey's page
 ]
 
 
@@ -179,7 +180,32 @@ def content(client, tenant) -> dict[str, str]:
     contact = client.get(f"/v1.0/conversations/{room}", headers=tenant.admin).json()["contact_ids"][
         0
     ]
-    return {"room": room, "talk": talk, "thread": thread, "team": team, "contact": contact}
+    return {
+        "room": room,
+        "talk": talk,
+        "thread": thread,
+        "team": team,
+        "contact": contact,
+        "survey": survey_token(client, tenant),
+    }
+
+
+def survey_token(client, tenant) -> str:
+    """The token of an email survey's link: a closed room of an account that asks."""
+    from app.csat import sender
+
+    asks = tenant.channel("email", address="help@acme.example", csat="on")
+    room = inbound(asks, "erin@example.com", "Thanks for sorting it out").conversation_id
+    r = client.put(f"/v1.0/conversations/{room}", headers=tenant.admin, json={"status": "closed"})
+    assert r.status_code == 200, r.text
+    run_async(sender.send_due())
+
+    def link() -> str:
+        found = client.get(f"/v1.0/conversations/{room}/messages", headers=tenant.admin)
+        texts = [m["text"] for m in found.json()["result"] if m["direction"] == "outbound"]
+        return next((t.split("/csat/")[1].split()[0] for t in texts if "/csat/" in t), "")
+
+    return wait_for(link)
 
 
 def test_no_wcag2_violations_on_any_desk_or_admin_page(server, client, tenant, new_page):

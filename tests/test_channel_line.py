@@ -17,6 +17,8 @@ from api_kit import history, peer_of, room_of, rooms
 from conftest import ServerProcess, Tenant, assert_error, cli_env, own_database, wait_for
 from providers import ProviderServer, Recorded, Reply, line_signature
 
+from app.domain import csat
+
 LINE_DB: dict[str, str] = {}
 """The module's own database (its server's sender is the only one sending here)."""
 
@@ -177,7 +179,13 @@ def account(client, tenant, line) -> dict:
     )
     assert r.status_code == 201, r.text
     created = r.json()
-    assert created["settings"] == {"channel_id": "1657000000", "signature": "off"}
+    assert created["settings"] == {
+        "channel_id": "1657000000",
+        "signature": "off",
+        "csat": "off",  # the satisfaction survey's defaults
+        "csat_question": csat.DEFAULT_QUESTION,
+        "csat_delay": 0,
+    }
     assert created["secrets_set"] == ["channel_access_token", "channel_secret"]
     return created
 
