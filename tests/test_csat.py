@@ -237,6 +237,13 @@ def test_an_email_survey_links_to_a_page_that_records_one_rating(client, tenant,
         refused = client.get("/csat/" + bad)
         assert refused.status_code == 404 and "does not work" in refused.text
         assert client.post("/csat/" + bad, data={"rating": "5"}).status_code == 404
+    # a link older than 30 days: the page says the survey has closed, and takes nothing
+    age = "UPDATE csat_surveys SET sent_at = sent_at - $2::interval WHERE conversation_id = $1"
+    sql(db_url, age, room_id, timedelta(days=31))
+    assert "This survey has closed" in client.get(path).text
+    late = client.post(path, data={"rating": "5"})
+    assert late.status_code == 409 and "This survey has closed" in late.text
+    sql(db_url, age, room_id, timedelta(days=-31))
     # no rating chosen: the form again, with the comment kept
     again = client.post(path, data={"comment": "<b>kept</b>"})
     assert again.status_code == 422 and "Choose a rating" in again.text
@@ -340,6 +347,14 @@ def test_one_survey_per_room_after_its_delay_sent_once_by_two_workers(client, te
     close(client, tenant, third)
     assert surveys(db_url, third)[0]["status"] == "scheduled"
     assert run_async(sender.send_due(at=now() + timedelta(hours=2))) == 1
+    # a digit more than three days later is an ordinary message: a new room
+    sql(
+        db_url,
+        "UPDATE csat_surveys SET sent_at = sent_at - interval '4 days' WHERE conversation_id = $1",
+        third,
+    )
+    late = inbound(sms, "+15557770003", "5")
+    assert late.new_room and late.conversation_id != third
     # an account with surveys off (the default) asks nobody
     quiet = inbound(tenant.channel("line"), "U" + "9" * 32, "hi").conversation_id
     close(client, tenant, quiet)

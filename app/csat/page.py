@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request, get, post
 from litestar.response import Template
 
@@ -79,6 +80,8 @@ async def answer_survey(request: Request, settings: Settings, token: str) -> Tem
     except ServiceError as exc:
         if exc.reason == service.ALREADY.reason:  # answered before: nothing changes
             return _page(survey=await service.link_survey(key, token))
+        if exc.reason == service.CLOSED.reason:
+            return _page(exc.status_code, survey=msgspec.structs.replace(survey, closed=True))
         if exc.status_code in (400, 422):  # the form again, with what was typed
             return _page(exc.status_code, survey=survey, error=exc.message, comment=comment)
         return _refused(exc)
