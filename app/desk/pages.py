@@ -23,10 +23,10 @@ from litestar.response import File, Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from app.canned import signatures
-from app.csat import service as csat
 from app.conversations import media, messages, notes
 from app.conversations import service as conversations
 from app.core.events import last_event_id
+from app.csat import service as csat
 from app.desk import forms, inbox, replies, timeline
 from app.desk.render import is_htmx, render
 from app.desk.session import DESK_PRINCIPAL
