@@ -15,6 +15,7 @@ from app.api.errors import check_api_input
 from app.api.health import healthz
 from app.api.ws import api_websocket
 from app.audit import api as audit
+from app.business_hours import api as business_hours
 from app.canned import api as canned
 from app.channels import api as accounts
 from app.channels import hooks_api as hooks
@@ -77,6 +78,7 @@ def route_handlers() -> list[Any]:
             canned.CannedResponseController,
             contacts.ContactController,
             contacts.TagController,
+            business_hours.BusinessHoursController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,

@@ -379,7 +379,8 @@ def test_next_close_when_closed_is_now():
     [
         ("Mars/Olympus", [], [], "time_zone_invalid"),
         ("", [], [], "time_zone_invalid"),
-        ("../../etc/passwd", [], [], "time_zone_invalid"),
+        ("/etc/localtime", [], [], "time_zone_invalid"),
+        ("Europe/../Berlin", [], [], "time_zone_invalid"),
         ("UTC", [{"day": 7, "start": "09:00", "end": "10:00"}], [], "period_day_invalid"),
         ("UTC", [{"day": -1, "start": "09:00", "end": "10:00"}], [], "period_day_invalid"),
         ("UTC", [{"day": "1", "start": "09:00", "end": "10:00"}], [], "period_day_invalid"),

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import httpx
 import msgspec
 
+from app.domain.closed_reply import DEFAULT_TEXT
 from app.domain.enums import MessageStatus, ReferenceType
 from app.domain.inbound import InboundMessage
 from app.domain.retry import retry_after
@@ -59,6 +60,31 @@ def signature_field(default: str) -> Field:
         default=default,
         required=False,
         help="Append the replying agent's signature (from their profile) below each reply.",
+    )
+
+
+def closed_reply_fields() -> tuple[Field, Field]:
+    """The out-of-hours reply every account type has: when a customer writes while the
+    room's business hours are closed, `closed_reply` `on` answers once per closed period
+    with `closed_reply_text` (app/business_hours/closed_reply.py). No default is stored:
+    absent is off, and an empty text is the default (`domain.closed_reply`)."""
+    return (
+        Field(
+            name="closed_reply",
+            label="Reply when closed",
+            kind="select",
+            choices=("off", "on"),
+            required=False,
+            help="Answer a customer who writes outside business hours, once per closed"
+            " period, with the text below.",
+        ),
+        Field(
+            name="closed_reply_text",
+            label="Closed reply",
+            kind="textarea",
+            required=False,
+            help=f"{{{{next_open}}}} becomes when you open next. Empty: “{DEFAULT_TEXT}”",
+        ),
     )
 
 

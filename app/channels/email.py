@@ -31,6 +31,7 @@ from app.channels.base import (
     Rejected,
     SendResult,
     TransientSendError,
+    closed_reply_fields,
     register,
     signature_field,
 )
@@ -93,6 +94,7 @@ class EmailDriver:
             help="For relays that POST raw MIME to the hook URL (HTTP Basic password).",
         ),
         signature_field("below"),
+        *closed_reply_fields(),
     )
     address_field = "address"
     hooks = {"raw MIME hook (optional)": ""}

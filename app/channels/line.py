@@ -38,6 +38,7 @@ from app.channels.base import (
     Rejected,
     SendResult,
     bearer,
+    closed_reply_fields,
     hmac_matches,
     keep_if_given,
     register,
@@ -357,6 +358,7 @@ class LineDriver:
             help="A long-lived token (Messaging API tab).",
         ),
         signature_field("off"),
+        *closed_reply_fields(),
     )
     address_field = "channel_id"
     hooks = {"webhook URL": ""}

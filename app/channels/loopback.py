@@ -21,6 +21,7 @@ from app.channels.base import (
     PermanentSendError,
     SendResult,
     TransientSendError,
+    closed_reply_fields,
     register,
     signature_field,
 )
@@ -51,6 +52,7 @@ class LoopbackDriver:
             help="Refuse every message (fail) or be briefly unavailable (unavailable).",
         ),
         signature_field(""),
+        *closed_reply_fields(),
     )
     address_field = "address"
     hooks: dict[str, str] = {}

@@ -21,6 +21,7 @@ from app.channels.base import (
     HookRequest,
     OutboundRequest,
     SendResult,
+    closed_reply_fields,
     register,
     signature_field,
 )
@@ -79,6 +80,7 @@ class WebchatDriver:
             " empty allows any.",
         ),
         signature_field("off"),
+        *closed_reply_fields(),
     )
     address_field = ""
     hooks: dict[str, str] = {}

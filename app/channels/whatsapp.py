@@ -34,6 +34,7 @@ from app.channels.base import (
     StatusUpdate,
     TransientSendError,
     bearer,
+    closed_reply_fields,
     hmac_matches,
     register,
     rejected,
@@ -296,6 +297,7 @@ class WhatsAppDriver:
             help="App settings > Basic: signs the webhooks Meta sends.",
         ),
         signature_field("off"),
+        *closed_reply_fields(),
     )
     address_field = "phone_number_id"
     hooks = {"callback URL": ""}

@@ -123,6 +123,10 @@ class EventType(StrEnum):
     TAG_CREATED = "tag_created"
     TAG_UPDATED = "tag_updated"
     TAG_DELETED = "tag_deleted"
+    # business hours: tenant configuration, public like teams
+    BUSINESS_HOURS_CREATED = "business_hours_created"
+    BUSINESS_HOURS_UPDATED = "business_hours_updated"
+    BUSINESS_HOURS_DELETED = "business_hours_deleted"
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})
