@@ -1,19 +1,24 @@
 """Business hours (`/v1.0/business_hours`) over HTTP: CRUD and who may do what, every
 refusal of a bad calendar, foreign ids, what each change leaves behind (event, audit
 entry), teams and the customer using a calendar (and deleting one in use refused), the
-room's calendar as other features read it, and the out-of-hours automatic reply: sent
-once per closed period, never while open, never when the account has it off."""
+room's calendar as other features read it, the out-of-hours automatic reply (sent once
+per closed period, never while open, never when the account has it off), and the admin
+page's forms (a lunch break and holidays typed as text, refusals in words that keep what
+was typed, the customer's default, a team's choice). All on the in-process app."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from conftest import assert_error, inbound, run_async
 from db_kit import audit_entries, sql
 
-from app.business_hours.service import calendar_for_room
+from app.business_hours.service import calendar_by_id, calendar_for_room
 
 URL = "/v1.0/business_hours"
 LIVE = "9999-01-01 00:00:00.000000"
@@ -313,6 +318,17 @@ def test_teams_and_the_customer_use_calendars_and_one_in_use_stays(client, tenan
     )
     client.delete(f"/v1.0/teams/{plain['id']}", headers=tenant.admin)
     assert client.delete(f"{URL}/{other['id']}", headers=tenant.admin).status_code == 200
+    # by id (an SLA policy's own calendar): the customer's, deleted or not; an unknown id, none
+    found = run_async(_by_ids(tenant.customer_id, [office["id"], late["id"], str(uuid.uuid4())]))
+    assert found == ["Europe/Berlin", "America/New_York", None]
+
+
+async def _by_ids(customer_id: str, ids: list[str]) -> list[str | None]:
+    found = []
+    for hours_id in ids:
+        cal = await calendar_by_id(None, customer_id, hours_id)
+        found.append(cal.time_zone if cal else None)
+    return found
 
 
 async def _room_calendars(customer_id: str, team_id: str, plain_id: str):
@@ -459,3 +475,117 @@ def test_the_closed_reply_is_an_account_setting(client, tenant):
         "on",
         "Back at {{next_open}}",
     )
+
+
+# --- the desk: Admin → Business hours, over plain HTTP as a browser without JavaScript --
+
+FORM = {
+    "name": "Office",
+    "time_zone": "Europe/Berlin",
+    **{f"day_{d}": "9:00-12:00, 13:00–17:00" for d in range(5)},
+    "day_5": "",
+    "day_6": "",
+    "holidays": "2026-05-01 Labour Day\n2026-12-25 yearly Christmas\n",
+}
+
+
+def _sign_in(client, username: str, password: str) -> None:
+    client.get("/login")
+    token = client.cookies["csrftoken"]
+    r = client.post(
+        "/login",
+        data={"username": username, "password": password, "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    client.headers["x-csrftoken"] = token
+
+
+@pytest.fixture
+def desk(client, tenant):
+    _sign_in(client, "acme-admin", tenant.password)
+    yield client
+    client.headers.pop("x-csrftoken", None)
+
+
+def _post(client, path: str, data: dict | None = None):
+    """A form posted as a browser does, its redirect not followed (to read where to)."""
+    return client.post(path, data=data or {}, follow_redirects=False)
+
+
+TEAM = {"name": "Support", "assignment_policy": "manual", "max_open": "5"}
+
+
+def _form_error(page: str) -> str:
+    found = re.search(r'id="form-error">([^<]*)<', page)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def test_an_admin_keeps_business_hours_on_the_desk(desk, tenant):
+    r = _post(desk, "/admin/business-hours", data=FORM)
+    assert r.status_code == 303, r.text
+    hours_id = r.headers["location"].split("saved=")[1].split("#")[0]
+    made = desk.get(f"/v1.0/business_hours/{hours_id}", headers=tenant.admin).json()
+    assert made["periods"][:2] == [
+        {"day": 0, "start": "09:00", "end": "12:00"},
+        {"day": 0, "start": "13:00", "end": "17:00"},
+    ]
+    assert len(made["periods"]) == 10
+    assert made["holidays"] == [
+        {"date": "2026-05-01", "yearly": False, "name": "Labour Day"},
+        {"date": "2026-12-25", "yearly": True, "name": "Christmas"},
+    ]
+    page = desk.get("/admin/business-hours").text
+    assert "Mon–Fri 09:00–12:00, 13:00–17:00" in page
+    assert 'id="admin-menu-business-hours"' in page
+    # the edit form shows it as typed back
+    page = desk.get(f"/admin/business-hours/{hours_id}").text
+    assert 'value="09:00-12:00, 13:00-17:00"' in page
+    assert "2026-12-25 yearly Christmas" in page
+
+    # refusals keep what was typed and point at the day
+    bad = {**FORM, "day_2": "9 to 5"}
+    r = _post(desk, f"/admin/business-hours/{hours_id}", data=bad)
+    assert r.status_code == 422
+    assert _form_error(r.text) == "Wednesday: “9 to 5” is not a period like 09:00-17:00."
+    assert 'id="day_2" name="day_2" value="9 to 5"' in r.text
+    overlapping = {**FORM, "day_3": "09:00-12:00, 11:00-13:00", "name": "<b>Office</b>"}
+    r = _post(desk, f"/admin/business-hours/{hours_id}", data=overlapping)
+    assert r.status_code == 422 and "two periods of Thursday overlap" in _form_error(r.text)
+    assert '<div class="field invalid">\n      <label for="day_3">' in r.text
+    assert "&lt;b&gt;Office&lt;/b&gt;" in r.text and "<b>Office</b>" not in r.text
+    r = _post(desk, f"/admin/business-hours/{hours_id}", data={**FORM, "holidays": "2026-02-30"})
+    assert r.status_code == 422 and "2026-02-30" in _form_error(r.text)
+
+    # the customer's default, and a team's own
+    r = _post(desk, "/admin/business-hours/default", data={"business_hours_id": hours_id})
+    assert r.status_code == 303
+    assert desk.get("/v1.0/customer", headers=tenant.admin).json()["business_hours_id"] == hours_id
+    r = _post(desk, "/admin/teams", data={**TEAM, "business_hours_id": hours_id})
+    assert r.status_code == 303, r.text
+    team = desk.get("/v1.0/teams", headers=tenant.admin).json()["result"][0]
+    assert team["business_hours_id"] == hours_id
+    page = desk.get(f"/admin/teams/{team['id']}").text
+    assert f'<option value="{hours_id}" selected>Office</option>' in page
+
+    # in use: the page says by whom and offers no delete; a forced one is refused in words
+    page = desk.get(f"/admin/business-hours/{hours_id}").text
+    assert "the team “Support”" in page and 'id="delete-confirm"' not in page
+    r = _post(desk, f"/admin/business-hours/{hours_id}/delete")
+    assert r.status_code == 409 and "'Support'" in _form_error(r.text)
+    # freed, it goes
+    _post(desk, f"/admin/teams/{team['id']}", data={**TEAM, "business_hours_id": ""})
+    _post(desk, "/admin/business-hours/default", data={"business_hours_id": ""})
+    r = _post(desk, f"/admin/business-hours/{hours_id}/delete")
+    assert r.status_code == 303 and "deleted=Office" in r.headers["location"]
+    assert desk.get("/v1.0/business_hours", headers=tenant.admin).json()["result"] == []
+
+
+def test_only_admins_see_business_hours_on_the_desk(client, tenant):
+    _sign_in(client, "acme-manager", tenant.password)
+    for path in ("/admin/business-hours", "/admin/business-hours/new"):
+        r = client.get(path)
+        assert r.status_code == 403 and "Only an admin" in r.text
+    assert _post(client, "/admin/business-hours", FORM).status_code == 403
+    assert client.get("/v1.0/business_hours", headers=tenant.admin).json()["result"] == []
+    client.headers.pop("x-csrftoken", None)

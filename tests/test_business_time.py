@@ -414,3 +414,30 @@ def test_calendars_are_values():
     b = week("UTC", ("09:00", "17:00"))
     assert a == b and hash(a) == hash(b)
     assert a.periods[0] == Period(0, time(9), time(17))
+
+
+# --- the out-of-hours reply's words ------------------------------------------------------
+
+
+def test_the_next_opening_reads_in_the_calendars_zone():
+    from app.domain.closed_reply import DEFAULT_TEXT, closed_text, opening
+
+    now = utc(2026, 12, 4, 18)  # Friday 19:00 in Berlin
+    assert opening(utc(2026, 12, 4, 19, 30), "Europe/Berlin", now) == "20:30 CET"
+    assert opening(utc(2026, 12, 7, 8), "Europe/Berlin", now) == "Monday 09:00 CET"
+    assert opening(utc(2027, 1, 4, 8), "Europe/Berlin", now) == "Monday 4 January 09:00 CET"
+    # the day is the calendar's: 23:30 UTC on Friday is already Saturday in Berlin
+    assert opening(utc(2026, 12, 4, 23, 30), "Europe/Berlin", now) == "Saturday 00:30 CET"
+    assert opening(utc(2026, 7, 6, 13), "America/New_York", utc(2026, 7, 3, 20)) == (
+        "Monday 09:00 EDT"
+    )
+    opens = utc(2026, 12, 7, 8)
+    assert closed_text("", opens, "Europe/Berlin", now) == DEFAULT_TEXT.replace(
+        "{{next_open}}", "Monday 09:00 CET"
+    )
+    assert (
+        closed_text(
+            "Back {{ next_open }}. {{contact.name}} {next_open}", opens, "Europe/Berlin", now
+        )
+        == "Back Monday 09:00 CET. {{contact.name}} {next_open}"
+    )

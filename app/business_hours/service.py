@@ -82,6 +82,21 @@ async def calendar_for_room(
     return None if facts is None else stored_calendar(facts)
 
 
+async def calendar_by_id(
+    conn: asyncpg.Connection | None, customer_id: str, hours_id: str | UUID | None
+) -> Calendar | None:
+    """The calendar `hours_id` of the customer (an SLA policy's own, say); None for None
+    or an id that is not the customer's (open around the clock)."""
+    try:
+        hours_id = UUID(str(hours_id)) if hours_id is not None else None
+    except ValueError:
+        return None
+    if hours_id is None:
+        return None
+    facts = await store.calendar_by_id(conn, str(customer_id), str(hours_id))
+    return None if facts is None else stored_calendar(facts)
+
+
 def stored_calendar(facts: store.CalendarFacts) -> Calendar:
     return calendar_from(
         facts.time_zone, store.as_list(facts.periods), store.as_list(facts.holidays)

@@ -177,14 +177,19 @@ async def uses(customer_id: str) -> dict[str, list[User]]:
     return found
 
 
-# The room's calendar: its team's, else the customer's (a team's deleted calendar cannot
-# be: deleting one in use is refused).
+# The room's calendar: its live team's, else the customer's (a calendar in use cannot be
+# deleted, so neither points at a deleted one).
 _ROOM_CALENDAR = (
     "SELECT b.time_zone, b.periods::text AS periods, b.holidays::text AS holidays"
     " FROM business_hours b WHERE b.id = coalesce("
-    "(SELECT business_hours_id FROM teams WHERE id = $2::uuid AND customer_id = $1::uuid),"
+    "(SELECT business_hours_id FROM teams"
+    " WHERE id = $2::uuid AND customer_id = $1::uuid AND tm_delete IS NULL),"
     " (SELECT business_hours_id FROM customers WHERE id = $1::uuid))"
     " AND b.customer_id = $1::uuid AND b.tm_delete IS NULL"
+)
+_CALENDAR = (
+    "SELECT time_zone, periods::text AS periods, holidays::text AS holidays"
+    " FROM business_hours WHERE id = $2::uuid AND customer_id = $1::uuid"
 )
 
 
@@ -192,6 +197,15 @@ async def calendar_for_room(
     conn: asyncpg.Connection | None, customer_id: str, team_id: str | None
 ) -> CalendarFacts | None:
     args = (_ROOM_CALENDAR, customer_id, team_id)
+    record = await (conn.fetchrow(*args) if conn is not None else sql.fetchrow(*args))
+    return None if record is None else CalendarFacts(**record)
+
+
+async def calendar_by_id(
+    conn: asyncpg.Connection | None, customer_id: str, hours_id: str
+) -> CalendarFacts | None:
+    """A calendar of the customer by id, deleted or not (what pointed at it keeps it)."""
+    args = (_CALENDAR, customer_id, hours_id)
     record = await (conn.fetchrow(*args) if conn is not None else sql.fetchrow(*args))
     return None if record is None else CalendarFacts(**record)
 
