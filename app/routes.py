@@ -15,6 +15,7 @@ from app.api.errors import check_api_input
 from app.api.health import healthz
 from app.api.ws import api_websocket
 from app.audit import api as audit
+from app.business_hours import api as business_hours
 from app.canned import api as canned
 from app.channels import api as accounts
 from app.channels import hooks_api as hooks
@@ -27,6 +28,7 @@ from app.desk import (
     admin_accesskeys,
     admin_agents,
     admin_audit,
+    admin_hours,
     admin_teams,
     admin_webhooks,
     canned_pages,
@@ -80,6 +82,7 @@ def route_handlers() -> list[Any]:
             contacts.ContactController,
             contacts.TagController,
             csat.CsatResponseController,
+            business_hours.BusinessHoursController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,
@@ -114,6 +117,7 @@ def route_handlers() -> list[Any]:
         *admin_audit.ROUTES,
         *admin_agents.ROUTES,
         *admin_teams.ROUTES,
+        *admin_hours.ROUTES,
         *notifications_desk.ROUTES,
         *canned_pages.ROUTES,
         *contacts_pages.ROUTES,

@@ -41,6 +41,8 @@ PAGES = [
     ("/admin/agents/new", "main"),
     ("/admin/teams", "main"),
     ("/admin/teams/{team}", "main"),
+    ("/admin/business-hours", "#hours-list"),
+    ("/admin/business-hours/{hours}", "#hours-form"),
     ("/admin/accesskeys", "main"),
     ("/admin/audit", "main"),
     ("/canned", "main"),
@@ -114,7 +116,8 @@ async def note(tenant, room: str, text: str) -> None:
 
 
 def content(client, tenant) -> dict[str, str]:
-    """A room, a talk with a thread, a team, an access key: every page shows something."""
+    """A room, a talk with a thread, a team with its business hours, an access key: every
+    page shows something."""
     admin = tenant.admin
     sms = tenant.channel("message")
     room = inbound(
@@ -149,10 +152,27 @@ def content(client, tenant) -> dict[str, str]:
             json={"priority": priority, "status": status},
         )
         assert r.status_code == 200, r.text
+    week = [{"day": d, "start": "09:00", "end": "12:00"} for d in range(5)]
+    r = client.post(
+        "/v1.0/business_hours",
+        headers=admin,
+        json={
+            "name": "Office",
+            "time_zone": "Europe/Berlin",
+            "periods": week + [{"day": d, "start": "13:00", "end": "17:00"} for d in range(5)],
+            "holidays": [{"date": "2026-12-25", "yearly": True, "name": "Christmas"}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    hours = r.json()["id"]
     r = client.post(
         "/v1.0/teams",
         headers=admin,
-        json={"name": "Support", "agent_ids": [tenant.admin_id, tenant.agent_id]},
+        json={
+            "name": "Support",
+            "agent_ids": [tenant.admin_id, tenant.agent_id],
+            "business_hours_id": hours,
+        },
     )
     assert r.status_code == 201, r.text
     team = r.json()["id"]
@@ -186,6 +206,7 @@ def content(client, tenant) -> dict[str, str]:
         "thread": thread,
         "team": team,
         "contact": contact,
+        "hours": hours,
         "survey": survey_token(client, tenant),
     }
 

@@ -24,6 +24,7 @@ import pytest
 from conftest import ROOT
 from routing_kit import principal
 
+from app.business_hours import service as business_hours
 from app.canned import service as canned
 from app.channels import accounts, runtime
 from app.contacts import service as contact_service
@@ -57,6 +58,9 @@ from app.domain.resources import (
     AgentCreate,
     AgentOut,
     AgentUpdate,
+    BusinessHoursCreate,
+    BusinessHoursOut,
+    BusinessHoursUpdate,
     CannedResponseCreate,
     CannedResponseOut,
     CannedResponseUpdate,
@@ -203,6 +207,9 @@ class Checker:
         elif EVENT_DATA[event_type] is CannedResponseOut:
             assert event.topics == [f"customer_id:{event.customer_id}:canned_response:{data['id']}"]
             assert event.audience == ([data["owner_id"]] if data["owner_id"] else [])
+        elif EVENT_DATA[event_type] is BusinessHoursOut:
+            assert event.topics == [f"customer_id:{event.customer_id}:business_hours:{data['id']}"]
+            assert event.audience == []
         elif EVENT_DATA[event_type] in (ContactOut, TagOut):
             kind = "contact" if EVENT_DATA[event_type] is ContactOut else "tag"
             assert event.topics == [f"customer_id:{event.customer_id}:{kind}:{data['id']}"]
@@ -261,6 +268,7 @@ async def read_state(admin: Principal) -> dict[str, Any]:
         "contacts": _plain((await contact_service.list_contacts(admin))[0]),
         "tags": _plain((await contact_tags.list_tags(admin))[0]),
         "ratings": _plain((await csat.list_responses(admin, csat.response_filter(admin)))[0]),
+        "business_hours": _plain((await business_hours.list_page(admin))[0]),
     }
 
 
@@ -293,7 +301,12 @@ def put(state: dict[str, Any], kind: str, inside: str, data: dict, gone: bool) -
 def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
     """docs/EVENTS.md, "Keeping a copy up to date", as a client would write it."""
     shape = EVENT_DATA[event_type]
-    if shape in (ContactOut, TagOut):
+    if shape is BusinessHoursOut:
+        if event_type is EventType.BUSINESS_HOURS_DELETED:
+            state["business_hours"].pop(data["id"], None)
+        else:
+            state["business_hours"][data["id"]] = data
+    elif shape in (ContactOut, TagOut):
         kind = "contacts" if shape is ContactOut else "tags"
         if data["tm_delete"] != LIVE:
             state[kind].pop(data["id"], None)
@@ -839,6 +852,35 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.CONTACT_DELETED,
         Ev.CONVERSATION_UPDATED,
     )
+
+    # --- business hours, and a team that uses them
+    office = await run.step(
+        business_hours.create(
+            admin,
+            msgspec.convert(
+                {
+                    "name": "Office",
+                    "time_zone": "Europe/Berlin",
+                    "periods": [{"day": 0, "start": "09:00", "end": "17:00"}],
+                    "holidays": [{"date": "2026-12-25", "yearly": True}],
+                },
+                BusinessHoursCreate,
+            ),
+        ),
+        Ev.BUSINESS_HOURS_CREATED,
+    )
+    await run.step(
+        business_hours.update(admin, office.id, BusinessHoursUpdate(name="Berlin office")),
+        Ev.BUSINESS_HOURS_UPDATED,
+    )
+    night = await run.step(
+        teams.create_team(admin, TeamCreate(name="Night", business_hours_id=office.id)),
+        Ev.TEAM_CREATED,
+    )
+    await run.step(
+        teams.update_team(admin, night.id, TeamUpdate(business_hours_id=None)), Ev.TEAM_UPDATED
+    )
+    await run.step(business_hours.delete(admin, office.id), Ev.BUSINESS_HOURS_DELETED)
 
     # --- the webhook test event
     await customers.update_customer(admin, CustomerUpdate(webhook_uri="http://127.0.0.1:9/h"))

@@ -97,6 +97,15 @@ def seed_tenant(
         member = next(p for p in talk["participants"] if p["agent_id"] == agent["id"])
         message = post(f"/v1.0/talks/{talk['id']}/messages", {"text": "hi team"})
         post(f"/v1.0/messages/{message['id']}/reactions", {"emoji": "thumbsup"})
+        hours = post(
+            "/v1.0/business_hours",
+            {
+                "name": label,
+                "time_zone": "Europe/Berlin",
+                "periods": [{"day": 0, "start": "09:00", "end": "17:00"}],
+                "holidays": [{"date": "2026-12-25", "yearly": True}],
+            },
+        )
         return {
             "agent_id": [agent["id"]],
             "key_id": [key["id"]],
@@ -106,6 +115,7 @@ def seed_tenant(
             "talk_id": [talk["id"]],
             "message_id": [message["id"]],
             "emoji": ["thumbsup"],
+            "hours_id": [hours["id"]],
         }
 
     kept, doomed = resources("kept"), resources("doomed")

@@ -22,6 +22,7 @@ import httpx
 import msgspec
 
 from app.domain import csat
+from app.domain.closed_reply import DEFAULT_TEXT
 from app.domain.enums import MessageStatus, ReferenceType
 from app.domain.inbound import InboundMessage
 from app.domain.retry import retry_after
@@ -95,6 +96,31 @@ def csat_fields() -> tuple[Field, ...]:
             default="0",
             required=False,
             help="How long after the close the survey goes out (0 to 604800, a week).",
+        ),
+    )
+
+
+def closed_reply_fields() -> tuple[Field, Field]:
+    """The out-of-hours reply every account type has: when a customer writes while the
+    room's business hours are closed, `closed_reply` `on` answers once per closed period
+    with `closed_reply_text` (app/business_hours/closed_reply.py). No default is stored:
+    absent is off, and an empty text is the default (`domain.closed_reply`)."""
+    return (
+        Field(
+            name="closed_reply",
+            label="Reply when closed",
+            kind="select",
+            choices=("off", "on"),
+            required=False,
+            help="Answer a customer who writes outside business hours, once per closed"
+            " period, with the text below.",
+        ),
+        Field(
+            name="closed_reply_text",
+            label="Closed reply",
+            kind="textarea",
+            required=False,
+            help=f"{{{{next_open}}}} becomes when you open next. Empty: “{DEFAULT_TEXT}”",
         ),
     )
 

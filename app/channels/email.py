@@ -31,6 +31,7 @@ from app.channels.base import (
     Rejected,
     SendResult,
     TransientSendError,
+    closed_reply_fields,
     csat_fields,
     register,
     signature_field,
@@ -95,6 +96,7 @@ class EmailDriver:
         ),
         signature_field("below"),
         *csat_fields(),
+        *closed_reply_fields(),
     )
     address_field = "address"
     hooks = {"raw MIME hook (optional)": ""}

@@ -38,6 +38,7 @@ from app.channels.base import (
     Rejected,
     SendResult,
     bearer,
+    closed_reply_fields,
     csat_fields,
     hmac_matches,
     keep_if_given,
@@ -359,6 +360,7 @@ class LineDriver:
         ),
         signature_field("off"),
         *csat_fields(),
+        *closed_reply_fields(),
     )
     address_field = "channel_id"
     hooks = {"webhook URL": ""}

@@ -21,6 +21,7 @@ from app.channels.base import (
     PermanentSendError,
     SendResult,
     TransientSendError,
+    closed_reply_fields,
     csat_fields,
     register,
     signature_field,
@@ -53,6 +54,7 @@ class LoopbackDriver:
         ),
         signature_field(""),
         *csat_fields(),
+        *closed_reply_fields(),
     )
     address_field = "address"
     hooks: dict[str, str] = {}

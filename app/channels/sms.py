@@ -29,6 +29,7 @@ from app.channels.base import (
     Rejected,
     SendResult,
     StatusUpdate,
+    closed_reply_fields,
     csat_fields,
     hmac_matches,
     keep_if_given,
@@ -198,6 +199,7 @@ class SmsDriver:
         Field(name="auth_token", label="Auth token", secret=True, kind="password"),
         signature_field("off"),
         *csat_fields(),
+        *closed_reply_fields(),
     )
     address_field = "phone_number"
     hooks = {"incoming": "", "status callback": "status"}

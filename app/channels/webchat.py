@@ -21,6 +21,7 @@ from app.channels.base import (
     HookRequest,
     OutboundRequest,
     SendResult,
+    closed_reply_fields,
     csat_fields,
     register,
     signature_field,
@@ -81,6 +82,7 @@ class WebchatDriver:
         ),
         signature_field("off"),
         *csat_fields(),
+        *closed_reply_fields(),
     )
     address_field = ""
     hooks: dict[str, str] = {}

@@ -34,6 +34,7 @@ from app.channels.base import (
     StatusUpdate,
     TransientSendError,
     bearer,
+    closed_reply_fields,
     csat_fields,
     hmac_matches,
     register,
@@ -298,6 +299,7 @@ class WhatsAppDriver:
         ),
         signature_field("off"),
         *csat_fields(),
+        *closed_reply_fields(),
     )
     address_field = "phone_number_id"
     hooks = {"callback URL": ""}

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from app.business_hours import closed_reply
 from app.canned import signatures
 from app.channels import StatusUpdate, accounts
 from app.channels.account_store import AccountRow
@@ -222,6 +223,8 @@ async def receive(
             # routing gives it to a member or queues it, after the message is stored so
             # the room it announces is complete
             await engine.route_locked(room, trigger="inbound")
+        if closed_reply.wanted(account.settings):
+            await _closed_reply(room, placed.participant, account, stamp)
     return Received(
         message=out, conversation_id=str(room.id), new_room=placed.new_room, duplicate=False
     )
@@ -252,6 +255,26 @@ async def _survey_answered(
     await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room.owner_id)
     await csat.record_answer(placed.survey, room, answer.rating, answer.comment)
     return Received(message=out, conversation_id=str(room.id), new_room=False, duplicate=False)
+
+
+async def _closed_reply(
+    room: RoomRow, participant: ParticipantRow, account: AccountRow, at: datetime
+) -> None:
+    """Answer a message that came in while the room's business hours are closed (once per
+    closed period: business_hours.closed_reply), to its sender on the account it came by.
+    It goes out like any reply, but it is nobody's: no agent, no signature, and it
+    answers for no assignee (their wait goes on)."""
+    text = await closed_reply.reply_for(
+        account.settings, room.customer_id, room.team_id, room.id, at
+    )
+    if text is None:
+        return
+    stamp = now()
+    row = await _insert_message(room, participant, account, Direction.OUTBOUND, text, [], stamp)
+    await messages_store.enqueue(str(room.customer_id), row.id, account.id, stamp)
+    await closed_reply.sent(room.customer_id, room.id, row.id, stamp)
+    room = await _after_message(room, text, [], stamp)
+    await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, message_out(row), room.owner_id)
 
 
 async def greet(account: AccountRow, inbound: InboundMessage, *, default_region: str = "US") -> str:

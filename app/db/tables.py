@@ -716,3 +716,16 @@ class CsatSurvey(Table, tablename="csat_surveys"):
 
 
 ALL_TABLES.append(CsatSurvey)
+
+
+class ClosedReply(Table, tablename="closed_replies"):
+    """A "we are closed" reply sent in a room (migration 0030): one per closed period."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    message_id = UUID()
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES.append(ClosedReply)

@@ -14,6 +14,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
+from app.business_hours import service as business_hours
 from app.channels import accounts, get_driver
 from app.core.events import last_event_id
 from app.desk.admin_agents import _all
@@ -62,6 +63,7 @@ LABELS = {
     "reassign_after": "The reassign timer",
     "agent_ids": "The members",
     "account_ids": "The channels",
+    "business_hours_id": "The business hours",
 }
 
 
@@ -83,6 +85,8 @@ async def _context(principal: Principal, **extra: Any) -> dict[str, Any]:
     people = await _all(agents.list_agents, principal)
     people = [a for a in people if a.status == AgentStatus.ACTIVE.value]
     people.sort(key=lambda a: (a.name or a.username).lower())
+    hours = await _all(business_hours.list_page, principal)
+    hours.sort(key=lambda h: h.name.lower())
     return await admin_context(
         principal,
         "teams",
@@ -95,6 +99,8 @@ async def _context(principal: Principal, **extra: Any) -> dict[str, Any]:
         policy_labels={p: label for p, label, _ in POLICIES},
         reassign_choices=REASSIGN_CHOICES,
         reassign_label=reassign_label,
+        hours_list=hours,
+        hours_names={h.id: h.name for h in hours},
         **extra,
     )
 
@@ -149,6 +155,7 @@ async def _form_page(
         "reassign_after": str(team.reassign_after) if team else "0",
         "agent_ids": list(team.agent_ids) if team else [],
         "account_ids": list(team.account_ids) if team else [],
+        "business_hours_id": (team.business_hours_id or "") if team else "",
     }
     team_list = await _teams(principal)
     context = await _context(
@@ -173,6 +180,7 @@ def _typed(form: FormMultiDict) -> dict[str, Any]:
         "reassign_after": form_text(form, "reassign_after"),
         "agent_ids": [str(v) for v in form.getall("agent_ids", []) if isinstance(v, str)],
         "account_ids": [str(v) for v in form.getall("account_ids", []) if isinstance(v, str)],
+        "business_hours_id": form_text(form, "business_hours_id"),
     }
 
 
@@ -200,6 +208,7 @@ def _body(typed: dict[str, Any]) -> dict[str, Any]:
         ),
         "agent_ids": typed["agent_ids"],
         "account_ids": typed["account_ids"],
+        "business_hours_id": typed["business_hours_id"] or None,
     }
 
 
@@ -212,6 +221,8 @@ def _field_of(exc: Exception) -> str:
         return "account_ids"
     if reason == "invalid_name":
         return "name"
+    if reason == "unknown_business_hours":
+        return "business_hours_id"
     return field.split("[")[0] if field else ""
 
 

@@ -128,6 +128,10 @@ class EventType(StrEnum):
     """A closed room's survey went out (or, for web chat, the widget was asked to show it)."""
     CSAT_RESPONSE_CREATED = "csat_response_created"
     """The customer rated the room (the room's `conversation_updated` follows)."""
+    # business hours: tenant configuration, public like teams
+    BUSINESS_HOURS_CREATED = "business_hours_created"
+    BUSINESS_HOURS_UPDATED = "business_hours_updated"
+    BUSINESS_HOURS_DELETED = "business_hours_deleted"
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})

@@ -82,6 +82,9 @@ class CustomerOut(msgspec.Struct, kw_only=True):
     """`enabled`, or `disabled` after the endpoint answered 410 Gone (saving the webhook
     settings again enables it; deliveries wait meanwhile)."""
     webhook_disabled_reason: str
+    business_hours_id: str | None
+    """The calendar of the customer's rooms whose team has none (and of rooms without a
+    team); null: open around the clock."""
     tm_create: str
     tm_update: str
     tm_delete: str
@@ -99,6 +102,8 @@ class CustomerUpdate(Input):
         ]
         | None
     ) = None
+    business_hours_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    """A calendar of the customer (`/v1.0/business_hours`); null: open around the clock."""
 
 
 class WebhookSecretOut(msgspec.Struct, kw_only=True):
@@ -849,6 +854,8 @@ class TeamOut(msgspec.Struct, kw_only=True):
     reassign_after: int
     """Seconds an assignee may leave a room unanswered before it goes back to routing;
     0: never."""
+    business_hours_id: str | None
+    """The team's calendar (`/v1.0/business_hours`); null: the customer's."""
     tm_create: str
     tm_update: str
     tm_delete: str
@@ -869,6 +876,8 @@ class TeamCreate(Input):
     assignment_policy: AssignmentPolicy = AssignmentPolicy.MANUAL
     max_open: MaxOpen = 5
     reassign_after: ReassignAfter = 0
+    business_hours_id: Id | None = None
+    """A calendar of the customer; null: the customer's."""
 
 
 class TeamUpdate(Input):
@@ -881,6 +890,8 @@ class TeamUpdate(Input):
     assignment_policy: AssignmentPolicy | None = None
     max_open: MaxOpen | None = None
     reassign_after: ReassignAfter | None = None
+    business_hours_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    """A calendar of the customer; null: the customer's."""
 
 
 class TeamPage(msgspec.Struct, kw_only=True):
@@ -994,6 +1005,93 @@ class CannedRenderOut(msgspec.Struct, kw_only=True):
     unknown variables stay as written."""
     variables: dict[str, str]
     """Every variable's value for that room and agent ("" when unknown, e.g. no email)."""
+
+
+# --- business hours -----------------------------------------------------------------
+
+MAX_PERIODS = 50
+MAX_HOLIDAYS = 366
+TimeOfDay = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description='"HH:MM", 00:00 to 23:59'),
+]
+EndOfPeriod = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+        description='"HH:MM", up to "24:00" (the end of the day)',
+    ),
+]
+DateText = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description='"YYYY-MM-DD"')
+]
+TimeZoneName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, description="an IANA name: Europe/Berlin")
+]
+
+
+class BusinessHoursPeriod(Input):
+    """A weekly open period, in the calendar's local time."""
+
+    day: Annotated[int, msgspec.Meta(ge=0, le=6)]
+    """0 Monday … 6 Sunday."""
+    start: TimeOfDay
+    end: EndOfPeriod
+    """After `start`; "24:00" is the end of the day."""
+
+
+class BusinessHoursHoliday(Input):
+    """A local date the calendar is closed all day."""
+
+    date: DateText
+    yearly: bool = False
+    """Closed on this month and day every year (29 February: only in leap years)."""
+    name: Annotated[str, msgspec.Meta(max_length=255)] = ""
+
+
+class BusinessHoursOut(msgspec.Struct, kw_only=True):
+    """A calendar: when the customer (or a team) is open."""
+
+    id: str
+    customer_id: str
+    name: str
+    time_zone: str
+    periods: list[BusinessHoursPeriod]
+    """By day, then start time."""
+    holidays: list[BusinessHoursHoliday]
+    """By date."""
+    tm_create: str
+    tm_update: str
+    tm_delete: str
+
+
+class BusinessHoursPage(msgspec.Struct, kw_only=True):
+    result: list[BusinessHoursOut]
+    next_page_token: str
+
+
+class BusinessHoursCreate(Input):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    time_zone: TimeZoneName
+    periods: Annotated[list[BusinessHoursPeriod], msgspec.Meta(max_length=MAX_PERIODS)] = (
+        msgspec.field(default_factory=list)
+    )
+    holidays: Annotated[list[BusinessHoursHoliday], msgspec.Meta(max_length=MAX_HOLIDAYS)] = (
+        msgspec.field(default_factory=list)
+    )
+
+
+class BusinessHoursUpdate(Input):
+    """Only the fields given change; a list given replaces the whole list."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
+    time_zone: TimeZoneName | None = None
+    periods: Annotated[list[BusinessHoursPeriod], msgspec.Meta(max_length=MAX_PERIODS)] | None = (
+        None
+    )
+    holidays: (
+        Annotated[list[BusinessHoursHoliday], msgspec.Meta(max_length=MAX_HOLIDAYS)] | None
+    ) = None
 
 
 # --- contacts and tags ----------------------------------------------
@@ -1232,6 +1330,9 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.TAG_DELETED: TagOut,
     EventType.CSAT_SURVEY_SENT: CsatSurveyOut,
     EventType.CSAT_RESPONSE_CREATED: CsatResponseOut,
+    EventType.BUSINESS_HOURS_CREATED: BusinessHoursOut,
+    EventType.BUSINESS_HOURS_UPDATED: BusinessHoursOut,
+    EventType.BUSINESS_HOURS_DELETED: BusinessHoursOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""

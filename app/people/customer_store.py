@@ -26,6 +26,7 @@ class CustomerRow(msgspec.Struct, frozen=True, kw_only=True):
     webhook_disabled_reason: str
     webhook_event_cursor: int
     events_pruned_through: int
+    business_hours_id: UUID | None
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None
@@ -45,6 +46,7 @@ class CustomerChanges(msgspec.Struct, frozen=True, kw_only=True):
     webhook_disabled_at: datetime | None | msgspec.UnsetType = msgspec.UNSET
     webhook_disabled_reason: str | msgspec.UnsetType = msgspec.UNSET
     webhook_event_cursor: int | msgspec.UnsetType = msgspec.UNSET
+    business_hours_id: str | None | msgspec.UnsetType = msgspec.UNSET
 
 
 async def insert(name: str, webhook_secret: str) -> CustomerRow:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from app.audit import log as audit
+from app.business_hours.service import check_business_hours
 from app.channels import runtime
 from app.core.events import last_event_id, transaction
 from app.domain.enums import Permission
@@ -30,6 +31,7 @@ def customer_out(row: CustomerRow) -> CustomerOut:
         webhook_events=list(row.webhook_events or []),
         webhook_status="disabled" if row.webhook_disabled_at else "enabled",
         webhook_disabled_reason=row.webhook_disabled_reason,
+        business_hours_id=str(row.business_hours_id) if row.business_hours_id else None,
         tm_create=fmt(row.tm_create),
         tm_update=fmt(row.tm_update),
         tm_delete=fmt(row.tm_delete),
@@ -84,10 +86,18 @@ async def update_customer(principal: Principal, data: CustomerUpdate) -> Custome
             UNSET if data.webhook_events is None else sorted({e.value for e in data.webhook_events})
         ),
         webhook_uri=UNSET if uri is None else uri,
+        business_hours_id=data.business_hours_id,
     )
     touches_webhook = (data.webhook_uri, data.webhook_method, data.webhook_events) != (None,) * 3
     async with transaction():
         before = await _live(principal.customer_id, lock=True)
+        if isinstance(data.business_hours_id, str):
+            changes = msgspec.structs.replace(
+                changes,
+                business_hours_id=await check_business_hours(
+                    principal.customer_id, data.business_hours_id, "business_hours_id"
+                ),
+            )
         if touches_webhook:
             # saving the webhook settings is how an endpoint disabled by a 410 comes back
             changes = msgspec.structs.replace(

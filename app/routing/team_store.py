@@ -24,6 +24,7 @@ class TeamRow(msgspec.Struct, frozen=True, kw_only=True):
     assignment_policy: str
     max_open: int
     reassign_after: int
+    business_hours_id: UUID | None
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None
@@ -37,6 +38,7 @@ class TeamChanges(msgspec.Struct, frozen=True, kw_only=True):
     assignment_policy: str | msgspec.UnsetType = msgspec.UNSET
     max_open: int | msgspec.UnsetType = msgspec.UNSET
     reassign_after: int | msgspec.UnsetType = msgspec.UNSET
+    business_hours_id: str | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class Holder(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,6 +57,7 @@ async def insert(
     assignment_policy: str,
     max_open: int,
     reassign_after: int,
+    business_hours_id: str | None = None,
 ) -> TeamRow:
     return await typed.inserted(
         TeamRow,
@@ -65,6 +68,7 @@ async def insert(
             assignment_policy=assignment_policy,
             max_open=max_open,
             reassign_after=reassign_after,
+            business_hours_id=business_hours_id,
         ),
     )
 

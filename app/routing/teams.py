@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 
 from app.audit import log as audit
+from app.business_hours.service import check_business_hours
 from app.channels import accounts
 from app.conversations import service as conversations
 from app.core.events import record_event, transaction
@@ -51,6 +52,7 @@ async def teams_out(rows: list[TeamRow]) -> list[TeamOut]:
             assignment_policy=r.assignment_policy,
             max_open=r.max_open,
             reassign_after=r.reassign_after,
+            business_hours_id=str(r.business_hours_id) if r.business_hours_id else None,
             tm_create=fmt(r.tm_create),
             tm_update=fmt(r.tm_update),
             tm_delete=fmt(r.tm_delete),
@@ -172,6 +174,9 @@ async def create_team(principal: Principal, data: TeamCreate) -> TeamOut:
             assignment_policy=data.assignment_policy.value,
             max_open=data.max_open,
             reassign_after=data.reassign_after,
+            business_hours_id=await check_business_hours(
+                cid, data.business_hours_id, "business_hours_id"
+            ),
         )
         await team_store.set_members(cid, row.id, agent_ids)
         await _set_accounts(row, account_ids)
@@ -230,7 +235,15 @@ async def _update(principal: Principal, cid: str, team_id: str, data: TeamUpdate
             if data.account_ids is None
             else await _checked_accounts(cid, row.id, data.account_ids)
         )
-        row = await team_store.update(row.id, _changes(data), now())
+        changes = _changes(data)
+        if isinstance(data.business_hours_id, str):
+            changes = msgspec.structs.replace(
+                changes,
+                business_hours_id=await check_business_hours(
+                    cid, data.business_hours_id, "business_hours_id"
+                ),
+            )
+        row = await team_store.update(row.id, changes, now())
         if agent_ids is not None:
             await team_store.set_members(cid, row.id, agent_ids)
         if account_ids is not None:
@@ -264,6 +277,7 @@ def _changes(data: TeamUpdate) -> TeamChanges:
         ),
         max_open=unset if data.max_open is None else data.max_open,
         reassign_after=unset if data.reassign_after is None else data.reassign_after,
+        business_hours_id=data.business_hours_id,
     )
 
 
