@@ -46,6 +46,7 @@ from app.people import agents_api as agents
 from app.people import customer_api as customer
 from app.people import me_api as me
 from app.routing import teams_api as teams
+from app.sla import api as sla
 from app.talk import api as talks
 from app.webhooks import api as webhooks
 from app.widget import doors as widget
@@ -77,6 +78,8 @@ def route_handlers() -> list[Any]:
             canned.CannedResponseController,
             contacts.ContactController,
             contacts.TagController,
+            sla.SlaPolicyController,
+            sla.ConversationSlaController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,

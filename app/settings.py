@@ -207,6 +207,8 @@ class Settings:
     cost, for test suites that create and sign in thousands of agents; never in production."""
     snooze_tick_seconds: float
     """How often the snooze worker wakes the rooms whose snooze time has come."""
+    sla_tick_seconds: float
+    """How often the SLA worker gives the warnings and breaches whose time has come."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -260,6 +262,7 @@ class Settings:
                 env, "CONVODESK_PASSWORD_HASHING", "standard", PASSWORD_HASHINGS
             ),
             snooze_tick_seconds=_float(env, "CONVODESK_SNOOZE_TICK", 10.0, 0.05, 3600),
+            sla_tick_seconds=_float(env, "CONVODESK_SLA_TICK", 10.0, 0.05, 3600),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

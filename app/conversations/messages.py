@@ -58,6 +58,7 @@ from app.domain.timefmt import fmt, now, parse
 from app.domain.topics import conversation_topic
 from app.people.agents import names as agents_names
 from app.routing import engine
+from app.sla import tracking as sla
 
 
 def message_out(row: MessageRow) -> MessageOut:
@@ -207,6 +208,8 @@ async def receive(
         out = message_out(row)
         await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
         await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room.owner_id)
+        # before the wake below: it folds the room's history again, this message included
+        room = await sla.on_message(room, turn_before=placed.room.sla_turn, inbound=True, at=stamp)
         if room.tm_snoozed is not None:  # the customer wrote: the snooze ends
             room = await snooze.woken_by_message(room)
         if room.team_id is not None and room.owner_id is None and room.tm_queued is None:
@@ -497,6 +500,7 @@ async def send_message(
             scheduled_at=due,
         )
         await messages_store.enqueue(principal.customer_id, row.id, account.id, stamp, due)
+        turn_before = room.sla_turn
         if due is None:
             room = await _after_message(room, text, medias, stamp, reply=True, agent_id=agent_id)
         out = message_out(row)
@@ -510,6 +514,8 @@ async def send_message(
             out,
             room.owner_id,
         )
+        if due is None and agent_id is not None:  # an agent's reply: it answers the SLA
+            await sla.on_message(room, turn_before=turn_before, inbound=False, at=stamp)
     return out
 
 
@@ -598,9 +604,12 @@ async def start_scheduled(message_id: str, queue_id: int) -> MessageRow | None:
         row = await messages_store.start_scheduled(row.id, stamp)
         agent_id = str(row.agent_id) if row.agent_id else None
         medias = msgspec.to_builtins(row.medias)
+        turn_before = room.sla_turn
         room = await _after_message(room, row.text, medias, stamp, reply=True, agent_id=agent_id)
         out = message_out(row)
         await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
+        if agent_id is not None:
+            await sla.on_message(room, turn_before=turn_before, inbound=False, at=stamp)
     return row
 
 

@@ -29,6 +29,7 @@ from app.conversations.shapes import (
 from app.conversations.store import ParticipantRow, RoomChanges, RoomFilter, RoomRow
 from app.core.events import transaction
 from app.core.ids import parse_id
+from app.domain import sla as sla_rules
 from app.domain.channels import (
     PARTICIPANT_FOR_REFERENCE,
     REFERENCE_FOR_PARTICIPANT,
@@ -56,6 +57,7 @@ from app.domain.timefmt import now
 from app.notifications import service as notifications
 from app.people import agents
 from app.routing import engine
+from app.sla import tracking as sla
 
 # --- shapes (conversations.shapes, re-exported: callers use conversations.room_out) ---
 
@@ -374,7 +376,16 @@ async def update_conversation(
                 )
         if not changes:
             return await room_out(room)
+        was_snoozed = room.tm_snoozed is not None
+        repriced = "priority" in changes and changes["priority"] != room.priority
         room = await store.update_room(room.id, RoomChanges(**changes), stamp)
+        if closing or reopening or repriced or moved:
+            # the SLA clocks: closed (a snoozed room's snooze ends with it), reopened, or
+            # the policy that applies looked up again
+            facts = [sla_rules.CLOSED] if closing else [sla_rules.REOPENED] if reopening else []
+            if closing and was_snoozed:
+                facts.append(sla_rules.WOKE)
+            room = await sla.on_change(room, facts, stamp)
         out = await room_out(room)
         await room_event(
             EventType.CONVERSATION_CLOSED if closing else EventType.CONVERSATION_UPDATED,
@@ -602,6 +613,8 @@ async def _sweep(
             freed: dict[str, set[str]] = {}
             for row in rows:
                 row = await store.set_status(row.id, to.value, at)
+                if to is ConversationStatus.CLOSED:
+                    row = await sla.on_change(row, [sla_rules.CLOSED], at)
                 kind = (
                     EventType.CONVERSATION_CLOSED
                     if to is ConversationStatus.CLOSED

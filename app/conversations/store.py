@@ -67,6 +67,16 @@ class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
     snoozed_until: datetime | None = None
     snooze_until_reply: bool = False
     merged_into: uuid.UUID | None = None
+    # SLA clocks (app/sla/)
+    sla_turn: str | None = None
+    """`customer` after a customer message, `agent` after an agent's reply (the SLA
+    clocks' turn); null before either."""
+    sla_policy_id: uuid.UUID | None = None
+    sla_policy_tm: datetime | None = None
+    sla_kind: str | None = None
+    sla_status: str | None = None
+    sla_due_at: datetime | None = None
+    """The room's most pressing SLA clock (kind, status, due): its badge and order."""
 
 
 class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -464,7 +474,11 @@ async def record_message(
         f"UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
         f" tm_update = $3, status = 'active',"
         f" tm_awaiting_reply = CASE WHEN $4 AND owner_id = $5::uuid THEN NULL"
-        f" ELSE tm_awaiting_reply END"
+        f" ELSE tm_awaiting_reply END,"
+        # whose turn it is, for the SLA clocks: an agent's reply counts, an integration's
+        # (an access key's, an automatic one: no agent) does not
+        f" sla_turn = CASE WHEN NOT $4 THEN 'customer' WHEN $5::uuid IS NOT NULL THEN 'agent'"
+        f" ELSE sla_turn END"
         f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         room_id,
         preview,

@@ -123,6 +123,14 @@ class EventType(StrEnum):
     TAG_CREATED = "tag_created"
     TAG_UPDATED = "tag_updated"
     TAG_DELETED = "tag_deleted"
+    # service levels: SLA policies (tenant configuration, public like teams) and clocks
+    SLA_POLICY_CREATED = "sla_policy_created"
+    SLA_POLICY_UPDATED = "sla_policy_updated"
+    SLA_POLICY_DELETED = "sla_policy_deleted"
+    CONVERSATION_SLA_WARNING = "conversation_sla_warning"
+    """80% of a clock's target has counted (the SLA worker; once per clock)."""
+    CONVERSATION_SLA_BREACHED = "conversation_sla_breached"
+    """A clock's target has passed before its reply or close (once per clock)."""
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})

@@ -13,6 +13,7 @@ from app.core.hub import Hub
 from app.domain.enums import EventType
 from app.routing import availability, reassign
 from app.settings import Settings
+from app.sla import worker as sla_worker
 from app.webhooks import dispatcher as webhooks
 from app.workers import retention
 
@@ -52,6 +53,7 @@ class Workers:
                 webhooks.run(self.settings, self.wake_webhooks), name="webhook-dispatcher"
             ),
             asyncio.create_task(snooze.run(self.settings), name="snooze"),
+            asyncio.create_task(sla_worker.run(self.settings), name="sla"),
         ]
 
     async def stop(self) -> None:

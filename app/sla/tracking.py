@@ -1,0 +1,444 @@
+"""Keeping a room's SLA clocks current, in the transaction of the change that moves them.
+
+Callers (each holding the room's lock): `on_message` from the message path (a customer
+message, an agent's reply: `conversations.messages`), `on_change` from the room's other
+changes (close, reopen, snooze, wake, priority, team: `conversations.service`,
+`snooze`, `merge`), `recompute` after a merge. The clocks are the pure fold of
+`app.domain.sla`; this module reads and writes what it folds.
+
+The message path is the hot one, so it does as little as it can:
+
+- a message that changes no clock (the customer writing again before a reply, an agent
+  writing twice) reads and writes nothing: the room's `sla_turn`, set by the message's own
+  `UPDATE`, tells;
+- a room of a customer without policies costs nothing (`customer_has_policies`, cached per
+  process for a few seconds);
+- otherwise one query for the policy that applies, one for the clocks (locked), one
+  statement for the clocks and the room's summary, and the room's event when its summary
+  moved.
+
+Any other change records a fact (`sla_facts`) and folds the room's whole history again:
+those are rare, and folding the history is what makes the clocks explainable. When the
+policy that applies has changed (another priority or team, an edited policy or calendar,
+a new or deleted policy: compared by id and version at each of these moments), a `policy`
+fact records it, with its targets and calendar as they are, so the history can be folded
+the same way later.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+
+from app.conversations import activities
+from app.conversations.shapes import room_event, room_out
+from app.conversations.store import RoomRow
+from app.core.events import record_event
+from app.domain import sla
+from app.domain.business_time import Calendar, CalendarError, business_seconds, calendar_from
+from app.domain.enums import ConversationStatus, EventType, NotificationType
+from app.domain.principal import room_audience
+from app.domain.resources import SlaClockOut
+from app.domain.timefmt import fmt
+from app.domain.topics import conversation_topic
+from app.notifications import service as notifications
+from app.sla import store
+from app.sla.store import AppliedPolicy, ClockRow, NewClock, RoomSla
+
+POLICY_CACHE_SECONDS = 5.0
+"""How long a process trusts "this customer has no SLA policy": a policy made in another
+process applies to this one's messages at most this late (in this one: at once)."""
+
+_has_policies: dict[str, tuple[float, bool]] = {}
+
+
+async def customer_has_policies(customer_id: Any) -> bool:
+    key = str(customer_id)
+    cached = _has_policies.get(key)
+    clock = time.monotonic()
+    if cached is not None and clock - cached[0] < POLICY_CACHE_SECONDS:
+        return cached[1]
+    found = await store.has_policies(key)
+    _has_policies[key] = (clock, found)
+    return found
+
+
+def forget(customer_id: Any) -> None:
+    """A policy of the customer was made, changed or deleted (in this process)."""
+    _has_policies.pop(str(customer_id), None)
+
+
+# --- the policy as the fold sees it ------------------------------------------------------------
+
+
+def _seconds(minutes: int | None) -> int | None:
+    return None if minutes is None else minutes * 60
+
+
+@lru_cache(maxsize=1024)
+def _policy(
+    policy_id: str,
+    first: int | None,
+    next_: int | None,
+    resolution: int | None,
+    time_zone: str | None,
+    periods: str | None,
+    holidays: str | None,
+) -> sla.Policy:
+    calendar = None
+    if time_zone is not None:
+        try:
+            calendar = calendar_from(
+                time_zone,
+                msgspec.json.decode(periods or "[]"),
+                msgspec.json.decode(holidays or "[]"),
+            )
+        except (CalendarError, msgspec.DecodeError):
+            calendar = None  # a stored calendar was checked when saved; never fail a message
+    return sla.Policy(
+        id=policy_id,
+        first_response=first,
+        next_response=next_,
+        resolution=resolution,
+        calendar=calendar,
+    )
+
+
+def policy_of(applied: AppliedPolicy) -> sla.Policy:
+    return _policy(
+        str(applied.id),
+        _seconds(applied.first_response_minutes),
+        _seconds(applied.next_response_minutes),
+        _seconds(applied.resolution_minutes),
+        applied.time_zone,
+        applied.periods,
+        applied.holidays,
+    )
+
+
+def _policy_detail(applied: AppliedPolicy | None, room: RoomRow) -> dict[str, Any]:
+    """A `policy` fact: the targets and calendar as they are now, and the room's state."""
+    detail: dict[str, Any] = {
+        "closed": room.status == ConversationStatus.CLOSED.value,
+        "snoozed": room.tm_snoozed is not None,
+        "policy": None,
+    }
+    if applied is not None:
+        detail["policy"] = {
+            "id": str(applied.id),
+            "version": fmt(applied.version),
+            "first_response": _seconds(applied.first_response_minutes),
+            "next_response": _seconds(applied.next_response_minutes),
+            "resolution": _seconds(applied.resolution_minutes),
+            "time_zone": applied.time_zone,
+            "periods": applied.periods,
+            "holidays": applied.holidays,
+        }
+    return detail
+
+
+def _fact(row: store.FactRow) -> sla.Fact:
+    if row.kind != sla.POLICY:
+        return sla.Fact(row.at, row.kind)
+    detail = msgspec.json.decode(row.detail)
+    given = detail.get("policy")
+    policy = None
+    if given is not None:
+        policy = _policy(
+            given["id"],
+            given["first_response"],
+            given["next_response"],
+            given["resolution"],
+            given["time_zone"],
+            given["periods"],
+            given["holidays"],
+        )
+    return sla.Fact(
+        row.at,
+        sla.POLICY,
+        policy=policy,
+        closed=bool(detail.get("closed")),
+        snoozed=bool(detail.get("snoozed")),
+    )
+
+
+async def history(conversation_id: Any) -> list[sla.Fact]:
+    """A room's history as the fold reads it: its recorded changes and its counted
+    messages, in time order (a change recorded at a message's instant comes first)."""
+    messages, facts = await store.history(conversation_id)
+    items: list[tuple[datetime, int, int, sla.Fact]] = [
+        (f.at, 0, i, _fact(f)) for i, f in enumerate(facts)
+    ]
+    items += [
+        (m.at, 1, i, sla.Fact(m.at, sla.CUSTOMER if m.inbound else sla.AGENT))
+        for i, m in enumerate(messages)
+    ]
+    items.sort(key=lambda item: item[:3])
+    return [item[3] for item in items]
+
+
+# --- rows and clocks ---------------------------------------------------------------------
+
+
+def clock_of(row: ClockRow) -> sla.Clock:
+    return sla.Clock(
+        kind=row.kind,
+        cycle=row.cycle,
+        policy_id=str(row.policy_id),
+        target=row.target_seconds,
+        started_at=row.started_at,
+        status=row.status,
+        elapsed=row.elapsed_seconds,
+        resumed_at=row.resumed_at,
+        due_at=row.due_at,
+        warn_at=row.warn_at,
+        stopped_at=row.stopped_at,
+        done_at=row.done_at,
+        warned_at=row.warned_at,
+    )
+
+
+def _new(clock: sla.Clock) -> NewClock:
+    return NewClock(
+        policy_id=clock.policy_id,
+        kind=clock.kind,
+        status=clock.status,
+        started_at=clock.started_at,
+        due_at=clock.due_at,
+        stopped_at=clock.stopped_at,
+        warned_at=clock.warned_at,
+        target_seconds=clock.target,
+        elapsed_seconds=clock.elapsed,
+        resumed_at=clock.resumed_at,
+        warn_at=clock.warn_at,
+        done_at=clock.done_at,
+        cycle=clock.cycle,
+    )
+
+
+def _same_wait(a: sla.Clock | ClockRow, b: sla.Clock) -> bool:
+    return (a.kind, a.cycle, a.started_at) == (b.kind, b.cycle, b.started_at)
+
+
+def clock_out(
+    conversation_id: Any, clock: sla.Clock, at: datetime, calendar: Calendar | None
+) -> SlaClockOut:
+    """A clock as the API shows it; `elapsed_seconds` counted up to `at` while it runs
+    (in `calendar`, the one it runs under)."""
+    elapsed = clock.elapsed
+    if clock.resumed_at is not None and clock.done_at is None and at > clock.resumed_at:
+        elapsed += business_seconds(calendar, clock.resumed_at, at)
+    return SlaClockOut(
+        conversation_id=str(conversation_id),
+        kind=clock.kind,
+        cycle=clock.cycle,
+        policy_id=clock.policy_id,
+        target=clock.target // 60,
+        status=clock.status,
+        due=fmt(clock.due_at) if clock.due_at else None,
+        warn_at=fmt(clock.warn_at) if clock.warn_at and clock.status == sla.RUNNING else None,
+        elapsed_seconds=round(elapsed, 6),
+        started=fmt(clock.started_at),
+        stopped=fmt(clock.stopped_at) if clock.stopped_at else None,
+        done=fmt(clock.done_at) if clock.done_at else None,
+        warned=fmt(clock.warned_at) if clock.warned_at else None,
+    )
+
+
+# --- keeping them current -------------------------------------------------------------------
+
+
+def _changed(room: RoomRow, applied: AppliedPolicy | None) -> bool:
+    """Whether the room's clocks were last computed under another policy (or version)."""
+    now_key = (applied.id, applied.version) if applied is not None else (None, None)
+    return (room.sla_policy_id, room.sla_policy_tm) != now_key
+
+
+async def on_message(
+    room: RoomRow, *, turn_before: str | None, inbound: bool, at: datetime
+) -> RoomRow:
+    """A counted message is stored in `room` (locked; as its message's `UPDATE` left it):
+    a customer message, or an agent's reply. `turn_before`: the room's `sla_turn` before
+    it. Writes the room's event when its summary moves; returns the room as it now is."""
+    if inbound and turn_before == sla.CUSTOMER:
+        return room  # the customer writes again before a reply: no clock moves
+    if not inbound and turn_before != sla.CUSTOMER:
+        return room  # an agent writes first, or again: no wait ends
+    if room.sla_policy_id is None and not await customer_has_policies(room.customer_id):
+        return room
+    applied = await store.policy_for(room.customer_id, room.priority, room.team_id)
+    if _changed(room, applied):
+        await store.insert_fact(
+            room.customer_id, room.id, at, sla.POLICY, _policy_detail(applied, room)
+        )
+        return await recompute(room, at, announce=True)
+    if applied is None:
+        return room
+    rows = await store.clocks(room.id, lock=True)
+    tracker = sla.Tracker.resume(
+        closed=room.status == ConversationStatus.CLOSED.value,
+        snoozed=room.tm_snoozed is not None,
+        turn=turn_before,
+        policy=policy_of(applied),
+        clocks=[clock_of(r) for r in rows],
+    )
+    tracker.apply(sla.Fact(at, sla.CUSTOMER if inbound else sla.AGENT))
+    return await _store(room, tracker, rows, applied, at, announce=True)
+
+
+async def on_change(
+    room: RoomRow,
+    changes: list[str],
+    at: datetime,
+    *,
+    announce: bool = False,
+    history_moved: bool = False,
+) -> RoomRow:
+    """The room (locked; as the change left it) was closed, reopened, snoozed or woken
+    (`changes`: those facts, in order), or its priority or team changed (`changes`
+    empty: the policy that applies is looked up again), or messages moved in or out of
+    it (`history_moved`: a merge). Returns the room as it now is; its summary is
+    written, and the caller's own room event carries it (`announce`: this writes one
+    when the summary moved)."""
+    had = room.sla_policy_id is not None
+    if not had and not await customer_has_policies(room.customer_id):
+        return room
+    applied = await store.policy_for(room.customer_id, room.priority, room.team_id)
+    if had:
+        for kind in changes:
+            await store.insert_fact(room.customer_id, room.id, at, kind, {})
+    if _changed(room, applied):
+        await store.insert_fact(
+            room.customer_id, room.id, at, sla.POLICY, _policy_detail(applied, room)
+        )
+    elif not (had and (changes or history_moved)):
+        return room
+    return await recompute(room, at, announce=announce)
+
+
+async def recompute(room: RoomRow, at: datetime, *, announce: bool = False) -> RoomRow:
+    """Fold the room's whole history again and store the clocks it makes."""
+    tracker = sla.fold(await history(room.id))
+    rows = await store.clocks(room.id, lock=True)
+    applied = None
+    if tracker.policy is not None:
+        applied = await store.policy_by_id(tracker.policy.id)
+    return await _store(room, tracker, rows, applied, at, announce=announce)
+
+
+async def _store(
+    room: RoomRow,
+    tracker: sla.Tracker,
+    rows: list[ClockRow],
+    applied: AppliedPolicy | None,
+    at: datetime,
+    *,
+    announce: bool,
+) -> RoomRow:
+    before = {r.kind: r for r in rows}
+    clocks = tracker.at(at)
+    for clock in clocks:
+        old = before.get(clock.kind)
+        if old is not None and _same_wait(old, clock):
+            clock.warned_at = old.warned_at
+    closed = room.status == ConversationStatus.CLOSED.value
+    summary = sla.summary(clocks, closed)
+    room_sla = RoomSla(
+        policy_id=str(applied.id) if applied is not None and tracker.policy else None,
+        policy_tm=applied.version if applied is not None and tracker.policy else None,
+        kind=summary.kind if summary else None,
+        status=summary.status if summary else None,
+        due_at=summary.due_at if summary else None,
+        turn=tracker.turn,
+    )
+    changed_rows = [_new(c) for c in clocks] != [_new(clock_of(r)) for r in rows]
+    moved = (room.sla_kind, room.sla_status, room.sla_due_at) != (
+        room_sla.kind,
+        room_sla.status,
+        room_sla.due_at,
+    )
+    policy_before = str(room.sla_policy_id) if room.sla_policy_id else None
+    policy_moved = (policy_before, room.sla_policy_tm) != (room_sla.policy_id, room_sla.policy_tm)
+    if not (changed_rows or moved or policy_moved or room.sla_turn != tracker.turn):
+        return room
+    updated = await store.write(room.customer_id, room.id, [_new(c) for c in clocks], room_sla, at)
+    tracker_calendar = tracker.policy.calendar if tracker.policy is not None else None
+    for clock in clocks:
+        old = before.get(clock.kind)
+        fresh = old is None or not _same_wait(old, clock)
+        if clock.status == sla.BREACHED and (fresh or old is None or old.status != sla.BREACHED):
+            await alert(updated, clock, breached=True, at=at, calendar=tracker_calendar)
+    if announce and moved:
+        await room_event(EventType.CONVERSATION_UPDATED, await room_out(updated))
+    return updated
+
+
+# --- warnings and breaches --------------------------------------------------------------------
+
+_WHAT = {
+    sla.FIRST_RESPONSE: "first response",
+    sla.NEXT_RESPONSE: "next response",
+    sla.RESOLUTION: "resolution",
+}
+
+
+def _minutes(seconds: int) -> str:
+    minutes = seconds // 60
+    if minutes % 60 == 0 and minutes >= 60:
+        hours = minutes // 60
+        return f"{hours} business hour{'s' if hours != 1 else ''}"
+    return f"{minutes} business minute{'s' if minutes != 1 else ''}"
+
+
+async def alert(
+    room: RoomRow, clock: sla.Clock, *, breached: bool, at: datetime, calendar: Calendar | None
+) -> None:
+    """A clock's warning (80% of its target counted) or breach: its event, a system line
+    in the room's timeline, and a notification for the room's assignee (or, while nobody
+    has it, for the members of its team)."""
+    out = clock_out(room.id, clock, at, calendar)
+    await record_event(
+        str(room.customer_id),
+        EventType.CONVERSATION_SLA_BREACHED if breached else EventType.CONVERSATION_SLA_WARNING,
+        out,
+        [conversation_topic(str(room.customer_id), str(room.id))],
+        room_audience(room.owner_id),
+    )
+    what = _WHAT[clock.kind]
+    if breached:
+        line = f"SLA breached: no {what} within {_minutes(clock.target)}"
+    else:
+        assert clock.due_at is not None
+        line = f"SLA warning: {what} due by {clock.due_at.strftime('%Y-%m-%d %H:%M')} UTC"
+    await activities.record(room, activities.SYSTEM, line)
+    if room.owner_id is not None:
+        targets = [str(room.owner_id)]
+    elif room.team_id is not None:
+        targets = await store.team_members(room.team_id)
+    else:
+        targets = []
+    await notifications.service_level(
+        str(room.customer_id),
+        str(room.id),
+        targets,
+        NotificationType.SLA_BREACHED if breached else NotificationType.SLA_WARNING,
+        notifications.room_label(line, room.name),
+    )
+
+
+def summary_of(room: RoomRow, clocks: list[sla.Clock]) -> RoomSla:
+    """The room's summary from its clocks (the worker, after a warning or a breach)."""
+    closed = room.status == ConversationStatus.CLOSED.value
+    summary = sla.summary(clocks, closed)
+    return RoomSla(
+        policy_id=str(room.sla_policy_id) if room.sla_policy_id else None,
+        policy_tm=room.sla_policy_tm,
+        kind=summary.kind if summary else None,
+        status=summary.status if summary else None,
+        due_at=summary.due_at if summary else None,
+        turn=room.sla_turn,
+    )
