@@ -104,12 +104,16 @@ async def list_conversations(
     team_id: str | None = None,
     priority: Priority | None = None,
     snoozed: bool | None = None,
+    sla: str | None = None,
     sort: str = "created",
     page_size: int = 100,
     page_token: str | None = None,
 ) -> tuple[list[ConversationOut], str]:
-    """`sort`: `created` (newest first, the API's rule) or `priority` (urgent first, then
-    newest first within a priority)."""
+    """`sort`: `created` (newest first, the API's rule), `priority` (urgent first, then
+    newest first within a priority) or `sla` (breaching soonest first). `sla`: rooms
+    whose most pressing SLA clock is `breached` or `warning`."""
+    if sla is not None and sla not in ("breached", "warning"):
+        raise BadRequest("invalid_sla", "sla must be breached or warning.")
     unassigned = owner_id in ("", "none")
     rooms = visible(
         principal,
@@ -122,13 +126,16 @@ async def list_conversations(
         team_id=_team_filter(team_id) if team_id else None,
         priority=priority.value if priority else None,
         snoozed=snoozed,
+        sla=sla,
     )
     if sort == "priority":
         rows, token = await store.page_by_priority_then_creation(rooms, page_size, page_token)
     elif sort == "created":
         rows, token = await store.page_by_creation(rooms, page_size, page_token)
+    elif sort == "sla":
+        rows, token = await store.page_by_sla_then_creation(rooms, page_size, page_token)
     else:
-        raise BadRequest("invalid_sort", "sort must be created or priority.")
+        raise BadRequest("invalid_sort", "sort must be created, priority or sla.")
     return await rooms_out(rows), token
 
 

@@ -157,6 +157,8 @@ class RoomFilter(msgspec.Struct, frozen=True, kw_only=True):
     views); None: either (the API's list, unless asked)."""
     contact_id: str | None = None
     """Rooms where this contact takes part (a participant, present or past, is it)."""
+    sla: str | None = None
+    """Rooms whose most pressing SLA clock is `breached` or `warning`."""
 
 
 def _conditions(f: RoomFilter) -> list[Any]:
@@ -203,6 +205,8 @@ def _conditions(f: RoomFilter) -> list[Any]:
         )
     if f.q:
         where.append(_search(f.q, f.customer_id))
+    if f.sla is not None:
+        where.append(Conversation.sla_status == f.sla)
     if f.snoozed is True:  # the partial index conversations_snoozed
         where.append(Conversation.tm_snoozed.is_not_null())
     elif f.snoozed is False:
@@ -276,6 +280,91 @@ async def page_by_priority_then_creation(
         ties = [_room(r) for r in await query(tie, Conversation.tm_create == last.tm_create)]
         page = [r for r in page if (r.priority, r.tm_create) != key] + ties
     return page, f"{last.priority}/{fmt(last.tm_create)}"
+
+
+async def page_by_sla_then_creation(
+    f: RoomFilter, page_size: int, page_token: str | None
+) -> tuple[list[RoomRow], str]:
+    """Breaching soonest first: the rooms with an SLA due time by that time (a breached
+    one's is past, so it comes first), then the rooms without one; newest created first
+    among equals. The token is `<due or "none">/<tm_create>/<id>` of the last room
+    (index conversations_sla_due)."""
+    check_page_size(page_size)
+    where = _conditions(f)
+    if page_token:
+        due, tm, room_id = _sla_token(page_token)
+        later = "(tm_create, id) < ({}, {}::uuid)"
+        if due is None:
+            where.append(WhereRaw(f"(sla_due_at IS NULL AND {later})", tm, room_id))
+        else:
+            where.append(
+                WhereRaw(
+                    f"(sla_due_at IS NULL OR sla_due_at > {{}} OR (sla_due_at = {{}} AND {later}))",
+                    due,
+                    due,
+                    tm,
+                    room_id,
+                )
+            )
+    rows = [
+        _room(r)
+        for r in await Conversation.select()
+        .where(*where)
+        .order_by(OrderByRaw("sla_due_at IS NULL"))
+        .order_by(Conversation.sla_due_at)
+        .order_by(Conversation.tm_create, ascending=False)
+        .order_by(Conversation.id, ascending=False)
+        .limit(page_size + 1)
+    ]
+    if len(rows) <= page_size:
+        return rows, ""
+    last = rows[page_size - 1]
+    due_text = fmt(last.sla_due_at) if last.sla_due_at else "none"
+    return rows[:page_size], f"{due_text}/{fmt(last.tm_create)}/{last.id}"
+
+
+def _sla_token(token: str) -> tuple[datetime | None, datetime, str]:
+    try:
+        due, tm, room_id = token.split("/", 2)
+        return (None if due == "none" else parse(due)), parse(tm), str(uuid.UUID(room_id))
+    except ValueError:
+        raise BadRequest(
+            "invalid_page_token", "page_token must be a next_page_token from an earlier page."
+        ) from None
+
+
+async def page_by_sla(
+    f: RoomFilter, after: tuple[datetime | None, datetime, str] | None, limit: int
+) -> list[RoomRow]:
+    """The desk's "Breaching soon": rooms with an SLA due time, soonest (breached) first,
+    then the others; the latest activity first among equals, after the (due, tm_activity,
+    id) `after`."""
+    where = _conditions(f)
+    if after is not None:
+        due, tm, room_id = after
+        later = "(tm_activity, id) < ({}, {}::uuid)"
+        if due is None:
+            where.append(WhereRaw(f"(sla_due_at IS NULL AND {later})", tm, room_id))
+        else:
+            where.append(
+                WhereRaw(
+                    f"(sla_due_at IS NULL OR sla_due_at > {{}} OR (sla_due_at = {{}} AND {later}))",
+                    due,
+                    due,
+                    tm,
+                    room_id,
+                )
+            )
+    rows = await (
+        Conversation.select()
+        .where(*where)
+        .order_by(OrderByRaw("sla_due_at IS NULL"))
+        .order_by(Conversation.sla_due_at)
+        .order_by(Conversation.tm_activity, ascending=False)
+        .order_by(Conversation.id, ascending=False)
+        .limit(limit)
+    )
+    return [_room(r) for r in rows]
 
 
 def _priority_token(token: str) -> tuple[int, datetime]:

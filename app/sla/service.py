@@ -159,6 +159,11 @@ async def in_match_order(principal: Principal) -> list[SlaPolicyOut]:
     return [policy_out(r) for r in await store.all_live(principal.customer_id)]
 
 
+async def calendars(principal: Principal) -> dict[str, str]:
+    """The customer's business hours by id, with their names (what a policy may count in)."""
+    return await store.calendars(principal.customer_id)
+
+
 async def update(principal: Principal, policy_id: str, data: SlaPolicyUpdate) -> SlaPolicyOut:
     require_admin(principal)
     policy_id = parse_id(policy_id, *_NOT_FOUND)
@@ -222,6 +227,7 @@ async def room_clocks(principal: Principal, conversation_id: str) -> SlaClockLis
         kept = stored.get(clock.kind)
         if kept is not None and (kept.cycle, kept.started_at) == (clock.cycle, clock.started_at):
             clock.warned_at = kept.warned_at
+            clock = tracking.as_recorded(tracking.clock_of(kept), clock)
         calendar = clock.segments[-1].calendar if clock.segments else None
         shown = tracking.clock_out(room.id, clock, at, calendar)
         result.append(

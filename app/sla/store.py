@@ -445,3 +445,13 @@ async def team_members(team_id: Any) -> list[str]:
         team_id,
     )
     return [str(r["agent_id"]) for r in rows]
+
+
+async def calendars(customer_id: str) -> dict[str, str]:
+    """The customer's live calendars' names by id (the admin page's choice)."""
+    rows = await sql.fetch(
+        "SELECT id, name FROM business_hours WHERE customer_id = $1 AND tm_delete IS NULL"
+        " ORDER BY lower(name), id",
+        customer_id,
+    )
+    return {str(r["id"]): r["name"] or "Unnamed calendar" for r in rows}
