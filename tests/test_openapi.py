@@ -30,6 +30,7 @@ IDEMPOTENT = {
     ("post", "/v1.0/canned_responses"),
     ("post", "/v1.0/contacts"),
     ("post", "/v1.0/tags"),
+    ("post", "/v1.0/sla_policies"),
 }
 
 

@@ -280,7 +280,8 @@ def is_private_to_audience(event_type: str) -> bool:
 
 class NotificationType(StrEnum):
     """Why an agent is notified: a `mention` in a note, a room `assigned` to it by someone
-    else or by routing; `sla_warning` and `sla_breached` are reserved for service levels."""
+    else or by routing; an SLA clock of its room near (`sla_warning`) or past
+    (`sla_breached`) its target."""
 
     MENTION = "mention"
     ASSIGNED = "assigned"

@@ -905,7 +905,8 @@ class TeamPage(msgspec.Struct, kw_only=True):
 
 class NotificationOut(msgspec.Struct, kw_only=True):
     """Something an agent should look at: a `mention` in a note, a room `assigned` to it
-    by someone else or by routing (`sla_warning`, `sla_breached`: reserved)."""
+    by someone else or by routing, an SLA clock near its target (`sla_warning`) or past
+    it (`sla_breached`)."""
 
     id: str
     customer_id: str
