@@ -47,6 +47,8 @@ PAGES = [
     ("/admin/canned", "main"),
     ("/contacts", "#contact-list"),
     ("/contacts/{contact}", "#contact-card"),
+    ("/admin/sla", "#sla-policies"),
+    ("/admin/sla/{policy}", "#sla-form"),
 ]
 
 
@@ -115,6 +117,14 @@ async def note(tenant, room: str, text: str) -> None:
 def content(client, tenant) -> dict[str, str]:
     """A room, a talk with a thread, a team, an access key: every page shows something."""
     admin = tenant.admin
+    # SLA policies first, so the inbox's rows show their badges: running, paused, warning
+    # and breached (the worker's rounds below, at times ahead)
+    sla = {"name": "Standard", "first_response_minutes": 30, "resolution_minutes": 600}
+    r = client.post("/v1.0/sla_policies", headers=admin, json=sla)
+    assert r.status_code == 201, r.text
+    policy = r.json()["id"]
+    urgent = {"name": "Urgent", "priority": "urgent", "first_response_minutes": 15}
+    assert client.post("/v1.0/sla_policies", headers=admin, json=urgent).status_code == 201
     sms = tenant.channel("message")
     room = inbound(
         sms, "+15559876543", "Hi, my parcel https://track.example/123 is late"
@@ -179,7 +189,28 @@ def content(client, tenant) -> dict[str, str]:
     contact = client.get(f"/v1.0/conversations/{room}", headers=tenant.admin).json()["contact_ids"][
         0
     ]
-    return {"room": room, "talk": talk, "thread": thread, "team": team, "contact": contact}
+    run_async(_sla_rounds())
+    return {
+        "room": room,
+        "talk": talk,
+        "thread": thread,
+        "team": team,
+        "contact": contact,
+        "policy": policy,
+    }
+
+
+async def _sla_rounds() -> None:
+    """The SLA worker, 20 and then 25 minutes ahead: the urgent room breached, the others
+    warned."""
+    from datetime import timedelta
+
+    from app.domain.timefmt import now
+    from app.sla import worker
+
+    start = now()
+    await worker.fire_due(at=start + timedelta(minutes=20))
+    await worker.fire_due(at=start + timedelta(minutes=25))
 
 
 def test_no_wcag2_violations_on_any_desk_or_admin_page(server, client, tenant, new_page):
