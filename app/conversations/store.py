@@ -547,6 +547,30 @@ async def insert_room(
     return _room(rows[0])
 
 
+class SlaColumns(msgspec.Struct, frozen=True, kw_only=True):
+    """What a message sets of the room's SLA columns when it moves a clock (app/sla/):
+    written by the message's own `UPDATE`, not by a second one."""
+
+    policy_id: str | None
+    policy_tm: datetime | None
+    kind: str | None
+    status: str | None
+    due_at: datetime | None
+
+
+_RECORD_MESSAGE = (
+    "UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
+    " tm_update = $3, status = 'active',"
+    " tm_awaiting_reply = CASE WHEN $4 AND owner_id = $5::uuid THEN NULL"
+    " ELSE tm_awaiting_reply END,"
+    # whose turn it is, for the SLA clocks: an agent's reply counts, an integration's (an
+    # access key's, an automatic one: no agent) does not
+    " sla_turn = CASE WHEN NOT $4 THEN 'customer' WHEN $5::uuid IS NOT NULL THEN 'agent'"
+    " ELSE sla_turn END{sla}"
+    f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}"
+)
+
+
 async def record_message(
     room_id: uuid.UUID,
     preview: str,
@@ -554,27 +578,22 @@ async def record_message(
     *,
     reply: bool = False,
     agent_id: str | None = None,
+    sla: SlaColumns | None = None,
 ) -> RoomRow:
     """A message in the room: its preview, the activity time, and the room active. A
     `reply` (outbound) by the room's assignee (`agent_id`) also ends the wait for its
     answer (the reassign-after timer's `tm_awaiting_reply`): another agent's reply, or an
-    access key's, does not answer for the assignee."""
-    record = await sql.fetchrow(
-        f"UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
-        f" tm_update = $3, status = 'active',"
-        f" tm_awaiting_reply = CASE WHEN $4 AND owner_id = $5::uuid THEN NULL"
-        f" ELSE tm_awaiting_reply END,"
-        # whose turn it is, for the SLA clocks: an agent's reply counts, an integration's
-        # (an access key's, an automatic one: no agent) does not
-        f" sla_turn = CASE WHEN NOT $4 THEN 'customer' WHEN $5::uuid IS NOT NULL THEN 'agent'"
-        f" ELSE sla_turn END"
-        f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
-        room_id,
-        preview,
-        at,
-        reply,
-        agent_id,
-    )
+    access key's, does not answer for the assignee. `sla`: the room's SLA columns, when
+    the message moved its clocks."""
+    args: list[Any] = [room_id, preview, at, reply, agent_id]
+    sla_sets = ""
+    if sla is not None:
+        sla_sets = (
+            ", sla_policy_id = $6::uuid, sla_policy_tm = $7, sla_kind = $8, sla_status = $9,"
+            " sla_due_at = $10"
+        )
+        args += [sla.policy_id, sla.policy_tm, sla.kind, sla.status, sla.due_at]
+    record = await sql.fetchrow(_RECORD_MESSAGE.format(sla=sla_sets), *args)
     return _room(record)
 
 

@@ -230,30 +230,33 @@ async def names(customer_id: str) -> dict[str, str]:
 # --- what a room follows ---------------------------------------------------------------------
 
 
-async def has_policies(customer_id: str) -> bool:
-    """Whether the customer has any live policy (index `sla_policies_live`)."""
-    return bool(
-        await sql.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM sla_policies WHERE customer_id = $1"
-            " AND tm_delete IS NULL)",
-            customer_id,
-        )
-    )
+class LivePolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """A live policy as rooms are matched to it, with its calendar (AppliedPolicy)."""
+
+    priority: str | None
+    team_id: uuid.UUID | None
+    applied: AppliedPolicy
 
 
-async def policy_for(customer_id: Any, priority: str, team_id: Any) -> AppliedPolicy | None:
-    """The policy a room of this priority and team follows: the most specific live one,
-    the oldest among equals."""
-    return await sql.fetchrow_as(
-        AppliedPolicy,
-        f"{_APPLIED} WHERE p.customer_id = $1 AND p.tm_delete IS NULL"
-        " AND (p.priority IS NULL OR p.priority = $2)"
-        " AND (p.team_id IS NULL OR p.team_id = $3::uuid)"
-        f" ORDER BY {_RANK}, p.tm_create, p.id LIMIT 1",
+async def live_policies(customer_id: Any) -> list[LivePolicy]:
+    """The customer's live policies in the order rooms are matched to them: the most
+    specific first (priority and team, team, priority, neither), the oldest among equals
+    (index `sla_policies_live`)."""
+    fields = AppliedPolicy.__struct_fields__
+    rows = await sql.fetch(
+        f"{_APPLIED.replace('SELECT ', 'SELECT p.priority, p.team_id, ', 1)}"
+        " WHERE p.customer_id = $1 AND p.tm_delete IS NULL"
+        f" ORDER BY {_RANK}, p.tm_create, p.id",
         customer_id,
-        priority,
-        team_id,
     )
+    return [
+        LivePolicy(
+            priority=r["priority"],
+            team_id=r["team_id"],
+            applied=AppliedPolicy(**{f: r[f] for f in fields}),
+        )
+        for r in rows
+    ]
 
 
 async def policy_by_id(policy_id: Any) -> AppliedPolicy | None:
@@ -284,19 +287,15 @@ async def clocks_of_rooms(conversation_ids: list[Any]) -> dict[str, list[ClockRo
     return found
 
 
-async def write(
-    customer_id: Any,
-    conversation_id: Any,
-    clocks: list[NewClock],
-    room: RoomSla,
-    at: datetime,
-) -> RoomRow:
-    """The room's clocks as given (a kind not given loses its row) and its summary, in
-    one statement; the room as it now is."""
-    record = await connection().fetchrow(
+async def write_clocks(
+    customer_id: Any, conversation_id: Any, clocks: list[NewClock], gone: list[str], at: datetime
+) -> None:
+    """Write these clocks of the room (insert or replace, by kind) and drop the kinds in
+    `gone`, in one statement."""
+    await connection().execute(
         "WITH gone AS (DELETE FROM sla_clocks WHERE conversation_id = $2"
-        "   AND NOT (kind = ANY($4::text[]))),"
-        " kept AS (INSERT INTO sla_clocks (customer_id, conversation_id, policy_id, kind,"
+        "   AND kind = ANY($17::text[]))"
+        " INSERT INTO sla_clocks (customer_id, conversation_id, policy_id, kind,"
         "   status, started_at, due_at, stopped_at, warned_at, target_seconds,"
         "   elapsed_seconds, resumed_at, warn_at, done_at, cycle, tm_update)"
         " SELECT $1, $2, policy_id, kind, status, started_at, due_at, stopped_at, warned_at,"
@@ -312,10 +311,7 @@ async def write(
         "   warned_at = excluded.warned_at, target_seconds = excluded.target_seconds,"
         "   elapsed_seconds = excluded.elapsed_seconds, resumed_at = excluded.resumed_at,"
         "   warn_at = excluded.warn_at, done_at = excluded.done_at, cycle = excluded.cycle,"
-        "   tm_update = excluded.tm_update)"
-        " UPDATE conversations SET sla_policy_id = $17::uuid, sla_policy_tm = $18,"
-        "   sla_kind = $19, sla_status = $20, sla_due_at = $21, sla_turn = $22"
-        f" WHERE id = $2 RETURNING {_ROOM_COLUMNS}",
+        "   tm_update = excluded.tm_update",
         customer_id,
         conversation_id,
         at,
@@ -332,6 +328,17 @@ async def write(
         [c.warn_at for c in clocks],
         [c.done_at for c in clocks],
         [c.cycle for c in clocks],
+        gone,
+    )
+
+
+async def set_room(conversation_id: Any, room: RoomSla) -> RoomRow:
+    """The room's SLA columns (a change other than a message: the message path writes
+    them with the message's own `UPDATE`); the room as it now is."""
+    record = await connection().fetchrow(
+        "UPDATE conversations SET sla_policy_id = $2::uuid, sla_policy_tm = $3, sla_kind = $4,"
+        f" sla_status = $5, sla_due_at = $6, sla_turn = $7 WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+        conversation_id,
         room.policy_id,
         room.policy_tm,
         room.kind,

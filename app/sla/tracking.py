@@ -11,11 +11,12 @@ The message path is the hot one, so it does as little as it can:
 - a message that changes no clock (the customer writing again before a reply, an agent
   writing twice) reads and writes nothing: the room's `sla_turn`, set by the message's own
   `UPDATE`, tells;
-- a room of a customer without policies costs nothing (`customer_has_policies`, cached per
-  process for a few seconds);
-- otherwise one query for the policy that applies, one for the clocks (locked), one
-  statement for the clocks and the room's summary, and the room's event when its summary
-  moved.
+- a room of a customer without policies costs nothing, and the policy a room follows is
+  found without a query (`live_policies`: each customer's, cached per process for a few
+  seconds);
+- otherwise one query for the room's clocks (locked) and one statement for those that
+  moved; the room's summary is written by the message's own `UPDATE`
+  (`conversations.store.record_message`), and its event follows when the summary moved.
 
 Any other change records a fact (`sla_facts`) and folds the room's whole history again:
 those are rare, and folding the history is what makes the clocks explainable. When the
@@ -36,7 +37,7 @@ import msgspec
 
 from app.conversations import activities
 from app.conversations.shapes import room_event, room_out
-from app.conversations.store import RoomRow
+from app.conversations.store import RoomRow, SlaColumns
 from app.core.events import record_event
 from app.domain import sla
 from app.domain.business_time import Calendar, CalendarError, business_seconds, calendar_from
@@ -50,26 +51,42 @@ from app.sla import store
 from app.sla.store import AppliedPolicy, ClockRow, NewClock, RoomSla
 
 POLICY_CACHE_SECONDS = 5.0
-"""How long a process trusts "this customer has no SLA policy": a policy made in another
-process applies to this one's messages at most this late (in this one: at once)."""
+"""How long a process trusts what it read of a customer's policies (and their calendars):
+a policy made, changed or deleted in another process (or a calendar edited) reaches
+this one's rooms at most this late; in this one, at once (`forget`)."""
 
-_has_policies: dict[str, tuple[float, bool]] = {}
+_policies: dict[str, tuple[float, list[store.LivePolicy]]] = {}
 
 
-async def customer_has_policies(customer_id: Any) -> bool:
+async def live_policies(customer_id: Any) -> list[store.LivePolicy]:
+    """The customer's live policies in match order, from a per-process cache: the message
+    path of a customer without policies reads nothing, and one with policies finds the
+    room's without a query."""
     key = str(customer_id)
-    cached = _has_policies.get(key)
+    cached = _policies.get(key)
     clock = time.monotonic()
     if cached is not None and clock - cached[0] < POLICY_CACHE_SECONDS:
         return cached[1]
-    found = await store.has_policies(key)
-    _has_policies[key] = (clock, found)
+    found = await store.live_policies(key)
+    _policies[key] = (clock, found)
     return found
 
 
 def forget(customer_id: Any) -> None:
     """A policy of the customer was made, changed or deleted (in this process)."""
-    _has_policies.pop(str(customer_id), None)
+    _policies.pop(str(customer_id), None)
+
+
+async def policy_for(room: RoomRow) -> AppliedPolicy | None:
+    """The policy the room follows now: the first live one matching its priority and
+    team (None: none does)."""
+    for candidate in await live_policies(room.customer_id):
+        if candidate.priority not in (None, room.priority):
+            continue
+        if candidate.team_id is not None and candidate.team_id != room.team_id:
+            continue
+        return candidate.applied
+    return None
 
 
 # --- the policy as the fold sees it ------------------------------------------------------------
@@ -258,36 +275,91 @@ def _changed(room: RoomRow, applied: AppliedPolicy | None) -> bool:
     return (room.sla_policy_id, room.sla_policy_tm) != now_key
 
 
-async def on_message(
-    room: RoomRow, *, turn_before: str | None, inbound: bool, at: datetime
-) -> RoomRow:
-    """A counted message is stored in `room` (locked; as its message's `UPDATE` left it):
-    a customer message, or an agent's reply. `turn_before`: the room's `sla_turn` before
-    it. Writes the room's event when its summary moves; returns the room as it now is."""
+class Moved(msgspec.Struct, kw_only=True):
+    """What a message did to the room's clocks, already written: the room's SLA columns
+    for the message's own `UPDATE`, whether its summary moved (its event), and the
+    breaches found on the way (their events once the message's are written)."""
+
+    columns: SlaColumns
+    moved: bool
+    breaches: list[sla.Clock]
+    calendar: Calendar | None
+    at: datetime
+
+
+async def on_message(room: RoomRow, *, inbound: bool, at: datetime) -> Moved | None:
+    """A counted message (a customer message, or an agent's reply) was stored in `room`
+    (locked, as it was before the message). Writes the clocks it moves; the caller's
+    `UPDATE` of the room writes the returned columns, then `announce` tells of it. None:
+    no clock moved (the common case: the customer writing again, a room without
+    policy)."""
+    turn_before = room.sla_turn
     if inbound and turn_before == sla.CUSTOMER:
-        return room  # the customer writes again before a reply: no clock moves
+        return None  # the customer writes again before a reply: no clock moves
     if not inbound and turn_before != sla.CUSTOMER:
-        return room  # an agent writes first, or again: no wait ends
-    if room.sla_policy_id is None and not await customer_has_policies(room.customer_id):
-        return room
-    applied = await store.policy_for(room.customer_id, room.priority, room.team_id)
+        return None  # an agent writes first, or again: no wait ends
+    applied = await policy_for(room)
+    if applied is None and room.sla_policy_id is None:
+        return None
+    fact = sla.Fact(at, sla.CUSTOMER if inbound else sla.AGENT)
+    rows = await store.clocks(room.id, lock=True)
     if _changed(room, applied):
         await store.insert_fact(
             room.customer_id, room.id, at, sla.POLICY, _policy_detail(applied, room)
         )
-        return await recompute(room, at, announce=True)
-    if applied is None:
-        return room
-    rows = await store.clocks(room.id, lock=True)
-    tracker = sla.Tracker.resume(
+        if turn_before is None and room.sla_policy_id is None:
+            # a room's first counted message, under its first policy: its whole history
+            # is that policy and this message (nothing else was recorded before)
+            tracker = sla.fold([_policy_fact(applied, room, at), fact])
+        else:
+            tracker = sla.fold(await history(room.id))
+    else:
+        tracker = sla.Tracker.resume(
+            closed=room.status == ConversationStatus.CLOSED.value,
+            snoozed=room.tm_snoozed is not None,
+            turn=turn_before,
+            policy=policy_of(applied) if applied is not None else None,
+            clocks=[clock_of(r) for r in rows],
+        )
+        tracker.apply(fact)
+    room_sla, breaches = await _write_clocks(
+        room, tracker, rows, applied if tracker.policy else None, at
+    )
+    moved = (room.sla_kind, room.sla_status, room.sla_due_at) != (
+        room_sla.kind,
+        room_sla.status,
+        room_sla.due_at,
+    )
+    columns = SlaColumns(
+        policy_id=room_sla.policy_id,
+        policy_tm=room_sla.policy_tm,
+        kind=room_sla.kind,
+        status=room_sla.status,
+        due_at=room_sla.due_at,
+    )
+    calendar = tracker.policy.calendar if tracker.policy is not None else None
+    return Moved(columns=columns, moved=moved, breaches=breaches, calendar=calendar, at=at)
+
+
+def _policy_fact(applied: AppliedPolicy | None, room: RoomRow, at: datetime) -> sla.Fact:
+    return sla.Fact(
+        at,
+        sla.POLICY,
+        policy=policy_of(applied) if applied is not None else None,
         closed=room.status == ConversationStatus.CLOSED.value,
         snoozed=room.tm_snoozed is not None,
-        turn=turn_before,
-        policy=policy_of(applied),
-        clocks=[clock_of(r) for r in rows],
     )
-    tracker.apply(sla.Fact(at, sla.CUSTOMER if inbound else sla.AGENT))
-    return await _store(room, tracker, rows, applied, at, announce=True)
+
+
+async def announce(room: RoomRow, moved: Moved | None) -> None:
+    """After the message's own events: the breaches it found, and the room's event when
+    its summary moved (`room`: as the message's `UPDATE` left it)."""
+    if moved is None:
+        return
+    for clock in moved.breaches:
+        await alert(room, clock, breached=True, at=moved.at, calendar=moved.calendar)
+    if moved.moved:
+        await room_event(EventType.CONVERSATION_UPDATED, await room_out(room))
 
 
 async def on_change(
@@ -295,19 +367,17 @@ async def on_change(
     changes: list[str],
     at: datetime,
     *,
-    announce: bool = False,
     history_moved: bool = False,
 ) -> RoomRow:
     """The room (locked; as the change left it) was closed, reopened, snoozed or woken
     (`changes`: those facts, in order), or its priority or team changed (`changes`
     empty: the policy that applies is looked up again), or messages moved in or out of
-    it (`history_moved`: a merge). Returns the room as it now is; its summary is
-    written, and the caller's own room event carries it (`announce`: this writes one
-    when the summary moved)."""
+    it (`history_moved`: a merge). Returns the room as it now is, its SLA columns
+    written: the caller's own room event carries them."""
     had = room.sla_policy_id is not None
-    if not had and not await customer_has_policies(room.customer_id):
+    applied = await policy_for(room)
+    if not had and applied is None:
         return room
-    applied = await store.policy_for(room.customer_id, room.priority, room.team_id)
     if had:
         for kind in changes:
             await store.insert_fact(room.customer_id, room.id, at, kind, {})
@@ -317,64 +387,84 @@ async def on_change(
         )
     elif not (had and (changes or history_moved)):
         return room
-    return await recompute(room, at, announce=announce)
+    return await recompute(room, at)
 
 
-async def recompute(room: RoomRow, at: datetime, *, announce: bool = False) -> RoomRow:
-    """Fold the room's whole history again and store the clocks it makes."""
+async def recompute(room: RoomRow, at: datetime) -> RoomRow:
+    """Fold the room's whole history again and store the clocks it makes, and the room's
+    SLA columns; the room as it now is."""
     tracker = sla.fold(await history(room.id))
     rows = await store.clocks(room.id, lock=True)
     applied = None
     if tracker.policy is not None:
         applied = await store.policy_by_id(tracker.policy.id)
-    return await _store(room, tracker, rows, applied, at, announce=announce)
+    room_sla, breaches = await _write_clocks(room, tracker, rows, applied, at)
+    before = (
+        str(room.sla_policy_id) if room.sla_policy_id else None,
+        room.sla_policy_tm,
+        room.sla_kind,
+        room.sla_status,
+        room.sla_due_at,
+        room.sla_turn,
+    )
+    after = (
+        room_sla.policy_id,
+        room_sla.policy_tm,
+        room_sla.kind,
+        room_sla.status,
+        room_sla.due_at,
+        room_sla.turn,
+    )
+    if before != after:
+        room = await store.set_room(room.id, room_sla)
+    calendar = tracker.policy.calendar if tracker.policy is not None else None
+    for clock in breaches:
+        await alert(room, clock, breached=True, at=at, calendar=calendar)
+    return room
 
 
-async def _store(
+async def _write_clocks(
     room: RoomRow,
     tracker: sla.Tracker,
     rows: list[ClockRow],
     applied: AppliedPolicy | None,
     at: datetime,
-    *,
-    announce: bool,
-) -> RoomRow:
+) -> tuple[RoomSla, list[sla.Clock]]:
+    """Write the clocks the tracker stands at (those that changed; a kind it no longer
+    has loses its row): the room's SLA columns they make, and the breaches new since the
+    stored rows (their events are the caller's, once the room is written)."""
     before = {r.kind: r for r in rows}
     clocks = tracker.at(at)
     for clock in clocks:
         old = before.get(clock.kind)
         if old is not None and _same_wait(old, clock):
             clock.warned_at = old.warned_at
-    closed = room.status == ConversationStatus.CLOSED.value
-    summary = sla.summary(clocks, closed)
+    changed = [
+        c for c in clocks if c.kind not in before or _new(c) != _new(clock_of(before[c.kind]))
+    ]
+    gone = [k for k in before if k not in {c.kind for c in clocks}]
+    if changed or gone:
+        await store.write_clocks(room.customer_id, room.id, [_new(c) for c in changed], gone, at)
+    breaches = [
+        c
+        for c in clocks
+        if c.status == sla.BREACHED
+        and (
+            c.kind not in before
+            or not _same_wait(before[c.kind], c)
+            or before[c.kind].status != sla.BREACHED
+        )
+    ]
+    summary = sla.summary(clocks, room.status == ConversationStatus.CLOSED.value)
     room_sla = RoomSla(
-        policy_id=str(applied.id) if applied is not None and tracker.policy else None,
-        policy_tm=applied.version if applied is not None and tracker.policy else None,
+        policy_id=str(applied.id) if applied is not None else None,
+        policy_tm=applied.version if applied is not None else None,
         kind=summary.kind if summary else None,
         status=summary.status if summary else None,
         due_at=summary.due_at if summary else None,
         turn=tracker.turn,
     )
-    changed_rows = [_new(c) for c in clocks] != [_new(clock_of(r)) for r in rows]
-    moved = (room.sla_kind, room.sla_status, room.sla_due_at) != (
-        room_sla.kind,
-        room_sla.status,
-        room_sla.due_at,
-    )
-    policy_before = str(room.sla_policy_id) if room.sla_policy_id else None
-    policy_moved = (policy_before, room.sla_policy_tm) != (room_sla.policy_id, room_sla.policy_tm)
-    if not (changed_rows or moved or policy_moved or room.sla_turn != tracker.turn):
-        return room
-    updated = await store.write(room.customer_id, room.id, [_new(c) for c in clocks], room_sla, at)
-    tracker_calendar = tracker.policy.calendar if tracker.policy is not None else None
-    for clock in clocks:
-        old = before.get(clock.kind)
-        fresh = old is None or not _same_wait(old, clock)
-        if clock.status == sla.BREACHED and (fresh or old is None or old.status != sla.BREACHED):
-            await alert(updated, clock, breached=True, at=at, calendar=tracker_calendar)
-    if announce and moved:
-        await room_event(EventType.CONVERSATION_UPDATED, await room_out(updated))
-    return updated
+    return room_sla, breaches
 
 
 # --- warnings and breaches --------------------------------------------------------------------
