@@ -65,6 +65,7 @@ from app.domain.resources import (
     ContactUpdate,
     ConversationCreate,
     ConversationOut,
+    ConversationSlaOut,
     ConversationUpdate,
     CustomerUpdate,
     MessageCreate,
@@ -297,7 +298,11 @@ def put(state: dict[str, Any], kind: str, inside: str, data: dict, gone: bool) -
 def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
     """docs/EVENTS.md, "Keeping a copy up to date", as a client would write it."""
     shape = EVENT_DATA[event_type]
-    if shape is SlaPolicyOut:
+    if shape is ConversationSlaOut:
+        room = state["rooms"].get(data["conversation_id"])
+        if room is not None:
+            room["sla"] = data["sla"]
+    elif shape is SlaPolicyOut:
         if event_type is EventType.SLA_POLICY_DELETED:
             state["sla_policies"].pop(data["id"], None)
         else:
@@ -826,19 +831,19 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         messages.receive(sms, InboundMessage(peer="+15559870021", text="tick tock")),
         *new_room,
         Ev.CONVERSATION_MESSAGE_RECEIVED,
-        Ev.CONVERSATION_UPDATED,  # its `sla`: the first response is due
+        Ev.CONVERSATION_SLA_UPDATED,  # its `sla`: the first response is due
     )
     await run.step(
         sla_worker.fire_due(at=now() + timedelta(minutes=13)),
         Ev.CONVERSATION_SLA_WARNING,
         Ev.CONVERSATION_ACTIVITY_CREATED,
-        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_SLA_UPDATED,
     )
     await run.step(
         sla_worker.fire_due(at=now() + timedelta(minutes=16)),
         Ev.CONVERSATION_SLA_BREACHED,
         Ev.CONVERSATION_ACTIVITY_CREATED,
-        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_SLA_UPDATED,
     )
     await run.step(sla_policies.delete(admin, policy.id), Ev.SLA_POLICY_DELETED)
 

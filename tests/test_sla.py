@@ -118,10 +118,13 @@ def _minutes(a: str, b: str) -> float:
 
 
 def _events(db_url: str, customer_id: str, prefix: str) -> list[dict]:
+    """The customer's events whose type starts with `prefix` (`conversation_sla_`: the
+    warnings and breaches, not the summary's moves), oldest first."""
     rows = sql(
         db_url,
         "SELECT type, topics, audience::text[] AS audience, payload::text FROM events"
-        " WHERE customer_id = $1 AND type LIKE $2 ORDER BY id",
+        " WHERE customer_id = $1 AND type LIKE $2 AND type <> 'conversation_sla_updated'"
+        " ORDER BY id",
         customer_id,
         prefix + "%",
     )
@@ -272,7 +275,7 @@ def test_every_new_endpoint_answers_404_for_another_customers_ids(client, tenant
 # --- clocks through the API -----------------------------------------------------------------
 
 
-def test_clocks_follow_messages_replies_snoozes_closes_and_reopens(client, tenant):
+def test_clocks_follow_messages_replies_snoozes_closes_and_reopens(client, tenant, db_url):
     _policy(
         client, tenant, first_response_minutes=15, next_response_minutes=30, resolution_minutes=120
     )
@@ -295,6 +298,16 @@ def test_clocks_follow_messages_replies_snoozes_closes_and_reopens(client, tenan
         "kind": "resolution",
         "status": "paused",
         "due": None,
+    }
+    # the reply moved the room's `sla`: its event says so, with the summary alone
+    moved = sql(
+        db_url,
+        "SELECT payload::text FROM events WHERE type = 'conversation_sla_updated'"
+        " ORDER BY id DESC LIMIT 1",
+    )
+    assert json.loads(moved[0]["payload"]) == {
+        "conversation_id": room_id,
+        "sla": {"kind": "resolution", "status": "paused", "due": None},
     }
     assert _agree(tenant, room_id) == []
 

@@ -1,7 +1,8 @@
 """SLA in a real browser: an admin sets a policy on `/admin/sla` (15 business minutes for
 a first response on urgent rooms), and the inbox row of an urgent room shows its
 countdown, turns amber at the warning and red at the breach, live, as the worker's rounds
-come (driven here at the times the test chooses); the SLA filter then lists it alone."""
+come (driven here at the times the test chooses); the SLA filter then lists it alone, and
+the room's side panel explains the breach interval by interval."""
 
 from __future__ import annotations
 
@@ -76,5 +77,14 @@ def test_an_admin_sets_a_policy_and_the_inbox_badge_goes_amber_then_red_live(
     page.select_option("#filter-sla", "breached")
     expect(page.locator("#inbox-list .row")).to_have_count(1)
     expect(page.locator(f"#row-{urgent}")).to_be_visible()
+    # the room's side panel explains it, interval by interval
+    page.goto(f"{server.url}/conversations/{urgent}")
+    panel = page.locator("#room-sla")
+    expect(panel.locator(".sla-badge")).to_have_text("breached")
+    panel.locator("summary").click()
+    clock = panel.locator(".sla-clock[data-kind=first_response]")
+    expect(clock).to_contain_text("target 15 min")
+    expect(clock.locator(".sla-intervals li")).to_have_count(1)
+    expect(clock.locator(".sla-intervals li").first).to_contain_text("counted")
     r = client.get(f"/v1.0/conversations/{urgent}/sla", headers=tenant.admin)
     assert [c["status"] for c in r.json()["result"]] == ["breached"]

@@ -1,7 +1,8 @@
 """Admin → SLA (`/admin/sla`): the SLA policies in the order rooms are matched to them
 (priority and team, team, priority, neither), each with its targets and calendar; create,
 edit, delete. Every rule is in `sla.service`, the code `/v1.0/sla_policies` calls. Works
-without JavaScript."""
+without JavaScript. Also a room's clocks explained, interval by interval, for its side
+panel (`/conversations/{id}/sla`, what `GET /v1.0/conversations/{id}/sla` returns)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from app.desk.admin_agents import _teams
 from app.desk.admin_channels import admin_principal
 from app.desk.admin_kit import admin_context, form_text, page_router
 from app.desk.forms import FormRefused, convert
+from app.desk.session import DESK_PRINCIPAL
 from app.domain.enums import Priority
 from app.domain.errors import InvalidInput, NotFound
 from app.domain.principal import Principal
@@ -193,4 +195,43 @@ class SlaController(Controller):
         return Redirect("/admin/sla?" + urlencode({"deleted": policy.name[:200]}), status_code=303)
 
 
-ROUTES: list = [page_router("/admin/sla", SlaController)]
+KINDS = {
+    "first_response": "First response",
+    "next_response": "Next response",
+    "resolution": "Resolution",
+}
+REASONS = {
+    None: "counted",
+    "outside_business_hours": "outside business hours",
+    "waiting_on_customer": "waiting on the customer",
+    "snoozed": "snoozed",
+    "closed": "closed",
+}
+
+
+def span(seconds: float) -> str:
+    """Business time counted, as "12 min" or "3 h 05 min"."""
+    minutes = int(seconds // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+class RoomSlaController(Controller):
+    """A room's clocks for its side panel (any agent who may see the room)."""
+
+    path = "/"
+    dependencies = DESK_PRINCIPAL
+    include_in_schema = False
+
+    @get("/{conversation_id:str}/sla")
+    async def room_sla(self, principal: Principal, conversation_id: str) -> Template:
+        clocks = await service.room_clocks(principal, conversation_id)
+        return Template(
+            "partials/sla_audit.html",
+            context={"clocks": clocks.result, "kinds": KINDS, "reasons": REASONS, "span": span},
+        )
+
+
+ROUTES: list = [
+    page_router("/admin/sla", SlaController),
+    page_router("/conversations", RoomSlaController),
+]

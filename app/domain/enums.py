@@ -131,6 +131,9 @@ class EventType(StrEnum):
     """80% of a clock's target has counted (the SLA worker; once per clock)."""
     CONVERSATION_SLA_BREACHED = "conversation_sla_breached"
     """A clock's target has passed before its reply or close (once per clock)."""
+    CONVERSATION_SLA_UPDATED = "conversation_sla_updated"
+    """A room's `sla` summary moved with a message or a warning or breach (the room's
+    other changes carry it in their own room event)."""
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})

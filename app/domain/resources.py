@@ -1251,6 +1251,14 @@ class SlaClockAuditOut(SlaClockOut, kw_only=True):
     `elapsed_seconds`."""
 
 
+class ConversationSlaOut(msgspec.Struct, kw_only=True):
+    """A room's `sla` as it now is: what `conversation_sla_updated` carries."""
+
+    conversation_id: str
+    sla: SlaSummaryOut | None
+    """The room's most pressing SLA clock, as `ConversationOut.sla`."""
+
+
 class SlaClockList(msgspec.Struct, kw_only=True):
     result: list[SlaClockAuditOut]
     """Every clock the room has had, oldest first, recomputed from its stored messages and
@@ -1310,6 +1318,7 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.SLA_POLICY_DELETED: SlaPolicyOut,
     EventType.CONVERSATION_SLA_WARNING: SlaClockOut,
     EventType.CONVERSATION_SLA_BREACHED: SlaClockOut,
+    EventType.CONVERSATION_SLA_UPDATED: ConversationSlaOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""

@@ -264,13 +264,12 @@ async def policy_by_id(policy_id: Any) -> AppliedPolicy | None:
     return await sql.fetchrow_as(AppliedPolicy, f"{_APPLIED} WHERE p.id = $1::uuid", policy_id)
 
 
-async def clocks(conversation_id: Any, *, lock: bool = False) -> list[ClockRow]:
-    """A room's clocks (locked when asked: the room's changes and the worker take them
-    one after the other)."""
+async def clocks(conversation_id: Any) -> list[ClockRow]:
+    """A room's clocks. Their writers hold the room's lock (the message path, the room's
+    changes, and the worker, which takes the room with the clock): no lock of their own."""
     return await sql.fetch_as(
         ClockRow,
-        f"SELECT {_CLOCK} FROM sla_clocks WHERE conversation_id = $1 ORDER BY kind"
-        + (" FOR UPDATE" if lock else ""),
+        f"SELECT {_CLOCK} FROM sla_clocks WHERE conversation_id = $1 ORDER BY kind",
         conversation_id,
     )
 

@@ -36,14 +36,14 @@ from typing import Any
 import msgspec
 
 from app.conversations import activities
-from app.conversations.shapes import room_event, room_out
+from app.conversations.shapes import sla_summary
 from app.conversations.store import RoomRow, SlaColumns
 from app.core.events import record_event
 from app.domain import sla
 from app.domain.business_time import Calendar, CalendarError, business_seconds, calendar_from
 from app.domain.enums import ConversationStatus, EventType, NotificationType
 from app.domain.principal import room_audience
-from app.domain.resources import SlaClockOut
+from app.domain.resources import ConversationSlaOut, SlaClockOut
 from app.domain.timefmt import fmt
 from app.domain.topics import conversation_topic
 from app.notifications import service as notifications
@@ -302,7 +302,7 @@ async def on_message(room: RoomRow, *, inbound: bool, at: datetime) -> Moved | N
     if applied is None and room.sla_policy_id is None:
         return None
     fact = sla.Fact(at, sla.CUSTOMER if inbound else sla.AGENT)
-    rows = await store.clocks(room.id, lock=True)
+    rows = await store.clocks(room.id)  # the room's lock, held, covers its clocks
     if _changed(room, applied):
         await store.insert_fact(
             room.customer_id, room.id, at, sla.POLICY, _policy_detail(applied, room)
@@ -359,7 +359,20 @@ async def announce(room: RoomRow, moved: Moved | None) -> None:
     for clock in moved.breaches:
         await alert(room, clock, breached=True, at=moved.at, calendar=moved.calendar)
     if moved.moved:
-        await room_event(EventType.CONVERSATION_UPDATED, await room_out(room))
+        await summary_event(room)
+
+
+async def summary_event(room: RoomRow) -> None:
+    """`conversation_sla_updated`: the room's `sla` moved without another change of the
+    room (whose own event would carry it): the summary alone, so the message path does
+    not read and send the whole room for it."""
+    await record_event(
+        str(room.customer_id),
+        EventType.CONVERSATION_SLA_UPDATED,
+        ConversationSlaOut(conversation_id=str(room.id), sla=sla_summary(room)),
+        [conversation_topic(str(room.customer_id), str(room.id))],
+        room_audience(room.owner_id),
+    )
 
 
 async def on_change(
@@ -394,7 +407,7 @@ async def recompute(room: RoomRow, at: datetime) -> RoomRow:
     """Fold the room's whole history again and store the clocks it makes, and the room's
     SLA columns; the room as it now is."""
     tracker = sla.fold(await history(room.id))
-    rows = await store.clocks(room.id, lock=True)
+    rows = await store.clocks(room.id)  # the room's lock, held, covers its clocks
     applied = None
     if tracker.policy is not None:
         applied = await store.policy_by_id(tracker.policy.id)

@@ -6,7 +6,7 @@ several workers share the job and never take one clock twice, and a room being c
 right now (a reply landing) is left to that change and taken at the next round. A warning
 sets `warned_at` (once); a breach sets the clock `breached` at its due time. Each writes
 its event, a system line and notifications (`tracking.alert`), and the room's summary
-with a `conversation_updated` when it moved. The clock is a parameter (`fire_due(at=…)`):
+with a `conversation_sla_updated` when it moved. The clock is a parameter (`fire_due(at=…)`):
 tests drive it without waiting.
 """
 
@@ -17,11 +17,9 @@ import logging
 from datetime import datetime
 
 from app.conversations import store as conversations_store
-from app.conversations.shapes import room_event, room_out
 from app.conversations.store import RoomRow
 from app.core.events import transaction
 from app.domain import sla
-from app.domain.enums import EventType
 from app.domain.timefmt import now
 from app.settings import Settings
 from app.sla import store, tracking
@@ -67,7 +65,7 @@ async def fire_due(at: datetime | None = None, batch: int = 200) -> tuple[int, i
                     summary.due_at,
                 ):
                     moved = await store.set_summary(room.id, summary)
-                    await room_event(EventType.CONVERSATION_UPDATED, await room_out(moved))
+                    await tracking.summary_event(moved)
         if len(due) < batch:
             return warned, breached
 
