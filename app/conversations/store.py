@@ -556,6 +556,10 @@ class SlaColumns(msgspec.Struct, frozen=True, kw_only=True):
     kind: str | None
     status: str | None
     due_at: datetime | None
+    clocks: Any = None
+    """The clocks' own write, run in the same statement (a data-modifying `WITH`): given
+    the first free parameter number, its `WITH` items and their parameters; None when no
+    clock row changed (app/sla/store.py `clocks_write`)."""
 
 
 _RECORD_MESSAGE = (
@@ -587,13 +591,18 @@ async def record_message(
     the message moved its clocks."""
     args: list[Any] = [room_id, preview, at, reply, agent_id]
     sla_sets = ""
+    with_items = ""
     if sla is not None:
         sla_sets = (
             ", sla_policy_id = $6::uuid, sla_policy_tm = $7, sla_kind = $8, sla_status = $9,"
             " sla_due_at = $10"
         )
         args += [sla.policy_id, sla.policy_tm, sla.kind, sla.status, sla.due_at]
-    record = await sql.fetchrow(_RECORD_MESSAGE.format(sla=sla_sets), *args)
+        if sla.clocks is not None:  # one round trip for the room and its clocks
+            items, more = sla.clocks(len(args) + 1)
+            with_items = f"WITH {items} "
+            args += more
+    record = await sql.fetchrow(with_items + _RECORD_MESSAGE.format(sla=sla_sets), *args)
     return _room(record)
 
 

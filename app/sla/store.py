@@ -8,6 +8,7 @@ LOCKED`), and for a room's history (docs/ARCHITECTURE.md, "Raw SQL, and why").""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -286,49 +287,67 @@ async def clocks_of_rooms(conversation_ids: list[Any]) -> dict[str, list[ClockRo
     return found
 
 
-async def write_clocks(
+def clocks_write(
     customer_id: Any, conversation_id: Any, clocks: list[NewClock], gone: list[str], at: datetime
-) -> None:
-    """Write these clocks of the room (insert or replace, by kind) and drop the kinds in
-    `gone`, in one statement."""
-    await connection().execute(
-        "WITH gone AS (DELETE FROM sla_clocks WHERE conversation_id = $2"
-        "   AND kind = ANY($17::text[]))"
-        " INSERT INTO sla_clocks (customer_id, conversation_id, policy_id, kind,"
-        "   status, started_at, due_at, stopped_at, warned_at, target_seconds,"
-        "   elapsed_seconds, resumed_at, warn_at, done_at, cycle, tm_update)"
-        " SELECT $1, $2, policy_id, kind, status, started_at, due_at, stopped_at, warned_at,"
-        "   target_seconds, elapsed_seconds, resumed_at, warn_at, done_at, cycle, $3"
-        " FROM unnest($5::uuid[], $4::text[], $6::text[], $7::timestamptz[],"
-        "   $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::int[],"
-        "   $12::float8[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[],"
-        "   $16::int[]) AS c(policy_id, kind, status, started_at, due_at, stopped_at,"
-        "   warned_at, target_seconds, elapsed_seconds, resumed_at, warn_at, done_at, cycle)"
-        " ON CONFLICT (conversation_id, kind) DO UPDATE SET policy_id = excluded.policy_id,"
-        "   status = excluded.status, started_at = excluded.started_at,"
-        "   due_at = excluded.due_at, stopped_at = excluded.stopped_at,"
-        "   warned_at = excluded.warned_at, target_seconds = excluded.target_seconds,"
-        "   elapsed_seconds = excluded.elapsed_seconds, resumed_at = excluded.resumed_at,"
-        "   warn_at = excluded.warn_at, done_at = excluded.done_at, cycle = excluded.cycle,"
-        "   tm_update = excluded.tm_update",
-        customer_id,
-        conversation_id,
-        at,
-        [c.kind for c in clocks],
-        [c.policy_id for c in clocks],
-        [c.status for c in clocks],
-        [c.started_at for c in clocks],
-        [c.due_at for c in clocks],
-        [c.stopped_at for c in clocks],
-        [c.warned_at for c in clocks],
-        [c.target_seconds for c in clocks],
-        [c.elapsed_seconds for c in clocks],
-        [c.resumed_at for c in clocks],
-        [c.warn_at for c in clocks],
-        [c.done_at for c in clocks],
-        [c.cycle for c in clocks],
-        gone,
-    )
+) -> Callable[[int], tuple[str, list[Any]]]:
+    """The write of these clocks of the room (insert or replace, by kind; the kinds in
+    `gone` dropped) as `WITH` items of another statement: given its first free parameter
+    number, their SQL and parameters (the message path runs them with the room's own
+    `UPDATE`: conversations.store.record_message)."""
+
+    def items(first: int) -> tuple[str, list[Any]]:
+        n = [f"${first + i}" for i in range(17)]
+        sql_text = (
+            f"sla_gone AS (DELETE FROM sla_clocks WHERE conversation_id = {n[1]}"
+            f"   AND kind = ANY({n[16]}::text[])),"
+            " sla_kept AS (INSERT INTO sla_clocks (customer_id, conversation_id, policy_id,"
+            "   kind, status, started_at, due_at, stopped_at, warned_at, target_seconds,"
+            "   elapsed_seconds, resumed_at, warn_at, done_at, cycle, tm_update)"
+            f" SELECT {n[0]}::uuid, {n[1]}::uuid, policy_id, kind, status, started_at, due_at,"
+            f"   stopped_at, warned_at, target_seconds, elapsed_seconds, resumed_at, warn_at,"
+            f"   done_at, cycle, {n[2]}::timestamptz"
+            f" FROM unnest({n[4]}::uuid[], {n[3]}::text[], {n[5]}::text[],"
+            f"   {n[6]}::timestamptz[], {n[7]}::timestamptz[], {n[8]}::timestamptz[],"
+            f"   {n[9]}::timestamptz[], {n[10]}::int[], {n[11]}::float8[],"
+            f"   {n[12]}::timestamptz[], {n[13]}::timestamptz[], {n[14]}::timestamptz[],"
+            f"   {n[15]}::int[]) AS c(policy_id, kind, status, started_at, due_at, stopped_at,"
+            "   warned_at, target_seconds, elapsed_seconds, resumed_at, warn_at, done_at,"
+            "   cycle)"
+            " ON CONFLICT (conversation_id, kind) DO UPDATE SET policy_id = excluded.policy_id,"
+            "   status = excluded.status, started_at = excluded.started_at,"
+            "   due_at = excluded.due_at, stopped_at = excluded.stopped_at,"
+            "   warned_at = excluded.warned_at, target_seconds = excluded.target_seconds,"
+            "   elapsed_seconds = excluded.elapsed_seconds, resumed_at = excluded.resumed_at,"
+            "   warn_at = excluded.warn_at, done_at = excluded.done_at, cycle = excluded.cycle,"
+            "   tm_update = excluded.tm_update)"
+        )
+        args = [
+            customer_id,
+            conversation_id,
+            at,
+            [c.kind for c in clocks],
+            [c.policy_id for c in clocks],
+            [c.status for c in clocks],
+            [c.started_at for c in clocks],
+            [c.due_at for c in clocks],
+            [c.stopped_at for c in clocks],
+            [c.warned_at for c in clocks],
+            [c.target_seconds for c in clocks],
+            [c.elapsed_seconds for c in clocks],
+            [c.resumed_at for c in clocks],
+            [c.warn_at for c in clocks],
+            [c.done_at for c in clocks],
+            [c.cycle for c in clocks],
+            gone,
+        ]
+        return sql_text, args
+
+    return items
+
+
+async def run_with(items: str, args: list[Any]) -> None:
+    """`WITH` items (`clocks_write`'s) as a statement of their own."""
+    await connection().execute(f"WITH {items} SELECT 1", *args)
 
 
 async def set_room(conversation_id: Any, room: RoomSla) -> RoomRow:
@@ -344,6 +363,20 @@ async def set_room(conversation_id: Any, room: RoomSla) -> RoomRow:
         room.status,
         room.due_at,
         room.turn,
+    )
+    return _room(record)
+
+
+async def set_turn(conversation_id: Any) -> RoomRow:
+    """The room's `sla_turn` from its last counted message (after a merge moved messages
+    in or out of a room without clocks); the room as it now is."""
+    record = await connection().fetchrow(
+        "UPDATE conversations SET sla_turn = (SELECT CASE WHEN m.direction = 'inbound'"
+        " THEN 'customer' ELSE 'agent' END FROM messages m WHERE m.conversation_id = $1"
+        " AND m.tm_delete IS NULL AND (m.direction = 'inbound' OR (m.agent_id IS NOT NULL"
+        " AND m.status NOT IN ('scheduled', 'canceled'))) ORDER BY m.tm_create DESC, m.id DESC"
+        f" LIMIT 1) WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+        conversation_id,
     )
     return _room(record)
 

@@ -29,6 +29,7 @@ the same way later.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -322,7 +323,7 @@ async def on_message(room: RoomRow, *, inbound: bool, at: datetime) -> Moved | N
             clocks=[clock_of(r) for r in rows],
         )
         tracker.apply(fact)
-    room_sla, breaches = await _write_clocks(
+    room_sla, breaches, write = _clock_changes(
         room, tracker, rows, applied if tracker.policy else None, at
     )
     moved = (room.sla_kind, room.sla_status, room.sla_due_at) != (
@@ -336,6 +337,7 @@ async def on_message(room: RoomRow, *, inbound: bool, at: datetime) -> Moved | N
         kind=room_sla.kind,
         status=room_sla.status,
         due_at=room_sla.due_at,
+        clocks=write,  # written with the message's own UPDATE of the room
     )
     calendar = tracker.policy.calendar if tracker.policy is not None else None
     return Moved(columns=columns, moved=moved, breaches=breaches, calendar=calendar, at=at)
@@ -390,6 +392,8 @@ async def on_change(
     had = room.sla_policy_id is not None
     applied = await policy_for(room)
     if not had and applied is None:
+        if history_moved:  # whose turn it is follows the messages that moved in or out
+            return await store.set_turn(room.id)
         return room
     if had:
         for kind in changes:
@@ -411,7 +415,10 @@ async def recompute(room: RoomRow, at: datetime) -> RoomRow:
     applied = None
     if tracker.policy is not None:
         applied = await store.policy_by_id(tracker.policy.id)
-    room_sla, breaches = await _write_clocks(room, tracker, rows, applied, at)
+    room_sla, breaches, write = _clock_changes(room, tracker, rows, applied, at)
+    if write is not None:
+        items, args = write(1)
+        await store.run_with(items, args)
     before = (
         str(room.sla_policy_id) if room.sla_policy_id else None,
         room.sla_policy_tm,
@@ -436,16 +443,17 @@ async def recompute(room: RoomRow, at: datetime) -> RoomRow:
     return room
 
 
-async def _write_clocks(
+def _clock_changes(
     room: RoomRow,
     tracker: sla.Tracker,
     rows: list[ClockRow],
     applied: AppliedPolicy | None,
     at: datetime,
-) -> tuple[RoomSla, list[sla.Clock]]:
-    """Write the clocks the tracker stands at (those that changed; a kind it no longer
-    has loses its row): the room's SLA columns they make, and the breaches new since the
-    stored rows (their events are the caller's, once the room is written)."""
+) -> tuple[RoomSla, list[sla.Clock], Callable[[int], tuple[str, list[Any]]] | None]:
+    """What the tracker's clocks change against the stored rows: the room's SLA columns
+    they make, the breaches new since the rows (their events are the caller's, once the
+    room is written), and the write of the clocks that changed (a kind no longer there
+    loses its row; None: nothing to write)."""
     before = {r.kind: r for r in rows}
     clocks = tracker.at(at)
     for clock in clocks:
@@ -456,8 +464,9 @@ async def _write_clocks(
         c for c in clocks if c.kind not in before or _new(c) != _new(clock_of(before[c.kind]))
     ]
     gone = [k for k in before if k not in {c.kind for c in clocks}]
+    write = None
     if changed or gone:
-        await store.write_clocks(room.customer_id, room.id, [_new(c) for c in changed], gone, at)
+        write = store.clocks_write(room.customer_id, room.id, [_new(c) for c in changed], gone, at)
     breaches = [
         c
         for c in clocks
@@ -477,7 +486,7 @@ async def _write_clocks(
         due_at=summary.due_at if summary else None,
         turn=tracker.turn,
     )
-    return room_sla, breaches
+    return room_sla, breaches, write
 
 
 # --- warnings and breaches --------------------------------------------------------------------
