@@ -1,9 +1,10 @@
 """The SQL of SLA policies, clocks and the facts clocks are recomputed from, as typed rows.
 
 Piccolo's query builder for the policies' admin writes and lists. Plain SQL where a
-message or a room change runs it (the policy a room follows, its clocks, their write
-and the room's summary in one statement), for the worker's claims (`FOR UPDATE SKIP
-LOCKED`), and for a room's history (docs/ARCHITECTURE.md, "Raw SQL, and why")."""
+message or a room change runs it (a customer's live policies, a room's clocks, their
+write — on the message path as `WITH` items of the room's own `UPDATE`), for the
+worker's claims (`FOR UPDATE SKIP LOCKED`), and for a room's history
+(docs/ARCHITECTURE.md, "Raw SQL, and why")."""
 
 from __future__ import annotations
 
