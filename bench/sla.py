@@ -135,7 +135,8 @@ async def round_of(
     elapsed = time.perf_counter() - started
     usage = meter.stop()
     backends_after = _backends_cpu(db_name(url))
-    spent = sum(v - backends.get(p, 0.0) for p, v in backends_after.items() if p in backends)
+    # a connection the pool opened during the round counts from its start
+    spent = sum(v - backends.get(p, 0.0) for p, v in backends_after.items())
     return {
         "rate": n / elapsed,
         "bench_ms": usage["bench"] / n * 1000,
@@ -190,6 +191,7 @@ async def measure(url: str, args) -> None:
         start = 0  # message numbers go on across phases (provider ids must not repeat)
         for turns in (False, True):
             phase = "(b) turns: message + reply" if turns else "(a) ingest"
+            unit = "message and its reply" if turns else "message"
             print(f"{phase}, {args.messages} messages a round, {args.concurrency} tasks")
             figures: dict[str, list[dict]] = {label: [] for label in LABELS}
             for r in range(args.rounds):
@@ -204,7 +206,7 @@ async def measure(url: str, args) -> None:
                     print(
                         f"  round {r + 1} {label:5}: {got['rate']:7.0f}/s,"
                         f" bench {got['bench_ms']:.3f} ms, PostgreSQL {got['pg_ms']:.3f} ms"
-                        f" CPU per message (machine {got['busy']:.2f} cores busy)",
+                        f" CPU per {unit} (machine {got['busy']:.2f} cores busy)",
                         flush=True,
                     )
                 start += args.messages
@@ -218,7 +220,7 @@ async def measure(url: str, args) -> None:
             for label in LABELS:
                 m = med[label]
                 print(
-                    f"  median {label:5}: {m['rate']:7.0f}/s, CPU per message bench"
+                    f"  median {label:5}: {m['rate']:7.0f}/s, CPU per {unit}: bench"
                     f" {m['bench_ms']:.3f} ms + PostgreSQL {m['pg_ms']:.3f} ms"
                     f" = {m['bench_ms'] + m['pg_ms']:.3f} ms"
                 )

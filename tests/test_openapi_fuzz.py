@@ -97,6 +97,7 @@ def seed_tenant(
         member = next(p for p in talk["participants"] if p["agent_id"] == agent["id"])
         message = post(f"/v1.0/talks/{talk['id']}/messages", {"text": "hi team"})
         post(f"/v1.0/messages/{message['id']}/reactions", {"emoji": "thumbsup"})
+        policy = post("/v1.0/sla_policies", {"name": label, "first_response_minutes": 15})
         return {
             "agent_id": [agent["id"]],
             "key_id": [key["id"]],
@@ -106,6 +107,7 @@ def seed_tenant(
             "talk_id": [talk["id"]],
             "message_id": [message["id"]],
             "emoji": ["thumbsup"],
+            "policy_id": [policy["id"]],
         }
 
     kept, doomed = resources("kept"), resources("doomed")

@@ -14,9 +14,10 @@ The message path is the hot one, so it does as little as it can:
 - a room of a customer without policies costs nothing, and the policy a room follows is
   found without a query (`live_policies`: each customer's, cached per process for a few
   seconds);
-- otherwise one query for the room's clocks (locked) and one statement for those that
-  moved; the room's summary is written by the message's own `UPDATE`
-  (`conversations.store.record_message`), and its event follows when the summary moved.
+- otherwise one query for the room's clocks; what moved — the clock rows and the room's
+  summary — rides on the message's own `UPDATE` of the room
+  (`conversations.store.record_message`), and `conversation_sla_updated` follows when the
+  summary moved.
 
 Any other change records a fact (`sla_facts`) and folds the room's whole history again:
 those are rare, and folding the history is what makes the clocks explainable. When the
@@ -277,9 +278,10 @@ def _changed(room: RoomRow, applied: AppliedPolicy | None) -> bool:
 
 
 class Moved(msgspec.Struct, kw_only=True):
-    """What a message did to the room's clocks, already written: the room's SLA columns
-    for the message's own `UPDATE`, whether its summary moved (its event), and the
-    breaches found on the way (their events once the message's are written)."""
+    """What a message does to the room's clocks: the room's SLA columns and the clocks'
+    write, for the message's own `UPDATE` of the room; whether its summary moved (its
+    event), and the breaches found on the way (their events once the message's are
+    written)."""
 
     columns: SlaColumns
     moved: bool
@@ -290,10 +292,9 @@ class Moved(msgspec.Struct, kw_only=True):
 
 async def on_message(room: RoomRow, *, inbound: bool, at: datetime) -> Moved | None:
     """A counted message (a customer message, or an agent's reply) was stored in `room`
-    (locked, as it was before the message). Writes the clocks it moves; the caller's
-    `UPDATE` of the room writes the returned columns, then `announce` tells of it. None:
-    no clock moved (the common case: the customer writing again, a room without
-    policy)."""
+    (locked, as it was before the message): what it does to the clocks, for the caller's
+    `UPDATE` of the room to write, and then `announce`. None: no clock moved (the common
+    case: the customer writing again, a room without policy)."""
     turn_before = room.sla_turn
     if inbound and turn_before == sla.CUSTOMER:
         return None  # the customer writes again before a reply: no clock moves
