@@ -45,6 +45,7 @@ from app.people import accesskeys_api as accesskeys
 from app.people import agents_api as agents
 from app.people import customer_api as customer
 from app.people import me_api as me
+from app.reports import api as reports
 from app.routing import teams_api as teams
 from app.talk import api as talks
 from app.webhooks import api as webhooks
@@ -77,6 +78,7 @@ def route_handlers() -> list[Any]:
             canned.CannedResponseController,
             contacts.ContactController,
             contacts.TagController,
+            reports.ReportController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,

@@ -27,6 +27,7 @@ from app.domain.enums import PRIORITY_RANK
 from app.domain.errors import BadRequest
 from app.domain.participants import NO_NAME
 from app.domain.timefmt import fmt, parse
+from app.reports.facts import NOBODY, slot_of
 
 Id = uuid.UUID | str
 """An id as a row holds it or as a request gave it: asyncpg takes either."""
@@ -459,20 +460,48 @@ async def record_message(
     """A message in the room: its preview, the activity time, and the room active. A
     `reply` (outbound) by the room's assignee (`agent_id`) also ends the wait for its
     answer (the reassign-after timer's `tm_awaiting_reply`): another agent's reply, or an
-    access key's, does not answer for the assignee."""
+    access key's, does not answer for the assignee.
+
+    The same statement keeps the reports' facts (app/reports, docs/ARCHITECTURE.md
+    "Reports"): the room's first customer message and first agent reply after it, open
+    again (no close time), and the message counted in its quarter hour — the customer's
+    under the nil agent, an agent's reply under that agent; an integration's reply is no
+    agent's and is not counted."""
     record = await sql.fetchrow(
-        f"UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
-        f" tm_update = $3, status = 'active',"
+        f"WITH room AS (UPDATE conversations SET last_message = $2, tm_last_message = $3,"
+        f" tm_activity = $3, tm_update = $3, status = 'active', tm_closed = NULL,"
         f" tm_awaiting_reply = CASE WHEN $4 AND owner_id = $5::uuid THEN NULL"
-        f" ELSE tm_awaiting_reply END"
-        f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+        f" ELSE tm_awaiting_reply END,"
+        f" tm_first_inbound = CASE WHEN $4 THEN tm_first_inbound"
+        f" ELSE coalesce(tm_first_inbound, $3) END,"
+        f" first_reply_agent_id = CASE WHEN {_FIRST_REPLY} THEN $5::uuid"
+        f" ELSE first_reply_agent_id END,"
+        f" tm_first_reply = CASE WHEN {_FIRST_REPLY} THEN $3 ELSE tm_first_reply END"
+        f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}),"
+        f" counted AS (INSERT INTO report_slots"
+        f" (customer_id, conversation_id, slot, agent_id, inbound, replies)"
+        f" SELECT customer_id, id, $6, coalesce($5::uuid, '{NOBODY}'),"
+        f" CASE WHEN $4 THEN 0 ELSE 1 END, CASE WHEN $4 THEN 1 ELSE 0 END"
+        f" FROM room WHERE NOT $4 OR $5::uuid IS NOT NULL"
+        f" ON CONFLICT (conversation_id, slot, agent_id) DO UPDATE"
+        f" SET inbound = report_slots.inbound + excluded.inbound,"
+        f" replies = report_slots.replies + excluded.replies)"
+        f" SELECT * FROM room",
         room_id,
         preview,
         at,
         reply,
         agent_id,
+        slot_of(at),
     )
     return _room(record)
+
+
+_FIRST_REPLY = (
+    "$4 AND $5::uuid IS NOT NULL AND tm_first_reply IS NULL AND tm_first_inbound IS NOT NULL"
+)
+"""SQL: this message is the room's first response (an agent's reply after the customer's
+first message, the first such)."""
 
 
 class RoomChanges(msgspec.Struct, frozen=True, kw_only=True):
@@ -504,6 +533,8 @@ async def update_room(room_id: uuid.UUID, changes: RoomChanges, at: datetime) ->
         if value is not msgspec.UNSET
     }
     values[Conversation.tm_update] = at
+    if changes.status is not msgspec.UNSET:  # the reports' close time (callers change it)
+        values[Conversation.tm_closed] = at if changes.status == "closed" else None
     rows = (
         await Conversation.update(values)
         .where(Conversation.id == room_id)
@@ -564,7 +595,11 @@ async def lock_quiet_rooms(
 
 
 async def set_status(room_id: uuid.UUID, status: str, at: datetime) -> RoomRow:
-    values: dict[Any, Any] = {Conversation.status: status, Conversation.tm_update: at}
+    values: dict[Any, Any] = {
+        Conversation.status: status,
+        Conversation.tm_update: at,
+        Conversation.tm_closed: at if status == "closed" else None,
+    }
     if status == "closed":  # a closed room waits for nobody
         values[Conversation.tm_queued] = None
     rows = (

@@ -189,6 +189,14 @@ class Conversation(Table, tablename="conversations"):
     snooze_until_reply = Boolean(default=False)
     merged_into = UUID(null=True, default=None)
     """The room this one was merged into (this one is closed)."""
+    # --- reports (migration 0033): the facts the reports read, written with the change ---
+    tm_first_inbound = Timestamptz(null=True, default=None)
+    """The customer's first message in the room."""
+    tm_first_reply = Timestamptz(null=True, default=None)
+    """The first reply an agent sent after the customer's first message."""
+    first_reply_agent_id = UUID(null=True, default=None)
+    tm_closed = Timestamptz(null=True, default=None)
+    """When the room was last closed; null while it is open."""
 
 
 class Participant(Table, tablename="participants"):
@@ -683,3 +691,23 @@ class CsatResponse(Table, tablename="csat_responses"):
 
 
 ALL_TABLES.extend([BusinessHours, SlaPolicy, SlaClock, CsatResponse])
+
+
+# --- reports (migration 0033) ---------------------------------------------------------------
+
+
+class ReportSlot(Table, tablename="report_slots"):
+    """Per room, quarter of an hour (`slot`, its start) and agent: the customer's messages
+    (`inbound`, under the nil agent id) and that agent's replies. One upsert per message,
+    in the statement that records it on its room (conversations.store.record_message)."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    slot = Timestamptz()
+    agent_id = UUID(default="00000000-0000-0000-0000-000000000000")
+    inbound = Integer(default=0)
+    replies = Integer(default=0)
+
+
+ALL_TABLES.append(ReportSlot)
