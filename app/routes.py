@@ -31,6 +31,7 @@ from app.desk import (
     contacts_pages,
     forms,
     profile,
+    reports_pages,
     session,
 )
 from app.desk import admin_channels as admin
@@ -116,6 +117,7 @@ def route_handlers() -> list[Any]:
         *notifications_desk.ROUTES,
         *canned_pages.ROUTES,
         *contacts_pages.ROUTES,
+        *reports_pages.ROUTES,
         *widget.ROUTES,
         healthz,
         api_websocket,

@@ -47,6 +47,8 @@ PAGES = [
     ("/admin/canned", "main"),
     ("/contacts", "#contact-list"),
     ("/contacts/{contact}", "#contact-card"),
+    ("/reports", "#chart-hours"),
+    ("/reports/rooms?figure=opened", "#report-rooms"),
 ]
 
 

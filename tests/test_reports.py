@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -294,3 +295,53 @@ async def _answer(tenant, room: str, rating: int, comment: str) -> None:
         rating,
         comment,
     )
+
+
+def test_the_desk_pages_and_exports_count_the_same_rooms(client, tenant, db_url):
+    h = generate(db_url, tenant, rooms=80, seed=3)
+    first, last = (h.end - timedelta(days=31)).date(), (h.end - timedelta(hours=1)).date()
+    period = {"from": first.isoformat(), "to": last.isoformat()}
+    rooms = h.counted()
+
+    def desk(who: dict, path: str, **params):
+        client.cookies.set("token", who["Authorization"].removeprefix("Bearer "))
+        return client.get(path, params={**period, **params})
+
+    for path in ("/reports", "/reports/rooms?figure=opened", "/reports/export/days.csv"):
+        assert desk(tenant.agent, path).status_code == 403
+    page = desk(tenant.manager, "/reports")
+    assert page.status_code == 200 and 'id="chart-hours"' in page.text
+    assert f'<span class="report-card-value">{len(rooms)}</span>' in page.text
+
+    def table(path: str, **params) -> list[dict]:
+        r = desk(tenant.manager, path, **params)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/csv")
+        return list(csv.DictReader(io.StringIO(r.text)))
+
+    days = table("/reports/export/days.csv")
+    assert len(days) == (last - first).days + 1
+    assert sum(int(d["opened"]) for d in days) == len(rooms)
+    hours = table("/reports/export/hours.csv")
+    assert [d["weekday"] for d in hours][:2] == ["Monday", "Tuesday"] and len(hours) == 7
+    assert sum(int(v) for d in hours for k, v in d.items() if k != "weekday") == sum(
+        len(r.inbound) for r in rooms
+    )
+    fives = [r for r in rooms if r.csat and r.csat[0] == 5]
+    assert [int(d["answers"]) for d in table("/reports/export/csat.csv")][4] == len(fives)
+    assert {d["policy"] for d in table("/reports/export/sla.csv")} == set(h.policies)
+    by_agent = {d["agent_id"]: d for d in table("/reports/export/agents.csv")}
+    assert int(by_agent[tenant.agent_id]["assigned"]) == len(h.counted(owner_id=tenant.agent_id))
+    # the rooms behind a number, on the page and as CSV
+    behind = table("/reports/export/rooms.csv", figure="csat", rating="5")
+    assert {d["conversation_id"] for d in behind} == {r.id for r in fives}
+    billing = h.teams["Billing"]
+    listed = desk(tenant.manager, "/reports/rooms", figure="opened", team_id=billing)
+    assert listed.status_code == 200
+    assert listed.text.count('class="report-room"') == len(h.counted(team_id=billing))
+    # what the pages refuse, in words
+    assert desk(tenant.manager, "/reports/rooms", figure="nope").status_code == 400
+    assert desk(tenant.manager, "/reports/rooms", figure="csat", rating="9").status_code == 400
+    assert desk(tenant.manager, "/reports/export/secrets.csv").status_code == 404
+    assert desk(tenant.manager, "/reports", team_id=str(uuid.uuid4())).status_code == 404
+    client.cookies.clear()

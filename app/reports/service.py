@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime
 from types import ModuleType
 
+from app.domain.enums import ReferenceType
 from app.domain.errors import BadRequest, Forbidden, NotFound
 from app.domain.principal import Principal
 from app.domain.timefmt import fmt, now
@@ -48,6 +49,7 @@ from app.reports.shapes import (
 from app.reports.store import Figure, RoomFacts
 
 CLOCK_KINDS = ("first_response", "next_response", "resolution")
+CHANNELS = tuple(r.value for r in ReferenceType)
 ROOMS_SHOWN = 200
 """The rooms behind a figure the desk lists; the CSV of the same figure has them all."""
 
@@ -91,6 +93,9 @@ async def scope_of(
     )
     zone = zone_of(zone_name)
     start, end = period(since, until, zone, at or now())
+    channel = (reference_type or "").strip() or None
+    if channel is not None and channel not in CHANNELS:
+        raise BadRequest("invalid_parameter", f"reference_type: one of {', '.join(CHANNELS)}.")
     if team and not await store.team_exists(principal.customer_id, team):
         raise NotFound("team_not_found", "There is no such team.")
     if agent and not await store.agent_exists(principal.customer_id, agent):
@@ -103,7 +108,7 @@ async def scope_of(
         team_id=team,
         owner_id=None if per_agent else agent,
         agent_id=agent if per_agent else None,
-        reference_type=reference_type or None,
+        reference_type=channel,
     )
 
 
