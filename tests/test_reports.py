@@ -243,11 +243,11 @@ def test_who_may_read_reports_and_which_ids_are_refused(client, tenant, other_te
             assert_error(r, 400)
 
 
-def test_the_conversations_csv_has_a_line_per_room_and_cannot_run_formulas(
-    client, tenant, db_url
-):
+def test_the_conversations_csv_has_a_line_per_room_and_cannot_run_formulas(client, tenant, db_url):
     sms = tenant.channel("message")
-    named = inbound(sms, "+15550002001", "hello", peer_name="=HYPERLINK(\"http://x\")").conversation_id
+    named = inbound(
+        sms, "+15550002001", "hello", peer_name='=HYPERLINK("http://x")'
+    ).conversation_id
     client.put(
         f"/v1.0/conversations/{named}",
         headers=tenant.manager,
@@ -256,8 +256,12 @@ def test_the_conversations_csv_has_a_line_per_room_and_cannot_run_formulas(
     _send(client, tenant.agent, named, "Hi")
     _status(client, tenant, named, "closed")
     other = inbound(sms, "+15550002002", "hi").conversation_id
-    client.put(f"/v1.0/conversations/{other}", headers=tenant.manager, json={"name": "Plain, \"quoted\"\nline"})
-    run_async(_answer(tenant, named, 2, "+1 it was ok, \"fine\""))
+    client.put(
+        f"/v1.0/conversations/{other}",
+        headers=tenant.manager,
+        json={"name": 'Plain, "quoted"\nline'},
+    )
+    run_async(_answer(tenant, named, 2, '+1 it was ok, "fine"'))
 
     r = client.get(f"{URL}/conversations.csv", headers=tenant.manager)
     assert r.status_code == 200, r.text
@@ -268,12 +272,12 @@ def test_the_conversations_csv_has_a_line_per_room_and_cannot_run_formulas(
     header, rows = lines[0], {row[0]: dict(zip(lines[0], row, strict=True)) for row in lines[1:]}
     assert header[:3] == ["conversation_id", "name", "channel"] and len(rows) == 2
     first = rows[named]
-    assert first["name"] == "'=cmd|\" /C calc\"!A0"  # shown, never run
+    assert first["name"] == '\'=cmd|" /C calc"!A0'  # shown, never run
     assert first["assignee"] == "acme-agent" and first["first_reply_by"] == "acme-agent"
     assert first["channel"] == "message" and first["status"] == "closed"
     assert float(first["first_response_seconds"]) > 0 and first["closed_at"]
     assert (first["customer_messages"], first["agent_replies"]) == ("1", "1")
-    assert (first["csat_rating"], first["csat_comment"]) == ("2", "'+1 it was ok, \"fine\"")
+    assert (first["csat_rating"], first["csat_comment"]) == ("2", '\'+1 it was ok, "fine"')
     assert rows[other]["name"] == 'Plain, "quoted"\nline'  # quoted, read back whole
     assert rows[other]["closed_at"] == "" and rows[other]["first_reply_at"] == ""
     # a filter narrows the table

@@ -27,7 +27,9 @@ def test_a_manager_reads_filters_exports_and_follows_the_report(server, tenant, 
     browser_kit.sign_in(page, server.url, "acme-manager", tenant.password, start, shows="#report")
     # the charts are drawn: a bar per day and kind, 168 hours, five CSAT rows
     expect(page.locator("#chart-days svg rect.bar")).to_have_count(2 * ((last - first).days + 1))
-    expect(page.locator("#chart-days svg rect.bar.opened:not([height='0.0'])").first).to_be_visible()
+    expect(
+        page.locator("#chart-days svg rect.bar.opened:not([height='0.0'])").first
+    ).to_be_visible()
     expect(page.locator("#chart-hours svg rect.cell")).to_have_count(168)
     expect(page.locator("#chart-csat .csat-bars li")).to_have_count(5)
     opened = page.locator("#card-opened .report-card-value")

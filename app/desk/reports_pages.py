@@ -32,7 +32,17 @@ from app.reports.shapes import ReportAgents, ReportDay, ReportSummary
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 FILTERS = ("from", "to", "team_id", "agent_id", "reference_type")
-FIGURE_PARAMS = ("figure", "day", "policy_id", "clock", "outcome", "rating", "dow", "hour", "by_agent")
+FIGURE_PARAMS = (
+    "figure",
+    "day",
+    "policy_id",
+    "clock",
+    "outcome",
+    "rating",
+    "dow",
+    "hour",
+    "by_agent",
+)
 RANGES = ((7, "7 days"), (30, "30 days"), (90, "90 days"))
 
 
@@ -372,9 +382,7 @@ class ReportsController(Controller):
         chosen = _figure(params)
         rooms, total = await service.rooms_behind(principal, scope, chosen)
         links = Links(scope, given)
-        names = await agent_store.names(
-            principal.customer_id, [chosen.by_agent, scope.owner_id]
-        )
+        names = await agent_store.names(principal.customer_id, [chosen.by_agent, scope.owner_id])
         policies = {
             s.policy_id: s.name for s in (await service.summary(principal, scope)).sla
         } if chosen.policy_id else {}  # fmt: skip

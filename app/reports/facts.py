@@ -59,12 +59,12 @@ async def merged(target_id: object, source_id: object) -> None:
     source's slots become the target's. The source, merged away, leaves the reports.
     Runs in the merge's transaction, which holds both rooms."""
     first_inbound = FIRST_INBOUND_SQL.format(room="$1")
+    first_reply = FIRST_REPLY_SQL.format(room="$1", first_inbound="f.first_inbound")
     await sql.execute(
         f"WITH f AS (SELECT ({first_inbound}) AS first_inbound)"
         " UPDATE conversations SET tm_first_inbound = f.first_inbound,"
         " tm_first_reply = r.tm_create, first_reply_agent_id = r.agent_id"
-        f" FROM f LEFT JOIN LATERAL ({FIRST_REPLY_SQL.format(room='$1', first_inbound='f.first_inbound')})"
-        " r ON true WHERE conversations.id = $1",
+        f" FROM f LEFT JOIN LATERAL ({first_reply}) r ON true WHERE conversations.id = $1",
         target_id,
     )
     await sql.execute(

@@ -434,9 +434,12 @@ async def chart_csv(principal: Principal, scope: Scope, chart: str) -> str:
                 *(
                     (s.policy_id, s.name, k.kind, k.met, k.breached, k.percent_met)
                     for s in report.sla
-                    for k in [*s.kinds, ReportSlaKind(
-                        kind="all", met=s.met, breached=s.breached, percent_met=s.percent_met
-                    )]
+                    for k in [
+                        *s.kinds,
+                        ReportSlaKind(
+                            kind="all", met=s.met, breached=s.breached, percent_met=s.percent_met
+                        ),
+                    ]
                 ),
             ]
         )

@@ -197,9 +197,7 @@ async def resolution(scope: Scope) -> Spread:
 
 def _spread(record: Any) -> Spread:
     pc = record["pc"]
-    return Spread(
-        count=record["count"], median=pc[0] if pc else None, p90=pc[1] if pc else None
-    )
+    return Spread(count=record["count"], median=pc[0] if pc else None, p90=pc[1] if pc else None)
 
 
 async def sla(scope: Scope) -> list[SlaCount]:
