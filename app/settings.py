@@ -207,6 +207,9 @@ class Settings:
     cost, for test suites that create and sign in thousands of agents; never in production."""
     snooze_tick_seconds: float
     """How often the snooze worker wakes the rooms whose snooze time has come."""
+    reports_tick_seconds: float
+    """How often the reports' worker folds new events into the customers' message counts
+    (a report folds what is left before it reads, so this only keeps that short)."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -260,6 +263,7 @@ class Settings:
                 env, "CONVODESK_PASSWORD_HASHING", "standard", PASSWORD_HASHINGS
             ),
             snooze_tick_seconds=_float(env, "CONVODESK_SNOOZE_TICK", 10.0, 0.05, 3600),
+            reports_tick_seconds=_float(env, "CONVODESK_REPORTS_TICK", 5.0, 0.05, 3600),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 from conftest import assert_error, inbound, run_async
+from db_kit import sql, sql_value
 from report_kit import KINDS, generate, median_first_response
 
 from app.domain.enums import Permission
@@ -349,3 +350,46 @@ def test_the_desk_pages_and_exports_count_the_same_rooms(client, tenant, db_url)
     assert desk(tenant.manager, "/reports/export/secrets.csv").status_code == 404
     assert desk(tenant.manager, "/reports", team_id=str(uuid.uuid4())).status_code == 404
     client.cookies.clear()
+
+
+def test_workers_folding_at_once_count_each_message_once(client, tenant, db_url):
+    from app.reports import volume
+
+    sms = tenant.channel("message")
+    rooms = [inbound(sms, f"+1555000{3000 + i}", "hi").conversation_id for i in range(8)]
+    for room in rooms[:5]:
+        _send(client, tenant.agent, room, "hello")
+        inbound(sms, f"+1555000{3000 + rooms.index(room)}", "thanks")
+    assert (
+        client.delete(f"/v1.0/conversations/{rooms[7]}", headers=tenant.manager).status_code == 200
+    )
+
+    async def together():
+        import asyncio
+
+        await asyncio.gather(
+            volume.fold_all(),
+            volume.fold_all(),
+            volume.catch_up(tenant.customer_id),
+            volume.catch_up(tenant.customer_id, wait=False),
+        )
+
+    run_async(together())
+    counted = sql(
+        db_url,
+        "SELECT span, sum(inbound) AS inbound, sum(replies) AS replies FROM report_volume"
+        " WHERE customer_id = $1 AND agent_id = '00000000-0000-0000-0000-000000000000'"
+        " GROUP BY span ORDER BY span",
+        tenant.customer_id,
+    )
+    # 7 rooms left (one deleted): 7 first messages, 5 thanks, 5 replies
+    assert [(r["span"], r["inbound"], r["replies"]) for r in counted] == [
+        ("d", 12, 5),
+        ("q", 12, 5),
+    ]
+    cursor = sql_value(
+        db_url, "SELECT event_id FROM report_cursors WHERE customer_id = $1", tenant.customer_id
+    )
+    assert cursor == sql_value(
+        db_url, "SELECT max(id) FROM events WHERE customer_id = $1", tenant.customer_id
+    )

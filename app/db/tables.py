@@ -710,4 +710,26 @@ class ReportSlot(Table, tablename="report_slots"):
     replies = Integer(default=0)
 
 
-ALL_TABLES.append(ReportSlot)
+class ReportVolume(Table, tablename="report_volume"):
+    """The customer's messages and replies per quarter hour (`span` "q") and per UTC day
+    ("d"): under the nil agent the customer's messages and every agent's replies, under an
+    agent its own replies. Folded from the event stream (app/reports/volume.py)."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    span = Varchar(length=1)
+    start = Timestamptz()
+    agent_id = UUID()
+    inbound = Integer(default=0)
+    replies = Integer(default=0)
+
+
+class ReportCursor(Table, tablename="report_cursors"):
+    """How far into a customer's events `report_volume` has counted."""
+
+    customer_id = UUID(primary_key=True)
+    event_id = BigInt(default=0)
+    tm_update = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES.extend([ReportSlot, ReportVolume, ReportCursor])

@@ -123,9 +123,8 @@ went out."""
 
 async def rebuild(customer_id: str) -> None:
     """Every room's facts and slots of the customer counted again from its messages and
-    events: for rooms stored before the facts were (migration 0033 does the same for
-    every customer), data loaded in bulk, or a check. A closed room whose close event is
-    gone (event retention) keeps the close time it has."""
+    events (`volume.recount_all` does this and the customer's counts). A closed room whose
+    close event is gone (event retention) keeps the close time it has."""
     async with transaction():
         rooms = "SELECT * FROM conversations WHERE customer_id = $1"
         await sql.execute(

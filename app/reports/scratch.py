@@ -19,65 +19,39 @@ from app.reports.scope import Scope
 from app.reports.store import (
     AgentCount,
     AgentRatings,
-    AgentSpread,
-    DayCount,
+    Closed,
     HourCount,
+    Opened,
     Params,
     RatingCount,
     SlaCount,
-    Spread,
     local,
     rooms_where,
     within,
 )
 
 
-def _facts(scope: Scope, p: Params) -> str:
-    """SQL: the report's rooms (aliased `c` by the caller) with their facts counted."""
+def _rooms(scope: Scope, p: Params) -> str:
+    """SQL: the report's rooms, aliased `c`, with their facts counted from their messages
+    and events under the kept facts' names."""
     rooms = f"SELECT * FROM conversations c WHERE {rooms_where(scope, p)}"
-    return f"({room_facts_sql(rooms, p(scope.customer_id))})"
+    counted = room_facts_sql(rooms, p(scope.customer_id))
+    return (
+        "(SELECT f.id, f.customer_id, f.tm_create, f.owner_id, f.team_id, f.reference_type,"
+        " f.first_inbound AS tm_first_inbound, f.first_reply AS tm_first_reply,"
+        " f.first_replier AS first_reply_agent_id, f.closed AS tm_closed"
+        f" FROM ({counted}) f) c"
+    )
 
 
-async def _days(scope: Scope, column: str) -> list[DayCount]:
+async def opened(scope: Scope) -> Opened:
     p = Params()
-    facts = _facts(scope, p)
-    query = (
-        f"SELECT {local(column, scope, p)}::date AS day, count(*) AS count FROM {facts} c"
-        f" WHERE {within(column, scope, p)} GROUP BY 1"
-    )
-    return await sql.fetch_as(DayCount, query, *p.values)
+    return await store.opened(scope, source=_rooms(scope, p), params=p)
 
 
-async def opened_by_day(scope: Scope) -> list[DayCount]:
-    return await _days(scope, "c.tm_create")
-
-
-async def closed_by_day(scope: Scope) -> list[DayCount]:
-    return await _days(scope, "c.closed")
-
-
-async def _spread(scope: Scope, value: str, column: str, also: str = "") -> Spread:
+async def closed(scope: Scope) -> Closed:
     p = Params()
-    facts = _facts(scope, p)
-    record = await sql.fetchrow(
-        "SELECT count(*) AS count, (percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP"
-        f" (ORDER BY extract(epoch FROM {value})))::float8[] AS pc FROM {facts} c"
-        f" WHERE {within(column, scope, p)}{also}",
-        *p.values,
-    )
-    assert record is not None
-    pc = record["pc"]
-    return Spread(count=record["count"], median=pc[0] if pc else None, p90=pc[1] if pc else None)
-
-
-async def first_response(scope: Scope) -> Spread:
-    return await _spread(
-        scope, "c.first_reply - c.first_inbound", "c.tm_create", " AND c.first_reply IS NOT NULL"
-    )
-
-
-async def resolution(scope: Scope) -> Spread:
-    return await _spread(scope, "c.closed - c.tm_create", "c.closed")
+    return await store.closed(scope, source=_rooms(scope, p), params=p)
 
 
 async def sla(scope: Scope) -> list[SlaCount]:
@@ -88,6 +62,10 @@ async def sla(scope: Scope) -> list[SlaCount]:
 async def csat(scope: Scope) -> list[RatingCount]:
     """The answers are the record itself."""
     return await store.csat(scope)
+
+
+async def csat_by_agent(scope: Scope) -> list[AgentRatings]:
+    return await store.csat_by_agent(scope)
 
 
 def _messages(scope: Scope, p: Params) -> str:
@@ -116,38 +94,6 @@ def _agent_only(column: str, scope: Scope, p: Params) -> str:
     return f" AND {column} = {p(scope.agent_id)}::uuid" if scope.agent_id else ""
 
 
-async def assigned(scope: Scope) -> list[AgentCount]:
-    return await _owners(scope, "c.tm_create")
-
-
-async def closed_by_owner(scope: Scope) -> list[AgentCount]:
-    return await _owners(scope, "c.closed")
-
-
-async def _owners(scope: Scope, column: str) -> list[AgentCount]:
-    p = Params()
-    facts = _facts(scope, p)
-    query = (
-        f"SELECT c.owner_id AS agent_id, count(*) AS count FROM {facts} c"
-        f" WHERE {within(column, scope, p)} AND c.owner_id IS NOT NULL"
-        f"{_agent_only('c.owner_id', scope, p)} GROUP BY 1"
-    )
-    return await sql.fetch_as(AgentCount, query, *p.values)
-
-
-async def first_response_by_agent(scope: Scope) -> list[AgentSpread]:
-    p = Params()
-    facts = _facts(scope, p)
-    query = (
-        "SELECT c.first_replier AS agent_id, count(*) AS count,"
-        " percentile_cont(0.5) WITHIN GROUP (ORDER BY"
-        f" extract(epoch FROM c.first_reply - c.first_inbound)) AS median FROM {facts} c"
-        f" WHERE {within('c.tm_create', scope, p)} AND c.first_reply IS NOT NULL"
-        f"{_agent_only('c.first_replier', scope, p)} GROUP BY 1"
-    )
-    return await sql.fetch_as(AgentSpread, query, *p.values)
-
-
 async def replies_by_agent(scope: Scope) -> list[AgentCount]:
     p = Params()
     query = (
@@ -155,7 +101,3 @@ async def replies_by_agent(scope: Scope) -> list[AgentCount]:
         f" AND m.direction = 'outbound'{_agent_only('m.agent_id', scope, p)} GROUP BY 1"
     )
     return await sql.fetch_as(AgentCount, query, *p.values)
-
-
-async def csat_by_agent(scope: Scope) -> list[AgentRatings]:
-    return await store.csat_by_agent(scope)

@@ -25,7 +25,7 @@ from app.domain.errors import BadRequest, Forbidden, NotFound
 from app.domain.principal import Principal
 from app.domain.timefmt import fmt, now
 from app.people import agent_store
-from app.reports import scratch, store
+from app.reports import scratch, store, volume
 from app.reports.scope import (
     Scope,
     average,
@@ -112,22 +112,29 @@ async def scope_of(
     )
 
 
-def _source(recount: bool) -> ModuleType:
-    return scratch if recount else store
-
-
 def _duration(spread: store.Spread) -> ReportDuration:
     return ReportDuration(
         count=spread.count, median=seconds(spread.median), p90=seconds(spread.p90)
     )
 
 
+async def _ready(recount: bool, scope: Scope) -> ModuleType:
+    """Where the figures come from: the kept facts and counts (with the customer's events
+    folded up to now: app/reports/volume.py), or, recounting, the records themselves."""
+    if recount:
+        return scratch
+    await volume.catch_up(scope.customer_id)
+    return store
+
+
 async def summary(principal: Principal, scope: Scope, *, recount: bool = False) -> ReportSummary:
     """The summary of `scope` (from `scope_of`)."""
     require_manager(principal)
-    source = _source(recount)
-    opened = {d.day: d.count for d in await source.opened_by_day(scope)}
-    closed = {d.day: d.count for d in await source.closed_by_day(scope)}
+    source = await _ready(recount, scope)
+    opened = await source.opened(scope)
+    closed = await source.closed(scope)
+    per_day = {d.day: d.count for d in opened.days}
+    closed_per_day = {d.day: d.count for d in closed.days}
     heat = [[0] * 24 for _ in range(7)]
     inbound = replies = 0
     for h in await source.hours(scope):
@@ -142,16 +149,16 @@ async def summary(principal: Principal, scope: Scope, *, recount: bool = False) 
         team_id=scope.team_id,
         agent_id=scope.owner_id,
         reference_type=scope.reference_type,
-        opened=sum(opened.values()),
-        closed=sum(closed.values()),
+        opened=sum(per_day.values()),
+        closed=sum(closed_per_day.values()),
         inbound_messages=inbound,
         replies=replies,
         days=[
-            ReportDay(date=d.isoformat(), opened=opened.get(d, 0), closed=closed.get(d, 0))
+            ReportDay(date=d.isoformat(), opened=per_day.get(d, 0), closed=closed_per_day.get(d, 0))
             for d in days_of(scope.start, scope.end, scope.zone)
         ],
-        first_response=_duration(await source.first_response(scope)),
-        resolution=_duration(await source.resolution(scope)),
+        first_response=_duration(opened.first_response),
+        resolution=_duration(closed.resolution),
         sla=_sla(await source.sla(scope)),
         csat=ReportCsat(
             count=sum(ratings.values()),
@@ -203,11 +210,12 @@ async def agents(principal: Principal, scope: Scope, *, recount: bool = False) -
     agents (the team's members, with a team filter; the one agent, with an agent filter)
     and anyone else with a figure in it, by name."""
     require_manager(principal)
-    source = _source(recount)
-    assigned = {a.agent_id: a.count for a in await source.assigned(scope)}
-    closed = {a.agent_id: a.count for a in await source.closed_by_owner(scope)}
+    source = await _ready(recount, scope)
+    opened = await source.opened(scope)
+    assigned = {a.agent_id: a.count for a in opened.owners}
+    closed = {a.agent_id: a.count for a in (await source.closed(scope)).owners}
     replied = {a.agent_id: a.count for a in await source.replies_by_agent(scope)}
-    responses = {a.agent_id: a for a in await source.first_response_by_agent(scope)}
+    responses = {a.agent_id: a for a in opened.repliers}
     ratings: dict[uuid.UUID, dict[int, int]] = {}
     for r in await source.csat_by_agent(scope):
         ratings.setdefault(r.agent_id, {})[r.rating] = r.count

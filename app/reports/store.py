@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -143,61 +143,132 @@ def local(column: str, scope: Scope, p: Params) -> str:
     return f"({column} AT TIME ZONE {p(scope.time_zone)})"
 
 
-def agent_only(column: str, scope: Scope, p: Params) -> str:
-    """SQL: the agents report's row filter (`agent_id`), or nothing."""
+class Opened(msgspec.Struct, frozen=True):
+    """The rooms opened in the period: per local day, per agent holding them, and their
+    first responses (all, and per agent who gave them)."""
+
+    days: list[DayCount]
+    owners: list[AgentCount]
+    first_response: Spread
+    repliers: list[AgentSpread]
+
+
+class Closed(msgspec.Struct, frozen=True):
+    """The rooms closed in the period: per local day, per agent holding them, and their
+    resolution times."""
+
+    days: list[DayCount]
+    owners: list[AgentCount]
+    resolution: Spread
+
+
+def rooms(scope: Scope, p: Params) -> str:
+    """SQL: the report's rooms with their facts, as a relation aliased `c`."""
+    return f"(SELECT * FROM conversations c WHERE {rooms_where(scope, p)}) c"
+
+
+_GROUPED = (
+    "SELECT g.kind, g.key, g.n, g.pc FROM ("
+    "  SELECT 'day' AS kind, day::text AS key, count(*) AS n, NULL::float8[] AS pc"
+    "    FROM r GROUP BY day"
+    "  UNION ALL SELECT 'owner', owner_id::text, count(*), NULL FROM r"
+    "    WHERE owner_id IS NOT NULL{owner} GROUP BY owner_id"
+    "  UNION ALL SELECT 'all', NULL, count(secs),"
+    "    (percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY secs))::float8[]"
+    "    FROM r WHERE secs IS NOT NULL"
+    "{by_agent}"
+    ") g"
+)
+_REPLIERS = (
+    "  UNION ALL SELECT 'agent', agent::text, count(*),"
+    "    ARRAY[percentile_cont(0.5) WITHIN GROUP (ORDER BY secs)]::float8[]"
+    "    FROM r WHERE secs IS NOT NULL{agent} GROUP BY agent"
+)
+
+
+async def _grouped(query: str, values: list[Any]) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {"day": [], "owner": [], "all": [], "agent": []}
+    for record in await sql.fetch(query, *values):
+        found[record["kind"]].append(record)
+    return found
+
+
+def _agent_filter(column: str, scope: Scope, p: Params) -> str:
     return f" AND {column} = {p(scope.agent_id)}::uuid" if scope.agent_id else ""
 
 
-async def _days(scope: Scope, column: str) -> list[DayCount]:
-    p = Params()
+async def opened(scope: Scope, source: str | None = None, params: Params | None = None) -> Opened:
+    """One pass over the rooms opened in the period (an index range of their creation
+    time). `source` (with its `params`): the rooms relation to read instead (scratch.py's,
+    counted from the messages)."""
+    p = params or Params()
+    relation = source if source is not None else rooms(scope, p)
     query = (
-        f"SELECT {local(column, scope, p)}::date AS day, count(*) AS count"
-        f" FROM conversations c WHERE {rooms_where(scope, p)} AND {within(column, scope, p)}"
-        " GROUP BY 1"
+        f"WITH r AS MATERIALIZED (SELECT {local('c.tm_create', scope, p)}::date AS day,"
+        " c.owner_id, c.first_reply_agent_id AS agent,"
+        " extract(epoch FROM c.tm_first_reply - c.tm_first_inbound)::float8 AS secs"
+        f" FROM {relation} WHERE {within('c.tm_create', scope, p)}) "
+        + _GROUPED.format(
+            owner=_agent_filter("owner_id", scope, p),
+            by_agent=_REPLIERS.format(agent=_agent_filter("agent", scope, p)),
+        )
     )
-    return await sql.fetch_as(DayCount, query, *p.values)
+    found = await _grouped(query, p.values)
+    return Opened(
+        days=[DayCount(day=date.fromisoformat(r["key"]), count=r["n"]) for r in found["day"]],
+        owners=[AgentCount(agent_id=uuid.UUID(r["key"]), count=r["n"]) for r in found["owner"]],
+        first_response=_spread(found["all"]),
+        repliers=[
+            AgentSpread(agent_id=uuid.UUID(r["key"]), count=r["n"], median=r["pc"][0])
+            for r in found["agent"]
+        ],
+    )
 
 
-async def opened_by_day(scope: Scope) -> list[DayCount]:
-    """Rooms opened in the period, per local day."""
-    return await _days(scope, "c.tm_create")
-
-
-async def closed_by_day(scope: Scope) -> list[DayCount]:
-    """Rooms closed in the period (and closed still), per local day."""
-    return await _days(scope, "c.tm_closed")
-
-
-async def first_response(scope: Scope) -> Spread:
-    """First response times (first agent reply after the first customer message) of the
-    rooms opened in the period."""
-    p = Params()
+async def closed(scope: Scope, source: str | None = None, params: Params | None = None) -> Closed:
+    """One pass over the rooms closed in the period (an index range of their close time)."""
+    p = params or Params()
+    relation = source if source is not None else rooms(scope, p)
     query = (
-        "SELECT count(*) AS count,"
-        " (percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY"
-        "   extract(epoch FROM c.tm_first_reply - c.tm_first_inbound)))::float8[] AS pc"
-        f" FROM conversations c WHERE {rooms_where(scope, p)}"
-        f" AND {within('c.tm_create', scope, p)} AND c.tm_first_reply IS NOT NULL"
+        f"WITH r AS MATERIALIZED (SELECT {local('c.tm_closed', scope, p)}::date AS day,"
+        " c.owner_id, extract(epoch FROM c.tm_closed - c.tm_create)::float8 AS secs"
+        f" FROM {relation} WHERE {within('c.tm_closed', scope, p)}) "
+        + _GROUPED.format(owner=_agent_filter("owner_id", scope, p), by_agent="")
     )
-    return _spread(await sql.fetchrow(query, *p.values))
-
-
-async def resolution(scope: Scope) -> Spread:
-    """Resolution times (opened to closed) of the rooms closed in the period."""
-    p = Params()
-    query = (
-        "SELECT count(*) AS count,"
-        " (percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY"
-        "   extract(epoch FROM c.tm_closed - c.tm_create)))::float8[] AS pc"
-        f" FROM conversations c WHERE {rooms_where(scope, p)}"
-        f" AND {within('c.tm_closed', scope, p)}"
+    found = await _grouped(query, p.values)
+    return Closed(
+        days=[DayCount(day=date.fromisoformat(r["key"]), count=r["n"]) for r in found["day"]],
+        owners=[AgentCount(agent_id=uuid.UUID(r["key"]), count=r["n"]) for r in found["owner"]],
+        resolution=_spread(found["all"]),
     )
-    return _spread(await sql.fetchrow(query, *p.values))
 
 
-def _spread(record: Any) -> Spread:
-    pc = record["pc"]
-    return Spread(count=record["count"], median=pc[0] if pc else None, p90=pc[1] if pc else None)
+def _spread(records: list[Any]) -> Spread:
+    if not records:
+        return Spread(count=0, median=None, p90=None)
+    pc = records[0]["pc"]
+    return Spread(count=records[0]["n"], median=pc[0] if pc else None, p90=pc[1] if pc else None)
+
+
+def filtered(scope: Scope) -> bool:
+    """Whether the report narrows the rooms (a team, an assignee, a channel): then its
+    figures join each record to its room; else they only leave out the few rooms gone."""
+    return bool(scope.team_id or scope.owner_id or scope.reference_type)
+
+
+def counted_room(column: str, scope: Scope, p: Params) -> str:
+    """SQL: the room `column` names is in the report. Unfiltered, an anti-join with the
+    rooms reports leave out (a small partial index), not a join with every room."""
+    if filtered(scope):
+        return (
+            f"EXISTS (SELECT 1 FROM conversations c WHERE c.id = {column}"
+            f" AND {rooms_where(scope, p)})"
+        )
+    return (
+        f"NOT EXISTS (SELECT 1 FROM conversations x WHERE x.id = {column}"
+        f" AND x.customer_id = {p(scope.customer_id)}"
+        " AND (x.tm_delete IS NOT NULL OR x.merged_into IS NOT NULL))"
+    )
 
 
 async def sla(scope: Scope) -> list[SlaCount]:
@@ -207,11 +278,10 @@ async def sla(scope: Scope) -> list[SlaCount]:
         "SELECT k.policy_id, max(sp.name) AS name, k.kind,"
         " count(*) FILTER (WHERE k.status = 'met') AS met,"
         " count(*) FILTER (WHERE k.status = 'breached') AS breached"
-        " FROM sla_clocks k JOIN conversations c ON c.id = k.conversation_id"
-        " LEFT JOIN sla_policies sp ON sp.id = k.policy_id"
+        " FROM sla_clocks k LEFT JOIN sla_policies sp ON sp.id = k.policy_id"
         f" WHERE k.customer_id = {p(scope.customer_id)} AND k.stopped_at IS NOT NULL"
         f" AND {within('k.stopped_at', scope, p)} AND k.status IN ('met', 'breached')"
-        f" AND {rooms_where(scope, p)}"
+        f" AND {counted_room('k.conversation_id', scope, p)}"
         " GROUP BY k.policy_id, k.kind"
     )
     return await sql.fetch_as(SlaCount, query, *p.values)
@@ -221,91 +291,93 @@ async def csat(scope: Scope) -> list[RatingCount]:
     """Survey answers given in the period, per rating."""
     p = Params()
     query = (
-        "SELECT r.rating, count(*) AS count"
-        " FROM csat_responses r JOIN conversations c ON c.id = r.conversation_id"
+        "SELECT r.rating, count(*) AS count FROM csat_responses r"
         f" WHERE r.customer_id = {p(scope.customer_id)} AND {within('r.tm_create', scope, p)}"
-        f" AND {rooms_where(scope, p)} GROUP BY r.rating"
+        f" AND {counted_room('r.conversation_id', scope, p)} GROUP BY r.rating"
     )
     return await sql.fetch_as(RatingCount, query, *p.values)
-
-
-async def hours(scope: Scope) -> list[HourCount]:
-    """Customer messages and agent replies per local weekday and hour, from the slots that
-    start in the period."""
-    p = Params()
-    slot = local("s.slot", scope, p)
-    query = (
-        f"SELECT extract(isodow FROM {slot})::int - 1 AS dow,"
-        f" extract(hour FROM {slot})::int AS hour,"
-        " sum(s.inbound)::int AS inbound, sum(s.replies)::int AS replies"
-        " FROM report_slots s JOIN conversations c ON c.id = s.conversation_id"
-        f" WHERE s.customer_id = {p(scope.customer_id)} AND {within('s.slot', scope, p)}"
-        f" AND {rooms_where(scope, p)} GROUP BY 1, 2"
-    )
-    return await sql.fetch_as(HourCount, query, *p.values)
-
-
-# --- per agent -----------------------------------------------------------------------------
-
-
-async def assigned(scope: Scope) -> list[AgentCount]:
-    """Rooms opened in the period, per agent holding them now."""
-    return await _owners(scope, "c.tm_create")
-
-
-async def closed_by_owner(scope: Scope) -> list[AgentCount]:
-    """Rooms closed in the period, per agent holding them."""
-    return await _owners(scope, "c.tm_closed")
-
-
-async def _owners(scope: Scope, column: str) -> list[AgentCount]:
-    p = Params()
-    query = (
-        "SELECT c.owner_id AS agent_id, count(*) AS count FROM conversations c"
-        f" WHERE {rooms_where(scope, p)} AND {within(column, scope, p)}"
-        f" AND c.owner_id IS NOT NULL{agent_only('c.owner_id', scope, p)} GROUP BY 1"
-    )
-    return await sql.fetch_as(AgentCount, query, *p.values)
-
-
-async def first_response_by_agent(scope: Scope) -> list[AgentSpread]:
-    """Median first response of the rooms opened in the period, per agent who gave it."""
-    p = Params()
-    query = (
-        "SELECT c.first_reply_agent_id AS agent_id, count(*) AS count,"
-        " percentile_cont(0.5) WITHIN GROUP (ORDER BY"
-        "   extract(epoch FROM c.tm_first_reply - c.tm_first_inbound)) AS median"
-        f" FROM conversations c WHERE {rooms_where(scope, p)}"
-        f" AND {within('c.tm_create', scope, p)} AND c.tm_first_reply IS NOT NULL"
-        f"{agent_only('c.first_reply_agent_id', scope, p)} GROUP BY 1"
-    )
-    return await sql.fetch_as(AgentSpread, query, *p.values)
-
-
-async def replies_by_agent(scope: Scope) -> list[AgentCount]:
-    """Replies sent in the period, per agent."""
-    p = Params()
-    query = (
-        "SELECT s.agent_id, sum(s.replies)::int AS count"
-        " FROM report_slots s JOIN conversations c ON c.id = s.conversation_id"
-        f" WHERE s.customer_id = {p(scope.customer_id)} AND {within('s.slot', scope, p)}"
-        f" AND s.agent_id <> '{NOBODY}' AND s.replies > 0"
-        f"{agent_only('s.agent_id', scope, p)} AND {rooms_where(scope, p)} GROUP BY 1"
-    )
-    return await sql.fetch_as(AgentCount, query, *p.values)
 
 
 async def csat_by_agent(scope: Scope) -> list[AgentRatings]:
     """Survey answers given in the period, per agent rated and rating."""
     p = Params()
     query = (
-        "SELECT r.agent_id, r.rating, count(*) AS count"
-        " FROM csat_responses r JOIN conversations c ON c.id = r.conversation_id"
+        "SELECT r.agent_id, r.rating, count(*) AS count FROM csat_responses r"
         f" WHERE r.customer_id = {p(scope.customer_id)} AND {within('r.tm_create', scope, p)}"
-        f" AND r.agent_id IS NOT NULL{agent_only('r.agent_id', scope, p)}"
-        f" AND {rooms_where(scope, p)} GROUP BY 1, 2"
+        f" AND r.agent_id IS NOT NULL{_agent_filter('r.agent_id', scope, p)}"
+        f" AND {counted_room('r.conversation_id', scope, p)} GROUP BY 1, 2"
     )
     return await sql.fetch_as(AgentRatings, query, *p.values)
+
+
+def _heat(counts: str, scope: Scope, p: Params) -> str:
+    """SQL: per local weekday and hour, from `counts` (slot, inbound, replies): summed per
+    slot first, so each quarter hour is converted to local time once."""
+    at = local("slot", scope, p)
+    return (
+        f"SELECT extract(isodow FROM {at})::int - 1 AS dow, extract(hour FROM {at})::int AS hour,"
+        " sum(inbound)::int AS inbound, sum(replies)::int AS replies"
+        f" FROM ({counts}) q GROUP BY 1, 2"
+    )
+
+
+async def hours(scope: Scope) -> list[HourCount]:
+    """Customer messages and agent replies per local weekday and hour, from the quarter
+    hours that start in the period: the customer's counts unfiltered (app/reports/volume.py,
+    folded up to now by the caller), the rooms' slots filtered."""
+    p = Params()
+    if filtered(scope):
+        counts = (
+            "SELECT s.slot, sum(s.inbound) AS inbound, sum(s.replies) AS replies"
+            f" FROM report_slots s JOIN {rooms(scope, p)} ON c.id = s.conversation_id"
+            f" WHERE s.customer_id = {p(scope.customer_id)} AND {within('s.slot', scope, p)}"
+            " GROUP BY s.slot"
+        )
+    else:
+        counts = (
+            "SELECT v.start AS slot, v.inbound, v.replies FROM report_volume v"
+            f" WHERE v.customer_id = {p(scope.customer_id)} AND v.span = 'q'"
+            f" AND v.agent_id = '{NOBODY}' AND {within('v.start', scope, p)}"
+        )
+    return await sql.fetch_as(HourCount, _heat(counts, scope, p), *p.values)
+
+
+async def replies_by_agent(scope: Scope) -> list[AgentCount]:
+    """Replies sent in the period, per agent: unfiltered from the customer's counts (the
+    whole UTC days inside the period, quarter hours at its edges), filtered from the
+    rooms' slots."""
+    p = Params()
+    if filtered(scope):
+        query = (
+            "SELECT s.agent_id, sum(s.replies)::int AS count"
+            f" FROM report_slots s JOIN {rooms(scope, p)} ON c.id = s.conversation_id"
+            f" WHERE s.customer_id = {p(scope.customer_id)} AND {within('s.slot', scope, p)}"
+            f" AND s.agent_id <> '{NOBODY}'{_agent_filter('s.agent_id', scope, p)}"
+            " GROUP BY 1 HAVING sum(s.replies) <> 0"
+        )
+        return await sql.fetch_as(AgentCount, query, *p.values)
+    lo, hi = whole_days(scope.start, scope.end)
+    if lo >= hi:  # no whole day: quarter hours only
+        lo = hi = scope.end
+    query = (
+        "SELECT v.agent_id, sum(v.replies)::int AS count FROM report_volume v"
+        f" WHERE v.customer_id = {p(scope.customer_id)} AND v.agent_id <> '{NOBODY}'"
+        f"{_agent_filter('v.agent_id', scope, p)}"
+        f" AND ((v.span = 'd' AND v.start >= {p(lo)} AND v.start < {p(hi)})"
+        f" OR (v.span = 'q' AND ((v.start >= {p(scope.start)} AND v.start < {p(lo)})"
+        f" OR (v.start >= {p(hi)} AND v.start < {p(scope.end)}))))"
+        " GROUP BY 1 HAVING sum(v.replies) <> 0"
+    )
+    return await sql.fetch_as(AgentCount, query, *p.values)
+
+
+def whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The first UTC midnight at or after `start` and the last at or before `end`."""
+    first = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if first < start:
+        first += timedelta(days=1)
+    last = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return first, last
 
 
 # --- the rooms behind a figure, and the per-conversation table ------------------------------

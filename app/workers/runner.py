@@ -11,6 +11,7 @@ from typing import Any
 from app.conversations import lifecycle, sender, snooze
 from app.core.hub import Hub
 from app.domain.enums import EventType
+from app.reports import volume as report_counts
 from app.routing import availability, reassign
 from app.settings import Settings
 from app.webhooks import dispatcher as webhooks
@@ -52,6 +53,7 @@ class Workers:
                 webhooks.run(self.settings, self.wake_webhooks), name="webhook-dispatcher"
             ),
             asyncio.create_task(snooze.run(self.settings), name="snooze"),
+            asyncio.create_task(report_counts.run(self.settings), name="report-counts"),
         ]
 
     async def stop(self) -> None:

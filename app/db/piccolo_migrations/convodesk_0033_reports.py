@@ -8,8 +8,14 @@
   (`inbound`, under the nil agent id) and the agent's replies (`replies`); one upsert per
   message, in the message's statement. Quarter hours, so that the busiest-hours map and day
   boundaries are exact in every time zone (some are 30 or 45 minutes off the hour).
+- `report_volume`: the same counts for the whole customer, per quarter hour (`span` q)
+  and per UTC day (`span` d), the customer's messages and all replies under the nil
+  agent, each agent's replies under that agent; folded from the event stream by a worker
+  (app/reports/volume.py) up to `report_cursors.event_id`, so unfiltered reports over a
+  year read tens of thousands of rows, not a million.
 - `conversations_closed`: rooms by close time (closed per day, resolution times);
-  `report_slots_customer`: a customer's slots by time (the heat map, replies per agent);
+  `conversations_gone`: the few rooms reports leave out (deleted, merged away);
+  `report_slots_customer`: a customer's slots by time (filtered heat maps);
   `sla_clocks_stopped`: clocks by the time they were met or breached.
 
 Rooms already stored get their facts from their messages and events (the same rules
@@ -47,6 +53,22 @@ forwards = sql_migration(
         " WHERE tm_closed IS NOT NULL AND tm_delete IS NULL",
         "CREATE INDEX sla_clocks_stopped ON sla_clocks (customer_id, stopped_at)"
         " WHERE stopped_at IS NOT NULL",
+        "CREATE INDEX conversations_gone ON conversations (customer_id, id)"
+        " WHERE tm_delete IS NOT NULL OR merged_into IS NOT NULL",
+        "CREATE TABLE report_volume ("
+        " id bigserial PRIMARY KEY,"
+        " customer_id uuid NOT NULL REFERENCES customers (id) ON DELETE CASCADE,"
+        " span varchar(1) NOT NULL,"
+        " start timestamptz NOT NULL,"
+        " agent_id uuid NOT NULL,"
+        " inbound integer NOT NULL DEFAULT 0,"
+        " replies integer NOT NULL DEFAULT 0)",
+        "CREATE UNIQUE INDEX report_volume_key ON report_volume"
+        " (customer_id, span, agent_id, start)",
+        "CREATE TABLE report_cursors ("
+        " customer_id uuid PRIMARY KEY REFERENCES customers (id) ON DELETE CASCADE,"
+        " event_id bigint NOT NULL DEFAULT 0,"
+        " tm_update timestamptz NOT NULL DEFAULT now())",
         # --- what is already stored ---
         "UPDATE conversations c SET tm_first_inbound = f.first"
         " FROM (SELECT conversation_id, min(tm_create) AS first FROM messages"
@@ -77,5 +99,18 @@ forwards = sql_migration(
         " WHERE direction = 'inbound' OR (agent_id IS NOT NULL"
         "   AND status NOT IN ('scheduled', 'canceled'))"
         " GROUP BY 1, 2, 3, 4",
+        "INSERT INTO report_volume (customer_id, span, start, agent_id, inbound, replies)"
+        " SELECT s.customer_id, k.span, CASE k.span WHEN 'q' THEN s.slot"
+        "   ELSE date_trunc('day', s.slot AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' END,"
+        f"   CASE WHEN k.everyone THEN '{NOBODY}'::uuid ELSE s.agent_id END,"
+        "   sum(CASE WHEN k.everyone THEN s.inbound ELSE 0 END), sum(s.replies)"
+        " FROM report_slots s JOIN conversations c ON c.id = s.conversation_id"
+        " AND c.tm_delete IS NULL,"
+        " (VALUES ('q', true), ('q', false), ('d', true), ('d', false)) k(span, everyone)"
+        f" WHERE k.everyone OR s.agent_id <> '{NOBODY}'"
+        " GROUP BY 1, 2, 3, 4",
+        "INSERT INTO report_cursors (customer_id, event_id)"
+        " SELECT c.id, coalesce((SELECT max(e.id) FROM events e WHERE e.customer_id = c.id), 0)"
+        " FROM customers c",
     ],
 )
