@@ -44,14 +44,14 @@ def _rooms(scope: Scope, p: Params) -> str:
     )
 
 
-async def opened(scope: Scope) -> Opened:
+async def opened(scope: Scope, *, per_agent: bool = False) -> Opened:
     p = Params()
-    return await store.opened(scope, source=_rooms(scope, p), params=p)
+    return await store.opened(scope, _rooms(scope, p), p, per_agent=per_agent)
 
 
-async def closed(scope: Scope) -> Closed:
+async def closed(scope: Scope, *, per_agent: bool = False) -> Closed:
     p = Params()
-    return await store.closed(scope, source=_rooms(scope, p), params=p)
+    return await store.closed(scope, _rooms(scope, p), p, per_agent=per_agent)
 
 
 async def sla(scope: Scope) -> list[SlaCount]:

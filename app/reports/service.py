@@ -15,11 +15,14 @@ Every figure comes from `store` (the kept facts); `recount=True` takes it from `
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import date, datetime
 from types import ModuleType
+from typing import Any
 
+from app.db.piccolo_conf import DB
 from app.domain.enums import ReferenceType
 from app.domain.errors import BadRequest, Forbidden, NotFound
 from app.domain.principal import Principal
@@ -127,21 +130,35 @@ async def _ready(recount: bool, scope: Scope) -> ModuleType:
     return store
 
 
+async def _together(*queries: Awaitable[Any]) -> list[Any]:
+    """The report's statements at once, each on a connection of its own (they read
+    different index ranges; a year's report is several scans that need not wait for each
+    other). Inside a transaction, one after the other on its connection."""
+    if DB.current_transaction.get() is not None:
+        return [await q for q in queries]
+    return list(await asyncio.gather(*queries))
+
+
 async def summary(principal: Principal, scope: Scope, *, recount: bool = False) -> ReportSummary:
     """The summary of `scope` (from `scope_of`)."""
     require_manager(principal)
     source = await _ready(recount, scope)
-    opened = await source.opened(scope)
-    closed = await source.closed(scope)
+    opened, closed, hours, csat, sla = await _together(
+        source.opened(scope),
+        source.closed(scope),
+        source.hours(scope),
+        source.csat(scope),
+        source.sla(scope),
+    )
     per_day = {d.day: d.count for d in opened.days}
     closed_per_day = {d.day: d.count for d in closed.days}
     heat = [[0] * 24 for _ in range(7)]
     inbound = replies = 0
-    for h in await source.hours(scope):
+    for h in hours:
         heat[h.dow][h.hour] += h.inbound
         inbound += h.inbound
         replies += h.replies
-    ratings = {r.rating: r.count for r in await source.csat(scope)}
+    ratings = {r.rating: r.count for r in csat}
     return ReportSummary(
         since=fmt(scope.start),
         to=fmt(scope.end),
@@ -159,7 +176,7 @@ async def summary(principal: Principal, scope: Scope, *, recount: bool = False) 
         ],
         first_response=_duration(opened.first_response),
         resolution=_duration(closed.resolution),
-        sla=_sla(await source.sla(scope)),
+        sla=_sla(sla),
         csat=ReportCsat(
             count=sum(ratings.values()),
             average=average(ratings),
@@ -211,13 +228,18 @@ async def agents(principal: Principal, scope: Scope, *, recount: bool = False) -
     and anyone else with a figure in it, by name."""
     require_manager(principal)
     source = await _ready(recount, scope)
-    opened = await source.opened(scope)
+    opened, closed, replies, rated = await _together(
+        source.opened(scope, per_agent=True),
+        source.closed(scope, per_agent=True),
+        source.replies_by_agent(scope),
+        source.csat_by_agent(scope),
+    )
     assigned = {a.agent_id: a.count for a in opened.owners}
-    closed = {a.agent_id: a.count for a in (await source.closed(scope)).owners}
-    replied = {a.agent_id: a.count for a in await source.replies_by_agent(scope)}
+    closed_by = {a.agent_id: a.count for a in closed.owners}
+    replied = {a.agent_id: a.count for a in replies}
     responses = {a.agent_id: a for a in opened.repliers}
     ratings: dict[uuid.UUID, dict[int, int]] = {}
-    for r in await source.csat_by_agent(scope):
+    for r in rated:
         ratings.setdefault(r.agent_id, {})[r.rating] = r.count
     if scope.agent_id:
         wanted = {uuid.UUID(scope.agent_id)}
@@ -225,7 +247,7 @@ async def agents(principal: Principal, scope: Scope, *, recount: bool = False) -
         wanted = set(await store.team_members(scope.customer_id, scope.team_id))
     else:
         wanted = {uuid.UUID(c.id) for c in await agent_store.directory(scope.customer_id)}
-    wanted |= {*assigned, *closed, *replied, *responses, *ratings}
+    wanted |= {*assigned, *closed_by, *replied, *responses, *ratings}
     names = await agent_store.names(scope.customer_id, wanted)
     rows = []
     for agent_id in wanted:
@@ -236,7 +258,7 @@ async def agents(principal: Principal, scope: Scope, *, recount: bool = False) -
                 agent_id=str(agent_id),
                 name=names.get(str(agent_id), "a deleted agent"),
                 assigned=assigned.get(agent_id, 0),
-                closed=closed.get(agent_id, 0),
+                closed=closed_by.get(agent_id, 0),
                 replied=replied.get(agent_id, 0),
                 first_responses=first.count if first else 0,
                 first_response_median=seconds(first.median) if first else None,

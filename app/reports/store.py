@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from app.db import sql
-from app.reports.facts import NOBODY
+from app.reports.facts import NOBODY, SLOT
 from app.reports.scope import Scope
 
 # --- rows --------------------------------------------------------------------------------
@@ -167,22 +167,23 @@ def rooms(scope: Scope, p: Params) -> str:
     return f"(SELECT * FROM conversations c WHERE {rooms_where(scope, p)}) c"
 
 
-_GROUPED = (
-    "SELECT g.kind, g.key, g.n, g.pc FROM ("
-    "  SELECT 'day' AS kind, day::text AS key, count(*) AS n, NULL::float8[] AS pc"
-    "    FROM r GROUP BY day"
-    "  UNION ALL SELECT 'owner', owner_id::text, count(*), NULL FROM r"
-    "    WHERE owner_id IS NOT NULL{owner} GROUP BY owner_id"
-    "  UNION ALL SELECT 'all', NULL, count(secs),"
-    "    (percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY secs))::float8[]"
-    "    FROM r WHERE secs IS NOT NULL"
-    "{by_agent}"
-    ") g"
+_DAYS = (
+    "SELECT 'day' AS kind, day::text AS key, count(*) AS n, NULL::float8[] AS pc"
+    " FROM r GROUP BY day"
+)
+_ALL = (
+    "SELECT 'all' AS kind, NULL AS key, count(secs) AS n,"
+    " (percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY secs))::float8[] AS pc"
+    " FROM r WHERE secs IS NOT NULL"
+)
+_OWNERS = (
+    "SELECT 'owner' AS kind, owner_id::text AS key, count(*) AS n, NULL::float8[] AS pc FROM r"
+    " WHERE owner_id IS NOT NULL{only} GROUP BY owner_id"
 )
 _REPLIERS = (
-    "  UNION ALL SELECT 'agent', agent::text, count(*),"
-    "    ARRAY[percentile_cont(0.5) WITHIN GROUP (ORDER BY secs)]::float8[]"
-    "    FROM r WHERE secs IS NOT NULL{agent} GROUP BY agent"
+    "SELECT 'agent' AS kind, agent::text AS key, count(*) AS n,"
+    " ARRAY[percentile_cont(0.5) WITHIN GROUP (ORDER BY secs)]::float8[] AS pc"
+    " FROM r WHERE secs IS NOT NULL{only} GROUP BY agent"
 )
 
 
@@ -197,21 +198,29 @@ def _agent_filter(column: str, scope: Scope, p: Params) -> str:
     return f" AND {column} = {p(scope.agent_id)}::uuid" if scope.agent_id else ""
 
 
-async def opened(scope: Scope, source: str | None = None, params: Params | None = None) -> Opened:
+async def opened(
+    scope: Scope,
+    source: str | None = None,
+    params: Params | None = None,
+    *,
+    per_agent: bool = False,
+) -> Opened:
     """One pass over the rooms opened in the period (an index range of their creation
-    time). `source` (with its `params`): the rooms relation to read instead (scratch.py's,
-    counted from the messages)."""
+    time): per day and in all, or (`per_agent`) per agent holding them and per agent who
+    gave their first response. `source` (with its `params`): the rooms relation to read
+    instead (scratch.py's, counted from the messages)."""
     p = params or Params()
     relation = source if source is not None else rooms(scope, p)
+    parts = (
+        [_OWNERS.format(only=_agent_filter("owner_id", scope, p)),
+         _REPLIERS.format(only=_agent_filter("agent", scope, p))]
+        if per_agent else [_DAYS, _ALL]
+    )  # fmt: skip
     query = (
         f"WITH r AS MATERIALIZED (SELECT {local('c.tm_create', scope, p)}::date AS day,"
         " c.owner_id, c.first_reply_agent_id AS agent,"
         " extract(epoch FROM c.tm_first_reply - c.tm_first_inbound)::float8 AS secs"
-        f" FROM {relation} WHERE {within('c.tm_create', scope, p)}) "
-        + _GROUPED.format(
-            owner=_agent_filter("owner_id", scope, p),
-            by_agent=_REPLIERS.format(agent=_agent_filter("agent", scope, p)),
-        )
+        f" FROM {relation} WHERE {within('c.tm_create', scope, p)}) " + " UNION ALL ".join(parts)
     )
     found = await _grouped(query, p.values)
     return Opened(
@@ -225,15 +234,24 @@ async def opened(scope: Scope, source: str | None = None, params: Params | None 
     )
 
 
-async def closed(scope: Scope, source: str | None = None, params: Params | None = None) -> Closed:
-    """One pass over the rooms closed in the period (an index range of their close time)."""
+async def closed(
+    scope: Scope,
+    source: str | None = None,
+    params: Params | None = None,
+    *,
+    per_agent: bool = False,
+) -> Closed:
+    """One pass over the rooms closed in the period (an index range of their close time):
+    per day and their resolution times, or (`per_agent`) per agent holding them."""
     p = params or Params()
     relation = source if source is not None else rooms(scope, p)
+    parts = [_OWNERS.format(only=_agent_filter("owner_id", scope, p))] if per_agent else [
+        _DAYS, _ALL
+    ]  # fmt: skip
     query = (
         f"WITH r AS MATERIALIZED (SELECT {local('c.tm_closed', scope, p)}::date AS day,"
         " c.owner_id, extract(epoch FROM c.tm_closed - c.tm_create)::float8 AS secs"
-        f" FROM {relation} WHERE {within('c.tm_closed', scope, p)}) "
-        + _GROUPED.format(owner=_agent_filter("owner_id", scope, p), by_agent="")
+        f" FROM {relation} WHERE {within('c.tm_closed', scope, p)}) " + " UNION ALL ".join(parts)
     )
     found = await _grouped(query, p.values)
     return Closed(
@@ -310,6 +328,21 @@ async def csat_by_agent(scope: Scope) -> list[AgentRatings]:
     return await sql.fetch_as(AgentRatings, query, *p.values)
 
 
+def room_slots(scope: Scope, p: Params) -> str:
+    """SQL: the slots `s` of the period of the report's rooms, read room by room (the
+    slots' own index): only rooms active since the period began and opened before it
+    ended can hold any, so a filter's few rooms cost their own slots, not a scan of every
+    slot of the period."""
+    return (
+        f"(SELECT c.id FROM conversations c WHERE {rooms_where(scope, p)}"
+        f" AND c.tm_activity >= {p(scope.start)}"
+        f" AND c.tm_create < {p(scope.end + SLOT)}) c"
+        " CROSS JOIN LATERAL (SELECT s.slot, s.agent_id, s.inbound, s.replies"
+        " FROM report_slots s WHERE s.conversation_id = c.id"
+        f" AND {within('s.slot', scope, p)}) s"
+    )
+
+
 def _heat(counts: str, scope: Scope, p: Params) -> str:
     """SQL: per local weekday and hour, from `counts` (slot, inbound, replies): summed per
     slot first, so each quarter hour is converted to local time once."""
@@ -329,9 +362,7 @@ async def hours(scope: Scope) -> list[HourCount]:
     if filtered(scope):
         counts = (
             "SELECT s.slot, sum(s.inbound) AS inbound, sum(s.replies) AS replies"
-            f" FROM report_slots s JOIN {rooms(scope, p)} ON c.id = s.conversation_id"
-            f" WHERE s.customer_id = {p(scope.customer_id)} AND {within('s.slot', scope, p)}"
-            " GROUP BY s.slot"
+            f" FROM {room_slots(scope, p)} GROUP BY s.slot"
         )
     else:
         counts = (
@@ -349,24 +380,26 @@ async def replies_by_agent(scope: Scope) -> list[AgentCount]:
     p = Params()
     if filtered(scope):
         query = (
-            "SELECT s.agent_id, sum(s.replies)::int AS count"
-            f" FROM report_slots s JOIN {rooms(scope, p)} ON c.id = s.conversation_id"
-            f" WHERE s.customer_id = {p(scope.customer_id)} AND {within('s.slot', scope, p)}"
-            f" AND s.agent_id <> '{NOBODY}'{_agent_filter('s.agent_id', scope, p)}"
+            f"SELECT s.agent_id, sum(s.replies)::int AS count FROM {room_slots(scope, p)}"
+            f" WHERE s.agent_id <> '{NOBODY}'{_agent_filter('s.agent_id', scope, p)}"
             " GROUP BY 1 HAVING sum(s.replies) <> 0"
         )
         return await sql.fetch_as(AgentCount, query, *p.values)
     lo, hi = whole_days(scope.start, scope.end)
     if lo >= hi:  # no whole day: quarter hours only
         lo = hi = scope.end
+    customer, agent = p(scope.customer_id), _agent_filter("v.agent_id", scope, p)
+    ranges = [("d", p(lo), p(hi)), ("q", p(scope.start), p(lo)), ("q", p(hi), p(scope.end))]
+    parts = [
+        "SELECT v.agent_id, v.replies FROM report_volume v"
+        f" WHERE v.customer_id = {customer} AND v.span = '{span}' AND v.start >= {lo_}"
+        f" AND v.start < {hi_} AND v.agent_id <> '{NOBODY}'{agent}"
+        for span, lo_, hi_ in ranges
+    ]
     query = (
-        "SELECT v.agent_id, sum(v.replies)::int AS count FROM report_volume v"
-        f" WHERE v.customer_id = {p(scope.customer_id)} AND v.agent_id <> '{NOBODY}'"
-        f"{_agent_filter('v.agent_id', scope, p)}"
-        f" AND ((v.span = 'd' AND v.start >= {p(lo)} AND v.start < {p(hi)})"
-        f" OR (v.span = 'q' AND ((v.start >= {p(scope.start)} AND v.start < {p(lo)})"
-        f" OR (v.start >= {p(hi)} AND v.start < {p(scope.end)}))))"
-        " GROUP BY 1 HAVING sum(v.replies) <> 0"
+        "SELECT agent_id, sum(replies)::int AS count FROM ("
+        + " UNION ALL ".join(parts)
+        + ") v GROUP BY 1 HAVING sum(replies) <> 0"
     )
     return await sql.fetch_as(AgentCount, query, *p.values)
 

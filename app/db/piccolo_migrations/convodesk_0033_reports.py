@@ -65,6 +65,7 @@ forwards = sql_migration(
         " replies integer NOT NULL DEFAULT 0)",
         "CREATE UNIQUE INDEX report_volume_key ON report_volume"
         " (customer_id, span, agent_id, start)",
+        "CREATE INDEX report_volume_time ON report_volume (customer_id, span, start)",
         "CREATE TABLE report_cursors ("
         " customer_id uuid PRIMARY KEY REFERENCES customers (id) ON DELETE CASCADE,"
         " event_id bigint NOT NULL DEFAULT 0,"
