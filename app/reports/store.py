@@ -329,10 +329,10 @@ async def csat_by_agent(scope: Scope) -> list[AgentRatings]:
 
 
 def room_slots(scope: Scope, p: Params) -> str:
-    """SQL: the slots `s` of the period of the report's rooms, read room by room (the
-    slots' own index): only rooms active since the period began and opened before it
-    ended can hold any, so a filter's few rooms cost their own slots, not a scan of every
-    slot of the period."""
+    """SQL: the slots `s` of the period of the report's rooms. Only rooms active since the
+    period began and opened before it ended can hold any (an index range of activity), so
+    a short period reads the slots of a few rooms; over a long one PostgreSQL meets the
+    filter's rooms with the period's slots in a hash join."""
     return (
         f"(SELECT c.id FROM conversations c WHERE {rooms_where(scope, p)}"
         f" AND c.tm_activity >= {p(scope.start)}"
