@@ -4,7 +4,6 @@ entries themselves are written where the changes are made (`audit.log.record`)."
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -15,7 +14,7 @@ from app.domain.enums import ActorType
 from app.domain.errors import BadRequest
 from app.domain.principal import Principal, require_admin
 from app.domain.resources import AuditEntryOut
-from app.domain.timefmt import fmt, parse
+from app.domain.timefmt import fmt, time_parameter
 
 ACTOR_TYPES = [a.value for a in ActorType]
 ACTION_MAX = 64
@@ -42,17 +41,6 @@ def entry_out(row: AuditRow) -> AuditEntryOut:
         after=_object(row.after),
         tm_create=fmt(row.tm_create),
     )
-
-
-def _time(name: str, value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parse(value)
-    except ValueError:
-        raise BadRequest(
-            "invalid_parameter", f"{name} must be a time such as 2026-12-01 09:00:00.000000."
-        ) from None
 
 
 def _text(name: str, value: str | None, limit: int) -> str | None:
@@ -91,8 +79,8 @@ def audit_filter(
         action=_text("action", action, ACTION_MAX),
         target_type=_text("target_type", target_type, TARGET_TYPE_MAX),
         target_id=_text("target_id", target_id, TARGET_ID_MAX),
-        since=_time("from", since),
-        until=_time("to", until),
+        since=time_parameter("from", since),
+        until=time_parameter("to", until),
     )
 
 

@@ -40,7 +40,7 @@ from app.domain.enums import ConversationStatus, EventType, ParticipantType
 from app.domain.errors import BadRequest, Conflict, InvalidInput, NotFound
 from app.domain.principal import Principal
 from app.domain.resources import CsatResponseOut
-from app.domain.timefmt import now, parse
+from app.domain.timefmt import now, time_parameter
 
 # --- scheduling -------------------------------------------------------------------------
 
@@ -246,17 +246,6 @@ async def answer_widget(
 # --- reading ----------------------------------------------------------------------------
 
 
-def _time(name: str, value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parse(value)
-    except ValueError:
-        raise BadRequest(
-            "invalid_parameter", f"{name} must be a time such as 2026-12-01 09:00:00.000000."
-        ) from None
-
-
 def _uuid(name: str, value: str | None) -> str | None:
     if not value:
         return None
@@ -281,8 +270,8 @@ def response_filter(
         raise BadRequest("invalid_parameter", "rating must be 1 to 5.")
     return ResponseFilter(
         viewer=None if principal.sees_all_conversations else principal.agent_id,
-        since=_time("from", since),
-        until=_time("to", until),
+        since=time_parameter("from", since),
+        until=time_parameter("to", until),
         conversation_id=_uuid("conversation_id", conversation_id),
         agent_id=_uuid("agent_id", agent_id),
         rating=rating,

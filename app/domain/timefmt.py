@@ -32,3 +32,18 @@ def parse(text: str) -> datetime:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def time_parameter(name: str, value: str | None) -> datetime | None:
+    """A query parameter that names a time (`from`, `to` of a list), in this format; absent
+    or empty is no bound. A bad one is the API's 400 `invalid_parameter`."""
+    from app.domain.errors import BadRequest
+
+    if not value:
+        return None
+    try:
+        return parse(value)
+    except ValueError:
+        raise BadRequest(
+            "invalid_parameter", f"{name} must be a time such as 2026-12-01 09:00:00.000000."
+        ) from None
