@@ -29,6 +29,7 @@ from app.desk import (
     admin_agents,
     admin_audit,
     admin_hours,
+    admin_sla,
     admin_teams,
     admin_webhooks,
     canned_pages,
@@ -50,6 +51,7 @@ from app.people import agents_api as agents
 from app.people import customer_api as customer
 from app.people import me_api as me
 from app.routing import teams_api as teams
+from app.sla import api as sla
 from app.talk import api as talks
 from app.webhooks import api as webhooks
 from app.widget import doors as widget
@@ -83,6 +85,8 @@ def route_handlers() -> list[Any]:
             contacts.TagController,
             csat.CsatResponseController,
             business_hours.BusinessHoursController,
+            sla.SlaPolicyController,
+            sla.ConversationSlaController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,
@@ -118,6 +122,7 @@ def route_handlers() -> list[Any]:
         *admin_agents.ROUTES,
         *admin_teams.ROUTES,
         *admin_hours.ROUTES,
+        *admin_sla.ROUTES,
         *notifications_desk.ROUTES,
         *canned_pages.ROUTES,
         *contacts_pages.ROUTES,

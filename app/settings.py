@@ -210,6 +210,8 @@ class Settings:
     csat_tick_seconds: float
     """How often the survey worker sends the satisfaction surveys whose delay has passed
     (a close wakes it at once)."""
+    sla_tick_seconds: float
+    """How often the SLA worker gives the warnings and breaches whose time has come."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -264,6 +266,7 @@ class Settings:
             ),
             snooze_tick_seconds=_float(env, "CONVODESK_SNOOZE_TICK", 10.0, 0.05, 3600),
             csat_tick_seconds=_float(env, "CONVODESK_CSAT_TICK", 10.0, 0.05, 3600),
+            sla_tick_seconds=_float(env, "CONVODESK_SLA_TICK", 10.0, 0.05, 3600),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -360,17 +360,23 @@ IN_PROCESS_URL = "http://convodesk.test"
 
 
 @pytest.fixture(scope="module")
-def in_process_app():
+def in_process_app(request):
     """The app in this process (Litestar's TestClient, lifespan and workers included, on
     an event loop in a thread of its own), for a module's tests that need no server
     process: no start-up to wait for, no sockets. Up for one module, so async tests in
-    other modules never meet its database pool from another loop."""
+    other modules never meet its database pool from another loop. A module's
+    `IN_PROCESS_SETTINGS` (a dict of `CONVODESK_*` values) adds to its settings: a module
+    that drives a worker itself keeps the app's own rounds of it out of the way."""
     from litestar.testing import TestClient
 
     from app.asgi import create_app
     from app.settings import Settings
 
-    env = cli_env(CONVODESK_PUBLIC_URL=IN_PROCESS_URL, CONVODESK_SMTP_PORT="0")
+    env = cli_env(
+        CONVODESK_PUBLIC_URL=IN_PROCESS_URL,
+        CONVODESK_SMTP_PORT="0",
+        **getattr(request.module, "IN_PROCESS_SETTINGS", {}),
+    )
     app = create_app(Settings.from_env(env))
     # a 500 comes back as the server would send it, so tests see what clients would see
     with TestClient(app, base_url=IN_PROCESS_URL, timeout=30, raise_server_exceptions=False) as c:

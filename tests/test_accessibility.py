@@ -50,6 +50,8 @@ PAGES = [
     ("/contacts", "#contact-list"),
     ("/contacts/{contact}", "#contact-card"),
     ("/csat/{survey}", "#csat-form"),  # public: an email survey's page
+    ("/admin/sla", "#sla-policies"),
+    ("/admin/sla/{policy}", "#sla-form"),
 ]
 
 
@@ -119,6 +121,14 @@ def content(client, tenant) -> dict[str, str]:
     """A room, a talk with a thread, a team with its business hours, an access key: every
     page shows something."""
     admin = tenant.admin
+    # SLA policies first, so the inbox's rows show their badges: running, paused, warning
+    # and breached (the worker's rounds below, at times ahead)
+    sla = {"name": "Standard", "first_response_minutes": 30, "resolution_minutes": 600}
+    r = client.post("/v1.0/sla_policies", headers=admin, json=sla)
+    assert r.status_code == 201, r.text
+    policy = r.json()["id"]
+    urgent = {"name": "Urgent", "priority": "urgent", "first_response_minutes": 15}
+    assert client.post("/v1.0/sla_policies", headers=admin, json=urgent).status_code == 201
     sms = tenant.channel("message")
     room = inbound(
         sms, "+15559876543", "Hi, my parcel https://track.example/123 is late"
@@ -200,6 +210,7 @@ def content(client, tenant) -> dict[str, str]:
     contact = client.get(f"/v1.0/conversations/{room}", headers=tenant.admin).json()["contact_ids"][
         0
     ]
+    run_async(_sla_rounds())
     return {
         "room": room,
         "talk": talk,
@@ -208,6 +219,7 @@ def content(client, tenant) -> dict[str, str]:
         "contact": contact,
         "hours": hours,
         "survey": survey_token(client, tenant),
+        "policy": policy,
     }
 
 
@@ -227,6 +239,19 @@ def survey_token(client, tenant) -> str:
         return next((t.split("/csat/")[1].split()[0] for t in texts if "/csat/" in t), "")
 
     return wait_for(link)
+
+
+async def _sla_rounds() -> None:
+    """The SLA worker, 20 and then 25 minutes ahead: the urgent room breached, the others
+    warned."""
+    from datetime import timedelta
+
+    from app.domain.timefmt import now
+    from app.sla import worker
+
+    start = now()
+    await worker.fire_due(at=start + timedelta(minutes=20))
+    await worker.fire_due(at=start + timedelta(minutes=25))
 
 
 def test_no_wcag2_violations_on_any_desk_or_admin_page(server, client, tenant, new_page):

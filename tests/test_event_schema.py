@@ -71,6 +71,7 @@ from app.domain.resources import (
     ContactUpdate,
     ConversationCreate,
     ConversationOut,
+    ConversationSlaOut,
     ConversationUpdate,
     CsatResponseOut,
     CustomerUpdate,
@@ -79,6 +80,9 @@ from app.domain.resources import (
     MessageUpdate,
     NotificationOut,
     ParticipantIn,
+    SlaPolicyCreate,
+    SlaPolicyOut,
+    SlaPolicyUpdate,
     TagCreate,
     TagOut,
     TagUpdate,
@@ -96,6 +100,7 @@ from app.domain.timefmt import fmt, now
 from app.notifications import service as notifications
 from app.people import agents, customers
 from app.routing import availability, teams
+from app.sla import service as sla_policies
 from app.talk import messages as talk_messages
 from app.talk import service as talks
 from app.webhooks import log as webhook_log
@@ -209,6 +214,8 @@ class Checker:
             assert event.audience == ([data["owner_id"]] if data["owner_id"] else [])
         elif EVENT_DATA[event_type] is BusinessHoursOut:
             assert event.topics == [f"customer_id:{event.customer_id}:business_hours:{data['id']}"]
+        elif EVENT_DATA[event_type] is SlaPolicyOut:
+            assert event.topics == [f"customer_id:{event.customer_id}:sla_policy:{data['id']}"]
             assert event.audience == []
         elif EVENT_DATA[event_type] in (ContactOut, TagOut):
             kind = "contact" if EVENT_DATA[event_type] is ContactOut else "tag"
@@ -269,6 +276,7 @@ async def read_state(admin: Principal) -> dict[str, Any]:
         "tags": _plain((await contact_tags.list_tags(admin))[0]),
         "ratings": _plain((await csat.list_responses(admin, csat.response_filter(admin)))[0]),
         "business_hours": _plain((await business_hours.list_page(admin))[0]),
+        "sla_policies": _plain((await sla_policies.list_page(admin))[0]),
     }
 
 
@@ -306,6 +314,15 @@ def apply(state: dict[str, Any], event_type: EventType, data: dict) -> None:
             state["business_hours"].pop(data["id"], None)
         else:
             state["business_hours"][data["id"]] = data
+    if shape is ConversationSlaOut:
+        room = state["rooms"].get(data["conversation_id"])
+        if room is not None:
+            room["sla"] = data["sla"]
+    elif shape is SlaPolicyOut:
+        if event_type is EventType.SLA_POLICY_DELETED:
+            state["sla_policies"].pop(data["id"], None)
+        else:
+            state["sla_policies"][data["id"]] = data
     elif shape in (ContactOut, TagOut):
         kind = "contacts" if shape is ContactOut else "tags"
         if data["tm_delete"] != LIVE:
@@ -881,6 +898,36 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         teams.update_team(admin, night.id, TeamUpdate(business_hours_id=None)), Ev.TEAM_UPDATED
     )
     await run.step(business_hours.delete(admin, office.id), Ev.BUSINESS_HOURS_DELETED)
+    # --- service levels: a policy, a room's clocks moving, a warning and a breach
+    from app.sla import worker as sla_worker
+
+    policy = await run.step(
+        sla_policies.create(admin, SlaPolicyCreate(name="Std", first_response_minutes=15)),
+        Ev.SLA_POLICY_CREATED,
+    )
+    await run.step(
+        sla_policies.update(admin, policy.id, SlaPolicyUpdate(name="Standard")),
+        Ev.SLA_POLICY_UPDATED,
+    )
+    await run.step(
+        messages.receive(sms, InboundMessage(peer="+15559870777", text="tick tock")),
+        *new_room,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+        Ev.CONVERSATION_SLA_UPDATED,  # its `sla`: the first response is due
+    )
+    await run.step(
+        sla_worker.fire_due(at=now() + timedelta(minutes=13)),
+        Ev.CONVERSATION_SLA_WARNING,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.CONVERSATION_SLA_UPDATED,
+    )
+    await run.step(
+        sla_worker.fire_due(at=now() + timedelta(minutes=16)),
+        Ev.CONVERSATION_SLA_BREACHED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.CONVERSATION_SLA_UPDATED,
+    )
+    await run.step(sla_policies.delete(admin, policy.id), Ev.SLA_POLICY_DELETED)
 
     # --- the webhook test event
     await customers.update_customer(admin, CustomerUpdate(webhook_uri="http://127.0.0.1:9/h"))

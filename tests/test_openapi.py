@@ -31,6 +31,7 @@ IDEMPOTENT = {
     ("post", "/v1.0/contacts"),
     ("post", "/v1.0/tags"),
     ("post", "/v1.0/business_hours"),
+    ("post", "/v1.0/sla_policies"),
 }
 
 

@@ -106,6 +106,7 @@ def seed_tenant(
                 "holidays": [{"date": "2026-12-25", "yearly": True}],
             },
         )
+        policy = post("/v1.0/sla_policies", {"name": label, "first_response_minutes": 15})
         return {
             "agent_id": [agent["id"]],
             "key_id": [key["id"]],
@@ -116,6 +117,7 @@ def seed_tenant(
             "message_id": [message["id"]],
             "emoji": ["thumbsup"],
             "hours_id": [hours["id"]],
+            "policy_id": [policy["id"]],
         }
 
     kept, doomed = resources("kept"), resources("doomed")

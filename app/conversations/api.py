@@ -58,18 +58,25 @@ class ConversationController(Controller):
         snoozed: bool | None = Parameter(
             default=None, description="`true`: snoozed rooms only; `false`: none of them"
         ),
-        sort: Literal["created", "priority"] = Parameter(
+        sla: Literal["breached", "warning"] | None = Parameter(
+            default=None,
+            description="rooms whose most pressing SLA clock is `breached`, or `warning`"
+            " (running, past its warning time)",
+        ),
+        sort: Literal["created", "priority", "sla"] = Parameter(
             default="created",
-            description="`created`: newest first; `priority`: urgent first, then newest first",
+            description="`created`: newest first; `priority`: urgent first, then newest"
+            " first; `sla`: breaching soonest first (breached rooms first, rooms without a"
+            " running clock last)",
         ),
         page_size: int = PAGE_SIZE,
         page_token: str | None = PAGE_TOKEN,
     ) -> ConversationPage:
         """The rooms the caller may see, newest first: admins and managers see every room,
         an agent the rooms assigned to it and the unassigned ones. Filters: `status`,
-        `reference_type` (the channel), `owner_id`, `tag`, `q`, `team_id`, `priority` and
-        `snoozed`;
-        `sort=priority` lists urgent rooms first."""
+        `reference_type` (the channel), `owner_id`, `tag`, `q`, `team_id`, `priority`,
+        `snoozed` and `sla`; `sort=priority` lists urgent rooms first, `sort=sla` the rooms
+        breaching soonest."""
         result, token = await conversations.list_conversations(
             principal,
             status=status,
@@ -80,6 +87,7 @@ class ConversationController(Controller):
             team_id=team_id,
             priority=priority,
             snoozed=snoozed,
+            sla=sla,
             sort=sort,
             page_size=page_size,
             page_token=page_token,

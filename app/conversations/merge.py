@@ -20,6 +20,7 @@ from app.conversations.shapes import room_event, room_out
 from app.conversations.store import RoomRow
 from app.core.events import transaction
 from app.core.ids import parse_id
+from app.domain import sla as sla_rules
 from app.domain.enums import ConversationStatus, EventType
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.principal import Principal, may_see_room
@@ -27,6 +28,7 @@ from app.domain.resources import ConversationOut
 from app.domain.timefmt import now
 from app.people import agents
 from app.routing import engine
+from app.sla import tracking as sla
 
 
 def _visible(principal: Principal, room: RoomRow | None) -> bool:
@@ -56,7 +58,13 @@ async def merge(principal: Principal, conversation_id: str, source_id: str) -> C
         await rooms_store.move_timeline(source.id, target.id)
         target = await rooms_store.absorb(target, source, stamp)
         was_open = source.status != ConversationStatus.CLOSED.value
+        was_snoozed = source.tm_snoozed is not None
         source = await rooms_store.close_merged(source.id, target.id, stamp)
+        # the SLA clocks: A's history now holds B's messages; B is closed and empty
+        target = await sla.on_change(target, [], stamp, history_moved=True)
+        closed = [sla_rules.CLOSED] if was_open else []
+        woke = [sla_rules.WOKE] if was_snoozed else []
+        source = await sla.on_change(source, closed + woke, stamp, history_moved=True)
         target_out, source_out = await room_out(target), await room_out(source)
         await room_event(EventType.CONVERSATION_UPDATED, target_out)
         await room_event(EventType.CONVERSATION_UPDATED, source_out)

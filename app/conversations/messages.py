@@ -62,6 +62,7 @@ from app.domain.timefmt import fmt, now, parse
 from app.domain.topics import conversation_topic
 from app.people.agents import names as agents_names
 from app.routing import engine
+from app.sla import tracking as sla
 
 
 def message_out(row: MessageRow) -> MessageOut:
@@ -158,11 +159,18 @@ async def _after_message(
     *,
     reply: bool = False,
     agent_id: str | None = None,
+    clocks: sla.Moved | None = None,
 ) -> RoomRow:
     """Record the message on its room: preview, activity time, and idle → active (and, for
-    the assignee's own reply, the end of its wait: `store.record_message`)."""
+    the assignee's own reply, the end of its wait: `store.record_message`), and the SLA
+    clocks it moved (`clocks`, from `sla.on_message`)."""
     updated = await conversations_store.record_message(
-        room.id, preview(text, medias), stamp, reply=reply, agent_id=agent_id
+        room.id,
+        preview(text, medias),
+        stamp,
+        reply=reply,
+        agent_id=agent_id,
+        sla=clocks.columns if clocks is not None else None,
     )
     if room.status != ConversationStatus.ACTIVE.value:
         await conversations.room_event(
@@ -212,10 +220,14 @@ async def receive(
             stamp,
             provider_message_id=inbound.provider_message_id,
         )
-        room = await _after_message(placed.room, inbound.text, medias, stamp)
+        # the SLA clocks this message moves (before the wake below, which folds the
+        # room's history again, this message included)
+        clocks = await sla.on_message(placed.room, inbound=True, at=stamp)
+        room = await _after_message(placed.room, inbound.text, medias, stamp, clocks=clocks)
         out = message_out(row)
         await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
         await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room.owner_id)
+        await sla.announce(room, clocks)
         if room.tm_snoozed is not None:  # the customer wrote: the snooze ends
             room = await snooze.woken_by_message(room)
         if room.team_id is not None and room.owner_id is None and room.tm_queued is None:
@@ -572,8 +584,13 @@ async def send_message(
             scheduled_at=due,
         )
         await messages_store.enqueue(principal.customer_id, row.id, account.id, stamp, due)
+        clocks = None
         if due is None:
-            room = await _after_message(room, text, medias, stamp, reply=True, agent_id=agent_id)
+            if agent_id is not None:  # an agent's reply: it answers the SLA clocks
+                clocks = await sla.on_message(room, inbound=False, at=stamp)
+            room = await _after_message(
+                room, text, medias, stamp, reply=True, agent_id=agent_id, clocks=clocks
+            )
         out = message_out(row)
         # a scheduled reply enters the room's history (its preview, its activity, the
         # assignee's wait, and `conversation_message_created`) when it goes out:
@@ -585,6 +602,7 @@ async def send_message(
             out,
             room.owner_id,
         )
+        await sla.announce(room, clocks)
     return out
 
 
@@ -689,9 +707,13 @@ async def start_scheduled(message_id: str, queue_id: int) -> MessageRow | None:
         row = await messages_store.start_scheduled(row.id, stamp)
         agent_id = str(row.agent_id) if row.agent_id else None
         medias = msgspec.to_builtins(row.medias)
-        room = await _after_message(room, row.text, medias, stamp, reply=True, agent_id=agent_id)
+        clocks = await sla.on_message(room, inbound=False, at=stamp) if agent_id else None
+        room = await _after_message(
+            room, row.text, medias, stamp, reply=True, agent_id=agent_id, clocks=clocks
+        )
         out = message_out(row)
         await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
+        await sla.announce(room, clocks)
     return row
 
 

@@ -30,6 +30,7 @@ from app.conversations.store import ParticipantRow, RoomChanges, RoomFilter, Roo
 from app.core.events import transaction
 from app.core.ids import parse_id
 from app.csat import service as csat
+from app.domain import sla as sla_rules
 from app.domain.channels import (
     PARTICIPANT_FOR_REFERENCE,
     REFERENCE_FOR_PARTICIPANT,
@@ -57,6 +58,7 @@ from app.domain.timefmt import now
 from app.notifications import service as notifications
 from app.people import agents
 from app.routing import engine
+from app.sla import tracking as sla
 
 # --- shapes (conversations.shapes, re-exported: callers use conversations.room_out) ---
 
@@ -103,12 +105,16 @@ async def list_conversations(
     team_id: str | None = None,
     priority: Priority | None = None,
     snoozed: bool | None = None,
+    sla: str | None = None,
     sort: str = "created",
     page_size: int = 100,
     page_token: str | None = None,
 ) -> tuple[list[ConversationOut], str]:
-    """`sort`: `created` (newest first, the API's rule) or `priority` (urgent first, then
-    newest first within a priority)."""
+    """`sort`: `created` (newest first, the API's rule), `priority` (urgent first, then
+    newest first within a priority) or `sla` (breaching soonest first). `sla`: rooms
+    whose most pressing SLA clock is `breached` or `warning`."""
+    if sla is not None and sla not in ("breached", "warning"):
+        raise BadRequest("invalid_sla", "sla must be breached or warning.")
     unassigned = owner_id in ("", "none")
     rooms = visible(
         principal,
@@ -121,13 +127,16 @@ async def list_conversations(
         team_id=_team_filter(team_id) if team_id else None,
         priority=priority.value if priority else None,
         snoozed=snoozed,
+        sla=sla,
     )
     if sort == "priority":
         rows, token = await store.page_by_priority_then_creation(rooms, page_size, page_token)
     elif sort == "created":
         rows, token = await store.page_by_creation(rooms, page_size, page_token)
+    elif sort == "sla":
+        rows, token = await store.page_by_sla_then_creation(rooms, page_size, page_token)
     else:
-        raise BadRequest("invalid_sort", "sort must be created or priority.")
+        raise BadRequest("invalid_sort", "sort must be created, priority or sla.")
     return await rooms_out(rows), token
 
 
@@ -375,7 +384,16 @@ async def update_conversation(
                 )
         if not changes:
             return await room_out(room)
+        was_snoozed = room.tm_snoozed is not None
+        repriced = "priority" in changes and changes["priority"] != room.priority
         room = await store.update_room(room.id, RoomChanges(**changes), stamp)
+        if closing or reopening or repriced or moved:
+            # the SLA clocks: closed (a snoozed room's snooze ends with it), reopened, or
+            # the policy that applies looked up again
+            facts = [sla_rules.CLOSED] if closing else [sla_rules.REOPENED] if reopening else []
+            if closing and was_snoozed:
+                facts.append(sla_rules.WOKE)
+            room = await sla.on_change(room, facts, stamp)
         out = await room_out(room)
         await room_event(
             EventType.CONVERSATION_CLOSED if closing else EventType.CONVERSATION_UPDATED,
@@ -605,6 +623,8 @@ async def _sweep(
             freed: dict[str, set[str]] = {}
             for row in rows:
                 row = await store.set_status(row.id, to.value, at)
+                if to is ConversationStatus.CLOSED:
+                    row = await sla.on_change(row, [sla_rules.CLOSED], at)
                 kind = (
                     EventType.CONVERSATION_CLOSED
                     if to is ConversationStatus.CLOSED

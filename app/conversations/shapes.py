@@ -12,7 +12,7 @@ from app.conversations.store import ParticipantRow, RoomRow
 from app.core.events import record_event
 from app.domain.enums import EventType
 from app.domain.principal import room_audience
-from app.domain.resources import ConversationOut, ParticipantOut
+from app.domain.resources import ConversationOut, ParticipantOut, SlaSummaryOut
 from app.domain.timefmt import fmt
 from app.domain.topics import conversation_topic
 
@@ -53,6 +53,7 @@ def conversation_out(
         snooze_until_reply=row.snooze_until_reply,
         merged_into=str(row.merged_into) if row.merged_into else None,
         csat=row.csat,
+        sla=sla_summary(row),
         tags=list(row.tags or []),
         participants=[participant_out(p) for p in participants],
         contact_ids=list(dict.fromkeys(str(p.contact_id) for p in participants if p.contact_id)),
@@ -61,6 +62,17 @@ def conversation_out(
         tm_create=fmt(row.tm_create),
         tm_update=fmt(row.tm_update),
         tm_delete=fmt(row.tm_delete),
+    )
+
+
+def sla_summary(row: RoomRow) -> SlaSummaryOut | None:
+    """The room's most pressing SLA clock, as its row keeps it (app/sla/tracking.py)."""
+    if row.sla_kind is None or row.sla_status is None:
+        return None
+    return SlaSummaryOut(
+        kind=row.sla_kind,
+        status=row.sla_status,
+        due=fmt(row.sla_due_at) if row.sla_due_at else None,
     )
 
 

@@ -21,6 +21,7 @@ from app.conversations import service as conversations
 from app.conversations.shapes import room_event, room_out
 from app.conversations.store import RoomRow
 from app.core.events import transaction
+from app.domain import sla as sla_rules
 from app.domain.enums import ConversationStatus, EventType
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.principal import Principal
@@ -28,6 +29,7 @@ from app.domain.resources import ConversationOut
 from app.domain.timefmt import now, parse
 from app.people import agents
 from app.settings import Settings
+from app.sla import tracking as sla
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,11 @@ async def snooze_locked(
     """Snooze a room the caller found (as `principal`) and locked in its transaction."""
     if room.status == ConversationStatus.CLOSED.value:
         raise Conflict("conversation_closed", "A closed conversation cannot be snoozed.")
-    room = await rooms_store.snooze(room.id, end, until_reply, now())
+    was_snoozed = room.tm_snoozed is not None
+    stamp = now()
+    room = await rooms_store.snooze(room.id, end, until_reply, stamp)
+    if not was_snoozed:  # the SLA clocks pause (a new end for a snooze changes nothing)
+        room = await sla.on_change(room, [sla_rules.SNOOZED], stamp)
     out = await room_out(room)
     await room_event(EventType.CONVERSATION_SNOOZED, out)
     actor = await agents.display_name(principal)
@@ -103,18 +109,22 @@ async def wake(principal: Principal, conversation_id: str) -> ConversationOut:
 async def woken_by_message(room: RoomRow) -> RoomRow:
     """The customer wrote in a snoozed room (inside the inbound transaction, the room
     locked): it wakes. Returns the room as it now is."""
-    woke = await rooms_store.wake(room.id, now())
+    stamp = now()
+    woke = await rooms_store.wake(room.id, stamp)
     if woke is None:
         return room
+    woke = await sla.on_change(woke, [sla_rules.WOKE], stamp)
     await room_event(EventType.CONVERSATION_WOKE, await room_out(woke))
     await activities.record(woke, activities.SYSTEM, "Snooze ended: the customer replied")
     return woke
 
 
 async def _wake(room: RoomRow, line: str, agent_id: str | None = None) -> ConversationOut | None:
-    woke = await rooms_store.wake(room.id, now())
+    stamp = now()
+    woke = await rooms_store.wake(room.id, stamp)
     if woke is None:
         return None
+    woke = await sla.on_change(woke, [sla_rules.WOKE], stamp)
     # back in the inbox as unread: the last customer message shows as new again
     await rooms_store.unread_again(woke.id)
     out = await room_out(woke)

@@ -69,6 +69,16 @@ class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
     merged_into: uuid.UUID | None = None
     csat: int | None = None
     """The customer's rating (1-5), once its survey was answered (app/csat/)."""
+    # SLA clocks (app/sla/)
+    sla_turn: str | None = None
+    """`customer` after a customer message, `agent` after an agent's reply (the SLA
+    clocks' turn); null before either."""
+    sla_policy_id: uuid.UUID | None = None
+    sla_policy_tm: datetime | None = None
+    sla_kind: str | None = None
+    sla_status: str | None = None
+    sla_due_at: datetime | None = None
+    """The room's most pressing SLA clock (kind, status, due): its badge and order."""
 
 
 class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,6 +159,8 @@ class RoomFilter(msgspec.Struct, frozen=True, kw_only=True):
     views); None: either (the API's list, unless asked)."""
     contact_id: str | None = None
     """Rooms where this contact takes part (a participant, present or past, is it)."""
+    sla: str | None = None
+    """Rooms whose most pressing SLA clock is `breached` or `warning`."""
 
 
 def _conditions(f: RoomFilter) -> list[Any]:
@@ -195,6 +207,8 @@ def _conditions(f: RoomFilter) -> list[Any]:
         )
     if f.q:
         where.append(_search(f.q, f.customer_id))
+    if f.sla is not None:
+        where.append(Conversation.sla_status == f.sla)
     if f.snoozed is True:  # the partial index conversations_snoozed
         where.append(Conversation.tm_snoozed.is_not_null())
     elif f.snoozed is False:
@@ -268,6 +282,91 @@ async def page_by_priority_then_creation(
         ties = [_room(r) for r in await query(tie, Conversation.tm_create == last.tm_create)]
         page = [r for r in page if (r.priority, r.tm_create) != key] + ties
     return page, f"{last.priority}/{fmt(last.tm_create)}"
+
+
+async def page_by_sla_then_creation(
+    f: RoomFilter, page_size: int, page_token: str | None
+) -> tuple[list[RoomRow], str]:
+    """Breaching soonest first: the rooms with an SLA due time by that time (a breached
+    one's is past, so it comes first), then the rooms without one; newest created first
+    among equals. The token is `<due or "none">/<tm_create>/<id>` of the last room
+    (index conversations_sla_due)."""
+    check_page_size(page_size)
+    where = _conditions(f)
+    if page_token:
+        due, tm, room_id = _sla_token(page_token)
+        later = "(tm_create, id) < ({}, {}::uuid)"
+        if due is None:
+            where.append(WhereRaw(f"(sla_due_at IS NULL AND {later})", tm, room_id))
+        else:
+            where.append(
+                WhereRaw(
+                    f"(sla_due_at IS NULL OR sla_due_at > {{}} OR (sla_due_at = {{}} AND {later}))",
+                    due,
+                    due,
+                    tm,
+                    room_id,
+                )
+            )
+    rows = [
+        _room(r)
+        for r in await Conversation.select()
+        .where(*where)
+        .order_by(OrderByRaw("sla_due_at IS NULL"))
+        .order_by(Conversation.sla_due_at)
+        .order_by(Conversation.tm_create, ascending=False)
+        .order_by(Conversation.id, ascending=False)
+        .limit(page_size + 1)
+    ]
+    if len(rows) <= page_size:
+        return rows, ""
+    last = rows[page_size - 1]
+    due_text = fmt(last.sla_due_at) if last.sla_due_at else "none"
+    return rows[:page_size], f"{due_text}/{fmt(last.tm_create)}/{last.id}"
+
+
+def _sla_token(token: str) -> tuple[datetime | None, datetime, str]:
+    try:
+        due, tm, room_id = token.split("/", 2)
+        return (None if due == "none" else parse(due)), parse(tm), str(uuid.UUID(room_id))
+    except ValueError:
+        raise BadRequest(
+            "invalid_page_token", "page_token must be a next_page_token from an earlier page."
+        ) from None
+
+
+async def page_by_sla(
+    f: RoomFilter, after: tuple[datetime | None, datetime, str] | None, limit: int
+) -> list[RoomRow]:
+    """The desk's "Breaching soon": rooms with an SLA due time, soonest (breached) first,
+    then the others; the latest activity first among equals, after the (due, tm_activity,
+    id) `after`."""
+    where = _conditions(f)
+    if after is not None:
+        due, tm, room_id = after
+        later = "(tm_activity, id) < ({}, {}::uuid)"
+        if due is None:
+            where.append(WhereRaw(f"(sla_due_at IS NULL AND {later})", tm, room_id))
+        else:
+            where.append(
+                WhereRaw(
+                    f"(sla_due_at IS NULL OR sla_due_at > {{}} OR (sla_due_at = {{}} AND {later}))",
+                    due,
+                    due,
+                    tm,
+                    room_id,
+                )
+            )
+    rows = await (
+        Conversation.select()
+        .where(*where)
+        .order_by(OrderByRaw("sla_due_at IS NULL"))
+        .order_by(Conversation.sla_due_at)
+        .order_by(Conversation.tm_activity, ascending=False)
+        .order_by(Conversation.id, ascending=False)
+        .limit(limit)
+    )
+    return [_room(r) for r in rows]
 
 
 def _priority_token(token: str) -> tuple[int, datetime]:
@@ -450,6 +549,34 @@ async def insert_room(
     return _room(rows[0])
 
 
+class SlaColumns(msgspec.Struct, frozen=True, kw_only=True):
+    """What a message sets of the room's SLA columns when it moves a clock (app/sla/):
+    written by the message's own `UPDATE`, not by a second one."""
+
+    policy_id: str | None
+    policy_tm: datetime | None
+    kind: str | None
+    status: str | None
+    due_at: datetime | None
+    clocks: Any = None
+    """The clocks' own write, run in the same statement (a data-modifying `WITH`): given
+    the first free parameter number, its `WITH` items and their parameters; None when no
+    clock row changed (app/sla/store.py `clocks_write`)."""
+
+
+_RECORD_MESSAGE = (
+    "UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
+    " tm_update = $3, status = 'active',"
+    " tm_awaiting_reply = CASE WHEN $4 AND owner_id = $5::uuid THEN NULL"
+    " ELSE tm_awaiting_reply END,"
+    # whose turn it is, for the SLA clocks: an agent's reply counts, an integration's (an
+    # access key's, an automatic one: no agent) does not
+    " sla_turn = CASE WHEN NOT $4 THEN 'customer' WHEN $5::uuid IS NOT NULL THEN 'agent'"
+    " ELSE sla_turn END{sla}"
+    f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}"
+)
+
+
 async def record_message(
     room_id: uuid.UUID,
     preview: str,
@@ -457,23 +584,27 @@ async def record_message(
     *,
     reply: bool = False,
     agent_id: str | None = None,
+    sla: SlaColumns | None = None,
 ) -> RoomRow:
     """A message in the room: its preview, the activity time, and the room active. A
     `reply` (outbound) by the room's assignee (`agent_id`) also ends the wait for its
     answer (the reassign-after timer's `tm_awaiting_reply`): another agent's reply, or an
-    access key's, does not answer for the assignee."""
-    record = await sql.fetchrow(
-        f"UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
-        f" tm_update = $3, status = 'active',"
-        f" tm_awaiting_reply = CASE WHEN $4 AND owner_id = $5::uuid THEN NULL"
-        f" ELSE tm_awaiting_reply END"
-        f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
-        room_id,
-        preview,
-        at,
-        reply,
-        agent_id,
-    )
+    access key's, does not answer for the assignee. `sla`: the room's SLA columns, when
+    the message moved its clocks."""
+    args: list[Any] = [room_id, preview, at, reply, agent_id]
+    sla_sets = ""
+    with_items = ""
+    if sla is not None:
+        sla_sets = (
+            ", sla_policy_id = $6::uuid, sla_policy_tm = $7, sla_kind = $8, sla_status = $9,"
+            " sla_due_at = $10"
+        )
+        args += [sla.policy_id, sla.policy_tm, sla.kind, sla.status, sla.due_at]
+        if sla.clocks is not None:  # one round trip for the room and its clocks
+            items, more = sla.clocks(len(args) + 1)
+            with_items = f"WITH {items} "
+            args += more
+    record = await sql.fetchrow(with_items + _RECORD_MESSAGE.format(sla=sla_sets), *args)
     return _room(record)
 
 

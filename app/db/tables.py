@@ -15,6 +15,7 @@ from piccolo.columns import (
     BigInt,
     BigSerial,
     Boolean,
+    DoublePrecision,
     ForeignKey,
     Integer,
     SmallInt,
@@ -193,6 +194,18 @@ class Conversation(Table, tablename="conversations"):
     # --- CSAT surveys (migration 0032) ---
     csat = SmallInt(null=True, default=None)
     """The customer's rating of the room (1-5), once answered (`csat_responses` has it all)."""
+    # --- SLA clocks (migration 0031) ---
+    sla_turn = Varchar(length=8, null=True, default=None)
+    """Whom the room waits for: `customer` after a customer message, `agent` after an
+    agent's reply; null before either."""
+    sla_policy_id = UUID(null=True, default=None)
+    sla_policy_tm = Timestamptz(null=True, default=None)
+    """The version of the policy (and its calendar) the room's clocks last followed."""
+    sla_kind = Varchar(length=16, null=True, default=None)
+    sla_status = Varchar(length=16, null=True, default=None)
+    sla_due_at = Timestamptz(null=True, default=None)
+    """The room's most pressing clock: its kind, `running|warning|breached|paused` and
+    due time (the inbox's badge and "breaching soon" order)."""
 
 
 class Participant(Table, tablename="participants"):
@@ -670,6 +683,15 @@ class SlaClock(Table, tablename="sla_clocks"):
     stopped_at = Timestamptz(null=True, default=None)
     warned_at = Timestamptz(null=True, default=None)
     tm_update = Timestamptz(default=TimestamptzNow())
+    # migration 0031
+    target_seconds = Integer(default=0)
+    elapsed_seconds = DoublePrecision(default=0.0)
+    """Business seconds counted up to `resumed_at` (while running) or to the pause."""
+    resumed_at = Timestamptz(null=True, default=None)
+    warn_at = Timestamptz(null=True, default=None)
+    done_at = Timestamptz(null=True, default=None)
+    """When the reply (or the close) ended the wait, in time or late; null while pending."""
+    cycle = Integer(default=1)
 
 
 class CsatResponse(Table, tablename="csat_responses"):
@@ -729,3 +751,19 @@ class ClosedReply(Table, tablename="closed_replies"):
 
 
 ALL_TABLES.append(ClosedReply)
+
+
+class SlaFact(Table, tablename="sla_facts"):
+    """A change of a room that its SLA clocks depend on, besides its messages (closed,
+    reopened, snoozed, woke, the policy that applies): the history clocks are recomputed
+    from."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    at = Timestamptz()
+    kind = Varchar(length=16)
+    detail = JSONB(default={})
+
+
+ALL_TABLES.append(SlaFact)

@@ -22,7 +22,8 @@ from app.routing import teams as teams_service
 
 VIEWS = ("mine", "teams", "unassigned", "all", "snoozed")
 """`snoozed`: the snoozed rooms the agent may see; the others leave them out."""
-SORTS = ("activity", "priority")
+SORTS = ("activity", "priority", "sla")
+SLA_FILTERS = ("breached", "warning")
 
 
 class InboxFilter(msgspec.Struct, kw_only=True, frozen=True):
@@ -34,8 +35,11 @@ class InboxFilter(msgspec.Struct, kw_only=True, frozen=True):
     team: str | None = None
     """One team's rooms (a team id)."""
     priority: str | None = None
+    sla: str | None = None
+    """Rooms whose most pressing SLA clock is `breached` or `warning`."""
     sort: str = "activity"
-    """`activity` (latest first) or `priority` (urgent first, then latest)."""
+    """`activity` (latest first), `priority` (urgent first, then latest) or `sla`
+    (breaching soonest first)."""
     my_teams: tuple[str, ...] = ()
     """The agent's teams (the "My teams" view shows their rooms); not a parameter."""
 
@@ -49,6 +53,7 @@ class InboxFilter(msgspec.Struct, kw_only=True, frozen=True):
             "q": self.q or "",
             "team": self.team or "",
             "priority": self.priority or "",
+            "sla": self.sla or "",
             "sort": "" if self.sort == "activity" else self.sort,
         }
         params.update(changes)
@@ -81,6 +86,7 @@ def _rooms(principal: Principal, f: InboxFilter) -> RoomFilter:
         priority=f.priority or None,
         team_ids=f.my_teams if f.view == "teams" else None,
         snoozed=f.view == "snoozed",
+        sla=f.sla or None,
     )
 
 
@@ -109,6 +115,8 @@ def matches(principal: Principal, f: InboxFilter, room: ConversationOut) -> bool
         return False
     if f.priority and room.priority != f.priority:
         return False
+    if f.sla and (room.sla is None or room.sla.status != f.sla):
+        return False
     if f.q and f.q.strip():
         return None
     return True
@@ -119,6 +127,9 @@ def is_snoozed(room: ConversationOut) -> bool:
 
 
 def _token(row: RoomRow, f: InboxFilter) -> str:
+    if f.sort == "sla":
+        due = fmt(row.sla_due_at) if row.sla_due_at else "none"
+        return f"{due}|{fmt(row.tm_activity)}|{row.id}"
     if f.sort == "priority":
         return (
             f"{PRIORITY_RANK.get(row.priority, len(PRIORITY_RANK))}|{fmt(row.tm_activity)}|{row.id}"
@@ -132,7 +143,17 @@ async def inbox(
     """One page of rooms, most recent activity first; the token for "load more"."""
     rooms = _rooms(principal, f)
     try:
-        if f.sort == "priority":
+        if f.sort == "sla":
+            due_after = None
+            if after:
+                due, tm, room_id = after.split("|", 2)
+                due_after = (
+                    None if due == "none" else parse(due),
+                    parse(tm),
+                    str(uuid.UUID(room_id)),
+                )
+            rows = await conversations_store.page_by_sla(rooms, due_after, limit + 1)
+        elif f.sort == "priority":
             ranked = None
             if after:
                 rank, tm, room_id = after.split("|", 2)

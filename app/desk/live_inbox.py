@@ -41,6 +41,9 @@ ROOM_EVENTS = frozenset(
         EventType.CONVERSATION_MERGED,
     }
 )
+CHROME_EVENTS = ROOM_EVENTS | {EventType.CONVERSATION_SLA_UPDATED}
+"""Events after which the open room's header and side panel are rendered again (the SLA
+summary moves with messages and the worker: `conversation_sla_updated`)."""
 QUEUE_EVENTS = frozenset(
     {
         EventType.CONVERSATION_CREATED,
@@ -104,7 +107,7 @@ async def fragments(desk: LivePage, event: StoredEvent, data: dict[str, Any]) ->
                 out.append(html)
             if event.type == EventType.CONVERSATION_MESSAGE_CREATED:
                 await inbox.mark_read(desk.principal, room_id)
-        if event.type in ROOM_EVENTS and parts is not None:
+        if event.type in CHROME_EVENTS and parts is not None:
             if may_see_room(desk.principal, parts[0].owner_id):
                 out.append(await _chrome(desk, parts[0]))
             else:

@@ -55,6 +55,7 @@ async def provide_filter(
     q: str | None = None,
     team: str | None = None,
     priority: str | None = None,
+    sla: str | None = None,
     sort: str | None = None,
 ) -> inbox.InboxFilter:
     """The inbox view and filters from the query string (unknown values are ignored)."""
@@ -68,6 +69,7 @@ async def provide_filter(
             "q": q,
             "team": team,
             "priority": priority,
+            "sla": sla,
             "sort": sort,
         },
     )
@@ -88,9 +90,14 @@ async def inbox_filter(principal: Principal, given: dict[str, str | None]) -> in
         q=(given.get("q") or "").strip()[:200] or None,
         team=team if _is_id(team) else None,
         priority=given.get("priority") if given.get("priority") in PRIORITIES else None,
-        sort="priority" if given.get("sort") == "priority" else "activity",
+        sla=given.get("sla") if given.get("sla") in inbox.SLA_FILTERS else None,
+        sort=_sort(given.get("sort")),
         my_teams=my_teams,
     )
+
+
+def _sort(given: str | None) -> str:
+    return given if given is not None and given in inbox.SORTS else "activity"
 
 
 def _is_id(value: str) -> bool:

@@ -64,6 +64,18 @@ def reltime(value: Any, at: datetime | None = None) -> str:
     return when.strftime("%b %d")
 
 
+def sla_left(value: Any, at: datetime | None = None) -> str:
+    """An SLA badge's countdown: "12m" or "1h05" left, "3m over" once past (the desk's
+    script keeps it counting: static/js/desk.js)."""
+    when = _when(value)
+    if when is None:
+        return "paused"
+    seconds = (when - (at or datetime.now(UTC))).total_seconds()
+    minutes = int(abs(seconds) // 60)
+    text = f"{minutes // 60}h{minutes % 60:02d}" if minutes >= 60 else f"{minutes}m"
+    return text if seconds >= 0 else f"{text} over"
+
+
 def isotime(value: Any) -> str:
     when = _when(value)
     return when.isoformat() if when else ""
@@ -157,6 +169,7 @@ def build_environment() -> Environment:
     env.filters.update(
         reltime=reltime,
         isotime=isotime,
+        sla_left=sla_left,
         clock=clock,
         fulltime=fulltime,
         day=day,

@@ -247,7 +247,7 @@ async def desk_websocket(
         principal,
         {
             k: q.get(k)
-            for k in ("view", "status", "channel", "tag", "q", "team", "priority", "sort")
+            for k in ("view", "status", "channel", "tag", "q", "team", "priority", "sla", "sort")
         },
     )
     try:

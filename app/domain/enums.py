@@ -132,6 +132,17 @@ class EventType(StrEnum):
     BUSINESS_HOURS_CREATED = "business_hours_created"
     BUSINESS_HOURS_UPDATED = "business_hours_updated"
     BUSINESS_HOURS_DELETED = "business_hours_deleted"
+    # service levels: SLA policies (tenant configuration, public like teams) and clocks
+    SLA_POLICY_CREATED = "sla_policy_created"
+    SLA_POLICY_UPDATED = "sla_policy_updated"
+    SLA_POLICY_DELETED = "sla_policy_deleted"
+    CONVERSATION_SLA_WARNING = "conversation_sla_warning"
+    """80% of a clock's target has counted (the SLA worker; once per clock)."""
+    CONVERSATION_SLA_BREACHED = "conversation_sla_breached"
+    """A clock's target has passed before its reply or close (once per clock)."""
+    CONVERSATION_SLA_UPDATED = "conversation_sla_updated"
+    """A room's `sla` summary moved with a message or a warning or breach (the room's
+    other changes carry it in their own room event)."""
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})
@@ -281,7 +292,8 @@ def is_private_to_audience(event_type: str) -> bool:
 
 class NotificationType(StrEnum):
     """Why an agent is notified: a `mention` in a note, a room `assigned` to it by someone
-    else or by routing; `sla_warning` and `sla_breached` are reserved for service levels."""
+    else or by routing; an SLA clock of its room near (`sla_warning`) or past
+    (`sla_breached`) its target."""
 
     MENTION = "mention"
     ASSIGNED = "assigned"

@@ -321,6 +321,18 @@ class ParticipantOut(msgspec.Struct, kw_only=True):
     a participant whose contact was deleted)."""
 
 
+class SlaSummaryOut(msgspec.Struct, kw_only=True):
+    """A room's most pressing SLA clock: a breached one still waiting for its reply, else
+    the running one due soonest, else a paused one."""
+
+    kind: str
+    """`first_response`, `next_response` or `resolution`."""
+    status: str
+    """`breached`; `warning` (running, past its warning time); `running`; `paused`."""
+    due: str | None
+    """When it breaches (breached: when it did); null while paused."""
+
+
 class ConversationOut(msgspec.Struct, kw_only=True):
     id: str
     customer_id: str
@@ -355,6 +367,9 @@ class ConversationOut(msgspec.Struct, kw_only=True):
     csat: int | None = None
     """The customer's satisfaction rating of the room (1-5) once they answered its survey;
     null until then (`GET /v1.0/csat_responses` has the comment)."""
+    sla: SlaSummaryOut | None = None
+    """The room's most pressing SLA clock (`GET …/{id}/sla` has them all); null when no
+    policy applies, no clock is waiting, or the room is closed."""
     tags: list[str]
     participants: list[ParticipantOut]
     contact_ids: list[str]
@@ -904,7 +919,8 @@ class TeamPage(msgspec.Struct, kw_only=True):
 
 class NotificationOut(msgspec.Struct, kw_only=True):
     """Something an agent should look at: a `mention` in a note, a room `assigned` to it
-    by someone else or by routing (`sla_warning`, `sla_breached`: reserved)."""
+    by someone else or by routing, an SLA clock near its target (`sla_warning`) or past
+    it (`sla_breached`)."""
 
     id: str
     customer_id: str
@@ -1280,6 +1296,127 @@ class CsatSurveyOut(msgspec.Struct, kw_only=True):
     tm_sent: str
 
 
+# --- service levels: SLA policies and clocks -----------------------------------------
+
+SlaMinutes = Annotated[int, msgspec.Meta(ge=1, le=525600, description="1 to 525600 (a year)")]
+
+
+class SlaPolicyOut(msgspec.Struct, kw_only=True):
+    """Targets in business minutes for the rooms of a priority and a team. A room follows
+    the most specific live policy that matches it (priority and team, then team, then
+    priority, then neither; the oldest first among equals)."""
+
+    id: str
+    customer_id: str
+    name: str
+    priority: str | None
+    """urgent|high|medium|low|none; null: any priority."""
+    team_id: str | None
+    """null: any team (and rooms of no team)."""
+    business_hours_id: str | None
+    """The calendar the targets count in; null: around the clock."""
+    first_response_minutes: int | None
+    """From the customer's first message to the first agent reply; null: no target."""
+    next_response_minutes: int | None
+    """From a customer message that follows a reply to the next agent reply."""
+    resolution_minutes: int | None
+    """From the customer's first message to the close (paused while the customer owes a
+    reply)."""
+    tm_create: str
+    tm_update: str
+    tm_delete: str
+
+
+class SlaPolicyPage(msgspec.Struct, kw_only=True):
+    result: list[SlaPolicyOut]
+    next_page_token: str
+
+
+class SlaPolicyCreate(Input):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    priority: Priority | None = None
+    team_id: Id | None = None
+    business_hours_id: Id | None = None
+    first_response_minutes: SlaMinutes | None = None
+    next_response_minutes: SlaMinutes | None = None
+    resolution_minutes: SlaMinutes | None = None
+
+
+class SlaPolicyUpdate(Input):
+    """Only the fields given change; null is a value (any priority, any team, around the
+    clock, no target)."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    priority: Priority | None | msgspec.UnsetType = msgspec.UNSET
+    team_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    business_hours_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    first_response_minutes: SlaMinutes | None | msgspec.UnsetType = msgspec.UNSET
+    next_response_minutes: SlaMinutes | None | msgspec.UnsetType = msgspec.UNSET
+    resolution_minutes: SlaMinutes | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class SlaClockOut(msgspec.Struct, kw_only=True):
+    """One SLA clock of a room: what `conversation_sla_warning` and
+    `conversation_sla_breached` carry."""
+
+    conversation_id: str
+    kind: str
+    """`first_response`, `next_response` or `resolution`."""
+    cycle: int
+    """Which wait of its kind (a room has a next-response clock for each customer message
+    that follows a reply); 1 for the others."""
+    policy_id: str
+    target: int
+    """Business minutes."""
+    status: str
+    """`running`, `paused`, `met` or `breached`."""
+    due: str | None
+    """When it breaches if nothing pauses it (breached: when it did); null while paused."""
+    warn_at: str | None
+    """When 80% of the target will have counted (the warning); null unless running."""
+    elapsed_seconds: float
+    """Business seconds counted, up to now."""
+    started: str
+    stopped: str | None
+    """When it was met (the reply or the close) or breached."""
+    done: str | None
+    """When its wait ended (the reply, the close), in time or late; null while pending."""
+    warned: str | None
+    """When the warning was given; null if not (yet)."""
+
+
+class SlaIntervalOut(msgspec.Struct, kw_only=True):
+    start: str
+    end: str
+    counted: bool
+    """Whether this stretch counted towards the target."""
+    reason: str | None
+    """Why it did not: `outside_business_hours`, `waiting_on_customer`, `snoozed` or
+    `closed`; null when it counted."""
+
+
+class SlaClockAuditOut(SlaClockOut, kw_only=True):
+    intervals: list[SlaIntervalOut]
+    """From its start to its end (or now), in order: the counted stretches add up to
+    `elapsed_seconds`."""
+
+
+class ConversationSlaOut(msgspec.Struct, kw_only=True):
+    """A room's `sla` as it now is: what `conversation_sla_updated` carries."""
+
+    conversation_id: str
+    sla: SlaSummaryOut | None
+    """The room's most pressing SLA clock, as `ConversationOut.sla`."""
+
+
+class SlaClockList(msgspec.Struct, kw_only=True):
+    result: list[SlaClockAuditOut]
+    """Every clock the room has had, oldest first, recomputed from its stored messages and
+    changes."""
+
+
 EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_CREATED: ConversationOut,
     EventType.CONVERSATION_UPDATED: ConversationOut,
@@ -1333,6 +1470,12 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.BUSINESS_HOURS_CREATED: BusinessHoursOut,
     EventType.BUSINESS_HOURS_UPDATED: BusinessHoursOut,
     EventType.BUSINESS_HOURS_DELETED: BusinessHoursOut,
+    EventType.SLA_POLICY_CREATED: SlaPolicyOut,
+    EventType.SLA_POLICY_UPDATED: SlaPolicyOut,
+    EventType.SLA_POLICY_DELETED: SlaPolicyOut,
+    EventType.CONVERSATION_SLA_WARNING: SlaClockOut,
+    EventType.CONVERSATION_SLA_BREACHED: SlaClockOut,
+    EventType.CONVERSATION_SLA_UPDATED: ConversationSlaOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""

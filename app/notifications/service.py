@@ -3,7 +3,8 @@
 Written inside the caller's service transaction, so a notification exists exactly when its
 cause committed: `mentioned` by `conversations.notes` (a note's `@name`s), `assigned` by
 the two places a room gets an owner — a person's assignment
-(`conversations.service.update_conversation`) and routing (`routing.engine`). Each records
+(`conversations.service.update_conversation`) and routing (`routing.engine`);
+`sla_warning` and `sla_breached` by the SLA clocks (`sla.tracking.alert`). Each records
 `notification_created` with the notified agent as the only audience, and
 `agent_id:<agent>:notification:<id>` as the topic: only that agent's sockets (desk and
 API) receive it, admins' included (enums.is_private_to_audience).
@@ -153,6 +154,35 @@ async def assigned(
     )
     await _announce(EventType.NOTIFICATION_CREATED, rows)
     return notification_out(rows[0])
+
+
+async def service_level(
+    customer_id: str,
+    conversation_id: str,
+    agent_ids: list[str],
+    type: NotificationType,
+    about: str,
+) -> list[NotificationOut]:
+    """An SLA clock of the room is near its target (`sla_warning`) or past it
+    (`sla_breached`): one notification per agent told (app/sla/tracking.py decides who)."""
+    at = now()
+    rows = await store.insert(
+        customer_id,
+        [
+            NewNotification(
+                agent_id=agent_id,
+                type=type.value,
+                conversation_id=conversation_id,
+                message_id=None,
+                actor_id=None,
+                text=_short(about),
+                tm_create=at,
+            )
+            for agent_id in dict.fromkeys(agent_ids)
+        ],
+    )
+    await _announce(EventType.NOTIFICATION_CREATED, rows)
+    return [notification_out(r) for r in rows]
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from app.csat import sender as csat
 from app.domain.enums import EventType
 from app.routing import availability, reassign
 from app.settings import Settings
+from app.sla import worker as sla_worker
 from app.webhooks import dispatcher as webhooks
 from app.workers import retention
 
@@ -58,6 +59,7 @@ class Workers:
             ),
             asyncio.create_task(snooze.run(self.settings), name="snooze"),
             asyncio.create_task(csat.run(self.settings, self.wake_csat), name="csat"),
+            asyncio.create_task(sla_worker.run(self.settings), name="sla"),
         ]
 
     async def stop(self) -> None:

@@ -312,4 +312,20 @@
       el.textContent = rel(el.getAttribute("datetime"));
     });
   }, 30000);
+
+  // --- SLA badges count down between the pushes that change their colour ---------------
+  // (app/desk/render.py sla_left says the same; the server sends amber and red)
+  function slaLeft(iso) {
+    var s = (Date.parse(iso) - Date.now()) / 1000;
+    var m = Math.floor(Math.abs(s) / 60);
+    var text = m >= 60 ? Math.floor(m / 60) + "h" + String(m % 60).padStart(2, "0") : m + "m";
+    return s >= 0 ? text : text + " over";
+  }
+  function tickSla() {
+    document.querySelectorAll(".sla-badge[data-due] .sla-left").forEach(function (el) {
+      el.textContent = slaLeft(el.parentNode.getAttribute("data-due"));
+    });
+  }
+  setInterval(tickSla, 15000);
+  document.body.addEventListener("htmx:wsAfterMessage", tickSla);
 })();

@@ -1,0 +1,1 @@
+"""Service levels: SLA policies, the rooms' SLA clocks, and their warnings and breaches."""
