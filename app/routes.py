@@ -36,6 +36,7 @@ from app.desk import (
     contacts_pages,
     forms,
     profile,
+    reports_pages,
     session,
 )
 from app.desk import admin_channels as admin
@@ -50,6 +51,7 @@ from app.people import accesskeys_api as accesskeys
 from app.people import agents_api as agents
 from app.people import customer_api as customer
 from app.people import me_api as me
+from app.reports import api as reports
 from app.routing import teams_api as teams
 from app.sla import api as sla
 from app.talk import api as talks
@@ -87,6 +89,7 @@ def route_handlers() -> list[Any]:
             business_hours.BusinessHoursController,
             sla.SlaPolicyController,
             sla.ConversationSlaController,
+            reports.ReportController,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,
@@ -126,6 +129,7 @@ def route_handlers() -> list[Any]:
         *notifications_desk.ROUTES,
         *canned_pages.ROUTES,
         *contacts_pages.ROUTES,
+        *reports_pages.ROUTES,
         *widget.ROUTES,
         *csat_page.ROUTES,
         healthz,

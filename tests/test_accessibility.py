@@ -52,6 +52,8 @@ PAGES = [
     ("/csat/{survey}", "#csat-form"),  # public: an email survey's page
     ("/admin/sla", "#sla-policies"),
     ("/admin/sla/{policy}", "#sla-form"),
+    ("/reports", "#chart-hours"),
+    ("/reports/rooms?figure=opened", "#report-rooms"),
 ]
 
 

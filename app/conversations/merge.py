@@ -27,6 +27,7 @@ from app.domain.principal import Principal, may_see_room
 from app.domain.resources import ConversationOut
 from app.domain.timefmt import now
 from app.people import agents
+from app.reports import facts
 from app.routing import engine
 from app.sla import tracking as sla
 
@@ -56,6 +57,7 @@ async def merge(principal: Principal, conversation_id: str, source_id: str) -> C
             )
         stamp = now()
         await rooms_store.move_timeline(source.id, target.id)
+        await facts.merged(target.id, source.id)
         target = await rooms_store.absorb(target, source, stamp)
         was_open = source.status != ConversationStatus.CLOSED.value
         was_snoozed = source.tm_snoozed is not None

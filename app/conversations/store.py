@@ -27,6 +27,7 @@ from app.domain.enums import PRIORITY_RANK
 from app.domain.errors import BadRequest
 from app.domain.participants import NO_NAME
 from app.domain.timefmt import fmt, parse
+from app.reports.facts import NOBODY, slot_of
 
 Id = uuid.UUID | str
 """An id as a row holds it or as a request gave it: asyncpg takes either."""
@@ -564,16 +565,39 @@ class SlaColumns(msgspec.Struct, frozen=True, kw_only=True):
     clock row changed (app/sla/store.py `clocks_write`)."""
 
 
+_FIRST_REPLY = (
+    "$4 AND $5::uuid IS NOT NULL AND tm_first_reply IS NULL AND tm_first_inbound IS NOT NULL"
+)
+"""SQL: this message is the room's first response (an agent's reply after the customer's
+first message, the first such)."""
+
+
 _RECORD_MESSAGE = (
-    "UPDATE conversations SET last_message = $2, tm_last_message = $3, tm_activity = $3,"
-    " tm_update = $3, status = 'active',"
+    "WITH {clocks}room AS (UPDATE conversations SET last_message = $2, tm_last_message = $3,"
+    " tm_activity = $3, tm_update = $3, status = 'active', tm_closed = NULL,"
     " tm_awaiting_reply = CASE WHEN $4 AND owner_id = $5::uuid THEN NULL"
     " ELSE tm_awaiting_reply END,"
     # whose turn it is, for the SLA clocks: an agent's reply counts, an integration's (an
     # access key's, an automatic one: no agent) does not
     " sla_turn = CASE WHEN NOT $4 THEN 'customer' WHEN $5::uuid IS NOT NULL THEN 'agent'"
-    " ELSE sla_turn END{sla}"
-    f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}"
+    " ELSE sla_turn END,"
+    # the reports' facts: the first customer message, the first agent reply after it
+    " tm_first_inbound = CASE WHEN $4 THEN tm_first_inbound"
+    " ELSE coalesce(tm_first_inbound, $3) END,"
+    f" first_reply_agent_id = CASE WHEN {_FIRST_REPLY} THEN $5::uuid"
+    " ELSE first_reply_agent_id END,"
+    f" tm_first_reply = CASE WHEN {_FIRST_REPLY} THEN $3 ELSE tm_first_reply END{{sla}}"
+    f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}),"
+    # the message counted in its quarter hour (the reports' slots)
+    " counted AS (INSERT INTO report_slots"
+    " (customer_id, conversation_id, slot, agent_id, inbound, replies)"
+    f" SELECT customer_id, id, $6, coalesce($5::uuid, '{NOBODY}'),"
+    " CASE WHEN $4 THEN 0 ELSE 1 END, CASE WHEN $4 THEN 1 ELSE 0 END"
+    " FROM room WHERE NOT $4 OR $5::uuid IS NOT NULL"
+    " ON CONFLICT (conversation_id, slot, agent_id) DO UPDATE"
+    " SET inbound = report_slots.inbound + excluded.inbound,"
+    " replies = report_slots.replies + excluded.replies)"
+    " SELECT * FROM room"
 )
 
 
@@ -590,21 +614,28 @@ async def record_message(
     `reply` (outbound) by the room's assignee (`agent_id`) also ends the wait for its
     answer (the reassign-after timer's `tm_awaiting_reply`): another agent's reply, or an
     access key's, does not answer for the assignee. `sla`: the room's SLA columns, when
-    the message moved its clocks."""
-    args: list[Any] = [room_id, preview, at, reply, agent_id]
+    the message moved its clocks.
+
+    The same statement keeps the reports' facts (app/reports, docs/ARCHITECTURE.md
+    "Reports"): the room's first customer message and first agent reply after it, open
+    again (no close time), and the message counted in its quarter hour — the customer's
+    under the nil agent, an agent's reply under that agent; an integration's reply is no
+    agent's and is not counted. One round trip in all: the SLA clocks' write and the
+    report slot's upsert are `WITH` items of the room's own `UPDATE`."""
+    args: list[Any] = [room_id, preview, at, reply, agent_id, slot_of(at)]
     sla_sets = ""
     with_items = ""
     if sla is not None:
         sla_sets = (
-            ", sla_policy_id = $6::uuid, sla_policy_tm = $7, sla_kind = $8, sla_status = $9,"
-            " sla_due_at = $10"
+            ", sla_policy_id = $7::uuid, sla_policy_tm = $8, sla_kind = $9, sla_status = $10,"
+            " sla_due_at = $11"
         )
         args += [sla.policy_id, sla.policy_tm, sla.kind, sla.status, sla.due_at]
-        if sla.clocks is not None:  # one round trip for the room and its clocks
+        if sla.clocks is not None:
             items, more = sla.clocks(len(args) + 1)
-            with_items = f"WITH {items} "
+            with_items = f"{items}, "
             args += more
-    record = await sql.fetchrow(with_items + _RECORD_MESSAGE.format(sla=sla_sets), *args)
+    record = await sql.fetchrow(_RECORD_MESSAGE.format(clocks=with_items, sla=sla_sets), *args)
     return _room(record)
 
 
@@ -662,6 +693,8 @@ async def update_room(room_id: uuid.UUID, changes: RoomChanges, at: datetime) ->
         if value is not msgspec.UNSET
     }
     values[Conversation.tm_update] = at
+    if changes.status is not msgspec.UNSET:  # the reports' close time (callers change it)
+        values[Conversation.tm_closed] = at if changes.status == "closed" else None
     rows = (
         await Conversation.update(values)
         .where(Conversation.id == room_id)
@@ -722,7 +755,11 @@ async def lock_quiet_rooms(
 
 
 async def set_status(room_id: uuid.UUID, status: str, at: datetime) -> RoomRow:
-    values: dict[Any, Any] = {Conversation.status: status, Conversation.tm_update: at}
+    values: dict[Any, Any] = {
+        Conversation.status: status,
+        Conversation.tm_update: at,
+        Conversation.tm_closed: at if status == "closed" else None,
+    }
     if status == "closed":  # a closed room waits for nobody
         values[Conversation.tm_queued] = None
     rows = (

@@ -71,3 +71,12 @@ async def fetchval(query: str, *args: Any) -> Any:
 async def execute(query: str, *args: Any) -> str:
     async with _conn() as conn:
         return await conn.execute(query, *args)
+
+
+async def stream(query: str, *args: Any, prefetch: int = 500) -> AsyncIterator[asyncpg.Record]:
+    """The statement's rows as they come, `prefetch` at a time (a server-side cursor, in a
+    transaction of its own): for answers too long to hold at once (the reports' CSV). The
+    connection is held until the iteration ends or is closed."""
+    async with _conn() as conn, conn.transaction():
+        async for record in conn.cursor(query, *args, prefetch=prefetch):
+            yield record

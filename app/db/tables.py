@@ -206,6 +206,14 @@ class Conversation(Table, tablename="conversations"):
     sla_due_at = Timestamptz(null=True, default=None)
     """The room's most pressing clock: its kind, `running|warning|breached|paused` and
     due time (the inbox's badge and "breaching soon" order)."""
+    # --- reports (migration 0033): the facts the reports read, written with the change ---
+    tm_first_inbound = Timestamptz(null=True, default=None)
+    """The customer's first message in the room."""
+    tm_first_reply = Timestamptz(null=True, default=None)
+    """The first reply an agent sent after the customer's first message."""
+    first_reply_agent_id = UUID(null=True, default=None)
+    tm_closed = Timestamptz(null=True, default=None)
+    """When the room was last closed; null while it is open."""
 
 
 class Participant(Table, tablename="participants"):
@@ -767,3 +775,45 @@ class SlaFact(Table, tablename="sla_facts"):
 
 
 ALL_TABLES.append(SlaFact)
+
+
+# --- reports (migration 0033) ---------------------------------------------------------------
+
+
+class ReportSlot(Table, tablename="report_slots"):
+    """Per room, quarter of an hour (`slot`, its start) and agent: the customer's messages
+    (`inbound`, under the nil agent id) and that agent's replies. One upsert per message,
+    in the statement that records it on its room (conversations.store.record_message)."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    slot = Timestamptz()
+    agent_id = UUID(default="00000000-0000-0000-0000-000000000000")
+    inbound = Integer(default=0)
+    replies = Integer(default=0)
+
+
+class ReportVolume(Table, tablename="report_volume"):
+    """The customer's messages and replies per quarter hour (`span` "q") and per UTC day
+    ("d"): under the nil agent the customer's messages and every agent's replies, under an
+    agent its own replies. Folded from the event stream (app/reports/volume.py)."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    span = Varchar(length=1)
+    start = Timestamptz()
+    agent_id = UUID()
+    inbound = Integer(default=0)
+    replies = Integer(default=0)
+
+
+class ReportCursor(Table, tablename="report_cursors"):
+    """How far into a customer's events `report_volume` has counted."""
+
+    customer_id = UUID(primary_key=True)
+    event_id = BigInt(default=0)
+    tm_update = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES.extend([ReportSlot, ReportVolume, ReportCursor])

@@ -12,6 +12,7 @@ from app.conversations import lifecycle, sender, snooze
 from app.core.hub import Hub
 from app.csat import sender as csat
 from app.domain.enums import EventType
+from app.reports import volume as report_counts
 from app.routing import availability, reassign
 from app.settings import Settings
 from app.sla import worker as sla_worker
@@ -60,6 +61,7 @@ class Workers:
             asyncio.create_task(snooze.run(self.settings), name="snooze"),
             asyncio.create_task(csat.run(self.settings, self.wake_csat), name="csat"),
             asyncio.create_task(sla_worker.run(self.settings), name="sla"),
+            asyncio.create_task(report_counts.run(self.settings), name="report-counts"),
         ]
 
     async def stop(self) -> None:
