@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from piccolo.columns.column_types import Timestamptz
 from piccolo.columns.combination import WhereRaw
 from piccolo.query import OrderByRaw
 from piccolo.query.functions.aggregate import Count
@@ -293,32 +294,8 @@ async def page_by_sla_then_creation(
     among equals. The token is `<due or "none">/<tm_create>/<id>` of the last room
     (index conversations_sla_due)."""
     check_page_size(page_size)
-    where = _conditions(f)
-    if page_token:
-        due, tm, room_id = _sla_token(page_token)
-        later = "(tm_create, id) < ({}, {}::uuid)"
-        if due is None:
-            where.append(WhereRaw(f"(sla_due_at IS NULL AND {later})", tm, room_id))
-        else:
-            where.append(
-                WhereRaw(
-                    f"(sla_due_at IS NULL OR sla_due_at > {{}} OR (sla_due_at = {{}} AND {later}))",
-                    due,
-                    due,
-                    tm,
-                    room_id,
-                )
-            )
-    rows = [
-        _room(r)
-        for r in await Conversation.select()
-        .where(*where)
-        .order_by(OrderByRaw("sla_due_at IS NULL"))
-        .order_by(Conversation.sla_due_at)
-        .order_by(Conversation.tm_create, ascending=False)
-        .order_by(Conversation.id, ascending=False)
-        .limit(page_size + 1)
-    ]
+    after = _sla_token(page_token) if page_token else None
+    rows = await _by_sla(f, after, page_size + 1, Conversation.tm_create)
     if len(rows) <= page_size:
         return rows, ""
     last = rows[page_size - 1]
@@ -342,10 +319,22 @@ async def page_by_sla(
     """The desk's "Breaching soon": rooms with an SLA due time, soonest (breached) first,
     then the others; the latest activity first among equals, after the (due, tm_activity,
     id) `after`."""
+    return await _by_sla(f, after, limit, Conversation.tm_activity)
+
+
+async def _by_sla(
+    f: RoomFilter,
+    after: tuple[datetime | None, datetime, str] | None,
+    limit: int,
+    then: Timestamptz,
+) -> list[RoomRow]:
+    """Rooms by SLA due time (nulls last), then `then` newest first and id, after the
+    (due, `then`, id) `after`: the API's order (`then`: creation) and the desk's
+    (latest activity)."""
     where = _conditions(f)
     if after is not None:
         due, tm, room_id = after
-        later = "(tm_activity, id) < ({}, {}::uuid)"
+        later = f"({then._meta.db_column_name}, id) < ({{}}, {{}}::uuid)"
         if due is None:
             where.append(WhereRaw(f"(sla_due_at IS NULL AND {later})", tm, room_id))
         else:
@@ -363,7 +352,7 @@ async def page_by_sla(
         .where(*where)
         .order_by(OrderByRaw("sla_due_at IS NULL"))
         .order_by(Conversation.sla_due_at)
-        .order_by(Conversation.tm_activity, ascending=False)
+        .order_by(then, ascending=False)
         .order_by(Conversation.id, ascending=False)
         .limit(limit)
     )
