@@ -25,6 +25,7 @@ from app.conversations import messages, notes, snooze
 from app.conversations import service as conversations
 from app.csat import sender as csat_sender
 from app.csat import service as csat
+from app.desk import inbox
 from app.domain.enums import (
     AssignmentPolicy,
     Availability,
@@ -56,6 +57,7 @@ from app.domain.resources import (
     TeamUpdate,
 )
 from app.domain.timefmt import as_of, fmt, now
+from app.notifications import service as notifications
 from app.people import agents, customers
 from app.routing import availability, teams
 from app.sla import service as sla_policies
@@ -234,13 +236,15 @@ async def seed_conversations(
     """Today's rooms across channels, through the same entry points real traffic uses;
     one person reaches the desk by SMS and by email and both land in one room.
 
-    Sam fills his 2 rooms and the admin her 3 in Support, so the last rooms wait in
-    Support's queue. Then Sam steps away: the admin stays online, and a room closed by the
+    Sam fills his 2 rooms and the admin her 3, so the last Support rooms wait in its
+    queue. Then Sam steps away: the admin stays online, and a room closed by the
     admin (or Sam coming back) hands the head of the queue out at once.
 
     The rooms arrived over the last forty minutes (`as_of`), so their SLA clocks have
-    counted: the urgent web chat is amber and turns red about two minutes after the demo
-    starts, Lee's urgent SMS is red, the others run on the office-hours policy."""
+    counted: the urgent web chat is amber and turns red a couple of minutes after the demo
+    starts, Lee's urgent SMS is red, the others run on the office-hours policy. Each open
+    room's last message is under 30 minutes old, so none starts idle
+    (`CONVODESK_IDLE_AFTER`); they go idle as the demo runs, as real rooms do."""
     start = now()
 
     def ago(minutes: float) -> AbstractContextManager[None]:
@@ -294,14 +298,14 @@ async def seed_conversations(
         await update(done, status=ConversationStatus.CLOSED.value)
 
     # No team: the admin hands it to Sam.
-    with ago(30):
+    with ago(28):
         line = await arrive(
             "line", "Ud871bcaf7c3ad13d2a0b0d78a42a287f", "Hi! Do you ship to Osaka?", "Mina K."
         )
         await update(line, owner_id=agent.agent_id)
 
     # Billing, least busy: Sam already holds two rooms, so the admin gets it.
-    with ago(27):
+    with ago(26):
         refund = await arrive(
             "email",
             "bob@example.com",
@@ -499,7 +503,7 @@ REPLIES = (
     "Good question! Yes, we can do that; I've set it up on your account.",
     "I've checked with the warehouse and updated your order.",
 )
-FOLLOW_UPS = ("Great, thank you!", "Perfect, that works.", "OK — and how long will it take?")
+FOLLOW_UPS = ("Great, thank you!", "Perfect, that works.", "Thanks, that was quick!")
 COMMENTS = {
     1: "Took days to get an answer.",
     2: "Slow, and I had to explain twice.",
@@ -516,7 +520,7 @@ async def seed_week(admin: Principal, agent: Principal, channel: dict[str, Accou
     its count from scratch. Each room closes before the next opens (nobody is ever at
     capacity, so today's routing starts as it would on an empty desk); the survey goes
     out at the close and the customer answers on the channel they used: a number by SMS
-    or LINE, the card in the web chat widget (email's link stays unanswered)."""
+    or LINE, the card in the web chat widget, the link in the email."""
     zone = ZoneInfo(DEMO_ZONE)
     today = now().astimezone(zone).date()
     people = {admin.agent_id: admin, agent.agent_id: agent}
@@ -564,22 +568,33 @@ async def seed_week(admin: Principal, agent: Principal, channel: dict[str, Accou
                 owner, room, ConversationUpdate(status=ConversationStatus.CLOSED)
             )
             await csat_sender.send_due(at)
-        if rating is None:
-            continue
-        at += timedelta(minutes=3 + 2 * (i % 11))
-        answer = f"{rating} - {COMMENTS[rating]}"
-        with as_of(at):
-            if kind == "webchat":  # the widget's card
-                survey = await csat.widget_survey(channel[kind], peer)
-                assert survey is not None  # sent at the close, above
-                await csat.answer_widget(channel[kind], peer, survey.id, rating, COMMENTS[rating])
-            elif kind == "email":  # the link in the mail, and its page's form
-                sent, _ = await messages.list_messages(admin, room, page_size=1)
-                token = sent[0].text.rstrip().rsplit("/csat/", 1)[1]
-                key = runtime.settings().require_secret_key()
-                await csat.answer_link(key, token, rating, COMMENTS[rating])
-            else:  # a number by SMS or LINE
-                await messages.receive(channel[kind], InboundMessage(peer=peer, text=answer))
+        if rating is not None:
+            at += timedelta(minutes=3 + 2 * (i % 11))
+            await answer_survey(admin, channel[kind], room, peer, rating, at)
+        # a past week is read: its rooms are not unread, nor their notifications
+        with as_of(at + timedelta(minutes=1)):
+            for person in people.values():
+                await inbox.mark_read(person, room)
+                await notifications.read_all(person, room)
+
+
+async def answer_survey(
+    admin: Principal, account: AccountRow, room: str, peer: str, rating: int, at: datetime
+) -> None:
+    """The customer rates the room at `at`, as each channel lets them."""
+    with as_of(at):
+        if account.type == "webchat":  # the widget's card
+            survey = await csat.widget_survey(account, peer)
+            assert survey is not None  # sent at the close
+            await csat.answer_widget(account, peer, survey.id, rating, COMMENTS[rating])
+        elif account.settings.get("reference_type") == "email":  # the mail's link, its form
+            sent, _ = await messages.list_messages(admin, room, page_size=1)
+            token = sent[0].text.rstrip().rsplit("/csat/", 1)[1]
+            key = runtime.settings().require_secret_key()
+            await csat.answer_link(key, token, rating, COMMENTS[rating])
+        else:  # a number by SMS or LINE
+            answer = InboundMessage(peer=peer, text=f"{rating} - {COMMENTS[rating]}")
+            await messages.receive(account, answer)
 
 
 async def seed_talks(admin: Principal, agent_id: str) -> None:
