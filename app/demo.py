@@ -5,6 +5,10 @@ the product does: the agent is created by the admin (an audit entry), the teams 
 admin's team service, availability by the agents' own switches, and the rooms arrive on
 channel accounts that route to teams — so each room's assignment reason, system line,
 `conversation_assigned` event and audit entry were written by routing itself.
+
+The past is written the same way, at the times it happened (`timefmt.as_of`): a week of
+rooms answered, closed and rated, and today's rooms arriving over the last forty minutes,
+so SLA clocks, survey answers and every report figure are the ones live traffic leaves.
 """
 
 from __future__ import annotations
@@ -95,36 +99,40 @@ async def seed_demo() -> DemoInfo:
     if existing:
         await ensure_email_channel(existing)  # demo data made before it existed gets it too
         return DemoInfo(customer_id=existing, created=False, logins=logins)
-    customer, admin_id = await customers.create_customer(
-        name=DEMO_CUSTOMER,
-        username=admin_username,
-        password=DEMO_PASSWORD,
-        agent_name=admin_name,
-    )
-    admin = Principal(
-        customer_id=customer.id,
-        agent_id=admin_id,
-        username=admin_username,
-        permission=Permission.ADMIN,
-        via="demo",
-    )
-    data = agents.validated_create(
-        username=agent_username,
-        password=DEMO_PASSWORD,
-        name=agent_name,
-        permission=agent_perm.value,
-    )
-    agent_out = await agents.create_agent(admin, data)  # by the admin: an audit entry
-    agent = Principal(
-        customer_id=customer.id,
-        agent_id=agent_out.id,
-        username=agent_username,
-        permission=agent_perm,
-        via="demo",
-    )
-    await ensure_email_channel(customer.id)
-    channel = await seed_desk(admin, agent)
-    await seed_service_levels(admin, agent, channel)
+    # The desk was set up the morning before the demo's past week began, so its calendar
+    # and policies (and their audit entries) come before the rooms they govern.
+    with as_of(week_start() - timedelta(hours=16)):
+        customer, admin_id = await customers.create_customer(
+            name=DEMO_CUSTOMER,
+            username=admin_username,
+            password=DEMO_PASSWORD,
+            agent_name=admin_name,
+        )
+        admin = Principal(
+            customer_id=customer.id,
+            agent_id=admin_id,
+            username=admin_username,
+            permission=Permission.ADMIN,
+            via="demo",
+        )
+        data = agents.validated_create(
+            username=agent_username,
+            password=DEMO_PASSWORD,
+            name=agent_name,
+            permission=agent_perm.value,
+        )
+        agent_out = await agents.create_agent(admin, data)  # by the admin: an audit entry
+        agent = Principal(
+            customer_id=customer.id,
+            agent_id=agent_out.id,
+            username=agent_username,
+            permission=agent_perm,
+            via="demo",
+        )
+        await ensure_email_channel(customer.id)
+        channel = await seed_desk(admin, agent)
+        await seed_service_levels(admin)
+    await seed_week(admin, agent, channel)
     await seed_conversations(admin, agent, channel)
     await seed_talks(admin, agent.agent_id)
     return DemoInfo(customer_id=customer.id, created=True, logins=logins)
@@ -414,10 +422,15 @@ OFFICE_HOURS = [
 ]
 
 
-async def seed_service_levels(
-    admin: Principal, agent: Principal, channel: dict[str, AccountRow]
-) -> None:
-    """Business hours, SLA policies and a week of history for the Reports page.
+def week_start() -> datetime:
+    """The demo's past week begins at midnight in Berlin, six days before today."""
+    zone = ZoneInfo(DEMO_ZONE)
+    first = now().astimezone(zone).date() - timedelta(days=6)
+    return datetime.combine(first, time()).replace(tzinfo=zone).astimezone(UTC)
+
+
+async def seed_service_levels(admin: Principal) -> None:
+    """Business hours and SLA policies.
 
     "Office hours" (Berlin, Monday to Friday with a lunch break, closed on Christmas Day
     and New Year's Day) is the customer's calendar and both teams'. "Standard" holds every
@@ -459,7 +472,6 @@ async def seed_service_levels(
             resolution_minutes=3 * 24 * 60,
         ),
     )
-    await seed_week(admin, agent, channel)
 
 
 async def team_ids(admin: Principal) -> dict[str, str]:
@@ -514,7 +526,7 @@ COMMENTS = {
 
 
 async def seed_week(admin: Principal, agent: Principal, channel: dict[str, AccountRow]) -> None:
-    """The week before today, written through the services at the times it happened
+    """The six days before today, written through the services at the times it happened
     (`as_of`), so the Reports page opens on a week of bars, response and resolution
     times, SLA figures per policy, a CSAT distribution and an agents table, each equal to
     its count from scratch. Each room closes before the next opens (nobody is ever at
@@ -522,11 +534,11 @@ async def seed_week(admin: Principal, agent: Principal, channel: dict[str, Accou
     out at the close and the customer answers on the channel they used: a number by SMS
     or LINE, the card in the web chat widget, the link in the email."""
     zone = ZoneInfo(DEMO_ZONE)
-    today = now().astimezone(zone).date()
+    first = week_start().astimezone(zone).date()
     people = {admin.agent_id: admin, agent.agent_id: agent}
     line_owners = [agent, admin]
     for i, (days, clock, kind, name, text, wait, rating) in enumerate(WEEK):
-        local = datetime.combine(today - timedelta(days=days), time.fromisoformat(clock))
+        local = datetime.combine(first + timedelta(days=6 - days), time.fromisoformat(clock))
         at = local.replace(tzinfo=zone).astimezone(UTC)
         peer = {
             "message": f"+1555010{i:04d}",
