@@ -167,7 +167,7 @@ def cmd_agent_create(args: argparse.Namespace) -> None:
 
 async def _pooled(coro: Coroutine[Any, Any, T]) -> T:
     """`coro` with a connection pool, as the server has: without one, every transaction
-    opens (and introspects) a connection of its own, four times slower for the demo."""
+    opens (and introspects) a connection of its own: the demo seeds several times slower."""
     from app.db.piccolo_conf import DB
 
     await DB.start_connection_pool(min_size=1, max_size=2)

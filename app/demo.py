@@ -25,7 +25,7 @@ from app.channels import accounts, runtime
 from app.channels.account_store import AccountRow
 from app.channels.email import EmailDriver
 from app.contacts import service as contacts
-from app.conversations import messages, notes, snooze
+from app.conversations import messages, notes, outbound, sender, snooze
 from app.conversations import service as conversations
 from app.csat import sender as csat_sender
 from app.csat import service as csat
@@ -580,6 +580,10 @@ async def seed_week(admin: Principal, agent: Principal, channel: dict[str, Accou
                 owner, room, ConversationUpdate(status=ConversationStatus.CLOSED)
             )
             await csat_sender.send_due(at)
+            # the replies and the survey go out as the sender would have sent them then,
+            # not all at once when the demo server starts
+            for claim in await outbound.claim_due(limit=20):
+                await sender.send_one(claim)
         if rating is not None:
             at += timedelta(minutes=3 + 2 * (i % 11))
             await answer_survey(admin, channel[kind], room, peer, rating, at)

@@ -21,7 +21,7 @@ from app.domain.enums import Permission
 from app.domain.principal import Principal
 
 
-def test_the_demo_has_teams_routing_a_queue_and_an_audit_log():
+def test_the_demo_has_teams_routing_service_levels_and_a_week_to_report():
     srv = ServerProcess(cli_env(CONVODESK_SMTP_PORT="0"), command="demo").wait_ready()
     try:
         token = httpx.post(
@@ -121,7 +121,6 @@ async def _recounted(admin: dict, week: dict) -> tuple[dict, dict]:
 
 
 def routing(srv: ServerProcess, token: str, get) -> None:
-
     people = {a["username"]: a for a in get("/v1.0/agents")["result"]}
     admin, agent = people["admin"], people["agent"]
     assert (admin["availability"], agent["availability"]) == ("online", "away")
