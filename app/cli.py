@@ -12,12 +12,15 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
 
 from app.settings import Settings, SettingsError
+
+T = TypeVar("T")
 
 
 class _Exit(Exception):
@@ -162,12 +165,24 @@ def cmd_agent_create(args: argparse.Namespace) -> None:
     print(json.dumps({"agent_id": _service_call(create())}))
 
 
+async def _pooled(coro: Coroutine[Any, Any, T]) -> T:
+    """`coro` with a connection pool, as the server has: without one, every transaction
+    opens (and introspects) a connection of its own: the demo seeds several times slower."""
+    from app.db.piccolo_conf import DB
+
+    await DB.start_connection_pool(min_size=1, max_size=2)
+    try:
+        return await coro
+    finally:
+        await DB.close_connection_pool()
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     settings = _prepare()
     from app.demo import seed_demo
 
     say("Seeding demo data ...")
-    info = asyncio.run(seed_demo())
+    info = asyncio.run(_pooled(seed_demo()))
     say("Demo data " + ("created." if info.created else "already present; reusing it."))
     url = f"http://{args.host}:{args.port}"
     say("")

@@ -5,20 +5,31 @@ the product does: the agent is created by the admin (an audit entry), the teams 
 admin's team service, availability by the agents' own switches, and the rooms arrive on
 channel accounts that route to teams — so each room's assignment reason, system line,
 `conversation_assigned` event and audit entry were written by routing itself.
+
+The past is written the same way, at the times it happened (`timefmt.as_of`): a week of
+rooms answered, closed and rated, and today's rooms arriving over the last forty minutes,
+so SLA clocks, survey answers and every report figure are the ones live traffic leaves.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import msgspec
 
+from app.business_hours import service as business_hours
 from app.canned import service as canned
-from app.channels import accounts
+from app.channels import accounts, runtime
+from app.channels.account_store import AccountRow
 from app.channels.email import EmailDriver
 from app.contacts import service as contacts
-from app.conversations import messages, notes, snooze
+from app.conversations import messages, notes, outbound, sender, snooze
 from app.conversations import service as conversations
+from app.csat import sender as csat_sender
+from app.csat import service as csat
+from app.desk import inbox
 from app.domain.enums import (
     AssignmentPolicy,
     Availability,
@@ -32,20 +43,29 @@ from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
 from app.domain.resources import (
     AgentUpdate,
+    BusinessHoursCreate,
+    BusinessHoursHoliday,
+    BusinessHoursPeriod,
     CannedResponseCreate,
     ContactMergeIn,
     ContactUpdate,
     ConversationUpdate,
+    CustomerUpdate,
     MessageCreate,
     MeUpdate,
     ParticipantIn,
+    SlaPolicyCreate,
     TalkCreate,
     TalkMessageCreate,
     TeamCreate,
+    TeamUpdate,
 )
-from app.domain.timefmt import fmt, now
+from app.domain.timefmt import as_of, fmt, now
+from app.notifications import service as notifications
 from app.people import agents, customers
 from app.routing import availability, teams
+from app.sla import service as sla_policies
+from app.sla import worker as sla_worker
 from app.talk import messages as talk_messages
 from app.talk import service as talks
 
@@ -79,35 +99,41 @@ async def seed_demo() -> DemoInfo:
     if existing:
         await ensure_email_channel(existing)  # demo data made before it existed gets it too
         return DemoInfo(customer_id=existing, created=False, logins=logins)
-    customer, admin_id = await customers.create_customer(
-        name=DEMO_CUSTOMER,
-        username=admin_username,
-        password=DEMO_PASSWORD,
-        agent_name=admin_name,
-    )
-    admin = Principal(
-        customer_id=customer.id,
-        agent_id=admin_id,
-        username=admin_username,
-        permission=Permission.ADMIN,
-        via="demo",
-    )
-    data = agents.validated_create(
-        username=agent_username,
-        password=DEMO_PASSWORD,
-        name=agent_name,
-        permission=agent_perm.value,
-    )
-    agent_out = await agents.create_agent(admin, data)  # by the admin: an audit entry
-    agent = Principal(
-        customer_id=customer.id,
-        agent_id=agent_out.id,
-        username=agent_username,
-        permission=agent_perm,
-        via="demo",
-    )
-    await ensure_email_channel(customer.id)
-    await seed_conversations(admin, agent)
+    # The desk was set up the morning before the demo's past week began, so its calendar
+    # and policies (and their audit entries) come before the rooms they govern.
+    with as_of(week_start() - timedelta(hours=16)):
+        customer, admin_id = await customers.create_customer(
+            name=DEMO_CUSTOMER,
+            username=admin_username,
+            password=DEMO_PASSWORD,
+            agent_name=admin_name,
+        )
+        admin = Principal(
+            customer_id=customer.id,
+            agent_id=admin_id,
+            username=admin_username,
+            permission=Permission.ADMIN,
+            via="demo",
+        )
+        data = agents.validated_create(
+            username=agent_username,
+            password=DEMO_PASSWORD,
+            name=agent_name,
+            permission=agent_perm.value,
+        )
+        agent_out = await agents.create_agent(admin, data)  # by the admin: an audit entry
+        agent = Principal(
+            customer_id=customer.id,
+            agent_id=agent_out.id,
+            username=agent_username,
+            permission=agent_perm,
+            via="demo",
+        )
+        await ensure_email_channel(customer.id)
+        channel = await seed_desk(admin, agent)
+        await seed_service_levels(admin)
+    await seed_week(admin, agent, channel)
+    await seed_conversations(admin, agent, channel)
     await seed_talks(admin, agent.agent_id)
     return DemoInfo(customer_id=customer.id, created=True, logins=logins)
 
@@ -146,16 +172,18 @@ DEMO_CHANNELS = {
 }
 
 
-async def seed_conversations(admin: Principal, agent: Principal) -> None:
-    """Rooms across channels, through the same entry points real traffic uses; one person
-    reaches the desk by SMS and by email and both land in one room.
+SURVEY = {"csat": "on"}
+"""Every demo channel asks for a rating when a room closes."""
 
-    Two teams route them: Support (round robin, 3 rooms each) gets SMS and web chat,
-    Billing (least busy) gets email; LINE routes to no team and is assigned by hand. Both
-    agents are online while the rooms arrive; Sam takes at most 2 rooms (his own
-    capacity), so once everyone is full the last rooms wait in Support's queue. Then Sam
-    steps away: the admin stays online, and a room closed by the admin (or Sam coming
-    back) hands the head of the queue out at once."""
+
+async def seed_desk(admin: Principal, agent: Principal) -> dict[str, AccountRow]:
+    """The demo's channel accounts (by reference type: loopback stand-ins for SMS, email
+    and LINE, whose replies always go out, and the real web chat widget), who is at the
+    desk, and the two teams that route the rooms.
+
+    Support (round robin, 3 rooms each) gets SMS and web chat, Billing (least busy) gets
+    email; LINE routes to no team and is assigned by hand. Both agents are online; Sam is
+    newer and takes at most 2 rooms at a time (his own capacity)."""
     channel = {}
     for reference_type, (address, name) in DEMO_CHANNELS.items():
         if reference_type == "webchat":
@@ -165,7 +193,11 @@ async def seed_conversations(admin: Principal, agent: Principal) -> None:
                 type="webchat",
                 address="",
                 name=name,
-                settings={"title": "Chat with Demo Company", "greeting": "Hi! How can we help?"},
+                settings={
+                    "title": "Chat with Demo Company",
+                    "greeting": "Hi! How can we help?",
+                    **SURVEY,
+                },
             )
             continue
         channel[reference_type] = await accounts.create_account(
@@ -173,11 +205,10 @@ async def seed_conversations(admin: Principal, agent: Principal) -> None:
             type="loopback",
             address=address,
             name=name,
-            settings={"reference_type": reference_type},
+            settings={"reference_type": reference_type, **SURVEY},
         )
     real_email = await accounts.account_by_address("email", DEMO_EMAIL)
 
-    # Who is there: both at their desks; Sam is newer and takes 2 rooms at a time.
     await availability.set_own(admin, Availability.ONLINE)
     await availability.set_own(agent, Availability.ONLINE)
     await availability.update_agent(admin, agent.agent_id, AgentUpdate(max_open=2))
@@ -204,6 +235,28 @@ async def seed_conversations(admin: Principal, agent: Principal) -> None:
             max_open=4,
         ),
     )
+    return channel
+
+
+async def seed_conversations(
+    admin: Principal, agent: Principal, channel: dict[str, AccountRow]
+) -> None:
+    """Today's rooms across channels, through the same entry points real traffic uses;
+    one person reaches the desk by SMS and by email and both land in one room.
+
+    Sam fills his 2 rooms and the admin her 3, so the last Support rooms wait in its
+    queue. Then Sam steps away: the admin stays online, and a room closed by the
+    admin (or Sam coming back) hands the head of the queue out at once.
+
+    The rooms arrived over the last forty minutes (`as_of`), so their SLA clocks have
+    counted: the urgent web chat is amber and turns red a couple of minutes after the demo
+    starts, Lee's urgent SMS is red, the others run on the office-hours policy. Each open
+    room's last message is under 30 minutes old, so none starts idle
+    (`CONVODESK_IDLE_AFTER`); they go idle as the demo runs, as real rooms do."""
+    start = now()
+
+    def ago(minutes: float) -> AbstractContextManager[None]:
+        return as_of(start - timedelta(minutes=minutes))
 
     async def arrive(reference_type: str, peer: str, text: str, name: str = "") -> str:
         got = await messages.receive(
@@ -220,62 +273,79 @@ async def seed_conversations(admin: Principal, agent: Principal) -> None:
         )
 
     # One person, two channels, one room (Support: it began by SMS).
-    order = await arrive("message", "+15559876543", "When will my order arrive?", "Dana Park")
-    await update(order, name="Order Support #5678", tags=["shipping"])
-    await reply(order, "Your order is scheduled for Friday delivery. Tracking is on its way.")
-    await conversations.add_participant(
-        admin,
-        order,
-        ParticipantIn(
-            type=ParticipantType.EMAIL, target="dana.park@example.com", target_name="Dana Park"
-        ),
-    )
-    await arrive(
-        "email", "dana.park@example.com", "Can I change the delivery address?", "Dana Park"
-    )
-    await reply(order, "Yes, I've updated it. Sending confirmation by email.")
+    with ago(40):
+        order = await arrive("message", "+15559876543", "When will my order arrive?", "Dana Park")
+        await update(order, name="Order Support #5678", tags=["shipping"])
+    with ago(37):
+        await reply(order, "Your order is scheduled for Friday delivery. Tracking is on its way.")
+        await conversations.add_participant(
+            admin,
+            order,
+            ParticipantIn(
+                type=ParticipantType.EMAIL, target="dana.park@example.com", target_name="Dana Park"
+            ),
+        )
+    with ago(21):
+        await arrive(
+            "email", "dana.park@example.com", "Can I change the delivery address?", "Dana Park"
+        )
+    with ago(19):
+        await reply(order, "Yes, I've updated it. Sending confirmation by email.")
 
-    checkout = await arrive(
-        "webchat", "visitor-7f3a", "Is anyone there? The checkout button does nothing."
-    )
-    await update(checkout, priority=Priority.URGENT.value, tags=["website"])
+    # Urgent: 15 minutes around the clock, 12.5 counted, so past the warning at 80%.
+    with ago(12.5):
+        checkout = await arrive(
+            "webchat", "visitor-7f3a", "Is anyone there? The checkout button does nothing."
+        )
+        await update(checkout, priority=Priority.URGENT.value, tags=["website"])
 
-    done = await arrive("message", "+15557770000", "Thanks, all sorted!")
-    await reply(done, "Glad to hear it. Have a great day!")
-    await update(done, status=ConversationStatus.CLOSED.value)
+    with ago(34):
+        done = await arrive("message", "+15557770000", "Thanks, all sorted!")
+    with ago(33):
+        await reply(done, "Glad to hear it. Have a great day!")
+        await update(done, status=ConversationStatus.CLOSED.value)
 
     # No team: the admin hands it to Sam.
-    line = await arrive(
-        "line", "Ud871bcaf7c3ad13d2a0b0d78a42a287f", "Hi! Do you ship to Osaka?", "Mina K."
-    )
-    await update(line, owner_id=agent.agent_id)
+    with ago(28):
+        line = await arrive(
+            "line", "Ud871bcaf7c3ad13d2a0b0d78a42a287f", "Hi! Do you ship to Osaka?", "Mina K."
+        )
+        await update(line, owner_id=agent.agent_id)
 
     # Billing, least busy: Sam already holds two rooms, so the admin gets it.
-    refund = await arrive(
-        "email",
-        "bob@example.com",
-        "Refund status for order #991? It has been two weeks.",
-        "Bob Builder",
-    )
-    await update(refund, tags=["billing"], priority=Priority.HIGH.value)
+    with ago(26):
+        refund = await arrive(
+            "email",
+            "bob@example.com",
+            "Refund status for order #991? It has been two weeks.",
+            "Bob Builder",
+        )
+        await update(refund, tags=["billing"], priority=Priority.HIGH.value)
 
-    # Support fills up: the admin's third room, then everyone is at capacity.
-    damaged = await arrive(
-        "message", "+15552223333", "My package arrived damaged. What now?", "Lee Chen"
-    )
-    await update(damaged, priority=Priority.HIGH.value, tags=["shipping"])
-    wholesale = await arrive(
-        "webchat", "visitor-20c1", "Do you offer wholesale prices for 50+ units?", "Priya Shah"
-    )
-    await update(wholesale, priority=Priority.HIGH.value)
-    stock = await arrive(
-        "message", "+15554445555", "Is the blue jacket back in stock?", "Ravi Patel"
-    )
+    # Support fills up: the admin's third room (urgent, unanswered for 24 minutes: its
+    # first response is breached), then everyone is at capacity.
+    with ago(24):
+        damaged = await arrive(
+            "message", "+15552223333", "My package arrived damaged. What now?", "Lee Chen"
+        )
+        await update(damaged, priority=Priority.URGENT.value, tags=["shipping"])
+    with ago(9):
+        wholesale = await arrive(
+            "webchat", "visitor-20c1", "Do you offer wholesale prices for 50+ units?", "Priya Shah"
+        )
+        await update(wholesale, priority=Priority.HIGH.value)
+    with ago(6):
+        stock = await arrive(
+            "message", "+15554445555", "Is the blue jacket back in stock?", "Ravi Patel"
+        )
 
     await seed_toolbox(admin, agent, order=order, line=line, refund=refund, stock=stock)
 
     # Sam steps away from the desk; the admin keeps working.
     await availability.set_own(agent, Availability.AWAY)
+    # The warnings and breaches that came due while the rooms waited, as the SLA worker
+    # would have fired them: the inbox shows amber and red from the first page load.
+    await sla_worker.fire_due()
 
 
 async def seed_toolbox(
@@ -342,6 +412,205 @@ async def seed_toolbox(
     await notes.add_note(
         agent, line, "@admin do we ship to Osaka yet? Mina is asking about a bulk order."
     )
+
+
+DEMO_ZONE = "Europe/Berlin"
+OFFICE_HOURS = [
+    BusinessHoursPeriod(day=day, start=start, end=end)
+    for day in range(5)  # Monday to Friday, with a lunch break
+    for start, end in (("09:00", "12:30"), ("13:30", "18:00"))
+]
+
+
+def week_start() -> datetime:
+    """The demo's past week begins at midnight in Berlin, six days before today."""
+    zone = ZoneInfo(DEMO_ZONE)
+    first = now().astimezone(zone).date() - timedelta(days=6)
+    return datetime.combine(first, time()).replace(tzinfo=zone).astimezone(UTC)
+
+
+async def seed_service_levels(admin: Principal) -> None:
+    """Business hours and SLA policies.
+
+    "Office hours" (Berlin, Monday to Friday with a lunch break, closed on Christmas Day
+    and New Year's Day) is the customer's calendar and both teams'. "Standard" holds every
+    room to it (first response 4 hours, resolution 3 days); "Urgent" answers around the
+    clock (15 minutes, then 30 between replies, resolved in 4 hours) — so urgent rooms
+    are on the clock whenever the demo is started, at night and at weekends too."""
+    year = now().year
+    hours = await business_hours.create(
+        admin,
+        BusinessHoursCreate(
+            name="Office hours",
+            time_zone=DEMO_ZONE,
+            periods=OFFICE_HOURS,
+            holidays=[
+                BusinessHoursHoliday(date=f"{year}-12-25", yearly=True, name="Christmas Day"),
+                BusinessHoursHoliday(date=f"{year}-01-01", yearly=True, name="New Year's Day"),
+            ],
+        ),
+    )
+    await customers.update_customer(admin, CustomerUpdate(business_hours_id=hours.id))
+    for team_id in (await team_ids(admin)).values():
+        await teams.update_team(admin, team_id, TeamUpdate(business_hours_id=hours.id))
+    await sla_policies.create(
+        admin,
+        SlaPolicyCreate(
+            name="Urgent",
+            priority=Priority.URGENT,
+            first_response_minutes=15,
+            next_response_minutes=30,
+            resolution_minutes=4 * 60,
+        ),
+    )
+    await sla_policies.create(
+        admin,
+        SlaPolicyCreate(
+            name="Standard",
+            business_hours_id=hours.id,
+            first_response_minutes=4 * 60,
+            resolution_minutes=3 * 24 * 60,
+        ),
+    )
+
+
+async def team_ids(admin: Principal) -> dict[str, str]:
+    """The customer's teams, name → id."""
+    found, _ = await teams.list_teams(admin)
+    return {t.name: t.id for t in found}
+
+
+WEEK = (
+    # days ago, local time, channel, customer, what they wrote, minutes to the first
+    # reply, the rating they gave (None: the survey went unanswered)
+    (6, "09:12", "message", "Olivia Brown", "Where is my parcel? Order #1042.", 9, 5),
+    (6, "10:40", "webchat", "Noah Garcia", "Can I pay by invoice?", 4, 4),
+    (6, "14:05", "email", "Emma Wilson", "Please send a copy of invoice #7781.", 95, None),
+    (6, "16:30", "line", "Haruto S.", "Is the blue jacket available in size L?", 22, 5),
+    (5, "08:55", "message", "Liam Johnson", "URGENT: charged twice for order #1077", 11, 4),
+    (5, "11:20", "webchat", "Sophia Martin", "The discount code SPRING does not work.", 35, 3),
+    (5, "13:10", "email", "Mia Fischer", "How do I change my billing address?", 300, 2),
+    (5, "17:45", "message", "Lucas Meyer", "Do you deliver on Saturdays?", 14, 5),
+    (4, "09:30", "webchat", "Amelia Clark", "URGENT: the site shows an error at payment", 27, 2),
+    (4, "12:15", "line", "Yui T.", "Can I return an item bought in the sale?", 48, 4),
+    (4, "15:00", "email", "Ben Schulz", "Your last invoice has the wrong VAT number.", 130, None),
+    (4, "16:20", "message", "Ella Davis", "My tracking link says 'not found'.", 6, 5),
+    (3, "10:05", "message", "Jack Taylor", "Can I add an item to order #1120?", 18, 5),
+    (3, "11:50", "webchat", "Grace Lee", "Which size should I take? I'm usually an M.", 3, 5),
+    (3, "14:30", "email", "Felix Wagner", "Refund for order #1098 still missing.", 260, 1),
+    (2, "09:45", "webchat", "Chloe Evans", "URGENT: I ordered to my old address!", 8, 5),
+    (2, "12:00", "message", "Henry White", "The zip on my jacket broke after a week.", 75, 3),
+    (2, "15:40", "line", "Sota K.", "Do you have a store in Tokyo?", 12, 4),
+    (2, "17:10", "email", "Lena Hoffmann", "Can I get a receipt with my company name?", 40, 5),
+    (1, "09:20", "message", "Isla Walker", "Is express shipping available to Ireland?", 16, 4),
+    (1, "11:35", "webchat", "Leo Becker", "How long does a refund take?", 5, 5),
+    (1, "14:50", "message", "Ava Thompson", "URGENT: wrong item in my parcel, a gift!", 12, 5),
+)
+"""The past week: every room opened, answered, closed and (mostly) rated, by whoever
+routing gave it to; "URGENT" rooms are set urgent at once."""
+
+REPLIES = (
+    "Thanks for getting in touch! I've looked into it and here's what I found.",
+    "Sorry about that — I've sorted it out for you just now.",
+    "Good question! Yes, we can do that; I've set it up on your account.",
+    "I've checked with the warehouse and updated your order.",
+)
+FOLLOW_UPS = ("Great, thank you!", "Perfect, that works.", "Thanks, that was quick!")
+COMMENTS = {
+    1: "Took days to get an answer.",
+    2: "Slow, and I had to explain twice.",
+    3: "Fine in the end.",
+    4: "Helpful, thanks.",
+    5: "Quick and friendly!",
+}
+
+
+async def seed_week(admin: Principal, agent: Principal, channel: dict[str, AccountRow]) -> None:
+    """The six days before today, written through the services at the times it happened
+    (`as_of`), so the Reports page opens on a week of bars, response and resolution
+    times, SLA figures per policy, a CSAT distribution and an agents table, each equal to
+    its count from scratch. Each room closes before the next opens (nobody is ever at
+    capacity, so today's routing starts as it would on an empty desk); the survey goes
+    out at the close and the customer answers on the channel they used: a number by SMS
+    or LINE, the card in the web chat widget, the link in the email."""
+    zone = ZoneInfo(DEMO_ZONE)
+    first = week_start().astimezone(zone).date()
+    people = {admin.agent_id: admin, agent.agent_id: agent}
+    line_owners = [agent, admin]
+    for i, (days, clock, kind, name, text, wait, rating) in enumerate(WEEK):
+        local = datetime.combine(first + timedelta(days=6 - days), time.fromisoformat(clock))
+        at = local.replace(tzinfo=zone).astimezone(UTC)
+        peer = {
+            "message": f"+1555010{i:04d}",
+            "webchat": f"visitor-week{i:02d}",
+            "email": name.lower().replace(" ", ".") + "@example.com",
+            "line": f"U0week{i:02d}" + "0" * 24,
+        }[kind]
+        with as_of(at):
+            got = await messages.receive(
+                channel[kind], InboundMessage(peer=peer, peer_name=name, text=text)
+            )
+            room = got.conversation_id
+            changes: dict[str, object] = {}
+            if text.startswith("URGENT"):
+                changes["priority"] = Priority.URGENT.value
+            if kind == "line":  # no team: assigned by hand, in turns
+                changes["owner_id"] = line_owners[i % 2].agent_id
+            if changes:
+                await conversations.update_conversation(
+                    admin, room, msgspec.convert(changes, ConversationUpdate)
+                )
+            owner_id = (await conversations.get_conversation(admin, room)).owner_id
+        owner = people[owner_id or admin.agent_id]
+        at += timedelta(minutes=wait)
+        with as_of(at):
+            await messages.send_message(owner, room, MessageCreate(text=REPLIES[i % 4]))
+        if i % 3 == 0:  # the customer writes again, and is answered again
+            at += timedelta(minutes=7 + i % 5)
+            with as_of(at):
+                await messages.receive(
+                    channel[kind], InboundMessage(peer=peer, text=FOLLOW_UPS[i % 3])
+                )
+            at += timedelta(minutes=4 + i % 9)
+            with as_of(at):
+                await messages.send_message(owner, room, MessageCreate(text="You're welcome!"))
+        at += timedelta(minutes=10 + 3 * (i % 7))
+        with as_of(at):
+            await conversations.update_conversation(
+                owner, room, ConversationUpdate(status=ConversationStatus.CLOSED)
+            )
+            await csat_sender.send_due(at)
+            # the replies and the survey go out as the sender would have sent them then,
+            # not all at once when the demo server starts
+            for claim in await outbound.claim_due(limit=20):
+                await sender.send_one(claim)
+        if rating is not None:
+            at += timedelta(minutes=3 + 2 * (i % 11))
+            await answer_survey(admin, channel[kind], room, peer, rating, at)
+        # a past week is read: its rooms are not unread, nor their notifications
+        with as_of(at + timedelta(minutes=1)):
+            for person in people.values():
+                await inbox.mark_read(person, room)
+                await notifications.read_all(person, room)
+
+
+async def answer_survey(
+    admin: Principal, account: AccountRow, room: str, peer: str, rating: int, at: datetime
+) -> None:
+    """The customer rates the room at `at`, as each channel lets them."""
+    with as_of(at):
+        if account.type == "webchat":  # the widget's card
+            survey = await csat.widget_survey(account, peer)
+            assert survey is not None  # sent at the close
+            await csat.answer_widget(account, peer, survey.id, rating, COMMENTS[rating])
+        elif account.settings.get("reference_type") == "email":  # the mail's link, its form
+            sent, _ = await messages.list_messages(admin, room, page_size=1)
+            token = sent[0].text.rstrip().rsplit("/csat/", 1)[1]
+            key = runtime.settings().require_secret_key()
+            await csat.answer_link(key, token, rating, COMMENTS[rating])
+        else:  # a number by SMS or LINE
+            answer = InboundMessage(peer=peer, text=f"{rating} - {COMMENTS[rating]}")
+            await messages.receive(account, answer)
 
 
 async def seed_talks(admin: Principal, agent_id: str) -> None:

@@ -74,6 +74,14 @@ def main() -> None:
             page.screenshot(path=str(OUT / "room.png"))
             page.locator("#reply-text").press("Escape")
             page.locator("#reply-text").fill("")
+            # the room's SLA panel, with how its clocks counted opened
+            lee = page.locator("#inbox-list .row", has_text="Lee Chen").locator("a.row-link")
+            page.goto(base + str(lee.get_attribute("href")))
+            page.wait_for_selector("#timeline .item")
+            page.click("#room-sla summary")
+            page.wait_for_selector(".sla-audit-body .sla-clock")
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(OUT / "sla.png"))
             page.click("text=Order Support #5678")
             page.wait_for_selector("#timeline .item")
             phone = browser.new_page(viewport={"width": 390, "height": 760})
@@ -104,11 +112,38 @@ def main() -> None:
                 page.wait_for_selector(ready)
                 page.wait_for_timeout(500)
                 page.screenshot(path=str(OUT / f"{name}.png"))
+            # Reports (the whole page), the SLA policies, and the office hours' form
+            page.goto(base + "/reports")
+            page.wait_for_selector(".report-agents")
+            whole(page, OUT / "reports.png")
+            page.goto(base + "/admin/sla")
+            page.wait_for_selector("text=Around the clock")
+            # the policies' table alone: the page below it is empty
+            main = page.locator("main").bounding_box()
+            table = page.locator("main table").bounding_box()
+            assert main is not None and table is not None
+            bottom = table["y"] + table["height"] + 24
+            clip = {"x": main["x"], "y": 0, "width": main["width"], "height": bottom}
+            page.screenshot(path=str(OUT / "service-levels-admin.png"), clip=clip)
+            page.goto(base + "/admin/business-hours")
+            page.click("text=Edit")
+            page.wait_for_selector("text=Holidays")
+            whole(page, OUT / "business-hours.png")
             browser.close()
         print("wrote", ", ".join(str(p.relative_to(ROOT)) for p in sorted(OUT.glob("*.png"))))
     finally:
         server.terminate()
         server.wait(30)
+
+
+def whole(page, path: Path) -> None:
+    """The whole page at once: a viewport as tall as the page, rather than Playwright's
+    full-page capture, which leaves the rail as short as the first screen."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": height})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1280, "height": 760})
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -30,8 +33,26 @@ def parse(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+_as_of: ContextVar[datetime | None] = ContextVar("as_of", default=None)
+
+
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The current time; inside `as_of`, the time it names."""
+    fixed = _as_of.get()
+    return datetime.now(UTC) if fixed is None else fixed
+
+
+@contextmanager
+def as_of(at: datetime) -> Iterator[None]:
+    """Within it, `now()` answers `at` (in this task and the tasks it starts). The demo
+    writes its past week through the services themselves, each step at the time it
+    happened, so every fact, count, clock, survey and event is the one real traffic would
+    have left — nothing written beside the code that keeps them consistent."""
+    token = _as_of.set(at)
+    try:
+        yield
+    finally:
+        _as_of.reset(token)
 
 
 def time_parameter(name: str, value: str | None) -> datetime | None:
