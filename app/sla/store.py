@@ -93,7 +93,8 @@ class ClockRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class NewClock(msgspec.Struct, frozen=True, kw_only=True):
-    """A clock as the fold left it, to be written."""
+    """A clock as the fold left it: what its `sla_clocks` row holds besides its keys, and
+    one item of the room's copy of its clocks (`conversations.sla_state`)."""
 
     policy_id: str
     kind: str
@@ -133,6 +134,22 @@ class FactRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _CLOCK = ", ".join(ClockRow.__struct_fields__)
+
+_STATE = msgspec.json.Decoder(list[NewClock])
+_ENCODE = msgspec.json.Encoder()
+
+
+def state_of(room: RoomRow) -> list[NewClock]:
+    """The room's clocks from its own row: the copy of its `sla_clocks` rows that every
+    write of them keeps (the message path reads nothing more)."""
+    return _STATE.decode(room.sla_state) if room.sla_state else []
+
+
+def state_json(clocks: list[NewClock]) -> str | None:
+    """The room's `sla_state` for these clocks (None: it has none)."""
+    return _ENCODE.encode(clocks).decode() if clocks else None
+
+
 _ROOM_COLUMNS = ", ".join(RoomRow.__struct_fields__)
 
 
@@ -294,26 +311,25 @@ def clocks_write(
     """The write of these clocks of the room (insert or replace, by kind; the kinds in
     `gone` dropped) as `WITH` items of another statement: given its first free parameter
     number, their SQL and parameters (the message path runs them with the room's own
-    `UPDATE`: conversations.store.record_message)."""
+    `UPDATE`: conversations.store.record_message). The clocks go as one JSON parameter:
+    an array per column cost the driver more to encode than PostgreSQL to store."""
 
     def items(first: int) -> tuple[str, list[Any]]:
-        n = [f"${first + i}" for i in range(17)]
+        n = [f"${first + i}" for i in range(5)]
         sql_text = (
-            f"sla_gone AS (DELETE FROM sla_clocks WHERE conversation_id = {n[1]}"
-            f"   AND kind = ANY({n[16]}::text[])),"
+            f"sla_gone AS (DELETE FROM sla_clocks WHERE conversation_id = {n[1]}::uuid"
+            f"   AND kind = ANY({n[4]}::text[])),"
             " sla_kept AS (INSERT INTO sla_clocks (customer_id, conversation_id, policy_id,"
             "   kind, status, started_at, due_at, stopped_at, warned_at, target_seconds,"
             "   elapsed_seconds, resumed_at, warn_at, done_at, cycle, tm_update)"
             f" SELECT {n[0]}::uuid, {n[1]}::uuid, policy_id, kind, status, started_at, due_at,"
-            f"   stopped_at, warned_at, target_seconds, elapsed_seconds, resumed_at, warn_at,"
+            "   stopped_at, warned_at, target_seconds, elapsed_seconds, resumed_at, warn_at,"
             f"   done_at, cycle, {n[2]}::timestamptz"
-            f" FROM unnest({n[4]}::uuid[], {n[3]}::text[], {n[5]}::text[],"
-            f"   {n[6]}::timestamptz[], {n[7]}::timestamptz[], {n[8]}::timestamptz[],"
-            f"   {n[9]}::timestamptz[], {n[10]}::int[], {n[11]}::float8[],"
-            f"   {n[12]}::timestamptz[], {n[13]}::timestamptz[], {n[14]}::timestamptz[],"
-            f"   {n[15]}::int[]) AS c(policy_id, kind, status, started_at, due_at, stopped_at,"
-            "   warned_at, target_seconds, elapsed_seconds, resumed_at, warn_at, done_at,"
-            "   cycle)"
+            f" FROM jsonb_to_recordset({n[3]}::jsonb) AS c(policy_id uuid, kind text,"
+            "   status text, started_at timestamptz, due_at timestamptz,"
+            "   stopped_at timestamptz, warned_at timestamptz, target_seconds int,"
+            "   elapsed_seconds float8, resumed_at timestamptz, warn_at timestamptz,"
+            "   done_at timestamptz, cycle int)"
             " ON CONFLICT (conversation_id, kind) DO UPDATE SET policy_id = excluded.policy_id,"
             "   status = excluded.status, started_at = excluded.started_at,"
             "   due_at = excluded.due_at, stopped_at = excluded.stopped_at,"
@@ -322,25 +338,7 @@ def clocks_write(
             "   warn_at = excluded.warn_at, done_at = excluded.done_at, cycle = excluded.cycle,"
             "   tm_update = excluded.tm_update)"
         )
-        args = [
-            customer_id,
-            conversation_id,
-            at,
-            [c.kind for c in clocks],
-            [c.policy_id for c in clocks],
-            [c.status for c in clocks],
-            [c.started_at for c in clocks],
-            [c.due_at for c in clocks],
-            [c.stopped_at for c in clocks],
-            [c.warned_at for c in clocks],
-            [c.target_seconds for c in clocks],
-            [c.elapsed_seconds for c in clocks],
-            [c.resumed_at for c in clocks],
-            [c.warn_at for c in clocks],
-            [c.done_at for c in clocks],
-            [c.cycle for c in clocks],
-            gone,
-        ]
+        args = [customer_id, conversation_id, at, _ENCODE.encode(clocks).decode(), gone]
         return sql_text, args
 
     return items
@@ -351,12 +349,14 @@ async def run_with(items: str, args: list[Any]) -> None:
     await connection().execute(f"WITH {items} SELECT 1", *args)
 
 
-async def set_room(conversation_id: Any, room: RoomSla) -> RoomRow:
-    """The room's SLA columns (a change other than a message: the message path writes
-    them with the message's own `UPDATE`); the room as it now is."""
+async def set_room(conversation_id: Any, room: RoomSla, state: str | None) -> RoomRow:
+    """The room's SLA columns and its copy of its clocks (a change other than a message:
+    the message path writes them with the message's own `UPDATE`); the room as it now
+    is."""
     record = await connection().fetchrow(
         "UPDATE conversations SET sla_policy_id = $2::uuid, sla_policy_tm = $3, sla_kind = $4,"
-        f" sla_status = $5, sla_due_at = $6, sla_turn = $7 WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+        " sla_status = $5, sla_due_at = $6, sla_turn = $7, sla_state = $8::jsonb"
+        f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         conversation_id,
         room.policy_id,
         room.policy_tm,
@@ -364,6 +364,7 @@ async def set_room(conversation_id: Any, room: RoomSla) -> RoomRow:
         room.status,
         room.due_at,
         room.turn,
+        state,
     )
     return _room(record)
 
@@ -420,6 +421,11 @@ async def history(conversation_id: Any) -> tuple[list[MessageFact], list[FactRow
 # --- the worker --------------------------------------------------------------------------------
 
 
+_NEXT = "least(k.due_at, CASE WHEN k.warned_at IS NULL THEN k.warn_at END)"
+"""When a running clock next needs the worker: its due time, or its warning time while
+the warning has not been given (`least` skips nulls); index `sla_clocks_next`."""
+
+
 class DueClock(msgspec.Struct, frozen=True, kw_only=True):
     clock: ClockRow
     breach: bool
@@ -436,9 +442,8 @@ async def lock_due(at: datetime, limit: int) -> list[DueClock]:
         f"SELECT {', '.join('k.' + f for f in ClockRow.__struct_fields__)},"
         " coalesce(k.due_at <= $1, false) AS breach"
         " FROM sla_clocks k JOIN conversations c ON c.id = k.conversation_id"
-        " WHERE k.status = 'running' AND c.tm_delete IS NULL"
-        " AND (k.due_at <= $1 OR (k.warned_at IS NULL AND k.warn_at <= $1))"
-        " ORDER BY least(k.due_at, k.warn_at), k.id LIMIT $2"
+        f" WHERE k.status = 'running' AND c.tm_delete IS NULL AND {_NEXT} <= $1"
+        f" ORDER BY {_NEXT}, k.id LIMIT $2"
         " FOR UPDATE OF k, c SKIP LOCKED",
         at,
         limit,
@@ -463,15 +468,17 @@ async def mark(clock_id: int, *, warned_at: datetime | None, breached: bool) -> 
     )
 
 
-async def set_summary(conversation_id: Any, room: RoomSla) -> RoomRow:
-    """The room's summary (the worker, after a warning or a breach); the room as it is."""
+async def set_summary(conversation_id: Any, room: RoomSla, state: str | None) -> RoomRow:
+    """The room's summary and its copy of its clocks (the worker, after a warning or a
+    breach); the room as it is."""
     record = await connection().fetchrow(
-        "UPDATE conversations SET sla_kind = $2, sla_status = $3, sla_due_at = $4 WHERE id = $1"
-        f" RETURNING {_ROOM_COLUMNS}",
+        "UPDATE conversations SET sla_kind = $2, sla_status = $3, sla_due_at = $4,"
+        f" sla_state = $5::jsonb WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         conversation_id,
         room.kind,
         room.status,
         room.due_at,
+        state,
     )
     return _room(record)
 

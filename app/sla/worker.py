@@ -57,14 +57,15 @@ async def fire_due(at: datetime | None = None, batch: int = 200) -> tuple[int, i
                     rooms[key], clock, breached=item.breach, at=at, calendar=calendar
                 )
             for room in rooms.values():
-                clocks = [tracking.clock_of(r) for r in await store.clocks(room.id)]
-                summary = tracking.summary_of(room, clocks)
+                rows = await store.clocks(room.id)
+                summary = tracking.summary_of(room, [tracking.clock_of(r) for r in rows])
+                # the room's copy of its clocks follows the rows just marked
+                moved = await store.set_summary(room.id, summary, tracking.state_of_rows(rows))
                 if (room.sla_kind, room.sla_status, room.sla_due_at) != (
                     summary.kind,
                     summary.status,
                     summary.due_at,
                 ):
-                    moved = await store.set_summary(room.id, summary)
                     await tracking.summary_event(moved)
         if len(due) < batch:
             return warned, breached

@@ -1,0 +1,46 @@
+"""SLA clocks on the message path: the room carries its clocks, and fewer indexes to write.
+
+- `conversations.sla_state`: the room's clocks as the fold left them (a JSON array, one
+  object per kind, the columns of its `sla_clocks` row that the fold reads). The message
+  path reads the room, locked, anyway: a message that moves a clock no longer reads
+  `sla_clocks` first. Written in the same statement as the rows it mirrors.
+- `sla_clocks_next`, one index for the worker's scan (the time a running clock next needs
+  it: its due time, or its warning time until the warning is given), instead of
+  `sla_clocks_due` and `sla_clocks_warn`.
+- `sla_clocks_outcomes` dropped: the reports find clocks by stop time
+  (`sla_clocks_stopped`) and a room's clocks by room (`sla_clocks_room_kind`); no query
+  used it, and every clock write paid for it.
+
+Rooms that already have clocks get their `sla_state` from their rows.
+"""
+
+from app.db.raw_migration import sql_migration
+
+ID = "2026-12-03T15:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "sla path"
+
+forwards = sql_migration(
+    ID,
+    DESCRIPTION,
+    [
+        "ALTER TABLE conversations ADD COLUMN sla_state jsonb NULL",
+        "UPDATE conversations c SET sla_state = k.state"
+        " FROM (SELECT conversation_id, jsonb_agg(jsonb_build_object("
+        "   'policy_id', policy_id, 'kind', kind, 'status', status, 'started_at', started_at,"
+        "   'due_at', due_at, 'stopped_at', stopped_at, 'warned_at', warned_at,"
+        "   'target_seconds', target_seconds, 'elapsed_seconds', elapsed_seconds,"
+        "   'resumed_at', resumed_at, 'warn_at', warn_at, 'done_at', done_at, 'cycle', cycle)"
+        "   ORDER BY kind) AS state"
+        "   FROM sla_clocks GROUP BY conversation_id) k"
+        " WHERE c.id = k.conversation_id",
+        "DROP INDEX IF EXISTS sla_clocks_due",
+        "DROP INDEX IF EXISTS sla_clocks_warn",
+        "DROP INDEX IF EXISTS sla_clocks_outcomes",
+        # least() skips nulls: the due time, or the warning time if it comes first and
+        # has not been given
+        "CREATE INDEX sla_clocks_next ON sla_clocks"
+        " (least(due_at, CASE WHEN warned_at IS NULL THEN warn_at END), id)"
+        " WHERE status = 'running'",
+    ],
+)
