@@ -633,7 +633,7 @@ async def record_message(
     if sla is not None:
         sla_sets = (
             ", sla_policy_id = $7::uuid, sla_policy_tm = $8, sla_kind = $9, sla_status = $10,"
-            " sla_due_at = $11, sla_state = $12::jsonb"
+            " sla_due_at = $11, sla_state = $12"
         )
         args += [sla.policy_id, sla.policy_tm, sla.kind, sla.status, sla.due_at, sla.state]
         if sla.clocks is not None:

@@ -206,7 +206,7 @@ class Conversation(Table, tablename="conversations"):
     sla_due_at = Timestamptz(null=True, default=None)
     """The room's most pressing clock: its kind, `running|warning|breached|paused` and
     due time (the inbox's badge and "breaching soon" order)."""
-    sla_state = JSONB(null=True, default=None)
+    sla_state = Text(null=True, default=None)
     """The room's clocks as its `sla_clocks` rows hold them (migration 0034), read with
     the room: the message path moves them without reading the clocks' table."""
     # --- reports (migration 0033): the facts the reports read, written with the change ---

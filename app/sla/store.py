@@ -92,9 +92,11 @@ class ClockRow(msgspec.Struct, frozen=True, kw_only=True):
     cycle: int
 
 
-class NewClock(msgspec.Struct, frozen=True, kw_only=True):
+class NewClock(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     """A clock as the fold left it: what its `sla_clocks` row holds besides its keys, and
-    one item of the room's copy of its clocks (`conversations.sla_state`)."""
+    one item of the room's copy of its clocks (`conversations.sla_state`), which stores it
+    as a JSON array of these fields in this order (migration 0034 writes the same): new
+    fields go at the end, with a default."""
 
     policy_id: str
     kind: str
@@ -312,24 +314,29 @@ def clocks_write(
     `gone` dropped) as `WITH` items of another statement: given its first free parameter
     number, their SQL and parameters (the message path runs them with the room's own
     `UPDATE`: conversations.store.record_message). The clocks go as one JSON parameter:
-    an array per column cost the driver more to encode than PostgreSQL to store."""
+    an array parameter per column cost the driver more to encode than PostgreSQL to
+    store them."""
 
     def items(first: int) -> tuple[str, list[Any]]:
         n = [f"${first + i}" for i in range(5)]
-        sql_text = (
-            f"sla_gone AS (DELETE FROM sla_clocks WHERE conversation_id = {n[1]}::uuid"
-            f"   AND kind = ANY({n[4]}::text[])),"
+        sql_text = ""
+        args = [customer_id, conversation_id, at, _ENCODE.encode(clocks).decode()]
+        if gone:  # a kind the policy no longer has (never on the message path)
+            sql_text = (
+                f"sla_gone AS (DELETE FROM sla_clocks WHERE conversation_id = {n[1]}::uuid"
+                f"   AND kind = ANY({n[4]}::text[])),"
+            )
+            args.append(gone)
+        # each clock a JSON array of NewClock's fields, in order
+        sql_text += (
             " sla_kept AS (INSERT INTO sla_clocks (customer_id, conversation_id, policy_id,"
             "   kind, status, started_at, due_at, stopped_at, warned_at, target_seconds,"
             "   elapsed_seconds, resumed_at, warn_at, done_at, cycle, tm_update)"
-            f" SELECT {n[0]}::uuid, {n[1]}::uuid, policy_id, kind, status, started_at, due_at,"
-            "   stopped_at, warned_at, target_seconds, elapsed_seconds, resumed_at, warn_at,"
-            f"   done_at, cycle, {n[2]}::timestamptz"
-            f" FROM jsonb_to_recordset({n[3]}::jsonb) AS c(policy_id uuid, kind text,"
-            "   status text, started_at timestamptz, due_at timestamptz,"
-            "   stopped_at timestamptz, warned_at timestamptz, target_seconds int,"
-            "   elapsed_seconds float8, resumed_at timestamptz, warn_at timestamptz,"
-            "   done_at timestamptz, cycle int)"
+            f" SELECT {n[0]}::uuid, {n[1]}::uuid, (c->>0)::uuid, c->>1, c->>2,"
+            "   (c->>3)::timestamptz, (c->>4)::timestamptz, (c->>5)::timestamptz,"
+            "   (c->>6)::timestamptz, (c->>7)::int, (c->>8)::float8, (c->>9)::timestamptz,"
+            f"   (c->>10)::timestamptz, (c->>11)::timestamptz, (c->>12)::int, {n[2]}::timestamptz"
+            f" FROM jsonb_array_elements({n[3]}::jsonb) AS c"
             " ON CONFLICT (conversation_id, kind) DO UPDATE SET policy_id = excluded.policy_id,"
             "   status = excluded.status, started_at = excluded.started_at,"
             "   due_at = excluded.due_at, stopped_at = excluded.stopped_at,"
@@ -338,7 +345,6 @@ def clocks_write(
             "   warn_at = excluded.warn_at, done_at = excluded.done_at, cycle = excluded.cycle,"
             "   tm_update = excluded.tm_update)"
         )
-        args = [customer_id, conversation_id, at, _ENCODE.encode(clocks).decode(), gone]
         return sql_text, args
 
     return items
@@ -355,7 +361,7 @@ async def set_room(conversation_id: Any, room: RoomSla, state: str | None) -> Ro
     is."""
     record = await connection().fetchrow(
         "UPDATE conversations SET sla_policy_id = $2::uuid, sla_policy_tm = $3, sla_kind = $4,"
-        " sla_status = $5, sla_due_at = $6, sla_turn = $7, sla_state = $8::jsonb"
+        " sla_status = $5, sla_due_at = $6, sla_turn = $7, sla_state = $8"
         f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         conversation_id,
         room.policy_id,
@@ -473,7 +479,7 @@ async def set_summary(conversation_id: Any, room: RoomSla, state: str | None) ->
     breach); the room as it is."""
     record = await connection().fetchrow(
         "UPDATE conversations SET sla_kind = $2, sla_status = $3, sla_due_at = $4,"
-        f" sla_state = $5::jsonb WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+        f" sla_state = $5 WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         conversation_id,
         room.kind,
         room.status,

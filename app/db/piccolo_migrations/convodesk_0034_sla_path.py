@@ -1,9 +1,11 @@
 """SLA clocks on the message path: the room carries its clocks, and fewer indexes to write.
 
-- `conversations.sla_state`: the room's clocks as the fold left them (a JSON array, one
-  object per kind, the columns of its `sla_clocks` row that the fold reads). The message
-  path reads the room, locked, anyway: a message that moves a clock no longer reads
-  `sla_clocks` first. Written in the same statement as the rows it mirrors.
+- `conversations.sla_state`: the room's clocks as the fold left them (JSON text: an array
+  per kind of the columns of its `sla_clocks` row that the fold reads, in a fixed order).
+  The message path reads the room, locked, anyway: a message that moves a clock no
+  longer reads `sla_clocks` first. Written in the same statement as the rows it mirrors;
+  text, not jsonb, since nothing queries inside it and text costs nothing to write and
+  read back.
 - `sla_clocks_next`, one index for the worker's scan (the time a running clock next needs
   it: its due time, or its warning time until the warning is given), instead of
   `sla_clocks_due` and `sla_clocks_warn`.
@@ -24,14 +26,12 @@ forwards = sql_migration(
     ID,
     DESCRIPTION,
     [
-        "ALTER TABLE conversations ADD COLUMN sla_state jsonb NULL",
+        "ALTER TABLE conversations ADD COLUMN sla_state text NULL",
+        # the columns in app/sla/store.py NewClock's order
         "UPDATE conversations c SET sla_state = k.state"
-        " FROM (SELECT conversation_id, jsonb_agg(jsonb_build_object("
-        "   'policy_id', policy_id, 'kind', kind, 'status', status, 'started_at', started_at,"
-        "   'due_at', due_at, 'stopped_at', stopped_at, 'warned_at', warned_at,"
-        "   'target_seconds', target_seconds, 'elapsed_seconds', elapsed_seconds,"
-        "   'resumed_at', resumed_at, 'warn_at', warn_at, 'done_at', done_at, 'cycle', cycle)"
-        "   ORDER BY kind) AS state"
+        " FROM (SELECT conversation_id, json_agg(json_build_array(policy_id, kind, status,"
+        "   started_at, due_at, stopped_at, warned_at, target_seconds, elapsed_seconds,"
+        "   resumed_at, warn_at, done_at, cycle) ORDER BY kind)::text AS state"
         "   FROM sla_clocks GROUP BY conversation_id) k"
         " WHERE c.id = k.conversation_id",
         "DROP INDEX IF EXISTS sla_clocks_due",
