@@ -32,6 +32,7 @@ import statistics
 import sys
 import time
 import uuid
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -108,14 +109,51 @@ async def setup(url: str) -> dict:
 
 
 class Meter:
-    """CPU seconds so far of this process and of the database's own backends (the pool's
-    connections, found once a round): cheap enough to read around every batch."""
+    """CPU seconds so far of this process and of each of the database's own backends (the
+    pool's connections), cheap enough to read around every batch: the backends are the
+    server's children whose title names the database (the pool replaces a connection
+    after so many queries, so they are looked for at each reading)."""
 
     def __init__(self, database: str) -> None:
-        self.pids = list(_backends_cpu(database))
+        self.database = database
+        found = _backends_cpu(database)
+        self.server = _parent(next(iter(found))) if found else None
+        self.ours: dict[int, bool] = {}
 
-    def read(self) -> tuple[float, float]:
-        return time.process_time(), sum(_proc_cpu(pid) for pid in self.pids)
+    def _backends(self) -> list[int]:
+        if self.server is None:
+            return list(_backends_cpu(self.database))
+        try:
+            kids = Path(f"/proc/{self.server}/task/{self.server}/children").read_text().split()
+        except OSError:
+            return list(_backends_cpu(self.database))
+        pids = []
+        for kid in map(int, kids):
+            if kid not in self.ours:
+                try:
+                    title = Path(f"/proc/{kid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                except OSError:
+                    continue
+                self.ours[kid] = f" {self.database} " in title and "(" in title.split(":")[-1]
+            if self.ours[kid]:
+                pids.append(kid)
+        return pids
+
+    def read(self) -> tuple[float, dict[int, float]]:
+        return time.process_time(), {pid: _proc_cpu(pid) for pid in self._backends()}
+
+    @staticmethod
+    def spent(a: tuple[float, dict[int, float]], b: tuple[float, dict[int, float]]) -> tuple:
+        """(this process, the backends) between two readings; a connection opened in
+        between counts from its start."""
+        return b[0] - a[0], sum(v - a[1].get(pid, 0.0) for pid, v in b[1].items())
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 async def round_of(
@@ -170,8 +208,9 @@ async def round_of(
         t2 = meter.read()
         wall += time.perf_counter() - began
         for key, a, b in (("in", t0, t1), ("reply", t1, t2)):
-            spent[key][0] += b[0] - a[0]
-            spent[key][1] += b[1] - a[1]
+            bench, pg = Meter.spent(a, b)
+            spent[key][0] += bench
+            spent[key][1] += pg
     got = {
         "rate": n / wall,
         "in_bench": spent["in"][0] / n * 1000,
@@ -202,8 +241,6 @@ def _backends_cpu(database: str) -> dict[int, float]:
     """CPU seconds of this database's own backends (the pool's connections), by pid: not
     the server's shared processes (WAL writer, checkpointer, other databases' autovacuum),
     which the rest of the machine's load keeps busy."""
-    from pathlib import Path
-
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

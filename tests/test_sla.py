@@ -718,3 +718,24 @@ def test_recomputing_from_scratch_equals_what_is_stored_through_many_changes(
             )
     run_async(merge.merge(admin, a, b))
     assert _agree(tenant, a) == [] and _agree(tenant, b) == []
+    # what migration 0034 writes for rooms that already had clocks is the same copy
+    from app.db.piccolo_migrations.convodesk_0034_sla_path import FILL_STATE
+    from app.sla import store
+
+    def copies() -> dict[str, list]:
+        rows = sql(
+            db_url,
+            "SELECT id, sla_state FROM conversations WHERE customer_id = $1",
+            tenant.customer_id,
+        )
+        return {str(r["id"]): store.state_of(r["sla_state"]) for r in rows}
+
+    written = copies()
+    assert sum(len(c) for c in written.values()) >= 3
+    sql(
+        db_url,
+        "UPDATE conversations SET sla_state = NULL WHERE customer_id = $1",
+        tenant.customer_id,
+    )
+    sql(db_url, FILL_STATE)
+    assert copies() == written

@@ -141,10 +141,11 @@ _STATE = msgspec.json.Decoder(list[NewClock])
 _ENCODE = msgspec.json.Encoder()
 
 
-def state_of(room: RoomRow) -> list[NewClock]:
-    """The room's clocks from its own row: the copy of its `sla_clocks` rows that every
-    write of them keeps (the message path reads nothing more)."""
-    return _STATE.decode(room.sla_state) if room.sla_state else []
+def state_of(sla_state: str | None) -> list[NewClock]:
+    """A room's clocks from its own row (`RoomRow.sla_state`): the copy of its
+    `sla_clocks` rows that every write of them keeps (the message path reads nothing
+    more)."""
+    return _STATE.decode(sla_state) if sla_state else []
 
 
 def state_json(clocks: list[NewClock]) -> str | None:

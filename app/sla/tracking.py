@@ -305,7 +305,7 @@ async def on_message(room: RoomRow, *, inbound: bool, at: datetime) -> Moved | N
     if applied is None and room.sla_policy_id is None:
         return None
     fact = sla.Fact(at, sla.CUSTOMER if inbound else sla.AGENT)
-    rows = store.state_of(room)  # the room's lock, held, covers its clocks
+    rows = store.state_of(room.sla_state)  # the room's lock, held, covers its clocks
     if _changed(room, applied):
         await store.insert_fact(
             room.customer_id, room.id, at, sla.POLICY, _policy_detail(applied, room)
@@ -414,7 +414,7 @@ async def recompute(room: RoomRow, at: datetime) -> RoomRow:
     """Fold the room's whole history again and store the clocks it makes, and the room's
     SLA columns; the room as it now is."""
     tracker = sla.fold(await history(room.id))
-    rows = store.state_of(room)  # the room's lock, held, covers its clocks
+    rows = store.state_of(room.sla_state)  # the room's lock, held, covers its clocks
     applied = None
     if tracker.policy is not None:
         applied = await store.policy_by_id(tracker.policy.id)
@@ -599,7 +599,7 @@ async def recheck(room: RoomRow, at: datetime) -> list[str]:
         found.append(f"summary: {(room.sla_kind, room.sla_due_at)} != {shown}")
     if room.sla_turn != tracker.turn:
         found.append(f"turn: {room.sla_turn} != {tracker.turn}")
-    copy = {c.kind: c for c in store.state_of(room)}
+    copy = {c.kind: c for c in store.state_of(room.sla_state)}
     if copy != {r.kind: _row_clock(r) for r in rows}:
         found.append(f"the room's copy of its clocks differs from their rows: {copy}")
     return found

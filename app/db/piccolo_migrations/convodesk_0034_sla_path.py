@@ -22,18 +22,24 @@ ID = "2026-12-03T15:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "sla path"
 
+FILL_STATE = (
+    # the columns in app/sla/store.py NewClock's order (tests/test_sla.py checks that this
+    # gives the copy the message path writes)
+    "UPDATE conversations c SET sla_state = k.state"
+    " FROM (SELECT conversation_id, json_agg(json_build_array(policy_id, kind, status,"
+    "   started_at, due_at, stopped_at, warned_at, target_seconds, elapsed_seconds,"
+    "   resumed_at, warn_at, done_at, cycle) ORDER BY kind)::text AS state"
+    "   FROM sla_clocks GROUP BY conversation_id) k"
+    " WHERE c.id = k.conversation_id"
+)
+"""Rooms that have clocks: their copy, from their rows."""
+
 forwards = sql_migration(
     ID,
     DESCRIPTION,
     [
         "ALTER TABLE conversations ADD COLUMN sla_state text NULL",
-        # the columns in app/sla/store.py NewClock's order
-        "UPDATE conversations c SET sla_state = k.state"
-        " FROM (SELECT conversation_id, json_agg(json_build_array(policy_id, kind, status,"
-        "   started_at, due_at, stopped_at, warned_at, target_seconds, elapsed_seconds,"
-        "   resumed_at, warn_at, done_at, cycle) ORDER BY kind)::text AS state"
-        "   FROM sla_clocks GROUP BY conversation_id) k"
-        " WHERE c.id = k.conversation_id",
+        FILL_STATE,
         "DROP INDEX IF EXISTS sla_clocks_due",
         "DROP INDEX IF EXISTS sla_clocks_warn",
         "DROP INDEX IF EXISTS sla_clocks_outcomes",
