@@ -83,6 +83,8 @@ class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
     sla_state: str | None = None
     """Its clocks as JSON (app/sla/store.py `state_of`), the copy of its `sla_clocks`
     rows that the message path reads with the room."""
+    sla_next_at: datetime | None = None
+    """When the SLA worker must next look at it (a due or warning time)."""
 
 
 class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -568,6 +570,8 @@ class SlaColumns(msgspec.Struct, frozen=True, kw_only=True):
     clock row changed (app/sla/store.py `clocks_write`)."""
     state: str | None = None
     """The room's copy of its clocks (`sla_state`), as that write leaves them."""
+    next_at: datetime | None = None
+    """When the SLA worker must next look at the room (`sla_next_at`)."""
 
 
 _FIRST_REPLY = (
@@ -633,9 +637,17 @@ async def record_message(
     if sla is not None:
         sla_sets = (
             ", sla_policy_id = $7::uuid, sla_policy_tm = $8, sla_kind = $9, sla_status = $10,"
-            " sla_due_at = $11, sla_state = $12"
+            " sla_due_at = $11, sla_state = $12, sla_next_at = $13"
         )
-        args += [sla.policy_id, sla.policy_tm, sla.kind, sla.status, sla.due_at, sla.state]
+        args += [
+            sla.policy_id,
+            sla.policy_tm,
+            sla.kind,
+            sla.status,
+            sla.due_at,
+            sla.state,
+            sla.next_at,
+        ]
         if sla.clocks is not None:
             items, more = sla.clocks(len(args) + 1)
             with_items = f"{items}, "

@@ -153,6 +153,20 @@ def state_json(clocks: list[NewClock]) -> str | None:
     return _ENCODE.encode(clocks).decode() if clocks else None
 
 
+def next_at(clocks: list[NewClock] | list[ClockRow]) -> datetime | None:
+    """When the worker must next look at the room (`conversations.sla_next_at`): the
+    earliest due time of its running clocks, or warning time of those not yet warned;
+    None: never by itself."""
+    times = []
+    for c in clocks:
+        if c.status == "running":
+            if c.due_at is not None:
+                times.append(c.due_at)
+            if c.warned_at is None and c.warn_at is not None:
+                times.append(c.warn_at)
+    return min(times) if times else None
+
+
 _ROOM_COLUMNS = ", ".join(RoomRow.__struct_fields__)
 
 
@@ -356,13 +370,13 @@ async def run_with(items: str, args: list[Any]) -> None:
     await connection().execute(f"WITH {items} SELECT 1", *args)
 
 
-async def set_room(conversation_id: Any, room: RoomSla, state: str | None) -> RoomRow:
-    """The room's SLA columns and its copy of its clocks (a change other than a message:
-    the message path writes them with the message's own `UPDATE`); the room as it now
-    is."""
+async def set_room(conversation_id: Any, room: RoomSla, clocks: list[NewClock]) -> RoomRow:
+    """The room's SLA columns, its copy of its clocks and the worker's time (a change other
+    than a message: the message path writes them with the message's own `UPDATE`); the
+    room as it now is."""
     record = await connection().fetchrow(
         "UPDATE conversations SET sla_policy_id = $2::uuid, sla_policy_tm = $3, sla_kind = $4,"
-        " sla_status = $5, sla_due_at = $6, sla_turn = $7, sla_state = $8"
+        " sla_status = $5, sla_due_at = $6, sla_turn = $7, sla_state = $8, sla_next_at = $9"
         f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         conversation_id,
         room.policy_id,
@@ -371,7 +385,8 @@ async def set_room(conversation_id: Any, room: RoomSla, state: str | None) -> Ro
         room.status,
         room.due_at,
         room.turn,
-        state,
+        state_json(clocks),
+        next_at(clocks),
     )
     return _room(record)
 
@@ -428,64 +443,50 @@ async def history(conversation_id: Any) -> tuple[list[MessageFact], list[FactRow
 # --- the worker --------------------------------------------------------------------------------
 
 
-_NEXT = "least(k.due_at, CASE WHEN k.warned_at IS NULL THEN k.warn_at END)"
-"""When a running clock next needs the worker: its due time, or its warning time while
-the warning has not been given (`least` skips nulls); index `sla_clocks_next`."""
-
-
-class DueClock(msgspec.Struct, frozen=True, kw_only=True):
-    clock: ClockRow
-    breach: bool
-    """The due time has come (else only the warning time)."""
-
-
-async def lock_due(at: datetime, limit: int) -> list[DueClock]:
-    """Running clocks whose due time (or, not yet warned, warning time) is at or before
-    `at`, oldest first, each with its room locked; rows another transaction holds are
-    skipped (a room being changed right now is taken at the next round)."""
-    # every condition is on the locked rows themselves, so a clock another worker
-    # changed while this one waited is checked again as it now is
+async def lock_due(at: datetime, limit: int) -> list[RoomRow]:
+    """Rooms whose clocks need the worker at or before `at` (a due time, or a warning time
+    not yet warned: `sla_next_at`), soonest first, locked; rooms another transaction
+    holds are skipped (a room being changed right now is taken at the next round). The
+    room's lock covers its clocks (every writer of them holds it), and the condition is
+    on the locked row itself, so a room another worker changed while this one waited is
+    checked as it now is."""
     records = await connection().fetch(
-        f"SELECT {', '.join('k.' + f for f in ClockRow.__struct_fields__)},"
-        " coalesce(k.due_at <= $1, false) AS breach"
-        " FROM sla_clocks k JOIN conversations c ON c.id = k.conversation_id"
-        f" WHERE k.status = 'running' AND c.tm_delete IS NULL AND {_NEXT} <= $1"
-        f" ORDER BY {_NEXT}, k.id LIMIT $2"
-        " FOR UPDATE OF k, c SKIP LOCKED",
+        f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE sla_next_at <= $1"
+        " AND tm_delete IS NULL ORDER BY sla_next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
         at,
         limit,
     )
-    fields = ClockRow.__struct_fields__
-    return [
-        DueClock(clock=ClockRow(**{f: r[f] for f in fields}), breach=bool(r["breach"]))
-        for r in records
-    ]
+    return [_room(r) for r in records]
 
 
-async def mark(clock_id: int, *, warned_at: datetime | None, breached: bool) -> None:
+async def mark(
+    conversation_id: Any, kind: str, *, warned_at: datetime | None, breached: bool
+) -> None:
     """The worker's change: the warning given, or the breach (at its due time)."""
     await connection().execute(
-        "UPDATE sla_clocks SET warned_at = coalesce(warned_at, $2),"
-        " status = CASE WHEN $3 THEN 'breached' ELSE status END,"
-        " stopped_at = CASE WHEN $3 THEN due_at ELSE stopped_at END,"
-        " tm_update = coalesce($2, tm_update) WHERE id = $1",
-        clock_id,
+        "UPDATE sla_clocks SET warned_at = coalesce(warned_at, $3),"
+        " status = CASE WHEN $4 THEN 'breached' ELSE status END,"
+        " stopped_at = CASE WHEN $4 THEN due_at ELSE stopped_at END,"
+        " tm_update = coalesce($3, tm_update) WHERE conversation_id = $1 AND kind = $2",
+        conversation_id,
+        kind,
         warned_at,
         breached,
     )
 
 
-async def set_summary(conversation_id: Any, room: RoomSla, state: str | None) -> RoomRow:
-    """The room's summary and its copy of its clocks (the worker, after a warning or a
-    breach); the room as it is."""
+async def set_summary(conversation_id: Any, room: RoomSla, clocks: list[NewClock]) -> RoomRow:
+    """The room's summary, its copy of its clocks and the worker's next time for it (the
+    worker, after a warning or a breach); the room as it is."""
     record = await connection().fetchrow(
         "UPDATE conversations SET sla_kind = $2, sla_status = $3, sla_due_at = $4,"
-        f" sla_state = $5 WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+        f" sla_state = $5, sla_next_at = $6 WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         conversation_id,
         room.kind,
         room.status,
         room.due_at,
-        state,
+        state_json(clocks),
+        next_at(clocks),
     )
     return _room(record)
 

@@ -240,6 +240,11 @@ def _new(clock: sla.Clock) -> NewClock:
     )
 
 
+def stored(clock: sla.Clock) -> NewClock:
+    """A clock as its row and the room's copy store it."""
+    return _new(clock)
+
+
 def _same_wait(a: sla.Clock | NewClock, b: sla.Clock) -> bool:
     return (a.kind, a.cycle, a.started_at) == (b.kind, b.cycle, b.started_at)
 
@@ -325,7 +330,7 @@ async def on_message(room: RoomRow, *, inbound: bool, at: datetime) -> Moved | N
             clocks=[clock_of(r) for r in rows],
         )
         tracker.apply(fact)
-    room_sla, breaches, write, state = _clock_changes(
+    room_sla, breaches, write, clocks = _clock_changes(
         room, tracker, rows, applied if tracker.policy else None, at
     )
     moved = (room.sla_kind, room.sla_status, room.sla_due_at) != (
@@ -340,7 +345,8 @@ async def on_message(room: RoomRow, *, inbound: bool, at: datetime) -> Moved | N
         status=room_sla.status,
         due_at=room_sla.due_at,
         clocks=write,  # written with the message's own UPDATE of the room
-        state=state,
+        state=store.state_json(clocks),
+        next_at=store.next_at(clocks),
     )
     calendar = tracker.policy.calendar if tracker.policy is not None else None
     return Moved(columns=columns, moved=moved, breaches=breaches, calendar=calendar, at=at)
@@ -418,7 +424,7 @@ async def recompute(room: RoomRow, at: datetime) -> RoomRow:
     applied = None
     if tracker.policy is not None:
         applied = await store.policy_by_id(tracker.policy.id)
-    room_sla, breaches, write, state = _clock_changes(room, tracker, rows, applied, at)
+    room_sla, breaches, write, clocks = _clock_changes(room, tracker, rows, applied, at)
     if write is not None:
         items, args = write(1)
         await store.run_with(items, args)
@@ -439,7 +445,7 @@ async def recompute(room: RoomRow, at: datetime) -> RoomRow:
         room_sla.turn,
     )
     if before != after or write is not None:
-        room = await store.set_room(room.id, room_sla, state)
+        room = await store.set_room(room.id, room_sla, clocks)
     calendar = tracker.policy.calendar if tracker.policy is not None else None
     for clock in breaches:
         await alert(room, clock, breached=True, at=at, calendar=calendar)
@@ -452,11 +458,12 @@ def _clock_changes(
     rows: list[NewClock],
     applied: AppliedPolicy | None,
     at: datetime,
-) -> tuple[RoomSla, list[sla.Clock], Callable[[int], tuple[str, list[Any]]] | None, str | None]:
+) -> tuple[RoomSla, list[sla.Clock], Callable[[int], tuple[str, list[Any]]] | None, list[NewClock]]:
     """What the tracker's clocks change against the stored ones (the room's copy): the
     room's SLA columns they make, the breaches new since (their events are the caller's,
     once the room is written), the write of the clocks that changed (a kind no longer
-    there loses its row; None: nothing to write) and the room's new copy of its clocks."""
+    there loses its row; None: nothing to write) and the clocks as they now are (the
+    room's copy)."""
     before = {r.kind: r for r in rows}
     clocks = tracker.at(at)
     for clock in clocks:
@@ -488,7 +495,7 @@ def _clock_changes(
         due_at=summary.due_at if summary else None,
         turn=tracker.turn,
     )
-    return room_sla, breaches, write, store.state_json(now)
+    return room_sla, breaches, write, now
 
 
 # --- warnings and breaches --------------------------------------------------------------------
@@ -600,18 +607,11 @@ async def recheck(room: RoomRow, at: datetime) -> list[str]:
     if room.sla_turn != tracker.turn:
         found.append(f"turn: {room.sla_turn} != {tracker.turn}")
     copy = {c.kind: c for c in store.state_of(room.sla_state)}
-    if copy != {r.kind: _row_clock(r) for r in rows}:
+    if copy != {r.kind: _new(clock_of(r)) for r in rows}:
         found.append(f"the room's copy of its clocks differs from their rows: {copy}")
+    if room.sla_next_at != store.next_at(rows):
+        found.append(f"the worker's time: {room.sla_next_at} != {store.next_at(rows)}")
     return found
-
-
-def _row_clock(row: ClockRow) -> NewClock:
-    return _new(clock_of(row))
-
-
-def state_of_rows(rows: list[ClockRow]) -> str | None:
-    """The room's copy of its clocks (`sla_state`) for these rows of them."""
-    return store.state_json([_row_clock(r) for r in rows])
 
 
 def as_recorded(stored: sla.Clock, fresh: sla.Clock) -> sla.Clock:

@@ -6,9 +6,12 @@
   longer reads `sla_clocks` first. Written in the same statement as the rows it mirrors;
   text, not jsonb, since nothing queries inside it and text costs nothing to write and
   read back.
-- `sla_clocks_next`, one index for the worker's scan (the time a running clock next needs
-  it: its due time, or its warning time until the warning is given), instead of
-  `sla_clocks_due` and `sla_clocks_warn`.
+- `conversations.sla_next_at`: when the worker must next look at the room (the earliest
+  due time of its running clocks, or warning time of those not yet warned), with its
+  index `conversations_sla_next`: the worker's scan, instead of `sla_clocks_due` and
+  `sla_clocks_warn`. The room's row is written by every message anyway (and is in many
+  indexes already); a clock's row now is in no index a running clock's move changes, so
+  pausing and resuming it is a HOT update (`fillfactor` leaves room on its page).
 - `sla_clocks_outcomes` dropped: the reports find clocks by stop time
   (`sla_clocks_stopped`) and a room's clocks by room (`sla_clocks_room_kind`); no query
   used it, and every clock write paid for it.
@@ -40,13 +43,20 @@ forwards = sql_migration(
     [
         "ALTER TABLE conversations ADD COLUMN sla_state text NULL",
         FILL_STATE,
+        "ALTER TABLE conversations ADD COLUMN sla_next_at timestamptz NULL",
+        # least() and min() skip nulls: the due time, or the warning time until given
+        "UPDATE conversations c SET sla_next_at = k.next"
+        " FROM (SELECT conversation_id,"
+        "   min(least(due_at, CASE WHEN warned_at IS NULL THEN warn_at END)) AS next"
+        "   FROM sla_clocks WHERE status = 'running' GROUP BY conversation_id) k"
+        " WHERE c.id = k.conversation_id",
+        "CREATE INDEX conversations_sla_next ON conversations (sla_next_at, id)"
+        " WHERE sla_next_at IS NOT NULL AND tm_delete IS NULL",
         "DROP INDEX IF EXISTS sla_clocks_due",
         "DROP INDEX IF EXISTS sla_clocks_warn",
         "DROP INDEX IF EXISTS sla_clocks_outcomes",
-        # least() skips nulls: the due time, or the warning time if it comes first and
-        # has not been given
-        "CREATE INDEX sla_clocks_next ON sla_clocks"
-        " (least(due_at, CASE WHEN warned_at IS NULL THEN warn_at END), id)"
-        " WHERE status = 'running'",
+        # room on each page for a clock's next version: an update that changes no indexed
+        # column (a resolution clock paused and resumed) stays on its page, HOT
+        "ALTER TABLE sla_clocks SET (fillfactor = 80)",
     ],
 )
