@@ -222,7 +222,8 @@ def clock_of(row: ClockRow | NewClock) -> sla.Clock:
     )
 
 
-def _new(clock: sla.Clock) -> NewClock:
+def stored_clock(clock: sla.Clock) -> NewClock:
+    """A clock as its row and the room's copy store it."""
     return NewClock(
         policy_id=clock.policy_id,
         kind=clock.kind,
@@ -238,11 +239,6 @@ def _new(clock: sla.Clock) -> NewClock:
         done_at=clock.done_at,
         cycle=clock.cycle,
     )
-
-
-def stored(clock: sla.Clock) -> NewClock:
-    """A clock as its row and the room's copy store it."""
-    return _new(clock)
 
 
 def _same_wait(a: sla.Clock | NewClock, b: sla.Clock) -> bool:
@@ -470,7 +466,7 @@ def _clock_changes(
         old = before.get(clock.kind)
         if old is not None and _same_wait(old, clock):
             clock.warned_at = old.warned_at
-    now = [_new(c) for c in clocks]
+    now = [stored_clock(c) for c in clocks]
     changed = [c for c in now if before.get(c.kind) != c]
     gone = [k for k in before if k not in {c.kind for c in clocks}]
     write = None
@@ -607,7 +603,7 @@ async def recheck(room: RoomRow, at: datetime) -> list[str]:
     if room.sla_turn != tracker.turn:
         found.append(f"turn: {room.sla_turn} != {tracker.turn}")
     copy = {c.kind: c for c in store.state_of(room.sla_state)}
-    if copy != {r.kind: _new(clock_of(r)) for r in rows}:
+    if copy != {r.kind: stored_clock(clock_of(r)) for r in rows}:
         found.append(f"the room's copy of its clocks differs from their rows: {copy}")
     if room.sla_next_at != store.next_at(rows):
         found.append(f"the worker's time: {room.sla_next_at} != {store.next_at(rows)}")

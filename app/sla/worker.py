@@ -59,7 +59,7 @@ async def fire_due(at: datetime | None = None, batch: int = 200) -> tuple[int, i
                         await store.mark(room.id, stored.kind, warned_at=at, breached=False)
                         clock.warned_at = at
                         warned += 1
-                    after.append(tracking.stored(clock))
+                    after.append(tracking.stored_clock(clock))
                     await tracking.alert(room, clock, breached=breach, at=at, calendar=calendar)
                 summary = tracking.summary_of(room, [tracking.clock_of(c) for c in after])
                 # the room's copy of its clocks follows the rows just marked
