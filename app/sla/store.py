@@ -336,7 +336,7 @@ def clocks_write(
         n = [f"${first + i}" for i in range(5)]
         sql_text = ""
         args = [customer_id, conversation_id, at, _ENCODE.encode(clocks).decode()]
-        if gone:  # a kind the policy no longer has (never on the message path)
+        if gone:  # a kind the policy no longer has a target for (rare)
             sql_text = (
                 f"sla_gone AS (DELETE FROM sla_clocks WHERE conversation_id = {n[1]}::uuid"
                 f"   AND kind = ANY({n[4]}::text[])),"
