@@ -37,6 +37,17 @@ FILL_STATE = (
 )
 """Rooms that have clocks: their copy, from their rows."""
 
+FILL_NEXT = (
+    # least() and min() skip nulls: the due time, or the warning time until it is given
+    # (app/sla/store.py next_at)
+    "UPDATE conversations c SET sla_next_at = k.next"
+    " FROM (SELECT conversation_id,"
+    "   min(least(due_at, CASE WHEN warned_at IS NULL THEN warn_at END)) AS next"
+    "   FROM sla_clocks WHERE status = 'running' GROUP BY conversation_id) k"
+    " WHERE c.id = k.conversation_id"
+)
+"""Rooms with a running clock: when the worker must next look at them."""
+
 forwards = sql_migration(
     ID,
     DESCRIPTION,
@@ -44,12 +55,7 @@ forwards = sql_migration(
         "ALTER TABLE conversations ADD COLUMN sla_state text NULL",
         FILL_STATE,
         "ALTER TABLE conversations ADD COLUMN sla_next_at timestamptz NULL",
-        # least() and min() skip nulls: the due time, or the warning time until given
-        "UPDATE conversations c SET sla_next_at = k.next"
-        " FROM (SELECT conversation_id,"
-        "   min(least(due_at, CASE WHEN warned_at IS NULL THEN warn_at END)) AS next"
-        "   FROM sla_clocks WHERE status = 'running' GROUP BY conversation_id) k"
-        " WHERE c.id = k.conversation_id",
+        FILL_NEXT,
         "CREATE INDEX conversations_sla_next ON conversations (sla_next_at, id)"
         " WHERE sla_next_at IS NOT NULL AND tm_delete IS NULL",
         "DROP INDEX IF EXISTS sla_clocks_due",
