@@ -11,12 +11,15 @@ without policies says how far two identical runs differ.
     rest join it): what a burst of inbound traffic costs. With a policy, a room's first
     message starts its clocks; the customer's next messages move none.
 (b) turns: each message answered by an agent's reply (`messages.send_message`), so every
-    message and every reply moves a clock: the worst case for tracking.
+    message and every reply moves a clock: the worst case for tracking. In batches of one
+    message per room, then one reply per room (every room answered once before the
+    phase), so that the messages and the replies are measured apart: the figure the
+    target is about is the inbound message's.
 
 Cost is CPU per message — this process's, and that of the database's own PostgreSQL
-backends (not the server's shared processes, which other load keeps busy) — which the
-machine's other load disturbs less than throughput; each round's figures are printed,
-then the medians and the ratio with/without policy.
+backends (the pool's connections; not the server's shared processes, which other load
+keeps busy) — which the machine's other load disturbs less than throughput; each round's
+figures are printed, then the medians and the ratios with/without policy.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ import statistics
 import sys
 import time
 import uuid
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from harness import CpuMeter, _proc_cpu, customer_database, db_name  # noqa: E402
+from harness import _proc_cpu, customer_database, db_name  # noqa: E402
 
 LABELS = ("plain", "again", "sla")
 """Two customers without policies (their difference is the run's noise) and one with."""
@@ -104,53 +108,139 @@ async def setup(url: str) -> dict:
     return made
 
 
+class Meter:
+    """CPU seconds so far of this process and of each of the database's own backends (the
+    pool's connections), cheap enough to read around every batch: the backends are the
+    server's children whose title names the database (the pool replaces a connection
+    after so many queries, so they are looked for at each reading)."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        found = _backends_cpu(database)
+        self.server = _parent(next(iter(found))) if found else None
+        self.ours: dict[int, bool] = {}
+
+    def _backends(self) -> list[int]:
+        if self.server is None:
+            return list(_backends_cpu(self.database))
+        try:
+            kids = Path(f"/proc/{self.server}/task/{self.server}/children").read_text().split()
+        except OSError:
+            return list(_backends_cpu(self.database))
+        pids = []
+        for kid in map(int, kids):
+            if kid not in self.ours:
+                try:
+                    title = Path(f"/proc/{kid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                except OSError:
+                    continue
+                self.ours[kid] = f" {self.database} " in title and "(" in title.split(":")[-1]
+            if self.ours[kid]:
+                pids.append(kid)
+        return pids
+
+    def read(self) -> tuple[float, dict[int, float]]:
+        return time.process_time(), {pid: _proc_cpu(pid) for pid in self._backends()}
+
+    @staticmethod
+    def spent(a: tuple[float, dict[int, float]], b: tuple[float, dict[int, float]]) -> tuple:
+        """(this process, the backends) between two readings; a connection opened in
+        between counts from its start."""
+        return b[0] - a[0], sum(v - a[1].get(pid, 0.0) for pid, v in b[1].items())
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 async def round_of(
     url: str, who: dict, label: str, n: int, tasks: int, peers: int, turns: bool, start: int
 ) -> dict:
+    """`n` messages into the customer's rooms; with `turns`, in batches of one message per
+    room (`peers` rooms), each batch answered by an agent's reply in every room before
+    the next: CPU is measured for the messages and for the replies apart."""
     from app.conversations import messages
     from app.domain.inbound import InboundMessage
     from app.domain.resources import MessageCreate
 
-    counter = iter(range(start, start + n))
+    replies: list[str] = []
 
-    async def worker() -> None:
-        for i in counter:
-            got = await messages.receive(
-                who["account"],
-                InboundMessage(
-                    peer=f"+1202{peers_base(label)}{i % peers:04d}",
-                    text=f"message {i}",
-                    provider_message_id=f"bench-{label}-{i}",
-                ),
-            )
-            if turns:
-                await messages.send_message(
-                    who["agent"], got.conversation_id, MessageCreate(text="on it")
+    async def inbound(numbers: list[int]) -> None:
+        todo = iter(numbers)
+
+        async def one() -> None:
+            for i in todo:
+                got = await messages.receive(
+                    who["account"],
+                    InboundMessage(
+                        peer=f"+1202{peers_base(label)}{i % peers:04d}",
+                        text=f"message {i}",
+                        provider_message_id=f"bench-{label}-{i}",
+                    ),
                 )
+                replies.append(got.conversation_id)
 
-    meter = CpuMeter(db_name(url), bench=os.getpid())
-    backends = _backends_cpu(db_name(url))
-    started = time.perf_counter()
-    await asyncio.gather(*[worker() for _ in range(tasks)])
-    elapsed = time.perf_counter() - started
-    usage = meter.stop()
-    backends_after = _backends_cpu(db_name(url))
-    # a connection the pool opened during the round counts from its start
-    spent = sum(v - backends.get(p, 0.0) for p, v in backends_after.items())
-    return {
-        "rate": n / elapsed,
-        "bench_ms": usage["bench"] / n * 1000,
-        "pg_ms": spent / n * 1000,
-        "busy": usage["cores_busy"],
+        await asyncio.gather(*[one() for _ in range(tasks)])
+
+    async def answer(rooms: list[str]) -> None:
+        todo = iter(rooms)
+
+        async def one() -> None:
+            for room in todo:
+                await messages.send_message(who["agent"], room, MessageCreate(text="on it"))
+
+        await asyncio.gather(*[one() for _ in range(tasks)])
+
+    meter = Meter(db_name(url))
+    spent = {"in": [0.0, 0.0], "reply": [0.0, 0.0]}
+    wall = 0.0
+    batch = peers if turns else n
+    for first in range(start, start + n, batch):
+        replies.clear()
+        began, t0 = time.perf_counter(), meter.read()
+        await inbound(list(range(first, min(first + batch, start + n))))
+        t1 = meter.read()
+        if turns:
+            await answer(list(replies))
+        t2 = meter.read()
+        wall += time.perf_counter() - began
+        for key, a, b in (("in", t0, t1), ("reply", t1, t2)):
+            bench, pg = Meter.spent(a, b)
+            spent[key][0] += bench
+            spent[key][1] += pg
+    got = {
+        "rate": n / wall,
+        "in_bench": spent["in"][0] / n * 1000,
+        "in_pg": spent["in"][1] / n * 1000,
+        "reply_bench": spent["reply"][0] / n * 1000,
+        "reply_pg": spent["reply"][1] / n * 1000,
     }
+    got["in"] = got["in_bench"] + got["in_pg"]
+    got["reply"] = got["reply_bench"] + got["reply_pg"]
+    got["pair"] = got["in"] + got["reply"]
+    return got
+
+
+async def answer_all(who: dict) -> None:
+    from app.conversations import messages
+    from app.db import sql
+    from app.domain.resources import MessageCreate
+
+    principal = who["agent"]
+    rows = await sql.fetch(
+        "SELECT id FROM conversations WHERE customer_id = $1", principal.customer_id
+    )
+    for row in rows:
+        await messages.send_message(principal, str(row["id"]), MessageCreate(text="hello"))
 
 
 def _backends_cpu(database: str) -> dict[int, float]:
     """CPU seconds of this database's own backends (the pool's connections), by pid: not
     the server's shared processes (WAL writer, checkpointer, other databases' autovacuum),
     which the rest of the machine's load keeps busy."""
-    from pathlib import Path
-
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -191,8 +281,11 @@ async def measure(url: str, args) -> None:
         start = 0  # message numbers go on across phases (provider ids must not repeat)
         for turns in (False, True):
             phase = "(b) turns: message + reply" if turns else "(a) ingest"
-            unit = "message and its reply" if turns else "message"
+            unit = "pair" if turns else "message"
             print(f"{phase}, {args.messages} messages a round, {args.concurrency} tasks")
+            if turns:  # every room answered, so that each next message opens a wait
+                for label in LABELS:
+                    await answer_all(made[label])
             figures: dict[str, list[dict]] = {label: [] for label in LABELS}
             for r in range(args.rounds):
                 # each customer in each place of the order in turn
@@ -203,36 +296,42 @@ async def measure(url: str, args) -> None:
                         args.peers, turns, start,
                     )  # fmt: skip
                     figures[label].append(got)
-                    print(
-                        f"  round {r + 1} {label:5}: {got['rate']:7.0f}/s,"
-                        f" bench {got['bench_ms']:.3f} ms, PostgreSQL {got['pg_ms']:.3f} ms"
-                        f" CPU per {unit} (machine {got['busy']:.2f} cores busy)",
-                        flush=True,
+                    line = (
+                        f"  round {r + 1} {label:5}: {got['rate']:5.0f} {unit}s/s, CPU per"
+                        f" message {got['in_bench']:.3f} + {got['in_pg']:.3f} ms"
                     )
+                    if turns:
+                        line += (
+                            f", per reply {got['reply_bench']:.3f} + {got['reply_pg']:.3f} ms"
+                            f" (this process + PostgreSQL)"
+                        )
+                    print(line, flush=True)
                 start += args.messages
+            keys = ("rate", "in_bench", "in_pg", "in", "reply", "pair")
             med = {
-                label: {
-                    k: statistics.median(f[k] for f in figures[label])
-                    for k in ("rate", "bench_ms", "pg_ms")
-                }
+                label: {k: statistics.median(f[k] for f in figures[label]) for k in keys}
                 for label in figures
             }
             for label in LABELS:
                 m = med[label]
-                print(
-                    f"  median {label:5}: {m['rate']:7.0f}/s, CPU per {unit}: bench"
-                    f" {m['bench_ms']:.3f} ms + PostgreSQL {m['pg_ms']:.3f} ms"
-                    f" = {m['bench_ms'] + m['pg_ms']:.3f} ms"
+                line = (
+                    f"  median {label:5}: {m['rate']:5.0f}/s, CPU per inbound message"
+                    f" {m['in']:.3f} ms (this process {m['in_bench']:.3f}, PostgreSQL"
+                    f" {m['in_pg']:.3f})"
                 )
-            cost = lambda m: m["bench_ms"] + m["pg_ms"]  # noqa: E731
-            plain = {
-                k: (med["plain"][k] + med["again"][k]) / 2 for k in ("rate", "bench_ms", "pg_ms")
-            }
-            print(
-                f"  with a policy / without: CPU {cost(med['sla']) / cost(plain):.3f},"
-                f" throughput {med['sla']['rate'] / plain['rate']:.3f}; the two without"
-                f" differ by {abs(cost(med['plain']) / cost(med['again']) - 1):.3f} (noise)"
-            )
+                if turns:
+                    line += f", per reply {m['reply']:.3f} ms, per pair {m['pair']:.3f} ms"
+                print(line)
+            plain = {k: (med["plain"][k] + med["again"][k]) / 2 for k in keys}
+            shown = ("in", "pair") if turns else ("in",)
+            names = {"in": "inbound message", "pair": "message and reply"}
+            for k in shown:
+                print(
+                    f"  CPU per {names[k]}, with a policy / without:"
+                    f" {med['sla'][k] / plain[k]:.3f}; the two without differ by"
+                    f" {abs(med['plain'][k] / med['again'][k] - 1):.3f} (noise)"
+                )
+            print(f"  throughput with / without: {med['sla']['rate'] / plain['rate']:.3f}")
             print(f"  (clocks written: {await clocks_count()})\n")
     finally:
         await DB.close_connection_pool()

@@ -735,3 +735,28 @@ def test_recomputing_from_scratch_equals_what_is_stored_through_many_changes(
             )
     run_async(merge.merge(admin, a, b))
     assert _agree(tenant, a) == [] and _agree(tenant, b) == []
+    # what migration 0034 writes for rooms that already had clocks is the same copy, and
+    # the same time for the worker
+    from app.db.piccolo_migrations.convodesk_0034_sla_path import FILL_NEXT, FILL_STATE
+    from app.sla import store
+
+    def copies() -> dict[str, tuple]:
+        rows = sql(
+            db_url,
+            "SELECT id, sla_state, sla_next_at FROM conversations WHERE customer_id = $1",
+            tenant.customer_id,
+        )
+        return {str(r["id"]): (store.state_of(r["sla_state"]), r["sla_next_at"]) for r in rows}
+
+    inbound(sms, "+15550007004", "hello")  # a new room: its clocks run, the worker's time is set
+    written = copies()
+    assert sum(len(c[0]) for c in written.values()) >= 3
+    assert any(c[1] is not None for c in written.values())
+    sql(
+        db_url,
+        "UPDATE conversations SET sla_state = NULL, sla_next_at = NULL WHERE customer_id = $1",
+        tenant.customer_id,
+    )
+    sql(db_url, FILL_STATE)
+    sql(db_url, FILL_NEXT)
+    assert copies() == written

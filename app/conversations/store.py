@@ -81,6 +81,11 @@ class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
     sla_status: str | None = None
     sla_due_at: datetime | None = None
     """The room's most pressing SLA clock (kind, status, due): its badge and order."""
+    sla_state: str | None = None
+    """Its clocks as JSON (app/sla/store.py `state_of`), the copy of its `sla_clocks`
+    rows that the message path reads with the room."""
+    sla_next_at: datetime | None = None
+    """When the SLA worker must next look at it (a due or warning time)."""
 
 
 class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -552,6 +557,10 @@ class SlaColumns(msgspec.Struct, frozen=True, kw_only=True):
     """The clocks' own write, run in the same statement (a data-modifying `WITH`): given
     the first free parameter number, its `WITH` items and their parameters; None when no
     clock row changed (app/sla/store.py `clocks_write`)."""
+    state: str | None = None
+    """The room's copy of its clocks (`sla_state`), as that write leaves them."""
+    next_at: datetime | None = None
+    """When the SLA worker must next look at the room (`sla_next_at`)."""
 
 
 _FIRST_REPLY = (
@@ -617,9 +626,17 @@ async def record_message(
     if sla is not None:
         sla_sets = (
             ", sla_policy_id = $7::uuid, sla_policy_tm = $8, sla_kind = $9, sla_status = $10,"
-            " sla_due_at = $11"
+            " sla_due_at = $11, sla_state = $12, sla_next_at = $13"
         )
-        args += [sla.policy_id, sla.policy_tm, sla.kind, sla.status, sla.due_at]
+        args += [
+            sla.policy_id,
+            sla.policy_tm,
+            sla.kind,
+            sla.status,
+            sla.due_at,
+            sla.state,
+            sla.next_at,
+        ]
         if sla.clocks is not None:
             items, more = sla.clocks(len(args) + 1)
             with_items = f"{items}, "

@@ -206,6 +206,12 @@ class Conversation(Table, tablename="conversations"):
     sla_due_at = Timestamptz(null=True, default=None)
     """The room's most pressing clock: its kind, `running|warning|breached|paused` and
     due time (the inbox's badge and "breaching soon" order)."""
+    sla_state = Text(null=True, default=None)
+    """The room's clocks as its `sla_clocks` rows hold them (migration 0034), read with
+    the room: the message path moves them without reading the clocks' table."""
+    sla_next_at = Timestamptz(null=True, default=None)
+    """When the SLA worker must next look at the room: the earliest due time of its
+    running clocks, or warning time of those not yet warned (its scan's index)."""
     # --- reports (migration 0033): the facts the reports read, written with the change ---
     tm_first_inbound = Timestamptz(null=True, default=None)
     """The customer's first message in the room."""

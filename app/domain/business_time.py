@@ -85,6 +85,13 @@ class Calendar:
 
     def __post_init__(self) -> None:
         zone_of(self.time_zone)
+        # hashed once: every open stretch is looked up in a cache keyed by the calendar,
+        # and hashing its periods and holidays again at each lookup cost the message path
+        # more than the lookups themselves
+        object.__setattr__(self, "_hash", hash((self.time_zone, self.periods, self.holidays)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined,no-any-return]
 
 
 def zone_of(name: str) -> ZoneInfo:

@@ -92,8 +92,11 @@ class ClockRow(msgspec.Struct, frozen=True, kw_only=True):
     cycle: int
 
 
-class NewClock(msgspec.Struct, frozen=True, kw_only=True):
-    """A clock as the fold left it, to be written."""
+class NewClock(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """A clock as the fold left it: what its `sla_clocks` row holds besides its keys, and
+    one item of the room's copy of its clocks (`conversations.sla_state`), which stores it
+    as a JSON array of these fields in this order (migration 0034 writes the same): new
+    fields go at the end, with a default."""
 
     policy_id: str
     kind: str
@@ -133,6 +136,37 @@ class FactRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _CLOCK = ", ".join(ClockRow.__struct_fields__)
+
+_STATE = msgspec.json.Decoder(list[NewClock])
+_ENCODE = msgspec.json.Encoder()
+
+
+def state_of(sla_state: str | None) -> list[NewClock]:
+    """A room's clocks from its own row (`RoomRow.sla_state`): the copy of its
+    `sla_clocks` rows that every write of them keeps (the message path reads nothing
+    more)."""
+    return _STATE.decode(sla_state) if sla_state else []
+
+
+def state_json(clocks: list[NewClock]) -> str | None:
+    """The room's `sla_state` for these clocks (None: it has none)."""
+    return _ENCODE.encode(clocks).decode() if clocks else None
+
+
+def next_at(clocks: list[NewClock] | list[ClockRow]) -> datetime | None:
+    """When the worker must next look at the room (`conversations.sla_next_at`): the
+    earliest due time of its running clocks, or warning time of those not yet warned;
+    None: never by itself."""
+    times = []
+    for c in clocks:
+        if c.status == "running":
+            if c.due_at is not None:
+                times.append(c.due_at)
+            if c.warned_at is None and c.warn_at is not None:
+                times.append(c.warn_at)
+    return min(times) if times else None
+
+
 _ROOM_COLUMNS = ", ".join(RoomRow.__struct_fields__)
 
 
@@ -294,26 +328,30 @@ def clocks_write(
     """The write of these clocks of the room (insert or replace, by kind; the kinds in
     `gone` dropped) as `WITH` items of another statement: given its first free parameter
     number, their SQL and parameters (the message path runs them with the room's own
-    `UPDATE`: conversations.store.record_message)."""
+    `UPDATE`: conversations.store.record_message). The clocks go as one JSON parameter:
+    an array parameter per column cost the driver more to encode than PostgreSQL to
+    store them."""
 
     def items(first: int) -> tuple[str, list[Any]]:
-        n = [f"${first + i}" for i in range(17)]
-        sql_text = (
-            f"sla_gone AS (DELETE FROM sla_clocks WHERE conversation_id = {n[1]}"
-            f"   AND kind = ANY({n[16]}::text[])),"
+        n = [f"${first + i}" for i in range(5)]
+        sql_text = ""
+        args = [customer_id, conversation_id, at, _ENCODE.encode(clocks).decode()]
+        if gone:  # a kind the policy no longer has a target for (rare)
+            sql_text = (
+                f"sla_gone AS (DELETE FROM sla_clocks WHERE conversation_id = {n[1]}::uuid"
+                f"   AND kind = ANY({n[4]}::text[])),"
+            )
+            args.append(gone)
+        # each clock a JSON array of NewClock's fields, in order
+        sql_text += (
             " sla_kept AS (INSERT INTO sla_clocks (customer_id, conversation_id, policy_id,"
             "   kind, status, started_at, due_at, stopped_at, warned_at, target_seconds,"
             "   elapsed_seconds, resumed_at, warn_at, done_at, cycle, tm_update)"
-            f" SELECT {n[0]}::uuid, {n[1]}::uuid, policy_id, kind, status, started_at, due_at,"
-            f"   stopped_at, warned_at, target_seconds, elapsed_seconds, resumed_at, warn_at,"
-            f"   done_at, cycle, {n[2]}::timestamptz"
-            f" FROM unnest({n[4]}::uuid[], {n[3]}::text[], {n[5]}::text[],"
-            f"   {n[6]}::timestamptz[], {n[7]}::timestamptz[], {n[8]}::timestamptz[],"
-            f"   {n[9]}::timestamptz[], {n[10]}::int[], {n[11]}::float8[],"
-            f"   {n[12]}::timestamptz[], {n[13]}::timestamptz[], {n[14]}::timestamptz[],"
-            f"   {n[15]}::int[]) AS c(policy_id, kind, status, started_at, due_at, stopped_at,"
-            "   warned_at, target_seconds, elapsed_seconds, resumed_at, warn_at, done_at,"
-            "   cycle)"
+            f" SELECT {n[0]}::uuid, {n[1]}::uuid, (c->>0)::uuid, c->>1, c->>2,"
+            "   (c->>3)::timestamptz, (c->>4)::timestamptz, (c->>5)::timestamptz,"
+            "   (c->>6)::timestamptz, (c->>7)::int, (c->>8)::float8, (c->>9)::timestamptz,"
+            f"   (c->>10)::timestamptz, (c->>11)::timestamptz, (c->>12)::int, {n[2]}::timestamptz"
+            f" FROM jsonb_array_elements({n[3]}::jsonb) AS c"
             " ON CONFLICT (conversation_id, kind) DO UPDATE SET policy_id = excluded.policy_id,"
             "   status = excluded.status, started_at = excluded.started_at,"
             "   due_at = excluded.due_at, stopped_at = excluded.stopped_at,"
@@ -322,25 +360,6 @@ def clocks_write(
             "   warn_at = excluded.warn_at, done_at = excluded.done_at, cycle = excluded.cycle,"
             "   tm_update = excluded.tm_update)"
         )
-        args = [
-            customer_id,
-            conversation_id,
-            at,
-            [c.kind for c in clocks],
-            [c.policy_id for c in clocks],
-            [c.status for c in clocks],
-            [c.started_at for c in clocks],
-            [c.due_at for c in clocks],
-            [c.stopped_at for c in clocks],
-            [c.warned_at for c in clocks],
-            [c.target_seconds for c in clocks],
-            [c.elapsed_seconds for c in clocks],
-            [c.resumed_at for c in clocks],
-            [c.warn_at for c in clocks],
-            [c.done_at for c in clocks],
-            [c.cycle for c in clocks],
-            gone,
-        ]
         return sql_text, args
 
     return items
@@ -351,12 +370,14 @@ async def run_with(items: str, args: list[Any]) -> None:
     await connection().execute(f"WITH {items} SELECT 1", *args)
 
 
-async def set_room(conversation_id: Any, room: RoomSla) -> RoomRow:
-    """The room's SLA columns (a change other than a message: the message path writes
-    them with the message's own `UPDATE`); the room as it now is."""
+async def set_room(conversation_id: Any, room: RoomSla, clocks: list[NewClock]) -> RoomRow:
+    """The room's SLA columns, its copy of its clocks and the worker's time (a change other
+    than a message: the message path writes them with the message's own `UPDATE`); the
+    room as it now is."""
     record = await connection().fetchrow(
         "UPDATE conversations SET sla_policy_id = $2::uuid, sla_policy_tm = $3, sla_kind = $4,"
-        f" sla_status = $5, sla_due_at = $6, sla_turn = $7 WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+        " sla_status = $5, sla_due_at = $6, sla_turn = $7, sla_state = $8, sla_next_at = $9"
+        f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         conversation_id,
         room.policy_id,
         room.policy_tm,
@@ -364,6 +385,8 @@ async def set_room(conversation_id: Any, room: RoomSla) -> RoomRow:
         room.status,
         room.due_at,
         room.turn,
+        state_json(clocks),
+        next_at(clocks),
     )
     return _room(record)
 
@@ -420,58 +443,50 @@ async def history(conversation_id: Any) -> tuple[list[MessageFact], list[FactRow
 # --- the worker --------------------------------------------------------------------------------
 
 
-class DueClock(msgspec.Struct, frozen=True, kw_only=True):
-    clock: ClockRow
-    breach: bool
-    """The due time has come (else only the warning time)."""
-
-
-async def lock_due(at: datetime, limit: int) -> list[DueClock]:
-    """Running clocks whose due time (or, not yet warned, warning time) is at or before
-    `at`, oldest first, each with its room locked; rows another transaction holds are
-    skipped (a room being changed right now is taken at the next round)."""
-    # every condition is on the locked rows themselves, so a clock another worker
-    # changed while this one waited is checked again as it now is
+async def lock_due(at: datetime, limit: int) -> list[RoomRow]:
+    """Rooms whose clocks need the worker at or before `at` (a due time, or a warning time
+    not yet warned: `sla_next_at`), soonest first, locked; rooms another transaction
+    holds are skipped (a room being changed right now is taken at the next round). The
+    room's lock covers its clocks (every writer of them holds it), and the condition is
+    on the locked row itself, so a room another worker changed while this one waited is
+    checked as it now is."""
     records = await connection().fetch(
-        f"SELECT {', '.join('k.' + f for f in ClockRow.__struct_fields__)},"
-        " coalesce(k.due_at <= $1, false) AS breach"
-        " FROM sla_clocks k JOIN conversations c ON c.id = k.conversation_id"
-        " WHERE k.status = 'running' AND c.tm_delete IS NULL"
-        " AND (k.due_at <= $1 OR (k.warned_at IS NULL AND k.warn_at <= $1))"
-        " ORDER BY least(k.due_at, k.warn_at), k.id LIMIT $2"
-        " FOR UPDATE OF k, c SKIP LOCKED",
+        f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE sla_next_at <= $1"
+        " AND tm_delete IS NULL ORDER BY sla_next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
         at,
         limit,
     )
-    fields = ClockRow.__struct_fields__
-    return [
-        DueClock(clock=ClockRow(**{f: r[f] for f in fields}), breach=bool(r["breach"]))
-        for r in records
-    ]
+    return [_room(r) for r in records]
 
 
-async def mark(clock_id: int, *, warned_at: datetime | None, breached: bool) -> None:
+async def mark(
+    conversation_id: Any, kind: str, *, warned_at: datetime | None, breached: bool
+) -> None:
     """The worker's change: the warning given, or the breach (at its due time)."""
     await connection().execute(
-        "UPDATE sla_clocks SET warned_at = coalesce(warned_at, $2),"
-        " status = CASE WHEN $3 THEN 'breached' ELSE status END,"
-        " stopped_at = CASE WHEN $3 THEN due_at ELSE stopped_at END,"
-        " tm_update = coalesce($2, tm_update) WHERE id = $1",
-        clock_id,
+        "UPDATE sla_clocks SET warned_at = coalesce(warned_at, $3),"
+        " status = CASE WHEN $4 THEN 'breached' ELSE status END,"
+        " stopped_at = CASE WHEN $4 THEN due_at ELSE stopped_at END,"
+        " tm_update = coalesce($3, tm_update) WHERE conversation_id = $1 AND kind = $2",
+        conversation_id,
+        kind,
         warned_at,
         breached,
     )
 
 
-async def set_summary(conversation_id: Any, room: RoomSla) -> RoomRow:
-    """The room's summary (the worker, after a warning or a breach); the room as it is."""
+async def set_summary(conversation_id: Any, room: RoomSla, clocks: list[NewClock]) -> RoomRow:
+    """The room's summary, its copy of its clocks and the worker's next time for it (the
+    worker, after a warning or a breach); the room as it is."""
     record = await connection().fetchrow(
-        "UPDATE conversations SET sla_kind = $2, sla_status = $3, sla_due_at = $4 WHERE id = $1"
-        f" RETURNING {_ROOM_COLUMNS}",
+        "UPDATE conversations SET sla_kind = $2, sla_status = $3, sla_due_at = $4,"
+        f" sla_state = $5, sla_next_at = $6 WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         conversation_id,
         room.kind,
         room.status,
         room.due_at,
+        state_json(clocks),
+        next_at(clocks),
     )
     return _room(record)
 

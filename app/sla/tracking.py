@@ -14,10 +14,11 @@ The message path is the hot one, so it does as little as it can:
 - a room of a customer without policies costs nothing, and the policy a room follows is
   found without a query (`live_policies`: each customer's, cached per process for a few
   seconds);
-- otherwise one query for the room's clocks; what moved — the clock rows and the room's
-  summary — rides on the message's own `UPDATE` of the room
-  (`conversations.store.record_message`), and `conversation_sla_updated` follows when the
-  summary moved.
+- otherwise the room's clocks are read from the room itself (`sla_state`, the copy of
+  its `sla_clocks` rows, read with the locked room: no query); what moved — the clock
+  rows, the copy and the room's summary — rides on the message's own `UPDATE` of the
+  room (`conversations.store.record_message`), and `conversation_sla_updated` follows
+  when the summary moved.
 
 Any other change records a fact (`sla_facts`) and folds the room's whole history again:
 those are rare, and folding the history is what makes the clocks explainable. When the
@@ -203,7 +204,7 @@ async def history(conversation_id: Any) -> list[sla.Fact]:
 # --- rows and clocks ---------------------------------------------------------------------
 
 
-def clock_of(row: ClockRow) -> sla.Clock:
+def clock_of(row: ClockRow | NewClock) -> sla.Clock:
     return sla.Clock(
         kind=row.kind,
         cycle=row.cycle,
@@ -221,7 +222,8 @@ def clock_of(row: ClockRow) -> sla.Clock:
     )
 
 
-def _new(clock: sla.Clock) -> NewClock:
+def stored_clock(clock: sla.Clock) -> NewClock:
+    """A clock as its row and the room's copy store it."""
     return NewClock(
         policy_id=clock.policy_id,
         kind=clock.kind,
@@ -239,7 +241,7 @@ def _new(clock: sla.Clock) -> NewClock:
     )
 
 
-def _same_wait(a: sla.Clock | ClockRow, b: sla.Clock) -> bool:
+def _same_wait(a: sla.Clock | NewClock, b: sla.Clock) -> bool:
     return (a.kind, a.cycle, a.started_at) == (b.kind, b.cycle, b.started_at)
 
 
@@ -304,7 +306,7 @@ async def on_message(room: RoomRow, *, inbound: bool, at: datetime) -> Moved | N
     if applied is None and room.sla_policy_id is None:
         return None
     fact = sla.Fact(at, sla.CUSTOMER if inbound else sla.AGENT)
-    rows = await store.clocks(room.id)  # the room's lock, held, covers its clocks
+    rows = store.state_of(room.sla_state)  # the room's lock, held, covers its clocks
     if _changed(room, applied):
         await store.insert_fact(
             room.customer_id, room.id, at, sla.POLICY, _policy_detail(applied, room)
@@ -324,7 +326,7 @@ async def on_message(room: RoomRow, *, inbound: bool, at: datetime) -> Moved | N
             clocks=[clock_of(r) for r in rows],
         )
         tracker.apply(fact)
-    room_sla, breaches, write = _clock_changes(
+    room_sla, breaches, write, clocks = _clock_changes(
         room, tracker, rows, applied if tracker.policy else None, at
     )
     moved = (room.sla_kind, room.sla_status, room.sla_due_at) != (
@@ -339,6 +341,8 @@ async def on_message(room: RoomRow, *, inbound: bool, at: datetime) -> Moved | N
         status=room_sla.status,
         due_at=room_sla.due_at,
         clocks=write,  # written with the message's own UPDATE of the room
+        state=store.state_json(clocks),
+        next_at=store.next_at(clocks),
     )
     calendar = tracker.policy.calendar if tracker.policy is not None else None
     return Moved(columns=columns, moved=moved, breaches=breaches, calendar=calendar, at=at)
@@ -412,11 +416,11 @@ async def recompute(room: RoomRow, at: datetime) -> RoomRow:
     """Fold the room's whole history again and store the clocks it makes, and the room's
     SLA columns; the room as it now is."""
     tracker = sla.fold(await history(room.id))
-    rows = await store.clocks(room.id)  # the room's lock, held, covers its clocks
+    rows = store.state_of(room.sla_state)  # the room's lock, held, covers its clocks
     applied = None
     if tracker.policy is not None:
         applied = await store.policy_by_id(tracker.policy.id)
-    room_sla, breaches, write = _clock_changes(room, tracker, rows, applied, at)
+    room_sla, breaches, write, clocks = _clock_changes(room, tracker, rows, applied, at)
     if write is not None:
         items, args = write(1)
         await store.run_with(items, args)
@@ -436,8 +440,8 @@ async def recompute(room: RoomRow, at: datetime) -> RoomRow:
         room_sla.due_at,
         room_sla.turn,
     )
-    if before != after:
-        room = await store.set_room(room.id, room_sla)
+    if before != after or write is not None:
+        room = await store.set_room(room.id, room_sla, clocks)
     calendar = tracker.policy.calendar if tracker.policy is not None else None
     for clock in breaches:
         await alert(room, clock, breached=True, at=at, calendar=calendar)
@@ -447,27 +451,27 @@ async def recompute(room: RoomRow, at: datetime) -> RoomRow:
 def _clock_changes(
     room: RoomRow,
     tracker: sla.Tracker,
-    rows: list[ClockRow],
+    rows: list[NewClock],
     applied: AppliedPolicy | None,
     at: datetime,
-) -> tuple[RoomSla, list[sla.Clock], Callable[[int], tuple[str, list[Any]]] | None]:
-    """What the tracker's clocks change against the stored rows: the room's SLA columns
-    they make, the breaches new since the rows (their events are the caller's, once the
-    room is written), and the write of the clocks that changed (a kind no longer there
-    loses its row; None: nothing to write)."""
+) -> tuple[RoomSla, list[sla.Clock], Callable[[int], tuple[str, list[Any]]] | None, list[NewClock]]:
+    """What the tracker's clocks change against the stored ones (the room's copy): the
+    room's SLA columns they make, the breaches new since (their events are the caller's,
+    once the room is written), the write of the clocks that changed (a kind no longer
+    there loses its row; None: nothing to write) and the clocks as they now are (the
+    room's copy)."""
     before = {r.kind: r for r in rows}
     clocks = tracker.at(at)
     for clock in clocks:
         old = before.get(clock.kind)
         if old is not None and _same_wait(old, clock):
             clock.warned_at = old.warned_at
-    changed = [
-        c for c in clocks if c.kind not in before or _new(c) != _new(clock_of(before[c.kind]))
-    ]
+    now = [stored_clock(c) for c in clocks]
+    changed = [c for c in now if before.get(c.kind) != c]
     gone = [k for k in before if k not in {c.kind for c in clocks}]
     write = None
     if changed or gone:
-        write = store.clocks_write(room.customer_id, room.id, [_new(c) for c in changed], gone, at)
+        write = store.clocks_write(room.customer_id, room.id, changed, gone, at)
     breaches = [
         c
         for c in clocks
@@ -487,7 +491,7 @@ def _clock_changes(
         due_at=summary.due_at if summary else None,
         turn=tracker.turn,
     )
-    return room_sla, breaches, write
+    return room_sla, breaches, write, now
 
 
 # --- warnings and breaches --------------------------------------------------------------------
@@ -598,6 +602,11 @@ async def recheck(room: RoomRow, at: datetime) -> list[str]:
         found.append(f"summary: {(room.sla_kind, room.sla_due_at)} != {shown}")
     if room.sla_turn != tracker.turn:
         found.append(f"turn: {room.sla_turn} != {tracker.turn}")
+    copy = {c.kind: c for c in store.state_of(room.sla_state)}
+    if copy != {r.kind: stored_clock(clock_of(r)) for r in rows}:
+        found.append(f"the room's copy of its clocks differs from their rows: {copy}")
+    if room.sla_next_at != store.next_at(rows):
+        found.append(f"the worker's time: {room.sla_next_at} != {store.next_at(rows)}")
     return found
 
 
