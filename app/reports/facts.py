@@ -79,6 +79,20 @@ async def merged(target_id: object, source_id: object) -> None:
         target_id,
         source_id,
     )
+    # the source's shares of the customer's counts go with its messages, under what they
+    # were counted (app/reports/volume.py): a deletion of the target takes them back
+    await sql.execute(
+        "WITH moved AS (DELETE FROM report_room_counts WHERE conversation_id = $2"
+        " RETURNING customer_id, slot, agent_id, team_id, owner_id, channel, inbound, replies)"
+        " INSERT INTO report_room_counts (customer_id, conversation_id, slot, agent_id,"
+        " team_id, owner_id, channel, inbound, replies)"
+        " SELECT customer_id, $1, slot, agent_id, team_id, owner_id, channel, inbound, replies"
+        " FROM moved ON CONFLICT (conversation_id, slot, agent_id, team_id, owner_id, channel)"
+        " DO UPDATE SET inbound = report_room_counts.inbound + excluded.inbound,"
+        " replies = report_room_counts.replies + excluded.replies",
+        target_id,
+        source_id,
+    )
     await sql.execute(
         "UPDATE conversations SET tm_first_inbound = NULL, tm_first_reply = NULL,"
         " first_reply_agent_id = NULL WHERE id = $1",

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from app.db import sql
+from app.reports import volume
 from app.reports.facts import NOBODY, SLOT
 from app.reports.scope import Scope
 
@@ -354,12 +355,19 @@ def _heat(counts: str, scope: Scope, p: Params) -> str:
     )
 
 
+def _kept(dimension: str, key: str, p: Params) -> str:
+    """SQL: the customer's counts `v` of one dimension and value (app/reports/volume.py)."""
+    return f"v.dimension = {p(dimension)} AND v.dimension_key = {p(key)}"
+
+
 async def hours(scope: Scope) -> list[HourCount]:
     """Customer messages and agent replies per local weekday and hour, from the quarter
-    hours that start in the period: the customer's counts unfiltered (app/reports/volume.py,
-    folded up to now by the caller), the rooms' slots filtered."""
+    hours that start in the period: the customer's counts (app/reports/volume.py, folded
+    up to now by the caller), its own or its team's, assignee's or channel's; under two
+    filters or more, the slots of the rooms that match them now."""
     p = Params()
-    if filtered(scope):
+    kept = volume.kept_for(scope, by_agent=False)
+    if kept is None:
         counts = (
             "SELECT s.slot, sum(s.inbound) AS inbound, sum(s.replies) AS replies"
             f" FROM {room_slots(scope, p)} GROUP BY s.slot"
@@ -367,18 +375,19 @@ async def hours(scope: Scope) -> list[HourCount]:
     else:
         counts = (
             "SELECT v.start AS slot, v.inbound, v.replies FROM report_volume v"
-            f" WHERE v.customer_id = {p(scope.customer_id)} AND v.span = 'q'"
-            f" AND v.agent_id = '{NOBODY}' AND {within('v.start', scope, p)}"
+            f" WHERE v.customer_id = {p(scope.customer_id)} AND {_kept(*kept, p)}"
+            f" AND v.span = 'q' AND v.agent_id = '{NOBODY}' AND {within('v.start', scope, p)}"
         )
     return await sql.fetch_as(HourCount, _heat(counts, scope, p), *p.values)
 
 
 async def replies_by_agent(scope: Scope) -> list[AgentCount]:
-    """Replies sent in the period, per agent: unfiltered from the customer's counts (the
-    whole UTC days inside the period, quarter hours at its edges), filtered from the
-    rooms' slots."""
+    """Replies sent in the period, per agent: from the customer's counts, its own or its
+    team's or channel's (the whole UTC days inside the period, quarter hours at its
+    edges); otherwise from the slots of the rooms that match the filters now."""
     p = Params()
-    if filtered(scope):
+    kept = volume.kept_for(scope, by_agent=True)
+    if kept is None:
         query = (
             f"SELECT s.agent_id, sum(s.replies)::int AS count FROM {room_slots(scope, p)}"
             f" WHERE s.agent_id <> '{NOBODY}'{_agent_filter('s.agent_id', scope, p)}"
@@ -389,11 +398,12 @@ async def replies_by_agent(scope: Scope) -> list[AgentCount]:
     if lo >= hi:  # no whole day: quarter hours only
         lo = hi = scope.end
     customer, agent = p(scope.customer_id), _agent_filter("v.agent_id", scope, p)
+    which = _kept(*kept, p)
     ranges = [("d", p(lo), p(hi)), ("q", p(scope.start), p(lo)), ("q", p(hi), p(scope.end))]
     parts = [
         "SELECT v.agent_id, v.replies FROM report_volume v"
-        f" WHERE v.customer_id = {customer} AND v.span = '{span}' AND v.start >= {lo_}"
-        f" AND v.start < {hi_} AND v.agent_id <> '{NOBODY}'{agent}"
+        f" WHERE v.customer_id = {customer} AND {which} AND v.span = '{span}'"
+        f" AND v.start >= {lo_} AND v.start < {hi_} AND v.agent_id <> '{NOBODY}'{agent}"
         for span, lo_, hi_ in ranges
     ]
     query = (
