@@ -452,6 +452,15 @@ def test_a_message_counts_for_the_team_assignee_and_channel_its_room_had_when_co
     assert counts("agents", team_id=second) == {tenant.manager_id: 1}
     # two filters at once: the slots of the rooms that match both now
     assert counts(team_id=second, reference_type="message") == (2, 2)
+    # the rooms behind the team's messages are those counted under it, wherever they are now
+    client.cookies.set("token", tenant.manager["Authorization"].removeprefix("Bearer "))
+    for team_id, rooms in ((first, 2), (second, 1)):
+        listed = client.get(
+            "/reports/rooms", params={**period, "figure": "messages", "team_id": team_id}
+        )
+        assert listed.status_code == 200, listed.text
+        assert listed.text.count('class="report-room"') == rooms, team_id
+    client.cookies.clear()
 
     # deleted, a room's messages leave each count they were counted in
     assert client.delete(f"/v1.0/conversations/{a}", headers=tenant.manager).status_code == 200

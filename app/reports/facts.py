@@ -56,7 +56,8 @@ one."""
 async def merged(target_id: object, source_id: object) -> None:
     """After a merge moved the source room's messages into the target: the target's first
     message and first response are recounted from the messages it now holds, and the
-    source's slots become the target's. The source, merged away, leaves the reports.
+    source's slots and its shares of the customer's counts (app/reports/volume.py) become
+    the target's. The source, merged away, leaves the reports.
     Runs in the merge's transaction, which holds both rooms."""
     first_inbound = FIRST_INBOUND_SQL.format(room="$1")
     first_reply = FIRST_REPLY_SQL.format(room="$1", first_inbound="f.first_inbound")

@@ -6,8 +6,10 @@ chart's data as CSV.
 What counts where (docs/API.md, "Reports"): rooms opened in the period (and their first
 responses), rooms closed in the period (and their resolution times), clocks met or
 breached in the period, survey answers given in the period, messages in quarter hours
-that start in the period. Filters apply to the room as it is now: its team, its assignee,
-its channel. Deleted rooms and rooms merged into another are left out.
+that start in the period. Filters apply to the room as it is now (its team, its assignee,
+its channel), except for messages, which count for the team, assignee and channel their
+room had when they were counted (app/reports/volume.py). Deleted rooms and rooms merged
+into another are left out.
 
 Every figure comes from `store` (the kept facts); `recount=True` takes it from `scratch`
 (the messages and events themselves) instead, which must give the same report.
@@ -417,8 +419,10 @@ async def rooms_behind(
     principal: Principal, scope: Scope, figure: Figure, limit: int = ROOMS_SHOWN
 ) -> tuple[list[RoomFacts], int]:
     """The rooms a figure of the report counted (newest first, at most `limit`) and how
-    many there are."""
+    many there are (the events folded first: the messages' figures under one filter list
+    the rooms whose messages were counted under it)."""
     require_manager(principal)
+    await volume.catch_up(scope.customer_id)
     return await store.rooms_behind(scope, figure, limit)
 
 

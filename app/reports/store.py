@@ -509,11 +509,21 @@ def _figure_where(scope: Scope, figure: Figure, p: Params) -> str:
         if figure.by_agent:
             where += f" AND r.agent_id = {p(figure.by_agent)}::uuid"
         return where + ")"
-    # messages, replied: rooms with such messages in a slot of the period
-    where = (
-        "EXISTS (SELECT 1 FROM report_slots s WHERE s.conversation_id = c.id"
-        f" AND {within('s.slot', scope, p)}"
-    )
+    # messages, replied: rooms with such messages in a slot of the period; under one
+    # filter, those counted under it (their shares, app/reports/volume.py), as the figure
+    named = volume.filters_of(scope)
+    if len(named) == 1:
+        ((dimension, key),) = named
+        column = {"team": "team_id", "owner": "owner_id", "channel": "channel"}[dimension]
+        where = (
+            "EXISTS (SELECT 1 FROM report_room_counts s WHERE s.conversation_id = c.id"
+            f" AND s.{column}::text = {p(key)} AND {within('s.slot', scope, p)}"
+        )
+    else:
+        where = (
+            "EXISTS (SELECT 1 FROM report_slots s WHERE s.conversation_id = c.id"
+            f" AND {within('s.slot', scope, p)}"
+        )
     if k == "messages":
         where += " AND s.inbound > 0"
     else:
@@ -530,7 +540,12 @@ def _figure_where(scope: Scope, figure: Figure, p: Params) -> str:
 async def rooms_behind(scope: Scope, figure: Figure, limit: int) -> tuple[list[RoomFacts], int]:
     """The rooms a figure counted, newest first (at most `limit`), and how many there are."""
     p = Params()
-    where = f"{rooms_where(scope, p)} AND {_figure_where(scope, figure, p)}"
+    rooms_of = scope
+    if figure.kind in ("messages", "replied") and len(volume.filters_of(scope)) == 1:
+        # the figure counted messages under the filter when they were counted: the rooms
+        # are those, wherever they are now
+        rooms_of = msgspec.structs.replace(scope, team_id=None, owner_id=None, reference_type=None)
+    where = f"{rooms_where(rooms_of, p)} AND {_figure_where(scope, figure, p)}"
     total = await sql.fetchval(f"SELECT count(*) FROM conversations c WHERE {where}", *p.values)
     query = f"{_ROOM_FACTS} WHERE {where} ORDER BY c.tm_create DESC, c.id DESC LIMIT {p(limit)}"
     return await sql.fetch_as(RoomFacts, query, *p.values), total

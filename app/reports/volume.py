@@ -3,18 +3,25 @@
 Per quarter hour (`span` "q": the busiest hours, the totals) and per UTC day ("d": an
 agent's replies over long periods, with quarter hours at the period's partial edges):
 under the nil agent the customer's messages and every agent's replies, under an agent
-its own replies. A year is 35,000 quarter hours and 366 days, whatever the number of rooms
-or messages, which is what lets an unfiltered report over a year answer in milliseconds;
-filtered reports read the per-room slots instead (`report_slots`, kept by the message's
-own statement).
+its own replies. Kept for the whole customer and per team, assignee and channel (`KEPT`).
+A year is 35,000 quarter hours and 366 days, whatever the number of rooms or messages,
+which is what lets a report over a year answer in milliseconds, unfiltered or filtered by
+one team, agent or channel; a report filtered by two of them reads the per-room slots
+instead (`report_slots`, kept by the message's own statement).
+
+The rule: a message counts for the team, assignee and channel of its room when it is
+folded (seconds after it was written: the worker's round, or the next report), as Chatwoot
+and Zendesk count messages; a room that changes hands later leaves its counted messages
+where they are. Each room's share is kept under what it was counted
+(`report_room_counts`), so that a deletion takes back exactly what the room added.
 
 What is folded: each `conversation_message_created` event (a customer's message, or a
 reply an agent sent; an integration's reply is no agent's and is not counted), in event
 id order after the customer's cursor (`report_cursors`); and each `conversation_deleted`,
-which takes the room's slots back out (a deleted room counts nowhere; its messages came
-before its deletion, so they were folded already). A merge moves messages between rooms
-and changes no count here. Events of one customer commit in id order (core.events), so
-reading after the cursor skips nothing.
+which takes the room's shares back out (a deleted room counts nowhere; its messages came
+before its deletion, so they were folded already). A merge moves the shares with the
+messages and changes no count. Events of one customer commit in id order (core.events),
+so reading after the cursor skips nothing.
 
 Who folds: the worker, every `CONVODESK_REPORTS_TICK`, for every customer with events past
 its cursor (a customer another worker is folding is skipped: an advisory lock), and every
@@ -72,19 +79,17 @@ _CELLS = (
 )
 
 
+def filters_of(scope: Scope) -> list[tuple[str, str]]:
+    """The room filters of `scope` as (dimension, key): none, one, or more."""
+    named = (("team", scope.team_id), ("owner", scope.owner_id), ("channel", scope.reference_type))
+    return [(dimension, key) for dimension, key in named if key]
+
+
 def kept_for(scope: Scope, *, by_agent: bool) -> tuple[str, str] | None:
     """Which of the customer's counts answer `scope`'s messages: (dimension, key) for no
     room filter or exactly one, when they are kept per agent too if `by_agent`; None when
     the report must read its rooms' slots instead (two filters or more)."""
-    named = [
-        (d, key)
-        for d, key in (
-            ("team", scope.team_id),
-            ("owner", scope.owner_id),
-            ("channel", scope.reference_type),
-        )
-        if key
-    ]
+    named = filters_of(scope)
     if len(named) > 1:
         return None
     dimension, key = named[0] if named else ("", "")
@@ -258,10 +263,11 @@ async def run(settings: Settings) -> None:
 
 async def recount_all(customer_id: str) -> None:
     """Every fact and count of the customer counted again from its records: the rooms'
-    facts and slots (`facts.rebuild`), then the customer's counts from the slots of the
-    rooms that count, with the cursor at the customer's last event. For data loaded in
-    bulk (its events were never folded) and for checks; migration 0033 does the same for
-    every customer."""
+    facts and slots (`facts.rebuild`), then the shares of the rooms that count from their
+    slots, under the team, assignee and channel each room has now, and the customer's
+    counts from the shares, with the cursor at the customer's last event. For data loaded
+    in bulk (its events were never folded) and for checks; migrations 0033 and 0035 do the
+    same for every customer."""
     async with transaction():
         await sql.execute(
             "SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOCK_CLASS, customer_id
