@@ -9,6 +9,9 @@
 - `report_room_counts`: each room's share of those counts, per quarter hour, agent and
   the team, assignee and channel it was counted under; written by the fold, read when the
   room is deleted, to take its messages back out of the counts they are in.
+- `conversations_report_team`, `conversations_report_channel`: a team's or a channel's
+  rooms that count, their ids in the index, so that the clocks and answers of a filtered
+  report meet them from an index-only scan rather than a pass over every room.
 
 What is stored is counted again: the shares from the rooms' slots, under the team,
 assignee and channel each room has now, the counts from the shares (as
@@ -58,6 +61,10 @@ forwards = sql_migration(
         "CREATE UNIQUE INDEX report_room_counts_key ON report_room_counts"
         " (conversation_id, slot, agent_id, team_id, owner_id, channel) NULLS NOT DISTINCT",
         "CREATE INDEX report_room_counts_customer ON report_room_counts (customer_id)",
+        "CREATE INDEX conversations_report_team ON conversations (customer_id, team_id)"
+        " INCLUDE (id) WHERE tm_delete IS NULL AND merged_into IS NULL",
+        "CREATE INDEX conversations_report_channel ON conversations"
+        " (customer_id, reference_type) INCLUDE (id) WHERE tm_delete IS NULL AND merged_into IS NULL",
         # --- what is already stored ---
         "INSERT INTO report_room_counts (customer_id, conversation_id, slot, agent_id, team_id,"
         " owner_id, channel, inbound, replies)"
