@@ -19,7 +19,7 @@ import msgspec
 from app.db import sql
 from app.reports import volume
 from app.reports.facts import NOBODY, SLOT
-from app.reports.scope import Scope
+from app.reports.scope import Scope, days_of, midnight
 
 # --- rows --------------------------------------------------------------------------------
 
@@ -144,6 +144,16 @@ def local(column: str, scope: Scope, p: Params) -> str:
     return f"({column} AT TIME ZONE {p(scope.time_zone)})"
 
 
+def local_day(column: str, scope: Scope, p: Params) -> str:
+    """SQL: the date in the report's time zone of `column`, a time in the period: found
+    among the period's local midnights (`width_bucket`, a binary search over at most 367
+    times) rather than by `AT TIME ZONE` on every row, which looks the zone up each time
+    (0.1 s of CPU over a year's 100,000 rooms, docs/PERFORMANCE.md)."""
+    days = days_of(scope.start, scope.end, scope.zone)
+    bounds = [midnight(day, scope.zone) for day in days]
+    return f"({p(days)}::date[])[width_bucket({column}, {p(bounds)}::timestamptz[])]"
+
+
 class Opened(msgspec.Struct, frozen=True):
     """The rooms opened in the period: per local day, per agent holding them, and their
     first responses (all, and per agent who gave them)."""
@@ -218,7 +228,7 @@ async def opened(
         if per_agent else [_DAYS, _ALL]
     )  # fmt: skip
     query = (
-        f"WITH r AS MATERIALIZED (SELECT {local('c.tm_create', scope, p)}::date AS day,"
+        f"WITH r AS MATERIALIZED (SELECT {local_day('c.tm_create', scope, p)} AS day,"
         " c.owner_id, c.first_reply_agent_id AS agent,"
         " extract(epoch FROM c.tm_first_reply - c.tm_first_inbound)::float8 AS secs"
         f" FROM {relation} WHERE {within('c.tm_create', scope, p)}) " + " UNION ALL ".join(parts)
@@ -250,7 +260,7 @@ async def closed(
         _DAYS, _ALL
     ]  # fmt: skip
     query = (
-        f"WITH r AS MATERIALIZED (SELECT {local('c.tm_closed', scope, p)}::date AS day,"
+        f"WITH r AS MATERIALIZED (SELECT {local_day('c.tm_closed', scope, p)} AS day,"
         " c.owner_id, extract(epoch FROM c.tm_closed - c.tm_create)::float8 AS secs"
         f" FROM {relation} WHERE {within('c.tm_closed', scope, p)}) " + " UNION ALL ".join(parts)
     )
