@@ -24,6 +24,7 @@ from datetime import date, datetime
 from types import ModuleType
 from typing import Any
 
+from app.db import sql
 from app.db.piccolo_conf import DB
 from app.domain.enums import ReferenceType
 from app.domain.errors import BadRequest, Forbidden, NotFound
@@ -135,10 +136,24 @@ async def _ready(recount: bool, scope: Scope) -> ModuleType:
 async def _together(*queries: Awaitable[Any]) -> list[Any]:
     """The report's statements at once, each on a connection of its own (they read
     different index ranges; a year's report is several scans that need not wait for each
-    other). Inside a transaction, one after the other on its connection."""
+    other). Inside a transaction, one after the other on its connection.
+
+    Each is planned for its values: PostgreSQL moves a prepared statement to a generic
+    plan after five runs on a connection, and for the clocks of one agent's rooms over a
+    year that plan probes the rooms clock by clock (0.5-0.7 s instead of 30-70 ms)."""
     if DB.current_transaction.get() is not None:
+        await sql.execute(_CUSTOM_PLANS)
         return [await q for q in queries]
-    return list(await asyncio.gather(*queries))
+    return list(await asyncio.gather(*(_planned(q) for q in queries)))
+
+
+_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+
+
+async def _planned(query: Awaitable[Any]) -> Any:
+    async with DB.transaction():
+        await sql.execute(_CUSTOM_PLANS)
+        return await query
 
 
 async def summary(principal: Principal, scope: Scope, *, recount: bool = False) -> ReportSummary:
