@@ -331,6 +331,8 @@ def main() -> None:
                 ("summary", "366 days, one agent", {**days(366), "agent_id": loaded["agent"]}),
                 ("summary", "366 days, email", {**days(366), "reference_type": "email"}),
                 ("agents", "366 days, one team", {**days(366), "team_id": loaded["team"]}),
+                ("agents", "366 days, one agent", {**days(366), "agent_id": loaded["agent"]}),
+                ("agents", "366 days, email", {**days(366), "reference_type": "email"}),
             ]
             print(
                 f"\n{'request':<44} {'n':>4} {'median':>9} {'p95':>9} {'p99':>9}"

@@ -25,6 +25,9 @@ from app.domain.principal import Principal
 from app.domain.timefmt import fmt
 
 URL = "/v1.0/reports"
+IN_PROCESS_SETTINGS = {"CONVODESK_REPORTS_TICK": "3600"}
+"""The events are folded when a report is read (or a test folds them), never in between:
+when a message is counted is part of what the tests check."""
 
 
 def _manager(tenant) -> Principal:
@@ -379,7 +382,7 @@ def test_workers_folding_at_once_count_each_message_once(client, tenant, db_url)
         db_url,
         "SELECT span, sum(inbound) AS inbound, sum(replies) AS replies FROM report_volume"
         " WHERE customer_id = $1 AND agent_id = '00000000-0000-0000-0000-000000000000'"
-        " GROUP BY span ORDER BY span",
+        " AND dimension = '' GROUP BY span ORDER BY span",
         tenant.customer_id,
     )
     # 7 rooms left (one deleted): 7 first messages, 5 thanks, 5 replies
@@ -393,3 +396,90 @@ def test_workers_folding_at_once_count_each_message_once(client, tenant, db_url)
     assert cursor == sql_value(
         db_url, "SELECT max(id) FROM events WHERE customer_id = $1", tenant.customer_id
     )
+
+
+def test_a_message_counts_for_the_team_assignee_and_channel_its_room_had_when_counted(
+    client, tenant, db_url
+):
+    from app.reports import volume
+
+    def team(name: str) -> str:
+        r = client.post("/v1.0/teams", headers=tenant.admin, json={"name": name})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    def put(room: str, **changes) -> None:
+        r = client.put(f"/v1.0/conversations/{room}", headers=tenant.manager, json=changes)
+        assert r.status_code == 200, r.text
+
+    first, second = team("First line"), team("Second line")
+    now = datetime.now(UTC)
+    period = {"from": fmt(now - timedelta(hours=1)), "to": fmt(now + timedelta(hours=1))}
+
+    def counts(what: str = "summary", **filters) -> tuple[int, int] | dict[str, int]:
+        got = _get(client, tenant, what, **period, **filters)
+        if what == "agents":
+            return {a["agent_id"]: a["replied"] for a in got["result"] if a["replied"]}
+        return got["inbound_messages"], got["replies"]
+
+    a = inbound(tenant.channel("message"), "+15550004001", "hi").conversation_id
+    put(a, team_id=first, owner_id=tenant.agent_id)
+    _send(client, tenant.agent, a, "hello")
+    b = inbound(tenant.channel("email"), "erin@example.com", "hello from b").conversation_id
+    put(b, team_id=first, owner_id=tenant.admin_id)
+    _send(client, tenant.manager, b, "answered")
+    # counted now, under the rooms as they are: the same as counting from scratch
+    filters = ({"team_id": first}, {"agent_id": tenant.agent_id}, {"reference_type": "email"})
+    for what in ("summary", "agents"):
+        for f in filters:
+            assert _get(client, tenant, what, **period, **f) == _recounted(
+                tenant, what, {**period, **f}
+            ), (what, f)
+    assert counts(team_id=first) == (2, 2)
+
+    # a changes hands: what was counted stays where it was counted, what follows goes
+    # to the new team and assignee; the room's own figures follow the room
+    put(a, team_id=second, owner_id=tenant.manager_id)
+    inbound(tenant.channel("message"), "+15550004001", "one more thing")
+    _send(client, tenant.manager, a, "sure")
+    assert counts(team_id=first) == (2, 2)
+    assert counts(team_id=second) == (1, 1)
+    assert counts(agent_id=tenant.agent_id) == (1, 1)
+    assert counts(agent_id=tenant.manager_id) == (1, 1)
+    assert counts(reference_type="message") == (2, 2)
+    assert _get(client, tenant, "summary", **period, team_id=first)["opened"] == 1  # b
+    assert counts("agents", team_id=first) == {tenant.agent_id: 1, tenant.manager_id: 1}
+    assert counts("agents", team_id=second) == {tenant.manager_id: 1}
+    # two filters at once: the slots of the rooms that match both now
+    assert counts(team_id=second, reference_type="message") == (2, 2)
+    # the rooms behind the team's messages are those counted under it, wherever they are now
+    client.cookies.set("token", tenant.manager["Authorization"].removeprefix("Bearer "))
+    for team_id, rooms in ((first, 2), (second, 1)):
+        listed = client.get(
+            "/reports/rooms", params={**period, "figure": "messages", "team_id": team_id}
+        )
+        assert listed.status_code == 200, listed.text
+        assert listed.text.count('class="report-room"') == rooms, team_id
+    client.cookies.clear()
+
+    # deleted, a room's messages leave each count they were counted in
+    assert client.delete(f"/v1.0/conversations/{a}", headers=tenant.manager).status_code == 200
+    assert counts(team_id=first) == (1, 1)
+    assert counts(team_id=second) == (0, 0)
+    assert counts(agent_id=tenant.agent_id) == counts(agent_id=tenant.manager_id) == (0, 0)
+    assert counts() == (1, 1)
+
+    # folded from the events, the counts are what a recount from the rooms makes
+    def kept() -> set[tuple]:
+        rows = sql(
+            db_url,
+            "SELECT dimension, dimension_key, span, start, agent_id, inbound, replies"
+            " FROM report_volume WHERE customer_id = $1 AND (inbound <> 0 OR replies <> 0)",
+            tenant.customer_id,
+        )
+        return {tuple(r.values()) for r in rows}
+
+    folded = kept()
+    assert {r[0] for r in folded} == {"", "team", "owner", "channel"}
+    run_async(volume.recount_all(tenant.customer_id))
+    assert kept() == folded

@@ -803,13 +803,35 @@ class ReportSlot(Table, tablename="report_slots"):
 class ReportVolume(Table, tablename="report_volume"):
     """The customer's messages and replies per quarter hour (`span` "q") and per UTC day
     ("d"): under the nil agent the customer's messages and every agent's replies, under an
-    agent its own replies. Folded from the event stream (app/reports/volume.py)."""
+    agent its own replies. Folded from the event stream (app/reports/volume.py), for the
+    whole customer (`dimension` '') and per team, assignee and channel (migration 0035:
+    `dimension` team, owner or channel, `dimension_key` its id or name)."""
 
     id = BigSerial(primary_key=True)
     customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    dimension = Varchar(length=8, default="")
+    dimension_key = Varchar(length=64, default="")
     span = Varchar(length=1)
     start = Timestamptz()
     agent_id = UUID()
+    inbound = Integer(default=0)
+    replies = Integer(default=0)
+
+
+class ReportRoomCount(Table, tablename="report_room_counts"):
+    """A room's share of the customer's counts (`report_volume`): per quarter hour, agent
+    and the team, assignee and channel its messages were counted under (the room's when
+    they were folded). Written by the fold, not by the message; what a deletion takes back
+    (migration 0035)."""
+
+    id = BigSerial(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    slot = Timestamptz()
+    agent_id = UUID()
+    team_id = UUID(null=True, default=None)
+    owner_id = UUID(null=True, default=None)
+    channel = Varchar(length=16, null=True, default=None)
     inbound = Integer(default=0)
     replies = Integer(default=0)
 
@@ -822,4 +844,4 @@ class ReportCursor(Table, tablename="report_cursors"):
     tm_update = Timestamptz(default=TimestamptzNow())
 
 
-ALL_TABLES.extend([ReportSlot, ReportVolume, ReportCursor])
+ALL_TABLES.extend([ReportSlot, ReportVolume, ReportRoomCount, ReportCursor])

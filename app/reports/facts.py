@@ -56,7 +56,8 @@ one."""
 async def merged(target_id: object, source_id: object) -> None:
     """After a merge moved the source room's messages into the target: the target's first
     message and first response are recounted from the messages it now holds, and the
-    source's slots become the target's. The source, merged away, leaves the reports.
+    source's slots and its shares of the customer's counts (app/reports/volume.py) become
+    the target's. The source, merged away, leaves the reports.
     Runs in the merge's transaction, which holds both rooms."""
     first_inbound = FIRST_INBOUND_SQL.format(room="$1")
     first_reply = FIRST_REPLY_SQL.format(room="$1", first_inbound="f.first_inbound")
@@ -76,6 +77,20 @@ async def merged(target_id: object, source_id: object) -> None:
         " ON CONFLICT (conversation_id, slot, agent_id) DO UPDATE"
         " SET inbound = report_slots.inbound + excluded.inbound,"
         " replies = report_slots.replies + excluded.replies",
+        target_id,
+        source_id,
+    )
+    # the source's shares of the customer's counts go with its messages, under what they
+    # were counted (app/reports/volume.py): a deletion of the target takes them back
+    await sql.execute(
+        "WITH moved AS (DELETE FROM report_room_counts WHERE conversation_id = $2"
+        " RETURNING customer_id, slot, agent_id, team_id, owner_id, channel, inbound, replies)"
+        " INSERT INTO report_room_counts (customer_id, conversation_id, slot, agent_id,"
+        " team_id, owner_id, channel, inbound, replies)"
+        " SELECT customer_id, $1, slot, agent_id, team_id, owner_id, channel, inbound, replies"
+        " FROM moved ON CONFLICT (conversation_id, slot, agent_id, team_id, owner_id, channel)"
+        " DO UPDATE SET inbound = report_room_counts.inbound + excluded.inbound,"
+        " replies = report_room_counts.replies + excluded.replies",
         target_id,
         source_id,
     )

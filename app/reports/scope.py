@@ -59,7 +59,7 @@ def zone_of(name: str) -> ZoneInfo:
         ) from None
 
 
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
+def midnight(day: date, zone: ZoneInfo) -> datetime:
     """The first instant of `day` in `zone` (in UTC). Where the day starts in a gap
     (a clock put forward at midnight), the instant the clocks jumped to."""
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
@@ -77,7 +77,7 @@ def _bound(name: str, text: str, zone: ZoneInfo, *, end: bool) -> datetime:
                 if day == date.max:
                     raise BadRequest("invalid_parameter", f"{name}: a date before 9999-12-31.")
                 day += timedelta(days=1)
-            return _midnight(day, zone)
+            return midnight(day, zone)
     try:
         value = parse(text)
     except (ValueError, OverflowError):
@@ -106,7 +106,7 @@ def period(
         start = _bound("from", since, zone, end=False) if since else None
         end = _bound("to", until, zone, end=True) if until else None
         if start is None and end is None:
-            end = _midnight(at.astimezone(zone).date() + timedelta(days=1), zone)
+            end = midnight(at.astimezone(zone).date() + timedelta(days=1), zone)
         if start is None:
             assert end is not None
             start = _shift(end, -DEFAULT_DAYS, zone)

@@ -6,8 +6,10 @@ chart's data as CSV.
 What counts where (docs/API.md, "Reports"): rooms opened in the period (and their first
 responses), rooms closed in the period (and their resolution times), clocks met or
 breached in the period, survey answers given in the period, messages in quarter hours
-that start in the period. Filters apply to the room as it is now: its team, its assignee,
-its channel. Deleted rooms and rooms merged into another are left out.
+that start in the period. Filters apply to the room as it is now (its team, its assignee,
+its channel), except for messages, which count for the team, assignee and channel their
+room had when they were counted (app/reports/volume.py). Deleted rooms and rooms merged
+into another are left out.
 
 Every figure comes from `store` (the kept facts); `recount=True` takes it from `scratch`
 (the messages and events themselves) instead, which must give the same report.
@@ -22,6 +24,7 @@ from datetime import date, datetime
 from types import ModuleType
 from typing import Any
 
+from app.db import sql
 from app.db.piccolo_conf import DB
 from app.domain.enums import ReferenceType
 from app.domain.errors import BadRequest, Forbidden, NotFound
@@ -133,10 +136,24 @@ async def _ready(recount: bool, scope: Scope) -> ModuleType:
 async def _together(*queries: Awaitable[Any]) -> list[Any]:
     """The report's statements at once, each on a connection of its own (they read
     different index ranges; a year's report is several scans that need not wait for each
-    other). Inside a transaction, one after the other on its connection."""
+    other). Inside a transaction, one after the other on its connection.
+
+    Each is planned for its values: PostgreSQL moves a prepared statement to a generic
+    plan after five runs on a connection, and for the clocks of one agent's rooms over a
+    year that plan probes the rooms clock by clock (0.5-0.7 s instead of 30-70 ms)."""
     if DB.current_transaction.get() is not None:
+        await sql.execute(_CUSTOM_PLANS)
         return [await q for q in queries]
-    return list(await asyncio.gather(*queries))
+    return list(await asyncio.gather(*(_planned(q) for q in queries)))
+
+
+_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+
+
+async def _planned(query: Awaitable[Any]) -> Any:
+    async with DB.transaction():
+        await sql.execute(_CUSTOM_PLANS)
+        return await query
 
 
 async def summary(principal: Principal, scope: Scope, *, recount: bool = False) -> ReportSummary:
@@ -417,8 +434,10 @@ async def rooms_behind(
     principal: Principal, scope: Scope, figure: Figure, limit: int = ROOMS_SHOWN
 ) -> tuple[list[RoomFacts], int]:
     """The rooms a figure of the report counted (newest first, at most `limit`) and how
-    many there are."""
+    many there are (the events folded first: the messages' figures under one filter list
+    the rooms whose messages were counted under it)."""
     require_manager(principal)
+    await volume.catch_up(scope.customer_id)
     return await store.rooms_behind(scope, figure, limit)
 
 
