@@ -50,7 +50,7 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,  # app.logs configures logging, for the CLI and workers too
         debug=False,
     )
-    openapi.complete(app)
+    openapi.complete_when_built(app)
     return app
 
 
