@@ -3,7 +3,9 @@ managers and admins."""
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Controller, get
+from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import Stream
@@ -13,6 +15,7 @@ from app.domain.enums import ReferenceType
 from app.domain.errors import Forbidden, NotFound
 from app.domain.principal import Principal
 from app.reports import service
+from app.reports.scope import Scope
 from app.reports.shapes import ReportAgents, ReportSummary
 
 SINCE = Parameter(
@@ -39,65 +42,84 @@ ZONE = Parameter(
 )
 
 
+AGENT = Parameter(
+    default=None,
+    max_length=64,
+    description="Only rooms assigned to this agent (the agents report: only its row).",
+)
+
+
+class ReportFilters(msgspec.Struct, frozen=True, kw_only=True):
+    """The period and filters every report takes, as the query gave them."""
+
+    since: str | None
+    until: str | None
+    team_id: str | None
+    agent_id: str | None
+    reference_type: str | None
+    time_zone: str | None
+
+    async def scope(self, principal: Principal, *, per_agent: bool = False) -> Scope:
+        return await service.scope_of(
+            principal,
+            since=self.since,
+            until=self.until,
+            team_id=self.team_id,
+            agent_id=self.agent_id,
+            reference_type=self.reference_type,
+            time_zone=self.time_zone,
+            per_agent=per_agent,
+        )
+
+
+async def report_filters(
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    team_id: str | None = TEAM,
+    agent_id: str | None = AGENT,
+    reference_type: ReferenceType | None = CHANNEL,
+    time_zone: str | None = ZONE,
+) -> ReportFilters:
+    """The reports' query parameters, declared once for all three."""
+    return ReportFilters(
+        since=since,
+        until=until,
+        team_id=team_id,
+        agent_id=agent_id,
+        reference_type=reference_type.value if reference_type else None,
+        time_zone=time_zone,
+    )
+
+
 class ReportController(Controller):
     path = "/v1.0/reports"
     tags = ["reports"]
     opt = answers(Forbidden, NotFound)  # managers and admins; a filter naming no one
+    dependencies = {"filters": Provide(report_filters)}
 
     @get("/summary")
     async def get_report_summary(
         self,
         principal: Principal,
-        since: str | None = SINCE,
-        until: str | None = UNTIL,
-        team_id: str | None = TEAM,
-        agent_id: str | None = Parameter(
-            default=None, max_length=64, description="Only rooms assigned to this agent."
-        ),
-        reference_type: ReferenceType | None = CHANNEL,
-        time_zone: str | None = ZONE,
+        filters: ReportFilters,
     ) -> ReportSummary:
         """Rooms opened and closed per day, first response times (rooms opened in the
         period) and resolution times (rooms closed in it) as median and 90th percentile,
         SLA clocks met and breached per policy, CSAT answers, customer messages per
         weekday and hour. Managers and admins."""
-        scope = await service.scope_of(
-            principal,
-            since=since,
-            until=until,
-            team_id=team_id,
-            agent_id=agent_id,
-            reference_type=reference_type.value if reference_type else None,
-            time_zone=time_zone,
-        )
+        scope = await filters.scope(principal)
         return await service.summary(principal, scope)
 
     @get("/agents")
     async def get_report_agents(
         self,
         principal: Principal,
-        since: str | None = SINCE,
-        until: str | None = UNTIL,
-        team_id: str | None = TEAM,
-        agent_id: str | None = Parameter(
-            default=None, max_length=64, description="Only this agent's row."
-        ),
-        reference_type: ReferenceType | None = CHANNEL,
-        time_zone: str | None = ZONE,
+        filters: ReportFilters,
     ) -> ReportAgents:
         """Per agent: rooms opened in the period it holds, rooms closed in it it held,
         replies it sent, the median of the first responses it gave, and its CSAT.
         Managers and admins."""
-        scope = await service.scope_of(
-            principal,
-            since=since,
-            until=until,
-            team_id=team_id,
-            agent_id=agent_id,
-            reference_type=reference_type.value if reference_type else None,
-            time_zone=time_zone,
-            per_agent=True,
-        )
+        scope = await filters.scope(principal, per_agent=True)
         return await service.agents(principal, scope)
 
     @get(
@@ -115,28 +137,13 @@ class ReportController(Controller):
     async def get_report_conversations_csv(
         self,
         principal: Principal,
-        since: str | None = SINCE,
-        until: str | None = UNTIL,
-        team_id: str | None = TEAM,
-        agent_id: str | None = Parameter(
-            default=None, max_length=64, description="Only rooms assigned to this agent."
-        ),
-        reference_type: ReferenceType | None = CHANNEL,
-        time_zone: str | None = ZONE,
+        filters: ReportFilters,
     ) -> Stream:
         """One line per room opened or closed in the period: its times, first response and
         resolution in seconds, reply counts, SLA outcomes and CSAT answer. CSV (RFC 4180),
         UTF-8; text that starts like a spreadsheet formula is prefixed with `'`. Managers
         and admins."""
-        scope = await service.scope_of(
-            principal,
-            since=since,
-            until=until,
-            team_id=team_id,
-            agent_id=agent_id,
-            reference_type=reference_type.value if reference_type else None,
-            time_zone=time_zone,
-        )
+        scope = await filters.scope(principal)
         name = f"conversations-{scope.start.date()}-{scope.end.date()}.csv"
         return Stream(
             service.table_csv(principal, scope),
