@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, get
+from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import Stream, Template
 
@@ -222,6 +223,47 @@ def _given(**values: str | None) -> dict[str, str]:
     return {k: (v or "").strip() for k, v in values.items()}
 
 
+ReportQuery = dict[str, str]
+"""A page's period and filters as its query gave them (`from`, `to`, `team_id`, `agent_id`,
+`reference_type`; blank when not given): what its links carry on."""
+FigureQuery = dict[str, str]
+"""Which figure's rooms a page or export is about (FIGURE_PARAMS), as its query gave them."""
+
+
+async def report_query(
+    since: str | None = Parameter(query="from", default=None),
+    until: str | None = Parameter(query="to", default=None),
+    team_id: str | None = None,
+    agent_id: str | None = None,
+    reference_type: str | None = None,
+) -> ReportQuery:
+    """The period and filter parameters, declared once for every reports page."""
+    return _given(
+        **{"from": since, "to": until},
+        team_id=team_id,
+        agent_id=agent_id,
+        reference_type=reference_type,
+    )
+
+
+async def figure_query(
+    figure: str | None = None,
+    day: str | None = None,
+    policy_id: str | None = None,
+    clock: str | None = None,
+    outcome: str | None = None,
+    rating: str | None = None,
+    dow: str | None = None,
+    hour: str | None = None,
+    by_agent: str | None = None,
+) -> FigureQuery:
+    """The figure parameters of the rooms page and its export, declared once."""
+    return _given(
+        figure=figure, day=day, policy_id=policy_id, clock=clock, outcome=outcome,
+        rating=rating, dow=dow, hour=hour, by_agent=by_agent,
+    )  # fmt: skip
+
+
 async def _scope(principal: Principal, given: dict[str, str], *, per_agent: bool = False) -> Scope:
     return await service.scope_of(
         principal,
@@ -328,56 +370,28 @@ def _describe(figure: store.Figure, names: dict[str, str], policies: dict[str, s
 
 class ReportsController(Controller):
     path = "/"
-    dependencies = DESK_PRINCIPAL
+    dependencies = {
+        **DESK_PRINCIPAL,
+        "given": Provide(report_query),
+        "params": Provide(figure_query),
+    }
     include_in_schema = False
 
     @get("/")
     async def reports_page(
         self,
         principal: Principal,
-        since: str | None = Parameter(query="from", default=None),
-        until: str | None = Parameter(query="to", default=None),
-        team_id: str | None = None,
-        agent_id: str | None = None,
-        reference_type: str | None = None,
+        given: ReportQuery,
     ) -> Template:
-        given = _given(
-            **{"from": since, "to": until},
-            team_id=team_id,
-            agent_id=agent_id,
-            reference_type=reference_type,
-        )
         return Template("reports.html", context=await report_context(principal, given))
 
     @get("/rooms")
     async def rooms_page(
         self,
         principal: Principal,
-        since: str | None = Parameter(query="from", default=None),
-        until: str | None = Parameter(query="to", default=None),
-        team_id: str | None = None,
-        agent_id: str | None = None,
-        reference_type: str | None = None,
-        figure: str | None = None,
-        day: str | None = None,
-        policy_id: str | None = None,
-        clock: str | None = None,
-        outcome: str | None = None,
-        rating: str | None = None,
-        dow: str | None = None,
-        hour: str | None = None,
-        by_agent: str | None = None,
+        given: ReportQuery,
+        params: FigureQuery,
     ) -> Template:
-        given = _given(
-            **{"from": since, "to": until},
-            team_id=team_id,
-            agent_id=agent_id,
-            reference_type=reference_type,
-        )
-        params = _given(
-            figure=figure, day=day, policy_id=policy_id, clock=clock, outcome=outcome,
-            rating=rating, dow=dow, hour=hour, by_agent=by_agent,
-        )  # fmt: skip
         scope = await _scope(principal, given)
         chosen = _figure(params)
         rooms, total = await service.rooms_behind(principal, scope, chosen)
@@ -410,38 +424,16 @@ class ReportsController(Controller):
         self,
         principal: Principal,
         name: str,
-        since: str | None = Parameter(query="from", default=None),
-        until: str | None = Parameter(query="to", default=None),
-        team_id: str | None = None,
-        agent_id: str | None = None,
-        reference_type: str | None = None,
-        figure: str | None = None,
-        day: str | None = None,
-        policy_id: str | None = None,
-        clock: str | None = None,
-        outcome: str | None = None,
-        rating: str | None = None,
-        dow: str | None = None,
-        hour: str | None = None,
-        by_agent: str | None = None,
+        given: ReportQuery,
+        params: FigureQuery,
     ) -> Stream:
         chart = name.removesuffix(".csv")
         if not name.endswith(".csv") or chart not in (*service.CHARTS, "conversations", "rooms"):
             raise NotFound("export_not_found", "There is no such export.")
-        given = _given(
-            **{"from": since, "to": until},
-            team_id=team_id,
-            agent_id=agent_id,
-            reference_type=reference_type,
-        )
         scope = await _scope(principal, given, per_agent=chart == "agents")
         if chart == "conversations":
             body: Any = service.table_csv(principal, scope)
         elif chart == "rooms":
-            params = _given(
-                figure=figure, day=day, policy_id=policy_id, clock=clock, outcome=outcome,
-                rating=rating, dow=dow, hour=hour, by_agent=by_agent,
-            )  # fmt: skip
             body = service.rooms_behind_csv(principal, scope, _figure(params))
         else:
             body = [await service.chart_csv(principal, scope, chart)]
