@@ -10,6 +10,7 @@ from litestar.template import TemplateConfig
 
 from app.api import openapi
 from app.api.errors import EXCEPTION_HANDLERS, RequestTimer, stamp_response
+from app.automation import engine as automation
 from app.channels import runtime
 from app.db.engine import engine_config
 from app.db.piccolo_conf import DB
@@ -24,6 +25,7 @@ def create_app(settings: Settings) -> Litestar:
     secret_key = settings.require_secret_key()
     DB.config = engine_config(settings.require_database_url())
     runtime.configure(settings)
+    automation.install()  # rules run in the transactions of the changes they follow
     live = Live(settings)
     app = Litestar(
         route_handlers=route_handlers(),

@@ -15,6 +15,7 @@ from app.api.errors import check_api_input
 from app.api.health import healthz
 from app.api.ws import api_websocket
 from app.audit import api as audit
+from app.automation import api as automation
 from app.business_hours import api as business_hours
 from app.canned import api as canned
 from app.channels import api as accounts
@@ -90,6 +91,9 @@ def route_handlers() -> list[Any]:
             sla.SlaPolicyController,
             sla.ConversationSlaController,
             reports.ReportController,
+            automation.AutomationRuleController,
+            automation.MacroController,
+            automation.run_macro,
         ],
         dependencies=PRINCIPAL,
         before_request=check_api_input,

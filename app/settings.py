@@ -212,6 +212,8 @@ class Settings:
     (a close wakes it at once)."""
     sla_tick_seconds: float
     """How often the SLA worker gives the warnings and breaches whose time has come."""
+    automation_tick_seconds: float
+    """How often the automation worker runs the time rules whose rooms are due."""
     reports_tick_seconds: float
     """How often the reports' worker folds new events into the customers' message counts
     (a report folds what is left before it reads, so this only keeps that short)."""
@@ -270,6 +272,7 @@ class Settings:
             snooze_tick_seconds=_float(env, "CONVODESK_SNOOZE_TICK", 10.0, 0.05, 3600),
             csat_tick_seconds=_float(env, "CONVODESK_CSAT_TICK", 10.0, 0.05, 3600),
             sla_tick_seconds=_float(env, "CONVODESK_SLA_TICK", 10.0, 0.05, 3600),
+            automation_tick_seconds=_float(env, "CONVODESK_AUTOMATION_TICK", 30.0, 0.05, 3600),
             reports_tick_seconds=_float(env, "CONVODESK_REPORTS_TICK", 5.0, 0.05, 3600),
         )
 

@@ -104,12 +104,12 @@ async def test_events_of_one_customer_commit_in_id_order(customer_id):
             await release.wait()
 
     async def record_event_raw(who: str):
-        from app.core.events import _Pending
+        from app.core.events import Pending
         from app.domain.timefmt import now
 
         await _write_events(
             [
-                _Pending(
+                Pending(
                     customer_id=customer_id,
                     type="t",
                     payload=json.dumps({"who": who}),

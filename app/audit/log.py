@@ -24,7 +24,9 @@ SYSTEM = Actor(type=ActorType.SYSTEM)
 
 def actor_of(principal: Principal) -> Actor:
     """An agent acting through the desk or a token, or through one of its access keys (the
-    entry names the agent either way)."""
+    entry names the agent either way); a rule acting is the system."""
+    if principal.is_automation:
+        return SYSTEM
     kind = ActorType.ACCESSKEY if principal.via == "accesskey" else ActorType.AGENT
     return Actor(type=kind, id=principal.agent_id)
 

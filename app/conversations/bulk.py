@@ -1,7 +1,7 @@
 """Bulk actions: one action on many rooms (`POST /v1.0/conversations/bulk`).
 
 Each room goes through the same service function as the single action
-(`service.update_conversation`, `snooze.snooze_locked`, the read mark), so the rules —
+(`service.update_conversation`, `snooze.snooze_locked`, the read mark, a macro run), so the rules —
 who may assign whom, what a closed room allows — exist once, and a room the caller may not
 change answers with the error the single action would have given, in its row of the
 result. A room that is already as asked is `ok` and records nothing: one event per changed
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import msgspec
 
+from app.automation import service as automation
 from app.conversations import service as conversations
 from app.conversations import snooze
 from app.conversations import store as conversations_store
@@ -38,9 +39,10 @@ FIELDS = {
     BulkAction.SNOOZE: (),  # until / until_reply, checked by snooze.parse_until
     BulkAction.CLOSE: (),
     BulkAction.MARK_READ: (),
+    BulkAction.MACRO: ("macro_id",),
 }
 """The fields each action needs."""
-_OPTIONAL = ("owner_id", "team_id", "tags", "priority")
+_OPTIONAL = ("owner_id", "team_id", "tags", "priority", "macro_id")
 
 
 def _check(data: BulkIn) -> None:
@@ -73,6 +75,8 @@ async def bulk(principal: Principal, data: BulkIn) -> BulkOut:
     end = None
     if data.action is BulkAction.SNOOZE:
         end = snooze.parse_until(data.until, data.until_reply)
+    if data.action is BulkAction.MACRO:  # a macro the caller may not use: 404 for all
+        await automation.get_macro(principal, str(data.macro_id))
     ids = list(dict.fromkeys(i.lower() for i in data.conversation_ids))
     result: list[BulkItem] = []
     with agents.remembered():
@@ -135,6 +139,9 @@ async def _one(principal: Principal, data: BulkIn, room_id: str, end) -> None:
         update = ConversationUpdate(tags=tags)
     elif action is BulkAction.SNOOZE:
         await snooze.snooze_locked(principal, room, end, data.until_reply)
+        return
+    elif action is BulkAction.MACRO:
+        await automation.run_macro_locked(principal, room_id, str(data.macro_id))
         return
     else:  # MARK_READ: the caller's own read mark; it changes no room, so no event
         await conversations_store.mark_read(

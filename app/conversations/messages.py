@@ -484,8 +484,9 @@ MAX_SCHEDULE_AHEAD = timedelta(days=365)
 
 def sender_agent(principal: Principal) -> str | None:
     """Whom an outbound message is attributed to: the signed-in agent (desk, token, demo);
-    an access key is an integration, not a person typing, so its messages carry none."""
-    if principal.via == "accesskey" or not principal.agent_id:
+    an access key is an integration and a rule is no person typing, so their messages carry
+    none."""
+    if principal.via == "accesskey" or principal.is_automation or not principal.agent_id:
         return None
     return principal.agent_id
 

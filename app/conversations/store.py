@@ -86,6 +86,8 @@ class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
     rows that the message path reads with the room."""
     sla_next_at: datetime | None = None
     """When the SLA worker must next look at it (a due or warning time)."""
+    tm_turn: datetime | None = None
+    """When its turn (`sla_turn`) began: automation's time triggers count from it."""
 
 
 class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -579,6 +581,10 @@ _RECORD_MESSAGE = (
     # access key's, an automatic one: no agent) does not
     " sla_turn = CASE WHEN NOT $4 THEN 'customer' WHEN $5::uuid IS NOT NULL THEN 'agent'"
     " ELSE sla_turn END,"
+    # when that turn began (automation's time triggers count from it)
+    " tm_turn = CASE WHEN NOT $4 AND sla_turn IS DISTINCT FROM 'customer' THEN $3"
+    " WHEN $4 AND $5::uuid IS NOT NULL AND sla_turn IS DISTINCT FROM 'agent' THEN $3"
+    " ELSE tm_turn END,"
     # the reports' facts: the first customer message, the first agent reply after it
     " tm_first_inbound = CASE WHEN $4 THEN tm_first_inbound"
     " ELSE coalesce(tm_first_inbound, $3) END,"

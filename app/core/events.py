@@ -19,8 +19,8 @@ transactions run in parallel for everything else they do.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -35,16 +35,43 @@ from app.domain.enums import EventType
 from app.domain.timefmt import fmt, now
 
 
-class _Pending(msgspec.Struct):
+class Pending(msgspec.Struct):
     customer_id: str
     type: str
     payload: str
     topics: list[str]
     audience: list[str]
     tm_create: datetime
+    depth: int = 0
+    """How many rule runs led to this event (0: a person, a channel or a timer made the
+    change): app/automation's loop protection."""
 
 
-_pending: ContextVar[list[_Pending] | None] = ContextVar("pending_events", default=None)
+BeforeCommit = Callable[[list[Pending]], Awaitable[None]]
+_before_commit: list[BeforeCommit] = []
+_depth: ContextVar[int] = ContextVar("event_depth", default=0)
+
+
+def before_commit(hook: BeforeCommit) -> None:
+    """Run `hook` in every service transaction that recorded events, just before they
+    are written, with the queued events; the events it records are appended to that list
+    (it sees them too). Automation runs rules there, in the transaction of the change
+    that triggered them, and the core does not import the features it serves."""
+    if hook not in _before_commit:
+        _before_commit.append(hook)
+
+
+@contextmanager
+def at_depth(depth: int) -> Iterator[None]:
+    """Events recorded inside this block are `depth` deep (see `Pending.depth`)."""
+    token = _depth.set(depth)
+    try:
+        yield
+    finally:
+        _depth.reset(token)
+
+
+_pending: ContextVar[list[Pending] | None] = ContextVar("pending_events", default=None)
 
 # Namespace for pg_advisory_xact_lock(int, int): the first int says "event ordering".
 _EVENT_LOCK_CLASS = 0x0C0DE5
@@ -66,13 +93,15 @@ async def transaction() -> AsyncIterator[None]:
     if _pending.get() is not None:
         yield
         return
-    pending: list[_Pending] = []
+    pending: list[Pending] = []
     token = _pending.set(pending)
     notices: list[dict[str, Any]] = []
     try:
         async with DB.transaction():
             yield
             if pending:
+                for hook in _before_commit:
+                    await hook(pending)
                 notices = await _write_events(pending)
     finally:
         _pending.reset(token)
@@ -100,7 +129,7 @@ async def savepoint() -> AsyncIterator[None]:
     await inner.commit()
 
 
-async def _write_events(pending: list[_Pending]) -> list[dict[str, Any]]:
+async def _write_events(pending: list[Pending]) -> list[dict[str, Any]]:
     conn = connection()
     for customer_id in sorted({p.customer_id for p in pending}):
         await conn.execute(
@@ -140,13 +169,14 @@ async def record_event(
     if pending is None:
         raise RuntimeError("record_event() must be called inside core.events.transaction()")
     pending.append(
-        _Pending(
+        Pending(
             customer_id=str(customer_id),
             type=EventType(type).value,  # a type outside the enum fails here, not in readers
             payload=msgspec.json.encode(payload).decode(),
             topics=list(topics),
             audience=sorted({str(a) for a in audience}),
             tm_create=now(),
+            depth=_depth.get(),
         )
     )
 

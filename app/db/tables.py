@@ -220,6 +220,9 @@ class Conversation(Table, tablename="conversations"):
     first_reply_agent_id = UUID(null=True, default=None)
     tm_closed = Timestamptz(null=True, default=None)
     """When the room was last closed; null while it is open."""
+    # --- automation (migration 0036) ---
+    tm_turn = Timestamptz(null=True, default=None)
+    """When the room's turn (`sla_turn`) began: the time triggers count from it."""
 
 
 class Participant(Table, tablename="participants"):

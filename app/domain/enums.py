@@ -143,6 +143,18 @@ class EventType(StrEnum):
     CONVERSATION_SLA_UPDATED = "conversation_sla_updated"
     """A room's `sla` summary moved with a message or a warning or breach (the room's
     other changes carry it in their own room event)."""
+    # automation: rules and shared macros are tenant configuration (public like teams); a
+    # personal macro concerns its owner
+    AUTOMATION_RULE_CREATED = "automation_rule_created"
+    AUTOMATION_RULE_UPDATED = "automation_rule_updated"
+    AUTOMATION_RULE_DELETED = "automation_rule_deleted"
+    AUTOMATION_RULE_EXECUTED = "automation_rule_executed"
+    """A rule matched a room and acted (the run: what matched, what each action did)."""
+    MACRO_CREATED = "macro_created"
+    MACRO_UPDATED = "macro_updated"
+    MACRO_DELETED = "macro_deleted"
+    MACRO_EXECUTED = "macro_executed"
+    """An agent applied a macro to a room (the run)."""
 
 
 DESK_ONLY_EVENTS = frozenset({EventType.CONVERSATION_ACTIVITY_CREATED})
@@ -198,6 +210,8 @@ class BulkAction(StrEnum):
     SNOOZE = "snooze"
     CLOSE = "close"
     MARK_READ = "mark_read"
+    MACRO = "macro"
+    """Apply a macro (`macro_id`) to each room."""
 
 
 class ConversationStatus(StrEnum):
@@ -299,3 +313,5 @@ class NotificationType(StrEnum):
     ASSIGNED = "assigned"
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
+    AUTOMATION = "automation"
+    """A rule's `notify` action (app/automation)."""

@@ -18,7 +18,12 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     username: str
     permission: Permission
     via: str
-    """"token" or "accesskey"."""
+    """"token" or "accesskey"; "automation" for a rule (app/automation/actions.py)."""
+
+    @property
+    def is_automation(self) -> bool:
+        """A rule acting: no agent is behind it."""
+        return self.via == "automation"
 
     @property
     def is_admin(self) -> bool:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from app.domain.automation import AutomationRuleOut, AutomationRunOut, MacroOut
 from app.domain.enums import (
     AddressType,
     AgentStatus,
@@ -459,6 +460,8 @@ class BulkIn(Input):
     """`snooze`: as `POST …/snooze`."""
     until_reply: bool = False
     """`snooze`: as `POST …/snooze`."""
+    macro_id: Id | msgspec.UnsetType = msgspec.UNSET
+    """`macro`: the macro to apply (yours or a shared one)."""
 
 
 class BulkError(msgspec.Struct, kw_only=True):
@@ -1417,6 +1420,16 @@ class SlaClockList(msgspec.Struct, kw_only=True):
     changes."""
 
 
+# --- automation (the shapes are domain.automation's) ---------------------------------
+
+
+class MacroRunOut(msgspec.Struct, kw_only=True):
+    """What applying a macro did: the run, and the room as it now is."""
+
+    run: AutomationRunOut
+    conversation: ConversationOut
+
+
 EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_CREATED: ConversationOut,
     EventType.CONVERSATION_UPDATED: ConversationOut,
@@ -1476,6 +1489,14 @@ EVENT_DATA: dict[EventType, type[msgspec.Struct]] = {
     EventType.CONVERSATION_SLA_WARNING: SlaClockOut,
     EventType.CONVERSATION_SLA_BREACHED: SlaClockOut,
     EventType.CONVERSATION_SLA_UPDATED: ConversationSlaOut,
+    EventType.AUTOMATION_RULE_CREATED: AutomationRuleOut,
+    EventType.AUTOMATION_RULE_UPDATED: AutomationRuleOut,
+    EventType.AUTOMATION_RULE_DELETED: AutomationRuleOut,
+    EventType.AUTOMATION_RULE_EXECUTED: AutomationRunOut,
+    EventType.MACRO_CREATED: MacroOut,
+    EventType.MACRO_UPDATED: MacroOut,
+    EventType.MACRO_DELETED: MacroOut,
+    EventType.MACRO_EXECUTED: AutomationRunOut,
 }
 """The resource each event type carries as `data` (docs/EVENTS.md; the OpenAPI document's
 `webhooks`), exactly as the API returns it."""

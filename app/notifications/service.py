@@ -156,15 +156,16 @@ async def assigned(
     return notification_out(rows[0])
 
 
-async def service_level(
+async def about_room(
     customer_id: str,
     conversation_id: str,
     agent_ids: list[str],
     type: NotificationType,
     about: str,
 ) -> list[NotificationOut]:
-    """An SLA clock of the room is near its target (`sla_warning`) or past it
-    (`sla_breached`): one notification per agent told (app/sla/tracking.py decides who)."""
+    """Something about the room the agents should look at, one notification each: an SLA
+    clock near its target (`sla_warning`) or past it (`sla_breached`; app/sla/tracking.py
+    decides who), or a rule's `notify` action (`automation`)."""
     at = now()
     rows = await store.insert(
         customer_id,

@@ -538,7 +538,7 @@ async def alert(
         targets = await store.team_members(room.team_id)
     else:
         targets = []
-    await notifications.service_level(
+    await notifications.about_room(
         str(room.customer_id),
         str(room.id),
         targets,

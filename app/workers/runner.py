@@ -8,6 +8,8 @@ import logging
 import signal
 from typing import Any
 
+from app.automation import engine as automation
+from app.automation import timers as automation_timers
 from app.conversations import lifecycle, sender, snooze
 from app.core.hub import Hub
 from app.csat import sender as csat
@@ -52,6 +54,7 @@ class Workers:
                 name="sender",
             ),
             asyncio.create_task(lifecycle.run(self.settings), name="lifecycle"),
+            asyncio.create_task(automation_timers.run(self.settings), name="automation-timer"),
             asyncio.create_task(reassign.run(self.settings), name="routing-timer"),
             asyncio.create_task(retention.run(self.settings), name="event-retention"),
             asyncio.create_task(availability.run(self.settings), name="auto-offline"),
@@ -108,6 +111,7 @@ async def run_standalone(settings: Settings) -> None:
     database_url = settings.require_database_url()
     DB.config = engine_config(database_url)
     runtime.configure(settings)
+    automation.install()  # rules run in this process's transactions too
     await DB.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
     publisher = bus.PostgresPublisher(database_url)
     bus.attach(publisher)
