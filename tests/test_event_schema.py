@@ -53,6 +53,14 @@ from app.domain.enums import (
 )
 from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
+from app.domain.automation import (
+    AutomationRuleCreate,
+    AutomationRuleOut,
+    AutomationRuleUpdate,
+    MacroCreate,
+    MacroOut,
+    MacroUpdate,
+)
 from app.domain.resources import (
     EVENT_DATA,
     AgentCreate,
@@ -217,6 +225,14 @@ class Checker:
         elif EVENT_DATA[event_type] is SlaPolicyOut:
             assert event.topics == [f"customer_id:{event.customer_id}:sla_policy:{data['id']}"]
             assert event.audience == []
+        elif EVENT_DATA[event_type] is AutomationRuleOut:
+            assert event.topics == [
+                f"customer_id:{event.customer_id}:automation_rule:{data['id']}"
+            ]
+            assert event.audience == []
+        elif EVENT_DATA[event_type] is MacroOut:
+            assert event.topics == [f"customer_id:{event.customer_id}:macro:{data['id']}"]
+            assert event.audience == ([data["owner_id"]] if data["owner_id"] else [])
         elif EVENT_DATA[event_type] in (ContactOut, TagOut):
             kind = "contact" if EVENT_DATA[event_type] is ContactOut else "tag"
             assert event.topics == [f"customer_id:{event.customer_id}:{kind}:{data['id']}"]
@@ -928,6 +944,71 @@ async def test_every_action_writes_documented_events_that_keep_a_copy_true(doc, 
         Ev.CONVERSATION_SLA_UPDATED,
     )
     await run.step(sla_policies.delete(admin, policy.id), Ev.SLA_POLICY_DELETED)
+
+    # --- automation: a rule acting on a message (in its transaction), a macro applied
+    from app.automation import engine as automation_engine
+    from app.automation import service as automation
+
+    automation_engine.install()
+    rule = await run.step(
+        automation.create_rule(
+            admin,
+            msgspec.convert(
+                {
+                    "name": "Urgent words",
+                    "trigger": "message_received",
+                    "active": True,
+                    "conditions": [{"field": "text", "operator": "contains", "value": "urgent"}],
+                    "actions": [{"type": "set_priority", "value": "high"}],
+                },
+                AutomationRuleCreate,
+            ),
+        ),
+        Ev.AUTOMATION_RULE_CREATED,
+    )
+    await run.step(
+        automation.update_rule(admin, rule.id, AutomationRuleUpdate(stop_processing=True)),
+        Ev.AUTOMATION_RULE_UPDATED,
+    )
+    acted = await run.step(
+        messages.receive(sms, InboundMessage(peer="+15559870888", text="urgent, please")),
+        *new_room,
+        Ev.CONVERSATION_MESSAGE_RECEIVED,
+        Ev.CONVERSATION_UPDATED,  # the rule: priority high
+        Ev.CONVERSATION_ACTIVITY_CREATED,  # "Rule 'Urgent words' set priority high"
+        Ev.AUTOMATION_RULE_EXECUTED,
+    )
+    assert run.state["rooms"][acted.conversation_id]["priority"] == "high"
+    tidy = await run.step(
+        automation.create_macro(
+            ann,
+            msgspec.convert(
+                {"name": "Tidy", "actions": [{"type": "add_tags", "value": ["tidy"]}]},
+                MacroCreate,
+            ),
+        ),
+        Ev.MACRO_CREATED,
+    )
+    await run.step(
+        automation.update_macro(ann, tidy.id, MacroUpdate(name="Tidy up")), Ev.MACRO_UPDATED
+    )
+    await run.step(
+        conversations.update_conversation(
+            admin, acted.conversation_id, ConversationUpdate(owner_id=ann.agent_id)
+        ),
+        Ev.CONVERSATION_UPDATED,
+        Ev.CONVERSATION_ACTIVITY_CREATED,
+        Ev.NOTIFICATION_CREATED,
+    )
+    await run.step(
+        automation.run_macro(ann, acted.conversation_id, tidy.id),
+        Ev.CONVERSATION_UPDATED,  # its tag
+        Ev.CONVERSATION_ACTIVITY_CREATED,  # "ann applied macro 'Tidy up': added tag tidy"
+        Ev.MACRO_EXECUTED,
+    )
+    assert run.state["rooms"][acted.conversation_id]["tags"] == ["tidy"]
+    await run.step(automation.delete_macro(ann, tidy.id), Ev.MACRO_DELETED)
+    await run.step(automation.delete_rule(admin, rule.id), Ev.AUTOMATION_RULE_DELETED)
 
     # --- the webhook test event
     await customers.update_customer(admin, CustomerUpdate(webhook_uri="http://127.0.0.1:9/h"))
