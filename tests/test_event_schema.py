@@ -35,6 +35,14 @@ from app.core.events import StoredEvent, connection, event_body, events_after, l
 from app.csat import sender as csat_sender
 from app.csat import service as csat
 from app.db.piccolo_conf import DB
+from app.domain.automation import (
+    AutomationRuleCreate,
+    AutomationRuleOut,
+    AutomationRuleUpdate,
+    MacroCreate,
+    MacroOut,
+    MacroUpdate,
+)
 from app.domain.channels import preview
 from app.domain.enums import (
     PUBLIC_EVENTS,
@@ -53,14 +61,6 @@ from app.domain.enums import (
 )
 from app.domain.inbound import InboundMessage
 from app.domain.principal import Principal
-from app.domain.automation import (
-    AutomationRuleCreate,
-    AutomationRuleOut,
-    AutomationRuleUpdate,
-    MacroCreate,
-    MacroOut,
-    MacroUpdate,
-)
 from app.domain.resources import (
     EVENT_DATA,
     AgentCreate,
@@ -226,9 +226,7 @@ class Checker:
             assert event.topics == [f"customer_id:{event.customer_id}:sla_policy:{data['id']}"]
             assert event.audience == []
         elif EVENT_DATA[event_type] is AutomationRuleOut:
-            assert event.topics == [
-                f"customer_id:{event.customer_id}:automation_rule:{data['id']}"
-            ]
+            assert event.topics == [f"customer_id:{event.customer_id}:automation_rule:{data['id']}"]
             assert event.audience == []
         elif EVENT_DATA[event_type] is MacroOut:
             assert event.topics == [f"customer_id:{event.customer_id}:macro:{data['id']}"]
