@@ -265,7 +265,11 @@ async def record_run(
     )
     out = run_out(row)
     said = [a.said for a in done if a.ok and a.type not in WRITES_ITS_OWN_LINE]
-    said += [f"could not {a.said.split(' ', 1)[0]}: {a.error}" for a in done if not a.ok]
+    said += [
+        f"could not {rules.undone(a.said)} ({(a.error or '').partition(': ')[2]})"
+        for a in done
+        if not a.ok
+    ]
     current = await rooms.room_of_customer(str(room.customer_id), str(room.id)) or room
     if said:
         await activities.record(current, activities.SYSTEM, f"{line_by} {', '.join(said)}")

@@ -469,6 +469,26 @@ def evaluate(
     return (match == Match.ALL or not conditions), results
 
 
+_INFINITIVE = {
+    "assigned": "assign",
+    "sent": "send",
+    "moved": "move",
+    "took": "take",
+    "added": "add",
+    "removed": "remove",
+    "snoozed": "snooze",
+    "closed": "close",
+    "reopened": "reopen",
+    "notified": "notify",
+}
+
+
+def undone(said: str) -> str:
+    """ "added tag vip" as what could not be done: "add tag vip"."""
+    verb, _, rest = said.partition(" ")
+    return f"{_INFINITIVE.get(verb, verb)} {rest}".strip()
+
+
 def describe(action: Action, names: dict[str, str] | None = None) -> str:
     """An action in words, for the room's system line and a preview ("set priority
     urgent"); `names` turns ids into names where the caller knows them."""
