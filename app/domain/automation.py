@@ -316,11 +316,10 @@ def check_action(a: Action, where: str) -> Action:
                 at, "snooze takes minutes (1 to 525600), or null: until the customer replies."
             )
     elif t is ActionType.NOTIFY:
-        value = _strings(value, at, allow_one=True)
+        value = list(dict.fromkeys(v.lower() for v in _strings(value, at, allow_one=True)))
         special = {NOTIFY_ASSIGNEE, NOTIFY_TEAM}
         if not all(v in special or _is_id(v) for v in value):
             raise InvalidRule(at, "notify names agents by id, or assignee, or team.")
-        value = list(dict.fromkeys(v.lower() for v in value))
     return Action(type=t, value=value)
 
 
