@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from app.automation import service as automation
 from app.business_hours import service as business_hours
 from app.canned import service as canned
 from app.channels import accounts, runtime
@@ -30,6 +31,7 @@ from app.conversations import service as conversations
 from app.csat import sender as csat_sender
 from app.csat import service as csat
 from app.desk import inbox
+from app.domain.automation import AutomationRuleCreate, MacroCreate
 from app.domain.enums import (
     AssignmentPolicy,
     Availability,
@@ -135,6 +137,7 @@ async def seed_demo() -> DemoInfo:
     await seed_week(admin, agent, channel)
     await seed_conversations(admin, agent, channel)
     await seed_talks(admin, agent.agent_id)
+    await seed_automation(admin)
     return DemoInfo(customer_id=customer.id, created=True, logins=logins)
 
 
@@ -472,6 +475,68 @@ async def seed_service_levels(admin: Principal) -> None:
             resolution_minutes=3 * 24 * 60,
         ),
     )
+
+
+async def seed_automation(admin: Principal) -> None:
+    """Rules and macros, made after the seeded rooms (so those rooms stay as the demo's
+    week left them): new messages about invoices go to Billing at high priority; a room
+    that waits 30 business minutes for an agent is tagged `escalated` and its team told;
+    two shared macros for the daily routine. One more rule is kept inactive, to try
+    with Preview."""
+    billing = (await team_ids(admin))["Billing"]
+    rules = [
+        {
+            "name": "Invoices go to Billing",
+            "trigger": "conversation_created",
+            "active": True,
+            "match": "any",
+            "conditions": [
+                {"field": "text", "operator": "matches", "value": r"invoice|refund|charged"},
+                {"field": "channel", "operator": "equals", "value": "email"},
+            ],
+            "actions": [
+                {"type": "move_team", "value": billing},
+                {"type": "set_priority", "value": "high"},
+            ],
+        },
+        {
+            "name": "No agent reply in 30 minutes",
+            "trigger": "no_agent_reply",
+            "trigger_minutes": 30,
+            "active": True,
+            "actions": [
+                {"type": "add_tags", "value": ["escalated"]},
+                {"type": "notify", "value": ["team"]},
+            ],
+        },
+        {
+            "name": "VIP customers are urgent",
+            "trigger": "message_received",
+            "conditions": [{"field": "contact_tag", "operator": "includes", "value": "vip"}],
+            "actions": [{"type": "set_priority", "value": "urgent"}],
+            "stop_processing": True,
+        },
+    ]
+    for rule in rules:
+        await automation.create_rule(admin, msgspec.convert(rule, AutomationRuleCreate))
+    macros = [
+        {
+            "name": "Refund request",
+            "owner_id": None,
+            "actions": [
+                {"type": "add_tags", "value": ["refund"]},
+                {"type": "set_priority", "value": "high"},
+                {"type": "add_note", "value": "Refund checklist: order number, amount, reason."},
+            ],
+        },
+        {
+            "name": "Resolve and close",
+            "owner_id": None,
+            "actions": [{"type": "remove_tags", "value": ["escalated"]}, {"type": "close"}],
+        },
+    ]
+    for macro in macros:
+        await automation.create_macro(admin, msgspec.convert(macro, MacroCreate))
 
 
 async def team_ids(admin: Principal) -> dict[str, str]:

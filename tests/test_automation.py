@@ -111,6 +111,9 @@ def test_admins_manage_rules_with_events_and_audit_entries(client, tenant, db_ur
     listed = client.get(URL, headers=tenant.admin).json()
     assert [x["name"] for x in listed["result"]] == ["Tag it", "Second"]
     assert listed["next_page_token"] == ""
+    only = client.get(URL, headers=tenant.admin, params={"trigger": "conversation_created"})
+    assert [x["name"] for x in only.json()["result"]] == ["Tag it"]
+    assert_error(client.get(URL, headers=tenant.admin, params={"trigger": "often"}), 400)
     r = client.put(
         f"{URL}/{made['id']}", headers=tenant.admin, json={"active": True, "position": 5}
     )

@@ -32,6 +32,8 @@ IDEMPOTENT = {
     ("post", "/v1.0/tags"),
     ("post", "/v1.0/business_hours"),
     ("post", "/v1.0/sla_policies"),
+    ("post", "/v1.0/automation_rules"),
+    ("post", "/v1.0/macros"),
 }
 
 

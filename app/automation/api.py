@@ -5,6 +5,7 @@ ones; admins change the shared ones) and `POST /v1.0/conversations/{id}/macros/{
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import Parameter
 
 from app.api.idempotency import idempotent
 from app.api.openapi import answers
@@ -22,6 +23,7 @@ from app.domain.automation import (
     MacroUpdate,
     PreviewIn,
     PreviewOut,
+    Trigger,
 )
 from app.domain.errors import Conflict, Forbidden
 from app.domain.principal import Principal
@@ -34,10 +36,18 @@ class AutomationRuleController(Controller):
     opt = answers(Forbidden)
 
     @get("/")
-    async def list_automation_rules(self, principal: Principal) -> AutomationRulePage:
-        """Every rule of the customer, in the order they run (`position`, then oldest
-        first); one page (a customer has at most 200 rules). Admins only."""
-        return AutomationRulePage(result=await service.list_rules(principal), next_page_token="")
+    async def list_automation_rules(
+        self,
+        principal: Principal,
+        trigger: Trigger | None = Parameter(
+            default=None, description="Only the rules of this trigger."
+        ),
+    ) -> AutomationRulePage:
+        """Every rule of the customer (of a `trigger`, when given), in the order they run
+        (`position`, then oldest first); one page (a customer has at most 200 rules).
+        Admins only."""
+        rules = await service.list_rules(principal, trigger)
+        return AutomationRulePage(result=rules, next_page_token="")
 
     @post("/", opt=answers(Forbidden, Conflict, idempotent=True))
     async def create_automation_rule(

@@ -199,10 +199,13 @@ async def get_rule(principal: Principal, rule_id: str) -> AutomationRuleOut:
     return rule_out(await _rule(principal, rule_id))
 
 
-async def list_rules(principal: Principal) -> list[AutomationRuleOut]:
-    """Every rule, in the order they run."""
+async def list_rules(
+    principal: Principal, trigger: Trigger | None = None
+) -> list[AutomationRuleOut]:
+    """Every rule (of `trigger`, when given), in the order they run."""
     require_admin(principal)
-    return [rule_out(r) for r in await store.rules(principal.customer_id)]
+    rows = await store.rules(principal.customer_id)
+    return [rule_out(r) for r in rows if trigger is None or r.trigger == trigger]
 
 
 async def update_rule(
