@@ -23,6 +23,8 @@ from app.domain.automation import (
     undone,
 )
 
+pytestmark = pytest.mark.pure
+
 ROOM = Facts(
     channel="email",
     account_id="11111111-1111-1111-1111-111111111111",
