@@ -21,7 +21,16 @@ from app.domain.resources import AuditEntryOut
 from app.people import agents
 
 PAGE_SIZE = 50
-TARGET_TYPES = ["agent", "team", "accesskey", "account", "customer", "conversation"]
+TARGET_TYPES = [
+    "agent",
+    "team",
+    "accesskey",
+    "account",
+    "customer",
+    "conversation",
+    "automation_rule",
+    "macro",
+]
 ACTIONS = [
     # the actions admins look for most, offered as suggestions (any action may be typed)
     "agent.created",
@@ -44,6 +53,10 @@ ACTIONS = [
     "conversation.queued",
     "conversation.reassigned",
     "conversation.deleted",
+    "automation_rule.created",
+    "automation_rule.updated",
+    "automation_rule.executed",
+    "macro.executed",
 ]
 SKIPPED = {"tm_update", "customer_id"}
 AGENT_FIELDS = {"owner_id": "owner"}
