@@ -408,3 +408,20 @@ def test_event_triggers_new_room_reply_and_change(client, tenant, db_url):
     notes = client.get("/v1.0/notifications", headers=tenant.manager).json()["result"]
     assert [(n["type"], n["conversation_id"]) for n in notes] == [("automation", other)]
     assert notes[0]["text"].startswith("Urgent tells the team:")
+
+
+def test_a_rule_that_cannot_run_at_all_never_costs_the_customers_message(client, tenant, db_url):
+    account = tenant.channel("message")
+    rule = _rule(client, tenant, name="Broken")
+    # a row no version of the service writes (edited by hand, or by a newer release)
+    sql(
+        db_url,
+        "UPDATE automation_rules SET conditions = '[{\"field\": 7}]'::jsonb, tm_update = now()"
+        " WHERE id = $1",
+        rule["id"],
+    )
+    sent = inbound(account, "+15550011001", "still here?")
+    room = _room(client, tenant, sent.conversation_id)
+    assert room["last_message"] == "still here?" and room["tags"] == []
+    r = client.get(f"/v1.0/conversations/{sent.conversation_id}/messages", headers=tenant.admin)
+    assert [m["text"] for m in r.json()["result"]] == ["still here?"]

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -54,6 +55,7 @@ from app.domain.topics import conversation_topic
 from app.people import agents
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _ROOM_TRIGGERS = {
     EventType.CONVERSATION_CREATED: Trigger.CONVERSATION_CREATED,
@@ -342,7 +344,12 @@ async def run_chain(
     facts = await facts_of(room, text, contact=contact, hours=hours, at=at)
     matched = 0
     for rule in chain:
-        if await fire(rule, room, trigger, depth, text, facts):
+        try:
+            acted = await fire(rule, room, trigger, depth, text, facts)
+        except Exception:  # noqa: BLE001 - its savepoint undid it; the change stands
+            log.exception("automation: rule %s failed in room %s", rule.row.id, room.id)
+            continue
+        if acted:
             matched += 1
             if rule.row.stop_processing:
                 break
@@ -379,7 +386,7 @@ async def on_events(pending: list[Pending]) -> None:
         done.add(key)
         customer_id = event.customer_id
         if customer_id not in loaded:
-            loaded[customer_id] = await _chains(customer_id)
+            loaded[customer_id] = await _safely(_chains(customer_id)) or {}
         chain = loaded[customer_id].get(trigger.value)
         if not chain:
             continue
@@ -398,7 +405,19 @@ async def on_events(pending: list[Pending]) -> None:
                     f"Automation stopped: rules triggered each other {MAX_DEPTH} times in a row",
                 )
             continue
-        await run_chain(chain, room, trigger.value, event.depth, text)
+        await _safely(run_chain(chain, room, trigger.value, event.depth, text))
+
+
+async def _safely(work: Coroutine[Any, Any, T]) -> T | None:
+    """`work` in a savepoint: if it fails (a bug, a database error), its writes and events
+    are undone and the change that triggered the rules still commits — rules never cost
+    a customer's message."""
+    try:
+        async with savepoint():
+            return await work
+    except Exception:  # noqa: BLE001
+        log.exception("automation: rules could not run")
+        return None
 
 
 async def _chains(customer_id: str) -> dict[str, list[Compiled]]:
