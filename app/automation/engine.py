@@ -247,6 +247,7 @@ async def record_run(
     done: list[ActionResult],
     event: EventType,
     line_by: str,
+    actor: audit.Actor = audit.SYSTEM,
 ) -> AutomationRunOut:
     """The run's row, its event, its audit entry and the room's line explaining it
     ("Rule 'VIP customers' set priority urgent"). The line leaves out what the services
@@ -284,9 +285,7 @@ async def record_run(
     )
     await audit.record(
         out.customer_id,
-        audit.SYSTEM
-        if agent_id is None
-        else audit.Actor(type=audit.ActorType.AGENT, id=str(agent_id)),
+        actor,
         "automation_rule.executed" if rule_id else "macro.executed",
         "conversation",
         room.id,

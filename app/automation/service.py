@@ -486,4 +486,5 @@ async def run_macro_locked(
         done=done,
         event=EventType.MACRO_EXECUTED,
         line_by=f"{actor} applied macro '{macro.name}':",
+        actor=audit.actor_of(principal),
     )
