@@ -107,6 +107,18 @@ def seed_tenant(
             },
         )
         policy = post("/v1.0/sla_policies", {"name": label, "first_response_minutes": 15})
+        rule = post(
+            "/v1.0/automation_rules",
+            {
+                "name": label,
+                "trigger": "message_received",
+                "conditions": [{"field": "text", "operator": "contains", "value": "refund"}],
+                "actions": [{"type": "add_tags", "value": ["refund"]}],
+            },
+        )
+        macro = post(
+            "/v1.0/macros", {"name": label, "actions": [{"type": "set_priority", "value": "high"}]}
+        )
         return {
             "agent_id": [agent["id"]],
             "key_id": [key["id"]],
@@ -118,6 +130,8 @@ def seed_tenant(
             "emoji": ["thumbsup"],
             "hours_id": [hours["id"]],
             "policy_id": [policy["id"]],
+            "rule_id": [rule["id"]],
+            "macro_id": [macro["id"]],
         }
 
     kept, doomed = resources("kept"), resources("doomed")
