@@ -137,8 +137,8 @@ def test_shared_macros_from_the_page_applied_in_a_room_and_in_bulk(desk, tenant)
     rooms = [inbound(sms, f"+1555010500{i}", f"order {i}").conversation_id for i in range(3)]
     r = _post(desk, "/admin/automation/macros", {"name": "", "act-0-type": "close"})
     assert r.status_code == 422 and _form_error(r.text)
-    macro = {"name": "Escalate <i>now</i>", "act-0-type": "set_priority",
-             "act-0-priority": "urgent", "act-1-type": "add_tags", "act-1-tags": "escalated"}  # fmt: skip
+    macro = {"name": "Escalate <i>now</i>", "act-0-type": "set_priority", "act-0-priority":
+             "urgent", "act-1-type": "add_tags", "act-1-tags": "escalated"}  # fmt: skip
     assert _post(desk, "/admin/automation/macros", macro).status_code == 303
     (made,) = desk.get("/v1.0/macros", headers=tenant.admin).json()["result"]
     assert made["owner_id"] is None
