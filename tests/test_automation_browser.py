@@ -64,11 +64,24 @@ def test_an_admin_builds_previews_and_enables_a_rule_that_then_acts_live(
     expect(page.locator(f"#active-{rule_id}")).to_have_attribute("aria-checked", "false")
 
     page.click(f"#preview-{rule_id}")
-    expect(page.locator("#preview-summary")).to_contain_text("1 of 2 conversations")
+    summary = page.locator("#preview-summary")
+    expect(summary).to_contain_text("1 of the 2 latest conversations match")
     expect(page.locator(f".preview-match[data-id='{asked}']")).to_contain_text("Set priority high")
     expect(page.locator(f".preview-match[data-id='{quiet}']")).to_have_count(0)
+    # the switch posts with htmx: the list comes back by the socket, as does a rule (and a
+    # shared macro) another admin makes meanwhile
+    browser_kit.live(page)
     page.click(f"#active-{rule_id}")
     expect(page.locator(f"#active-{rule_id}")).to_have_attribute("aria-checked", "true")
+    other = {"name": "Closed means done", "trigger": "conversation_updated",
+             "actions": [{"type": "add_tags", "value": ["done"]}]}  # fmt: skip
+    assert client.post("/v1.0/automation_rules", headers=tenant.admin, json=other).is_success
+    expect(page.locator("#automation-rules tbody tr")).to_have_count(2, timeout=LIVE_MS)
+    expect(page.locator("#rule-count")).to_have_text("2")
+    macro = {"name": "Hand to billing", "owner_id": None,
+             "actions": [{"type": "add_tags", "value": ["billing"]}]}  # fmt: skip
+    assert client.post("/v1.0/macros", headers=tenant.admin, json=macro).is_success
+    expect(page.locator("#shared-macros")).to_contain_text("Hand to billing", timeout=LIVE_MS)
 
     # the quiet room is open on the desk when its customer asks for a refund; this process
     # takes the message in as a worker process does, running the rules in its transaction

@@ -106,7 +106,7 @@ def test_a_rule_made_from_rows_previewed_switched_on_and_its_runs(desk, tenant):
     assert "Message text contains “refund”" in page and "Added tags refund, billing" in page
 
     preview = desk.get(f"/admin/automation?preview={rule['id']}&sample=latest").text
-    assert re.search(r'id="preview-summary"><strong>1</strong> of 2 conversations', preview)
+    assert re.search(r'id="preview-summary"><strong>1</strong> of the 2 latest', preview)
     assert f'class="preview-match" data-id="{before}"' in preview
     assert "Set priority high" in preview
 

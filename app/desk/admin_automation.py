@@ -23,11 +23,13 @@ from litestar.response import Redirect, Template
 
 from app.automation import service
 from app.conversations import service as conversations
+from app.core.events import last_event_id
 from app.desk import inbox
 from app.desk.admin_channels import admin_principal
 from app.desk.admin_kit import admin_context, form_text, page_router
 from app.desk.canned_pages import _all as canned_replies
 from app.desk.forms import FormRefused, convert
+from app.desk.render import is_htmx
 from app.domain import automation as rules
 from app.domain.automation import (
     ActionType,
@@ -139,7 +141,9 @@ LABELS = {
 }
 MAX_ROWS = 50
 """Rows read from a form, at most (the service allows 20 of each and says so)."""
-PREVIEW_SCOPES = {"latest": "The latest 50 conversations", "week": "Created since last week"}
+PREVIEW_SCOPES = {"latest": "Latest 50", "week": "Since last week"}
+"""What a preview tries the rule on: the latest 50 conversations, or those created in the
+past 7 days (up to 200)."""
 
 
 # --- what the pages show -----------------------------------------------------------------
@@ -173,18 +177,32 @@ async def _choices(principal: Principal) -> dict[str, Any]:
         "condition_input": CONDITION_INPUT,
         "actions": ACTIONS,
         "action_input": ACTION_INPUT,
-        "said": lambda a, names=names: rules.describe(a, names),
+        "said": lambda a, names=names: sentence(rules.describe(a, names)),
+        "sentence": sentence,
         "when": _when,
         "condition_words": lambda c, names=names: _condition_words(c, names),
     }
 
 
+def sentence(text: str) -> str:
+    """The words with a capital first letter (Jinja's `capitalize` would lower the rest,
+    a team's or an agent's name included)."""
+    return text[:1].upper() + text[1:]
+
+
 def _when(rule: AutomationRuleOut) -> str:
-    """The trigger in words ("No agent reply for 30 min")."""
+    """The trigger in words ("No agent reply for 30 min", "… for 3 days")."""
     words = TRIGGERS[rule.trigger]
-    if rule.trigger_minutes is not None:
-        return words.replace("a while", f"{rule.trigger_minutes} min")
-    return words
+    minutes = rule.trigger_minutes
+    if minutes is None:
+        return words
+    if minutes % 1440 == 0:
+        span = f"{minutes // 1440} day{'s' if minutes > 1440 else ''}"
+    elif minutes % 60 == 0:
+        span = f"{minutes // 60} h"
+    else:
+        span = f"{minutes} min"
+    return words.replace("a while", span)
 
 
 def _condition_words(c: rules.Condition, names: dict[str, str]) -> str:
@@ -211,6 +229,17 @@ async def _shared_macros(principal: Principal) -> list[MacroOut]:
     return sorted((m for m in found if m.owner_id is None), key=lambda m: m.name.lower())
 
 
+async def lists_context(principal: Principal) -> dict[str, Any]:
+    """What the page's rules and macros sections show (also pushed live when one
+    changes)."""
+    return await _context(
+        principal,
+        rules=await service.list_rules(principal),
+        macros=await _shared_macros(principal),
+        scopes=PREVIEW_SCOPES,
+    )
+
+
 async def _list_page(
     principal: Principal,
     *,
@@ -219,21 +248,22 @@ async def _list_page(
     preview_id: str = "",
     scope: str = "latest",
 ) -> Template:
-    rules_now = await service.list_rules(principal)
+    # The event cursor is read first: a change committed while the page is built is
+    # then replayed by the socket
+    since = await last_event_id(principal.customer_id)
+    context = await lists_context(principal)
     preview = None
     if preview_id:
         since = fmt(now() - timedelta(days=7)) if scope == "week" else None
         limit = 200 if scope == "week" else 50
         preview = await service.preview(principal, preview_id, PreviewIn(limit=limit, since=since))
-    context = await _context(
-        principal,
-        rules=rules_now,
-        macros=await _shared_macros(principal),
+    context.update(
         saved=saved,
         deleted=deleted,
         preview=preview,
         scope=scope,
-        scopes=PREVIEW_SCOPES,
+        live_page="automation",
+        since=since,
     )
     return Template("admin/automation.html", context=context)
 
@@ -516,9 +546,11 @@ class AutomationController(Controller):
 
     @post("/{rule_id:str}/active")
     async def set_active(self, request: Request, principal: Principal, rule_id: str) -> Response:
-        """The list's on/off switch."""
+        """The list's on/off switch (with htmx, the socket brings the list's change)."""
         on = form_text(await request.form(), "active") == "1"
         rule = await service.update_rule(principal, rule_id, AutomationRuleUpdate(active=on))
+        if is_htmx(request):
+            return Response("", status_code=204)
         return _back(rule.id, saved=rule.id)
 
     @post("/{rule_id:str}/delete")
