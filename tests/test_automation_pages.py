@@ -92,6 +92,19 @@ def test_a_rule_made_from_rows_previewed_switched_on_and_its_runs(desk, tenant):
                                           "trigger_minutes": ""})  # fmt: skip
     assert r.status_code == 422 and "no_agent_reply needs trigger_minutes" in _form_error(r.text)
 
+    hostile_forms = [
+        {"cond-0-operator": "<script>"},
+        {"trigger": "whenever"},
+        {"position": "-1"},
+        {"cond-0-field": "attribute", "cond-0-key": ""},
+    ]
+    for hostile in hostile_forms:
+        r = _post(desk, "/admin/automation", {**REFUND_RULE, **hostile})
+        if "cond-0-operator" in hostile:
+            assert _form_error(r.text) == "Condition 1, operator: pick one of the list."
+        assert r.status_code == 422 and _form_error(r.text), hostile
+        assert "<script>" not in r.text.split('id="form-error"')[1].split("</p>")[0]
+
     r = _post(desk, "/admin/automation", REFUND_RULE)
     assert r.status_code == 303, r.text
     (rule,) = desk.get(RULES, headers=tenant.admin).json()["result"]
@@ -109,6 +122,10 @@ def test_a_rule_made_from_rows_previewed_switched_on_and_its_runs(desk, tenant):
     assert re.search(r'id="preview-summary"><strong>1</strong> of the 2 latest', preview)
     assert f'class="preview-match" data-id="{before}"' in preview
     assert "Set priority high" in preview
+    week = desk.get(f"/admin/automation?preview={rule['id']}&sample=week").text
+    assert "of 2 conversations created since last week match" in week
+    assert desk.get("/admin/automation?preview=not-a-rule").status_code == 404
+    assert desk.get("/admin/automation/00000000-0000-0000-0000-000000000000").status_code == 404
 
     r = _post(desk, f"/admin/automation/{rule['id']}/active", {"active": "1"})
     assert r.status_code == 303

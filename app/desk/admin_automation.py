@@ -22,12 +22,12 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 
 from app.automation import service
+from app.canned import service as canned_service
 from app.conversations import service as conversations
 from app.core.events import last_event_id
 from app.desk import inbox
 from app.desk.admin_channels import admin_principal
 from app.desk.admin_kit import admin_context, form_text, page_router
-from app.desk.canned_pages import _all as canned_replies
 from app.desk.forms import FormRefused, convert
 from app.desk.render import is_htmx
 from app.domain import automation as rules
@@ -47,6 +47,7 @@ from app.domain.automation import (
 from app.domain.enums import ConversationStatus, Priority, ReferenceType
 from app.domain.errors import NotFound, ServiceError
 from app.domain.principal import Principal
+from app.domain.resources import CannedResponseOut
 from app.domain.timefmt import fmt, now
 from app.people import agents
 
@@ -153,7 +154,7 @@ async def _choices(principal: Principal) -> dict[str, Any]:
     """What the row editors offer, and the names that turn ids into words."""
     directory = await agents.directory(principal)
     teams = await inbox.all_teams(principal)
-    canned = await canned_replies(principal, "shared")
+    canned = await _shared_canned(principal)
     names = {a.id: a.name for a in directory}
     names |= {t.id: t.name for t in teams}
     names |= {c.id: f"/{c.shortcut}" for c in canned}
@@ -188,6 +189,16 @@ def sentence(text: str) -> str:
     """The words with a capital first letter (Jinja's `capitalize` would lower the rest,
     a team's or an agent's name included)."""
     return text[:1].upper() + text[1:]
+
+
+async def _shared_canned(principal: Principal) -> list[CannedResponseOut]:
+    """The shared canned replies, by shortcut: a rule or a shared macro may send only
+    those (the service says so if another is named)."""
+    found, token = await canned_service.list_page(principal, scope="shared")
+    while token:
+        more, token = await canned_service.list_page(principal, scope="shared", page_token=token)
+        found.extend(more)
+    return sorted(found, key=lambda c: c.shortcut)
 
 
 def _when(rule: AutomationRuleOut) -> str:
@@ -254,9 +265,11 @@ async def _list_page(
     context = await lists_context(principal)
     preview = None
     if preview_id:
-        since = fmt(now() - timedelta(days=7)) if scope == "week" else None
-        limit = 200 if scope == "week" else 50
-        preview = await service.preview(principal, preview_id, PreviewIn(limit=limit, since=since))
+        week = scope == "week"
+        tried = PreviewIn(
+            limit=200 if week else 50, since=fmt(now() - timedelta(days=7)) if week else None
+        )
+        preview = await service.preview(principal, preview_id, tried)
     context.update(
         saved=saved,
         deleted=deleted,
@@ -305,7 +318,9 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _condition(row: dict[str, str]) -> dict[str, Any]:
+def _condition(row: dict[str, str], i: int) -> dict[str, Any]:
+    if row["operator"] not in OPERATORS:  # a choice not on the list: say which row
+        raise FormRefused("invalid_form", "pick one of the list.", f"conditions[{i}].operator")
     field = row["field"]
     if field == ATTRIBUTE:
         field = rules.ATTRIBUTE_PREFIX + row["key"]
@@ -318,6 +333,8 @@ def _condition(row: dict[str, str]) -> dict[str, Any]:
 
 
 def _action(row: dict[str, str], where: str) -> dict[str, Any]:
+    if row["type"] not in ACTIONS:
+        raise FormRefused("invalid_form", "pick one of the list.", f"{where}.type")
     kind, text = ACTION_INPUT.get(row["type"], ""), row["value"]
     value: Any = None
     if kind in ("agent", "canned", "priority", "note"):
@@ -358,7 +375,7 @@ def _rule_body(typed: dict[str, Any]) -> dict[str, Any]:
         "name": typed["name"],
         "trigger": typed["trigger"],
         "match": typed["match"] or "all",
-        "conditions": [_condition(c) for c in typed["conditions"]],
+        "conditions": [_condition(c, i) for i, c in enumerate(typed["conditions"])],
         "actions": _actions(typed["actions"]),
         "active": bool(typed["active"]),
         "stop_processing": bool(typed["stop_processing"]),
