@@ -140,10 +140,14 @@ def test_a_rule_made_from_rows_previewed_switched_on_and_its_runs(desk, tenant):
     edit = desk.get(f"/admin/automation/{rule['id']}").text
     assert 'name="cond-0-text" data-input="text" value="refund"' in edit
     changed = {**REFUND_RULE, "name": "Refunds", "active": "1", "match": "any",
-               "act-3-type": "close"}  # fmt: skip
+               "act-3-type": "close", "act-4-type": "notify",
+               "act-4-notify": ["assignee", tenant.manager_id]}  # fmt: skip
     assert _post(desk, f"/admin/automation/{rule['id']}", changed).status_code == 303
     now = desk.get(f"{RULES}/{rule['id']}", headers=tenant.admin).json()
     assert now["match"] == "any" and now["actions"][1] == {"type": "close", "value": None}
+    assert now["actions"][2] == {"type": "notify", "value": ["assignee", tenant.manager_id]}
+    edit = desk.get(f"/admin/automation/{rule['id']}").text
+    assert f'<option value="{tenant.manager_id}" selected>' in edit
     r = _post(desk, f"/admin/automation/{rule['id']}/delete")
     assert r.status_code == 303 and "deleted=Refunds" in r.headers["location"]
     assert desk.get(RULES, headers=tenant.admin).json()["result"] == []

@@ -307,9 +307,12 @@ def _typed_actions(form: FormMultiDict) -> list[dict[str, str]]:
     rows = []
     for i in _indices(form, "act"):
         kind = ACTION_INPUT.get(form_text(form, f"act-{i}-type"), "")
-        # a note as typed (its line breaks are the author's); the others stripped
-        note = form.get(f"act-{i}-note")
-        value = note if kind == "note" else form_text(form, f"act-{i}-{kind}")
+        if kind == "note":  # as typed: its line breaks are the author's
+            value = form.get(f"act-{i}-note")
+        elif kind == "notify":  # several may be picked
+            value = ", ".join(str(v).strip() for v in form.getall(f"act-{i}-notify", []))
+        else:
+            value = form_text(form, f"act-{i}-{kind}")
         rows.append({"type": form_text(form, f"act-{i}-type"), "value": str(value or "")})
     return rows
 
