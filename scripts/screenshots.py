@@ -2,6 +2,7 @@
 database, signed in as the demo admin, in Debian's Chromium.
 
     .venv/bin/python scripts/screenshots.py        # writes docs/screenshots/*.png
+    .venv/bin/python scripts/screenshots.py automation   # only Admin → Automation's two
 
 The desk's channel icons are emoji: install a colour emoji font first (Debian:
 `apt-get install fonts-noto-color-emoji`), or Chromium draws them as empty boxes.
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 
 
-def main() -> None:
+def main(only: str = "") -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -59,6 +60,10 @@ def main() -> None:
             page.click("form.card button[type=submit]")
             page.wait_for_selector("#inbox-list .row")
             page.wait_for_timeout(1500)  # the demo's replies tick to sent
+            if only == "automation":
+                automation(page, base)
+                browser.close()
+                return
             # the hero: the inbox with a room open
             page.click("text=Order Support #5678")
             page.wait_for_selector("#timeline .item")
@@ -129,11 +134,102 @@ def main() -> None:
             page.click("text=Edit")
             page.wait_for_selector("text=Holidays")
             whole(page, OUT / "business-hours.png")
+            automation(page, base)
             browser.close()
         print("wrote", ", ".join(str(p.relative_to(ROOT)) for p in sorted(OUT.glob("*.png"))))
     finally:
         server.terminate()
         server.wait(30)
+
+
+RULES = [
+    {
+        "name": "Refunds go to Billing",
+        "trigger": "message_received",
+        "active": True,
+        "match": "any",
+        "conditions": [
+            {"field": "text", "operator": "contains", "value": "refund"},
+            {"field": "text", "operator": "matches", "value": "money ?back"},
+        ],
+        "actions": [
+            {"type": "set_priority", "value": "high"},
+            {"type": "add_tags", "value": ["refund"]},
+            {"type": "move_team", "value": "{billing}"},
+        ],
+    },
+    {
+        "name": "Urgent outside office hours",
+        "trigger": "conversation_updated",
+        "active": True,
+        "conditions": [
+            {"field": "priority", "operator": "equals", "value": "urgent"},
+            {"field": "business_hours", "operator": "outside"},
+        ],
+        "actions": [{"type": "notify", "value": ["team"]}],
+    },
+    {
+        "name": "Close after 3 quiet days",
+        "trigger": "waiting_on_customer",
+        "trigger_minutes": 4320,
+        "actions": [{"type": "add_tags", "value": ["no-reply"]}, {"type": "close"}],
+    },
+]
+MACROS = [
+    {
+        "name": "Escalate to Billing",
+        "owner_id": None,
+        "actions": [
+            {"type": "set_priority", "value": "urgent"},
+            {"type": "add_tags", "value": ["escalated"]},
+            {"type": "move_team", "value": "{billing}"},
+        ],
+    },
+    {
+        "name": "Waiting on the courier",
+        "owner_id": None,
+        "actions": [
+            {"type": "add_note", "value": "Asked the courier; back to the customer tomorrow."},
+            {"type": "snooze", "value": 1440},
+        ],
+    },
+    {
+        "name": "Resolved",
+        "owner_id": None,
+        "actions": [{"type": "add_tags", "value": ["resolved"]}, {"type": "close"}],
+    },
+]
+
+
+def automation(page, base: str) -> None:
+    """Admin → Automation with three rules and the first one's preview, and a room with
+    its Macros menu open (the rules and macros made through the API)."""
+    api = httpx.Client(base_url=base, timeout=30)
+    token = api.post("/auth/login", json={"username": "admin", "password": "convodesk"})
+    api.headers["Authorization"] = "Bearer " + token.json()["token"]
+    teams = api.get("/v1.0/teams").json()["result"]
+    billing = next(t["id"] for t in teams if t["name"] == "Billing")
+
+    def filled(body: dict) -> dict:
+        for action in body["actions"]:
+            if action.get("value") == "{billing}":
+                action["value"] = billing
+        return body
+
+    made = [api.post("/v1.0/automation_rules", json=filled(r)).json()["id"] for r in RULES]
+    for macro in MACROS:
+        api.post("/v1.0/macros", json=filled(macro)).raise_for_status()
+    page.goto(f"{base}/admin/automation?preview={made[0]}&sample=latest")
+    page.wait_for_selector("#preview-matches")
+    page.wait_for_timeout(500)
+    whole(page, OUT / "automation.png")
+    page.goto(base + "/")
+    page.click("text=Order Support #5678")
+    page.wait_for_selector("#timeline .item")
+    page.click("#macro-menu summary")
+    page.wait_for_selector("#macro-menu .macro-pick")
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(OUT / "macros.png"))
 
 
 def whole(page, path: Path) -> None:
@@ -147,4 +243,4 @@ def whole(page, path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else "")

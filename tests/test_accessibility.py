@@ -52,6 +52,10 @@ PAGES = [
     ("/csat/{survey}", "#csat-form"),  # public: an email survey's page
     ("/admin/sla", "#sla-policies"),
     ("/admin/sla/{policy}", "#sla-form"),
+    ("/admin/automation?preview={rule}", "#preview"),
+    ("/admin/automation/{rule}", "#rule-form"),
+    ("/admin/automation/{rule}/runs", "main"),
+    ("/admin/automation/macros/new", "#macro-form"),
     ("/reports", "#chart-hours"),
     ("/reports/rooms?figure=opened", "#report-rooms"),
 ]
@@ -222,7 +226,24 @@ def content(client, tenant) -> dict[str, str]:
         "hours": hours,
         "survey": survey_token(client, tenant),
         "policy": policy,
+        "rule": automation_rule(client, tenant),
     }
+
+
+def automation_rule(client, tenant) -> str:
+    """A rule (Admin → Automation: its list with a preview, its form, its runs)."""
+    rule = {
+        "name": "Refunds first",
+        "trigger": "message_received",
+        "conditions": [{"field": "text", "operator": "contains", "value": "refund"}],
+        "actions": [
+            {"type": "set_priority", "value": "high"},
+            {"type": "add_tags", "value": "refund"},
+        ],
+    }
+    r = client.post("/v1.0/automation_rules", headers=tenant.admin, json=rule)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
 
 
 def survey_token(client, tenant) -> str:

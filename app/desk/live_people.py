@@ -8,6 +8,8 @@
   (`agent-<id>`; at the top when the page lacks it, removed when the agent is deleted).
 - On the admin Teams page (`page=teams`), each team's member and online counts and its
   avatars (`team-online-<id>`, `team-members-<id>`) are pushed again.
+- On Admin → Automation (`page=automation`), a rule's or a shared macro's change pushes
+  the rules (`rules-list`) or the macros (`macros`) again, as they are now.
 
 Pushed as the same partials the pages render (`oob=True`). What is the same for every
 admin socket of the customer (the row, the counts) is worked out once per event per process
@@ -20,7 +22,7 @@ from typing import Any, Protocol
 
 from app.core.events import StoredEvent
 from app.core.hub import Hub
-from app.desk import admin_agents, admin_teams
+from app.desk import admin_agents, admin_automation, admin_teams
 from app.desk.render import remove, render, render_small
 from app.domain.enums import EventType
 from app.domain.principal import Principal
@@ -29,8 +31,19 @@ AGENT_EVENTS = frozenset({EventType.AGENT_AVAILABILITY_UPDATED, EventType.AGENT_
 """Events after which an agent's row on the Agents page may look different."""
 TEAM_COUNT_EVENTS = AGENT_EVENTS | {EventType.TEAM_UPDATED}
 """Events after which a team's member or online count may be different."""
-PEOPLE_EVENTS = TEAM_COUNT_EVENTS
-ADMIN_PAGES = frozenset({"agents", "teams"})
+RULE_EVENTS = frozenset(
+    {
+        EventType.AUTOMATION_RULE_CREATED,
+        EventType.AUTOMATION_RULE_UPDATED,
+        EventType.AUTOMATION_RULE_DELETED,
+    }
+)
+MACRO_EVENTS = frozenset(
+    {EventType.MACRO_CREATED, EventType.MACRO_UPDATED, EventType.MACRO_DELETED}
+)
+PEOPLE_EVENTS = TEAM_COUNT_EVENTS | RULE_EVENTS | MACRO_EVENTS
+"""The events the admin pages kept live follow (and the agent's own switch)."""
+ADMIN_PAGES = frozenset({"agents", "teams", "automation"})
 
 
 class Watcher(Protocol):
@@ -87,7 +100,23 @@ async def admin_fragments(conn: Watcher, event: StoredEvent, data: dict[str, Any
                 lambda: _team_counts(conn.principal),
             )
         ]
+    if conn.page == "automation" and event.type in RULE_EVENTS | MACRO_EVENTS:
+        if event.type in MACRO_EVENTS and data.get("owner_id"):
+            return []  # an admin's personal macro: not on this page
+        part = "rules" if event.type in RULE_EVENTS else "macros"
+        return [
+            await shared.get(
+                ("automation", part, event.customer_id, event.id),
+                lambda: _automation(conn.principal, part),
+            )
+        ]
     return []
+
+
+async def _automation(principal: Principal, part: str) -> str:
+    """The page's rules or shared macros as they are now."""
+    context = await admin_automation.lists_context(principal)
+    return render(f"admin/automation_{part}.html", oob=True, **context)
 
 
 async def _agent_row(principal: Principal, agent_id: str, you: bool) -> str:

@@ -22,6 +22,7 @@ from litestar.params import Body
 from litestar.response import File, Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
+from app.automation import service as automation
 from app.canned import signatures
 from app.conversations import media, messages, notes
 from app.conversations import service as conversations
@@ -39,6 +40,10 @@ from app.domain.timefmt import parse
 from app.people import agents
 from app.routing import engine
 from app.settings import Settings
+
+MENU_MACROS = 100
+"""Macros the bulk bar and a room's Macros menu list, at most (newest first: the agent's
+own and the shared ones)."""
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 STATUSES = [s.value for s in ConversationStatus]
@@ -147,6 +152,8 @@ async def page_context(
         "statuses": STATUSES,
         "channels": CHANNEL_FILTERS,
         "priorities": PRIORITIES,
+        # the bulk bar's "Apply macro…": the agent's own macros and the shared ones
+        "macros": (await automation.list_macros(principal, MENU_MACROS, None))[0],
         **await team_context(principal, f),
     }
     if conversation_id:

@@ -1,6 +1,7 @@
-"""The desk's snooze menu, "Merge into…" and the inbox's bulk bar. Each form calls the
-same service as the API (`conversations.snooze`, `merge`,
-`bulk`); the room's header, rows and badges then follow the events live.
+"""The desk's snooze menu, "Merge into…", the Macros menu and the inbox's bulk bar. Each
+form calls the same service as the API (`conversations.snooze`, `merge`,
+`automation.service.run_macro`, `bulk`); the room's header, rows and badges then follow
+the events live.
 
 Without JavaScript every form posts and redirects back; with htmx the answers are a
 toast (the bulk bar's summary) or nothing (the socket brings the changes).
@@ -15,10 +16,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
+from app.automation import service as automation
 from app.conversations import bulk as bulk_service
 from app.conversations import merge, snooze
 from app.desk import forms, inbox
-from app.desk.pages import provide_filter
+from app.desk.pages import MENU_MACROS, provide_filter
 from app.desk.render import is_htmx, render
 from app.desk.session import DESK_PRINCIPAL
 from app.domain.enums import BulkAction
@@ -37,6 +39,7 @@ LABELS = {
     "action": "The action",
     "team_id": "The team",
     "priority": "The priority",
+    "macro_id": "The macro",
 }
 
 
@@ -88,6 +91,7 @@ def _summary(out: BulkOut, action: BulkAction) -> str:
         BulkAction.SNOOZE: "snoozed",
         BulkAction.CLOSE: "closed",
         BulkAction.MARK_READ: "marked read",
+        BulkAction.MACRO: "changed by the macro",
     }[action]
     text = f"{done} conversation{'s' if done != 1 else ''} {verb}"
     if refused:
@@ -142,6 +146,27 @@ class RoomsDeskController(Controller):
             return Response("", status_code=204, headers={"HX-Redirect": where})
         return Redirect(where, status_code=303)
 
+    @get("/conversations/{conversation_id:str}/macros")
+    async def macro_menu(self, principal: Principal, conversation_id: str) -> Template:
+        """The Macros menu's list: the agent's own macros and the shared ones."""
+        found, _ = await automation.list_macros(principal, MENU_MACROS, None)
+        return Template(
+            "partials/macro_menu.html",
+            context={"room_id": conversation_id, "macros": found, "principal": principal},
+        )
+
+    @post("/conversations/{conversation_id:str}/macros/{macro_id:str}", status_code=200)
+    async def apply_macro(
+        self, request: Request, principal: Principal, conversation_id: str, macro_id: str
+    ) -> Response:
+        """Apply a macro; the room's changes come by the socket, the answer is a toast
+        saying what was done (and what could not be, with the reason)."""
+        out = await automation.run_macro(principal, conversation_id, macro_id)
+        if not is_htmx(request):
+            return Redirect(f"/conversations/{conversation_id}", status_code=303)
+        html = render("partials/macro_result.html", run=out.run, oob=True)
+        return Response(html, media_type="text/html", headers={"HX-Reswap": "none"})
+
     @post("/inbox/bulk", status_code=200)
     async def bulk_action(
         self, request: Request, principal: Principal, f: inbox.InboxFilter
@@ -169,6 +194,10 @@ class RoomsDeskController(Controller):
             body["tags"] = [t.strip() for t in str(form.get("tags") or "").split(",") if t.strip()]
         elif action is BulkAction.SET_PRIORITY:
             body["priority"] = str(form.get("priority") or "")
+        elif action is BulkAction.MACRO:
+            body["macro_id"] = str(form.get("macro_id") or "")
+            if not body["macro_id"]:
+                raise InvalidInput("invalid_form", "Choose the macro to apply.")
         elif action is BulkAction.SNOOZE:
             end = snooze_end(
                 str(form.get("preset") or ""),

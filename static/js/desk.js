@@ -206,7 +206,7 @@
     setTimeout(function () { form.querySelectorAll(".attach-input").forEach(showFiles); }, 0);
   }, true);
 
-  // --- keyboard: j/k move, Enter open, / search, e close, a assign to me --------------
+  // --- keyboard: j/k move, Enter open, / search, e close, a assign to me, m macros ----
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#inbox-list .row")); }
   function selected() { return document.querySelector("#inbox-list .row.selected") || document.querySelector("#inbox-list .row.current"); }
   function select(row) {
@@ -234,7 +234,25 @@
     else if (event.key === "/") { var s = document.getElementById("search"); if (s) { event.preventDefault(); s.focus(); } }
     else if (event.key === "e") { var c = document.getElementById("close-room"); if (c) c.click(); }
     else if (event.key === "a") { var a = document.getElementById("assign-me"); if (a) a.click(); }
+    else if (event.key === "m") { openMacros(); }
     else return;
+  });
+  // "m": the room's Macros menu opens (its list loads on the toggle) and its first macro
+  // takes the focus, so Enter applies it and Tab moves on
+  var macrosByKey = false;
+  function openMacros() {
+    var menu = document.getElementById("macro-menu");
+    if (!menu) return;
+    macrosByKey = true;
+    if (menu.open) { focusMacro(); } else { menu.open = true; }
+  }
+  function focusMacro() {
+    var first = document.querySelector("#macro-menu .macro-pick");
+    if (first) { first.focus(); macrosByKey = false; }
+  }
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var t = event.detail && event.detail.target;
+    if (macrosByKey && t && t.id && t.id.indexOf("macro-list-") === 0) focusMacro();
   });
 
   // --- bulk actions: tick rows, shift-click a range, select all ----------
