@@ -23,6 +23,7 @@ from litestar.response import Redirect, Template
 
 from app.automation import service
 from app.canned import service as canned_service
+from app.channels import accounts
 from app.conversations import service as conversations
 from app.core.events import last_event_id
 from app.desk import inbox
@@ -72,7 +73,7 @@ FIELDS: dict[str, str] = {
     Field.TAGS: "Conversation tags",
     Field.TEAM_ID: "Team",
     Field.ASSIGNEE_ID: "Assignee",
-    Field.ACCOUNT_ID: "Channel account (id)",
+    Field.ACCOUNT_ID: "Channel account",
     Field.CONTACT_ADDRESS: "Contact address",
     Field.CONTACT_TAG: "Contact tag",
     Field.BUSINESS_HOURS: "Business hours",
@@ -98,6 +99,7 @@ OPERATORS = {
 NO_VALUE = frozenset({Operator.IS_SET, Operator.IS_NOT_SET, Operator.WITHIN, Operator.OUTSIDE})
 LISTS = frozenset({Operator.IN, Operator.NOT_IN, Operator.INCLUDES, Operator.EXCLUDES})
 CONDITION_INPUT: dict[str, str] = {
+    Field.ACCOUNT_ID: "account",
     Field.TEAM_ID: "team",
     Field.ASSIGNEE_ID: "agent",
     Field.PRIORITY: "priority",
@@ -155,12 +157,18 @@ async def _choices(principal: Principal) -> dict[str, Any]:
     directory = await agents.directory(principal)
     teams = await inbox.all_teams(principal)
     canned = await _shared_canned(principal)
+    channel_accounts = [
+        {"id": str(a.id), "name": f"{a.name or a.type} · {a.address}" if a.address else a.name}
+        for a in await accounts.live_accounts(principal.customer_id)
+    ]
     names = {a.id: a.name for a in directory}
+    names |= {a["id"]: a["name"] for a in channel_accounts}
     names |= {t.id: t.name for t in teams}
     names |= {c.id: f"/{c.shortcut}" for c in canned}
     return {
         "directory": directory,
         "teams": teams,
+        "accounts": channel_accounts,
         "canned": canned,
         "names": names,
         "priorities": [p.value for p in Priority],
