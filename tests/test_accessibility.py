@@ -56,6 +56,8 @@ PAGES = [
     ("/admin/automation/{rule}", "#rule-form"),
     ("/admin/automation/{rule}/runs", "main"),
     ("/admin/automation/macros/new", "#macro-form"),
+    ("/macros", "#own-macros"),
+    ("/macros/{macro}", "#macro-form"),
     ("/reports", "#chart-hours"),
     ("/reports/rooms?figure=opened", "#report-rooms"),
 ]
@@ -227,6 +229,7 @@ def content(client, tenant) -> dict[str, str]:
         "survey": survey_token(client, tenant),
         "policy": policy,
         "rule": automation_rule(client, tenant),
+        "macro": own_macro(client, tenant),
     }
 
 
@@ -242,6 +245,16 @@ def automation_rule(client, tenant) -> str:
         ],
     }
     r = client.post("/v1.0/automation_rules", headers=tenant.admin, json=rule)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def own_macro(client, tenant) -> str:
+    """The admin's own macro (My macros: its list, beside a shared one, and its form)."""
+    shared = {"name": "Escalate", "owner_id": None, "actions": [{"type": "route"}]}
+    assert client.post("/v1.0/macros", headers=tenant.admin, json=shared).status_code == 201
+    mine = {"name": "Chase the courier", "actions": [{"type": "add_tags", "value": "late"}]}
+    r = client.post("/v1.0/macros", headers=tenant.admin, json=mine)
     assert r.status_code == 201, r.text
     return r.json()["id"]
 

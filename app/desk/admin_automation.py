@@ -7,6 +7,7 @@ Every rule is in `automation.service`, the code `/v1.0/automation_rules` and
 refusal into a form error naming the row and the field. Works without JavaScript (every
 value input of a row is sent, and only the one its field or type needs is read);
 static/js/automation.js adds and removes rows and shows only the inputs that matter.
+An agent's own macros (`macros_pages`, `/macros`) use the same rows, choices and readers.
 """
 
 from __future__ import annotations
@@ -152,11 +153,13 @@ past 7 days (up to 200)."""
 # --- what the pages show -----------------------------------------------------------------
 
 
-async def _choices(principal: Principal) -> dict[str, Any]:
-    """What the row editors offer, and the names that turn ids into words."""
+async def choices(principal: Principal, canned_scope: str = "shared") -> dict[str, Any]:
+    """What the row editors offer, and the names that turn ids into words. A rule or a
+    shared macro may send only the shared canned replies; an agent's own macro also its
+    own replies (`canned_scope="all"`): the service says so if another is named."""
     directory = await agents.directory(principal)
     teams = await inbox.all_teams(principal)
-    canned = await _shared_canned(principal)
+    canned = await _canned(principal, canned_scope)
     channel_accounts = [
         {"id": str(a.id), "name": f"{a.name or a.type} · {a.address}" if a.address else a.name}
         for a in await accounts.live_accounts(principal.customer_id)
@@ -170,6 +173,7 @@ async def _choices(principal: Principal) -> dict[str, Any]:
         "teams": teams,
         "accounts": channel_accounts,
         "canned": canned,
+        "no_canned": f"No {'shared ' if canned_scope == 'shared' else ''}canned replies yet",
         "names": names,
         "priorities": [p.value for p in Priority],
         "statuses": [s.value for s in ConversationStatus],
@@ -199,12 +203,12 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-async def _shared_canned(principal: Principal) -> list[CannedResponseOut]:
-    """The shared canned replies, by shortcut: a rule or a shared macro may send only
-    those (the service says so if another is named)."""
-    found, token = await canned_service.list_page(principal, scope="shared")
+async def _canned(principal: Principal, scope: str) -> list[CannedResponseOut]:
+    """The canned replies of `scope` ("shared", or "all": the agent's own too), by
+    shortcut."""
+    found, token = await canned_service.list_page(principal, scope=scope)
     while token:
-        more, token = await canned_service.list_page(principal, scope="shared", page_token=token)
+        more, token = await canned_service.list_page(principal, scope=scope, page_token=token)
         found.extend(more)
     return sorted(found, key=lambda c: c.shortcut)
 
@@ -236,7 +240,7 @@ def _condition_words(c: rules.Condition, names: dict[str, str]) -> str:
 
 
 async def _context(principal: Principal, **extra: Any) -> dict[str, Any]:
-    return await admin_context(principal, "automation", **await _choices(principal), **extra)
+    return await admin_context(principal, "automation", **await choices(principal), **extra)
 
 
 async def _shared_macros(principal: Principal) -> list[MacroOut]:
@@ -311,7 +315,7 @@ def _typed_conditions(form: FormMultiDict) -> list[dict[str, str]]:
     return rows
 
 
-def _typed_actions(form: FormMultiDict) -> list[dict[str, str]]:
+def typed_actions(form: FormMultiDict) -> list[dict[str, str]]:
     rows = []
     for i in _indices(form, "act"):
         kind = ACTION_INPUT.get(form_text(form, f"act-{i}-type"), "")
@@ -364,7 +368,7 @@ def _action(row: dict[str, str], where: str) -> dict[str, Any]:
     return {"type": row["type"], "value": value}
 
 
-def _actions(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+def actions(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
     return [_action(row, f"actions[{i}]") for i, row in enumerate(rows)]
 
 
@@ -376,7 +380,7 @@ def _typed_form(form: FormMultiDict) -> dict[str, Any]:
     typed["active"] = "1" if form.get("active") else ""
     typed["stop_processing"] = "1" if form.get("stop_processing") else ""
     typed["conditions"] = _typed_conditions(form)
-    typed["actions"] = _typed_actions(form)
+    typed["actions"] = typed_actions(form)
     return typed
 
 
@@ -387,7 +391,7 @@ def _rule_body(typed: dict[str, Any]) -> dict[str, Any]:
         "trigger": typed["trigger"],
         "match": typed["match"] or "all",
         "conditions": [_condition(c, i) for i, c in enumerate(typed["conditions"])],
-        "actions": _actions(typed["actions"]),
+        "actions": actions(typed["actions"]),
         "active": bool(typed["active"]),
         "stop_processing": bool(typed["stop_processing"]),
     }
@@ -435,7 +439,7 @@ def _typed_rule(rule: AutomationRuleOut | None) -> dict[str, Any]:
         "active": "1" if rule.active else "",
         "stop_processing": "1" if rule.stop_processing else "",
         "conditions": [_typed_condition(c) for c in rule.conditions],
-        "actions": _typed_action_rows(rule.actions),
+        "actions": typed_action_rows(rule.actions),
     }
 
 
@@ -449,11 +453,11 @@ def _typed_condition(c: rules.Condition) -> dict[str, str]:
     }
 
 
-def _typed_action_rows(actions: list[rules.Action]) -> list[dict[str, str]]:
+def typed_action_rows(actions: list[rules.Action]) -> list[dict[str, str]]:
     return [{"type": str(a.type), "value": _row_values(a.value)} for a in actions]
 
 
-def _error_at(exc: ServiceError) -> tuple[str, str]:
+def error_at(exc: ServiceError) -> tuple[str, str]:
     """(the message naming where, the input it is about: `conditions[1].value`,
     `name`…) for a refusal."""
     field = exc.fields[0]["field"] if exc.fields else getattr(exc, "field", "") or ""
@@ -467,7 +471,7 @@ def _error_at(exc: ServiceError) -> tuple[str, str]:
     return exc.message, field
 
 
-def _refused(exc: ServiceError) -> bool:
+def refused(exc: ServiceError) -> bool:
     """Not the form's fault (not allowed, gone): the error page says so."""
     return exc.status_code in (401, 403, 404)
 
@@ -479,7 +483,7 @@ async def _rule_form(
     typed: dict[str, Any] | None = None,
     exc: ServiceError | None = None,
 ) -> Template:
-    error, error_field = _error_at(exc) if exc else ("", "")
+    error, error_field = error_at(exc) if exc else ("", "")
     context = await _context(
         principal,
         rule=rule,
@@ -498,10 +502,10 @@ async def _macro_form(
     typed: dict[str, Any] | None = None,
     exc: ServiceError | None = None,
 ) -> Template:
-    error, error_field = _error_at(exc) if exc else ("", "")
+    error, error_field = error_at(exc) if exc else ("", "")
     values = typed or {
         "name": macro.name if macro else "",
-        "actions": _typed_action_rows(macro.actions)
+        "actions": typed_action_rows(macro.actions)
         if macro
         else [{"type": ActionType.ADD_TAGS.value, "value": ""}],
     }
@@ -550,7 +554,7 @@ class AutomationController(Controller):
             body = convert(_rule_body(typed), AutomationRuleCreate, LABELS)
             rule = await service.create_rule(principal, body)
         except ServiceError as exc:
-            if _refused(exc):
+            if refused(exc):
                 raise
             return await _rule_form(principal, typed=typed, exc=exc)
         return _back(rule.id, saved=rule.id)
@@ -567,7 +571,7 @@ class AutomationController(Controller):
             data = convert(_rule_body(typed), AutomationRuleUpdate, LABELS)
             await service.update_rule(principal, rule.id, data)
         except ServiceError as exc:
-            if _refused(exc):
+            if refused(exc):
                 raise
             return await _rule_form(principal, rule=rule, typed=typed, exc=exc)
         return _back(rule.id, saved=rule.id)
@@ -613,12 +617,12 @@ class MacroAdminController(Controller):
     @post("/")
     async def create_macro(self, request: Request, principal: Principal) -> Response:
         form = await request.form()
-        typed: dict[str, Any] = {"name": form_text(form, "name"), "actions": _typed_actions(form)}
+        typed: dict[str, Any] = {"name": form_text(form, "name"), "actions": typed_actions(form)}
         try:
-            body = {"name": typed["name"], "actions": _actions(typed["actions"]), "owner_id": None}
+            body = {"name": typed["name"], "actions": actions(typed["actions"]), "owner_id": None}
             macro = await service.create_macro(principal, convert(body, MacroCreate, LABELS))
         except ServiceError as exc:
-            if _refused(exc):
+            if refused(exc):
                 raise
             return await _macro_form(principal, typed=typed, exc=exc)
         return Redirect(f"/admin/automation?saved={macro.id}#macro-{macro.id}", status_code=303)
@@ -631,12 +635,12 @@ class MacroAdminController(Controller):
     async def save_macro(self, request: Request, principal: Principal, macro_id: str) -> Response:
         macro = await _shared(principal, macro_id)
         form = await request.form()
-        typed: dict[str, Any] = {"name": form_text(form, "name"), "actions": _typed_actions(form)}
+        typed: dict[str, Any] = {"name": form_text(form, "name"), "actions": typed_actions(form)}
         try:
-            body = {"name": typed["name"], "actions": _actions(typed["actions"])}
+            body = {"name": typed["name"], "actions": actions(typed["actions"])}
             await service.update_macro(principal, macro.id, convert(body, MacroUpdate, LABELS))
         except ServiceError as exc:
-            if _refused(exc):
+            if refused(exc):
                 raise
             return await _macro_form(principal, macro=macro, typed=typed, exc=exc)
         return Redirect(f"/admin/automation?saved={macro.id}#macro-{macro.id}", status_code=303)

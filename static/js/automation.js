@@ -1,6 +1,6 @@
-// Admin → Automation's rule and macro forms: add and remove condition and action rows, and
-// show in each row only the inputs its field, operator or type needs (the server reads
-// only those). Without this file every input shows and the forms still work.
+// Admin → Automation's rule and macro forms, and an agent's own macro form (/macros): add
+// and remove condition and action rows, and show in each row only the inputs its field,
+// operator or type needs (the server reads only those). Without this file every input shows and the forms still work.
 (function () {
   "use strict";
   function data(form, name) {
