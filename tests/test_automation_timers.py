@@ -3,7 +3,8 @@ in-process app and the real database, each worker's round run by the test at the
 chooses: `no_agent_reply` and `waiting_on_customer` once per room and turn, counted in
 business minutes when the room has business hours, exactly once with two workers racing
 and after a restart, conditions checked once at the due time; `snooze_woke` from the
-snooze worker, `sla_warning` and `sla_breached` from the SLA worker."""
+snooze worker, `sla_warning` and `sla_breached` from the SLA worker. And the event path's
+shortcuts: the quick verdict on a rule, the customer's rules kept between changes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+import pytest
 from conftest import inbound, run_async
 from db_kit import sql, sql_value
 
@@ -368,3 +371,96 @@ def test_snooze_woke_and_sla_triggers_run_their_rules(client, tenant, db_url):
             breached["id"],
         )
     )[0]["said"] == "set priority urgent"
+
+
+# --- the event path's shortcuts ----------------------------------------------------------
+
+
+@pytest.mark.pure
+def test_the_quick_verdict_is_evaluates_for_every_operator():
+    """The event path tries every rule with `matches` and records `evaluate`'s results
+    only for those that match: both say the same of every field and operator."""
+    import itertools
+
+    from app.domain import automation as rules
+
+    team = str(uuid.uuid4())
+    long_text = "x" * 70_000 + " refund"  # past what is searched
+    facts = [
+        rules.Facts(
+            channel="message", account_id=None, team_id=team, assignee_id=None,
+            status="active", priority="high", tags=["vip", "Billing"], text=text,
+            contact_addresses=["+15550001111", "ann@example.com"], contact_tags=["gold"],
+            attributes={"plan": "enterprise", "seats": 12}, open_now=open_now,
+        )  # fmt: skip
+        for text, open_now in (
+            ("  Where is my REFUND?  ", True),
+            ("ticket-7 is still open", False),
+            (None, None),
+            (long_text, None),
+            ("", True),
+        )
+    ]
+    raw = [
+        ("channel", "equals", "message"), ("channel", "not_in", ["email", "line"]),
+        ("team_id", "equals", team), ("team_id", "is_set", None),
+        ("assignee_id", "is_not_set", None), ("status", "in", ["active", "idle"]),
+        ("priority", "not_equals", "high"), ("tags", "includes", ["billing"]),
+        ("tags", "excludes", ["vip"]), ("text", "contains", "refund"),
+        ("text", "not_contains", "refund"), ("text", "starts_with", "where"),
+        ("text", "ends_with", "open"), ("text", "equals", "where is my refund?"),
+        ("text", "matches", r"ticket-\d+"), ("text", "is_set", None),
+        ("contact_address", "ends_with", "@example.com"),
+        ("contact_address", "not_contains", "555"), ("contact_tag", "includes", ["gold"]),
+        ("attribute.plan", "equals", "Enterprise"), ("attribute.seats", "starts_with", "1"),
+        ("attribute.missing", "not_equals", "x"), ("business_hours", "within", None),
+        ("business_hours", "outside", None),
+    ]  # fmt: skip
+    conditions = [
+        rules.check_condition(
+            msgspec.convert({"field": f, "operator": o, "value": v}, rules.Condition), "c"
+        )
+        for f, o, v in raw
+    ]
+    tried = 0
+    for fact in facts:
+        for pair in itertools.combinations(conditions, 2):
+            for match in ("all", "any"):
+                ok, results = rules.evaluate(match, list(pair), fact)
+                assert rules.matches(match, list(pair), fact) is ok, (match, pair, fact.text)
+                tried += 1
+        assert [rules.holds(c, fact)[0] for c in conditions].count(True) > 0
+    assert rules.matches("any", [], facts[0]) and rules.matches("all", [], facts[0])
+    assert tried == len(facts) * len(conditions) * (len(conditions) - 1)
+
+
+def test_a_rule_changed_anywhere_applies_to_the_next_message(client, tenant, db_url):
+    """The event path keeps a customer's rules between transactions and rereads them
+    when they changed: through the API, or by another process (here: SQL)."""
+    rule = _rule(client, tenant, "message_received", ["first"])
+    sms = tenant.channel()
+    room = inbound(sms, "+15550007001", "one").conversation_id
+    assert _tags(client, tenant, room) == ["first"]
+    r = client.put(
+        f"{RULES}/{rule['id']}",
+        headers=tenant.admin,
+        json={"actions": [{"type": "add_tags", "value": ["second"]}]},
+    )
+    assert r.status_code == 200, r.text
+    inbound(sms, "+15550007001", "two")
+    assert _tags(client, tenant, room) == ["first", "second"]
+    sql(
+        db_url,
+        "UPDATE automation_rules SET actions = '[{\"type\": \"add_tags\", \"value\": [\"third\"]}]',"
+        " tm_update = clock_timestamp() WHERE id = $1",
+        rule["id"],
+    )
+    inbound(sms, "+15550007001", "three")
+    assert _tags(client, tenant, room) == ["first", "second", "third"]
+    r = client.put(f"{RULES}/{rule['id']}", headers=tenant.admin, json={"active": False})
+    assert r.status_code == 200, r.text
+    other = _rule(client, tenant, "message_received", ["fourth"])
+    inbound(sms, "+15550007001", "four")
+    assert _tags(client, tenant, room) == ["first", "second", "third", "fourth"]
+    assert _runs(db_url, rule["id"]) == {room: 3}
+    assert _runs(db_url, other["id"]) == {room: 1}

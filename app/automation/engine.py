@@ -306,9 +306,9 @@ async def fire(
     a savepoint: the rule's work is undone as a whole if recording it fails). Whether it
     matched."""
     row = rule.row
-    ok, matched = rules.evaluate(row.match, rule.conditions, facts)
-    if not ok:
+    if not rules.matches(row.match, rule.conditions, facts):
         return False
+    _, matched = rules.evaluate(row.match, rule.conditions, facts)
     principal = automaton(str(row.customer_id), row.name)
     with events.at_depth(depth + 1):
         async with savepoint():
@@ -338,6 +338,8 @@ async def run_chain(
     facts = await facts_of(room, text, contact=contact, hours=hours, at=at)
     matched = 0
     for rule in chain:
+        if not rules.matches(rule.row.match, rule.conditions, facts):
+            continue  # most rules do not match most changes: not even a coroutine for them
         if await fire(rule, room, trigger, depth, text, facts):
             matched += 1
             if rule.row.stop_processing:
@@ -397,10 +399,28 @@ async def on_events(pending: list[Pending]) -> None:
         await run_chain(chain, room, trigger.value, event.depth, text)
 
 
+_chains_of: dict[str, tuple[str, dict[str, list[Compiled]]]] = {}
+"""A customer's rules by event trigger, with the digest (`store.rules_version`) they were
+read at: every change of a rule changes the digest, in whichever process it was made."""
+
+
 async def _chains(customer_id: str) -> dict[str, list[Compiled]]:
+    """The customer's active rules by event trigger, in the order they run. One small
+    query when they have not changed since this process last read them (a message into
+    a customer with a hundred rules would otherwise read and decode them all)."""
+    version = await store.rules_version(customer_id, _EVENT_TRIGGERS)
+    if version is None:
+        return {}
+    cached = _chains_of.get(customer_id)
+    if cached is not None and cached[0] == version:
+        return cached[1]
     chains: dict[str, list[Compiled]] = {}
     for row in await store.active_rules(customer_id, _EVENT_TRIGGERS):
         chains.setdefault(row.trigger, []).append(compile_rule(row))
+    if len(_chains_of) > 10_000:
+        _chains_of.clear()
+    # read after the digest: at worst newer than it, and then the next digest differs
+    _chains_of[customer_id] = (version, chains)
     return chains
 
 

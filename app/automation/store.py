@@ -138,6 +138,20 @@ async def active_rules(customer_id: str, triggers: list[str]) -> list[RuleRow]:
     )
 
 
+async def rules_version(customer_id: str, triggers: list[str]) -> str | None:
+    """A digest of `active_rules`: which rules, in their order, each at its version
+    (`tm_update`, which every change of a rule moves). The same digest, the same rules:
+    the event path asks for it in every transaction that may trigger rules, and reads
+    the rules themselves only when it changed. None when there is no such rule."""
+    return await sql.fetchval(
+        "SELECT md5(string_agg(id::text || '@' || tm_update::text, ','"
+        " ORDER BY position, tm_create, id)) FROM automation_rules WHERE customer_id = $1"
+        " AND trigger = ANY($2::text[]) AND active AND tm_delete IS NULL",
+        customer_id,
+        triggers,
+    )
+
+
 async def time_rules() -> list[RuleRow]:
     """Every customer's active time rules (the worker's round)."""
     return await sql.fetch_as(
