@@ -188,10 +188,11 @@ async def names_for(customer_id: str, actions: list[Action]) -> dict[str, str]:
     """Names for the ids actions carry (agents, teams, canned replies), for their words."""
     ids = [str(a.value) for a in actions if isinstance(a.value, str)]
     ids += [v for a in actions if isinstance(a.value, list) for v in a.value]
-    if not ids:
+    ids = [i for i in ids if _uuid(i)]
+    if not ids:  # tags, a priority, `assignee`: nothing to look up
         return {}
-    found = await agents.names(customer_id, [i for i in ids if _uuid(i)])
-    rows = await store.names_of(customer_id, [i for i in ids if _uuid(i)])
+    found = await agents.names(customer_id, ids)
+    rows = await store.names_of(customer_id, ids)
     return {**rows, **found}
 
 
@@ -245,10 +246,12 @@ async def record_run(
     done: list[ActionResult],
     event: EventType,
     line_by: str,
+    after: RoomRow | None = None,
 ) -> AutomationRunOut:
     """The run's row, its event, its audit entry and the room's line explaining it
     ("Rule 'VIP customers' set priority urgent"). The line leaves out what the services
-    already wrote a line for (a close, an assignment, a note)."""
+    already wrote a line for (a close, an assignment, a note). `after`: the room as the
+    actions left it, when the caller has read it already."""
     enc = msgspec.json.encode
     row = await store.insert_run(
         str(room.customer_id),
@@ -266,7 +269,7 @@ async def record_run(
     out = run_out(row)
     said = [a.said for a in done if a.ok and a.type not in WRITES_ITS_OWN_LINE]
     said += [f"could not {a.said.split(' ', 1)[0]}: {a.error}" for a in done if not a.ok]
-    current = await rooms.room_of_customer(str(room.customer_id), str(room.id)) or room
+    current = after or await rooms.room_of_customer(str(room.customer_id), str(room.id)) or room
     if said:
         await activities.record(current, activities.SYSTEM, f"{line_by} {', '.join(said)}")
     await record_event(
@@ -301,18 +304,19 @@ async def record_run(
 
 async def fire(
     rule: Compiled, room: RoomRow, trigger: str, depth: int, text: str | None, facts: Facts
-) -> bool:
+) -> RoomRow | None:
     """Evaluate the rule on the room and, when it matches, act and record the run (inside
-    a savepoint: the rule's work is undone as a whole if recording it fails). Whether it
-    matched."""
+    a savepoint: the rule's work is undone as a whole if recording it fails). The room as
+    the actions left it; None when the rule did not match."""
     row = rule.row
     if not rules.matches(row.match, rule.conditions, facts):
-        return False
+        return None
     _, matched = rules.evaluate(row.match, rule.conditions, facts)
     principal = automaton(str(row.customer_id), row.name)
     with events.at_depth(depth + 1):
         async with savepoint():
             done = await act(principal, room, rule.actions, row.name)
+            after = await rooms.room_of_customer(str(room.customer_id), str(room.id)) or room
             await record_run(
                 room,
                 rule_id=row.id,
@@ -324,8 +328,9 @@ async def fire(
                 done=done,
                 event=EventType.AUTOMATION_RULE_EXECUTED,
                 line_by=principal.username,
+                after=after,
             )
-    return True
+    return after
 
 
 async def run_chain(
@@ -340,15 +345,13 @@ async def run_chain(
     for rule in chain:
         if not rules.matches(rule.row.match, rule.conditions, facts):
             continue  # most rules do not match most changes: not even a coroutine for them
-        if await fire(rule, room, trigger, depth, text, facts):
+        after = await fire(rule, room, trigger, depth, text, facts)
+        if after is not None:
             matched += 1
-            if rule.row.stop_processing:
+            if rule.row.stop_processing or after.tm_delete is not None:
                 break
             # the next rule sees the room as the actions left it
-            fresh = await rooms.room_of_customer(str(room.customer_id), str(room.id))
-            if fresh is None or fresh.tm_delete is not None:
-                break
-            room = fresh
+            room = after
             facts = await facts_of(room, text, contact=contact, hours=hours, at=at)
     return matched
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from app.conversations.store import RoomRow
 from app.db import sql
 from app.domain.timefmt import fmt
 
@@ -59,6 +60,7 @@ class RunRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _RULE = ", ".join(RuleRow.__struct_fields__)
+_ROOM_OF_C = ", ".join(f"c.{name}" for name in RoomRow.__struct_fields__)
 _MACRO = ", ".join(MacroRow.__struct_fields__)
 _RUN = ", ".join(RunRow.__struct_fields__)
 # jsonb read as text: the service decodes it into the domain's Structs
@@ -323,12 +325,13 @@ async def lock_waiting_rooms(
     started_before: datetime,
     now: datetime,
     limit: int,
-) -> list[tuple[uuid.UUID, datetime]]:
-    """Open, awake rooms of the customer whose turn `turn` began before `started_before`,
-    that this rule has not fired for in that turn and is not waiting out (a timer due
-    later), locked (those another worker holds are skipped): `(room id, turn start)`."""
-    rows = await sql.fetch(
-        "SELECT c.id, c.tm_turn FROM conversations c"
+) -> list[RoomRow]:
+    """Open, awake rooms of the customer whose turn `turn` began (`tm_turn`) before
+    `started_before`, that this rule has not fired for in that turn and is not waiting out
+    (a timer due later), locked (those another worker holds are skipped), as they are."""
+    return await sql.fetch_as(
+        RoomRow,
+        f"SELECT {_ROOM_OF_C} FROM conversations c"
         " WHERE c.customer_id = $1 AND c.sla_turn = $3 AND c.tm_turn <= $4"
         " AND c.tm_delete IS NULL AND c.status <> 'closed' AND c.tm_snoozed IS NULL"
         " AND NOT EXISTS (SELECT 1 FROM automation_timers t WHERE t.rule_id = $2"
@@ -342,7 +345,6 @@ async def lock_waiting_rooms(
         now,
         limit,
     )
-    return [(r["id"], r["tm_turn"]) for r in rows]
 
 
 async def wait_until(
