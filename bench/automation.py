@@ -2,25 +2,28 @@
 against one with none, and one time rule due in 10,000 rooms at once.
 
     .venv/bin/python bench/automation.py [--messages 1000] [--rounds 5] [--rules 100]
-        [--peers 200] [--rooms 10000] [--batch 500] [--profile]
+        [--peers 200] [--rooms 10000] [--batch 500] [--profile [cumulative|tottime]]
 
 (a) inbound: `messages.receive()` (the one inbound entry point) in this process, one
-    message at a time, round-robin over `--peers` phone numbers (the first from each opens
-    its room, the rest join it), into three customers: `none` (no rule), `miss`
-    (`--rules` `message_received` rules with text conditions — contains, starts_with,
-    matches — none of which holds for the messages) and `hit` (the same rules, three of
-    which hold for every message: each records a run, a system line, an event and an
-    audit entry). Rounds rotate the customers so that the machine's other load falls on
-    all alike. Latency per message: p50 and p99, and what the rules add to the p99. The
-    floor beside them: a single-row INSERT in autocommit on the same database, one at a
-    time, and the ratios.
+    message at a time, round-robin over `--peers` phone numbers (a first unmeasured message
+    from each opens its room; the rest join it), into three customers: `none` (no rule),
+    `miss` (`--rules` `message_received` rules, each a text condition — contains,
+    starts_with or matches, in turn — and a channel one, none of which holds for the
+    messages) and `hit` (the same rules, but three of them hold for every message: each
+    of those records a run, a system line, an event and an audit entry). The customers
+    take turns message by message, so that the machine's other load falls on all alike.
+    Per round, `--messages` messages into each: latency p50 and p99, and this process's
+    CPU per message; then the medians of the rounds, and what the rules add. The floor
+    beside them: single-row INSERTs in autocommit on a pooled connection of the same
+    database, one at a time, and the ratios.
 (b) timers: `--rooms` open rooms, each assigned, its customer's turn begun an hour ago,
     and one `no_agent_reply` rule of 30 minutes (add_tags escalated, notify assignee):
     one worker's round (`timers.fire_due`), its wall time, and that each room was acted
     on exactly once (runs, tags, notifications, timers counted). A second round finds
     nothing to do.
 
-`--profile`: cProfile of one `miss` round and of the timer round, the top entries printed.
+`--profile [cumulative|tottime]`: cProfile of the first round's `miss` messages and of the
+timer round, the top entries printed in that order.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import customer_database, percentile  # noqa: E402
 
 LABELS = ("none", "miss", "hit")
+PROFILE_SORT = ["cumulative"]
+"""How `--profile` orders its entries."""
 HITS = 3
 """Rules of `hit` that hold for every message (the others hold for none)."""
 
@@ -155,8 +160,8 @@ def _profiled(profile: cProfile.Profile | None, title: str) -> None:
     """The profile's top entries, by cumulative time."""
     if profile is None:
         return
-    print(f"  --- profile: {title} (cumulative, top 25) ---")
-    pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(25)
+    print(f"  --- profile: {title} ({PROFILE_SORT[0]}, top 25) ---")
+    pstats.Stats(profile).sort_stats(PROFILE_SORT[0]).print_stats(25)
 
 
 async def inbound_phase(args) -> None:
@@ -354,8 +359,11 @@ def main() -> None:
     parser.add_argument("--peers", type=int, default=200)
     parser.add_argument("--rooms", type=int, default=10000)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile", nargs="?", const="cumulative", choices=("cumulative", "tottime")
+    )
     args = parser.parse_args()
+    PROFILE_SORT[0] = args.profile or "cumulative"
     with customer_database() as (url, _env, created):
         asyncio.run(measure(url, args, created))
 
