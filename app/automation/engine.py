@@ -13,6 +13,11 @@ Loops: the events a rule's actions record are appended to the same transaction's
 may trigger rules in turn, one level deeper; at `MAX_DEPTH` rules stop running, and the
 room says so once. A room changed twice in one transaction triggers a trigger's rules
 once per depth.
+
+Cost: a process keeps each customer's rules, decoded, and rereads them only when their
+digest (`store.rules_version`, one small query per transaction) changed; a rule is first
+tried for its verdict alone, and its conditions' results are built only when it matches
+(docs/PERFORMANCE.md, "Automation").
 """
 
 from __future__ import annotations

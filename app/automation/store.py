@@ -1,6 +1,6 @@
 """Automation's SQL, as typed rows: rules, macros, runs and the time triggers' timers.
-Plain SQL throughout: the rules of a trigger are read in the transaction of every change
-that may trigger them, and the time worker scans many rooms at once."""
+Plain SQL throughout: every change that may trigger rules asks whether the customer's
+rules changed (`rules_version`), and the time worker scans many rooms at once."""
 
 from __future__ import annotations
 
