@@ -13,6 +13,11 @@ Loops: the events a rule's actions record are appended to the same transaction's
 may trigger rules in turn, one level deeper; at `MAX_DEPTH` rules stop running, and the
 room says so once. A room changed twice in one transaction triggers a trigger's rules
 once per depth.
+
+Cost: a process keeps each customer's rules, decoded, and rereads them only when their
+digest (`store.rules_version`, one small query per transaction) changed; a rule is first
+tried for its verdict alone, and its conditions' results are built only when it matches
+(docs/PERFORMANCE.md, "Automation").
 """
 
 from __future__ import annotations
@@ -190,10 +195,11 @@ async def names_for(customer_id: str, actions: list[Action]) -> dict[str, str]:
     """Names for the ids actions carry (agents, teams, canned replies), for their words."""
     ids = [str(a.value) for a in actions if isinstance(a.value, str)]
     ids += [v for a in actions if isinstance(a.value, list) for v in a.value]
-    if not ids:
+    ids = [i for i in ids if _uuid(i)]
+    if not ids:  # tags, a priority, `assignee`: nothing to look up
         return {}
-    found = await agents.names(customer_id, [i for i in ids if _uuid(i)])
-    rows = await store.names_of(customer_id, [i for i in ids if _uuid(i)])
+    found = await agents.names(customer_id, ids)
+    rows = await store.names_of(customer_id, ids)
     return {**rows, **found}
 
 
@@ -248,10 +254,12 @@ async def record_run(
     event: EventType,
     line_by: str,
     actor: audit.Actor = audit.SYSTEM,
+    after: RoomRow | None = None,
 ) -> AutomationRunOut:
     """The run's row, its event, its audit entry and the room's line explaining it
     ("Rule 'VIP customers' set priority urgent"). The line leaves out what the services
-    already wrote a line for (a close, an assignment, a note)."""
+    already wrote a line for (a close, an assignment, a note). `after`: the room as the
+    actions left it, when the caller has read it already."""
     enc = msgspec.json.encode
     row = await store.insert_run(
         str(room.customer_id),
@@ -273,7 +281,7 @@ async def record_run(
         for a in done
         if not a.ok
     ]
-    current = await rooms.room_of_customer(str(room.customer_id), str(room.id)) or room
+    current = after or await rooms.room_of_customer(str(room.customer_id), str(room.id)) or room
     if said:
         await activities.record(current, activities.SYSTEM, f"{line_by} {', '.join(said)}")
     await record_event(
@@ -306,18 +314,19 @@ async def record_run(
 
 async def fire(
     rule: Compiled, room: RoomRow, trigger: str, depth: int, text: str | None, facts: Facts
-) -> bool:
+) -> RoomRow | None:
     """Evaluate the rule on the room and, when it matches, act and record the run (inside
-    a savepoint: the rule's work is undone as a whole if recording it fails). Whether it
-    matched."""
+    a savepoint: the rule's work is undone as a whole if recording it fails). The room as
+    the actions left it; None when the rule did not match."""
     row = rule.row
-    ok, matched = rules.evaluate(row.match, rule.conditions, facts)
-    if not ok:
-        return False
+    if not rules.matches(row.match, rule.conditions, facts):
+        return None
+    _, matched = rules.evaluate(row.match, rule.conditions, facts)
     principal = automaton(str(row.customer_id), row.name)
     with events.at_depth(depth + 1):
         async with savepoint():
             done = await act(principal, room, rule.actions, row.name)
+            after = await rooms.room_of_customer(str(room.customer_id), str(room.id)) or room
             await record_run(
                 room,
                 rule_id=row.id,
@@ -329,8 +338,9 @@ async def fire(
                 done=done,
                 event=EventType.AUTOMATION_RULE_EXECUTED,
                 line_by=principal.username,
+                after=after,
             )
-    return True
+    return after
 
 
 async def run_chain(
@@ -343,20 +353,19 @@ async def run_chain(
     facts = await facts_of(room, text, contact=contact, hours=hours, at=at)
     matched = 0
     for rule in chain:
+        if not rules.matches(rule.row.match, rule.conditions, facts):
+            continue  # most rules do not match most changes: not even a coroutine for them
         try:
-            acted = await fire(rule, room, trigger, depth, text, facts)
+            after = await fire(rule, room, trigger, depth, text, facts)
         except Exception:  # noqa: BLE001 - its savepoint undid it; the change stands
             log.exception("automation: rule %s failed in room %s", rule.row.id, room.id)
             continue
-        if acted:
+        if after is not None:
             matched += 1
-            if rule.row.stop_processing:
+            if rule.row.stop_processing or after.tm_delete is not None:
                 break
             # the next rule sees the room as the actions left it
-            fresh = await rooms.room_of_customer(str(room.customer_id), str(room.id))
-            if fresh is None or fresh.tm_delete is not None:
-                break
-            room = fresh
+            room = after
             facts = await facts_of(room, text, contact=contact, hours=hours, at=at)
     return matched
 
@@ -419,10 +428,28 @@ async def _safely(work: Coroutine[Any, Any, T]) -> T | None:
         return None
 
 
+_chains_of: dict[str, tuple[str, dict[str, list[Compiled]]]] = {}
+"""A customer's rules by event trigger, with the digest (`store.rules_version`) they were
+read at: every change of a rule changes the digest, in whichever process it was made."""
+
+
 async def _chains(customer_id: str) -> dict[str, list[Compiled]]:
+    """The customer's active rules by event trigger, in the order they run. One small
+    query when they have not changed since this process last read them (a message into
+    a customer with a hundred rules would otherwise read and decode them all)."""
+    version = await store.rules_version(customer_id, _EVENT_TRIGGERS)
+    if version is None:
+        return {}
+    cached = _chains_of.get(customer_id)
+    if cached is not None and cached[0] == version:
+        return cached[1]
     chains: dict[str, list[Compiled]] = {}
     for row in await store.active_rules(customer_id, _EVENT_TRIGGERS):
         chains.setdefault(row.trigger, []).append(compile_rule(row))
+    if len(_chains_of) > 10_000:
+        _chains_of.clear()
+    # read after the digest: at worst newer than it, and then the next digest differs
+    _chains_of[customer_id] = (version, chains)
     return chains
 
 

@@ -1,6 +1,6 @@
 """Automation's SQL, as typed rows: rules, macros, runs and the time triggers' timers.
-Plain SQL throughout: the rules of a trigger are read in the transaction of every change
-that may trigger them, and the time worker scans many rooms at once."""
+Plain SQL throughout: every change that may trigger rules asks whether the customer's
+rules changed (`rules_version`), and the time worker scans many rooms at once."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from app.conversations.store import RoomRow
 from app.db import sql
 from app.domain.timefmt import fmt
 
@@ -59,6 +60,7 @@ class RunRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _RULE = ", ".join(RuleRow.__struct_fields__)
+_ROOM_OF_C = ", ".join(f"c.{name}" for name in RoomRow.__struct_fields__)
 _MACRO = ", ".join(MacroRow.__struct_fields__)
 _RUN = ", ".join(RunRow.__struct_fields__)
 # jsonb read as text: the service decodes it into the domain's Structs
@@ -133,6 +135,20 @@ async def active_rules(customer_id: str, triggers: list[str]) -> list[RuleRow]:
         f"SELECT {_RULE_SELECT} FROM automation_rules WHERE customer_id = $1"
         f" AND trigger = ANY($2::text[]) AND active AND tm_delete IS NULL"
         f" ORDER BY position, tm_create",
+        customer_id,
+        triggers,
+    )
+
+
+async def rules_version(customer_id: str, triggers: list[str]) -> str | None:
+    """A digest of `active_rules`: which rules, in their order, each at its version
+    (`tm_update`, which every change of a rule moves). The same digest, the same rules:
+    the event path asks for it in every transaction that may trigger rules, and reads
+    the rules themselves only when it changed. None when there is no such rule."""
+    return await sql.fetchval(
+        "SELECT md5(string_agg(id::text || '@' || tm_update::text, ','"
+        " ORDER BY position, tm_create, id)) FROM automation_rules WHERE customer_id = $1"
+        " AND trigger = ANY($2::text[]) AND active AND tm_delete IS NULL",
         customer_id,
         triggers,
     )
@@ -309,12 +325,13 @@ async def lock_waiting_rooms(
     started_before: datetime,
     now: datetime,
     limit: int,
-) -> list[tuple[uuid.UUID, datetime]]:
-    """Open, awake rooms of the customer whose turn `turn` began before `started_before`,
-    that this rule has not fired for in that turn and is not waiting out (a timer due
-    later), locked (those another worker holds are skipped): `(room id, turn start)`."""
-    rows = await sql.fetch(
-        "SELECT c.id, c.tm_turn FROM conversations c"
+) -> list[RoomRow]:
+    """Open, awake rooms of the customer whose turn `turn` began (`tm_turn`) before
+    `started_before`, that this rule has not fired for in that turn and is not waiting out
+    (a timer due later), locked (those another worker holds are skipped), as they are."""
+    return await sql.fetch_as(
+        RoomRow,
+        f"SELECT {_ROOM_OF_C} FROM conversations c"
         " WHERE c.customer_id = $1 AND c.sla_turn = $3 AND c.tm_turn <= $4"
         " AND c.tm_delete IS NULL AND c.status <> 'closed' AND c.tm_snoozed IS NULL"
         " AND NOT EXISTS (SELECT 1 FROM automation_timers t WHERE t.rule_id = $2"
@@ -328,7 +345,6 @@ async def lock_waiting_rooms(
         now,
         limit,
     )
-    return [(r["id"], r["tm_turn"]) for r in rows]
 
 
 async def wait_until(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from app.automation import engine, store
@@ -25,6 +26,7 @@ from app.conversations import store as rooms
 from app.core.events import transaction
 from app.domain import business_time
 from app.domain.automation import Trigger
+from app.domain.business_time import Calendar
 from app.domain.timefmt import now
 from app.settings import Settings
 
@@ -34,9 +36,21 @@ TURN = {Trigger.NO_AGENT_REPLY: "customer", Trigger.WAITING_ON_CUSTOMER: "agent"
 """Whose turn each time trigger waits out (`conversations.sla_turn`)."""
 
 
-async def _due(room: rooms.RoomRow, anchor: datetime, minutes: int) -> datetime:
+Calendars = dict[tuple[uuid.UUID, uuid.UUID | None], Calendar | None]
+"""The calendars a batch found so far, by customer and team: its rooms mostly share a
+few, and each would otherwise cost a query."""
+
+
+async def _due(
+    room: rooms.RoomRow, anchor: datetime, minutes: int, calendars: Calendars
+) -> datetime:
     """When the room's turn has lasted `minutes`, in its business time."""
-    calendar = await business_hours.calendar_for_room(None, str(room.customer_id), room.team_id)
+    key = (room.customer_id, room.team_id)
+    if key not in calendars:
+        calendars[key] = await business_hours.calendar_for_room(
+            None, str(room.customer_id), room.team_id
+        )
+    calendar = calendars[key]
     if calendar is None:
         return anchor + timedelta(minutes=minutes)
     due = business_time.add_business_seconds(calendar, anchor, minutes * 60)
@@ -49,6 +63,7 @@ async def fire_rule(rule: RuleRow, at: datetime, batch: int) -> tuple[int, bool]
     compiled = engine.compile_rule(rule)
     minutes = rule.trigger_minutes or 0
     fired = 0
+    calendars: Calendars = {}
     async with transaction():
         candidates = await store.lock_waiting_rooms(
             rule.customer_id,
@@ -58,11 +73,10 @@ async def fire_rule(rule: RuleRow, at: datetime, batch: int) -> tuple[int, bool]
             at,
             batch,
         )
-        for room_id, anchor in candidates:
-            room = await rooms.room_of_customer(str(rule.customer_id), str(room_id))
-            if room is None:
-                continue
-            due = await _due(room, anchor, minutes)
+        for room in candidates:
+            anchor = room.tm_turn
+            assert anchor is not None  # lock_waiting_rooms' condition
+            due = await _due(room, anchor, minutes, calendars)
             if due > at:
                 await store.wait_until(rule.id, room.id, anchor, due)
                 continue
@@ -71,7 +85,7 @@ async def fire_rule(rule: RuleRow, at: datetime, batch: int) -> tuple[int, bool]
             facts = await engine.facts_of(
                 room, None, contact=compiled.needs_contact, hours=compiled.needs_hours, at=at
             )
-            if await engine.fire(compiled, room, rule.trigger, 0, None, facts):
+            if await engine.fire(compiled, room, rule.trigger, 0, None, facts) is not None:
                 fired += 1
     return fired, len(candidates) == batch
 

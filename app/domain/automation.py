@@ -370,30 +370,49 @@ class ConditionResult(msgspec.Struct, kw_only=True):
     ok: bool
 
 
+_FACT: dict[str, str] = {
+    Field.CHANNEL: "channel",
+    Field.ACCOUNT_ID: "account_id",
+    Field.TEAM_ID: "team_id",
+    Field.ASSIGNEE_ID: "assignee_id",
+    Field.STATUS: "status",
+    Field.PRIORITY: "priority",
+    Field.TAGS: "tags",
+    Field.TEXT: "text",
+    Field.CONTACT_ADDRESS: "contact_addresses",
+    Field.CONTACT_TAG: "contact_tags",
+    Field.BUSINESS_HOURS: "open_now",
+}
+"""Which of the Facts each field looks at (a lookup, not a dict built per condition: a
+message is tried against every rule of its trigger)."""
+
+
 def _actual(facts: Facts, field: str) -> Any:
     if field.startswith(ATTRIBUTE_PREFIX):
         found = facts.attributes.get(field[len(ATTRIBUTE_PREFIX) :])
         return None if found is None else str(found) if not isinstance(found, str) else found
-    return {
-        Field.CHANNEL: facts.channel,
-        Field.ACCOUNT_ID: facts.account_id,
-        Field.TEAM_ID: facts.team_id,
-        Field.ASSIGNEE_ID: facts.assignee_id,
-        Field.STATUS: facts.status,
-        Field.PRIORITY: facts.priority,
-        Field.TAGS: facts.tags,
-        Field.TEXT: facts.text,
-        Field.CONTACT_ADDRESS: facts.contact_addresses,
-        Field.CONTACT_TAG: facts.contact_tags,
-        Field.BUSINESS_HOURS: facts.open_now,
-    }[Field(field)]
+    return getattr(facts, _FACT[field])
+
+
+@functools.lru_cache(maxsize=64)
+def _searched(actual: str) -> tuple[str, str]:
+    """The part of a text that is searched, as it is and casefolded: a message's text is
+    tried against every rule of its trigger, each time folded again otherwise."""
+    actual = actual[:MAX_TEXT_SEARCHED]
+    return actual, actual.casefold()
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded(value: str) -> str:
+    """A condition's value, casefolded (once per process)."""
+    return value.casefold()
 
 
 def _text_test(op: Operator, value: str, actual: str) -> bool:
-    actual = actual[:MAX_TEXT_SEARCHED]
+    actual, a = _searched(actual)
     if op is Operator.MATCHES:
         return compiled(value).search(actual) is not None
-    a, v = actual.casefold(), value.casefold()
+    v = _folded(value)
     if op is Operator.EQUALS:
         return a.strip() == v.strip()
     if op is Operator.NOT_EQUALS:
@@ -407,10 +426,33 @@ def _text_test(op: Operator, value: str, actual: str) -> bool:
     return a.rstrip().endswith(v)  # ENDS_WITH
 
 
+_OPERATOR = {o.value: o for o in Operator}
+_TEXT_TESTS = frozenset(
+    {
+        Operator.EQUALS,
+        Operator.NOT_EQUALS,
+        Operator.CONTAINS,
+        Operator.NOT_CONTAINS,
+        Operator.STARTS_WITH,
+        Operator.ENDS_WITH,
+        Operator.MATCHES,
+    }
+)
+
+
 def holds(c: Condition, facts: Facts) -> tuple[bool, Any]:
     """Whether the condition holds, and what the room had."""
     actual = _actual(facts, c.field)
-    op = Operator(c.operator)
+    op = _OPERATOR[c.operator]
+    if (
+        actual.__class__ is str
+        and op in _TEXT_TESTS
+        and c.field not in _CHOICES
+        and c.field not in _ID_FIELDS
+    ):
+        # the common case first (a message's text against a word or a pattern): where the
+        # checks below would end for a text, without going through them
+        return _text_test(op, str(c.value), actual), actual
     if op is Operator.WITHIN:
         return actual is None or actual is True, actual
     if op is Operator.OUTSIDE:
@@ -445,6 +487,21 @@ def _shown(actual: Any) -> Any:
     if isinstance(actual, str) and len(actual) > 200:
         return actual[:200] + "…"
     return actual
+
+
+def matches(match: str, conditions: list[Condition], facts: Facts) -> bool:
+    """`evaluate`'s verdict alone, without the results: the event path tries every rule
+    of a trigger on every change, and records what the conditions found only for the
+    rules that match."""
+    if match == Match.ANY:
+        for c in conditions:
+            if holds(c, facts)[0]:
+                return True
+        return not conditions
+    for c in conditions:
+        if not holds(c, facts)[0]:
+            return False
+    return True
 
 
 def evaluate(
