@@ -465,3 +465,22 @@ def test_a_rule_changed_anywhere_applies_to_the_next_message(client, tenant, db_
     assert _tags(client, tenant, room) == ["first", "second", "third", "fourth"]
     assert _runs(db_url, rule["id"]) == {room: 3}
     assert _runs(db_url, other["id"]) == {room: 1}
+
+
+def test_a_merge_gives_the_room_the_turn_its_messages_say(client, tenant, db_url):
+    """Merging moves messages between rooms: the room's turn, and when it began, follow
+    the messages it now holds (a room with no SLA policy: sla/store.set_turn)."""
+    sms = tenant.channel("message")
+    answered = inbound(sms, "+15550131001", "first").conversation_id
+    _reply(client, tenant, answered)  # its turn: the customer's reply is awaited
+    waiting = inbound(sms, "+15550131002", "still waiting").conversation_id
+    assert _turn(db_url, answered)[0] == "agent"
+    wrote = _turn(db_url, waiting)
+    r = client.post(
+        f"/v1.0/conversations/{answered}/merge",
+        headers=tenant.admin,
+        json={"conversation_id": waiting},
+    )
+    assert r.status_code == 200, r.text
+    # the other room's customer message is the newest: an agent is awaited since then
+    assert _turn(db_url, answered) == ("customer", wrote[1])

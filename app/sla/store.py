@@ -393,13 +393,20 @@ async def set_room(conversation_id: Any, room: RoomSla, clocks: list[NewClock]) 
 
 async def set_turn(conversation_id: Any) -> RoomRow:
     """The room's `sla_turn` from its last counted message (after a merge moved messages
-    in or out of a room without clocks); the room as it now is."""
+    in or out of a room without clocks), and when that turn began (`tm_turn`: the first
+    of that side's messages since the other side's last); the room as it now is."""
     record = await connection().fetchrow(
-        "UPDATE conversations SET sla_turn = (SELECT CASE WHEN m.direction = 'inbound'"
-        " THEN 'customer' ELSE 'agent' END FROM messages m WHERE m.conversation_id = $1"
-        " AND m.tm_delete IS NULL AND (m.direction = 'inbound' OR (m.agent_id IS NOT NULL"
-        " AND m.status NOT IN ('scheduled', 'canceled'))) ORDER BY m.tm_create DESC, m.id DESC"
-        f" LIMIT 1) WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
+        "WITH counted AS (SELECT CASE WHEN m.direction = 'inbound' THEN 'customer'"
+        " ELSE 'agent' END AS side, m.tm_create, m.id FROM messages m"
+        " WHERE m.conversation_id = $1 AND m.tm_delete IS NULL AND (m.direction = 'inbound'"
+        " OR (m.agent_id IS NOT NULL AND m.status NOT IN ('scheduled', 'canceled')))),"
+        " last AS (SELECT side FROM counted ORDER BY tm_create DESC, id DESC LIMIT 1),"
+        " other AS (SELECT max(tm_create) AS at FROM counted"
+        "  WHERE side <> (SELECT side FROM last))"
+        " UPDATE conversations SET sla_turn = (SELECT side FROM last),"
+        " tm_turn = (SELECT min(tm_create) FROM counted WHERE side = (SELECT side FROM last)"
+        "  AND tm_create > coalesce((SELECT at FROM other), '-infinity'))"
+        f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}",
         conversation_id,
     )
     return _room(record)
