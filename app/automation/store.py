@@ -347,12 +347,22 @@ async def lock_waiting_rooms(
     )
 
 
+_EARLIER = (
+    "WITH earlier AS (DELETE FROM automation_timers WHERE rule_id = $1 AND conversation_id = $2"
+    " AND anchor < $3)"
+)
+"""A rule's rows of a room's earlier turns are done with once a later turn has one: a room
+keeps at most one row per rule and turn it has not left yet, so the table stays the size
+of the rooms the time rules are watching, not of their history."""
+
+
 async def wait_until(
     rule_id: uuid.UUID, room_id: uuid.UUID, anchor: datetime, due: datetime
 ) -> None:
-    """The room's turn is not due yet in business time: look again at `due`."""
+    """The room's turn is not due yet in business time: look again at `due`. (The rule's
+    rows of the room's earlier turns go: `_EARLIER`.)"""
     await sql.execute(
-        "INSERT INTO automation_timers (rule_id, conversation_id, anchor, due_at)"
+        f"{_EARLIER} INSERT INTO automation_timers (rule_id, conversation_id, anchor, due_at)"
         " VALUES ($1, $2, $3, $4) ON CONFLICT (rule_id, conversation_id, anchor)"
         " DO UPDATE SET due_at = excluded.due_at WHERE automation_timers.fired_at IS NULL",
         rule_id,
@@ -369,7 +379,8 @@ async def claim_firing(
     worker, or this one before a restart). The caller runs the actions in the same
     transaction, so the mark exists exactly when they were done."""
     fired = await sql.fetchval(
-        "INSERT INTO automation_timers (rule_id, conversation_id, anchor, due_at, fired_at)"
+        f"{_EARLIER} INSERT INTO automation_timers"
+        " (rule_id, conversation_id, anchor, due_at, fired_at)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (rule_id, conversation_id, anchor)"
         " DO UPDATE SET fired_at = excluded.fired_at WHERE automation_timers.fired_at IS NULL"
         " RETURNING true",

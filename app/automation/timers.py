@@ -85,7 +85,13 @@ async def fire_rule(rule: RuleRow, at: datetime, batch: int) -> tuple[int, bool]
             facts = await engine.facts_of(
                 room, None, contact=compiled.needs_contact, hours=compiled.needs_hours, at=at
             )
-            if await engine.fire(compiled, room, rule.trigger, 0, None, facts) is not None:
+            try:
+                acted = await engine.fire(compiled, room, rule.trigger, 0, None, facts)
+            except Exception:  # noqa: BLE001 - its savepoint undid it; the mark stays
+                # a rule that cannot run on this room is not tried again every round
+                log.exception("automation: rule %s failed in room %s", rule.id, room.id)
+                continue
+            if acted is not None:
                 fired += 1
     return fired, len(candidates) == batch
 
