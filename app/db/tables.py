@@ -848,3 +848,72 @@ class ReportCursor(Table, tablename="report_cursors"):
 
 
 ALL_TABLES.extend([ReportSlot, ReportVolume, ReportRoomCount, ReportCursor])
+
+
+# --- automation (migration 0036) ---------------------------------------------------------
+
+
+class AutomationRule(Table, tablename="automation_rules"):
+    """An admin's rule: a trigger, conditions and actions (app/domain/automation.py), run
+    in `position` order."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    name = Text()
+    active = Boolean(default=False)
+    trigger = Varchar(length=32)
+    trigger_minutes = Integer(null=True, default=None)
+    match = Varchar(length=8, default="all")
+    conditions = JSONB(default=[])
+    actions = JSONB(default=[])
+    position = Integer(default=0)
+    stop_processing = Boolean(default=False)
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class Macro(Table, tablename="macros"):
+    """Named actions an agent applies to a room: shared (`owner_id` null) or its own."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    owner_id = ForeignKey(references=Agent, on_delete=OnDelete.cascade, null=True, default=None)
+    name = Text()
+    actions = JSONB(default=[])
+    tm_create = Timestamptz(default=TimestamptzNow())
+    tm_update = Timestamptz(default=TimestamptzNow())
+    tm_delete = Timestamptz(null=True, default=None)
+
+
+class AutomationRun(Table, tablename="automation_runs"):
+    """One execution of a rule or macro on a room: what its conditions found and what
+    each action did. Kept when its rule or macro is deleted."""
+
+    id = UUID(primary_key=True)
+    customer_id = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    rule_id = UUID(null=True, default=None)
+    macro_id = UUID(null=True, default=None)
+    agent_id = UUID(null=True, default=None)
+    conversation_id = UUID()
+    trigger = Varchar(length=32)
+    depth = SmallInt(default=0)
+    status = Varchar(length=16)
+    conditions = JSONB(default=[])
+    actions = JSONB(default=[])
+    tm_create = Timestamptz(default=TimestamptzNow())
+
+
+class AutomationTimer(Table, tablename="automation_timers"):
+    """A time rule's record of one room's turn (`anchor`, when it began): when it is due
+    in business time, and when it fired; unique per rule, room and turn."""
+
+    id = BigSerial(primary_key=True)
+    rule_id = ForeignKey(references=AutomationRule, on_delete=OnDelete.cascade)
+    conversation_id = ForeignKey(references=Conversation, on_delete=OnDelete.cascade)
+    anchor = Timestamptz()
+    due_at = Timestamptz()
+    fired_at = Timestamptz(null=True, default=None)
+
+
+ALL_TABLES.extend([AutomationRule, Macro, AutomationRun, AutomationTimer])

@@ -6,9 +6,10 @@
 - `automation_runs`: each execution (a rule that matched, or a macro applied): what the
   conditions found and what each action did. Kept when the rule is deleted (soft).
 - `automation_timers`: a time rule's record for one room's turn (`anchor`, when the turn
-  began): when it is due in business time (`due_at`), and when it fired. Its primary key
-  is what makes a time rule fire once per turn, even with several workers: the worker
-  that inserts (or first marks) the row runs the actions, in the same transaction.
+  began): when it is due in business time (`due_at`), and when it fired. Its unique index
+  (`automation_timers_turn`) is what makes a time rule fire once per turn, even with
+  several workers: the worker that inserts (or first marks) the row runs the actions, in
+  the same transaction.
 - `conversations.tm_turn`: when the room's current turn (`sla_turn`: waiting on an agent
   or on the customer) began; the time triggers count from it. Rooms that already had a
   turn take their last message's time.
@@ -70,12 +71,14 @@ forwards = sql_migration(
         " WHERE rule_id IS NOT NULL",
         "CREATE INDEX automation_runs_room ON automation_runs (conversation_id, tm_create DESC)",
         "CREATE TABLE automation_timers ("
+        " id bigserial PRIMARY KEY,"
         " rule_id uuid NOT NULL REFERENCES automation_rules (id) ON DELETE CASCADE,"
         " conversation_id uuid NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,"
         " anchor timestamptz NOT NULL,"
         " due_at timestamptz NOT NULL,"
-        " fired_at timestamptz NULL,"
-        " PRIMARY KEY (rule_id, conversation_id, anchor))",
+        " fired_at timestamptz NULL)",
+        "CREATE UNIQUE INDEX automation_timers_turn ON automation_timers"
+        " (rule_id, conversation_id, anchor)",
         "ALTER TABLE conversations ADD COLUMN tm_turn timestamptz NULL",
         "UPDATE conversations SET tm_turn = tm_last_message WHERE sla_turn IS NOT NULL",
         "CREATE INDEX conversations_turn ON conversations (customer_id, sla_turn, tm_turn)"
