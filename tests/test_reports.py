@@ -25,9 +25,11 @@ from app.domain.principal import Principal
 from app.domain.timefmt import fmt
 
 URL = "/v1.0/reports"
-IN_PROCESS_SETTINGS = {"CONVODESK_REPORTS_TICK": "3600"}
+IN_PROCESS_SETTINGS = {"CONVODESK_REPORTS_TICK": "3600", "CONVODESK_LIFECYCLE_INTERVAL": "3600"}
 """The events are folded when a report is read (or a test folds them), never in between:
-when a message is counted is part of what the tests check."""
+when a message is counted is part of what the tests check. Nor does the lifecycle worker
+close the generated rooms that have been quiet for a week while a test reads them (its
+round at start finds none yet)."""
 
 
 def _manager(tenant) -> Principal:
