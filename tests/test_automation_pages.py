@@ -11,31 +11,16 @@ import re
 
 import pytest
 from conftest import inbound
+from desk_kit import post_form, sign_in
 
 RULES = "/v1.0/automation_rules"
 
 
-def _sign_in(client, username: str, password: str) -> None:
-    client.get("/login")
-    token = client.cookies["csrftoken"]
-    r = client.post(
-        "/login",
-        data={"username": username, "password": password, "_csrf_token": token},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    client.headers["x-csrftoken"] = token
-
-
 @pytest.fixture
 def desk(client, tenant):
-    _sign_in(client, "acme-admin", tenant.password)
+    sign_in(client, "acme-admin", tenant.password)
     yield client
     client.headers.pop("x-csrftoken", None)
-
-
-def _post(client, path: str, data: dict | None = None):
-    return client.post(path, data=data or {}, follow_redirects=False)
 
 
 def _form_error(page: str) -> str:
@@ -62,11 +47,11 @@ REFUND_RULE = {
 
 
 def test_only_admins_open_the_automation_pages(client, tenant):
-    _sign_in(client, "acme-agent", tenant.password)
+    sign_in(client, "acme-agent", tenant.password)
     for path in ("/admin/automation", "/admin/automation/new", "/admin/automation/macros/new"):
         r = client.get(path)
         assert r.status_code == 403 and "Only an admin" in r.text, path
-    assert _post(client, "/admin/automation", REFUND_RULE).status_code == 403
+    assert post_form(client, "/admin/automation", REFUND_RULE).status_code == 403
     assert client.get(RULES, headers=tenant.admin).json()["result"] == []
     client.headers.pop("x-csrftoken", None)
 
@@ -81,14 +66,14 @@ def test_a_rule_made_from_rows_previewed_switched_on_and_its_runs(desk, tenant):
 
     # a refusal: the row and the field named, what was typed kept
     wrong = {**REFUND_RULE, "cond-0-field": "priority", "cond-0-operator": "contains"}
-    r = _post(desk, "/admin/automation", wrong)
+    r = post_form(desk, "/admin/automation", wrong)
     assert r.status_code == 422
     assert _form_error(r.text).startswith("Condition 1, operator: priority takes")
     assert 'value="Refunds &lt;b&gt;first&lt;/b&gt;"' in r.text
     snooze = {**REFUND_RULE, "act-3-type": "snooze", "act-3-minutes": "soon"}
-    r = _post(desk, "/admin/automation", snooze)
+    r = post_form(desk, "/admin/automation", snooze)
     assert r.status_code == 422 and _form_error(r.text).startswith("Action 2, value: Snooze")
-    r = _post(desk, "/admin/automation", {**REFUND_RULE, "trigger": "no_agent_reply",
+    r = post_form(desk, "/admin/automation", {**REFUND_RULE, "trigger": "no_agent_reply",
                                           "trigger_minutes": ""})  # fmt: skip
     assert r.status_code == 422 and "no_agent_reply needs trigger_minutes" in _form_error(r.text)
 
@@ -99,13 +84,13 @@ def test_a_rule_made_from_rows_previewed_switched_on_and_its_runs(desk, tenant):
         {"cond-0-field": "attribute", "cond-0-key": ""},
     ]
     for hostile in hostile_forms:
-        r = _post(desk, "/admin/automation", {**REFUND_RULE, **hostile})
+        r = post_form(desk, "/admin/automation", {**REFUND_RULE, **hostile})
         if "cond-0-operator" in hostile:
             assert _form_error(r.text) == "Condition 1, operator: pick one of the list."
         assert r.status_code == 422 and _form_error(r.text), hostile
         assert "<script>" not in r.text.split('id="form-error"')[1].split("</p>")[0]
 
-    r = _post(desk, "/admin/automation", REFUND_RULE)
+    r = post_form(desk, "/admin/automation", REFUND_RULE)
     assert r.status_code == 303, r.text
     (rule,) = desk.get(RULES, headers=tenant.admin).json()["result"]
     assert rule["active"] is False and rule["trigger_minutes"] is None
@@ -127,7 +112,7 @@ def test_a_rule_made_from_rows_previewed_switched_on_and_its_runs(desk, tenant):
     assert desk.get("/admin/automation?preview=not-a-rule").status_code == 404
     assert desk.get("/admin/automation/00000000-0000-0000-0000-000000000000").status_code == 404
 
-    r = _post(desk, f"/admin/automation/{rule['id']}/active", {"active": "1"})
+    r = post_form(desk, f"/admin/automation/{rule['id']}/active", {"active": "1"})
     assert r.status_code == 303
     assert desk.get(f"{RULES}/{rule['id']}", headers=tenant.admin).json()["active"] is True
     hit = inbound(sms, "+15550104003", "A refund please").conversation_id
@@ -142,13 +127,13 @@ def test_a_rule_made_from_rows_previewed_switched_on_and_its_runs(desk, tenant):
     changed = {**REFUND_RULE, "name": "Refunds", "active": "1", "match": "any",
                "act-3-type": "close", "act-4-type": "notify",
                "act-4-notify": ["assignee", tenant.manager_id]}  # fmt: skip
-    assert _post(desk, f"/admin/automation/{rule['id']}", changed).status_code == 303
+    assert post_form(desk, f"/admin/automation/{rule['id']}", changed).status_code == 303
     now = desk.get(f"{RULES}/{rule['id']}", headers=tenant.admin).json()
     assert now["match"] == "any" and now["actions"][1] == {"type": "close", "value": None}
     assert now["actions"][2] == {"type": "notify", "value": ["assignee", tenant.manager_id]}
     edit = desk.get(f"/admin/automation/{rule['id']}").text
     assert f'<option value="{tenant.manager_id}" selected>' in edit
-    r = _post(desk, f"/admin/automation/{rule['id']}/delete")
+    r = post_form(desk, f"/admin/automation/{rule['id']}/delete")
     assert r.status_code == 303 and "deleted=Refunds" in r.headers["location"]
     assert desk.get(RULES, headers=tenant.admin).json()["result"] == []
 
@@ -156,11 +141,11 @@ def test_a_rule_made_from_rows_previewed_switched_on_and_its_runs(desk, tenant):
 def test_shared_macros_from_the_page_applied_in_a_room_and_in_bulk(desk, tenant):
     sms = tenant.channel("message")
     rooms = [inbound(sms, f"+1555010500{i}", f"order {i}").conversation_id for i in range(3)]
-    r = _post(desk, "/admin/automation/macros", {"name": "", "act-0-type": "close"})
+    r = post_form(desk, "/admin/automation/macros", {"name": "", "act-0-type": "close"})
     assert r.status_code == 422 and _form_error(r.text)
     macro = {"name": "Escalate <i>now</i>", "act-0-type": "set_priority", "act-0-priority":
              "urgent", "act-1-type": "add_tags", "act-1-tags": "escalated"}  # fmt: skip
-    assert _post(desk, "/admin/automation/macros", macro).status_code == 303
+    assert post_form(desk, "/admin/automation/macros", macro).status_code == 303
     (made,) = desk.get("/v1.0/macros", headers=tenant.admin).json()["result"]
     assert made["owner_id"] is None
     assert "Escalate &lt;i&gt;now&lt;/i&gt;" in desk.get("/admin/automation").text
@@ -190,6 +175,6 @@ def test_shared_macros_from_the_page_applied_in_a_room_and_in_bulk(desk, tenant)
                   data={"action": "macro", "macro_id": "", "ids": rooms})  # fmt: skip
     assert "Choose the macro to apply." in r.text
 
-    r = _post(desk, f"/admin/automation/macros/{made['id']}/delete")
+    r = post_form(desk, f"/admin/automation/macros/{made['id']}/delete")
     assert r.status_code == 303
     assert desk.get("/v1.0/macros", headers=tenant.admin).json()["result"] == []

@@ -11,32 +11,17 @@ import re
 
 import pytest
 from conftest import inbound
+from desk_kit import post_form, sign_in
 
 MACROS = "/v1.0/macros"
 CANNED = "/v1.0/canned_responses"
 
 
-def _sign_in(client, username: str, password: str) -> None:
-    client.get("/login")
-    token = client.cookies["csrftoken"]
-    r = client.post(
-        "/login",
-        data={"username": username, "password": password, "_csrf_token": token},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    client.headers["x-csrftoken"] = token
-
-
 @pytest.fixture
 def desk(client, tenant):
-    _sign_in(client, "acme-agent", tenant.password)
+    sign_in(client, "acme-agent", tenant.password)
     yield client
     client.headers.pop("x-csrftoken", None)
-
-
-def _post(client, path: str, data: dict | None = None):
-    return client.post(path, data=data or {}, follow_redirects=False)
 
 
 def _form_error(page: str) -> str:
@@ -83,17 +68,17 @@ def test_an_agent_keeps_its_own_macros_and_sees_the_shared_ones(desk, tenant):
         "act-0-type": "add_tags", "act-0-tags": "courier, late", "act-0-priority": "low",
         "act-4-type": "snooze", "act-4-minutes": "abc",
     }  # fmt: skip
-    r = _post(desk, "/macros", macro)
+    r = post_form(desk, "/macros", macro)
     assert r.status_code == 422
     assert _form_error(r.text).startswith("Action 2, value: Snooze")
     assert 'value="Chase &lt;script&gt;alert(1)&lt;/script&gt;"' in r.text
     assert "<script>alert(1)" not in r.text
-    r = _post(desk, "/macros", {**macro, "act-4-type": "send_canned",
+    r = post_form(desk, "/macros", {**macro, "act-4-type": "send_canned",
                                 "act-4-canned": their_reply["id"]})  # fmt: skip
     assert r.status_code == 422 and _form_error(r.text).startswith("Action 2, value:")
     assert desk.get(MACROS, headers=tenant.agent).json()["result"] == [shared]
 
-    r = _post(desk, "/macros", {**macro, "act-4-type": "send_canned",
+    r = post_form(desk, "/macros", {**macro, "act-4-type": "send_canned",
                                 "act-4-canned": mine_reply["id"]})  # fmt: skip
     assert r.status_code == 303, r.text
     made = next(m for m in desk.get(MACROS, headers=tenant.agent).json()["result"]
@@ -113,13 +98,13 @@ def test_an_agent_keeps_its_own_macros_and_sees_the_shared_ones(desk, tenant):
     # edited: the form shows it as saved, and the change reaches the API
     edit = desk.get(f"/macros/{made['id']}").text
     assert f'<option value="{mine_reply["id"]}" selected>' in edit
-    r = _post(desk, f"/macros/{made['id']}", {"name": "Chase the courier",
+    r = post_form(desk, f"/macros/{made['id']}", {"name": "Chase the courier",
               "act-0-type": "set_priority", "act-0-priority": "high"})  # fmt: skip
     assert r.status_code == 303
     now = desk.get(f"{MACROS}/{made['id']}", headers=tenant.agent).json()
     assert now["name"] == "Chase the courier"
     assert now["actions"] == [{"type": "set_priority", "value": "high"}]
-    r = _post(desk, f"/macros/{made['id']}", {"name": "", "act-0-type": "close"})
+    r = post_form(desk, f"/macros/{made['id']}", {"name": "", "act-0-type": "close"})
     assert r.status_code == 422 and _form_error(r.text)
 
     # the room's Macros menu offers it, and links here
@@ -137,15 +122,15 @@ def test_an_agent_keeps_its_own_macros_and_sees_the_shared_ones(desk, tenant):
     for other in (theirs["id"], shared["id"], "not-an-id"):
         r = desk.get(f"/macros/{other}")
         assert r.status_code == 404 and "Manager" not in r.text, other
-        assert _post(desk, f"/macros/{other}", {"name": "Taken", "act-0-type": "close"}
+        assert post_form(desk, f"/macros/{other}", {"name": "Taken", "act-0-type": "close"}
                      ).status_code == 404  # fmt: skip
-        assert _post(desk, f"/macros/{other}/delete").status_code == 404
+        assert post_form(desk, f"/macros/{other}/delete").status_code == 404
     assert desk.get(f"{MACROS}/{theirs['id']}", headers=tenant.manager).json()["name"] == (
         "Manager's own"
     )
     assert desk.get(f"{MACROS}/{shared['id']}", headers=tenant.admin).json() == shared
 
-    r = _post(desk, f"/macros/{made['id']}/delete")
+    r = post_form(desk, f"/macros/{made['id']}/delete")
     assert r.status_code == 303 and r.headers["location"] == "/macros?saved=deleted"
     assert desk.get(MACROS, headers=tenant.agent).json()["result"] == [shared]
     assert 'id="no-own-macros"' in desk.get("/macros").text

@@ -502,6 +502,16 @@ async def _macro_form(
     typed: dict[str, Any] | None = None,
     exc: ServiceError | None = None,
 ) -> Template:
+    context = await _context(principal, **macro_form_context(macro, typed, exc))
+    status = exc.status_code if exc else 200
+    return Template("admin/automation_macro.html", context=context, status_code=status)
+
+
+def macro_form_context(
+    macro: MacroOut | None, typed: dict[str, Any] | None, exc: ServiceError | None
+) -> dict[str, Any]:
+    """A macro form's own context (the shared macros' here, an agent's own on /macros):
+    what was typed, else the macro's actions as rows, else one empty row; the error."""
     error, error_field = error_at(exc) if exc else ("", "")
     values = typed or {
         "name": macro.name if macro else "",
@@ -509,11 +519,7 @@ async def _macro_form(
         if macro
         else [{"type": ActionType.ADD_TAGS.value, "value": ""}],
     }
-    context = await _context(
-        principal, macro=macro, values=values, error=error, error_field=error_field
-    )
-    status = exc.status_code if exc else 200
-    return Template("admin/automation_macro.html", context=context, status_code=status)
+    return {"macro": macro, "values": values, "error": error, "error_field": error_field}
 
 
 def _back(rule_id: str = "", **query: str) -> Redirect:

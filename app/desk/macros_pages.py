@@ -21,15 +21,14 @@ from app.desk.admin_automation import (
     LABELS,
     actions,
     choices,
-    error_at,
+    macro_form_context,
     refused,
-    typed_action_rows,
     typed_actions,
 )
 from app.desk.admin_kit import form_text, page_router
 from app.desk.forms import convert
 from app.desk.session import DESK_PRINCIPAL
-from app.domain.automation import ActionType, MacroCreate, MacroOut, MacroUpdate
+from app.domain.automation import MacroCreate, MacroOut, MacroUpdate
 from app.domain.errors import NotFound, ServiceError
 from app.domain.principal import Principal
 from app.people import agents
@@ -73,16 +72,7 @@ async def _form(
     typed: dict[str, Any] | None = None,
     exc: ServiceError | None = None,
 ) -> Template:
-    error, error_field = error_at(exc) if exc else ("", "")
-    values = typed or {
-        "name": macro.name if macro else "",
-        "actions": typed_action_rows(macro.actions)
-        if macro
-        else [{"type": ActionType.ADD_TAGS.value, "value": ""}],
-    }
-    context = await _context(
-        principal, macro=macro, values=values, error=error, error_field=error_field
-    )
+    context = await _context(principal, **macro_form_context(macro, typed, exc))
     status = exc.status_code if exc else 200
     return Template("macro_form.html", context=context, status_code=status)
 
