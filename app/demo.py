@@ -481,9 +481,8 @@ async def seed_automation(admin: Principal) -> None:
     """Rules and macros, made after the seeded rooms (so those rooms stay as the demo's
     week left them): new messages about invoices go to Billing at high priority; a room
     that waits 30 business minutes for an agent is tagged `escalated` and its assignee
-    and team told;
-    two shared macros for the daily routine. One more rule is kept inactive, to try
-    with Preview."""
+    and team told; two shared macros for the daily routine. One more rule is kept
+    inactive, to try with Preview."""
     billing = (await team_ids(admin))["Billing"]
     rules = [
         {
