@@ -484,3 +484,20 @@ def test_a_merge_gives_the_room_the_turn_its_messages_say(client, tenant, db_url
     assert r.status_code == 200, r.text
     # the other room's customer message is the newest: an agent is awaited since then
     assert _turn(db_url, answered) == ("customer", wrote[1])
+
+
+def test_a_merge_of_rooms_with_sla_clocks_moves_when_the_turn_began_too(client, tenant, db_url):
+    policy = {"name": "Std", "first_response_minutes": 60, "next_response_minutes": 60}
+    assert client.post("/v1.0/sla_policies", headers=tenant.admin, json=policy).is_success
+    sms = tenant.channel("message")
+    answered = inbound(sms, "+15550132001", "first").conversation_id
+    _reply(client, tenant, answered)
+    waiting = inbound(sms, "+15550132002", "still waiting").conversation_id
+    wrote = _turn(db_url, waiting)
+    r = client.post(
+        f"/v1.0/conversations/{answered}/merge",
+        headers=tenant.admin,
+        json={"conversation_id": waiting},
+    )
+    assert r.status_code == 200, r.text
+    assert _turn(db_url, answered) == ("customer", wrote[1])

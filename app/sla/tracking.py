@@ -409,7 +409,10 @@ async def on_change(
         )
     elif not (had and (changes or history_moved)):
         return room
-    return await recompute(room, at)
+    room = await recompute(room, at)
+    if history_moved:  # and when that turn began (automation's time triggers count from it)
+        room = await store.set_turn(room.id)
+    return room
 
 
 async def recompute(room: RoomRow, at: datetime) -> RoomRow:
