@@ -351,7 +351,11 @@ class ServerProcess:
 
 @pytest.fixture(scope="session")
 def server():
-    srv = ServerProcess(cli_env()).wait_ready()
+    """One server process for the session's tests, on the session's database. It stays up
+    while other modules run, so its lifecycle worker never closes rooms: a module that
+    makes rooms quiet for weeks (tests/report_kit.py's month) must find them as it made
+    them. Tests of the lifecycle start a server of their own."""
+    srv = ServerProcess(cli_env(CONVODESK_CLOSE_AFTER=str(3650 * 86400))).wait_ready()
     yield srv
     srv.stop()
 

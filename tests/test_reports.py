@@ -33,7 +33,8 @@ IN_PROCESS_SETTINGS = {
 """The events are folded when a report is read (or a test folds them), never in between:
 when a message is counted is part of what the tests check. Nor does the lifecycle worker
 close the generated rooms that have been quiet for a week (its first round, at the app's
-start, can come late on a busy machine, after a test generated its month)."""
+start, can come late on a busy machine, after a test generated its month; the session's
+server process, on the same database, never closes rooms: conftest.server)."""
 
 
 def _manager(tenant) -> Principal:
