@@ -164,14 +164,19 @@ async def time_rules() -> list[RuleRow]:
     )
 
 
-async def update_rule(rule_id: uuid.UUID, values: dict[str, Any], at: datetime) -> RuleRow:
-    sets = [
-        f"{name} = ${i}{'::jsonb' if name in ('conditions', 'actions') else ''}"
+def _sets(values: dict[str, Any]) -> str:
+    """`, name = $3, …` for an update's columns after `id` ($1) and `tm_update` ($2); the
+    JSON ones arrive as text."""
+    return "".join(
+        f", {name} = ${i}{'::jsonb' if name in ('conditions', 'actions') else ''}"
         for i, name in enumerate(values, start=3)
-    ]
+    )
+
+
+async def update_rule(rule_id: uuid.UUID, values: dict[str, Any], at: datetime) -> RuleRow:
     return await sql.returned(
         RuleRow,
-        f"UPDATE automation_rules SET tm_update = $2{''.join(', ' + s for s in sets)}"
+        f"UPDATE automation_rules SET tm_update = $2{_sets(values)}"
         f" WHERE id = $1 RETURNING {_RULE_SELECT}",
         rule_id,
         at,
@@ -237,14 +242,9 @@ async def macros_page(
 
 
 async def update_macro(macro_id: uuid.UUID, values: dict[str, Any], at: datetime) -> MacroRow:
-    sets = [
-        f"{name} = ${i}{'::jsonb' if name == 'actions' else ''}"
-        for i, name in enumerate(values, start=3)
-    ]
     return await sql.returned(
         MacroRow,
-        f"UPDATE macros SET tm_update = $2{''.join(', ' + s for s in sets)}"
-        f" WHERE id = $1 RETURNING {_MACRO_SELECT}",
+        f"UPDATE macros SET tm_update = $2{_sets(values)} WHERE id = $1 RETURNING {_MACRO_SELECT}",
         macro_id,
         at,
         *values.values(),
