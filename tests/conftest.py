@@ -354,8 +354,12 @@ def server():
     """One server process for the session's tests, on the session's database. It stays up
     while other modules run, so its lifecycle worker never closes rooms: a module that
     makes rooms quiet for weeks (tests/report_kit.py's month) must find them as it made
-    them. Tests of the lifecycle start a server of their own."""
-    srv = ServerProcess(cli_env(CONVODESK_CLOSE_AFTER=str(3650 * 86400))).wait_ready()
+    them. Tests of the lifecycle start a server of their own. Nor do its automation rounds
+    come between a test's own rounds at the times it chooses (tests/test_automation_timers.py,
+    tests/test_automation_done_when.py): only its first, at its start."""
+    srv = ServerProcess(
+        cli_env(CONVODESK_CLOSE_AFTER=str(3650 * 86400), CONVODESK_AUTOMATION_TICK="3600")
+    ).wait_ready()
     yield srv
     srv.stop()
 
