@@ -85,62 +85,6 @@ async def test_a_failing_publisher_never_undoes_a_commit(customer_id):
     assert await Event.count().where(Event.customer_id == customer_id) == 1
 
 
-async def test_events_of_one_customer_commit_in_id_order(customer_id):
-    """While a transaction holds drawn-but-uncommitted event ids, another writer of the
-    same customer waits: ids become visible in id order, so a reader that resumes after
-    id N can never miss an id < N that commits later. Watched from a third connection."""
-    from app.core.events import _write_events, connection
-    from app.db.piccolo_conf import DB
-
-    holding = asyncio.Event()
-    release = asyncio.Event()
-    seen_by_reader: list[list[int]] = []
-
-    async def slow():
-        # draws its id, then (as if its COMMIT were slow) keeps the transaction open
-        async with DB.transaction():
-            await record_event_raw("slow")
-            holding.set()
-            await release.wait()
-
-    async def record_event_raw(who: str):
-        from app.core.events import Pending
-        from app.domain.timefmt import now
-
-        await _write_events(
-            [
-                Pending(
-                    customer_id=customer_id,
-                    type="t",
-                    payload=json.dumps({"who": who}),
-                    topics=[],
-                    audience=[],
-                    tm_create=now(),
-                )
-            ]
-        )
-        assert connection() is not None
-
-    async def fast():
-        await holding.wait()
-        async with DB.transaction():
-            await record_event_raw("fast")
-
-    async def reader():
-        await holding.wait()
-        for _ in range(5):
-            rows = await Event.select(Event.id).order_by(Event.id)
-            seen_by_reader.append([r["id"] for r in rows])
-            await asyncio.sleep(0.05)
-        release.set()
-
-    await asyncio.gather(slow(), fast(), reader())
-    # while "slow" was open, "fast" could not commit an id after it
-    assert all(ids == [] for ids in seen_by_reader)
-    rows = await Event.select(Event.id, Event.payload).order_by(Event.id)
-    assert [json.loads(r["payload"]) for r in rows] == [{"who": "slow"}, {"who": "fast"}]
-
-
 async def test_other_customers_are_not_held_up(customer_id):
     other, _ = await customers.create_customer(
         name="Other", username="other-admin", password="other-pass"
