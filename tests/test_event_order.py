@@ -86,7 +86,7 @@ async def _waiting_on_the_writer(db_url: str) -> None:
     conn = await asyncpg.connect(db_url)
     try:
         async with asyncio.timeout(10):
-            while not await conn.fetchval(
+            while not await conn.fetchval(  # noqa: ASYNC110 - another session's state
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
                 " AND datname = current_database()"
