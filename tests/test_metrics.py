@@ -18,8 +18,16 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from conftest import ServerProcess, Tenant, assert_error, cli_env, on_database, own_database
-from conftest import run_async, wait_for
+from conftest import (
+    ServerProcess,
+    Tenant,
+    assert_error,
+    cli_env,
+    on_database,
+    own_database,
+    run_async,
+    wait_for,
+)
 from net_kit import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from providers import twilio_signature
@@ -247,7 +255,8 @@ def test_bus_lag_observed_shows_in_the_exposition(db):
     records is in what `/metrics` answers (this process's registry, read by the same
     function the door calls)."""
     from app.core.hub import Hub
-    from app.metrics import observe_bus_lag, scrape as scraping
+    from app.metrics import observe_bus_lag
+    from app.metrics import scrape as scraping
 
     def count() -> float:
         text = run_async(on_database(db, scraping.exposition(Hub()))).decode()
@@ -293,7 +302,7 @@ def test_log_lines_are_json_with_the_request_id(http, acme, db, metered):
         )
     )
     # not an id: one of ours instead, in the header and the envelope alike
-    for bad in ("has spaces", "x" * 65, "quote\"d"):
+    for bad in ("has spaces", "x" * 65, 'quote"d'):
         r = http.get("/v1.0/agents", headers={"X-Request-ID": bad})
         error = assert_error(r, 401)
         assert re.fullmatch(r"[0-9a-f]{32}", error["request_id"]), error
