@@ -16,6 +16,7 @@ from app.db.engine import engine_config
 from app.db.piccolo_conf import DB
 from app.desk import render, session
 from app.live import Live
+from app.metrics import http as metrics_http
 from app.routes import route_handlers
 from app.settings import Settings
 
@@ -33,7 +34,11 @@ def create_app(settings: Settings) -> Litestar:
         state=State({"live": live}),
         lifespan=[live.database, live.realtime],
         middleware=[RequestTimer],
-        before_send=[stamp_response],
+        # request latency is recorded only where someone may read it
+        before_send=[
+            stamp_response,
+            *([metrics_http.record_response] if settings.metrics_token else []),
+        ],
         exception_handlers={
             **EXCEPTION_HANDLERS,
             session.NotSignedIn: session.to_sign_in,
@@ -62,5 +67,5 @@ def app_from_env() -> Litestar:
     from app.logs import configure_logging
 
     settings = engine.resolve(Settings.from_env())
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)

@@ -25,6 +25,7 @@ from app.db.piccolo_conf import DB
 from app.db.pool import close_pool
 from app.desk.liveness import DeskLife
 from app.desk.presence import Presence
+from app.metrics import observe_bus_lag
 from app.routing import availability
 from app.settings import Settings
 from app.workers.runner import Workers
@@ -49,6 +50,9 @@ class Live:
 
     def heard(self, notice: dict[str, Any]) -> None:
         """Every notice this process hears, from itself or from other processes."""
+        lag = bus.heard_after(notice)
+        if lag is not None:
+            observe_bus_lag(lag)
         self.hub.notify(notice)
 
     def dependencies(self) -> dict[str, Provide]:

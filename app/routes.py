@@ -49,6 +49,7 @@ from app.desk import replies as desk_replies
 from app.desk import rooms_pages as rooms_desk
 from app.desk import talk_pages as talk_desk
 from app.desk.ws import desk_websocket
+from app.metrics import api as metrics
 from app.notifications import api as notifications
 from app.people import accesskeys_api as accesskeys
 from app.people import agents_api as agents
@@ -141,6 +142,7 @@ def route_handlers() -> list[Any]:
         *widget.ROUTES,
         *csat_page.ROUTES,
         healthz,
+        metrics.metrics,
         api_websocket,
         desk_websocket,
         create_static_files_router(path="/static", directories=[ROOT / "static"]),

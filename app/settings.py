@@ -14,6 +14,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 PASSWORD_HASHINGS = ("standard", "fast")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(Exception):
@@ -125,6 +126,19 @@ def _secret_key(env: dict[str, str]) -> str | None:
     return raw
 
 
+def _metrics_token(env: dict[str, str]) -> str | None:
+    raw = (env.get("CONVODESK_METRICS_TOKEN") or "").strip()
+    if not raw:
+        return None
+    # it goes in an Authorization header: printable ASCII without spaces, and long enough
+    # that guessing it is not an option
+    if len(raw) < 16 or not all("!" <= c <= "~" for c in raw):
+        raise SettingsError(
+            "CONVODESK_METRICS_TOKEN must be at least 16 printable characters without spaces"
+        )
+    return raw
+
+
 def _api_base(env: dict[str, str], name: str, default: str) -> str:
     raw = (env.get(name) or default).strip().rstrip("/")
     parts = urlsplit(raw)
@@ -194,6 +208,11 @@ class Settings:
     db_pool_min: int
     db_pool_max: int
     log_level: str
+    log_format: str
+    """`text` (one readable line per record) or `json` (one JSON object per line, for log
+    collectors)."""
+    metrics_token: str | None
+    """The bearer token `GET /metrics` wants; None: no metrics endpoint, nothing recorded."""
     allow_private_webhooks: bool
     idle_after_seconds: int
     """A room with no message for this long goes from active to idle."""
@@ -274,6 +293,8 @@ class Settings:
             log_level=_choice(
                 env, "CONVODESK_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
             ),
+            log_format=_choice(env, "CONVODESK_LOG_FORMAT", "text", LOG_FORMATS),
+            metrics_token=_metrics_token(env),
             allow_private_webhooks=_bool(env, "CONVODESK_ALLOW_PRIVATE_WEBHOOKS"),
             idle_after_seconds=_int(env, "CONVODESK_IDLE_AFTER", 30 * 60, 1, 365 * 86400),
             close_after_seconds=_int(env, "CONVODESK_CLOSE_AFTER", 7 * 86400, 1, 3650 * 86400),

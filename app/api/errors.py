@@ -25,6 +25,7 @@ from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scop
 from app.domain.errors import BadRequest, InvalidInput, ServiceError
 from app.domain.resources import UUID_PATTERN
 from app.domain.text import MAX_DEPTH, TooDeep, find_unstorable, printable, unstorable_char
+from app.logs import REQUEST_ID
 
 log = logging.getLogger("convodesk.http")
 
@@ -57,10 +58,25 @@ DEFAULT_REASONS = {
 }
 
 
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+"""An `X-Request-ID` a client (or a proxy in front) sends is kept when it looks like an id:
+a short run of token characters. Anything else (spaces, quotes, line breaks, a kilobyte)
+could forge or break log lines, and gets an id of our own instead."""
+
+
+def _given_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            return value.decode("ascii") if _SANE_REQUEST_ID.fullmatch(value) else None
+    return None
+
+
 def request_id_of(scope: Scope) -> str:
+    """The request's id: the client's sane `X-Request-ID`, else one made here; the same
+    for the whole request."""
     state = scope.setdefault("state", {})
     if "request_id" not in state:
-        state["request_id"] = uuid.uuid4().hex
+        state["request_id"] = _given_request_id(scope) or uuid.uuid4().hex
     return state["request_id"]
 
 
@@ -212,15 +228,24 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 
 
 class RequestTimer:
-    """Notes when a request started, for the log line `stamp_response` writes."""
+    """Notes when a request started, for the log line `stamp_response` writes, and makes
+    its id the one every record logged while handling it carries (`logs.REQUEST_ID`).
+    Not for websockets: the tasks a socket starts outlive its handshake by hours."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope.setdefault("state", {})["started"] = time.perf_counter()
-        request_id_of(scope)
-        await self.app(scope, receive, send)
+        request_id = request_id_of(scope)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = REQUEST_ID.set(request_id)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            REQUEST_ID.reset(token)
 
 
 async def stamp_response(message: Message, scope: Scope) -> None:
@@ -240,6 +265,7 @@ async def stamp_response(message: Message, scope: Scope) -> None:
         message["status"],
         took,
         rid,
+        extra={"request_id": rid},
     )
 
 

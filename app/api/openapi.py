@@ -506,7 +506,11 @@ def _error_response(status: int, description: str) -> OpenAPIResponse:
 def _headers() -> dict[str, OpenAPIHeader | Reference]:
     return {
         "X-Request-Id": OpenAPIHeader(
-            description="This request's id, as in the error body and the server's log.",
+            description=(
+                "This request's id, as in the error body and the server's log: the"
+                " request's own `X-Request-ID` when it sent one of 1-64 characters of"
+                " `A-Z a-z 0-9 . _ : -`, else one the server made."
+            ),
             required=True,
             schema=Schema(type=OpenAPIType.STRING),
         ),

@@ -60,6 +60,7 @@ from app.domain.resources import (
 )
 from app.domain.timefmt import fmt, now, parse
 from app.domain.topics import conversation_topic
+from app.metrics import instruments as metrics
 from app.people.agents import names as agents_names
 from app.routing import engine
 from app.sla import tracking as sla
@@ -195,6 +196,16 @@ async def receive(
     """Store one inbound message in the right room, once. The single entry point for every
     channel; `account` is the channel account it arrived on. What PostgreSQL cannot store
     is removed here, for every channel (domain.storable)."""
+    received = await _receive(account, inbound, default_region)
+    if not received.duplicate:
+        # counted once committed (a message rolled back was never received), and here, the
+        # one place every channel's messages pass, rather than from the event stream,
+        # which would cost a read per event
+        metrics.count_inbound(account.type)
+    return received
+
+
+async def _receive(account: AccountRow, inbound: InboundMessage, default_region: str) -> Received:
     inbound = storable.inbound(inbound)
     try:
         medias = [msgspec.to_builtins(msgspec.convert(m, Media)) for m in inbound.medias]

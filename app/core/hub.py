@@ -141,6 +141,14 @@ class Hub:
         found = list(pump.connections) if pump is not None else []
         return [c for c in found if kind is None or c.kind == kind]
 
+    def connection_counts(self) -> dict[str, int]:
+        """How many connections of each `kind` this process has open (for `/metrics`)."""
+        counts: dict[str, int] = {}
+        for pump in self._pumps.values():
+            for connection in pump.connections:
+                counts[connection.kind] = counts.get(connection.kind, 0) + 1
+        return counts
+
     def unregister(self, connection: Connection) -> None:
         pump = self._pumps.get(connection.customer_id)
         if pump is None:

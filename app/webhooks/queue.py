@@ -25,6 +25,7 @@ import msgspec
 from app.core.events import horizons, transaction
 from app.domain.enums import PUBLIC_EVENTS, EventType
 from app.domain.timefmt import now
+from app.metrics import instruments as metrics
 from app.webhooks import store as webhook_store
 from app.webhooks.signature import previous_signs_until
 from app.webhooks.store import Finished
@@ -205,3 +206,5 @@ async def record(outcomes: list[Outcome]) -> None:
                 at,
                 "The endpoint answered 410 Gone. Save the webhook settings to enable it again.",
             )
+    # counted once written: a batch whose write failed is retried, and counted then
+    metrics.count_webhook_failures(sum(1 for o in outcomes if not o.delivered))
