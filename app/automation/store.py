@@ -337,7 +337,7 @@ async def lock_waiting_rooms(
         " AND NOT EXISTS (SELECT 1 FROM automation_timers t WHERE t.rule_id = $2"
         "  AND t.conversation_id = c.id AND t.anchor = c.tm_turn"
         "  AND (t.fired_at IS NOT NULL OR t.due_at > $5))"
-        " ORDER BY c.tm_turn LIMIT $6 FOR UPDATE OF c SKIP LOCKED",
+        " ORDER BY c.tm_turn LIMIT $6 FOR NO KEY UPDATE OF c SKIP LOCKED",
         customer_id,
         rule_id,
         turn,

@@ -27,7 +27,7 @@ from app.conversations import service as conversations
 from app.conversations import store as conversations_store
 from app.conversations.message_store import MessageRow
 from app.conversations.store import ActivityRow, ParticipantRow, RoomRow
-from app.core.events import record_event, transaction
+from app.core.events import record_event, savepoint, transaction
 from app.core.ids import parse_id
 from app.core.pagination import check_page_size, parse_token
 from app.csat import service as csat
@@ -42,6 +42,7 @@ from app.domain.enums import (
     EventType,
     MessageStatus,
     ParticipantType,
+    ReferenceType,
 )
 from app.domain.errors import BadRequest, Conflict, InvalidInput, NotFound
 from app.domain.inbound import InboundMessage
@@ -161,10 +162,21 @@ async def _after_message(
     reply: bool = False,
     agent_id: str | None = None,
     clocks: sla.Moved | None = None,
+    locked: bool = True,
 ) -> RoomRow:
     """Record the message on its room: preview, activity time, and idle → active (and, for
     the assignee's own reply, the end of its wait: `store.record_message`), and the SLA
-    clocks it moved (`clocks`, from `sla.on_message`)."""
+    clocks it moved (`clocks`, from `sla.on_message`). Not `locked`: the room was read
+    without its lock and `store.fits_unlocked` said the message only moves its summary;
+    `_Busy` when the room changed since, so that it did not."""
+    if not locked:
+        assert clocks is None  # a message that fits moves no clock (sla.on_message)
+        found = await conversations_store.record_message_unlocked(
+            room, preview(text, medias), stamp, reply=reply, agent_id=agent_id
+        )
+        if found is None:
+            raise _Busy
+        return found
     updated = await conversations_store.record_message(
         room.id,
         preview(text, medias),
@@ -178,6 +190,12 @@ async def _after_message(
             EventType.CONVERSATION_UPDATED, await conversations.room_out(updated)
         )
     return updated
+
+
+class _Busy(Exception):
+    """The room a message was being recorded on without its lock changed meanwhile in a
+    way only the locked path handles: the attempt is rolled back to its savepoint and the
+    message goes the locked way, as it always did (docs/ARCHITECTURE.md, "Hot rooms")."""
 
 
 # --- inbound ------------------------------------------------------------------------
@@ -214,40 +232,63 @@ async def _receive(account: AccountRow, inbound: InboundMessage, default_region:
     # a digit 1-5 may answer a survey (only looked up when no open room takes it)
     answer = None if medias else csat_rules.parse_reply(inbound.text)
     async with transaction():
-        placed = await _place(account, inbound, default_region, dedupe=True, answer=answer)
-        if isinstance(placed, Received):
-            return placed
+        sender = await _sender(account, inbound, default_region, dedupe=True)
+        if isinstance(sender, Received):
+            return sender
+        plain = await _plain_room(inbound, sender)
+        if plain is not None:
+            try:
+                async with savepoint():
+                    return await _record_inbound(account, inbound, plain, medias, locked=False)
+            except _Busy:
+                pass  # the room changed meanwhile: placed again, under its lock
+        placed = await _place(account, inbound, sender, answer=answer)
         if placed.survey is not None:
             assert answer is not None  # _place looks for a survey only with an answer
             return await _survey_answered(account, inbound, placed, answer)
-        stamp = now()
-        row = await _insert_message(
-            placed.room,
-            placed.participant,
-            account,
-            Direction.INBOUND,
-            inbound.text,
-            medias,
-            stamp,
-            provider_message_id=inbound.provider_message_id,
-        )
-        # the SLA clocks this message moves (before the wake below, which folds the
-        # room's history again, this message included)
-        clocks = await sla.on_message(placed.room, inbound=True, at=stamp)
-        room = await _after_message(placed.room, inbound.text, medias, stamp, clocks=clocks)
-        out = message_out(row)
-        await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
-        await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room.owner_id)
-        await sla.announce(room, clocks)
-        if room.tm_snoozed is not None:  # the customer wrote: the snooze ends
-            room = await snooze.woken_by_message(room)
-        if room.team_id is not None and room.owner_id is None and room.tm_queued is None:
-            # a new room of a team's channel (or one of its rooms nobody decided for yet):
-            # routing gives it to a member or queues it, after the message is stored so
-            # the room it announces is complete
-            await engine.route_locked(room, trigger="inbound")
-        if closed_reply.wanted(account.settings):
-            await _closed_reply(room, placed.participant, account, stamp)
+        return await _record_inbound(account, inbound, placed, medias, locked=True)
+
+
+async def _record_inbound(
+    account: AccountRow,
+    inbound: InboundMessage,
+    placed: _Placed,
+    medias: list[dict[str, Any]],
+    *,
+    locked: bool,
+) -> Received:
+    """The message stored in the room `_place` (locked) or `_plain_room` (not `locked`)
+    found, and all that follows from it."""
+    stamp = now()
+    row = await _insert_message(
+        placed.room,
+        placed.participant,
+        account,
+        Direction.INBOUND,
+        inbound.text,
+        medias,
+        stamp,
+        provider_message_id=inbound.provider_message_id,
+    )
+    # the SLA clocks this message moves (before the wake below, which folds the
+    # room's history again, this message included)
+    clocks = await sla.on_message(placed.room, inbound=True, at=stamp)
+    room = await _after_message(
+        placed.room, inbound.text, medias, stamp, clocks=clocks, locked=locked
+    )
+    out = message_out(row)
+    await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
+    await _message_event(EventType.CONVERSATION_MESSAGE_RECEIVED, out, room.owner_id)
+    await sla.announce(room, clocks)
+    if room.tm_snoozed is not None:  # the customer wrote: the snooze ends
+        room = await snooze.woken_by_message(room)
+    if conversations_store.awaits_routing(room):
+        # a new room of a team's channel (or one of its rooms nobody decided for yet):
+        # routing gives it to a member or queues it, after the message is stored so
+        # the room it announces is complete
+        await engine.route_locked(room, trigger="inbound")
+    if closed_reply.wanted(account.settings):
+        await _closed_reply(room, placed.participant, account, stamp)
     return Received(
         message=out, conversation_id=str(room.id), new_room=placed.new_room, duplicate=False
     )
@@ -305,17 +346,18 @@ async def greet(account: AccountRow, inbound: InboundMessage, *, default_region:
     `follow`, a web chat visitor leaving their name and email). Returns the room id."""
     inbound = storable.inbound(inbound)
     async with transaction():
-        placed = await _place(account, inbound, default_region, dedupe=False)
-        assert isinstance(placed, _Placed)  # without dedupe there is no earlier delivery
+        sender = await _sender(account, inbound, default_region, dedupe=False)
+        assert not isinstance(sender, Received)  # without dedupe there is no earlier delivery
+        placed = await _place(account, inbound, sender)
         room = placed.room
-        if room.team_id is not None and room.owner_id is None and room.tm_queued is None:
+        if conversations_store.awaits_routing(room):
             await engine.route_locked(room, trigger="inbound")
     return str(placed.room.id)
 
 
 class _Placed(msgspec.Struct, frozen=True, kw_only=True):
     room: RoomRow
-    """Locked."""
+    """Locked (by `_place`; `_plain_room`'s is not)."""
     participant: ParticipantRow
     """The sender's participant there."""
     new_room: bool
@@ -323,17 +365,25 @@ class _Placed(msgspec.Struct, frozen=True, kw_only=True):
     """The closed room's survey this message answers (locked); the room is that room."""
 
 
-async def _place(
-    account: AccountRow,
-    inbound: InboundMessage,
-    default_region: str,
-    *,
-    dedupe: bool,
-    answer: csat_rules.Answer | None = None,
-) -> Received | _Placed:
-    """The room (locked) and participant an inbound message from this sender belongs to,
-    opening or joining one by the room-matching rule above; or the stored message when this is a
-    provider's retry. Runs in the caller's transaction."""
+class _Sender(msgspec.Struct, frozen=True, kw_only=True):
+    """Who an inbound message is from, as `_sender` found it."""
+
+    customer_id: str
+    reference_type: ReferenceType
+    ptype: ParticipantType
+    peer: str
+    identities: list[tuple[ParticipantType, str, str]]
+    """The other addresses the message declares: (type, address, name)."""
+    known: contacts.Resolved
+    """Their contacts."""
+
+
+async def _sender(
+    account: AccountRow, inbound: InboundMessage, default_region: str, *, dedupe: bool
+) -> Received | _Sender:
+    """The sender of an inbound message and their contacts, with the sender's addresses
+    locked until the transaction ends; or the stored message when this is a provider's
+    retry. Runs in the caller's transaction."""
     customer_id = str(account.customer_id)
     reference_type = accounts.reference_of(account)
     ptype = PARTICIPANT_FOR_REFERENCE[reference_type]
@@ -369,6 +419,49 @@ async def _place(
         name=inbound.peer_name,
         label=inbound.peer_label,
     )
+    return _Sender(
+        customer_id=customer_id,
+        reference_type=reference_type,
+        ptype=ptype,
+        peer=peer,
+        identities=identities,
+        known=known,
+    )
+
+
+async def _plain_room(inbound: InboundMessage, sender: _Sender) -> _Placed | None:
+    """The sender's open room, read without its lock, when the message needs nothing of
+    it but its summary moved (`store.fits_unlocked`: active, their turn already, not
+    snoozed, routed) and names no room and no other address, and the sender's
+    participant there learns nothing from it (`_refresh_peer`). None: `_place` decides,
+    under the room's lock. A hot room's messages do not wait for each other here."""
+    if inbound.conversation_hint or inbound.references or sender.identities:
+        return None
+    found = await conversations_store.latest_open_room_of_address(
+        sender.customer_id, sender.ptype.value, sender.peer, lock=False
+    )
+    if found is None:
+        return None
+    room, participant = found
+    if not conversations_store.fits_unlocked(room, inbound=True, agent=False):
+        return None
+    if _new_name(participant, inbound) or participant.contact_id != sender.known.sender:
+        return None
+    return _Placed(room=room, participant=participant, new_room=False)
+
+
+async def _place(
+    account: AccountRow,
+    inbound: InboundMessage,
+    sender: _Sender,
+    *,
+    answer: csat_rules.Answer | None = None,
+) -> _Placed:
+    """The room (locked) and participant an inbound message from this sender belongs to,
+    opening or joining one by the room-matching rule above. Runs in the caller's
+    transaction, after `_sender`."""
+    customer_id, ptype, peer = sender.customer_id, sender.ptype, sender.peer
+    identities, known = sender.identities, sender.known
     who = inbound.peer_name or inbound.peer_label or peer
     participant: ParticipantRow | None = None
     room = await _hinted_room(customer_id, inbound.conversation_hint, inbound.references)
@@ -410,7 +503,7 @@ async def _place(
     if room is None or participant is None:
         room, participant = await conversations.open_room(
             customer_id,
-            reference_type=reference_type,
+            reference_type=sender.reference_type,
             peer=peer,
             peer_name=inbound.peer_name,
             account=account,
@@ -434,6 +527,11 @@ async def _place(
     return _Placed(room=room, participant=participant, new_room=new_room)
 
 
+def _new_name(participant: ParticipantRow, inbound: InboundMessage) -> bool:
+    """The message gives a name to a sender known by none so far."""
+    return bool(inbound.peer_name) and not has_name(participant.target_name)
+
+
 async def _refresh_peer(
     room: RoomRow, participant: ParticipantRow, inbound: InboundMessage, contact_id: uuid.UUID
 ) -> tuple[RoomRow, ParticipantRow]:
@@ -442,7 +540,7 @@ async def _refresh_peer(
     deleted, is linked now). A room still called by a web chat visitor's label takes the
     name they left. Rare, so the room's event for it costs the hot path nothing."""
     changed = False
-    if inbound.peer_name and not has_name(participant.target_name):
+    if _new_name(participant, inbound):
         await conversations_store.set_target_name(participant.id, inbound.peer_name)
         participant = msgspec.structs.replace(participant, target_name=inbound.peer_name)
         if is_visitor_label(room.name):
@@ -577,44 +675,69 @@ async def send_message(
     stamp = now()
     due = schedule_time(data.scheduled_at, stamp) if data.scheduled_at is not None else None
     async with transaction():
+        if due is None:  # (a scheduled reply moves nothing of its room until it goes out)
+            room = await conversations.get_room(principal, conversation_id)
+            if conversations_store.fits_unlocked(room, inbound=False, agent=agent_id is not None):
+                try:
+                    async with savepoint():
+                        return await _send(principal, room, data, medias, agent_id, None, False)
+                except _Busy:
+                    pass  # the room changed meanwhile: sent again, under its lock
         room = await conversations.get_room(principal, conversation_id, lock=True)
-        if data.if_no_activity_since is not None:
-            await _check_not_stale(room, data.if_no_activity_since, agent_id)
-        participant, account = await _route(room, data)
-        # the agent's signature, where the account says so: stored as sent
-        text = await signatures.signed(principal, account, data.text)
-        stamp = now()
-        row = await _insert_message(
-            room,
-            participant,
-            account,
-            Direction.OUTBOUND,
-            text,
-            medias,
-            stamp,
-            agent_id=agent_id,
-            scheduled_at=due,
+        return await _send(principal, room, data, medias, agent_id, due, True)
+
+
+async def _send(
+    principal: Principal,
+    room: RoomRow,
+    data: MessageCreate,
+    medias: list[Any],
+    agent_id: str | None,
+    due: datetime | None,
+    locked: bool,
+) -> MessageOut:
+    """The reply stored in `room` (locked, or read without its lock when
+    `store.fits_unlocked` said the reply only moves its summary: then `_Busy` if the room
+    changed since) and queued, and what follows from it."""
+    if data.if_no_activity_since is not None:
+        await _check_not_stale(room, data.if_no_activity_since, agent_id)
+    participant, account = await _route(room, data)
+    # the agent's signature, where the account says so: stored as sent
+    text = await signatures.signed(principal, account, data.text)
+    stamp = now()
+    row = await _insert_message(
+        room,
+        participant,
+        account,
+        Direction.OUTBOUND,
+        text,
+        medias,
+        stamp,
+        agent_id=agent_id,
+        scheduled_at=due,
+    )
+    await messages_store.enqueue(principal.customer_id, row.id, account.id, stamp, due)
+    clocks = None
+    if due is None:
+        if agent_id is not None:  # an agent's reply: it answers the SLA clocks
+            clocks = await sla.on_message(room, inbound=False, at=stamp)
+        # the room's UPDATE last of the writes: unlocked, its row lock is held only from
+        # here to the commit
+        room = await _after_message(
+            room, text, medias, stamp, reply=True, agent_id=agent_id, clocks=clocks, locked=locked
         )
-        await messages_store.enqueue(principal.customer_id, row.id, account.id, stamp, due)
-        clocks = None
-        if due is None:
-            if agent_id is not None:  # an agent's reply: it answers the SLA clocks
-                clocks = await sla.on_message(room, inbound=False, at=stamp)
-            room = await _after_message(
-                room, text, medias, stamp, reply=True, agent_id=agent_id, clocks=clocks
-            )
-        out = message_out(row)
-        # a scheduled reply enters the room's history (its preview, its activity, the
-        # assignee's wait, and `conversation_message_created`) when it goes out:
-        # start_scheduled. Until then it is `conversation_message_scheduled`.
-        await _message_event(
-            EventType.CONVERSATION_MESSAGE_CREATED
-            if due is None
-            else EventType.CONVERSATION_MESSAGE_SCHEDULED,
-            out,
-            room.owner_id,
-        )
-        await sla.announce(room, clocks)
+    out = message_out(row)
+    # a scheduled reply enters the room's history (its preview, its activity, the
+    # assignee's wait, and `conversation_message_created`) when it goes out:
+    # start_scheduled. Until then it is `conversation_message_scheduled`.
+    await _message_event(
+        EventType.CONVERSATION_MESSAGE_CREATED
+        if due is None
+        else EventType.CONVERSATION_MESSAGE_SCHEDULED,
+        out,
+        room.owner_id,
+    )
+    await sla.announce(room, clocks)
     return out
 
 

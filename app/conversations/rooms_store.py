@@ -71,7 +71,7 @@ async def lock_due(at: datetime, limit: int) -> list[RoomRow]:
     records = await sql.fetch(
         f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE snoozed_until IS NOT NULL"
         " AND tm_delete IS NULL AND snoozed_until <= $1 ORDER BY snoozed_until LIMIT $2"
-        " FOR UPDATE SKIP LOCKED",
+        " FOR NO KEY UPDATE SKIP LOCKED",
         at,
         limit,
     )
@@ -99,7 +99,7 @@ async def lock_pair(customer_id: str, first: Id, second: Id) -> dict[str, RoomRo
     opposite directions must not deadlock); by id, missing ones left out."""
     records = await sql.fetch(
         f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE customer_id = $1"
-        " AND id = ANY($2::uuid[]) AND tm_delete IS NULL ORDER BY id FOR UPDATE",
+        " AND id = ANY($2::uuid[]) AND tm_delete IS NULL ORDER BY id FOR NO KEY UPDATE",
         customer_id,
         [str(first), str(second)],
     )

@@ -467,7 +467,7 @@ async def visible_room(
     if viewer is not None:
         query += " AND (owner_id IS NULL OR owner_id = $3)"
         args.append(viewer)
-    record = await sql.fetchrow(query + (" FOR UPDATE" if lock else ""), *args)
+    record = await sql.fetchrow(query + (" FOR NO KEY UPDATE" if lock else ""), *args)
     return _room(record) if record is not None else None
 
 
@@ -485,7 +485,7 @@ async def open_room_for_update(customer_id: str, room_id: Id) -> RoomRow | None:
     """A live room of the customer that is not closed, locked."""
     record = await sql.fetchrow(
         f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE id = $1 AND customer_id = $2"
-        " AND tm_delete IS NULL AND status <> 'closed' FOR UPDATE",
+        " AND tm_delete IS NULL AND status <> 'closed' FOR NO KEY UPDATE",
         room_id,
         customer_id,
     )
@@ -501,16 +501,16 @@ _LATEST_OF_ADDRESS = (
     " WHERE p.customer_id = $1 AND p.type = $2 AND p.target = $3 AND p.tm_delete IS NULL"
     " AND c.tm_delete IS NULL AND c.status <> 'closed'"
     " ORDER BY c.tm_activity DESC LIMIT 1"
-    " FOR UPDATE OF c"
 )
 
 
 async def latest_open_room_of_address(
-    customer_id: str, ptype: str, target: str
+    customer_id: str, ptype: str, target: str, *, lock: bool = True
 ) -> tuple[RoomRow, ParticipantRow] | None:
     """The most recently active open room with this address as a live participant
-    (locked), and that participant."""
-    record = await sql.fetchrow(_LATEST_OF_ADDRESS, customer_id, ptype, target)
+    (locked unless `lock` is False), and that participant."""
+    query = _LATEST_OF_ADDRESS + (" FOR NO KEY UPDATE OF c" if lock else "")
+    record = await sql.fetchrow(query, customer_id, ptype, target)
     if record is None:
         return None
     return _room(record), _person(record, "p_")
@@ -572,6 +572,22 @@ _FIRST_REPLY = (
 first message, the first such)."""
 
 
+_COUNTED = (
+    # the message counted in its quarter hour (the reports' slots)
+    " counted AS (INSERT INTO report_slots"
+    " (customer_id, conversation_id, slot, agent_id, inbound, replies)"
+    f" SELECT customer_id, id, $6, coalesce($5::uuid, '{NOBODY}'),"
+    " CASE WHEN $4 THEN 0 ELSE 1 END, CASE WHEN $4 THEN 1 ELSE 0 END"
+    " FROM room WHERE NOT $4 OR $5::uuid IS NOT NULL"
+    " ON CONFLICT (conversation_id, slot, agent_id) DO UPDATE"
+    " SET inbound = report_slots.inbound + excluded.inbound,"
+    " replies = report_slots.replies + excluded.replies)"
+    " SELECT * FROM room"
+)
+"""The end of both message statements: the updated room (`room`, $4 reply, $5 agent, $6
+slot) counted in the reports' slots, and the room returned."""
+
+
 _RECORD_MESSAGE = (
     "WITH {clocks}room AS (UPDATE conversations SET last_message = $2, tm_last_message = $3,"
     " tm_activity = $3, tm_update = $3, status = 'active', tm_closed = NULL,"
@@ -591,17 +607,7 @@ _RECORD_MESSAGE = (
     f" first_reply_agent_id = CASE WHEN {_FIRST_REPLY} THEN $5::uuid"
     " ELSE first_reply_agent_id END,"
     f" tm_first_reply = CASE WHEN {_FIRST_REPLY} THEN $3 ELSE tm_first_reply END{{sla}}"
-    f" WHERE id = $1 RETURNING {_ROOM_COLUMNS}),"
-    # the message counted in its quarter hour (the reports' slots)
-    " counted AS (INSERT INTO report_slots"
-    " (customer_id, conversation_id, slot, agent_id, inbound, replies)"
-    f" SELECT customer_id, id, $6, coalesce($5::uuid, '{NOBODY}'),"
-    " CASE WHEN $4 THEN 0 ELSE 1 END, CASE WHEN $4 THEN 1 ELSE 0 END"
-    " FROM room WHERE NOT $4 OR $5::uuid IS NOT NULL"
-    " ON CONFLICT (conversation_id, slot, agent_id) DO UPDATE"
-    " SET inbound = report_slots.inbound + excluded.inbound,"
-    " replies = report_slots.replies + excluded.replies)"
-    " SELECT * FROM room"
+    f" WHERE id = $1 RETURNING {_ROOM_COLUMNS})," + _COUNTED
 )
 
 
@@ -649,6 +655,84 @@ async def record_message(
             args += more
     record = await sql.fetchrow(_RECORD_MESSAGE.format(clocks=with_items, sla=sla_sets), *args)
     return _room(record)
+
+
+def awaits_routing(room: RoomRow) -> bool:
+    """A room of a team that nobody has and that waits in no queue: routing must decide
+    for it (a new room of a team's channel, or one nobody decided for yet)."""
+    return room.team_id is not None and room.owner_id is None and room.tm_queued is None
+
+
+def fits_unlocked(room: RoomRow, *, inbound: bool, agent: bool) -> bool:
+    """Whether a message can be recorded on the room, as read without its lock, by
+    `record_message_unlocked` (docs/ARCHITECTURE.md, "Hot rooms"): the room is active
+    and the message changes nothing but its summary — it does not change whose turn it
+    is (so no SLA clock moves and the turn's time stays), and an inbound one wakes no
+    snooze and needs no routing. An agent's `reply` (`agent`) needs the agent's turn; an
+    integration's moves no turn. The statement checks the same rule again
+    (`_UNLOCKED_GUARD`) on the row as it is when the UPDATE takes it."""
+    if room.status != "active" or room.tm_delete is not None:
+        return False
+    if inbound:
+        return room.sla_turn == "customer" and room.tm_snoozed is None and not awaits_routing(room)
+    return not agent or room.sla_turn == "agent"
+
+
+_UNLOCKED_GUARD = (
+    " WHERE id = $1 AND tm_delete IS NULL AND status = 'active'"
+    # the assignee the caller read: its events' audience, and the viewer check it passed
+    " AND owner_id IS NOT DISTINCT FROM $7::uuid"
+    " AND CASE WHEN NOT $4 THEN sla_turn = 'customer' AND tm_snoozed IS NULL"
+    " AND NOT (team_id IS NOT NULL AND owner_id IS NULL AND tm_queued IS NULL)"
+    " WHEN $5::uuid IS NOT NULL THEN sla_turn = 'agent' ELSE true END"
+)
+"""`fits_unlocked` in SQL, and the assignee unchanged since it was read."""
+
+
+_RECORD_UNLOCKED = (
+    # times only move forward: of two messages in flight, the later stamp may commit
+    # first, and the preview is the latest message's
+    "WITH room AS (UPDATE conversations SET"
+    " last_message = CASE WHEN tm_last_message > $3 THEN last_message ELSE $2 END,"
+    " tm_last_message = greatest(tm_last_message, $3),"
+    " tm_activity = greatest(tm_activity, $3), tm_update = greatest(tm_update, $3),"
+    " tm_awaiting_reply = CASE WHEN $4 AND owner_id = $5::uuid THEN NULL"
+    " ELSE tm_awaiting_reply END,"
+    " tm_first_inbound = CASE WHEN $4 THEN tm_first_inbound"
+    " ELSE least(tm_first_inbound, $3) END,"
+    f" first_reply_agent_id = CASE WHEN {_FIRST_REPLY} THEN $5::uuid"
+    " ELSE first_reply_agent_id END,"
+    f" tm_first_reply = CASE WHEN {_FIRST_REPLY} THEN $3 ELSE tm_first_reply END"
+    f"{_UNLOCKED_GUARD} RETURNING {_ROOM_COLUMNS})," + _COUNTED
+)
+
+
+async def record_message_unlocked(
+    room: RoomRow,
+    preview: str,
+    at: datetime,
+    *,
+    reply: bool = False,
+    agent_id: str | None = None,
+) -> RoomRow | None:
+    """`record_message` for a room read without its lock, when `fits_unlocked` says the
+    message only moves its summary: one conditional UPDATE that re-checks that rule on
+    the row as it now is, and writes what `record_message` would (whose turn it is stays
+    as it was). Meant as the last statement of the message's writes: the row lock it
+    takes is held only until the commit. None when the room no longer fits (closed,
+    snoozed, another assignee, another turn...): nothing was written, and the caller
+    records the message under the room's lock instead."""
+    record = await sql.fetchrow(
+        _RECORD_UNLOCKED,
+        room.id,
+        preview,
+        at,
+        reply,
+        agent_id,
+        slot_of(at),
+        room.owner_id,
+    )
+    return _room(record) if record is not None else None
 
 
 async def record_preview(room_id: uuid.UUID, preview: str, at: datetime) -> None:
@@ -771,7 +855,7 @@ async def lock_quiet_rooms(
         )
         .order_by(Conversation.tm_activity)
         .limit(limit)
-        .lock_rows("UPDATE", skip_locked=True)
+        .lock_rows("NO KEY UPDATE", skip_locked=True)
     )
     return [_room(r) for r in rows]
 

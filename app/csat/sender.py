@@ -2,7 +2,7 @@
 seconds, and at once when a room closes (a `conversation_closed` notice wakes it, so a
 survey with no delay goes out with the close).
 
-A round claims due surveys with their rooms (`FOR UPDATE OF s, c SKIP LOCKED`): several
+A round claims due surveys with their rooms (`FOR NO KEY UPDATE OF s, c SKIP LOCKED`): several
 workers share the job and each survey goes out once. A room open again by then cancels
 its survey (closing it again schedules it anew); a channel account or participant that is
 gone, or surveys turned off on the account, skip it. What goes out depends on the channel

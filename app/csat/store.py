@@ -1,7 +1,7 @@
 """The surveys' and ratings' SQL (`csat_surveys`, `csat_responses`), as typed rows.
 
 Plain SQL where the builder cannot say it or a hot path runs it: scheduling at a close
-(`ON CONFLICT … DO UPDATE … WHERE`), the worker's claim (`FOR UPDATE OF s, c SKIP
+(`ON CONFLICT … DO UPDATE … WHERE`), the worker's claim (`FOR NO KEY UPDATE OF s, c SKIP
 LOCKED`), and the inbound path's lookup of a survey awaiting a text answer. The API's list
 uses the query builder.
 """
@@ -134,7 +134,7 @@ async def claim_due(at: datetime, limit: int) -> list[tuple[SurveyRow, RoomRow]]
         f"SELECT {_S_SURVEY}, {_C_ROOM} FROM csat_surveys s"
         " JOIN conversations c ON c.id = s.conversation_id"
         " WHERE s.status = 'scheduled' AND s.due_at <= $1"
-        " ORDER BY s.due_at LIMIT $2 FOR UPDATE OF s, c SKIP LOCKED",
+        " ORDER BY s.due_at LIMIT $2 FOR NO KEY UPDATE OF s, c SKIP LOCKED",
         at,
         limit,
     )

@@ -21,7 +21,7 @@ The queue: unassigned open rooms of a team with `tm_queued` set (waiting since),
 priority (urgent first) then waiting time.
 
 Lock order, to keep concurrent decisions free of deadlocks:
-1. room rows (`conversations ... FOR UPDATE`), as the service that changes a room takes
+1. room rows (`conversations ... FOR NO KEY UPDATE`), as the service that changes a room takes
    them (an inbound message, a PUT, the lifecycle);
 2. team rows (`teams ... FOR NO KEY UPDATE`: see engine_store.lock_teams for why not
    FOR UPDATE), all of a transaction's teams in one call, by id

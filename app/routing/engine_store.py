@@ -175,7 +175,7 @@ async def lock_room(customer_id: Id, room_id: Id) -> RoomRow | None:
     return await sql.fetchrow_as(
         RoomRow,
         f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE id = $1 AND customer_id = $2"
-        " AND tm_delete IS NULL FOR UPDATE",
+        " AND tm_delete IS NULL FOR NO KEY UPDATE",
         room_id,
         customer_id,
     )
@@ -292,7 +292,7 @@ async def queue_heads(team_id: Id, limit: int) -> list[RoomRow]:
         " AND tm_queued IS NOT NULL AND tm_delete IS NULL AND status <> 'closed'"
         " AND owner_id IS NULL"
         f" ORDER BY team_id, {QUEUE_RANK.format(col='priority')}, tm_queued, id LIMIT $2"
-        " FOR UPDATE SKIP LOCKED",
+        " FOR NO KEY UPDATE SKIP LOCKED",
         team_id,
         limit,
     )
@@ -320,7 +320,7 @@ async def open_rooms_of(customer_id: Id, agent_id: Id) -> list[RoomRow]:
     return await sql.fetch_as(
         RoomRow,
         f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE customer_id = $1 AND owner_id = $2"
-        " AND status <> 'closed' AND tm_delete IS NULL ORDER BY id FOR UPDATE",
+        " AND status <> 'closed' AND tm_delete IS NULL ORDER BY id FOR NO KEY UPDATE",
         customer_id,
         agent_id,
     )
@@ -355,7 +355,7 @@ async def lock_overdue_room(customer_id: Id, room_id: Id, at: datetime) -> Overd
     and a room busy right now (its reply being sent) is looked at next round."""
     record = await sql.fetchrow(
         f"SELECT {_C_ROOM_COLUMNS}, t.reassign_after AS t_reassign_after{_OVERDUE}"
-        " AND c.id = $2 AND c.customer_id = $3 FOR UPDATE OF c SKIP LOCKED",
+        " AND c.id = $2 AND c.customer_id = $3 FOR NO KEY UPDATE OF c SKIP LOCKED",
         at,
         room_id,
         customer_id,

@@ -229,7 +229,7 @@ async def lock_rooms(customer_id: str, team_id: str) -> None:
     held the team while waiting for a room could deadlock with a room being routed."""
     await sql.execute(
         "SELECT 1 FROM (SELECT id FROM conversations WHERE customer_id = $1 AND team_id = $2"
-        " AND tm_delete IS NULL ORDER BY id FOR UPDATE) AS locked",
+        " AND tm_delete IS NULL ORDER BY id FOR NO KEY UPDATE) AS locked",
         customer_id,
         team_id,
     )

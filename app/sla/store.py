@@ -3,7 +3,7 @@
 Piccolo's query builder for the policies' admin writes and lists. Plain SQL where a
 message or a room change runs it (a customer's live policies, a room's clocks, their
 write — on the message path as `WITH` items of the room's own `UPDATE`), for the
-worker's claims (`FOR UPDATE SKIP LOCKED`), and for a room's history
+worker's claims (`FOR NO KEY UPDATE SKIP LOCKED`), and for a room's history
 (docs/ARCHITECTURE.md, "Raw SQL, and why")."""
 
 from __future__ import annotations
@@ -459,7 +459,7 @@ async def lock_due(at: datetime, limit: int) -> list[RoomRow]:
     checked as it now is."""
     records = await connection().fetch(
         f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE sla_next_at <= $1"
-        " AND tm_delete IS NULL ORDER BY sla_next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        " AND tm_delete IS NULL ORDER BY sla_next_at, id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
         at,
         limit,
     )

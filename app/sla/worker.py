@@ -1,14 +1,15 @@
 """The SLA worker: warnings and breaches that come by themselves, as time passes.
 
 Every `CONVODESK_SLA_TICK` seconds it takes the rooms with a running clock whose warning
-time (80% of the target counted) or due time has come (`conversations.sla_next_at`),
-`FOR UPDATE SKIP LOCKED`: several workers share the job and never take one room twice,
-and a room being changed right now (a reply landing) is left to that change and taken at
-the next round. The room's copy of its clocks says which are due. A warning sets
-`warned_at` (once); a breach sets the clock `breached` at its due time. Each writes its
-event, a system line and notifications (`tracking.alert`), and the room's summary (with a
-`conversation_sla_updated` when it moved), its copy of its clocks and its next time. The
-clock is a parameter (`fire_due(at=…)`): tests drive it without waiting.
+time (80% of the target counted) or due time has come (`conversations.sla_next_at`), `FOR
+NO KEY UPDATE SKIP LOCKED`: several workers share the job and never take one room twice,
+and a room being changed right now (a reply that stops a clock, which takes the room's
+lock) is left to that change and taken at the next round. The room's copy of its clocks
+says which are due. A warning sets `warned_at` (once); a breach sets the clock `breached`
+at its due time. Each writes its event, a system line and notifications
+(`tracking.alert`), and the room's summary (with a `conversation_sla_updated` when it
+moved), its copy of its clocks and its next time. The clock is a parameter
+(`fire_due(at=…)`): tests drive it without waiting.
 """
 
 from __future__ import annotations
