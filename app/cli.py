@@ -80,7 +80,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
             " by one reaches the desks connected to another: set"
             " CONVODESK_REDIS_URL=redis://127.0.0.1:6379/0 (Redis: apt-get install"
             " redis-server), or CONVODESK_EVENT_BUS=postgres to use PostgreSQL's"
-            " LISTEN/NOTIFY instead (slower; docs/DEPLOY.md)."
+            " LISTEN/NOTIFY instead (slower; docs/DEPLOY.md).",
+            code=2,
         )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; with Python's
     # default handler that kills the process before `atexit` runs, and an embedded
