@@ -75,8 +75,13 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         os.environ["CONVODESK_PUBLIC_URL"] = f"http://{shown}:{port}"
     if workers > 1 and settings.event_bus == "memory":
-        # Several processes can only hear each other through PostgreSQL.
-        os.environ["CONVODESK_EVENT_BUS"] = "postgres"
+        raise _Exit(
+            f"--workers {workers} needs a bus the processes share, so that a message taken in"
+            " by one reaches the desks connected to another: set"
+            " CONVODESK_REDIS_URL=redis://127.0.0.1:6379/0 (Redis: apt-get install"
+            " redis-server), or CONVODESK_EVENT_BUS=postgres to use PostgreSQL's"
+            " LISTEN/NOTIFY instead (slower; docs/DEPLOY.md)."
+        )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; with Python's
     # default handler that kills the process before `atexit` runs, and an embedded
     # PostgreSQL started by this process would be left behind. Exit normally instead.

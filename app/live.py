@@ -1,6 +1,6 @@
 """The parts of a web process that live as long as it does, and their lifespans: the
-database pool, the live bus (Litestar channels: memory, or PostgreSQL LISTEN/NOTIFY across
-processes), the hub that hands committed events to this process's websockets, presence,
+database pool, the live bus and this process's outbox on it (core.bus: memory, Redis or
+PostgreSQL), the hub that hands committed events to this process's websockets, presence,
 the desks' proof of life (auto-offline), the SMTP listener and the background workers.
 
 One `Live` per application, kept on `app.state.live`; doors reach its parts through the
@@ -15,11 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import msgspec
 from litestar import Litestar
-from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
-from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.di import Provide
 
 from app.channels import runtime, smtp_listener
@@ -36,35 +32,24 @@ from app.workers.runner import Workers
 log = logging.getLogger("convodesk")
 
 
-def _channels(settings: Settings) -> ChannelsPlugin:
-    backend: Any
-    if settings.event_bus == "postgres":
-        backend = AsyncPgChannelsBackend(dsn=settings.require_database_url())
-    else:
-        backend = MemoryChannelsBackend()
-    return ChannelsPlugin(backend=backend, channels=[bus.CHANNEL])
-
-
 class Live:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.channels = _channels(settings)
+        self.bus = bus.connect(settings)
+        self.outbox = bus.Outbox(self.bus)
         self.hub = Hub()
         self.presence = Presence(self.publish)
         self.hub.watch(self.presence.on_notice)
         self.desk_life = DeskLife(availability.heartbeat_seconds(settings))
 
     async def publish(self, notice: dict[str, Any]) -> None:
-        await self.channels.wait_published(notice, bus.CHANNEL)
+        """Presence's notices go out like events' (they are not events: nothing stores
+        them)."""
+        self.outbox.put([notice])
 
-    async def listen(self) -> None:
-        """Every notice this process hears, from itself or (PostgreSQL bus) from others."""
-        subscriber = await self.channels.subscribe(bus.CHANNEL)
-        async for raw in subscriber.iter_events():
-            try:
-                self.hub.notify(msgspec.json.decode(raw))
-            except msgspec.DecodeError:
-                log.warning("ignored a malformed bus notice")
+    def heard(self, notice: dict[str, Any]) -> None:
+        """Every notice this process hears, from itself or from other processes."""
+        self.hub.notify(notice)
 
     def dependencies(self) -> dict[str, Provide]:
         return {
@@ -78,7 +63,7 @@ class Live:
     async def database(self, _: Litestar) -> AsyncIterator[None]:
         settings = self.settings
         await DB.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
-        bus.attach(self.publish)
+        bus.attach(self.outbox)
         yield
         bus.attach(None)
         await runtime.close()
@@ -86,10 +71,11 @@ class Live:
 
     @asynccontextmanager
     async def realtime(self, _: Litestar) -> AsyncIterator[None]:
-        # The channels plugin is started here rather than registered as a plugin, so that
-        # it is up before the listener subscribes and down only after the workers stop.
-        async with self.channels, smtp_listener.serving(self.settings):
-            listener = asyncio.create_task(self.listen(), name="bus-listener")
+        # The bus is up before anything announces, and down only after the workers stop.
+        await self.bus.start()
+        self.outbox.start()
+        async with smtp_listener.serving(self.settings):
+            listener = asyncio.create_task(bus.listen(self.bus, self.heard), name="bus-listener")
             self.presence.start()
             self.desk_life.start()
             workers = Workers(self.settings, self.hub)
@@ -103,3 +89,5 @@ class Live:
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
             await self.hub.close()
+        await self.outbox.close()
+        await self.bus.close()

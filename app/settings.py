@@ -92,6 +92,30 @@ def _public_url(env: dict[str, str]) -> str:
     return raw
 
 
+def _redis_url(env: dict[str, str]) -> str | None:
+    raw = (env.get("CONVODESK_REDIS_URL") or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise SettingsError(
+            f"CONVODESK_REDIS_URL must be a Redis URL like redis://127.0.0.1:6379/0, got {raw!r}"
+        )
+    return raw
+
+
+def _event_bus(env: dict[str, str], redis_url: str | None) -> str:
+    bus = _choice(
+        env,
+        "CONVODESK_EVENT_BUS",
+        "redis" if redis_url else "memory",
+        ("memory", "postgres", "redis"),
+    )
+    if bus == "redis" and redis_url is None:
+        raise SettingsError("CONVODESK_EVENT_BUS=redis needs CONVODESK_REDIS_URL")
+    return bus
+
+
 def _secret_key(env: dict[str, str]) -> str | None:
     raw = env.get("CONVODESK_SECRET_KEY")
     if raw is None or raw == "":
@@ -162,8 +186,11 @@ class Settings:
     providers: ProviderBases
     token_ttl_seconds: int
     max_body_bytes: int
+    redis_url: str | None
+    """Redis, through which processes exchange event notices and presence."""
     event_bus: str
-    """`memory` (one process) or `postgres` (LISTEN/NOTIFY, for several processes)."""
+    """`memory` (one process), `redis` (the default when `redis_url` is set) or `postgres`
+    (LISTEN/NOTIFY from one coalescing publisher per process: the fallback without Redis)."""
     db_pool_min: int
     db_pool_max: int
     log_level: str
@@ -225,6 +252,7 @@ class Settings:
             env.get("CONVODESK_DATA_DIR") or Path.home() / ".local" / "share" / "convodesk"
         ).expanduser()
         pool_max = _int(env, "CONVODESK_DB_POOL_SIZE", 10, 2, 500)
+        redis_url = _redis_url(env)
         return cls(
             database_url=_database_url(env),
             data_dir=data_dir.resolve(),
@@ -239,7 +267,8 @@ class Settings:
             providers=ProviderBases.from_env(env),
             token_ttl_seconds=_int(env, "CONVODESK_TOKEN_TTL", 86400, 60, 90 * 86400),
             max_body_bytes=_int(env, "CONVODESK_MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30),
-            event_bus=_choice(env, "CONVODESK_EVENT_BUS", "memory", ("memory", "postgres")),
+            redis_url=redis_url,
+            event_bus=_event_bus(env, redis_url),
             db_pool_min=min(2, pool_max),
             db_pool_max=pool_max,
             log_level=_choice(

@@ -27,8 +27,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import psutil  # noqa: E402
 from harness import (  # noqa: E402
+    REDIS_URL,
     SECRET,
     Server,
+    bench_outbox,
     bind_app_to,
     cli,
     drop_database,
@@ -38,7 +40,7 @@ from harness import (  # noqa: E402
 )
 
 
-async def run(url: str, server: Server, customer_id: str, args) -> None:
+async def run(url: str, server: Server, customer_id: str, args, env: dict[str, str]) -> None:
     from websockets.asyncio.client import connect
 
     from app.channels import accounts
@@ -52,8 +54,8 @@ async def run(url: str, server: Server, customer_id: str, args) -> None:
 
     DB.config = engine_config(url)
     await DB.start_connection_pool(min_size=4, max_size=4)
-    publisher = bus.PostgresPublisher(url)
-    bus.attach(publisher)
+    outbox, close_outbox = await bench_outbox(env)
+    bus.attach(outbox)
     try:
         import asyncpg
 
@@ -142,7 +144,7 @@ async def run(url: str, server: Server, customer_id: str, args) -> None:
         )
     finally:
         bus.attach(None)
-        await publisher.close()
+        await close_outbox()
         await DB.close_connection_pool()
 
 
@@ -161,7 +163,7 @@ def main() -> None:
     args = parser.parse_args()
     url = fresh_database()
     restore = bind_app_to(url)  # app modules bind their engine at import
-    env = env_for(url, CONVODESK_EVENT_BUS="postgres", CONVODESK_DB_POOL_SIZE="20")
+    env = env_for(url, CONVODESK_REDIS_URL=REDIS_URL, CONVODESK_DB_POOL_SIZE="20")
     try:
         cli(env, "migrate")
         made = json.loads(
@@ -179,7 +181,7 @@ def main() -> None:
         )
         server = Server(env)
         try:
-            asyncio.run(run(url, server, made["customer_id"], args))
+            asyncio.run(run(url, server, made["customer_id"], args, env))
         finally:
             server.stop()
     finally:

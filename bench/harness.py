@@ -81,6 +81,28 @@ def db_name(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
 
 
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+"""The Redis of benchmarks that run several processes (or a process and the bench)."""
+
+
+async def bench_outbox(env: dict[str, str]):
+    """The bench process's own outbox on the server's bus, as a worker process keeps one:
+    (outbox, close)."""
+    from app.core import bus
+    from app.settings import Settings
+
+    line = bus.connect(Settings.from_env(env), across_processes=True)
+    await line.start()
+    outbox = bus.Outbox(line)
+    outbox.start()
+
+    async def close() -> None:
+        await outbox.close()
+        await line.close()
+
+    return outbox, close
+
+
 def env_for(url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVODESK_")}
     env.update(

@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/ws_latency.py [--rate 200] [--seconds 15] [--peers 200]
 
-One `convodesk serve` process (CONVODESK_EVENT_BUS=postgres); one API websocket client, in
+One `convodesk serve` process (the Redis bus); one API websocket client, in
 a separate process, subscribed to `customer_id:<cid>:conversation`; and a producer in this
 process calling `messages.receive()` on a steady schedule (open loop: message i is due at
-i / rate, whether or not earlier ones are done), with `bus.PostgresPublisher` attached as a
+i / rate, whether or not earlier ones are done), with an outbox on the bus attached as a
 worker process has it, so each committed event is announced with NOTIFY after COMMIT.
 
 Latency: from just after `receive()` returns (committed, and announced) to the arrival of the
@@ -30,8 +30,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 import httpx  # noqa: E402
 from harness import (  # noqa: E402
     DISTURBED,
+    REDIS_URL,
     CpuMeter,
     Server,
+    bench_outbox,
     bind_app_to,
     cli,
     cpu_line,
@@ -95,21 +97,18 @@ async def produce(
 
     DB.config = engine_config(url)
     await DB.start_connection_pool(min_size=20, max_size=20)
-    publisher = bus.PostgresPublisher(url)
-    # One NOTIFY connection, as in a worker process; the lock keeps overlapping announces
-    # (the producer is open-loop, so transactions can overlap) off it one at a time.
-    lock = asyncio.Lock()
+    # the bus as a worker process keeps it: one outbox
+    outbox, close_outbox = await bench_outbox(env_for(url, CONVODESK_REDIS_URL=REDIS_URL))
     # when the first notice of a receive() is handed to the bus: COMMIT has just returned
     announced: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
         "announced", default=None
     )
 
-    async def publish(notice: dict) -> None:
+    def publish(notices: list[dict]) -> None:
         stamps = announced.get()
         if stamps is not None and not stamps:
             stamps.append(time.monotonic_ns())
-        async with lock:
-            await publisher(notice)
+        outbox.put(notices)
 
     bus.attach(publish)
     try:
@@ -200,7 +199,7 @@ async def produce(
         }
     finally:
         bus.attach(None)
-        await publisher.close()
+        await close_outbox()
         await DB.close_connection_pool()
 
 
@@ -217,7 +216,7 @@ def main() -> None:
 
     url = fresh_database()
     restore = bind_app_to(url)  # app modules bind their engine at import
-    env = env_for(url, CONVODESK_EVENT_BUS="postgres")
+    env = env_for(url, CONVODESK_REDIS_URL=REDIS_URL)
     try:
         cli(env, "migrate")
         customer_id = json.loads(

@@ -143,6 +143,7 @@ def _make_template() -> str:
 
 
 UNREACHABLE = "http://127.0.0.1:9"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 FAST_HASHING = {"CONVODESK_PASSWORD_HASHING": "fast"}
 """Tests create and sign in agents by the thousand; what they check of passwords never
 depends on the hash's cost (one test checks the production parameters)."""
@@ -155,7 +156,8 @@ def cli_env(**overrides: str | None) -> dict[str, str]:
         {
             "DATABASE_URL": _state.get("db_url", ""),
             "CONVODESK_SECRET_KEY": SECRET_KEY,
-            "CONVODESK_EVENT_BUS": "postgres",
+            # processes share notices through the machine's Redis (tests/README: TEST_REDIS_URL)
+            "CONVODESK_REDIS_URL": REDIS_URL,
             **FAST_HASHING,
             "PYTHONUNBUFFERED": "1",
             # No test ever reaches a real provider: every base points at a closed local
@@ -567,23 +569,26 @@ def assert_error(response: httpx.Response, status: int, reason: str | None = Non
     return error
 
 
+def tell_servers(customer_id: str, what: str, db_url: str | None = None) -> None:
+    """A notice on the live bus, as a worker process sends after it commits, so servers'
+    websockets read the customer's new events at once (they read them from the table)."""
+    from app.core import bus
+    from app.settings import Settings
+
+    settings = Settings.from_env(cli_env(DATABASE_URL=db_url or _state["db_url"]))
+    notice = {"id": 0, "customer_id": customer_id, "type": what}
+    run_async(bus.tell(settings, [notice]))
+
+
 def inbound(account, peer: str, text: str = "hello", **fields):
     """A message arriving on `account` from `peer`, through the one inbound entry point;
-    then a notice on the PostgreSQL bus, as a worker process would send, so servers'
-    websockets pick it up at once (they read the events themselves from the table)."""
+    then a notice on the bus (`tell_servers`)."""
     from app.conversations import messages
-    from app.core import bus
     from app.domain.inbound import InboundMessage
 
-    async def go():
-        received = await messages.receive(account, InboundMessage(peer=peer, text=text, **fields))
-        publisher = bus.PostgresPublisher(_state["db_url"])
-        notice = {"id": 0, "customer_id": str(account.customer_id), "type": "inbound"}
-        await publisher(notice)
-        await publisher.close()
-        return received
-
-    return run_async(go())
+    received = run_async(messages.receive(account, InboundMessage(peer=peer, text=text, **fields)))
+    tell_servers(str(account.customer_id), "inbound")
+    return received
 
 
 def wait_for(check, timeout: float = 10.0, interval: float = 0.05):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import browser_kit
-from conftest import LIVE_MS, inbound, run_async
+from conftest import LIVE_MS, inbound, run_async, tell_servers
 from db_kit import sql
 from playwright.sync_api import Page, expect
 
@@ -29,16 +29,10 @@ def _round_at(db_url: str, minutes_later: int) -> int:
     """The automation worker's round `minutes_later` from now, then a notice on the bus
     so the server's desk sockets read its events at once."""
     from app.automation import timers
-    from app.core import bus
 
-    async def go():
-        acted = await timers.fire_due(at=now() + timedelta(minutes=minutes_later))
-        publisher = bus.PostgresPublisher(db_url)
-        await publisher({"id": 0, "customer_id": "", "type": "automation"})
-        await publisher.close()
-        return acted
-
-    return run_async(go())
+    acted = run_async(timers.fire_due(at=now() + timedelta(minutes=minutes_later)))
+    tell_servers("", "automation", db_url)
+    return acted
 
 
 def _new_rule(page: Page, name: str) -> None:

@@ -19,6 +19,7 @@ def test_bad_settings_stop_start_up_with_one_line_naming_them():
         "CONVODESK_PUBLIC_URL": "desk.example.com",
         "CONVODESK_SECRET_KEY": "too-short",
         "CONVODESK_EVENT_BUS": "carrier-pigeon",
+        "CONVODESK_REDIS_URL": "http://127.0.0.1:6379",
         "CONVODESK_TOKEN_TTL": "-5",
     }
     for name, value in cases.items():
@@ -133,6 +134,13 @@ def test_demo_prints_logins_that_work_and_is_reusable():
     out, again = run_demo()
     assert "already present" in out
     assert again == agents
+
+
+def test_several_worker_processes_need_a_shared_bus():
+    done = run_cli("serve", "--workers", "2", env=cli_env(CONVODESK_REDIS_URL=None))
+    assert done.returncode == 2, done.stderr
+    assert "CONVODESK_REDIS_URL=redis://" in done.stderr
+    assert "CONVODESK_EVENT_BUS=postgres" in done.stderr
 
 
 def test_serve_with_several_worker_processes(client, tenant):

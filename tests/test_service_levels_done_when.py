@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import browser_kit
-from conftest import LIVE_MS, free_port, inbound, run_async
+from conftest import LIVE_MS, free_port, inbound, run_async, tell_servers
 from db_kit import sql
 from playwright.sync_api import Page, expect
 from test_csat import sent
@@ -48,16 +48,10 @@ def _calendar(at: datetime) -> tuple[str, datetime, datetime]:
 def _rounds_at(db_url: str, at: datetime) -> None:
     """The SLA worker's round at `at`, then a notice on the bus so the server's desk
     sockets read the events at once (they would within a second anyway)."""
-    from app.core import bus
     from app.sla import worker
 
-    async def go():
-        await worker.fire_due(at=at)
-        publisher = bus.PostgresPublisher(db_url)
-        await publisher({"id": 0, "customer_id": "", "type": "sla"})
-        await publisher.close()
-
-    run_async(go())
+    run_async(worker.fire_due(at=at))
+    tell_servers("", "sla", db_url)
 
 
 def _clocks(client, headers: dict, room_id: str) -> list[dict]:

@@ -483,7 +483,7 @@ def test_two_dispatchers_share_the_queue(receiver, alone_db):
     delivered exactly once."""
     env = allowing(alone_db)
     web = ServerProcess(env).wait_ready()
-    worker = ServerProcess({**env, "CONVODESK_EVENT_BUS": "postgres"}, command="worker")
+    worker = ServerProcess(env, command="worker")
     try:
         wait_for(lambda: "workers are running" in worker.output(), timeout=60)
         with httpx.Client(base_url=web.url, timeout=30) as c:

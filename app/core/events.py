@@ -9,12 +9,16 @@ commits, `transaction()` writes the queued events in one statement, and once it 
 committed it announces their ids on the live bus. If it rolls back, the events never
 existed and nothing is announced.
 
-Ordering: readers resume "after event id N", so ids must become visible in id order. A
-sequence alone does not promise that (a transaction can take id 5, then commit after the
-one that took id 6). So the events are written under a per-customer advisory lock that is
-held until commit: within one customer, events commit in id order. Writing them last
-keeps that lock to one INSERT and the COMMIT (a fraction of a millisecond), so customers'
-transactions run in parallel for everything else they do.
+Ordering: readers resume "after event id N", so they must never read past an id that is
+still to commit. A sequence alone does not promise that (a transaction can take id 5, then
+commit after the one that took id 6). Writers draw their ids under a per-customer advisory
+lock taken in SHARED mode and held to commit, so a customer's transactions never wait for
+each other and commit in any order. Readers read only up to the customer's *horizon*
+(`horizons()`, the SQL function `event_horizon` of migration 0037): the largest id below
+which every id drawn is committed or gone. It takes the same lock in exclusive mode for
+an instant, which waits at most for the transactions holding ids right now (one INSERT
+and a COMMIT each: the events are written last). `tests/test_event_order.py` commits out
+of order on purpose.
 """
 
 from __future__ import annotations
@@ -131,10 +135,14 @@ async def savepoint() -> AsyncIterator[None]:
 
 async def _write_events(pending: list[Pending]) -> list[dict[str, Any]]:
     conn = connection()
-    for customer_id in sorted({p.customer_id for p in pending}):
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock($1, hashtext($2))", _EVENT_LOCK_CLASS, customer_id
-        )
+    # shared: writers never wait for each other, only (for an instant) for a reader's
+    # horizon; sorted, so two writers of several customers cannot wait in a cycle
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock_shared($1, hashtext(c))"
+        " FROM unnest($2::text[]) AS c ORDER BY c",
+        _EVENT_LOCK_CLASS,
+        sorted({p.customer_id for p in pending}),
+    )
     rows = await conn.fetch(
         "INSERT INTO events (customer_id, type, topics, payload, audience, tm_create)"
         " SELECT c::uuid, t, string_to_array(tp, chr(31)), p::json,"
@@ -196,13 +204,40 @@ class StoredEvent(msgspec.Struct, kw_only=True, frozen=True):
     """The resource exactly as the API returns it, still encoded: readers forward it."""
 
 
+async def horizons(customer_ids: Iterable[str]) -> dict[str, int]:
+    """Per customer, the id up to which its stream is complete: every event with a lower
+    or equal id has committed (or never will), and every event still to commit gets a
+    higher one. At least the last pruned id (see `last_event_id`). Waits at most for the
+    customers' transactions that are writing events at this instant.
+
+    Must run in a statement of its own before the read it bounds (a statement's snapshot is
+    taken when it starts, and the horizon may include commits made while it waited)."""
+    ids = sorted({str(c) for c in customer_ids})
+    if not ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT customer_id, horizon FROM event_horizon($1, $2::uuid[])", _EVENT_LOCK_CLASS, ids
+    )
+    return {str(r["customer_id"]): r["horizon"] for r in rows}
+
+
+async def horizon(customer_id: str) -> int:
+    return (await horizons([customer_id]))[str(customer_id)]
+
+
 async def events_after(customer_id: str, after_id: int, limit: int = 500) -> list[StoredEvent]:
-    """Committed events of one customer with id > after_id, oldest first."""
+    """Committed events of one customer with id > after_id, oldest first, up to the
+    customer's horizon: an event that commits later always has a higher id than any
+    returned here, so the last one returned is a safe cursor."""
+    upto = await horizon(customer_id)
+    if upto <= after_id:
+        return []
     rows = await sql.fetch(
         "SELECT id, customer_id, type, topics, audience, tm_create, payload::text AS payload"
-        " FROM events WHERE customer_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        " FROM events WHERE customer_id = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4",
         customer_id,
         after_id,
+        upto,
         limit,
     )
     return [
@@ -220,14 +255,12 @@ async def events_after(customer_id: str, after_id: int, limit: int = 500) -> lis
 
 
 async def last_event_id(customer_id: str) -> int:
-    """Where the customer's stream stands: its last event's id — or, when every event was
-    pruned (core.event_retention), the last one pruned, so that a reader starting
-    here is not taken for one resuming from before the pruning."""
-    return await sql.fetchval(
-        "SELECT greatest((SELECT max(id) FROM events WHERE customer_id = $1),"
-        " (SELECT events_pruned_through FROM customers WHERE id = $1), 0)",
-        customer_id,
-    )
+    """Where the customer's stream stands: its horizon (its last event's id once the
+    transactions writing events now have committed) — or, when every event was pruned
+    (core.event_retention), the last one pruned, so that a reader starting here is not
+    taken for one resuming from before the pruning. A page rendered after this call shows
+    at least every change up to it; what commits later comes after it."""
+    return await horizon(customer_id)
 
 
 async def count_after(customer_id: str, after_id: int, cap: int) -> int:

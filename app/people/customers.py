@@ -89,6 +89,9 @@ async def update_customer(principal: Principal, data: CustomerUpdate) -> Custome
         business_hours_id=data.business_hours_id,
     )
     touches_webhook = (data.webhook_uri, data.webhook_method, data.webhook_events) != (None,) * 3
+    # where a new endpoint's deliveries start: taken before the transaction, which locks
+    # the customer row that event writers' foreign key checks need (core.events.horizons)
+    start = await last_event_id(principal.customer_id) if uri else 0
     async with transaction():
         before = await _live(principal.customer_id, lock=True)
         if isinstance(data.business_hours_id, str):
@@ -105,8 +108,7 @@ async def update_customer(principal: Principal, data: CustomerUpdate) -> Custome
             )
         if uri and not before.webhook_uri:
             # a new endpoint gets the events from now on, not the customer's history
-            cursor = await last_event_id(principal.customer_id)
-            changes = msgspec.structs.replace(changes, webhook_event_cursor=cursor)
+            changes = msgspec.structs.replace(changes, webhook_event_cursor=start)
         if changes == CustomerChanges():
             return customer_out(before)
         await customer_store.update(principal.customer_id, changes, now())

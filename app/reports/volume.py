@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from app.core.events import transaction
+from app.core.events import horizon, transaction
 from app.db import sql
 from app.db.piccolo_conf import DB
 from app.reports import facts
@@ -135,7 +135,7 @@ _SUMMED = (
 
 FOLD = (
     "WITH ev AS (SELECT e.id, e.type, e.payload FROM events e"
-    "   WHERE e.customer_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3),"
+    "   WHERE e.customer_id = $1 AND e.id > $2 AND e.id <= $4 ORDER BY e.id LIMIT $3),"
     # a message counts for the team, assignee and channel of the room it is in (a merge
     # may have moved it) when it is folded
     " msg AS (SELECT c.id AS room, ((e.payload->>'tm_create') || '+00')::timestamptz AS at,"
@@ -158,8 +158,8 @@ FOLD = (
     " folded AS (" + _KEEP.format(customer="$1", cells=cells("SELECT * FROM msg")) + _SUMMED + ")"
     " SELECT max(id) AS last, count(*) AS n FROM ev"
 )
-"""SQL: fold the messages of up to $3 of customer $1's events after id $2; the last id
-read and how many."""
+"""SQL: fold the messages of up to $3 of customer $1's events after id $2, up to its
+horizon $4 (core.events.horizons); the last id read and how many."""
 
 TAKE_BACK = (
     "WITH gone AS (DELETE FROM report_room_counts r WHERE r.conversation_id IN"
@@ -196,6 +196,8 @@ async def _fold_batch(customer_id: str, *, wait: bool) -> int | None:
     """One batch in one transaction: the events read, or None when another process is
     folding this customer (and `wait` is false)."""
     folded: int | None = None
+    # before the transaction, in a statement of its own: see core.events.horizons
+    upto = await horizon(customer_id)
     async with DB.transaction():
         lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
         got = await sql.fetchval(f"SELECT {lock}($1, hashtext($2))::text", _LOCK_CLASS, customer_id)
@@ -205,7 +207,7 @@ async def _fold_batch(customer_id: str, *, wait: bool) -> int | None:
                 " DO UPDATE SET customer_id = excluded.customer_id RETURNING event_id",
                 customer_id,
             )
-            row = await sql.fetchrow(FOLD, customer_id, cursor, BATCH)
+            row = await sql.fetchrow(FOLD, customer_id, cursor, BATCH, upto)
             assert row is not None
             folded = int(row["n"])
             if folded:
@@ -268,6 +270,7 @@ async def recount_all(customer_id: str) -> None:
     counts from the shares, with the cursor at the customer's last event. For data loaded
     in bulk (its events were never folded) and for checks; migrations 0033 and 0035 do the
     same for every customer."""
+    upto = await horizon(customer_id)
     async with transaction():
         await sql.execute(
             "SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOCK_CLASS, customer_id
@@ -279,8 +282,8 @@ async def recount_all(customer_id: str) -> None:
         await sql.execute(_KEEP.format(customer="$1", cells=cells(SHARED_CHANGES)), customer_id)
         await sql.execute(
             "INSERT INTO report_cursors (customer_id, event_id)"
-            " VALUES ($1, coalesce((SELECT max(id) FROM events WHERE customer_id = $1), 0))"
-            " ON CONFLICT (customer_id) DO UPDATE SET event_id = excluded.event_id,"
-            " tm_update = now()",
+            " VALUES ($1, $2) ON CONFLICT (customer_id) DO UPDATE SET"
+            " event_id = excluded.event_id, tm_update = now()",
             customer_id,
+            upto,
         )

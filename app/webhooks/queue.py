@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from app.core.events import transaction
+from app.core.events import horizons, transaction
 from app.domain.enums import PUBLIC_EVENTS, EventType
 from app.domain.timefmt import now
 from app.webhooks import store as webhook_store
@@ -54,9 +54,14 @@ async def fan_out(customers: int = 100, events: int = 1000) -> int:
     `events` per customer); returns how many events were looked at, so the caller knows
     whether more may wait. Dispatchers share this: a customer one of them is working on is
     skipped by the others (SKIP LOCKED on its row, in the mode that does not block the
-    inserts that reference it)."""
+    inserts that reference it).
+
+    Only events up to each customer's horizon are turned into deliveries, so an event that
+    commits late with a lower id is never passed by the cursor (core.events); the horizons
+    are taken first, in statements of their own."""
+    behind = await webhook_store.behind(customers)
     return await webhook_store.fan_out(
-        customers,
+        await horizons(behind),
         events,
         now(),
         EventType.WEBHOOK_TEST.value,

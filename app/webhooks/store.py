@@ -95,28 +95,42 @@ class Expired(msgspec.Struct, frozen=True, kw_only=True):
 # --- plain SQL: the dispatcher's batches ------------------------------------------------------
 
 
+async def behind(customers: int) -> list[str]:
+    """Up to `customers` endpoints' customers with events after their webhook cursor."""
+    rows = await sql.fetch(
+        "SELECT id FROM customers WHERE webhook_uri <> '' AND tm_delete IS NULL"
+        " AND EXISTS (SELECT 1 FROM events e"
+        "             WHERE e.customer_id = customers.id AND e.id > webhook_event_cursor)"
+        " LIMIT $1",
+        customers,
+    )
+    return [str(r["id"]) for r in rows]
+
+
 async def fan_out(
-    customers: int, events: int, at: datetime, test_event: str, every_type: list[str]
+    horizons: dict[str, int], events: int, at: datetime, test_event: str, every_type: list[str]
 ) -> int:
-    """Deliveries for the next events (at most `events` each) of up to `customers`
-    endpoints that no other dispatcher is working on, the cursors moved past them; how many
-    events were looked at. A customer subscribed to no type gets `every_type`; every
-    endpoint gets `test_event`."""
+    """Deliveries for the next events (at most `events` each, none past the customer's
+    horizon: core.events.horizons) of the given customers that no other dispatcher is
+    working on, the cursors moved past them; how many events were looked at. A customer
+    subscribed to no type gets `every_type`; every endpoint gets `test_event`."""
+    if not horizons:
+        return 0
     seen = await sql.fetchval(
         """
         WITH c AS (
-            SELECT id, webhook_event_cursor AS cursor, webhook_events AS types
+            SELECT id, webhook_event_cursor AS cursor, webhook_events AS types, h.upto
             FROM customers
-            WHERE webhook_uri <> '' AND tm_delete IS NULL
-              AND EXISTS (SELECT 1 FROM events e
-                          WHERE e.customer_id = customers.id AND e.id > webhook_event_cursor)
-            LIMIT $1
-            FOR NO KEY UPDATE SKIP LOCKED
+            JOIN unnest($1::uuid[], $6::bigint[]) AS h (customer_id, upto)
+              ON h.customer_id = customers.id
+            WHERE webhook_uri <> '' AND tm_delete IS NULL AND webhook_event_cursor < h.upto
+            FOR NO KEY UPDATE OF customers SKIP LOCKED
         ), ev AS (
             SELECT e.id, e.customer_id, e.type, e.tm_create, c.types
             FROM c CROSS JOIN LATERAL (
                 SELECT id, customer_id, type, tm_create FROM events
-                WHERE customer_id = c.id AND id > c.cursor ORDER BY id LIMIT $2
+                WHERE customer_id = c.id AND id > c.cursor AND id <= c.upto
+                ORDER BY id LIMIT $2
             ) e
         ), made AS (
             INSERT INTO webhook_deliveries
@@ -134,11 +148,12 @@ async def fan_out(
         )
         SELECT count(*) AS seen FROM ev
         """,
-        customers,
+        list(horizons),
         events,
         at,
         test_event,
         every_type,
+        list(horizons.values()),
     )
     return int(seen or 0)
 

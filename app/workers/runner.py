@@ -76,32 +76,11 @@ class Workers:
         self.tasks = []
 
 
-async def _listen(dsn: str | None, workers: Workers):
-    """Hear the web processes' notices (PostgreSQL bus) to start work at once; without
-    them (the memory bus, or the connection lost) the workers still poll."""
-    import asyncpg
-    import msgspec
-
-    from app.core import bus
-
-    def heard(_conn, _pid, _channel, payload: str) -> None:
-        try:
-            workers.on_notice(msgspec.json.decode(payload))
-        except msgspec.DecodeError:
-            log.warning("ignored a malformed bus notice")
-
-    try:
-        conn = await asyncpg.connect(dsn)
-        await conn.add_listener(bus.CHANNEL, heard)
-    except (OSError, asyncpg.PostgresError) as exc:
-        log.warning("not listening for notices (%s); polling instead", exc)
-        return None
-    return conn
-
-
 async def run_standalone(settings: Settings) -> None:
     """`convodesk worker`: the workers without a web server. They announce what they
-    commit over PostgreSQL, so the web processes' websockets hear it."""
+    commit on the bus (Redis, or PostgreSQL when the settings name no bus that crosses
+    processes), so the web processes' websockets hear it, and they hear the web
+    processes' notices to start work at once (without them they still poll)."""
     from app.channels import runtime
     from app.core import bus
     from app.db.engine import engine_config
@@ -113,11 +92,14 @@ async def run_standalone(settings: Settings) -> None:
     runtime.configure(settings)
     automation.install()  # rules run in this process's transactions too
     await DB.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
-    publisher = bus.PostgresPublisher(database_url)
-    bus.attach(publisher)
+    line = bus.connect(settings, across_processes=True)
+    await line.start()
+    outbox = bus.Outbox(line)
+    outbox.start()
+    bus.attach(outbox)
     workers = Workers(settings)
     workers.start()
-    listener = await _listen(database_url, workers)
+    listener = asyncio.create_task(bus.listen(line, workers.on_notice), name="bus-listener")
     # SIGTERM and Ctrl+C ask the loop to stop, and the workers then stop as they do inside
     # `serve`. (A SystemExit raised from a plain signal handler lands inside whichever task
     # runs at that moment; the shutdown could then hang with a connection half closed.)
@@ -134,9 +116,11 @@ async def run_standalone(settings: Settings) -> None:
     finally:
         asked.cancel()
         await workers.stop()
-        if listener is not None:
-            await listener.close()
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
         bus.attach(None)
-        await publisher.close()
+        await outbox.close()
+        await line.close()
         await runtime.close()
         await close_pool()
