@@ -56,12 +56,19 @@ def entrypoint() -> list[str]:
     return json.loads(found[0])
 
 
+def image_env() -> dict[str, str]:
+    """The ENV the Dockerfile gives every container (`KEY=value` pairs)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    found = re.findall(r"^ENV\s+(.*)$", text, re.M)
+    return dict(pair.split("=", 1) for line in found for pair in line.split())
+
+
 def service_env(service: dict[str, Any], env_file: dict[str, str]) -> dict[str, str]:
-    """What Compose hands the container: its env_file, then its `environment`."""
+    """What Compose hands the container: the image's ENV, its env_file, its `environment`."""
     files = service.get("env_file") or []
     files = [files] if isinstance(files, str) else files
     assert files == [".env"], f"the Convodesk services read deploy/.env, not {files}"
-    env = dict(env_file)
+    env = {**image_env(), **env_file}
     env.update({key: str(value) for key, value in (service.get("environment") or {}).items()})
     return env
 
@@ -135,7 +142,21 @@ class Topology:
         gets (providers pointed nowhere, fast password hashing), without its choice of
         bus: the deployment's own settings choose that."""
         base = cli_env(CONVODESK_EVENT_BUS=None)
-        return {**base, **service_env(self.services[name], self.env_file), **self.extra_env}
+        env = {**base, **service_env(self.services[name], self.env_file), **self.extra_env}
+        env["CONVODESK_DATA_DIR"] = str(self._volume(name, env["CONVODESK_DATA_DIR"]))
+        return env
+
+    def _volume(self, name: str, path: str) -> Path:
+        """The local directory standing for the named volume the service mounts at
+        `path`: one per volume, so the processes share it as the containers do."""
+        mounts = dict(
+            reversed(spec.split(":", 1)) for spec in self.services[name].get("volumes", [])
+        )
+        assert path in mounts, f"{name} keeps its data directory {path} on a volume"
+        assert mounts[path] in self.compose["volumes"], "a named volume, shared by name"
+        local = self.tmp / "volumes" / mounts[path]
+        local.mkdir(parents=True, exist_ok=True)
+        return local
 
     def argv(self, name: str) -> list[str]:
         """A service's command line after the entrypoint (`python -m app` is `convodesk`)."""
@@ -231,4 +252,3 @@ class Topology:
         if self.nginx_log.exists():
             parts.append(f"--- nginx\n{self.nginx_log.read_text()}")
         return "\n".join(parts)
-

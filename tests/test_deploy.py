@@ -84,9 +84,7 @@ def sms_account(deployed, admin) -> str:
 
 def new_room(base_url: str, headers: dict[str, str]) -> dict:
     peer = {"type": "tel", "target": f"+1415555{next(_numbers):04d}"}
-    r = httpx.post(
-        base_url + "/v1.0/conversations", headers=headers, json={"participants": [peer]}
-    )
+    r = httpx.post(base_url + "/v1.0/conversations", headers=headers, json={"participants": [peer]})
     assert r.status_code == 201, r.text
     return r.json()
 
