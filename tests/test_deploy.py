@@ -6,13 +6,15 @@ their own and the local Redis.
 Through nginx: health, sign-in, the API websocket hearing messages posted on either web
 process, bodies larger than nginx's default passed on to the app's own limits. Across the
 processes: who views a room (presence, which only the shared bus carries) and a reply
-queued by a web process that the worker sends. The compose file's healthchecks run
-against the processes too."""
+queued by a web process that the worker sends, a file one process took in served by the
+other (the files volume). The compose file's healthchecks run against the processes too."""
 
 from __future__ import annotations
 
+import smtplib
 import time
 from contextlib import ExitStack
+from email.message import EmailMessage
 from itertools import count
 
 import httpx
@@ -224,3 +226,50 @@ def test_the_worker_sends_what_a_web_process_queued(deployed, admin, sms_account
     assert holds_connection(deployed.worker.proc.pid, twilio.port)
     for name in WEB:
         assert not holds_connection(deployed.web[name].proc.pid, twilio.port), name
+
+
+def test_mail_taken_in_by_one_process_has_its_files_served_by_the_other(deployed, admin):
+    """The web process that publishes the SMTP port takes a mail with a picture; the
+    picture is kept on the files volume, so the other web process serves it too."""
+    [published] = deployed.services["web1"]["ports"]
+    assert published.endswith(":2525")
+    r = httpx.post(
+        deployed.url + "/v1.0/conversation_accounts",
+        headers=admin,
+        json={
+            "type": "email",
+            "name": "Support mailbox",
+            "settings": {
+                "address": "support@deployed.example",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": 9,
+                "smtp_security": "none",
+            },
+        },
+    )
+    assert r.status_code == 201, r.text
+    mail = EmailMessage()
+    mail["From"], mail["To"] = "Jane <jane@customer.example>", "support@deployed.example"
+    mail["Subject"] = "A picture"
+    mail.set_content("Picture attached.")
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16
+    mail.add_attachment(picture, maintype="image", subtype="png", filename="fire.png")
+    with smtplib.SMTP("127.0.0.1", deployed.web["web1"].smtp_port, timeout=20) as smtp:
+        smtp.send_message(mail)
+
+    def media_url() -> str | None:
+        rooms = httpx.get(deployed.url + "/v1.0/conversations", headers=admin).json()
+        for room in rooms["result"]:
+            found = httpx.get(
+                f"{deployed.url}/v1.0/conversations/{room['id']}/messages", headers=admin
+            ).json()["result"]
+            for message in found:
+                if message["text"] == "Picture attached.":
+                    return message["medias"][0]["url"]
+        return None
+
+    url = wait_for(media_url, timeout=20, interval=0.2)
+    assert url.startswith(deployed.url + "/media/")
+    for base in (deployed.url, deployed.web["web2"].url):
+        got = httpx.get(base + url.removeprefix(deployed.url), timeout=10)
+        assert got.status_code == 200 and got.content == picture, base
