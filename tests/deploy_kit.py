@@ -24,14 +24,23 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import yaml
-from conftest import ROOT, SECRET_KEY, ServerProcess, cli_env, create_database, wait_for
+from conftest import (
+    REDIS_URL,
+    ROOT,
+    SECRET_KEY,
+    ServerProcess,
+    cli_env,
+    create_database,
+    wait_for,
+)
 from net_kit import free_port
 
 DEPLOY = ROOT / "deploy"
 NGINX = "/usr/sbin/nginx"
 SERVICES = {"postgres", "redis", "migrate", "web1", "web2", "worker", "proxy"}
 WEB = ("web1", "web2")
-LOCAL_REDIS = "127.0.0.1:6379"
+TEMP_KINDS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+"""nginx's temporary directories (compiled in as system paths; here under the test's)."""
 
 
 def compose_file() -> dict[str, Any]:
@@ -95,10 +104,7 @@ def render_nginx(conf: str, listen: int, upstreams: dict[str, int], tmp: Path) -
     conf = once(conf, "listen 80;", f"listen 127.0.0.1:{listen};")
     for target, port in upstreams.items():
         conf = once(conf, f"server {target} ", f"server 127.0.0.1:{port} ")
-    temp = "".join(
-        f"\n    {kind}_temp_path {tmp / kind};" for kind in ("client_body", "proxy", "fastcgi")
-    )
-    temp += "".join(f"\n    {kind}_temp_path {tmp / kind};" for kind in ("uwsgi", "scgi"))
+    temp = "".join(f"\n    {kind}_temp_path {tmp / kind};" for kind in TEMP_KINDS)
     return once(conf, "http {", "http {" + temp)
 
 
@@ -124,14 +130,15 @@ class Topology:
         self.nginx_log = self.tmp / "error.log"
 
     def _local(self, example: dict[str, str]) -> dict[str, str]:
-        """The example's values, with the addresses of the Docker network made local."""
+        """The example's values, with the addresses of the Docker network made local (the
+        Redis the test suite uses, keeping the example's database number)."""
         redis = urlsplit(example["CONVODESK_REDIS_URL"])
         assert redis.hostname == "redis", "the example points at the compose file's Redis"
         local = {
             "DATABASE_URL": self.db_url,
             "CONVODESK_SECRET_KEY": SECRET_KEY,
             "CONVODESK_PUBLIC_URL": self.url,
-            "CONVODESK_REDIS_URL": urlunsplit(redis._replace(netloc=LOCAL_REDIS)),
+            "CONVODESK_REDIS_URL": urlunsplit(redis._replace(netloc=urlsplit(REDIS_URL).netloc)),
         }
         missing = set(local) - set(example)
         assert not missing, f"deploy/.env.example lacks {missing}"
@@ -207,7 +214,7 @@ class Topology:
         path.write_text(conf)
         # nginx's workers run as nobody: they write bodies and buffers under tmp
         self.tmp.chmod(0o755)
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        for kind in TEMP_KINDS:
             (self.tmp / kind).mkdir(mode=0o777)
             (self.tmp / kind).chmod(0o777)
         self.nginx = subprocess.Popen(
