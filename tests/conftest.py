@@ -296,9 +296,11 @@ class ServerProcess:
         command: str = "serve",
         port: int | None = None,
         nofile: int | None = None,
+        argv: tuple[str, ...] | None = None,
     ):
         """`nofile`: the server's RLIMIT_NOFILE (soft and hard), to run it short of file
-        descriptors."""
+        descriptors. `argv`: the whole command line after `python -m app`, as given (a
+        deployment's own), instead of `command`, the port and `args`."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # every server its own SMTP port, so servers (and test runs) never collide
@@ -307,6 +309,8 @@ class ServerProcess:
         self.log_path = Path(tempfile.mkstemp(prefix="convodesk-server-", suffix=".log")[1])
         self._log = self.log_path.open("w")
         port_args = () if command == "worker" else ("--port", str(self.port))
+        if argv is None:
+            argv = (command, *port_args, *args)
 
         def limit_files() -> None:
             if nofile:
@@ -315,7 +319,7 @@ class ServerProcess:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", command, *port_args, *args],
+            [sys.executable, "-m", "app", *argv],
             cwd=ROOT,
             env=env,
             stdout=self._log,

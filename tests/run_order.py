@@ -22,6 +22,7 @@ SECONDS_PER_START = {
     "Worker(": 3.0,
     "Popen(": 3.0,
     "run_cli(": 1.0,  # a CLI command
+    "Topology(": 30.0,  # deploy/'s topology: migrate, two servers, a worker, nginx
     "own_database(": 1.0,
     "new_page(": 2.0,  # a browser page, signed in
     "DATABASE_URL=None": 30.0,  # an embedded PostgreSQL, made from nothing
