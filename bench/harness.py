@@ -149,7 +149,7 @@ def customer_database() -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
         drop_database(url)
 
 
-SERVER_KINDS = ("convodesk", "uvicorn", "granian", "hypercorn")
+SERVER_KINDS = ("convodesk", "whatif", "uvicorn", "granian", "hypercorn")
 """`convodesk serve` (uvicorn with our HTTP protocol), and for comparison the same app
 under plain uvicorn, Granian and Hypercorn (`pip install granian hypercorn` to measure
 those; they are not dependencies)."""
@@ -172,6 +172,10 @@ def server_command(kind: str, port: int, workers: int = 1) -> list[str]:
             "--workers",
             str(workers),
         ]
+    if kind == "whatif":  # bench/whatif.py: convodesk without the event writers' lock
+        assert workers == 1, "the what-if patches one process"
+        here = str(Path(__file__).parent / "whatif.py")
+        return [sys.executable, here, "serve", "--port", str(port), "--workers", "1"]
     if kind == "uvicorn":
         return [
             *(sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port)),
@@ -214,7 +218,7 @@ class Server:
         if profile:
             assert kind == "convodesk", "profiling runs `convodesk serve`"
             command = [sys.executable, "-m", "cProfile", "-o", profile, *command[1:]]
-        if kind != "convodesk":
+        if kind not in ("convodesk", "whatif"):
             env = {"CONVODESK_PUBLIC_URL": self.url, **env}
 
         def limit_files() -> None:

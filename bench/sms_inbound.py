@@ -4,13 +4,16 @@ can do at all (single-row INSERTs, each its own commit), measured in the same ru
 
     .venv/bin/python bench/sms_inbound.py [--messages 10000] [--concurrency 50]
         [--peers 3000] [--ceiling-rows 50000] [--server-workers 1] [--server-pool N]
-        [--wait-quiet] [--profile]
+        [--wait-quiet] [--profile] [--what-if]
 
 Load: `--concurrency` keep-alive connections from a minimal asyncio HTTP/1.1 client in
 this process; every request (a form like Twilio's, ~20 fields, its own MessageSid) is
 built and signed before the clock starts, so the client spends its CPU on sockets only.
 Message i comes from peer i % `--peers`: the first message from each number opens its
 room, the rest join it. A warm-up from other numbers runs first (not counted).
+
+`--what-if` then takes the same load (new numbers, same peers) into a server without the
+event writers' per-customer lock (bench/whatif.py): what ordering costs, in the same run.
 
 `--profile` then runs the hook path in this process under cProfile (channels.hooks.handle
 with the same requests: the driver's verify and parse, then messages.receive) and prints
@@ -268,6 +271,7 @@ def main() -> None:
         help="start each phase on a quiet machine and measure again when disturbed",
     )
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--what-if", action="store_true", dest="what_if")
     args = parser.parse_args()
 
     url = fresh_database()
@@ -290,6 +294,7 @@ def main() -> None:
             "bench-password",
         )
         server = Server(env, workers=args.server_workers)
+        whatif: dict | None = None
         try:
             login = {"username": "bench-admin", "password": "bench-password"}
             token = httpx.post(server.url + "/auth/login", json=login).json()["token"]
@@ -329,6 +334,10 @@ def main() -> None:
             else:
                 a = measure()
                 a["disturbed"] = others(a["cpu"])
+            if args.what_if:
+                server.stop()
+                server = Server(env, kind="whatif")
+                whatif = undisturbed(measure, label="what-if") if args.wait_quiet else measure()
             stored, rooms = asyncio.run(counts(url))
         finally:
             server.stop()
@@ -354,6 +363,16 @@ def main() -> None:
             f"{a['cpu']['postgres'] / n * 1000:.2f} ms, client {a['cpu']['client'] / n * 1000:.2f}"
             f" ms"
         )
+        if whatif is not None:
+            lat = whatif["latencies"]
+            print(
+                f"(w) what-if, the same load into a server without the event writers' lock: "
+                f"{whatif['rate']:,.0f} messages/s; p50 {statistics.median(lat):.1f} ms  p99 "
+                f"{percentile(lat, 99):.1f} ms; server "
+                f"{whatif['cpu']['server'] / n * 1000:.2f} ms CPU/message, PostgreSQL "
+                f"{whatif['cpu']['postgres'] / n * 1000:.2f} ms"
+            )
+            print(f"    with the lock / without = {a['rate'] / whatif['rate']:.2f} (target >= 0.9)")
         runs = next(batches) // args.messages
         expected = args.warmup + args.messages * runs
         print(
