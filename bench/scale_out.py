@@ -2,7 +2,7 @@
 message taken in by one process reach a websocket on the other?
 
     .venv/bin/python bench/scale_out.py [--messages 6000] [--concurrency 50] [--peers 3000]
-        [--rate 200] [--seconds 10] [--ceiling-rows 30000] [--rounds 1]
+        [--rates 50,200] [--seconds 10] [--ceiling-rows 30000] [--rounds 1]
 
 Every process on one database and one Redis (the bus), a `convodesk worker` beside the
 web processes (which run no workers), as in deploy/docker-compose.yml.
@@ -13,7 +13,7 @@ web processes (which run no workers), as in deploy/docker-compose.yml.
     2 processes / 1 = the scaling ratio (target >= 1.0 on this 2-core machine), with the
     CPU per message of the servers and of PostgreSQL.
 (3) cross-process delivery: an API websocket on process 2 subscribed to every room, while
-    webhooks go into process 1 at `--rate` a second (open loop) for `--seconds`: for each
+    webhooks go into process 1 at each of `--rates` a second (open loop) for `--seconds`: for each
     message, from the moment its POST is sent until its `conversation_message_created`
     frame arrives on process 2 (target p99 <= 50 ms at 200/s). The frame follows the
     commit, the outbox, Redis, the hub on process 2 and its events read, and the socket.
@@ -171,7 +171,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--peers", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=500)
-    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--rates", default="50,200", help="messages/s of (3), each in turn")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--ceiling-rows", type=int, default=30000)
     parser.add_argument("--rounds", type=int, default=1)
@@ -231,9 +231,11 @@ def main() -> None:
         for _ in range(args.rounds):
             ones.append(throughput([one], url, path, next(batches), args))
             twos.append(throughput([one, two], url, path, next(batches), args))
-        cross = asyncio.run(
-            crossing(one, two, token, made["customer_id"], path, next(batches), args)
-        )
+        crosses = []
+        for rate in (float(r) for r in args.rates.split(",")):
+            args.rate = rate
+            cross = crossing(one, two, token, made["customer_id"], path, next(batches), args)
+            crosses.append((rate, asyncio.run(cross)))
         c = asyncio.run(ceiling(url, args.ceiling_rows, args.concurrency))
     finally:
         for s in servers:
@@ -266,13 +268,14 @@ def main() -> None:
         print("    " + cpu_line(rows[-1]["cpu"]))
     ratio = med(twos, lambda r: r["rate"]) / med(ones, lambda r: r["rate"])
     print(f"two processes / one = {ratio:.2f} (target >= 1.0)")
-    lat = cross["latencies"]
-    print(
-        f"(3) into process 1 at {args.rate:.0f}/s for {args.seconds:.0f} s, frames on a "
-        f"websocket of process 2: {len(lat)} of {cross['n']} arrived; POST sent -> frame p50 "
-        f"{statistics.median(lat):.1f} ms, p95 {percentile(lat, 95):.1f} ms, p99 "
-        f"{percentile(lat, 99):.1f} ms, max {max(lat):.1f} ms (target p99 <= 50 ms)"
-    )
+    for rate, cross in crosses:
+        lat = cross["latencies"]
+        print(
+            f"(3) into process 1 at {rate:.0f}/s for {args.seconds:.0f} s, frames on a "
+            f"websocket of process 2: {len(lat)} of {cross['n']} arrived; POST sent -> frame "
+            f"p50 {statistics.median(lat):.1f} ms, p95 {percentile(lat, 95):.1f} ms, p99 "
+            f"{percentile(lat, 99):.1f} ms, max {max(lat):.1f} ms (target p99 <= 50 ms)"
+        )
     print(
         f"(c) ceiling: {c['rate']:,.0f} single-row INSERTs/s; one process / ceiling = "
         f"{med(ones, lambda r: r['rate']) / c['rate']:.3f}"
