@@ -2,12 +2,14 @@
 them may see: how long until every socket has the fragment, and what a socket costs.
 
     .venv/bin/python bench/desk_fanout.py [--sockets 1000] [--agents 100] [--messages 20]
+        [--processes 1]
 
 Setup: a fresh database; `--agents` agents (role `agent`, so the room must be unassigned
 for them to see it), `--sockets` desk sockets spread over them, each a signed-in inbox
 page's connection (session cookie, Origin, `since`), held by one client process. A producer
 in this process commits inbound messages through the service layer, one at a time, and
-announces them on the PostgreSQL bus as a worker process would. For each message: the time
+announces them on the Redis bus as a worker process would. `--processes 2`: the sockets
+round-robin over two server processes. For each message: the time
 from its commit to the arrival of its row fragment on each socket; p50/p99/max over all
 sockets and messages. Memory: the server's resident set before and after the sockets
 connect, per socket.
@@ -40,7 +42,7 @@ from harness import (  # noqa: E402
 )
 
 
-async def run(url: str, server: Server, customer_id: str, args, env: dict[str, str]) -> None:
+async def run(url: str, servers: list[Server], customer_id: str, args, env: dict[str, str]) -> None:
     from websockets.asyncio.client import connect
 
     from app.channels import accounts
@@ -65,7 +67,7 @@ async def run(url: str, server: Server, customer_id: str, args, env: dict[str, s
             "INSERT INTO agents (id, customer_id, username, name, detail, password_hash,"
             " permission, status, tm_create, tm_update)"
             " SELECT gen_random_uuid(), $1, 'fan-' || i, 'Fan ' || i, '', $2, 'agent',"
-            " 'available', now(), now() FROM generate_series(1, $3) i"
+            " 'active', now(), now() FROM generate_series(1, $3) i"
             " RETURNING id, customer_id, username",
             customer_id,
             hash_,
@@ -86,12 +88,13 @@ async def run(url: str, server: Server, customer_id: str, args, env: dict[str, s
         room = first.conversation_id
         since = await last_event_id(customer_id)
 
-        proc = psutil.Process(server.proc.pid)
-        rss_before = proc.memory_info().rss
-        ws_url = server.url.replace("http://", "ws://") + f"/desk/ws?since={since}&view=all"
+        procs = [psutil.Process(s.proc.pid) for s in servers]
+        rss_before = sum(p.memory_info().rss for p in procs)
         sockets = []
         started = time.perf_counter()
-        for i in range(args.sockets):
+        for i in range(args.sockets):  # round-robin over the server processes
+            server = servers[i % len(servers)]
+            ws_url = server.url.replace("http://", "ws://") + f"/desk/ws?since={since}&view=all"
             token = tokens[i % len(tokens)]
             ws = await connect(
                 ws_url,
@@ -104,11 +107,12 @@ async def run(url: str, server: Server, customer_id: str, args, env: dict[str, s
                 pass
         connect_s = time.perf_counter() - started
         await asyncio.sleep(1.0)
-        rss_after = proc.memory_info().rss
+        rss_after = sum(p.memory_info().rss for p in procs)
         per_socket_kib = (rss_after - rss_before) / args.sockets / 1024
 
         latencies: list[float] = []
         slowest: list[float] = []
+        cpu0 = sum(p.cpu_times().user + p.cpu_times().system for p in procs)
         for n in range(args.messages):
             text = f"fan-out probe {n}"
             waiters = [asyncio.create_task(_until(ws, text)) for ws in sockets]
@@ -121,11 +125,13 @@ async def run(url: str, server: Server, customer_id: str, args, env: dict[str, s
             slowest.append(max(these))
             assert got.conversation_id == room
             await asyncio.sleep(0.2)
+        cpu = sum(p.cpu_times().user + p.cpu_times().system for p in procs) - cpu0
         for ws in sockets:
             await ws.close()
 
         print(
-            f"{args.sockets} desk sockets ({args.agents} agents) on one server process; "
+            f"{args.sockets} desk sockets ({args.agents} agents) on {len(servers)} server "
+            f"process(es) sharing the Redis bus (the producer announces as a worker does); "
             f"connected and caught up in {connect_s:.1f} s"
         )
         print(
@@ -142,15 +148,28 @@ async def run(url: str, server: Server, customer_id: str, args, env: dict[str, s
             f"{statistics.median(slowest):.1f} ms  worst {max(slowest):.1f} ms"
             f"   (target p99 < 250 ms)"
         )
+        print(
+            f"frames per message and socket until the probe's: "
+            f"{FRAMES[0] / args.messages / args.sockets:.1f}"
+        )
+        print(
+            f"server CPU per message and socket: {cpu / args.messages / args.sockets * 1e6:.0f}"
+            f" µs ({cpu / args.messages * 1000:.0f} ms per message for all {args.sockets})"
+        )
     finally:
         bus.attach(None)
         await close_outbox()
         await DB.close_connection_pool()
 
 
+FRAMES = [0]
+"""Frames the sockets received while waiting for the probes (all sockets, all messages)."""
+
+
 async def _until(ws, text: str) -> float:
     while True:
         frame = await ws.recv()
+        FRAMES[0] += 1
         if text in frame:
             return time.perf_counter()
 
@@ -160,6 +179,8 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=100)
     parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--processes", type=int, default=1, help="server processes")
+    parser.add_argument("--profile", help="write the (first) server's cProfile stats here")
     args = parser.parse_args()
     url = fresh_database()
     restore = bind_app_to(url)  # app modules bind their engine at import
@@ -179,11 +200,14 @@ def main() -> None:
                 "fan-password",
             )
         )
-        server = Server(env)
+        servers = [
+            Server(env, profile=args.profile if i == 0 else None) for i in range(args.processes)
+        ]
         try:
-            asyncio.run(run(url, server, made["customer_id"], args, env))
+            asyncio.run(run(url, servers, made["customer_id"], args, env))
         finally:
-            server.stop()
+            for server in servers:
+                server.stop()
     finally:
         restore()
         drop_database(url)
