@@ -27,6 +27,7 @@ from app.conversations import service as conversations
 from app.conversations import store as conversations_store
 from app.conversations.message_store import MessageRow
 from app.conversations.store import ActivityRow, ParticipantRow, RoomRow
+from app.core import events
 from app.core.events import record_event, savepoint, transaction
 from app.core.ids import parse_id
 from app.core.pagination import check_page_size, parse_token
@@ -163,20 +164,37 @@ async def _after_message(
     agent_id: str | None = None,
     clocks: sla.Moved | None = None,
     locked: bool = True,
+    last: bool = False,
 ) -> RoomRow:
     """Record the message on its room: preview, activity time, and idle → active (and, for
     the assignee's own reply, the end of its wait: `store.record_message`), and the SLA
     clocks it moved (`clocks`, from `sla.on_message`). Not `locked`: the room was read
     without its lock and `store.fits_unlocked` said the message only moves its summary;
-    `_Busy` when the room changed since, so that it did not."""
+    `_Busy` when the room changed since, so that it did not. With `last`, that UPDATE is
+    the transaction's last write (`events.write_last`: its row lock is then held only for
+    the events and the COMMIT, where a busy room queues) and the room is returned as read
+    (its owner, status, snooze and team, which the UPDATE checks, are what it has); then
+    `_Busy` leaves the caller's `transaction()`, which must be its own."""
     if not locked:
         assert clocks is None  # a message that fits moves no clock (sla.on_message)
-        found = await conversations_store.record_message_unlocked(
-            room, preview(text, medias), stamp, reply=reply, agent_id=agent_id
-        )
-        if found is None:
-            raise _Busy
-        return found
+        summary = preview(text, medias)
+
+        async def record() -> RoomRow:
+            found = await conversations_store.record_message_unlocked(
+                room, summary, stamp, reply=reply, agent_id=agent_id
+            )
+            if found is None:
+                raise _Busy
+            return found
+
+        if last:
+
+            async def record_last() -> None:
+                await record()
+
+            events.write_last(record_last)
+            return room
+        return await record()
     updated = await conversations_store.record_message(
         room.id,
         preview(text, medias),
@@ -231,22 +249,45 @@ async def _receive(account: AccountRow, inbound: InboundMessage, default_region:
         raise InvalidInput("invalid_media", f"A media of the message is unusable: {exc}.") from None
     # a digit 1-5 may answer a survey (only looked up when no open room takes it)
     answer = None if medias else csat_rules.parse_reply(inbound.text)
+    if events.outermost():  # our own transaction: the room's summary can be written last
+        try:
+            async with transaction():
+                return await _receive_in(account, inbound, medias, answer, default_region, True)
+        except _Busy:
+            pass  # the room changed meanwhile: all of it again, the room read anew
     async with transaction():
-        sender = await _sender(account, inbound, default_region, dedupe=True)
-        if isinstance(sender, Received):
-            return sender
-        plain = await _plain_room(inbound, sender)
-        if plain is not None:
-            try:
-                async with savepoint():
-                    return await _record_inbound(account, inbound, plain, medias, locked=False)
-            except _Busy:
-                pass  # the room changed meanwhile: placed again, under its lock
-        placed = await _place(account, inbound, sender, answer=answer)
-        if placed.survey is not None:
-            assert answer is not None  # _place looks for a survey only with an answer
-            return await _survey_answered(account, inbound, placed, answer)
-        return await _record_inbound(account, inbound, placed, medias, locked=True)
+        return await _receive_in(account, inbound, medias, answer, default_region, False)
+
+
+async def _receive_in(
+    account: AccountRow,
+    inbound: InboundMessage,
+    medias: list[dict[str, Any]],
+    answer: csat_rules.Answer | None,
+    default_region: str,
+    last: bool,
+) -> Received:
+    """`receive` in the caller's transaction. A plain message (`_plain_room`) records its
+    room's summary without the lock: `last`, as the transaction's last write (`_Busy`
+    leaves the transaction when the room changed meanwhile); else in a savepoint, and
+    under the lock when the room changed."""
+    sender = await _sender(account, inbound, default_region, dedupe=True)
+    if isinstance(sender, Received):
+        return sender
+    plain = await _plain_room(inbound, sender)
+    if plain is not None and last:
+        return await _record_inbound(account, inbound, plain, medias, locked=False, last=True)
+    if plain is not None:
+        try:
+            async with savepoint():
+                return await _record_inbound(account, inbound, plain, medias, locked=False)
+        except _Busy:
+            pass  # the room changed meanwhile: placed again, under its lock
+    placed = await _place(account, inbound, sender, answer=answer)
+    if placed.survey is not None:
+        assert answer is not None  # _place looks for a survey only with an answer
+        return await _survey_answered(account, inbound, placed, answer)
+    return await _record_inbound(account, inbound, placed, medias, locked=True)
 
 
 async def _record_inbound(
@@ -256,9 +297,10 @@ async def _record_inbound(
     medias: list[dict[str, Any]],
     *,
     locked: bool,
+    last: bool = False,
 ) -> Received:
     """The message stored in the room `_place` (locked) or `_plain_room` (not `locked`)
-    found, and all that follows from it."""
+    found, and all that follows from it (`last`: see `_after_message`)."""
     stamp = now()
     row = await _insert_message(
         placed.room,
@@ -274,7 +316,7 @@ async def _record_inbound(
     # room's history again, this message included)
     clocks = await sla.on_message(placed.room, inbound=True, at=stamp)
     room = await _after_message(
-        placed.room, inbound.text, medias, stamp, clocks=clocks, locked=locked
+        placed.room, inbound.text, medias, stamp, clocks=clocks, locked=locked, last=last
     )
     out = message_out(row)
     await _message_event(EventType.CONVERSATION_MESSAGE_CREATED, out, room.owner_id)
@@ -674,6 +716,21 @@ async def send_message(
     agent_id = sender_agent(principal)
     stamp = now()
     due = schedule_time(data.scheduled_at, stamp) if data.scheduled_at is not None else None
+    if due is None and events.outermost():
+        # our own transaction: a reply that only moves its room's summary writes it last
+        try:
+            async with transaction():
+                room = await conversations.get_room(principal, conversation_id)
+                if conversations_store.fits_unlocked(
+                    room, inbound=False, agent=agent_id is not None
+                ):
+                    return await _send(
+                        principal, room, data, medias, agent_id, None, False, last=True
+                    )
+                room = await conversations.get_room(principal, conversation_id, lock=True)
+                return await _send(principal, room, data, medias, agent_id, None, True)
+        except _Busy:
+            pass  # the room changed meanwhile: all of it again, the room read anew
     async with transaction():
         if due is None:  # (a scheduled reply moves nothing of its room until it goes out)
             room = await conversations.get_room(principal, conversation_id)
@@ -695,10 +752,12 @@ async def _send(
     agent_id: str | None,
     due: datetime | None,
     locked: bool,
+    *,
+    last: bool = False,
 ) -> MessageOut:
     """The reply stored in `room` (locked, or read without its lock when
     `store.fits_unlocked` said the reply only moves its summary: then `_Busy` if the room
-    changed since) and queued, and what follows from it."""
+    changed since) and queued, and what follows from it (`last`: see `_after_message`)."""
     if data.if_no_activity_since is not None:
         await _check_not_stale(room, data.if_no_activity_since, agent_id)
     participant, account = await _route(room, data)
@@ -724,7 +783,15 @@ async def _send(
         # the room's UPDATE last of the writes: unlocked, its row lock is held only from
         # here to the commit
         room = await _after_message(
-            room, text, medias, stamp, reply=True, agent_id=agent_id, clocks=clocks, locked=locked
+            room,
+            text,
+            medias,
+            stamp,
+            reply=True,
+            agent_id=agent_id,
+            clocks=clocks,
+            locked=locked,
+            last=last,
         )
     out = message_out(row)
     # a scheduled reply enters the room's history (its preview, its activity, the

@@ -77,6 +77,29 @@ def at_depth(depth: int) -> Iterator[None]:
 
 _pending: ContextVar[list[Pending] | None] = ContextVar("pending_events", default=None)
 
+LastWrite = Callable[[], Awaitable[None]]
+_last: ContextVar[list[LastWrite] | None] = ContextVar("last_writes", default=None)
+
+
+def outermost() -> bool:
+    """Whether no service transaction is open here: a `transaction()` opened now is the
+    caller's own, committed (or rolled back) when its block ends."""
+    return _pending.get() is None
+
+
+def write_last(write: LastWrite) -> None:
+    """Run `write` at the end of the current service transaction, after the before-commit
+    hooks and just before its events: for the UPDATE of a row that many transactions
+    touch at once (a busy room's summary), whose lock is then held only for the events'
+    INSERT and the COMMIT. If it raises, the whole transaction rolls back and the
+    exception leaves `transaction()`: a caller that writes last must own the transaction
+    (`outermost()`) to handle it."""
+    last = _last.get()
+    if last is None:
+        raise RuntimeError("write_last() must be called inside core.events.transaction()")
+    last.append(write)
+
+
 # Namespace for pg_advisory_xact_lock(int, int): the first int says "event ordering".
 _EVENT_LOCK_CLASS = 0x0C0DE5
 
@@ -98,7 +121,9 @@ async def transaction() -> AsyncIterator[None]:
         yield
         return
     pending: list[Pending] = []
+    last: list[LastWrite] = []
     token = _pending.set(pending)
+    last_token = _last.set(last)
     notices: list[dict[str, Any]] = []
     try:
         async with DB.transaction():
@@ -106,8 +131,12 @@ async def transaction() -> AsyncIterator[None]:
             if pending:
                 for hook in _before_commit:
                     await hook(pending)
+            for write in last:
+                await write()
+            if pending:
                 notices = await _write_events(pending)
     finally:
+        _last.reset(last_token)
         _pending.reset(token)
     # Reached only when the transaction committed.
     await bus.announce(notices)
@@ -121,7 +150,9 @@ async def savepoint() -> AsyncIterator[None]:
     pending = _pending.get()
     if pending is None:
         raise RuntimeError("savepoint() must be used inside core.events.transaction()")
-    mark = len(pending)
+    last = _last.get()
+    assert last is not None  # set with `_pending`
+    mark, last_mark = len(pending), len(last)
     inner = connection().transaction()  # asyncpg: a savepoint inside the open transaction
     await inner.start()
     try:
@@ -129,6 +160,7 @@ async def savepoint() -> AsyncIterator[None]:
     except BaseException:
         await inner.rollback()
         del pending[mark:]
+        del last[last_mark:]
         raise
     await inner.commit()
 
