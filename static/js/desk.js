@@ -4,6 +4,12 @@
   "use strict";
 
   // --- resuming: reconnects ask for what happened since the last event we applied ----
+  // Back within 5 s of a server's return (a deploy restarts every process): htmx's
+  // default backoff grows to a minute. Jittered, so a thousand desks do not all knock at
+  // the same instant.
+  htmx.config.wsReconnectDelay = function (retries) {
+    return Math.min(5000, 500 * Math.pow(2, retries)) * (0.5 + Math.random() / 2);
+  };
   var makeSocket = htmx.createWebSocket;
   htmx.createWebSocket = function (url) {
     var cursor = document.getElementById("desk-cursor");
