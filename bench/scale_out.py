@@ -32,7 +32,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import httpx  # noqa: E402
 from harness import (  # noqa: E402
     REDIS_URL,
     CpuMeter,
@@ -48,15 +47,13 @@ from harness import (  # noqa: E402
 )
 from message_throughput import ceiling  # noqa: E402
 from sms_inbound import (  # noqa: E402
-    ACCOUNT_SID,
-    AUTH_TOKEN,
-    OUR_NUMBER,
     PUBLIC,
     Prepared,
     _exchange,
     load,
     peer_number,
     prepare,
+    sms_account,
 )
 
 TEXT = "Hello from the bench, message "
@@ -200,19 +197,7 @@ def main() -> None:
         worker = _worker_process(worker_env)
         servers = [Server(env), Server(env)]
         one, two = servers
-        login = {"username": "bench-admin", "password": "bench-password"}
-        token = httpx.post(one.url + "/auth/login", json=login).json()["token"]
-        r = httpx.post(
-            one.url + "/v1.0/conversation_accounts",
-            headers={"Authorization": f"Bearer {token}"},
-            json={
-                "type": "sms",
-                "settings": {"phone_number": OUR_NUMBER, "account_sid": ACCOUNT_SID},
-                "secrets": {"auth_token": AUTH_TOKEN},
-            },
-        )
-        assert r.status_code == 201, r.text
-        path = f"/hooks/sms/{r.json()['id']}"
+        token, path = sms_account(one.url)
         for s in servers:  # warm both, from other numbers
             warm = prepare(
                 f"127.0.0.1:{s.port}",

@@ -58,6 +58,24 @@ AUTH_TOKEN = "bench-twilio-auth-token-" + "x" * 8
 OUR_NUMBER = "+14155550100"
 
 
+def sms_account(url: str) -> tuple[str, str]:
+    """Signed in as the bench's admin, a Twilio number on the server at `url`: (a token,
+    the number's webhook path)."""
+    login = {"username": "bench-admin", "password": "bench-password"}
+    token = httpx.post(url + "/auth/login", json=login).json()["token"]
+    r = httpx.post(
+        url + "/v1.0/conversation_accounts",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "type": "sms",
+            "settings": {"phone_number": OUR_NUMBER, "account_sid": ACCOUNT_SID},
+            "secrets": {"auth_token": AUTH_TOKEN},
+        },
+    )
+    assert r.status_code == 201, r.text
+    return token, f"/hooks/sms/{r.json()['id']}"
+
+
 def peer_number(i: int) -> str:
     return f"+1202555{i:04d}"
 
@@ -296,20 +314,8 @@ def main() -> None:
         server = Server(env, workers=args.server_workers)
         whatif: dict | None = None
         try:
-            login = {"username": "bench-admin", "password": "bench-password"}
-            token = httpx.post(server.url + "/auth/login", json=login).json()["token"]
-            r = httpx.post(
-                server.url + "/v1.0/conversation_accounts",
-                headers={"Authorization": f"Bearer {token}"},
-                json={
-                    "type": "sms",
-                    "settings": {"phone_number": OUR_NUMBER, "account_sid": ACCOUNT_SID},
-                    "secrets": {"auth_token": AUTH_TOKEN},
-                },
-            )
-            assert r.status_code == 201, r.text
-            account_id = r.json()["id"]
-            path = f"/hooks/sms/{account_id}"
+            _, path = sms_account(server.url)
+            account_id = path.rsplit("/", 1)[1]
             host = f"127.0.0.1:{server.port}"
             warm = prepare(host, path, 0, args.warmup, lambda i: f"+1303555{i % 100:04d}", "w")
             asyncio.run(load("127.0.0.1", server.port, warm, args.concurrency))

@@ -160,9 +160,12 @@ def _waiting_at_last_write(db_url: str) -> bool:
     return found > 0
 
 
-def test_a_reply_waits_for_the_room_only_at_its_last_write(server, client, tenant, db_url):
+def _reply_held_at_its_last_write(client, tenant, db_url, peer: str, text: str, meanwhile):
+    """A room whose turn is the agent's; a reply to it that gets as far as its last write
+    while another transaction holds the room, in which `meanwhile(holder)` runs before it
+    commits. The room and the reply's answer."""
     account = tenant.channel("message")
-    room = inbound(account, "+12025550110", "hello").conversation_id
+    room = inbound(account, peer, "hello").conversation_id
     r = client.post(
         f"/v1.0/conversations/{room}/messages", headers=tenant.agent, json={"text": "first"}
     )
@@ -174,41 +177,30 @@ def test_a_reply_waits_for_the_room_only_at_its_last_write(server, client, tenan
                 client.post,
                 f"/v1.0/conversations/{room}/messages",
                 headers=tenant.agent,
-                json={"text": "second"},
+                json={"text": text},
             )
             wait_for(lambda: _waiting_at_last_write(db_url))
+            meanwhile(holder)
             holder.run("COMMIT")
-            r = sent.result()
+            return room, sent.result()
     finally:
         holder.end()
+
+
+def test_a_reply_waits_for_the_room_only_at_its_last_write(server, client, tenant, db_url):
+    room, r = _reply_held_at_its_last_write(
+        client, tenant, db_url, "+12025550110", "second", lambda holder: None
+    )
     assert r.status_code == 201, r.text
     row = sql(db_url, "SELECT last_message, status FROM conversations WHERE id = $1", room)[0]
     assert (row["last_message"], row["status"]) == ("second", "active")
 
 
 def test_a_room_closed_while_a_reply_is_in_flight_is_reopened_by_it(server, client, tenant, db_url):
-    account = tenant.channel("message")
-    room = inbound(account, "+12025550120", "hello").conversation_id
-    r = client.post(
-        f"/v1.0/conversations/{room}/messages", headers=tenant.agent, json={"text": "first"}
+    # the close commits first; the reply's conditional write no longer fits
+    room, r = _reply_held_at_its_last_write(
+        client, tenant, db_url, "+12025550120", "after all", lambda holder: holder.close_room()
     )
-    assert r.status_code == 201, r.text
-    holder = RoomHolder(db_url, room)
-    try:
-        with ThreadPoolExecutor(1) as pool:
-            sent = pool.submit(
-                client.post,
-                f"/v1.0/conversations/{room}/messages",
-                headers=tenant.agent,
-                json={"text": "after all"},
-            )
-            wait_for(lambda: _waiting_at_last_write(db_url))
-            # the close commits first; the reply's conditional write no longer fits
-            holder.close_room()
-            holder.run("COMMIT")
-            r = sent.result()
-    finally:
-        holder.end()
     assert r.status_code == 201, r.text
     # as a reply to a closed room always did: it reopens it, and says so
     row = sql(db_url, "SELECT status, last_message FROM conversations WHERE id = $1", room)[0]
