@@ -4,7 +4,7 @@ connections (API and desk websockets) of each customer.
 For every customer with at least one connection, a pump reads `events` after its cursor
 whenever a notice for that customer arrives — and at least every `poll_interval` seconds,
 so a lost notice (a dropped LISTEN connection) delays delivery but never loses an event.
-Because events of one customer commit in id order (core.events), reading "id > cursor"
+Because it reads no further than the customer's horizon (core.events), reading "id > cursor"
 never skips one. Each event is read once per process, however many connections want it.
 """
 

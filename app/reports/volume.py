@@ -20,8 +20,8 @@ reply an agent sent; an integration's reply is no agent's and is not counted), i
 id order after the customer's cursor (`report_cursors`); and each `conversation_deleted`,
 which takes the room's shares back out (a deleted room counts nowhere; its messages came
 before its deletion, so they were folded already). A merge moves the shares with the
-messages and changes no count. Events of one customer commit in id order (core.events),
-so reading after the cursor skips nothing.
+messages and changes no count. A batch reads no further than the customer's horizon
+(core.events), so reading after the cursor skips nothing.
 
 Who folds: the worker, every `CONVODESK_REPORTS_TICK`, for every customer with events past
 its cursor (a customer another worker is folding is skipped: an advisory lock), and every

@@ -2,8 +2,9 @@
 
 Durable from end to end. Deliveries are made from the `events` table (never from the live
 bus, which may drop a notice): each customer keeps a cursor, its last event turned into
-deliveries, and because a customer's events commit in id order (core.events) "every
-event after the cursor" never skips one. The cursor moves in the statement that inserts
+deliveries, and because it reads no further than the customer's horizon (core.events:
+every event with a lower id has committed) "every event after the cursor" never skips
+one. The cursor moves in the statement that inserts
 the deliveries, so a crash repeats at most an insert that the unique (customer, event)
 index turns into nothing.
 
