@@ -85,7 +85,8 @@ def test_a_reply_due_while_no_worker_runs_is_sent_once_after_the_restart(stack):
     client = stack["client"]
     first = Worker(stack["worker_env"]).wait_running(stack["db_port"])
     texts = [f"due during the restart {i}" for i in range(5)]
-    due = schedule(client, rooms(client, 2), texts, 3)[0]["scheduled_at"]
+    # far enough ahead that the worker has stopped first, even on a loaded machine
+    due = schedule(client, rooms(client, 2), texts, 8)[0]["scheduled_at"]
     first.stop()  # before the time
     assert first.proc.returncode == 0
     assert fmt(now()) < due, "the worker stopped too late for this test"
