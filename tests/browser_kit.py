@@ -37,6 +37,21 @@ def sign_in(
         live(page)
 
 
+def both_viewing(
+    admin: Page, manager: Page, admin_base: str, manager_base: str, room: str, password: str
+) -> None:
+    """The tenant's admin (on `admin_base`) and manager (on `manager_base`, the same
+    server or another process) open one room; each sees the other viewing it."""
+    sign_in(admin, admin_base, "acme-admin", password)
+    sign_in(manager, manager_base, "acme-manager", password)
+    admin.goto(f"{admin_base}/conversations/{room}")
+    manager.goto(f"{manager_base}/conversations/{room}")
+    for page in (admin, manager):
+        live(page)
+    expect(admin.locator("#viewers")).to_contain_text("Also viewing: acme-manager", timeout=LIVE_MS)
+    expect(manager.locator("#viewers")).to_contain_text("Also viewing: Administrator")
+
+
 def csrf_token(page: Page) -> str:
     """The CSRF token the signed-in page carries (its sign-out form's)."""
     token = page.locator("form[action='/logout'] input[name=_csrf_token]").get_attribute("value")

@@ -210,14 +210,7 @@ def test_two_agents_see_each_other_live(server, tenant, new_page):
     sms = tenant.channel("message")
     room = inbound(sms, "+15559876543", "hi both").conversation_id
     admin, manager = new_page(), new_page()
-    sign_in(admin, server.url, "acme-admin", tenant.password)
-    sign_in(manager, server.url, "acme-manager", tenant.password)
-    admin.goto(f"{server.url}/conversations/{room}")
-    manager.goto(f"{server.url}/conversations/{room}")
-    for page in (admin, manager):
-        live(page)
-    expect(admin.locator("#viewers")).to_contain_text("Also viewing: acme-manager", timeout=LIVE_MS)
-    expect(manager.locator("#viewers")).to_contain_text("Also viewing: Administrator")
+    browser_kit.both_viewing(admin, manager, server.url, server.url, room, tenant.password)
 
     admin.fill("#reply-text", "I'll take this one")
     admin.click("#send")

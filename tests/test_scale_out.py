@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from browser_kit import live, sign_in
+from browser_kit import both_viewing
 from conftest import (
     LIVE_MS,
     ServerProcess,
@@ -132,14 +132,7 @@ def test_desks_on_two_processes_see_each_other(topology, tenant, new_page):
     one, two = topology.web
     room = _room(one.url, tenant)
     admin, manager = new_page(), new_page()
-    sign_in(admin, one.url, "acme-admin", tenant.password)
-    sign_in(manager, two.url, "acme-manager", tenant.password)
-    admin.goto(f"{one.url}/conversations/{room}")
-    manager.goto(f"{two.url}/conversations/{room}")
-    for page in (admin, manager):
-        live(page)
-    expect(admin.locator("#viewers")).to_contain_text("Also viewing: acme-manager", timeout=LIVE_MS)
-    expect(manager.locator("#viewers")).to_contain_text("Also viewing: Administrator")
+    both_viewing(admin, manager, one.url, two.url, room, tenant.password)
     admin.fill("#reply-text", "Sent from process one")
     admin.click("#send")
     expect(manager.locator("#timeline")).to_contain_text("Sent from process one", timeout=LIVE_MS)
